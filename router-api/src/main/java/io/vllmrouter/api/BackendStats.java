@@ -1,0 +1,77 @@
+package io.vllmrouter.api;
+
+import java.util.List;
+
+/**
+ * One backend in a {@link RouterStats} snapshot. The first seven fields are the seed's
+ * {@code /load-stats} entries; the rest are ours.
+ *
+ * @param url                 the backend's base URL as configured
+ * @param currentLoad         estimated requests on the backend: running + waiting from the last
+ *                            scrape, plus requests this router sent since minus those it finished
+ *                            (this router's own in-flight count when metrics are stale)
+ * @param maxCapacity         {@code max_concurrent_requests}
+ * @param availableCapacity   {@code max(0, maxCapacity - currentLoad)}
+ * @param utilizationPercent  100 * currentLoad / maxCapacity, one decimal
+ * @param status              admitted: healthy by the health checks and breaker not OPEN
+ * @param detailedMetrics     the figures of the last good scrape
+ * @param models              models the backend serves (from its {@code /v1/models} or config);
+ *                            empty when not known yet, meaning it is tried for any model
+ * @param inFlight            requests this router has on the backend now
+ * @param circuitState        the passive circuit breaker's state
+ * @param draining            removed from the configuration, finishing its in-flight requests
+ * @param health              the active health checks' view
+ * @param requests            request counters and latency
+ */
+public record BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
+                           double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
+                           List<String> models, int inFlight, CircuitState circuitState, boolean draining,
+                           HealthStats health, RequestStats requests) {
+
+    public BackendStats {
+        models = List.copyOf(models);
+    }
+
+    /**
+     * What the last good {@code /metrics} scrape said. Numbers are -1 (fds) or NaN (usage) when
+     * the backend does not report them.
+     *
+     * @param numRequestsRunning  {@code vllm:num_requests_running} summed over engines
+     * @param numRequestsWaiting  {@code vllm:num_requests_waiting} summed over engines
+     * @param gpuCacheUsagePerc   KV-cache usage in percent (0..100), averaged over engines
+     * @param processMaxFds       {@code process_max_fds}
+     * @param ageMillis           age of the scrape, -1 when there has been none
+     * @param stale               no good scrape for several intervals: the figures no longer steer
+     */
+    public record DetailedMetrics(long numRequestsRunning, long numRequestsWaiting, double gpuCacheUsagePerc,
+                                  long processMaxFds, long ageMillis, boolean stale) {
+    }
+
+    /**
+     * The active health checks' view of a backend.
+     *
+     * @param healthy              admitted by the health checks
+     * @param lastCheckEpochMillis when the last check finished, -1 when none has
+     * @param consecutiveFailures  failed checks in a row
+     * @param recentSuccessRate    success rate over the recent window (0..1), 1 when empty
+     * @param responseTimeMillis   the last check's response time, -1 when none
+     * @param reason               why the backend is ejected, or null when healthy
+     */
+    public record HealthStats(boolean healthy, long lastCheckEpochMillis, int consecutiveFailures,
+                              double recentSuccessRate, double responseTimeMillis, String reason) {
+    }
+
+    /**
+     * Request counters for one backend since it joined.
+     *
+     * @param total              requests sent (each attempt counts)
+     * @param succeeded          answered without a server-side failure (4xx included)
+     * @param failed             connect errors, resets, 5xx, timeouts
+     * @param requestsPerSecond  completions per second over the last few seconds
+     * @param meanLatencyMillis  recent mean time from send to last byte (exponentially weighted)
+     * @param meanTtfbMillis     recent mean time from send to response headers
+     */
+    public record RequestStats(long total, long succeeded, long failed, double requestsPerSecond,
+                               double meanLatencyMillis, double meanTtfbMillis) {
+    }
+}

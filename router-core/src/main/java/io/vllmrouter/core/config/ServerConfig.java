@@ -1,0 +1,55 @@
+package io.vllmrouter.core.config;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One backend as configured: {@code { url = "http://gpu-1:8000", max_concurrent_requests = 4,
+ * models = ["llama"], api_key = "..." }}.
+ *
+ * @param url                    base URL, http or https, no trailing slash, no query
+ * @param maxConcurrentRequests  the capacity strategies divide load by, at least 1
+ * @param models                 models served; empty means "learn from /v1/models"
+ * @param apiKey                 sent upstream as {@code Authorization: Bearer}, or null
+ */
+public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
+
+    public ServerConfig {
+        Objects.requireNonNull(url, "url");
+        String scheme = url.getScheme();
+        if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
+            throw new IllegalArgumentException("url: " + url + " (expected: http:// or https:// URL with a host)");
+        }
+        if (url.getRawQuery() != null || url.getRawFragment() != null) {
+            throw new IllegalArgumentException("url: " + url + " (expected: no query or fragment)");
+        }
+        String s = url.toString();
+        if (s.endsWith("/")) {
+            url = URI.create(s.substring(0, s.length() - 1));
+        }
+        if (maxConcurrentRequests < 1) {
+            throw new IllegalArgumentException("max_concurrent_requests: " + maxConcurrentRequests
+                    + " (expected: integer >= 1)");
+        }
+        models = models == null ? List.of() : List.copyOf(models);
+        if (apiKey != null && apiKey.isBlank()) {
+            apiKey = null;
+        }
+    }
+
+    public ServerConfig(String url, int maxConcurrentRequests) {
+        this(URI.create(url), maxConcurrentRequests, List.of(), null);
+    }
+
+    /** The id used in stats and logs: the URL as a string. */
+    public String id() {
+        return url.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "ServerConfig[url=" + url + ", maxConcurrentRequests=" + maxConcurrentRequests
+                + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***") + "]";
+    }
+}

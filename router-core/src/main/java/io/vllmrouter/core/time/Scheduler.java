@@ -1,0 +1,34 @@
+package io.vllmrouter.core.time;
+
+import java.time.Duration;
+
+/**
+ * Runs background tasks (scrapes, health checks, reload checks) after a delay. Production uses a
+ * single daemon thread ({@link #newDaemon}); tests use {@code FakeClock}, which runs due tasks when
+ * the test advances time. Tasks must be short and must not block: they start asynchronous work.
+ */
+public interface Scheduler extends AutoCloseable {
+
+    /** Runs {@code task} once after {@code delay}; the handle cancels it. */
+    Cancellable schedule(Runnable task, Duration delay);
+
+    /**
+     * Runs {@code task} after {@code initialDelay} and then every {@code period}, measured from the
+     * start of one run to the next. A task that throws is logged and keeps its schedule.
+     */
+    Cancellable scheduleAtFixedRate(Runnable task, Duration initialDelay, Duration period);
+
+    /** Stops running tasks; idempotent. */
+    @Override
+    void close();
+
+    /** A scheduled task's handle. */
+    interface Cancellable {
+        void cancel();
+    }
+
+    /** A scheduler on one daemon thread named {@code threadName}. */
+    static Scheduler newDaemon(String threadName) {
+        return new ExecutorScheduler(threadName);
+    }
+}
