@@ -53,9 +53,9 @@ public final class DashboardRenderer {
     record Layout(int server, int models, int bar) {
         static Layout of(int width) {
             int flexible = Math.max(0, width - FIXED);
-            int bar = Math.max(3, Math.min(30, flexible / 4));
+            int bar = Math.max(3, Math.min(30, flexible / 5));
             int rest = Math.max(0, flexible - bar);
-            int server = Math.max(6, rest * 55 / 100);
+            int server = Math.max(6, Math.max(rest * 3 / 5, Math.min(16, rest - 6)));
             int models = Math.max(0, rest - server);
             return new Layout(server, models, bar);
         }
@@ -140,7 +140,7 @@ public final class DashboardRenderer {
         StringBuilder r = new StringBuilder();
         cell(r, abbreviateUrl(b.url(), layout.server), layout.server, false);
         if (layout.models > 0) {
-            cell(r, abbreviate(b.models().isEmpty() ? "*" : String.join(",", b.models()), layout.models), layout.models, false);
+            cell(r, abbreviate(models(b.models()), layout.models), layout.models, false);
         }
         String health;
         String colour;
@@ -200,19 +200,55 @@ public final class DashboardRenderer {
         return b.toString();
     }
 
-    /** The URL without its scheme; when too long, its middle gives way so the host start and port stay. */
+    /**
+     * The URL shortened to {@code width}: without its scheme, then without the host's domain, then
+     * with the middle of the host name replaced by an ellipsis, keeping both ends (servers often
+     * differ only in a trailing number) and the port.
+     */
     static String abbreviateUrl(String url, int width) {
         String s = url.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://", "");
+        int slash = s.indexOf('/');
+        String path = slash >= 0 ? s.substring(slash) : "";
+        String authority = slash >= 0 ? s.substring(0, slash) : s;
         if (s.length() <= width) {
             return s;
         }
-        if (width <= 1) {
-            return s.substring(0, Math.max(0, width));
+        int colon = authority.lastIndexOf(':');
+        String host = colon > 0 ? authority.substring(0, colon) : authority;
+        String port = colon > 0 ? authority.substring(colon) : "";
+        int dot = host.indexOf('.');
+        if (dot > 0 && !host.matches("[0-9.]+") && !host.startsWith("[")) {
+            host = host.substring(0, dot);
         }
-        int colon = s.lastIndexOf(':');
-        String tail = colon > 0 && s.length() - colon <= width / 2 ? s.substring(colon) : "";
-        int head = width - 1 - tail.length();
-        return s.substring(0, head) + ELLIPSIS + tail;
+        String shortened = host + port + path;
+        if (shortened.length() <= width) {
+            return shortened;
+        }
+        shortened = host + port;
+        if (shortened.length() <= width) {
+            return shortened;
+        }
+        int budget = width - port.length() - 1;
+        if (budget < 3) {
+            return abbreviate(host + port, width);
+        }
+        int tail = Math.min(4, budget / 2);
+        return host.substring(0, budget - tail) + ELLIPSIS + host.substring(host.length() - tail) + port;
+    }
+
+    /** Model names without their organisation prefix ({@code meta-llama/Llama-3} shows as {@code Llama-3}). */
+    static String models(List<String> models) {
+        if (models.isEmpty()) {
+            return "*";
+        }
+        StringBuilder b = new StringBuilder();
+        for (String m : models) {
+            if (b.length() > 0) {
+                b.append(',');
+            }
+            b.append(m.substring(m.lastIndexOf('/') + 1));
+        }
+        return b.toString();
     }
 
     static String abbreviate(String s, int width) {
