@@ -147,6 +147,11 @@ public final class ProxyServer implements AutoCloseable {
         return options.metrics();
     }
 
+    /** Whether {@link #stop} has begun. */
+    public boolean isStopping() {
+        return stopping;
+    }
+
     /** Exchanges being served now. */
     public int activeExchanges() {
         return active.get();
