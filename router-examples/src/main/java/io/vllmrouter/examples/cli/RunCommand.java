@@ -151,9 +151,19 @@ public final class RunCommand implements Callable<Integer> {
         }
 
         Scheduler scheduler = Scheduler.newDaemon("vllm-router-config");
+        ConfigWatcher[] watcherRef = new ConfigWatcher[1];
         ConfigWatcher watcher = new ConfigWatcher(configPath, env, scheduler, routerConfig.configReloadInterval(),
-                router::reconfigure,
+                routerConfig,
+                next -> {
+                    try {
+                        router.reconfigure(next); // reports to the listener (metrics, log) itself
+                        watcherRef[0].setInterval(next.configReloadInterval());
+                    } catch (RuntimeException e) {
+                        LOG.error("configuration reload refused, keeping the running configuration: {}", e.getMessage());
+                    }
+                },
                 error -> listener.onConfigReload(false, error.getMessage()));
+        watcherRef[0] = watcher;
         watcher.start();
         ConfigFileWatch fileWatch = null;
         if (reload) {
