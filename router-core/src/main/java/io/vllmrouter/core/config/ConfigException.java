@@ -7,7 +7,7 @@ package io.vllmrouter.core.config;
  * <pre>
  * servers.toml:4: servers[1].max_concurrent_requests = 0 (expected: integer &gt;= 1)
  * servers.toml:9: config.health_check_intervall = 10 (expected: a key of [config]; did you mean health_check_interval?)
- * servers.toml:3:19: TOML syntax error: Unexpected 'f', expected ... a number ...
+ * servers.toml:3:19: TOML syntax error at line 3, column 19: Unexpected 'f', expected ... a number ...
  * environment: REQUEST_TIMEOUT = "fast" (expected: number of seconds &gt; 0)
  * /etc/vllm-router/servers.toml: file not found
  * </pre>

@@ -133,6 +133,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void fullExampleInTheDocsParsesAndShowsTheDefaults() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
+        String section = doc.substring(doc.indexOf("## A full example"));
+        String toml = section.substring(section.indexOf("```toml\n") + 8, section.indexOf("```\n", section.indexOf("```toml") + 7));
+
+        RouterConfig c = ConfigLoader.parse(toml, "configuration.md", NO_ENV);
+
+        assertThat(c.servers()).hasSize(3);
+        assertThat(c.servers().get(1).models()).containsExactly("llama-3.1-8b");
+        assertThat(c.servers().get(2).apiKey()).isEqualTo("sk-...");
+        assertThat(c).isEqualTo(RouterConfig.builder().servers(c.servers()).build());
+        Set<String> keys = new LinkedHashSet<>();
+        Matcher m = Pattern.compile("(?m)^([a-z_]+) = ").matcher(toml);
+        while (m.find()) {
+            keys.add(m.group(1));
+        }
+        keys.remove("servers");
+        assertThat(keys).containsExactlyInAnyOrderElementsOf(ConfigLoader.configKeys());
+    }
+
+    @Test
     void everyKeyRoundTrips() {
         String toml = """
                 [servers]
