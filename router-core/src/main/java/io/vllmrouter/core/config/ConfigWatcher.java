@@ -169,7 +169,10 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    /** Changes the time between checks; the next check is {@code interval} from now. */
+    /**
+     * Changes the time between checks. When it differs from the current one and the watcher runs,
+     * the schedule restarts: the next check is {@code interval} from now. May be called from a callback.
+     */
     public void setInterval(Duration interval) {
         Duration checked = checkInterval(interval);
         synchronized (scheduleLock) {
