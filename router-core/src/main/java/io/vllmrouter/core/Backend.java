@@ -168,8 +168,7 @@ final class Backend implements BackendView {
         if (!fresh(s)) {
             return f;
         }
-        double total = estimatedTotal(s, f);
-        return Math.min(total, Math.max(s.running, capacity()));
+        return estimatedRunning(s, f, capacity());
     }
 
     @Override
@@ -179,8 +178,7 @@ final class Backend implements BackendView {
         if (!fresh(s)) {
             return 0;
         }
-        double total = estimatedTotal(s, f);
-        return total - Math.min(total, Math.max(s.running, capacity()));
+        return estimatedTotal(s, f) - estimatedRunning(s, f, capacity());
     }
 
     @Override
@@ -188,6 +186,19 @@ final class Backend implements BackendView {
         Scrape s = lastGood;
         int f = inFlight.get();
         return fresh(s) ? estimatedTotal(s, f) : f;
+    }
+
+    /**
+     * Requests sent since the scrape start running while the backend has room (capacity), the rest
+     * wait; requests finished since free running slots, which queued requests take. With no change
+     * since the scrape this is exactly the scraped figure.
+     */
+    private static double estimatedRunning(Scrape s, int inFlightNow, int capacity) {
+        int delta = inFlightNow - s.inFlightAtScrape;
+        if (delta >= 0) {
+            return s.running + Math.min(delta, Math.max(0, capacity - s.running));
+        }
+        return Math.min(estimatedTotal(s, inFlightNow), s.running);
     }
 
     private static double estimatedTotal(Scrape s, int inFlightNow) {

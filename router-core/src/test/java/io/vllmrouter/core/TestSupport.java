@@ -48,6 +48,18 @@ final class TestSupport {
         }
     }
 
+    /** Registered in the test resources' META-INF/services as {@code test-first}. */
+    public static final class FirstProvider implements io.vllmrouter.api.spi.BalancingStrategyProvider {
+        @Override public String name() { return "test-first"; }
+        @Override public BalancingStrategy create() { return new FirstStrategy(); }
+    }
+
+    /** Registered as {@code test-fewest}. */
+    public static final class FewestProvider implements io.vllmrouter.api.spi.BalancingStrategyProvider {
+        @Override public String name() { return "test-fewest"; }
+        @Override public BalancingStrategy create() { return new FewestInFlight(); }
+    }
+
     /** A port nothing listens on (bound, then released). */
     static int unusedPort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
