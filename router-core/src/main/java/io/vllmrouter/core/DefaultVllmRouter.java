@@ -459,12 +459,16 @@ public final class DefaultVllmRouter implements VllmRouter {
         }
     }
 
-    /** One round of active health checks, all backends at once; a backend still being checked is skipped. */
-    void runHealthChecks() {
+    /**
+     * One round of active health checks, all backends at once; a backend still being checked is
+     * skipped. The future completes when this round's results are applied (for tests).
+     */
+    CompletableFuture<Void> runHealthChecks() {
         RouterConfig c = config;
         if (closed || !c.enableActiveHealthCheck()) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        List<CompletableFuture<?>> round = new ArrayList<>();
         HealthTracker.Rules rules = new HealthTracker.Rules(c.healthCheckFailureThreshold(),
                 c.healthCheckSuccessThreshold(), c.healthCheckWindow(), c.healthCheckMinSuccessRate());
         for (Backend b : snapshot.all) {
@@ -472,7 +476,7 @@ public final class DefaultVllmRouter implements VllmRouter {
                 continue;
             }
             long start = ticker.nanoTime();
-            call(() -> probe.checkHealth(b.url(), b.apiKey(), c.healthCheckTimeout())).whenComplete((status, err) -> {
+            round.add(call(() -> probe.checkHealth(b.url(), b.apiKey(), c.healthCheckTimeout())).whenComplete((status, err) -> {
                 try {
                     onHealthResult(b, c, rules, start, status, err);
                 } catch (RuntimeException e) {
@@ -480,8 +484,14 @@ public final class DefaultVllmRouter implements VllmRouter {
                 } finally {
                     b.checkRunning.set(false);
                 }
-            });
+            }));
         }
+        return settled(round);
+    }
+
+    private static CompletableFuture<Void> settled(List<CompletableFuture<?>> round) {
+        return CompletableFuture.allOf(round.stream().map(f -> f.handle((v, e) -> null))
+                .toArray(CompletableFuture[]::new));
     }
 
     private void onHealthResult(Backend b, RouterConfig c, HealthTracker.Rules rules, long start, Integer status,
@@ -510,16 +520,17 @@ public final class DefaultVllmRouter implements VllmRouter {
     }
 
     /** One round of /metrics scrapes; failures mark that backend's figures stale at once. */
-    void runScrapes() {
+    CompletableFuture<Void> runScrapes() {
         RouterConfig c = config;
         if (closed) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        List<CompletableFuture<?>> round = new ArrayList<>();
         for (Backend b : snapshot.all) {
             if (!b.scrapeRunning.compareAndSet(false, true)) {
                 continue;
             }
-            call(() -> probe.scrapeMetrics(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((m, err) -> {
+            round.add(call(() -> probe.scrapeMetrics(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((m, err) -> {
                 try {
                     if (err == null) {
                         b.scraped(m);
@@ -530,26 +541,29 @@ public final class DefaultVllmRouter implements VllmRouter {
                 } finally {
                     b.scrapeRunning.set(false);
                 }
-            });
+            }));
         }
+        return settled(round);
     }
 
     /** Re-reads /v1/models of every backend without configured models. */
-    void runModelRefresh() {
+    CompletableFuture<Void> runModelRefresh() {
         if (closed) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        List<CompletableFuture<?>> round = new ArrayList<>();
         for (Backend b : snapshot.all) {
-            refreshModels(b);
+            round.add(refreshModels(b));
         }
+        return settled(round);
     }
 
-    private void refreshModels(Backend b) {
+    private CompletableFuture<?> refreshModels(Backend b) {
         if (!b.config().models().isEmpty() || !b.modelsRunning.compareAndSet(false, true)) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         RouterConfig c = config;
-        call(() -> probe.fetchModels(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((infos, err) -> {
+        return call(() -> probe.fetchModels(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((infos, err) -> {
             try {
                 if (err != null || infos == null) {
                     LOG.log(Level.DEBUG, "models of {0} not read: {1}", b.id(), err == null ? "null" : Exchange.unwrap(err));
