@@ -276,4 +276,33 @@ class ForwardingTest {
                     assertThat(e.retryAfterSeconds()).isEqualTo(7);
                 });
     }
+
+    @Test
+    void cancellingRouteAsyncBeforeTheHeadersCancelsTheAttempt() throws Exception {
+        a.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200).withFixedDelay(1_500)));
+        router(RouterConfig.builder().server(server(a.baseUrl())));
+        var f = router.routeAsync(RouterRequest.post("/v1/chat/completions", CHAT).build());
+        assertThat(f.cancel(true)).isTrue();
+        assertThat(records).singleElement().satisfies(rec -> {
+            assertThat(rec.outcome()).isEqualTo("cancelled");
+            assertThat(rec.status()).isEqualTo(499);
+        });
+        BackendStats s = router.stats().servers().get(0);
+        assertThat(s.inFlight()).isZero();
+        assertThat(s.requests().failed()).isZero();
+    }
+
+    @Test
+    void aLeaseClosedWithoutOutcomeCountsAsCancelled() {
+        router(RouterConfig.builder().server(server(a.baseUrl())));
+        try (var lease = router.choose(RouterRequest.post("/v1/chat/completions", CHAT).build())) {
+            assertThat(lease.backendId()).isEqualTo(a.baseUrl());
+            assertThat(router.stats().servers().get(0).inFlight()).isEqualTo(1);
+        }
+        BackendStats s = router.stats().servers().get(0);
+        assertThat(s.inFlight()).isZero();
+        assertThat(s.requests().total()).isEqualTo(1);
+        assertThat(s.requests().failed()).isZero();
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo("cancelled");
+    }
 }
