@@ -273,7 +273,14 @@ public final class DefaultVllmRouter implements VllmRouter {
         if (closed) {
             throw new IllegalStateException("router is closed");
         }
-        apply(newConfig, false);
+        try {
+            apply(newConfig, false);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "configuration refused, the running one stays: {0}", e.getMessage());
+            listener.onConfigReload(false, e.getMessage());
+            throw e;
+        }
+        listener.onConfigReload(true, null);
     }
 
     private void apply(RouterConfig c, boolean initial) {
