@@ -81,6 +81,12 @@ final class LatencyChart {
             if (log) {
                 for (double v = y0; v <= y1 * 1.0001; v *= 10) {
                     yTicks.add(v);
+                    if (v * 2 < y1) {
+                        yTicks.add(v * 2);
+                    }
+                    if (v * 5 < y1) {
+                        yTicks.add(v * 5);
+                    }
                 }
             } else {
                 double step = niceCeil((y1 - y0) / 5);
@@ -120,9 +126,13 @@ final class LatencyChart {
             int c = 0;
             int legendY = TOP + 10;
             for (Map.Entry<String, List<RunResult>> e : byStrategy.entrySet()) {
+                // Later lines thinner and dashed, so that strategies with identical results stay visible.
+                int k = c;
                 Color color = COLORS[c++ % COLORS.length];
                 g.setColor(color);
-                g.setStroke(new BasicStroke(2.5f));
+                float width = Math.max(1.5f, 5f - 1.5f * k);
+                g.setStroke(k == 0 ? new BasicStroke(width)
+                        : new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 1f, new float[] {9f, 5f}, 0f));
                 int px = -1;
                 int py = -1;
                 for (RunResult r : e.getValue()) {
@@ -135,11 +145,12 @@ final class LatencyChart {
                     if (px >= 0) {
                         g.drawLine(px, py, x, y);
                     }
-                    g.fillOval(x - 4, y - 4, 9, 9);
+                    int d = 11 - 2 * Math.min(k, 3);
+                    g.fillOval(x - d / 2, y - d / 2, d, d);
                     px = x;
                     py = y;
                 }
-                g.fillRect(LEFT + pw + 20, legendY, 22, 4);
+                g.drawLine(LEFT + pw + 20, legendY + 2, LEFT + pw + 44, legendY + 2);
                 g.setColor(Color.BLACK);
                 g.drawString(e.getKey(), LEFT + pw + 50, legendY + 7);
                 legendY += 24;
