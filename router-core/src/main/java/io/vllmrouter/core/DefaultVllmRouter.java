@@ -18,7 +18,9 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.api.spi.RouteContext;
+import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.ModelInfo;
 import io.vllmrouter.core.time.Scheduler;
@@ -85,6 +87,7 @@ public final class DefaultVllmRouter implements VllmRouter {
     private Scheduler.Cancellable scrapeTask;
     private Scheduler.Cancellable modelsTask;
     private volatile boolean closed;
+    private volatile ConfigWatcher configWatcher;
 
     DefaultVllmRouter(RouterConfig config, Ticker ticker, Scheduler scheduler, boolean ownsScheduler,
                       RandomGenerator random, HttpClient http, BackendProbe probe, RouterListener listener,
@@ -108,6 +111,25 @@ public final class DefaultVllmRouter implements VllmRouter {
     HttpClient http() { return http; }
     RouterListener listener() { return listener; }
     Snapshot snapshot() { return snapshot; }
+
+    void configWatcher(ConfigWatcher watcher) {
+        this.configWatcher = watcher;
+    }
+
+    /**
+     * Re-reads the configuration file now, instead of at the next {@code config_reload_interval},
+     * and applies it if it changed and is valid (for a host that watches the file itself).
+     *
+     * @return false when this router was not built from a file
+     */
+    public boolean reloadConfigFileNow() {
+        ConfigWatcher w = configWatcher;
+        if (w == null) {
+            return false;
+        }
+        w.checkNow();
+        return true;
+    }
 
     /** The running configuration. */
     public RouterConfig config() {
@@ -292,7 +314,7 @@ public final class DefaultVllmRouter implements VllmRouter {
                 nextStrategy = strategyOverride;
                 nextName = strategyOverride.getClass().getSimpleName();
             } else if (initial || !c.strategy().equals(old.strategy())) {
-                nextStrategy = Strategies.create(c.strategy());
+                nextStrategy = StrategyRegistry.defaultRegistry().create(c.strategy());
                 nextName = c.strategy();
             }
             boolean newBreakers = initial || breakerSettingsChanged(old, c);

@@ -1,11 +1,16 @@
 package io.vllmrouter.core;
 
 import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.core.config.ConfigException;
+import io.vllmrouter.core.config.ConfigLoader;
+import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendClient;
 import io.vllmrouter.core.time.Scheduler;
 import io.vllmrouter.core.time.Ticker;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,8 +26,15 @@ import java.util.random.RandomGenerator;
  *         .listener(myMetrics)
  *         .build();
  * }</pre>
+ *
+ * <p>From a TOML file, re-read every {@code config_reload_interval} and applied when it changes:
+ * <pre>{@code
+ * DefaultVllmRouter router = VllmRouters.fromConfig(Path.of("servers.toml"));
+ * }</pre>
  */
 public final class VllmRouters {
+
+    private static final System.Logger LOG = System.getLogger(VllmRouters.class.getName());
 
     private VllmRouters() {
     }
@@ -31,9 +43,23 @@ public final class VllmRouters {
         return new Builder();
     }
 
+    /**
+     * A router on the TOML file {@code file} (environment overrides from {@link System#getenv()}),
+     * with hot reload: the file is checked every {@code config_reload_interval}; a valid change is
+     * applied, an invalid one is logged and refused while the running config stays.
+     *
+     * @throws ConfigException when the file is missing or invalid (the message names the key,
+     *     value and expectation)
+     */
+    public static DefaultVllmRouter fromConfig(Path file) {
+        return builder().configFile(file).build();
+    }
+
     /** Configures and builds a router; not thread-safe. */
     public static final class Builder {
         private RouterConfig config;
+        private Path configFile;
+        private Map<String, String> env;
         private Ticker ticker;
         private Scheduler scheduler;
         private RandomGenerator random;
@@ -48,6 +74,22 @@ public final class VllmRouters {
         /** The configuration to start with (required). */
         public Builder config(RouterConfig config) {
             this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * Loads the configuration from this TOML file (unless {@link #config} was given too) and
+         * watches it for changes every {@code config_reload_interval}, applying valid changes
+         * with {@link DefaultVllmRouter#reconfigure}. The file is read at {@link #build()}.
+         */
+        public Builder configFile(Path file) {
+            this.configFile = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /** Environment variables that override the file ({@code REQUEST_TIMEOUT}, ...); default {@link System#getenv()}. */
+        public Builder env(Map<String, String> env) {
+            this.env = Map.copyOf(Objects.requireNonNull(env, "env"));
             return this;
         }
 
@@ -99,27 +141,70 @@ public final class VllmRouters {
         /**
          * Builds and starts the router: background checks are scheduled at once.
          *
-         * @throws IllegalStateException when no config was given
+         * @throws IllegalStateException when neither a config nor a config file was given
+         * @throws ConfigException when the config file is missing or invalid
          * @throws IllegalArgumentException when the config's strategy name is unknown (the message
          *     lists the names found)
          */
         public DefaultVllmRouter build() {
+            Map<String, String> environment = env != null ? env : System.getenv();
+            if (config == null && configFile != null) {
+                config = ConfigLoader.load(configFile, environment);
+            }
             if (config == null) {
-                throw new IllegalStateException("config: not set (expected: config(RouterConfig))");
+                throw new IllegalStateException("config: not set (expected: config(RouterConfig) or configFile(Path))");
             }
             Ticker t = ticker != null ? ticker : Ticker.system();
             boolean ownsScheduler = scheduler == null;
             Scheduler s = ownsScheduler ? Scheduler.newDaemon("vllm-router-scheduler") : scheduler;
             HttpClient http = httpClient != null ? httpClient : defaultClient(config);
             BackendProbe p = probe != null ? probe : BackendProbe.of(new BackendClient(http));
+            java.util.concurrent.atomic.AtomicReference<ConfigWatcher> watcher = new java.util.concurrent.atomic.AtomicReference<>();
+            Runnable onClose = () -> {
+                ConfigWatcher w = watcher.get();
+                if (w != null) {
+                    w.close();
+                }
+            };
             try {
-                return new DefaultVllmRouter(config, t, s, ownsScheduler, random, http, p, listener, strategy, null);
+                DefaultVllmRouter router = new DefaultVllmRouter(config, t, s, ownsScheduler, random, http, p,
+                        listener, strategy, onClose);
+                if (configFile != null) {
+                    ConfigWatcher w = newWatcher(router, configFile, environment, s, config);
+                    watcher.set(w);
+                    router.configWatcher(w);
+                    w.start();
+                }
+                return router;
             } catch (RuntimeException e) {
                 if (ownsScheduler) {
                     s.close();
                 }
                 throw e;
             }
+        }
+
+        private static ConfigWatcher newWatcher(DefaultVllmRouter router, Path file, Map<String, String> env,
+                                                Scheduler scheduler, RouterConfig current) {
+            ConfigWatcher[] self = new ConfigWatcher[1];
+            ConfigWatcher w = new ConfigWatcher(file, env, scheduler, current.configReloadInterval(), current,
+                    next -> {
+                        try {
+                            router.reconfigure(next);
+                        } catch (RuntimeException refused) {
+                            return; // reconfigure logged it and told the listener
+                        }
+                        LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1} server(s)",
+                                file, next.servers().size());
+                        self[0].setInterval(next.configReloadInterval());
+                    },
+                    problem -> {
+                        LOG.log(System.Logger.Level.ERROR,
+                                "configuration file refused, the running one stays: {0}", problem.getMessage());
+                        router.listener().onConfigReload(false, problem.getMessage());
+                    });
+            self[0] = w;
+            return w;
         }
 
         private static HttpClient defaultClient(RouterConfig config) {

@@ -22,7 +22,9 @@ class StrategyRegistryTest {
     @Test
     void defaultRegistryHasTheBuiltIns() {
         StrategyRegistry registry = StrategyRegistry.defaultRegistry();
-        assertThat(registry.names()).containsExactly("least-loaded", "round-robin", "weighted-score");
+        // router-core's test resources also register the engine tests' "test-fewest" and "test-first".
+        assertThat(registry.names())
+                .containsExactly("least-loaded", "round-robin", "test-fewest", "test-first", "weighted-score");
         assertThat(registry.create("weighted-score").getClass().getName())
                 .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
         assertThat(registry.create("least-loaded").getClass().getName())
@@ -37,10 +39,10 @@ class StrategyRegistryTest {
     void unknownNameListsTheNamesFound() {
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create("foo"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: \"foo\" (expected: one of [least-loaded, round-robin, weighted-score])");
+                .hasMessage("strategy: \"foo\" (expected: one of [least-loaded, round-robin, test-fewest, test-first, weighted-score])");
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: null (expected: one of [least-loaded, round-robin, weighted-score])");
+                .hasMessage("strategy: null (expected: one of [least-loaded, round-robin, test-fewest, test-first, weighted-score])");
     }
 
     @Test
@@ -49,7 +51,8 @@ class StrategyRegistryTest {
             StrategyRegistry registry = StrategyRegistry.load(loader);
             // "throwing" (constructor throws), NoSuchProvider (class missing) and "Bad Name" are skipped.
             assertThat(registry.names())
-                    .containsExactly("fails-to-create", "least-loaded", "round-robin", "test-only", "weighted-score");
+                    .containsExactly("fails-to-create", "least-loaded", "round-robin", "test-fewest", "test-first", "test-only",
+                            "weighted-score");
             assertThat(registry.create("round-robin")).as("priority 7 beats the built-in's 5")
                     .isInstanceOf(TestProviders.FirstCandidate.class);
             assertThat(registry.create("weighted-score").getClass().getName()).as("priority 1 loses to 5")

@@ -11,8 +11,8 @@ class KvCacheAwareRegistryTest {
     @Test
     void defaultRegistryListsAndCreatesIt() {
         StrategyRegistry registry = StrategyRegistry.defaultRegistry();
-        assertThat(registry.names())
-                .containsExactly("kv-cache-aware", "least-loaded", "round-robin", "weighted-score");
+        // contains, not containsExactly: router-core's test-jar on this class path registers test strategies too.
+        assertThat(registry.names()).contains("kv-cache-aware", "least-loaded", "round-robin", "weighted-score");
         assertThat(registry.create("kv-cache-aware"))
                 .isInstanceOf(KvCacheAwareStrategy.class)
                 .isNotSameAs(registry.create("kv-cache-aware"));
