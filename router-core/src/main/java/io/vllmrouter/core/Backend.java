@@ -47,8 +47,10 @@ final class Backend implements BackendView {
     final AtomicBoolean checkRunning = new AtomicBoolean();
     final AtomicBoolean modelsRunning = new AtomicBoolean();
 
+    /** The last good scrape, shown in stats even when stale. */
     private volatile Scrape lastGood;
-    private volatile boolean lastScrapeFailed;
+    /** {@link #lastGood} while it may steer, null once stale: picks read this one field. */
+    private volatile Scrape steering;
 
     private final LongAdder total = new LongAdder();
     private final LongAdder succeeded = new LongAdder();
@@ -138,14 +140,27 @@ final class Backend implements BackendView {
             scrapeFailed();
             return;
         }
-        lastGood = new Scrape(nanToZero(m.running()), nanToZero(m.waiting()), m.kvCacheUsage(), m.maxFds(),
+        Scrape fresh = new Scrape(nanToZero(m.running()), nanToZero(m.waiting()), m.kvCacheUsage(), m.maxFds(),
                 ticker.nanoTime(), inFlight.get());
-        lastScrapeFailed = false;
+        lastGood = fresh;
+        steering = fresh;
+    }
+
+    /**
+     * Marks the figures stale once no good scrape arrived for {@code staleAfterNanos}. Called by the
+     * scheduler at every scrape round (so staleness is judged to within one {@code metrics_interval}),
+     * which keeps the clock off the request path: a pick reads two volatile fields per backend.
+     */
+    void checkStaleness() {
+        Scrape s = lastGood;
+        if (s != null && ticker.nanoTime() - s.nanos > staleAfterNanos) {
+            steering = null;
+        }
     }
 
     /** The last scrape failed (error, timeout, malformed page): its figures stop steering now. */
     void scrapeFailed() {
-        lastScrapeFailed = true;
+        steering = null;
     }
 
     private static double nanToZero(double d) {
@@ -154,18 +169,15 @@ final class Backend implements BackendView {
 
     @Override
     public boolean metricsFresh() {
-        return fresh(lastGood);
+        return steering != null;
     }
 
-    private boolean fresh(Scrape s) {
-        return s != null && !lastScrapeFailed && ticker.nanoTime() - s.nanos <= staleAfterNanos;
-    }
 
     @Override
     public double running() {
-        Scrape s = lastGood;
+        Scrape s = steering;
         int f = inFlight.get();
-        if (!fresh(s)) {
+        if (s == null) {
             return f;
         }
         return estimatedRunning(s, f, capacity());
@@ -173,9 +185,9 @@ final class Backend implements BackendView {
 
     @Override
     public double waiting() {
-        Scrape s = lastGood;
+        Scrape s = steering;
         int f = inFlight.get();
-        if (!fresh(s)) {
+        if (s == null) {
             return 0;
         }
         return estimatedTotal(s, f) - estimatedRunning(s, f, capacity());
@@ -183,9 +195,9 @@ final class Backend implements BackendView {
 
     @Override
     public double outstanding() {
-        Scrape s = lastGood;
+        Scrape s = steering;
         int f = inFlight.get();
-        return fresh(s) ? estimatedTotal(s, f) : f;
+        return s != null ? estimatedTotal(s, f) : f;
     }
 
     /**
@@ -207,8 +219,8 @@ final class Backend implements BackendView {
 
     @Override
     public double kvCacheUsage() {
-        Scrape s = lastGood;
-        return fresh(s) ? s.kvCacheUsage : Double.NaN;
+        Scrape s = steering;
+        return s != null ? s.kvCacheUsage : Double.NaN;
     }
 
     // ---- request counters ---------------------------------------------------------------------
@@ -252,7 +264,7 @@ final class Backend implements BackendView {
     BackendStats stats(boolean admitted) {
         Scrape s = lastGood;
         long now = ticker.nanoTime();
-        boolean fresh = fresh(s);
+        boolean fresh = steering != null;
         long load = Math.round(outstanding());
         int cap = capacity();
         BackendStats.DetailedMetrics dm = new BackendStats.DetailedMetrics(

@@ -556,6 +556,7 @@ public final class DefaultVllmRouter implements VllmRouter {
         }
         List<CompletableFuture<?>> round = new ArrayList<>();
         for (Backend b : snapshot.all) {
+            b.checkStaleness();
             if (!b.scrapeRunning.compareAndSet(false, true)) {
                 continue;
             }

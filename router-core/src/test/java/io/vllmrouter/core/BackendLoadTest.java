@@ -62,8 +62,11 @@ class BackendLoadTest {
     void figuresGoStaleAfterTheirTimeOrAtOnceOnAFailedScrape() {
         b.scraped(new LoadMetrics(3, 2, 0.4, 10));
         clock.advance(Duration.ofSeconds(6));
+        b.checkStaleness(); // what each scrape round does
         assertThat(b.metricsFresh()).isTrue();
         clock.advance(Duration.ofMillis(1));
+        assertThat(b.metricsFresh()).as("judged at the next scrape round, not on the request path").isTrue();
+        b.checkStaleness();
         assertThat(b.metricsFresh()).isFalse();
         assertThat(b.running()).isZero();
 
