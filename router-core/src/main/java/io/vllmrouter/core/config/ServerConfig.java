@@ -15,6 +15,9 @@ import java.util.Objects;
  */
 public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
 
+    /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
+    public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 3;
+
     public ServerConfig {
         Objects.requireNonNull(url, "url");
         String scheme = url.getScheme();

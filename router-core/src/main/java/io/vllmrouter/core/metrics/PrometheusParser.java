@@ -1,7 +1,83 @@
 package io.vllmrouter.core.metrics;
 
-/** CONTRACT STUB: implemented by the metrics work (issue 2, item 5). */
+import java.util.Objects;
+
+/**
+ * Reads the load figures of an inference server from its {@code /metrics} page (Prometheus text
+ * exposition format 0.0.4).
+ *
+ * <pre>{@code
+ * LoadMetrics m = PrometheusParser.parseLoad(body);
+ * if (m.hasLoad()) { ... m.running() ... m.waiting() ... m.kvCacheUsage() ... }
+ * }</pre>
+ *
+ * <p>Every line is checked against the format (metric and label names, quoted label values with
+ * their escapes {@code \\ \" \n}, the value, the optional integer timestamp, {@code # HELP} and
+ * {@code # TYPE} lines), but only the samples of the families below are turned into numbers; the
+ * rest is scanned in place without building strings, so a page of a few hundred lines costs a few
+ * microseconds. Metric names are matched whole: {@code vllm:num_requests_running_created} is not
+ * {@code vllm:num_requests_running}.
+ *
+ * <table>
+ *   <caption>Figures and where they come from, first family that has a number wins</caption>
+ *   <tr><th>figure</th><th>families</th><th>over several series</th></tr>
+ *   <tr><td>running</td><td>{@code vllm:num_requests_running}, {@code sglang:num_running_reqs}</td><td>sum</td></tr>
+ *   <tr><td>waiting</td><td>{@code vllm:num_requests_waiting}, {@code sglang:num_queue_reqs}</td><td>sum</td></tr>
+ *   <tr><td>kvCacheUsage</td><td>{@code vllm:kv_cache_usage_perc}, {@code vllm:gpu_cache_usage_perc} (V0 and
+ *       deprecated alias in V1), {@code sglang:token_usage}</td><td>mean</td></tr>
+ *   <tr><td>maxFds</td><td>{@code process_max_fds}</td><td>minimum (the binding limit)</td></tr>
+ * </table>
+ *
+ * <p>"Several series" means any label sets: vLLM's {@code engine} (data parallel), SGLang's
+ * {@code tp_rank}/{@code dp_rank}, or anything else. A sample whose value is NaN carries no figure
+ * and is left out of the sum or mean; a figure with no number at all is NaN. The same series (same
+ * name and label set, in any label order) twice for one of the families above is rejected as
+ * {@link MetricsFormatException}: the page is ambiguous, and a sum would double count. Timestamps
+ * are checked and ignored. Lines may end in LF or CRLF; blank lines and any other comments are
+ * skipped; the text of a {@code # HELP} line may contain anything.
+ *
+ * <p>Not checked (they need state per family for every family, which this reader avoids): one
+ * {@code # HELP}/{@code # TYPE} per family, a family's lines being grouped, repeated label names in
+ * one sample, and the {@code le}/{@code quantile} labels of histograms and summaries. Values are
+ * decimal floats, {@code NaN} and {@code [+-]Inf}/{@code Infinity} in any case; hexadecimal floats
+ * are refused.
+ *
+ * <p>Stateless and thread-safe.
+ */
 public final class PrometheusParser {
+
+    private static final int V_RUNNING = 0;
+    private static final int V_WAITING = 1;
+    private static final int V_KV_USAGE = 2;
+    private static final int V_GPU_USAGE = 3;
+    private static final int S_RUNNING = 4;
+    private static final int S_QUEUE = 5;
+    private static final int S_TOKEN_USAGE = 6;
+    private static final int MAX_FDS = 7;
+
+    private static final String[] NAMES = {
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:gpu_cache_usage_perc",
+        "sglang:num_running_reqs",
+        "sglang:num_queue_reqs",
+        "sglang:token_usage",
+        "process_max_fds",
+    };
+    private static final int[] NAME_HASHES = new int[NAMES.length];
+
+    static {
+        for (int i = 0; i < NAMES.length; i++) {
+            NAME_HASHES[i] = NAMES[i].hashCode();
+        }
+    }
+
+    /** Powers of ten that a double holds exactly: the range of the exact fast path. */
+    private static final double[] POW10 = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    };
 
     private PrometheusParser() {
     }
@@ -9,9 +85,535 @@ public final class PrometheusParser {
     /**
      * Reads the load figures from Prometheus text format 0.0.4.
      *
-     * @throws MetricsFormatException when the text is not valid exposition format
+     * @param text the whole page; a page without any of the figures gives all NaN, not an error
+     * @throws MetricsFormatException when the text is not valid exposition format, or repeats a
+     *                                series of a family read here; the message names the line and
+     *                                column and what was wrong
      */
     public static LoadMetrics parseLoad(CharSequence text) throws MetricsFormatException {
-        throw new UnsupportedOperationException("not implemented yet");
+        Objects.requireNonNull(text, "text");
+        return new Scan(text).run();
+    }
+
+    /** One pass over one page. */
+    private static final class Scan {
+
+        private final CharSequence t;
+        private final int n;
+        private int line;
+        private int lineStart;
+        private long labelSetHash;
+
+        /** Per family: sum (or minimum for max fds) of the non-NaN values and their count. */
+        private final double[] acc = new double[NAMES.length];
+        private final int[] numbers = new int[NAMES.length];
+        /** Per family, created on its first sample: label-set hashes and lines seen, to find repeats. */
+        private final long[][] seenSets = new long[NAMES.length][];
+        private final int[][] seenLines = new int[NAMES.length][];
+        private final int[] seenCount = new int[NAMES.length];
+
+        Scan(CharSequence t) {
+            this.t = t;
+            this.n = t.length();
+        }
+
+        LoadMetrics run() throws MetricsFormatException {
+            String s = t instanceof String str ? str : null;
+            int pos = 0;
+            while (pos < n) {
+                line++;
+                lineStart = pos;
+                int nl = s != null ? s.indexOf('\n', pos) : indexOfNewline(pos);
+                if (nl < 0) {
+                    nl = n;
+                }
+                int end = nl > pos && t.charAt(nl - 1) == '\r' ? nl - 1 : nl;
+                parseLine(pos, end);
+                pos = nl + 1;
+            }
+            double running = first(sum(V_RUNNING), sum(S_RUNNING));
+            double waiting = first(sum(V_WAITING), sum(S_QUEUE));
+            double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
+            double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
+            return new LoadMetrics(running, waiting, usage, maxFds);
+        }
+
+        private int indexOfNewline(int from) {
+            for (int i = from; i < n; i++) {
+                if (t.charAt(i) == '\n') {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private static double first(double a, double b) {
+            return Double.isNaN(a) ? b : a;
+        }
+
+        private double sum(int family) {
+            return numbers[family] == 0 ? Double.NaN : acc[family];
+        }
+
+        private double mean(int family) {
+            return numbers[family] == 0 ? Double.NaN : acc[family] / numbers[family];
+        }
+
+        private void parseLine(int s, int e) throws MetricsFormatException {
+            int p = skipBlanks(s, e);
+            if (p == e) {
+                return;
+            }
+            char c = t.charAt(p);
+            if (c == '#') {
+                comment(p + 1, e);
+                return;
+            }
+            if (!isNameStart(c)) {
+                throw error(p, "expected a metric name, found " + describe(c));
+            }
+            int nameStart = p;
+            int hash = c;
+            p++;
+            while (p < e && isNameChar(c = t.charAt(p))) {
+                hash = 31 * hash + c;
+                p++;
+            }
+            int nameEnd = p;
+            if (p < e && !isBlank(c) && c != '{') {
+                throw error(p, "invalid character " + describe(c) + " in metric name "
+                        + slice(nameStart, nameEnd));
+            }
+            int family = family(nameStart, nameEnd, hash);
+            p = skipBlanks(p, e);
+            labelSetHash = 0;
+            if (p < e && t.charAt(p) == '{') {
+                p = skipBlanks(labels(p + 1, e, nameStart, nameEnd), e);
+            }
+            int valueStart = p;
+            while (p < e && !isBlank(t.charAt(p))) {
+                p++;
+            }
+            if (valueStart == p) {
+                throw error(p, "missing value for " + slice(nameStart, nameEnd));
+            }
+            double value = number(valueStart, p, family >= 0, nameStart, nameEnd);
+            p = skipBlanks(p, e);
+            if (p < e) {
+                p = skipBlanks(timestamp(p, e), e);
+                if (p < e) {
+                    throw error(p, "unexpected text after the timestamp: " + describe(t.charAt(p)));
+                }
+            }
+            if (family >= 0) {
+                add(family, value, s, e);
+            }
+        }
+
+        private int family(int s, int e, int hash) {
+            int len = e - s;
+            for (int i = 0; i < NAMES.length; i++) {
+                if (NAME_HASHES[i] == hash && NAMES[i].length() == len && regionEquals(s, NAMES[i])) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private boolean regionEquals(int s, String name) {
+            for (int i = 0; i < name.length(); i++) {
+                if (t.charAt(s + i) != name.charAt(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void add(int family, double value, int s, int e) throws MetricsFormatException {
+            long[] sets = seenSets[family];
+            int count = seenCount[family];
+            if (sets == null) {
+                sets = seenSets[family] = new long[4];
+                seenLines[family] = new int[4];
+            }
+            for (int i = 0; i < count; i++) {
+                if (sets[i] == labelSetHash) {
+                    throw new MetricsFormatException(line, "duplicate series " + slice(s, e).trim()
+                            + " (same name and labels as line " + seenLines[family][i] + ")");
+                }
+            }
+            if (count == sets.length) {
+                sets = seenSets[family] = java.util.Arrays.copyOf(sets, count * 2);
+                seenLines[family] = java.util.Arrays.copyOf(seenLines[family], count * 2);
+            }
+            sets[count] = labelSetHash;
+            seenLines[family][count] = line;
+            seenCount[family] = count + 1;
+            if (Double.isNaN(value)) {
+                return;
+            }
+            if (numbers[family] == 0) {
+                acc[family] = value;
+            } else if (family == MAX_FDS) {
+                acc[family] = Math.min(acc[family], value);
+            } else {
+                acc[family] += value;
+            }
+            numbers[family]++;
+        }
+
+        /**
+         * Reads {@code name="value", ...}} from just after the opening brace; returns the index after
+         * the closing brace and leaves an order-independent hash of the label set in
+         * {@link #labelSetHash}.
+         */
+        private int labels(int p, int e, int metricStart, int metricEnd) throws MetricsFormatException {
+            long setHash = 0;
+            while (true) {
+                p = skipBlanks(p, e);
+                if (p >= e) {
+                    throw error(p, "unterminated label set of " + slice(metricStart, metricEnd)
+                            + ": expected a label name or '}'");
+                }
+                char c = t.charAt(p);
+                if (c == '}') {
+                    labelSetHash = setHash;
+                    return p + 1;
+                }
+                if (!isLabelStart(c)) {
+                    throw error(p, "expected a label name or '}' in the labels of "
+                            + slice(metricStart, metricEnd) + ", found " + describe(c));
+                }
+                int nameStart = p;
+                long nameHash = c;
+                p++;
+                while (p < e && isLabelChar(c = t.charAt(p))) {
+                    nameHash = 31 * nameHash + c;
+                    p++;
+                }
+                int nameEnd = p;
+                p = skipBlanks(p, e);
+                if (p >= e || t.charAt(p) != '=') {
+                    throw error(p, "expected '=' after label name " + slice(nameStart, nameEnd)
+                            + (p < e ? ", found " + describe(t.charAt(p)) : ", found end of line"));
+                }
+                p = skipBlanks(p + 1, e);
+                if (p >= e || t.charAt(p) != '"') {
+                    throw error(p, "expected '\"' to open the value of label " + slice(nameStart, nameEnd)
+                            + (p < e ? ", found " + describe(t.charAt(p)) : ", found end of line"));
+                }
+                int quote = p;
+                p++;
+                long valueHash = 0;
+                while (true) {
+                    if (p >= e) {
+                        throw error(quote, "unterminated quote: the value of label "
+                                + slice(nameStart, nameEnd) + " has no closing '\"' on this line");
+                    }
+                    c = t.charAt(p);
+                    if (c == '"') {
+                        p++;
+                        break;
+                    }
+                    if (c == '\\') {
+                        if (p + 1 >= e) {
+                            throw error(quote, "unterminated quote: the value of label "
+                                    + slice(nameStart, nameEnd) + " ends in a lone backslash");
+                        }
+                        char x = t.charAt(p + 1);
+                        if (x == 'n') {
+                            c = '\n';
+                        } else if (x == '\\' || x == '"') {
+                            c = x;
+                        } else {
+                            throw error(p, "invalid escape sequence \\" + x + " in the value of label "
+                                    + slice(nameStart, nameEnd) + " (expected: \\\\, \\\" or \\n)");
+                        }
+                        p += 2;
+                    } else {
+                        p++;
+                    }
+                    valueHash = 31 * valueHash + c;
+                }
+                setHash += mix(nameHash * 0x9E3779B97F4A7C15L + valueHash);
+                p = skipBlanks(p, e);
+                if (p >= e) {
+                    throw error(p, "unterminated label set of " + slice(metricStart, metricEnd)
+                            + ": expected ',' or '}'");
+                }
+                c = t.charAt(p);
+                if (c == ',') {
+                    p++;
+                } else if (c == '}') {
+                    labelSetHash = setHash;
+                    return p + 1;
+                } else {
+                    throw error(p, "expected ',' or '}' after the value of label " + slice(nameStart, nameEnd)
+                            + ", found " + describe(c));
+                }
+            }
+        }
+
+        /** MurmurHash3's finalizer: spreads a label pair's hash so that summing pairs stays distinct. */
+        private static long mix(long h) {
+            h ^= h >>> 33;
+            h *= 0xff51afd7ed558ccdL;
+            h ^= h >>> 33;
+            h *= 0xc4ceb9fe1a85ec53L;
+            h ^= h >>> 33;
+            return h;
+        }
+
+        /**
+         * Checks the float in {@code [s, e)} and, when {@code compute}, returns it. Short decimals
+         * (up to 15 significant digits, exponent within ±22) are converted exactly without
+         * allocating; anything longer goes through {@link Double#parseDouble}.
+         */
+        private double number(int s, int e, boolean compute, int metricStart, int metricEnd)
+                throws MetricsFormatException {
+            int p = s;
+            char c = t.charAt(p);
+            boolean negative = false;
+            boolean signed = false;
+            if (c == '+' || c == '-') {
+                negative = c == '-';
+                signed = true;
+                p++;
+                if (p == e) {
+                    throw badValue(s, e, metricStart, metricEnd);
+                }
+                c = t.charAt(p);
+            }
+            if (isLetter(c)) {
+                if (equalsIgnoreCase(p, e, "inf") || equalsIgnoreCase(p, e, "infinity")) {
+                    return negative ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+                }
+                if (!signed && equalsIgnoreCase(p, e, "nan")) {
+                    return Double.NaN;
+                }
+                throw badValue(s, e, metricStart, metricEnd);
+            }
+            long mantissa = 0;
+            int significant = 0;
+            int exponent = 0;
+            boolean digits = false;
+            while (p < e && isDigit(c = t.charAt(p))) {
+                digits = true;
+                if (mantissa != 0 || c != '0') {
+                    if (significant < 18) {
+                        mantissa = mantissa * 10 + (c - '0');
+                    } else {
+                        exponent++;
+                    }
+                    significant++;
+                }
+                p++;
+            }
+            if (p < e && c == '.') {
+                p++;
+                while (p < e && isDigit(c = t.charAt(p))) {
+                    digits = true;
+                    if (mantissa != 0 || c != '0') {
+                        if (significant < 18) {
+                            mantissa = mantissa * 10 + (c - '0');
+                            exponent--;
+                        }
+                        significant++;
+                    } else {
+                        exponent--;
+                    }
+                    p++;
+                }
+            }
+            if (!digits) {
+                throw badValue(s, e, metricStart, metricEnd);
+            }
+            if (p < e && (c == 'e' || c == 'E')) {
+                p++;
+                boolean negativeExponent = false;
+                if (p < e && ((c = t.charAt(p)) == '+' || c == '-')) {
+                    negativeExponent = c == '-';
+                    p++;
+                }
+                int explicit = 0;
+                boolean expDigits = false;
+                while (p < e && isDigit(c = t.charAt(p))) {
+                    expDigits = true;
+                    if (explicit < 100_000) {
+                        explicit = explicit * 10 + (c - '0');
+                    }
+                    p++;
+                }
+                if (!expDigits) {
+                    throw badValue(s, e, metricStart, metricEnd);
+                }
+                exponent += negativeExponent ? -explicit : explicit;
+            }
+            if (p != e) {
+                throw badValue(s, e, metricStart, metricEnd);
+            }
+            if (!compute) {
+                return 0;
+            }
+            double value;
+            if (mantissa == 0) {
+                value = 0;
+            } else if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+                value = exponent >= 0 ? mantissa * POW10[exponent] : mantissa / POW10[-exponent];
+            } else {
+                return Double.parseDouble(t.subSequence(s, e).toString());
+            }
+            return negative ? -value : value;
+        }
+
+        private MetricsFormatException badValue(int s, int e, int metricStart, int metricEnd) {
+            String token = e - s > 40 ? slice(s, s + 40) + "..." : slice(s, e);
+            return error(s, "invalid value '" + token + "' for " + slice(metricStart, metricEnd)
+                    + " (expected: a float such as 1, 0.25, 3.75e-01, NaN, +Inf)");
+        }
+
+        private int timestamp(int s, int e) throws MetricsFormatException {
+            int p = s;
+            if (t.charAt(p) == '-') {
+                p++;
+            }
+            int digitsStart = p;
+            long value = 0;
+            boolean overflow = false;
+            char c;
+            while (p < e && isDigit(c = t.charAt(p))) {
+                int d = c - '0';
+                if (value > (Long.MAX_VALUE - d) / 10) {
+                    overflow = true;
+                }
+                value = value * 10 + d;
+                p++;
+            }
+            if (p == digitsStart || overflow || (p < e && !isBlank(t.charAt(p)))) {
+                int end = p;
+                while (end < e && !isBlank(t.charAt(end))) {
+                    end++;
+                }
+                throw error(s, "invalid timestamp '" + slice(s, Math.min(end, s + 40))
+                        + "' (expected: integer milliseconds)");
+            }
+            return p;
+        }
+
+        /** After {@code #}: HELP and TYPE lines are checked, other comments skipped. */
+        private void comment(int p, int e) throws MetricsFormatException {
+            p = skipBlanks(p, e);
+            int keyword = p;
+            while (p < e && !isBlank(t.charAt(p))) {
+                p++;
+            }
+            boolean help = equalsExact(keyword, p, "HELP");
+            if (!help && !equalsExact(keyword, p, "TYPE")) {
+                return;
+            }
+            String what = help ? "# HELP" : "# TYPE";
+            p = skipBlanks(p, e);
+            if (p == e) {
+                return; // a bare "# HELP" is only a comment, as in Prometheus' own parser
+            }
+            char c = t.charAt(p);
+            if (!isNameStart(c)) {
+                throw error(p, "invalid metric name in " + what + " line: starts with " + describe(c));
+            }
+            int nameStart = p;
+            p++;
+            while (p < e && isNameChar(c = t.charAt(p))) {
+                p++;
+            }
+            if (p < e && !isBlank(c)) {
+                throw error(p, "invalid character " + describe(c) + " in metric name "
+                        + slice(nameStart, p) + " in " + what + " line");
+            }
+            if (help) {
+                return; // the docstring may contain anything
+            }
+            p = skipBlanks(p, e);
+            int typeStart = p;
+            while (p < e && !isBlank(t.charAt(p))) {
+                p++;
+            }
+            int typeEnd = p;
+            p = skipBlanks(p, e);
+            if (typeStart == typeEnd) {
+                throw error(typeStart, "missing metric type in # TYPE line for " + slice(nameStart, typeStart).trim());
+            }
+            if (p != e || !(equalsExact(typeStart, typeEnd, "gauge") || equalsExact(typeStart, typeEnd, "counter")
+                    || equalsExact(typeStart, typeEnd, "histogram") || equalsExact(typeStart, typeEnd, "summary")
+                    || equalsExact(typeStart, typeEnd, "untyped"))) {
+                throw error(typeStart, "unknown metric type '" + slice(typeStart, e).trim()
+                        + "' (expected: counter, gauge, histogram, summary or untyped)");
+            }
+        }
+
+        private boolean equalsExact(int s, int e, String word) {
+            return e - s == word.length() && regionEquals(s, word);
+        }
+
+        private boolean equalsIgnoreCase(int s, int e, String lowerWord) {
+            if (e - s != lowerWord.length()) {
+                return false;
+            }
+            for (int i = 0; i < lowerWord.length(); i++) {
+                if (Character.toLowerCase(t.charAt(s + i)) != lowerWord.charAt(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private int skipBlanks(int p, int e) {
+            while (p < e && isBlank(t.charAt(p))) {
+                p++;
+            }
+            return p;
+        }
+
+        private String slice(int s, int e) {
+            return t.subSequence(s, e).toString();
+        }
+
+        private MetricsFormatException error(int pos, String message) {
+            return new MetricsFormatException(line, message + " (column " + (pos - lineStart + 1) + ")");
+        }
+
+        private static String describe(char c) {
+            if (c >= 0x20 && c < 0x7f) {
+                return "'" + c + "'";
+            }
+            return String.format("U+%04X", (int) c);
+        }
+
+        private static boolean isBlank(char c) {
+            return c == ' ' || c == '\t';
+        }
+
+        private static boolean isDigit(char c) {
+            return c >= '0' && c <= '9';
+        }
+
+        private static boolean isLetter(char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        }
+
+        private static boolean isLabelStart(char c) {
+            return isLetter(c) || c == '_';
+        }
+
+        private static boolean isLabelChar(char c) {
+            return isLabelStart(c) || isDigit(c);
+        }
+
+        private static boolean isNameStart(char c) {
+            return isLabelStart(c) || c == ':';
+        }
+
+        private static boolean isNameChar(char c) {
+            return isNameStart(c) || isDigit(c);
+        }
     }
 }

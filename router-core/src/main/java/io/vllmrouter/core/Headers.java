@@ -1,0 +1,61 @@
+package io.vllmrouter.core;
+
+import java.net.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** Which headers cross the router: hop-by-hop and transport headers stay behind, both ways. */
+final class Headers {
+
+    private static final Set<String> DROPPED = Set.of("connection", "keep-alive", "te", "trailer", "trailers",
+            "transfer-encoding", "upgrade", "host", "content-length", "expect", ":status");
+
+    private Headers() {
+    }
+
+    /** Whether {@code name} must not be forwarded; {@code alsoDropped} holds names listed in Connection. */
+    static boolean dropped(String name, Set<String> alsoDropped) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return DROPPED.contains(n) || n.startsWith("proxy-") || alsoDropped.contains(n);
+    }
+
+    /** Header names a {@code Connection} header lists, lower case; usually empty. */
+    static Set<String> connectionTokens(Map<String, List<String>> headers) {
+        Set<String> out = null;
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            if (e.getKey().equalsIgnoreCase("connection")) {
+                for (String v : e.getValue()) {
+                    for (String token : v.split(",")) {
+                        String t = token.trim().toLowerCase(Locale.ROOT);
+                        if (!t.isEmpty()) {
+                            if (out == null) {
+                                out = new TreeSet<>();
+                            }
+                            out.add(t);
+                        }
+                    }
+                }
+            }
+        }
+        return out == null ? Set.of() : out;
+    }
+
+    /** The response headers a caller gets: hop-by-hop ones removed, immutable. */
+    static Map<String, List<String>> response(HttpHeaders headers) {
+        Map<String, List<String>> in = headers.map();
+        Set<String> extra = connectionTokens(in);
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> e : in.entrySet()) {
+            if (!dropped(e.getKey(), extra)) {
+                out.put(e.getKey(), List.copyOf(new ArrayList<>(e.getValue())));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+}

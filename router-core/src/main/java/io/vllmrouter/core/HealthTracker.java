@@ -1,0 +1,166 @@
+package io.vllmrouter.core;
+
+/**
+ * The active health checks' verdict on one backend, fed one check result at a time. Pure: no
+ * clock, no I/O; thread-safe (results of one backend arrive one at a time, stats read concurrently).
+ *
+ * <pre>{@code
+ * HealthTracker t = new HealthTracker();
+ * HealthTracker.Change c = t.record(false, 12.0, "status 503", rules);   // null, EJECTED or READMITTED
+ * }</pre>
+ *
+ * <p>A healthy backend is ejected after {@code failureThreshold} failed checks in a row, or when its
+ * success rate over the last {@code window} checks falls below {@code minSuccessRate}. The rate is
+ * judged only once the window holds {@link Rules#minSamples()} checks, so that one early failure
+ * cannot eject a backend on its own. An ejected backend is re-admitted after
+ * {@code successThreshold} good checks in a row; the window is then cleared so the failures that
+ * ejected it do not eject it again at once.
+ */
+final class HealthTracker {
+
+    /** What a check result changed. */
+    enum Change { EJECTED, READMITTED }
+
+    /**
+     * The thresholds, from the configuration.
+     *
+     * @param failureThreshold consecutive failures that eject
+     * @param successThreshold consecutive successes that re-admit
+     * @param window           checks the success rate covers
+     * @param minSuccessRate   0..1
+     */
+    record Rules(int failureThreshold, int successThreshold, int window, double minSuccessRate) {
+        Rules {
+            if (failureThreshold < 1 || successThreshold < 1 || window < 1) {
+                throw new IllegalArgumentException("thresholds and window must be >= 1: " + failureThreshold
+                        + ", " + successThreshold + ", " + window);
+            }
+        }
+
+        /** Checks in the window before its success rate is judged: half the window, at least the failure threshold. */
+        int minSamples() {
+            return Math.min(window, Math.max(failureThreshold, (window + 1) / 2));
+        }
+    }
+
+    private boolean healthy = true;
+    private int consecutiveFailures;
+    private int consecutiveSuccesses;
+    private boolean[] ring = new boolean[0];
+    private int ringNext;
+    private int ringSize;
+    private int ringSuccesses;
+    private long lastCheckEpochMillis = -1;
+    private double lastResponseMillis = -1;
+    private String reason;
+
+    /**
+     * Records one check.
+     *
+     * @param success          2xx within the time limits
+     * @param responseMillis   how long the check took
+     * @param failureReason    why it failed (ignored on success)
+     * @param nowEpochMillis   when it finished, for stats
+     * @return the change of verdict, or null
+     */
+    synchronized Change record(boolean success, double responseMillis, String failureReason, long nowEpochMillis,
+                               Rules rules) {
+        lastCheckEpochMillis = nowEpochMillis;
+        lastResponseMillis = responseMillis;
+        push(success, rules.window());
+        if (success) {
+            consecutiveSuccesses++;
+            consecutiveFailures = 0;
+        } else {
+            consecutiveFailures++;
+            consecutiveSuccesses = 0;
+        }
+        if (healthy) {
+            if (!success && consecutiveFailures >= rules.failureThreshold()) {
+                return eject(consecutiveFailures + " consecutive failed health checks (last: " + failureReason + ")");
+            }
+            if (ringSize >= rules.minSamples() && successRate() < rules.minSuccessRate()) {
+                return eject(String.format(java.util.Locale.ROOT,
+                        "health check success rate %.2f over the last %d checks is below %.2f (last: %s)",
+                        successRate(), ringSize, rules.minSuccessRate(), success ? "ok" : failureReason));
+            }
+            return null;
+        }
+        if (success && consecutiveSuccesses >= rules.successThreshold()) {
+            healthy = true;
+            reason = null;
+            ringSize = 0;
+            ringNext = 0;
+            ringSuccesses = 0;
+            return Change.READMITTED;
+        }
+        if (!success) {
+            reason = failureReason;
+        }
+        return null;
+    }
+
+    private Change eject(String why) {
+        healthy = false;
+        reason = why;
+        return Change.EJECTED;
+    }
+
+    private void push(boolean success, int window) {
+        if (ring.length != window) {
+            // a reload changed the window: start it afresh rather than reinterpret old samples
+            ring = new boolean[window];
+            ringSize = 0;
+            ringNext = 0;
+            ringSuccesses = 0;
+        }
+        if (ringSize == window) {
+            ringSuccesses -= ring[ringNext] ? 1 : 0;
+        } else {
+            ringSize++;
+        }
+        ring[ringNext] = success;
+        ringSuccesses += success ? 1 : 0;
+        ringNext = (ringNext + 1) % window;
+    }
+
+    /** Whether the checks admit the backend. */
+    synchronized boolean healthy() {
+        return healthy;
+    }
+
+    /** Why the backend is ejected, or null when healthy. */
+    synchronized String reason() {
+        return reason;
+    }
+
+    synchronized int consecutiveFailures() {
+        return consecutiveFailures;
+    }
+
+    /** Success rate over the window, 1 when empty. */
+    synchronized double successRate() {
+        return ringSize == 0 ? 1.0 : (double) ringSuccesses / ringSize;
+    }
+
+    synchronized long lastCheckEpochMillis() {
+        return lastCheckEpochMillis;
+    }
+
+    synchronized double lastResponseMillis() {
+        return lastResponseMillis;
+    }
+
+    /** Admits the backend again without checks (active checks turned off by a reload). */
+    synchronized boolean reset() {
+        boolean was = healthy;
+        healthy = true;
+        reason = null;
+        consecutiveFailures = 0;
+        consecutiveSuccesses = 0;
+        ringSize = 0;
+        ringNext = 0;
+        ringSuccesses = 0;
+        return !was;
+    }
+}

@@ -1,0 +1,78 @@
+package io.vllmrouter.core;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import io.vllmrouter.api.InvalidRequestException;
+import io.vllmrouter.api.RouterRequest;
+import java.io.IOException;
+import java.util.Locale;
+
+/**
+ * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
+ * fields of its JSON body (read with a streaming parser; the body is never re-serialised) and the
+ * affinity key ({@code user}, else the {@code X-Session-Id} header).
+ *
+ * <p>Bodies whose {@code Content-Type} is set and not JSON (multipart audio uploads) are not
+ * parsed: they route as "any model".
+ */
+record RequestInfo(String model, boolean stream, String affinityKey) {
+
+    static final String SESSION_HEADER = "X-Session-Id";
+
+    static RequestInfo of(RouterRequest request) {
+        byte[] body = request.body();
+        String session = request.header(SESSION_HEADER);
+        if (body.length == 0 || !isJson(request.header("Content-Type"))) {
+            return new RequestInfo(null, false, session);
+        }
+        String model = null;
+        boolean stream = false;
+        String user = null;
+        try (JsonParser p = RouterJson.factory().createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new InvalidRequestException("Request body must be a JSON object", null);
+            }
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                switch (name) {
+                    case "model" -> {
+                        if (v == JsonToken.VALUE_STRING) {
+                            model = p.getText();
+                        } else if (v != JsonToken.VALUE_NULL) {
+                            throw new InvalidRequestException("'model' must be a string, got " + v, null);
+                        }
+                    }
+                    case "stream" -> {
+                        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
+                            stream = v == JsonToken.VALUE_TRUE;
+                        } else if (v != JsonToken.VALUE_NULL) {
+                            throw new InvalidRequestException("'stream' must be a boolean, got " + v, null);
+                        }
+                    }
+                    case "user" -> {
+                        if (v == JsonToken.VALUE_STRING) {
+                            user = p.getText();
+                        }
+                        p.skipChildren();
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
+                throw new InvalidRequestException("Request body is not valid JSON: trailing content", null);
+            }
+        } catch (JsonProcessingException e) {
+            throw new InvalidRequestException("Request body is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
+        }
+        return new RequestInfo(model, stream, user != null ? user : session);
+    }
+
+    private static boolean isJson(String contentType) {
+        return contentType == null || contentType.toLowerCase(Locale.ROOT).contains("json");
+    }
+}

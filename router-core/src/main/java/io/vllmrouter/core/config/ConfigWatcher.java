@@ -1,0 +1,252 @@
+package io.vllmrouter.core.config;
+
+import io.vllmrouter.core.time.Scheduler;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * Watches the config file and hands over each new valid configuration: the file half of hot reload
+ * (applying it to the running router is the engine's part).
+ *
+ * <pre>{@code
+ * ConfigWatcher watcher = new ConfigWatcher(file, System.getenv(), scheduler,
+ *         config.configReloadInterval(), router::applyConfig, e -> log.error(e.getMessage()));
+ * watcher.start();
+ * ...
+ * watcher.close();
+ * }</pre>
+ *
+ * <p>Every {@code interval} (and on {@link #checkNow()}) the file's bytes are read and hashed
+ * (SHA-256). A change is judged by content, not modification time: mtime has coarse granularity on
+ * some file systems and misses two edits within it, and a touch without an edit is not a change.
+ * When the content differs from the last seen:
+ * <ul>
+ *   <li>valid, and a different configuration from the last one handed over: {@code onChange(config)}.
+ *       An edit that changes only comments or layout calls nothing;</li>
+ *   <li>invalid: {@code onError(exception)} once for this content; the old config stays in force
+ *       since {@code onChange} is not called. The next edit is checked again;</li>
+ *   <li>file missing or unreadable: {@code onError} once for that condition; watching goes on, and
+ *       when the file comes back it is checked like any other content.</li>
+ * </ul>
+ *
+ * <p>Threads: checks run on the scheduler's thread (or the caller's, for {@link #checkNow()}) and
+ * are serialized, so callbacks never run concurrently with each other. A callback may call {@link
+ * #setInterval} (to apply a new {@code config_reload_interval}). An exception thrown by a callback is
+ * logged and does not stop the watcher. Reading a config file is a short blocking read, which is
+ * why this runs on the background scheduler and never on a request thread.
+ */
+public final class ConfigWatcher implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(ConfigWatcher.class.getName());
+
+    private final Path file;
+    private final Map<String, String> env;
+    private final Scheduler scheduler;
+    private final Consumer<RouterConfig> onChange;
+    private final Consumer<ConfigException> onError;
+
+    /** Serializes checks; callbacks run while it is held. */
+    private final Object checkLock = new Object();
+    /** Guards the schedule; never held while checking, so a callback may reschedule. */
+    private final Object scheduleLock = new Object();
+
+    // Guarded by checkLock.
+    /** Hash of the last content seen, or a description of the last read failure; null before the first look. */
+    private String lastSeen;
+    /** The last configuration handed over (or given as current); null when none yet. */
+    private RouterConfig applied;
+
+    // Guarded by scheduleLock.
+    private Duration interval;
+    private Scheduler.Cancellable task;
+    private boolean started;
+    private volatile boolean closed;
+
+    /**
+     * A watcher whose baseline is the file as {@link #start()} finds it: changes after that are
+     * reported. Use the other constructor to compare against a config loaded earlier.
+     *
+     * @param file      the config file
+     * @param env       environment overrides, as for {@link ConfigLoader#load(Path, Map)}
+     * @param scheduler runs the periodic check
+     * @param interval  time between checks, &gt; 0
+     * @param onChange  receives each new valid configuration
+     * @param onError   receives each new problem (invalid content, missing or unreadable file)
+     */
+    public ConfigWatcher(Path file, Map<String, String> env, Scheduler scheduler, Duration interval,
+                         Consumer<RouterConfig> onChange, Consumer<ConfigException> onError) {
+        this(file, env, scheduler, interval, null, onChange, onError);
+    }
+
+    /**
+     * A watcher that compares the file against {@code current}, the configuration the caller loaded
+     * and runs: an edit made between that load and {@link #start()} is reported at the first check.
+     */
+    public ConfigWatcher(Path file, Map<String, String> env, Scheduler scheduler, Duration interval,
+                         RouterConfig current, Consumer<RouterConfig> onChange, Consumer<ConfigException> onError) {
+        this.file = Objects.requireNonNull(file, "file");
+        this.env = Map.copyOf(Objects.requireNonNull(env, "env"));
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.interval = checkInterval(interval);
+        this.applied = current;
+        this.onChange = Objects.requireNonNull(onChange, "onChange");
+        this.onError = Objects.requireNonNull(onError, "onError");
+    }
+
+    /**
+     * Starts periodic checks, the first one {@code interval} from now. Without a current config,
+     * first records the file as it is now as the baseline, calling nothing. Idempotent.
+     */
+    public void start() {
+        synchronized (scheduleLock) {
+            if (started || closed) {
+                return;
+            }
+            started = true;
+        }
+        synchronized (checkLock) {
+            if (applied == null && lastSeen == null) {
+                takeBaseline();
+            }
+        }
+        synchronized (scheduleLock) {
+            if (!closed) {
+                task = scheduler.scheduleAtFixedRate(this::checkQuietly, interval, interval);
+            }
+        }
+    }
+
+    /**
+     * Checks the file now, on the calling thread, calling {@code onChange} or {@code onError} before
+     * returning if there is something to report. Does nothing once closed.
+     */
+    public void checkNow() {
+        synchronized (checkLock) {
+            if (closed) {
+                return;
+            }
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(file);
+            } catch (IOException e) {
+                String state = "unreadable: " + e;
+                if (!state.equals(lastSeen)) {
+                    lastSeen = state;
+                    report(ConfigLoader.readError(file, e));
+                }
+                return;
+            }
+            String hash = sha256(bytes);
+            if (hash.equals(lastSeen)) {
+                return;
+            }
+            lastSeen = hash;
+            RouterConfig config;
+            try {
+                config = ConfigLoader.parse(bytes, file.toString(), env);
+            } catch (ConfigException e) {
+                report(e);
+                return;
+            }
+            if (config.equals(applied)) {
+                return;
+            }
+            applied = config;
+            try {
+                onChange.accept(config);
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "config change handler failed for " + file, e);
+            }
+        }
+    }
+
+    /**
+     * Changes the time between checks. When it differs from the current one and the watcher runs,
+     * the schedule restarts: the next check is {@code interval} from now. May be called from a callback.
+     */
+    public void setInterval(Duration interval) {
+        Duration checked = checkInterval(interval);
+        synchronized (scheduleLock) {
+            boolean reschedule = task != null && !closed && !checked.equals(this.interval);
+            this.interval = checked;
+            if (reschedule) {
+                task.cancel();
+                task = scheduler.scheduleAtFixedRate(this::checkQuietly, checked, checked);
+            }
+        }
+    }
+
+    /** The time between checks. */
+    public Duration interval() {
+        synchronized (scheduleLock) {
+            return interval;
+        }
+    }
+
+    /** Stops checking; a check running now finishes. Idempotent. Does not close the scheduler. */
+    @Override
+    public void close() {
+        synchronized (scheduleLock) {
+            closed = true;
+            if (task != null) {
+                task.cancel();
+                task = null;
+            }
+        }
+    }
+
+    private void takeBaseline() {
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            lastSeen = sha256(bytes);
+            try {
+                applied = ConfigLoader.parse(bytes, file.toString(), env);
+            } catch (ConfigException e) {
+                // The caller loaded (and reported) this content already; report only what comes next.
+            }
+        } catch (IOException e) {
+            lastSeen = "unreadable: " + e;
+        }
+    }
+
+    private void checkQuietly() {
+        try {
+            checkNow();
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "config check failed for " + file, e);
+        }
+    }
+
+    private void report(ConfigException e) {
+        try {
+            onError.accept(e);
+        } catch (RuntimeException ex) {
+            LOG.log(Level.ERROR, "config error handler failed for " + file, ex);
+        }
+    }
+
+    private static Duration checkInterval(Duration d) {
+        Objects.requireNonNull(d, "interval");
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("interval: " + d + " (expected: > 0)");
+        }
+        return d;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
+    }
+}

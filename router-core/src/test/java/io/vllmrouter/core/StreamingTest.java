@@ -1,0 +1,254 @@
+package io.vllmrouter.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.vllmrouter.api.RouterRequest;
+import io.vllmrouter.api.RouterResponse;
+import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.ServerConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Streams through a tiny real server: events pass one by one, caller cancels reach the backend. */
+class StreamingTest {
+
+    private static final byte[] STREAM_REQ = "{\"model\":\"llama\",\"stream\":true}".getBytes(StandardCharsets.UTF_8);
+
+    private HttpServer server;
+    private ExecutorService serverPool;
+    private DefaultVllmRouter router;
+    private final List<RouterListener.RequestRecord> records = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stop() {
+        if (router != null) {
+            router.close();
+        }
+        if (server != null) {
+            server.stop(0);
+        }
+        if (serverPool != null) {
+            serverPool.shutdownNow();
+        }
+    }
+
+    private String startServer(com.sun.net.httpserver.HttpHandler handler, int threads) throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
+        serverPool = Executors.newFixedThreadPool(threads);
+        server.setExecutor(serverPool);
+        server.createContext("/", handler);
+        server.start();
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    private void router(String url) {
+        router = VllmRouters.builder()
+                .config(RouterConfig.builder()
+                        .server(new ServerConfig(URI.create(url), 8, List.of(), null))
+                        .enableActiveHealthCheck(false)
+                        .build())
+                .strategy(new TestSupport.FirstStrategy())
+                .probe(new TestSupport.FakeProbe())
+                .listener(new RouterListener() {
+                    @Override
+                    public void onRequestComplete(RequestRecord r) {
+                        records.add(r);
+                    }
+                })
+                .build();
+    }
+
+    private static void sseHeaders(HttpExchange ex) throws IOException {
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+    }
+
+    private static void event(OutputStream out, String data) throws IOException {
+        out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    @Test
+    void firstEventReachesTheCallerWhileTheBackendIsStillGenerating() throws Exception {
+        CountDownLatch firstRead = new CountDownLatch(1);
+        String url = startServer(ex -> {
+            ex.getRequestBody().readAllBytes();
+            sseHeaders(ex);
+            try (OutputStream out = ex.getResponseBody()) {
+                event(out, "{\"token\":\"Hello\"}");
+                if (!firstRead.await(10, TimeUnit.SECONDS)) {
+                    return; // the router buffered: the caller never saw the first event in time
+                }
+                event(out, "[DONE]");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, 4);
+        router(url);
+
+        try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
+            assertThat(r.isEventStream()).isTrue();
+            BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+            assertThat(reader.readLine()).isEqualTo("data: {\"token\":\"Hello\"}");
+            firstRead.countDown();
+            assertThat(reader.readLine()).isEmpty();
+            assertThat(reader.readLine()).isEqualTo("data: [DONE]");
+            assertThat(reader.readLine()).isEmpty();
+            assertThat(reader.readLine()).isNull();
+        }
+        assertThat(records).singleElement().satisfies(rec -> {
+            assertThat(rec.outcome()).isEqualTo("ok");
+            assertThat(rec.stream()).isTrue();
+            assertThat(rec.model()).isEqualTo("llama");
+        });
+        assertThat(router.stats().servers().get(0).inFlight()).isZero();
+    }
+
+    @Test
+    void callerClosingMidStreamEndsTheUpstreamRequest() throws Exception {
+        CompletableFuture<Throwable> upstreamEnded = new CompletableFuture<>();
+        String url = startServer(ex -> {
+            ex.getRequestBody().readAllBytes();
+            sseHeaders(ex);
+            OutputStream out = ex.getResponseBody();
+            try {
+                // generates until its write fails; without the cancel it would block once buffers fill
+                for (long i = 0; ; i++) {
+                    event(out, "{\"token\":" + i + "}");
+                }
+            } catch (IOException e) {
+                upstreamEnded.complete(e);
+            } finally {
+                ex.close();
+            }
+        }, 4);
+        router(url);
+
+        RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build());
+        BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+        assertThat(reader.readLine()).isEqualTo("data: {\"token\":0}");
+        r.close();
+
+        Throwable writeFailure = upstreamEnded.get(20, TimeUnit.SECONDS);
+        assertThat(writeFailure).as("the backend's write failed because the router cancelled").isInstanceOf(IOException.class);
+        assertThat(records).singleElement().satisfies(rec -> {
+            assertThat(rec.outcome()).isEqualTo("cancelled");
+            assertThat(rec.status()).isEqualTo(499);
+        });
+        var stats = router.stats().servers().get(0);
+        assertThat(stats.inFlight()).isZero();
+        assertThat(stats.requests().failed()).as("a caller's cancel is not the backend's fault").isZero();
+    }
+
+    @Test
+    void fiveHundredConcurrentStreamsAllComplete() throws Exception {
+        int events = 20;
+        String url = startServer(ex -> {
+            ex.getRequestBody().readAllBytes();
+            sseHeaders(ex);
+            try (OutputStream out = ex.getResponseBody()) {
+                for (int i = 0; i < events; i++) {
+                    event(out, "{\"token\":" + i + "}");
+                }
+                event(out, "[DONE]");
+            }
+        }, 64);
+        router(url);
+
+        int n = 500;
+        ExecutorService callers = Executors.newFixedThreadPool(100);
+        try {
+            List<CompletableFuture<Integer>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                results.add(router.routeAsync(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())
+                        .thenApplyAsync(r -> {
+                            try (r) {
+                                BufferedReader reader = new BufferedReader(
+                                        new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+                                int count = 0;
+                                String line;
+                                while ((line = reader.readLine()) != null) {
+                                    if (line.startsWith("data: ")) {
+                                        count++;
+                                    }
+                                }
+                                return count;
+                            } catch (IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        }, callers));
+            }
+            CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+            for (CompletableFuture<Integer> f : results) {
+                assertThat(f.join()).isEqualTo(events + 1);
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+        assertThat(records).hasSize(n).allSatisfy(rec -> assertThat(rec.outcome()).isEqualTo("ok"));
+        var stats = router.stats().servers().get(0);
+        assertThat(stats.inFlight()).isZero();
+        assertThat(stats.requests().succeeded()).isEqualTo(n);
+    }
+
+    @Test
+    void deadlineAfterHeadersEndsTheStreamWithAnIOException() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        String url = startServer(ex -> {
+            ex.getRequestBody().readAllBytes();
+            sseHeaders(ex);
+            try (OutputStream out = ex.getResponseBody()) {
+                event(out, "first");
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException ignored) {
+                // the router cancelled
+            }
+        }, 4);
+        var clock = new io.vllmrouter.core.time.FakeClock();
+        router = VllmRouters.builder()
+                .config(RouterConfig.builder().server(new ServerConfig(URI.create(url), 8, List.of(), null))
+                        .enableActiveHealthCheck(false).requestTimeout(Duration.ofSeconds(30)).build())
+                .ticker(clock).scheduler(clock)
+                .strategy(new TestSupport.FirstStrategy())
+                .probe(new TestSupport.FakeProbe())
+                .listener(new RouterListener() {
+                    @Override
+                    public void onRequestComplete(RequestRecord r) {
+                        records.add(r);
+                    }
+                })
+                .build();
+        try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
+            BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+            assertThat(reader.readLine()).isEqualTo("data: first");
+            assertThat(reader.readLine()).isEmpty();
+            clock.advance(Duration.ofSeconds(31));
+            org.assertj.core.api.Assertions.assertThatThrownBy(reader::readLine)
+                    .isInstanceOf(IOException.class).hasMessageContaining("timed out");
+        } finally {
+            release.countDown();
+        }
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo("timeout");
+        assertThat(router.stats().servers().get(0).requests().failed()).isEqualTo(1);
+    }
+}

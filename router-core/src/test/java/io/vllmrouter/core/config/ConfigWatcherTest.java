@@ -1,0 +1,312 @@
+package io.vllmrouter.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vllmrouter.core.time.FakeClock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigWatcherTest {
+
+    private static final Duration INTERVAL = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    private Path file;
+    private final FakeClock clock = new FakeClock();
+    private final List<RouterConfig> changes = new ArrayList<>();
+    private final List<ConfigException> errors = new ArrayList<>();
+    private ConfigWatcher watcher;
+
+    @BeforeEach
+    void writeInitialFile() throws IOException {
+        file = dir.resolve("servers.toml");
+        write(servers("http://a:8000"));
+    }
+
+    @AfterEach
+    void closeWatcher() {
+        if (watcher != null) {
+            watcher.close();
+        }
+    }
+
+    private static String servers(String... urls) {
+        StringBuilder sb = new StringBuilder("[servers]\nservers = [\n");
+        for (String url : urls) {
+            sb.append("  { url = \"").append(url).append("\", max_concurrent_requests = 4 },\n");
+        }
+        return sb.append("]\n").toString();
+    }
+
+    private void write(String text) throws IOException {
+        Files.writeString(file, text);
+    }
+
+    private ConfigWatcher startWatcher() {
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, changes::add, errors::add);
+        watcher.start();
+        return watcher;
+    }
+
+    private static List<String> urls(RouterConfig c) {
+        return c.servers().stream().map(ServerConfig::id).toList();
+    }
+
+    @Test
+    void noCallbackWhileContentIsUnchanged() throws IOException {
+        startWatcher();
+
+        clock.advance(INTERVAL.multipliedBy(3));
+        write(servers("http://a:8000"));   // same bytes written again: a new mtime, no new content
+        clock.advance(INTERVAL);
+        watcher.checkNow();
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void changeIsDetectedAtTheNextInterval() throws IOException {
+        startWatcher();
+        write(servers("http://a:8000", "http://b:8000"));
+
+        clock.advance(INTERVAL.minusSeconds(1));
+        assertThat(changes).isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(changes).hasSize(1);
+        assertThat(urls(changes.get(0))).containsExactly("http://a:8000", "http://b:8000");
+        clock.advance(INTERVAL.multipliedBy(2));
+        assertThat(changes).hasSize(1);
+    }
+
+    @Test
+    void twoQuickEditsOfTheSameSizeAreBothSeen() throws IOException {
+        startWatcher();
+
+        write(servers("http://b:8000"));
+        watcher.checkNow();
+        write(servers("http://c:8000"));
+        watcher.checkNow();
+
+        assertThat(changes).extracting(ConfigWatcherTest::urls)
+                .containsExactly(List.of("http://b:8000"), List.of("http://c:8000"));
+    }
+
+    @Test
+    void invalidFileIsReportedOnceAndFixedFileAcceptedAfterwards() throws IOException {
+        startWatcher();
+        write(servers("http://a:8000") + "[config]\nrequest_timeout = 0\n");
+
+        clock.advance(INTERVAL.multipliedBy(4));
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).hasSize(1);
+        assertThat(errors.get(0).key()).isEqualTo("config.request_timeout");
+        assertThat(errors.get(0).file()).isEqualTo(file.toString());
+        assertThat(errors.get(0).line()).isEqualTo(6);
+
+        write(servers("http://a:8000") + "[config]\nrequest_timeout = 60\n");
+        clock.advance(INTERVAL);
+
+        assertThat(errors).hasSize(1);
+        assertThat(changes).hasSize(1);
+        assertThat(changes.get(0).requestTimeout()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void eachDistinctBadContentIsReported() throws IOException {
+        startWatcher();
+
+        write("[config]\nmax_retries = -1\n");
+        watcher.checkNow();
+        watcher.checkNow();
+        write("[config]\nmax_retries = -2\n");
+        watcher.checkNow();
+
+        assertThat(errors).extracting(ConfigException::value).containsExactly("-1", "-2");
+        assertThat(changes).isEmpty();
+    }
+
+    @Test
+    void syntaxErrorIsReportedWithItsLine() throws IOException {
+        startWatcher();
+        write("[config]\nrequest_timeout = \n");
+
+        watcher.checkNow();
+
+        assertThat(errors).singleElement().satisfies(e -> assertThat(e.line()).isEqualTo(2));
+    }
+
+    @Test
+    void deletedFileIsReportedOnceAndWatchingGoesOn() throws IOException {
+        startWatcher();
+        Files.delete(file);
+
+        clock.advance(INTERVAL.multipliedBy(3));
+
+        assertThat(errors).singleElement().satisfies(e -> {
+            assertThat(e.file()).isEqualTo(file.toString());
+            assertThat(e.getMessage()).contains("file not found");
+        });
+
+        write(servers("http://b:8000"));
+        clock.advance(INTERVAL);
+
+        assertThat(changes).singleElement().satisfies(c -> assertThat(urls(c)).containsExactly("http://b:8000"));
+        assertThat(errors).hasSize(1);
+    }
+
+    @Test
+    void fileRestoredWithTheSameConfigCallsNothing() throws IOException {
+        startWatcher();
+        Files.delete(file);
+        watcher.checkNow();
+
+        write(servers("http://a:8000"));
+        watcher.checkNow();
+
+        assertThat(errors).hasSize(1);
+        assertThat(changes).isEmpty();
+    }
+
+    @Test
+    void commentOnlyEditCallsNothing() throws IOException {
+        startWatcher();
+        write("# edited by ops\n" + servers("http://a:8000"));
+
+        watcher.checkNow();
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void revertingToTheRunningConfigAfterABadEditCallsNothing() throws IOException {
+        startWatcher();
+        write("[config]\nmax_retries = -1\n");
+        watcher.checkNow();
+
+        write(servers("http://a:8000"));
+        watcher.checkNow();
+
+        assertThat(errors).hasSize(1);
+        assertThat(changes).isEmpty();
+    }
+
+    @Test
+    void environmentOverridesApplyToReloadedFiles() throws IOException {
+        watcher = new ConfigWatcher(file, Map.of("REQUEST_TIMEOUT", "7"), clock, INTERVAL, changes::add, errors::add);
+        watcher.start();
+        write(servers("http://a:8000") + "[config]\nrequest_timeout = 60\nmax_retries = 1\n");
+
+        watcher.checkNow();
+
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(c.requestTimeout()).isEqualTo(Duration.ofSeconds(7));
+            assertThat(c.maxRetries()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void withCurrentConfigAnEditBeforeStartIsReported() throws IOException {
+        RouterConfig current = ConfigLoader.load(file, Map.of());
+        write(servers("http://a:8000", "http://b:8000"));
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, current, changes::add, errors::add);
+        watcher.start();
+
+        clock.advance(INTERVAL);
+
+        assertThat(changes).singleElement().satisfies(c -> assertThat(urls(c)).hasSize(2));
+    }
+
+    @Test
+    void withCurrentConfigTheUnchangedFileCallsNothing() {
+        RouterConfig current = ConfigLoader.load(file, Map.of());
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, current, changes::add, errors::add);
+        watcher.start();
+
+        clock.advance(INTERVAL.multipliedBy(2));
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void setIntervalReschedules() throws IOException {
+        startWatcher();
+        clock.advance(Duration.ofSeconds(20));
+        watcher.setInterval(Duration.ofSeconds(5));
+        write(servers("http://b:8000"));
+
+        clock.advance(Duration.ofSeconds(4));
+        assertThat(changes).isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+
+        assertThat(changes).hasSize(1);
+        assertThat(watcher.interval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(clock.pendingTasks()).isEqualTo(1);
+    }
+
+    @Test
+    void callbackMayChangeTheInterval() throws IOException {
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL,
+                c -> watcher.setInterval(c.configReloadInterval()), errors::add);
+        watcher.start();
+        write(servers("http://a:8000") + "[config]\nconfig_reload_interval = 2\n");
+
+        clock.advance(INTERVAL);
+
+        assertThat(watcher.interval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(clock.pendingTasks()).isEqualTo(1);
+    }
+
+    @Test
+    void throwingCallbackDoesNotStopTheWatcher() throws IOException {
+        List<RouterConfig> seen = new ArrayList<>();
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, c -> {
+            seen.add(c);
+            throw new IllegalStateException("engine refused it");
+        }, errors::add);
+        watcher.start();
+
+        write(servers("http://b:8000"));
+        clock.advance(INTERVAL);
+        write(servers("http://c:8000"));
+        clock.advance(INTERVAL);
+
+        assertThat(seen).hasSize(2);
+    }
+
+    @Test
+    void closeStopsChecks() throws IOException {
+        startWatcher();
+        watcher.close();
+        write(servers("http://b:8000"));
+
+        clock.advance(INTERVAL.multipliedBy(2));
+        watcher.checkNow();
+
+        assertThat(changes).isEmpty();
+        assertThat(clock.pendingTasks()).isZero();
+    }
+
+    @Test
+    void intervalMustBePositive() {
+        assertThatThrownBy(() -> new ConfigWatcher(file, Map.of(), clock, Duration.ZERO, changes::add, errors::add))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("interval: PT0S (expected: > 0)");
+    }
+}

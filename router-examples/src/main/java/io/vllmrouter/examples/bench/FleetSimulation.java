@@ -1,0 +1,235 @@
+package io.vllmrouter.examples.bench;
+
+import io.vllmrouter.api.spi.BackendView;
+import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.api.spi.RouteContext;
+import io.vllmrouter.examples.sim.BatchEngine;
+import io.vllmrouter.examples.sim.DemoFleet;
+import io.vllmrouter.examples.sim.Sequence;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A deterministic discrete-event run of one strategy over a simulated fleet: each server is a
+ * {@link BatchEngine} (the simulator's own model), the strategy picks for each arrival, and it sees
+ * load the way the router's engine shows it: the figures of the last scrape (one every
+ * {@code metricsIntervalMs}) plus the requests this router sent minus those it finished since.
+ *
+ * <p>Single-threaded and seeded: the same arguments give the same result.
+ */
+public final class FleetSimulation {
+
+    /** Scheduler step of every simulated server, ms. */
+    public static final double STEP_MS = 5;
+
+    private FleetSimulation() {
+    }
+
+    /** Fleet capacity in requests per second: sum of {@code max_num_seqs / mean service time at full batch}. */
+    public static double capacityRps(List<DemoFleet.Spec> fleet) {
+        double rps = 0;
+        for (DemoFleet.Spec s : fleet) {
+            rps += s.maxNumSeqs() / (s.serviceModel().serviceMs(Workload.MEAN_PROMPT_TOKENS, Workload.MEAN_OUTPUT_TOKENS,
+                    s.maxNumSeqs()) / 1000);
+        }
+        return rps;
+    }
+
+    /**
+     * Runs {@code workload} through {@code strategy}.
+     *
+     * @param durationMs         arrival window; requests are then drained to completion (bounded)
+     * @param warmupMs           requests arriving before this are served but not measured
+     * @param metricsIntervalMs  simulated scrape interval
+     */
+    public static RunResult run(List<DemoFleet.Spec> fleet, String strategyName, BalancingStrategy strategy, double load,
+                                double offeredRps, List<Workload.Request> workload, double durationMs, double warmupMs,
+                                double metricsIntervalMs, long seed) {
+        int n = fleet.size();
+        BatchEngine[] engines = new BatchEngine[n];
+        List<View> views = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            DemoFleet.Spec s = fleet.get(i);
+            engines[i] = new BatchEngine(s.serviceModel(), s.maxNumSeqs(), 1 << 20, 0, STEP_MS);
+            views.add(new View(i, s, engines[i]));
+        }
+        List<View> candidates = List.copyOf(views);
+        RouteContext ctx = RouteContext.of(DemoFleet.MODEL, true, null, 1, new SplittableRandom(seed));
+        Tracked[] tracked = new Tracked[workload.size()];
+        long[] sentTo = new long[n];
+        double nextScrape = 0;
+        for (int k = 0; k < workload.size(); k++) {
+            Workload.Request r = workload.get(k);
+            while (nextScrape <= r.arrivalMs()) {
+                advance(engines, nextScrape);
+                scrape(views);
+                nextScrape += metricsIntervalMs;
+            }
+            advance(engines, r.arrivalMs());
+            BackendView pick = strategy.pick(candidates, ctx);
+            if (pick == null) {
+                continue;
+            }
+            View v = views.get(pick.index());
+            Tracked t = new Tracked(r, v);
+            tracked[k] = t;
+            sentTo[v.index]++;
+            v.inFlight++;
+            v.delta++;
+            engines[v.index].submit(t);
+        }
+        // Drain: let every request finish, bounded so that an overloaded run still ends.
+        double limit = durationMs * 10 + 3_600_000;
+        double now = nextScrape;
+        while (now < limit && !allIdle(engines)) {
+            advance(engines, now);
+            scrape(views);
+            now += metricsIntervalMs;
+        }
+        return summarize(strategyName, load, offeredRps, tracked, sentTo, durationMs, warmupMs);
+    }
+
+    private static RunResult summarize(String name, double load, double offeredRps, Tracked[] tracked, long[] sentTo,
+                                       double durationMs, double warmupMs) {
+        double[] e2e = new double[tracked.length];
+        double[] ttft = new double[tracked.length];
+        int measured = 0;
+        int unfinished = 0;
+        int finishedInWindow = 0;
+        for (Tracked t : tracked) {
+            if (t == null) {
+                continue;
+            }
+            if (t.state() == Sequence.FINISHED && t.finishMs() <= durationMs) {
+                finishedInWindow++;
+            }
+            if (t.arrivalMs() < warmupMs) {
+                continue;
+            }
+            if (t.state() != Sequence.FINISHED) {
+                unfinished++;
+                continue;
+            }
+            e2e[measured] = t.finishMs() - t.arrivalMs();
+            ttft[measured] = t.firstTokenMs() - t.arrivalMs();
+            measured++;
+        }
+        e2e = Arrays.copyOf(e2e, measured);
+        ttft = Arrays.copyOf(ttft, measured);
+        Arrays.sort(e2e);
+        Arrays.sort(ttft);
+        long total = Arrays.stream(sentTo).sum();
+        double[] share = new double[sentTo.length];
+        for (int i = 0; i < share.length; i++) {
+            share[i] = total == 0 ? 0 : sentTo[i] / (double) total;
+        }
+        return new RunResult(name, load, offeredRps, measured + unfinished, unfinished, mean(e2e), percentile(e2e, 0.50),
+                percentile(e2e, 0.99), mean(ttft), percentile(ttft, 0.99), finishedInWindow / (durationMs / 1000), share);
+    }
+
+    static double mean(double[] sorted) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        double sum = 0;
+        for (double v : sorted) {
+            sum += v;
+        }
+        return sum / sorted.length;
+    }
+
+    /** Nearest-rank percentile of a sorted array. */
+    static double percentile(double[] sorted, double q) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int rank = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static void advance(BatchEngine[] engines, double t) {
+        for (BatchEngine e : engines) {
+            e.advanceTo(t);
+        }
+    }
+
+    private static boolean allIdle(BatchEngine[] engines) {
+        for (BatchEngine e : engines) {
+            if (!e.idle()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void scrape(List<View> views) {
+        for (View v : views) {
+            v.scrapedRunning = v.engine.running();
+            v.scrapedWaiting = v.engine.waiting();
+            v.scrapedKv = v.engine.kvCacheUsage();
+            v.delta = 0;
+        }
+    }
+
+    /** A request in flight; tells its server's view when it is done. */
+    private static final class Tracked extends Sequence {
+        private final View view;
+        private boolean counted;
+
+        Tracked(Workload.Request r, View view) {
+            super(r.promptTokens(), r.outputTokens(), null, r.arrivalMs(), "length");
+            this.view = view;
+        }
+
+        @Override
+        protected void onProgress() {
+            if (done() && !counted) {
+                counted = true;
+                view.inFlight--;
+                view.delta--;
+            }
+        }
+    }
+
+    /**
+     * The backend as a strategy sees it, with the engine's estimate: {@code total = max(0, running +
+     * waiting + delta)}, {@code running' = min(total, max(running, capacity))}, {@code waiting' = total - running'}.
+     */
+    private static final class View implements BackendView {
+        final int index;
+        final DemoFleet.Spec spec;
+        final BatchEngine engine;
+        final URI url;
+        int inFlight;
+        int delta;
+        int scrapedRunning;
+        int scrapedWaiting;
+        double scrapedKv;
+
+        View(int index, DemoFleet.Spec spec, BatchEngine engine) {
+            this.index = index;
+            this.spec = spec;
+            this.engine = engine;
+            this.url = URI.create("http://sim-" + spec.name() + ".invalid:8000");
+        }
+
+        private double total() {
+            return Math.max(0, scrapedRunning + scrapedWaiting + delta);
+        }
+
+        @Override public String id() { return url.toString(); }
+        @Override public URI url() { return url; }
+        @Override public int capacity() { return spec.maxNumSeqs(); }
+        @Override public int inFlight() { return inFlight; }
+        @Override public double running() { return Math.min(total(), Math.max(scrapedRunning, spec.maxNumSeqs())); }
+        @Override public double waiting() { return total() - running(); }
+        @Override public double kvCacheUsage() { return scrapedKv; }
+        @Override public boolean metricsFresh() { return true; }
+        @Override public List<String> models() { return spec.models(); }
+        @Override public int index() { return index; }
+    }
+}

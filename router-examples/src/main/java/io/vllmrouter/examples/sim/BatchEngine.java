@@ -1,0 +1,288 @@
+package io.vllmrouter.examples.sim;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * vLLM's continuous batching as a time-stepped model, in simulated milliseconds. Up to
+ * {@code maxNumSeqs} sequences run, the rest wait in FIFO order; each step admits waiting
+ * sequences while slots and KV-cache blocks allow, advances each running sequence's prefill, then
+ * its decoding at {@link ServiceModel#tpotMs(int)} for the current batch size.
+ *
+ * <pre>{@code
+ * BatchEngine engine = new BatchEngine(model, 4, 2048, 0, 5.0);
+ * engine.submit(new Sequence(300, 100, null, 0.0, "length"));
+ * engine.advanceTo(10_000);   // ten simulated seconds
+ * }</pre>
+ *
+ * <p>Not thread-safe: one thread calls {@link #submit} and {@link #advanceTo}. The figures read by
+ * {@code /metrics} ({@link #running()}, {@link #waiting()}, counters) are volatile and may be read
+ * from any thread.
+ */
+public final class BatchEngine {
+
+    /** Tokens per KV-cache block (vLLM's default block size). */
+    public static final int BLOCK_SIZE = 16;
+
+    private final ServiceModel model;
+    private final int maxNumSeqs;
+    private final int kvCacheBlocks;
+    private final double stepMs;
+    private final Map<Long, Boolean> prefixCache;
+
+    private final ArrayDeque<Sequence> waitingQueue = new ArrayDeque<>();
+    private final ArrayList<Sequence> runningList = new ArrayList<>();
+    private double now;
+
+    private volatile int running;
+    private volatile int waiting;
+    private volatile double kvUsage;
+    private volatile long promptTokensTotal;
+    private volatile long generationTokensTotal;
+    private volatile long successStop;
+    private volatile long successLength;
+    private volatile long successAbort;
+    private volatile long prefixQueries;
+    private volatile long prefixHits;
+
+    /**
+     * @param model              timing
+     * @param maxNumSeqs         batch slots, {@code >= 1}
+     * @param kvCacheBlocks      KV-cache capacity in blocks of {@link #BLOCK_SIZE} tokens, {@code >= 1}
+     * @param prefixCacheBlocks  blocks the prefix cache remembers (LRU); 0 turns it off
+     * @param stepMs             simulated length of one scheduler step, {@code > 0}
+     */
+    public BatchEngine(ServiceModel model, int maxNumSeqs, int kvCacheBlocks, int prefixCacheBlocks, double stepMs) {
+        if (model == null) {
+            throw new NullPointerException("model");
+        }
+        if (maxNumSeqs < 1) {
+            throw new IllegalArgumentException("maxNumSeqs: " + maxNumSeqs + " (expected: >= 1)");
+        }
+        if (kvCacheBlocks < 1) {
+            throw new IllegalArgumentException("kvCacheBlocks: " + kvCacheBlocks + " (expected: >= 1)");
+        }
+        if (prefixCacheBlocks < 0) {
+            throw new IllegalArgumentException("prefixCacheBlocks: " + prefixCacheBlocks + " (expected: >= 0)");
+        }
+        ServiceModel.requireFinite("stepMs", stepMs, 0, true);
+        this.model = model;
+        this.maxNumSeqs = maxNumSeqs;
+        this.kvCacheBlocks = kvCacheBlocks;
+        this.stepMs = stepMs;
+        this.prefixCache = prefixCacheBlocks == 0 ? null : new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+                return size() > prefixCacheBlocks;
+            }
+        };
+    }
+
+    public ServiceModel model() { return model; }
+    public int maxNumSeqs() { return maxNumSeqs; }
+
+    /** Adds a sequence to the waiting queue; it is admitted at the next step at the earliest. */
+    public void submit(Sequence s) {
+        waitingQueue.addLast(s);
+        waiting = waitingQueue.size();
+    }
+
+    /** The engine's simulated time. */
+    public double nowMs() {
+        return now;
+    }
+
+    /** Whether nothing is running or waiting. */
+    public boolean idle() {
+        return runningList.isEmpty() && waitingQueue.isEmpty();
+    }
+
+    /**
+     * Runs whole steps up to {@code nowMs}. An idle engine jumps there at once, so a long idle
+     * spell costs nothing.
+     */
+    public void advanceTo(double nowMs) {
+        if (idle()) {
+            if (nowMs > now) {
+                now = nowMs;
+            }
+            return;
+        }
+        while (now + stepMs <= nowMs) {
+            step();
+            if (idle()) {
+                now = nowMs;
+                return;
+            }
+        }
+    }
+
+    /** Aborts every sequence (server shutting down). */
+    public void abortAll() {
+        for (Sequence s : runningList) {
+            finish(s, Sequence.ABORTED, now);
+        }
+        runningList.clear();
+        for (Sequence s : waitingQueue) {
+            finish(s, Sequence.ABORTED, now);
+        }
+        waitingQueue.clear();
+        publish();
+    }
+
+    private void step() {
+        double t0 = now;
+        double t1 = now + stepMs;
+        for (Iterator<Sequence> it = waitingQueue.iterator(); it.hasNext(); ) {
+            Sequence s = it.next();
+            if (s.abortRequested()) {
+                it.remove();
+                finish(s, Sequence.ABORTED, t0);
+            }
+        }
+        int usedBlocks = usedBlocks();
+        while (!waitingQueue.isEmpty() && runningList.size() < maxNumSeqs) {
+            Sequence s = waitingQueue.peekFirst();
+            int need = blocks(s.promptTokens() + 1);
+            if (usedBlocks + need > kvCacheBlocks && !runningList.isEmpty()) {
+                break;
+            }
+            waitingQueue.pollFirst();
+            usedBlocks += need;
+            admit(s, t0);
+        }
+        double tpot = model.tpotMs(runningList.size());
+        int kept = 0;
+        for (int i = 0, n = runningList.size(); i < n; i++) {
+            Sequence s = runningList.get(i);
+            if (s.abortRequested()) {
+                finish(s, Sequence.ABORTED, t0);
+                continue;
+            }
+            boolean changed = false;
+            int produced = s.produced();
+            if (produced == 0) {
+                s.prefillLeftMs -= stepMs;
+                if (s.prefillLeftMs <= 0) {
+                    s.decodeCarryMs = -s.prefillLeftMs;
+                    s.setFirstTokenMs(t1 + s.prefillLeftMs);
+                    produced = 1;
+                    changed = true;
+                    promptDone(s);
+                }
+            } else {
+                s.decodeCarryMs += stepMs;
+            }
+            if (produced >= 1) {
+                while (produced < s.outputTokens() && s.decodeCarryMs >= tpot) {
+                    s.decodeCarryMs -= tpot;
+                    produced++;
+                    changed = true;
+                }
+                if (changed) {
+                    generationTokensTotal += produced - s.produced();
+                    s.setProduced(produced);
+                }
+                if (produced >= s.outputTokens()) {
+                    finish(s, Sequence.FINISHED, t1 - s.decodeCarryMs);
+                    continue;
+                }
+            }
+            runningList.set(kept++, s);
+            if (changed) {
+                s.onProgress();
+            }
+        }
+        for (int i = runningList.size() - 1; i >= kept; i--) {
+            runningList.remove(i);
+        }
+        now = t1;
+        publish();
+    }
+
+    private void admit(Sequence s, double t0) {
+        int cached = 0;
+        long[] prefix = s.prefixBlocks();
+        if (prefixCache != null && prefix != null) {
+            for (long h : prefix) {
+                if (prefixCache.get(h) == null) {
+                    break;
+                }
+                cached += BLOCK_SIZE;
+            }
+            cached = Math.min(cached, s.promptTokens() - 1);
+            prefixQueries += s.promptTokens();
+            prefixHits += cached;
+        }
+        s.cachedTokens = cached;
+        // A sequence that arrived inside this step starts its prefill when it arrived, not before.
+        s.prefillLeftMs = model.prefillMs(s.promptTokens() - cached) + Math.max(0, s.arrivalMs() - t0);
+        s.setState(Sequence.RUNNING);
+        runningList.add(s);
+    }
+
+    private void promptDone(Sequence s) {
+        promptTokensTotal += s.promptTokens();
+        long[] prefix = s.prefixBlocks();
+        if (prefixCache != null && prefix != null) {
+            for (long h : prefix) {
+                prefixCache.put(h, Boolean.TRUE);
+            }
+        }
+    }
+
+    private void finish(Sequence s, int state, double at) {
+        if (state == Sequence.ABORTED) {
+            successAbort++;
+        } else if ("stop".equals(s.finishReason())) {
+            successStop++;
+        } else {
+            successLength++;
+        }
+        s.setFinishMs(at);
+        s.setState(state);
+        s.onProgress();
+    }
+
+    private int usedBlocks() {
+        int used = 0;
+        for (int i = 0, n = runningList.size(); i < n; i++) {
+            Sequence s = runningList.get(i);
+            used += blocks(s.promptTokens() + Math.max(1, s.produced()));
+        }
+        return used;
+    }
+
+    private static int blocks(int tokens) {
+        return (tokens + BLOCK_SIZE - 1) / BLOCK_SIZE;
+    }
+
+    private void publish() {
+        running = runningList.size();
+        waiting = waitingQueue.size();
+        kvUsage = Math.min(1.0, usedBlocks() / (double) kvCacheBlocks);
+    }
+
+    /** Sequences in the batch (vllm:num_requests_running). */
+    public int running() { return running; }
+    /** Sequences queued for a slot (vllm:num_requests_waiting). */
+    public int waiting() { return waiting; }
+    /** KV-cache blocks held by running sequences over capacity, 0..1. */
+    public double kvCacheUsage() { return kvUsage; }
+    public long promptTokensTotal() { return promptTokensTotal; }
+    public long generationTokensTotal() { return generationTokensTotal; }
+    /** Finished requests by reason: "stop", "length" or "abort". */
+    public long successTotal(String reason) {
+        switch (reason) {
+            case "stop": return successStop;
+            case "length": return successLength;
+            case "abort": return successAbort;
+            default: throw new IllegalArgumentException("reason: " + reason + " (expected: stop, length or abort)");
+        }
+    }
+    public long prefixCacheQueries() { return prefixQueries; }
+    public long prefixCacheHits() { return prefixHits; }
+}

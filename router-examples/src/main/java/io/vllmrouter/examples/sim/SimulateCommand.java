@@ -1,0 +1,125 @@
+package io.vllmrouter.examples.sim;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code vllm-router simulate}: one simulated vLLM server, until Ctrl-C.
+ *
+ * <pre>{@code
+ * vllm-router simulate --port 8001 --model Qwen/Qwen3-0.6B --max-num-seqs 8 --tpot-ms 15
+ * }</pre>
+ */
+@Command(name = "simulate", mixinStandardHelpOptions = true,
+        description = "Run a simulated vLLM server (OpenAI API, SSE streaming, vLLM /metrics) until Ctrl-C.")
+public final class SimulateCommand implements Callable<Integer> {
+
+    @Option(names = "--host", defaultValue = SimConfig.DEFAULT_HOST, description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", description = "Port, 0 for any free port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--model", description = "Model served; repeat for several (default: " + SimConfig.DEFAULT_MODEL + ").")
+    List<String> models;
+
+    @Option(names = "--max-num-seqs", defaultValue = "" + SimConfig.DEFAULT_MAX_NUM_SEQS,
+            description = "Requests running at once; the rest wait (default: ${DEFAULT-VALUE}).")
+    int maxNumSeqs;
+
+    @Option(names = "--max-model-len", defaultValue = "" + SimConfig.DEFAULT_MAX_MODEL_LEN,
+            description = "Context length (default: ${DEFAULT-VALUE}).")
+    int maxModelLen;
+
+    @Option(names = "--ttft-ms", defaultValue = "" + SimConfig.DEFAULT_TTFT_BASE_MS,
+            description = "Fixed part of the time to first token, ms (default: ${DEFAULT-VALUE}).")
+    double ttftMs;
+
+    @Option(names = "--ttft-per-token-ms", defaultValue = "" + SimConfig.DEFAULT_TTFT_PER_PROMPT_TOKEN_MS,
+            description = "Prefill cost per prompt token, ms (default: ${DEFAULT-VALUE}).")
+    double ttftPerTokenMs;
+
+    @Option(names = "--tpot-ms", defaultValue = "" + SimConfig.DEFAULT_TPOT_BASE_MS,
+            description = "Time per output token with a batch of one, ms (default: ${DEFAULT-VALUE}).")
+    double tpotMs;
+
+    @Option(names = "--tpot-alpha", defaultValue = "" + SimConfig.DEFAULT_TPOT_BATCH_ALPHA,
+            description = "Slow-down per extra sequence in the batch (default: ${DEFAULT-VALUE}).")
+    double tpotAlpha;
+
+    @Option(names = "--default-max-tokens", defaultValue = "" + SimConfig.DEFAULT_OUTPUT_TOKENS,
+            description = "Output length when a request gives no max_tokens (default: ${DEFAULT-VALUE}).")
+    int defaultMaxTokens;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed for generated text and faults (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--error-rate", defaultValue = "0", description = "Share 0..1 of requests answered 500/503 (default: ${DEFAULT-VALUE}).")
+    double errorRate;
+
+    @Option(names = "--prefix-cache", description = "Enable the prefix cache (a hit shortens time to first token).")
+    boolean prefixCache;
+
+    @Option(names = "--time-scale", defaultValue = "1", description = "Simulated ms per real ms; 10 runs ten times faster (default: ${DEFAULT-VALUE}).")
+    double timeScale;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The configuration these options describe; throws IllegalArgumentException naming a bad value. */
+    public SimConfig toConfig() {
+        SimConfig.Builder b = SimConfig.builder()
+                .host(host)
+                .port(port)
+                .maxNumSeqs(maxNumSeqs)
+                .maxModelLen(maxModelLen)
+                .ttftBaseMs(ttftMs)
+                .ttftPerPromptTokenMs(ttftPerTokenMs)
+                .tpotBaseMs(tpotMs)
+                .tpotBatchAlpha(tpotAlpha)
+                .defaultOutputTokens(defaultMaxTokens)
+                .seed(seed)
+                .faults(new Faults(errorRate, false, 0))
+                .prefixCache(prefixCache)
+                .timeScale(timeScale);
+        if (models != null && !models.isEmpty()) {
+            b.models(models);
+        }
+        return b.build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec != null ? spec.commandLine().getOut() : new PrintWriter(System.out, true);
+        SimConfig config;
+        try {
+            config = toConfig();
+        } catch (IllegalArgumentException e) {
+            PrintWriter err = spec != null ? spec.commandLine().getErr() : new PrintWriter(System.err, true);
+            err.println("simulate: " + e.getMessage());
+            err.flush();
+            return 2;
+        }
+        SimulatedVllm sim = SimulatedVllm.start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sim.close();
+            stopped.countDown();
+        }, "simulate-shutdown"));
+        out.println("Simulated vLLM serving " + config.models() + " at " + sim.baseUrl()
+                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale() + "); Ctrl-C to stop");
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SimulateCommand()).execute(args));
+    }
+}

@@ -1,0 +1,65 @@
+package io.vllmrouter.examples.sim;
+
+import java.util.SplittableRandom;
+
+/**
+ * The words a simulated model "generates": drawn from a small vocabulary by a random source seeded
+ * from the simulator's seed and the prompt, so that the same seed and prompt give the same text
+ * whatever else runs at the same time.
+ */
+final class TokenText {
+
+    private static final String[] VOCABULARY = {
+        "the ", "model ", "router ", "token ", "batch ", "cache ", "stream ", "server ", "load ", "queue ",
+        "fast ", "slow ", "GPU ", "request ", "answer ", "vLLM ", "and ", "of ", "to ", "in ",
+        "a ", "is ", "that ", "for ", "with ", "on ", "as ", "it ", "by ", "this ",
+        "prefill ", "decode ", "latency ", "throughput ", "kernel ", "memory ", "block ", "sequence ", "prompt ", "output ",
+        "hello ", "world ", "simulated ", "result ", "value ", "data ", "time ", "first ", "next ", "last ",
+        "we ", "you ", "they ", "can ", "will ", "may ", "not ", "more ", "less ", "very ",
+        "then ", "when ", "here ", "done. ",
+    };
+
+    private final SplittableRandom random;
+
+    TokenText(long seed, String prompt, long requestSeed) {
+        long h = seed * 0x9E3779B97F4A7C15L;
+        h ^= prompt.hashCode() * 0xC2B2AE3D27D4EB4FL;
+        h ^= requestSeed * 0x165667B19E3779F9L;
+        this.random = new SplittableRandom(h);
+    }
+
+    String next() {
+        return VOCABULARY[random.nextInt(VOCABULARY.length)];
+    }
+
+    /** Fake token ids for /tokenize: one per 4 characters, from the characters. */
+    static int[] tokenIds(String text) {
+        int n = Math.max(1, (text.length() + 3) / 4);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            int from = Math.min(text.length(), i * 4);
+            int to = Math.min(text.length(), from + 4);
+            ids[i] = Math.floorMod(text.substring(from, to).hashCode(), 151_643);
+        }
+        return ids;
+    }
+
+    /** Rough token count of a text: characters / 4, at least 1. */
+    static int countTokens(String text) {
+        return Math.max(1, (text.length() + 3) / 4);
+    }
+
+    /** Chained hashes of the prompt's full blocks (BLOCK_SIZE tokens = 4 * BLOCK_SIZE characters). */
+    static long[] prefixBlocks(String model, String text) {
+        int chars = BatchEngine.BLOCK_SIZE * 4;
+        int n = text.length() / chars;
+        long[] out = new long[n];
+        long h = model.hashCode();
+        for (int i = 0; i < n; i++) {
+            h = h * 0x100000001B3L ^ text.substring(i * chars, (i + 1) * chars).hashCode();
+            h ^= h >>> 29;
+            out[i] = h;
+        }
+        return out;
+    }
+}

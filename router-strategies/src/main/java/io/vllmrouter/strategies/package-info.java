@@ -1,0 +1,7 @@
+/**
+ * The built-in balancing strategies: {@link io.vllmrouter.strategies.WeightedScoreStrategy
+ * weighted-score} (the default), {@link io.vllmrouter.strategies.LeastLoadedStrategy least-loaded}
+ * and {@link io.vllmrouter.strategies.RoundRobinStrategy round-robin}, each with a provider
+ * registered in {@code META-INF/services}.
+ */
+package io.vllmrouter.strategies;
