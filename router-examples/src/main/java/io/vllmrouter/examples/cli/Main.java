@@ -52,7 +52,8 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.addSubcommand("run", new RunCommand(env));
         cl.addSubcommand("check-config", new CheckConfigCommand(env));
-        // Further subcommands (demo, simulate) register here.
+        cl.addSubcommand("demo", new DemoCommand(env));
+        cl.addSubcommand("simulate", new io.vllmrouter.examples.sim.SimulateCommand());
         cl.setParameterExceptionHandler(Main::usageError);
         cl.setExecutionExceptionHandler(Main::executionError);
         return cl;

@@ -84,6 +84,7 @@ public final class RunCommand implements Callable<Integer> {
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private volatile Consumer<Running> onStarted = r -> { };
     private volatile boolean handleSignals = true;
+    private volatile java.util.function.IntFunction<String> hint = port -> "";
 
     public RunCommand(Map<String, String> env) {
         this.env = env;
@@ -96,6 +97,14 @@ public final class RunCommand implements Callable<Integer> {
     /** Called once the server listens (on the command's thread). */
     void onStarted(Consumer<Running> callback) {
         this.onStarted = callback;
+    }
+
+    /**
+     * Lines printed under the "listening on" line and kept above the dashboard's footer (the demo's
+     * ready-to-paste curl), given the port the server listens on. {@code \n} separates lines.
+     */
+    void hint(java.util.function.IntFunction<String> lines) {
+        this.hint = java.util.Objects.requireNonNull(lines, "lines");
     }
 
     /** Whether to install SIGINT/SIGTERM handlers; tests running in-process turn this off. */
@@ -164,11 +173,15 @@ public final class RunCommand implements Callable<Integer> {
         PrintStream terminal = System.out;
         spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on http://"
                 + listen + " (" + routerConfig.servers().size() + " servers, logs in " + dir.toAbsolutePath() + ")");
+        String hintLines = hint.apply(server.port());
+        if (!hintLines.isEmpty()) {
+            spec.commandLine().getOut().println(hintLines);
+        }
         spec.commandLine().getOut().flush();
 
         Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats,
                 new DashboardInfo("vllm-router " + VersionProvider.version(), listen, server.startedAt(),
-                        "Ctrl-C to stop · logs in " + dir), terminal, env);
+                        (hintLines.isEmpty() ? "" : hintLines + "\n") + "Ctrl-C to stop · logs in " + dir), terminal, env);
 
         ConfigFileWatch files = fileWatch;
         AtomicBoolean down = new AtomicBoolean();

@@ -110,7 +110,8 @@ public final class DashboardRenderer {
         cell(h, "LAT", LAT_W, true);
         lines.add(BOLD + clip(h.toString().stripTrailing(), width) + RESET);
 
-        int room = height - lines.size() - 1; // keep the footer line
+        String[] footer = info.footer().isEmpty() ? new String[0] : info.footer().split("\n");
+        int room = height - lines.size() - Math.max(1, footer.length); // keep the footer lines
         List<BackendStats> servers = stats.servers();
         int shown = servers.size() <= room ? servers.size() : Math.max(0, room - 1);
         for (int i = 0; i < shown; i++) {
@@ -122,8 +123,8 @@ public final class DashboardRenderer {
         if (servers.isEmpty()) {
             lines.add(clip("(no servers configured)", width));
         }
-        if (!info.footer().isEmpty()) {
-            lines.add(DIM + clip(info.footer(), width) + RESET);
+        for (String f : footer) {
+            lines.add(DIM + clip(f, width) + RESET);
         }
 
         StringBuilder out = new StringBuilder();
