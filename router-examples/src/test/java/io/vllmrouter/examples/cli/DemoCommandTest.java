@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,19 @@ import picocli.CommandLine;
 class DemoCommandTest {
 
     private static final Duration SAFETY = Duration.ofSeconds(60);
+
+    /**
+     * Runs each blocking task on a new daemon thread. Never the common pool: the JDK's HttpClient
+     * completes every {@code sendAsync} future through {@code CompletableFuture}'s default executor,
+     * which on Java 25 is the common pool even when its parallelism is 1 (2 CPUs), so a test task
+     * blocked there stalls the router's forwarded requests and health checks (Java 17 used a thread
+     * per task at parallelism 1, which hid this).
+     */
+    private static final Executor OWN_THREAD = task -> {
+        Thread t = new Thread(task, "test-blocking-task");
+        t.setDaemon(true);
+        t.start();
+    };
 
     @TempDir
     Path dir;
@@ -40,7 +54,7 @@ class DemoCommandTest {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(new StringWriter(), true));
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute(
-                "--port", "0", "--console", "--load", "--rate", "5", "--log-dir", dir.resolve("logs").toString()));
+                "--port", "0", "--console", "--load", "--rate", "5", "--log-dir", dir.resolve("logs").toString()), OWN_THREAD);
         RunCommand.Running running = started.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
         int port = running.server().port();
         assertThat(out.toString()).contains("curl -N http://127.0.0.1:" + port + "/v1/chat/completions");

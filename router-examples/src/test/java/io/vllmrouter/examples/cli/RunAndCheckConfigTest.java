@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -34,6 +35,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RunAndCheckConfigTest {
 
     private static final Duration SAFETY = Duration.ofSeconds(20);
+
+    /**
+     * Runs each blocking task on a new daemon thread. Never the common pool: the JDK's HttpClient
+     * completes every {@code sendAsync} future through {@code CompletableFuture}'s default executor,
+     * which on Java 25 is the common pool even when its parallelism is 1 (2 CPUs), so a test task
+     * blocked there stalls the router's forwarded requests and health checks (Java 17 used a thread
+     * per task at parallelism 1, which hid this).
+     */
+    private static final Executor OWN_THREAD = task -> {
+        Thread t = new Thread(task, "test-blocking-task");
+        t.setDaemon(true);
+        t.start();
+    };
 
     private WireMockServer backend;
 
@@ -124,7 +138,7 @@ class RunAndCheckConfigTest {
         cl.setErr(new PrintWriter(new StringWriter(), true));
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute(
                 "--config", file.toString(), "--host", "127.0.0.1", "--port", "0", "--console", "--reload",
-                "--log-dir", logs.toString(), "--log-level", "WARNING", "--grace", "2"));
+                "--log-dir", logs.toString(), "--log-level", "WARNING", "--grace", "2"), OWN_THREAD);
         RunCommand.Running running;
         try {
             running = started.get(SAFETY.toSeconds(), TimeUnit.SECONDS);

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -41,6 +42,19 @@ class ProxyServerTest {
     private static final Duration SAFETY = Duration.ofSeconds(20);
     private static final String CHAT = "{\"model\":\"llama\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     private static final String CHAT_STREAM = "{\"model\":\"llama\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    /**
+     * Runs each blocking task on a new daemon thread. Never the common pool: the JDK's HttpClient
+     * completes every {@code sendAsync} future through {@code CompletableFuture}'s default executor,
+     * which on Java 25 is the common pool even when its parallelism is 1 (2 CPUs), so a test task
+     * blocked there stalls the router's forwarded requests and health checks (Java 17 used a thread
+     * per task at parallelism 1, which hid this).
+     */
+    private static final Executor OWN_THREAD = task -> {
+        Thread t = new Thread(task, "test-blocking-task");
+        t.setDaemon(true);
+        t.start();
+    };
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -200,7 +214,7 @@ class ProxyServerTest {
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, OWN_THREAD);
         List<String> lines = events.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
         assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).contains("Hel");
@@ -448,7 +462,7 @@ class ProxyServerTest {
                 .timeout(SAFETY).header("X-Test-Mode", "hang").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
                 HttpResponse.BodyHandlers.ofString());
         await("request reached the backend", () -> a.chatRequests.get() == 1);
-        CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> proxy.stop(SAFETY));
+        CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> proxy.stop(SAFETY), OWN_THREAD);
         await("stop begun", proxy::isStopping);
         assertThat(stopped).isNotDone();
         assertThat(proxy.activeExchanges()).isEqualTo(1);
