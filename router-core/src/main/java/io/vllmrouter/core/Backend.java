@@ -45,7 +45,9 @@ final class Backend implements BackendView {
     final HealthTracker health = new HealthTracker();
     final AtomicBoolean scrapeRunning = new AtomicBoolean();
     final AtomicBoolean checkRunning = new AtomicBoolean();
-    final AtomicBoolean modelsRunning = new AtomicBoolean();
+    /** The /v1/models read in progress, or null. */
+    final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Void>> modelsFetch =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     /** The last good scrape, shown in stats even when stale. */
     private volatile Scrape lastGood;

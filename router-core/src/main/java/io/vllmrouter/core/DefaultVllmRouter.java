@@ -588,12 +588,22 @@ public final class DefaultVllmRouter implements VllmRouter {
         return settled(round);
     }
 
+    /**
+     * Reads the backend's /v1/models unless its models are configured. When a read is already
+     * running (the one started with the backend, say), returns that one's future rather than a
+     * finished one, so a caller waiting on the round sees its result.
+     */
     private CompletableFuture<?> refreshModels(Backend b) {
-        if (!b.config().models().isEmpty() || !b.modelsRunning.compareAndSet(false, true)) {
+        if (!b.config().models().isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> running = b.modelsFetch.compareAndExchange(null, mine);
+        if (running != null) {
+            return running;
+        }
         RouterConfig c = config;
-        return call(() -> probe.fetchModels(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((infos, err) -> {
+        call(() -> probe.fetchModels(b.url(), b.apiKey(), c.metricsTimeout())).whenComplete((infos, err) -> {
             try {
                 if (err != null || infos == null) {
                     LOG.log(Level.DEBUG, "models of {0} not read: {1}", b.id(), err == null ? "null" : Exchange.unwrap(err));
@@ -611,9 +621,11 @@ public final class DefaultVllmRouter implements VllmRouter {
                     }
                 }
             } finally {
-                b.modelsRunning.set(false);
+                b.modelsFetch.set(null);
+                mine.complete(null);
             }
         });
+        return mine;
     }
 
     private static <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> s) {

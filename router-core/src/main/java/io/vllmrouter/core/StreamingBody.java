@@ -194,9 +194,11 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
             return;
         }
         Expired e = new Expired(message);
-        cancelUpstream();
+        // End and queue the timeout before cancelling: some JDKs (25) call onError from cancel(),
+        // and the reader must see why the stream ended, not the transport's echo of the cancel.
         end(Outcome.TIMED_OUT, e);
         queue.offer(e);
+        cancelUpstream();
     }
 
     private void cancelUpstream() {
