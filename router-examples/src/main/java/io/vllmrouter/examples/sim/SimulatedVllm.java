@@ -199,6 +199,22 @@ public final class SimulatedVllm implements AutoCloseable {
         }
     }
 
+    /**
+     * A stream writer's view of its sequence: the tokens produced, whether none will follow them
+     * (the sequence is done or the simulator closing), and whether it completed.
+     *
+     * <p>The engine stores a sequence's count before the state that ends it, so {@link #of} reads
+     * the state first: a sequence seen done then has its final count. Read the other way round,
+     * the engine can finish between the two reads and the writer ends the stream, {@code [DONE]}
+     * and all, with tokens unwritten.
+     */
+    record Progress(int produced, boolean ended, boolean finished) {
+        static Progress of(Sequence s, boolean closed) {
+            int state = s.state();
+            return new Progress(s.produced(), state >= Sequence.FINISHED || closed, state == Sequence.FINISHED);
+        }
+    }
+
     // ---------------------------------------------------------------- HTTP
 
     private void handle(HttpExchange ex) throws IOException {
@@ -425,9 +441,11 @@ public final class SimulatedVllm implements AutoCloseable {
         try {
             ex.sendResponseHeaders(200, 0);
             OutputStream out = ex.getResponseBody();
+            Progress progress;
             while (true) {
                 awaitChange(seq, written);
-                int produced = seq.produced();
+                progress = Progress.of(seq, closed);
+                int produced = progress.produced();
                 if (produced > written) {
                     if (written == 0 && chat) {
                         b.setLength(0);
@@ -455,11 +473,11 @@ public final class SimulatedVllm implements AutoCloseable {
                     }
                     out.flush();
                 }
-                if (seq.done() || closed) {
+                if (progress.ended()) {
                     break;
                 }
             }
-            if (seq.state() == Sequence.FINISHED) {
+            if (progress.finished()) {
                 if (includeUsage) {
                     b.setLength(0);
                     b.append(head).append("[],");
