@@ -1,0 +1,195 @@
+package io.vllmrouter.examples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vllmrouter.core.config.ConfigException;
+import io.vllmrouter.core.config.ConfigLoader;
+import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * {@code vllm-router check-config FILE}: validates the file, then asks every server for
+ * {@code GET /health} and {@code GET /v1/models} (in parallel, each bounded by {@code --timeout}).
+ */
+@Command(name = "check-config", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = {"Validates a configuration file and checks that each server answers",
+                "GET /health and lists its models (GET /v1/models)."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:the file is valid and every server answered /health with 200",
+            "1:the file is missing or invalid",
+            "2:the file is valid but some server is unreachable or unhealthy",
+            "  :(also: bad command-line arguments)"})
+public final class CheckConfigCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE",
+            description = "Configuration file (TOML). Default: CONFIG_PATH, else servers.toml")
+    String file;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Bound on each server's answers. Default: ${DEFAULT-VALUE}")
+    double timeoutSeconds;
+
+    @Option(names = "--no-probe", description = "Only validate the file; do not contact the servers")
+    boolean noProbe;
+
+    private final Map<String, String> env;
+
+    public CheckConfigCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Path path = ConfigLoader.resolveConfigPath(file, env);
+        if (!Files.isRegularFile(path)) {
+            throw new Main.CliException("config file not found: " + path.toAbsolutePath(), 1);
+        }
+        if (!(timeoutSeconds > 0)) {
+            throw new Main.CliException("--timeout: " + timeoutSeconds + " (expected: seconds > 0)", 2);
+        }
+        RouterConfig config;
+        try {
+            config = ConfigLoader.load(path, env);
+        } catch (ConfigException e) {
+            throw new Main.CliException(path + ": invalid: " + e.getMessage(), 1);
+        }
+        out.println(path + ": valid (" + config.servers().size() + " server(s), strategy " + config.strategy() + ")");
+        if (noProbe || config.servers().isEmpty()) {
+            out.flush();
+            return 0;
+        }
+        Duration timeout = Duration.ofMillis(Math.round(timeoutSeconds * 1000));
+        HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+        List<CompletableFuture<Probe>> probes = new ArrayList<>();
+        for (ServerConfig s : config.servers()) {
+            probes.add(probe(client, s, timeout));
+        }
+        int width = config.servers().stream().mapToInt(s -> s.id().length()).max().orElse(10);
+        int reachable = 0;
+        for (CompletableFuture<Probe> f : probes) {
+            Probe p = f.join();
+            if (p.healthy()) {
+                reachable++;
+            }
+            out.println("  " + pad(p.server().id(), width) + "  " + p.describe());
+        }
+        out.println(reachable + " of " + config.servers().size() + " server(s) healthy");
+        out.flush();
+        return reachable == config.servers().size() ? 0 : 2;
+    }
+
+    private static String pad(String s, int width) {
+        return s + " ".repeat(Math.max(0, width - s.length()));
+    }
+
+    private record Probe(ServerConfig server, int healthStatus, long healthMillis, String healthError,
+                         List<String> models, String modelsError) {
+
+        boolean healthy() {
+            return healthStatus == 200;
+        }
+
+        String describe() {
+            StringBuilder b = new StringBuilder();
+            if (healthError != null) {
+                b.append("UNREACHABLE  ").append(healthError);
+                return b.toString();
+            }
+            b.append(healthy() ? "healthy" : "UNHEALTHY").append(" (/health ").append(healthStatus)
+                    .append(" in ").append(healthMillis).append(" ms)");
+            if (modelsError != null) {
+                b.append("  models: ? (").append(modelsError).append(')');
+            } else {
+                b.append("  models: ").append(models.isEmpty() ? "(none listed)" : String.join(", ", models));
+            }
+            return b.toString();
+        }
+    }
+
+    private static CompletableFuture<Probe> probe(HttpClient client, ServerConfig s, Duration timeout) {
+        long start = System.nanoTime();
+        CompletableFuture<HttpResponse<Void>> health = client.sendAsync(
+                HttpRequest.newBuilder(URI.create(s.id() + "/health")).timeout(timeout).GET().build(),
+                HttpResponse.BodyHandlers.discarding());
+        HttpRequest.Builder models = HttpRequest.newBuilder(URI.create(s.id() + "/v1/models")).timeout(timeout).GET();
+        if (s.apiKey() != null) {
+            models.header("Authorization", "Bearer " + s.apiKey());
+        }
+        CompletableFuture<HttpResponse<String>> list = client.sendAsync(models.build(), HttpResponse.BodyHandlers.ofString());
+        return health.handle((r, e) -> new Object[] {r, e, (System.nanoTime() - start) / 1_000_000})
+                .thenCombine(list.handle((r, e) -> new Object[] {r, e}), (h, m) -> {
+                    @SuppressWarnings("unchecked")
+                    HttpResponse<Void> hr = (HttpResponse<Void>) h[0];
+                    String healthError = h[1] == null ? null : describe((Throwable) h[1], timeout);
+                    List<String> ids = new ArrayList<>();
+                    String modelsError = null;
+                    if (m[1] != null) {
+                        modelsError = describe((Throwable) m[1], timeout);
+                    } else {
+                        @SuppressWarnings("unchecked")
+                        HttpResponse<String> mr = (HttpResponse<String>) m[0];
+                        modelsError = parseModels(mr, ids);
+                    }
+                    return new Probe(s, hr == null ? -1 : hr.statusCode(), (Long) h[2], healthError, ids, modelsError);
+                });
+    }
+
+    /** Fills {@code ids} from an OpenAI model list; returns an error description or null. */
+    private static String parseModels(HttpResponse<String> r, List<String> ids) {
+        if (r.statusCode() != 200) {
+            return "HTTP " + r.statusCode();
+        }
+        try {
+            JsonNode data = JSON.readTree(r.body()).path("data");
+            for (JsonNode m : data) {
+                String id = m.path("id").asText(null);
+                if (id != null) {
+                    JsonNode len = m.get("max_model_len");
+                    ids.add(len != null && len.canConvertToLong() ? id + " (max_model_len " + len.asLong() + ")" : id);
+                }
+            }
+            return null;
+        } catch (java.io.IOException e) {
+            return "not an OpenAI model list";
+        }
+    }
+
+    private static String describe(Throwable t, Duration timeout) {
+        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (c instanceof java.net.http.HttpTimeoutException) {
+            return "no answer within " + timeout.toMillis() + " ms";
+        }
+        if (c instanceof java.net.ConnectException) {
+            return "connection refused" + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")");
+        }
+        return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+    }
+}

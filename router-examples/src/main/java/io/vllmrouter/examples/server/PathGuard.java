@@ -1,0 +1,82 @@
+package io.vllmrouter.examples.server;
+
+import java.util.Locale;
+
+/**
+ * Refuses request paths that could address something other than what they appear to: dot
+ * segments ({@code ..}, {@code .}, also percent-encoded), empty segments ({@code //}), encoded
+ * slashes or backslashes, NUL and control characters, and broken percent escapes. A backend or a
+ * proxy in between may normalise such paths differently from us, so they are refused (400) rather
+ * than normalised and forwarded. Stateless and thread-safe.
+ */
+final class PathGuard {
+
+    private PathGuard() {
+    }
+
+    /**
+     * Checks a raw (still percent-encoded) path.
+     *
+     * @return null when the path is acceptable, else the reason to refuse it
+     */
+    static String check(String rawPath) {
+        if (rawPath == null || rawPath.isEmpty() || rawPath.charAt(0) != '/') {
+            return "path must start with /";
+        }
+        if (rawPath.indexOf("//") >= 0) {
+            return "empty path segment (//)";
+        }
+        for (int i = 0; i < rawPath.length(); i++) {
+            char c = rawPath.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == '\\') {
+                return "illegal character in path";
+            }
+        }
+        String lower = rawPath.toLowerCase(Locale.ROOT);
+        if (lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00")) {
+            return "encoded slash, backslash or NUL in path";
+        }
+        int start = 1;
+        while (start <= rawPath.length()) {
+            int end = rawPath.indexOf('/', start);
+            if (end < 0) {
+                end = rawPath.length();
+            }
+            String segment = decode(rawPath.substring(start, end));
+            if (segment == null) {
+                return "malformed percent-encoding in path";
+            }
+            if (segment.equals(".") || segment.equals("..")) {
+                return "dot segment (. or ..) in path";
+            }
+            start = end + 1;
+        }
+        return null;
+    }
+
+    /** Percent-decodes one segment (no '+' handling: this is a path), or null when malformed. */
+    private static String decode(String s) {
+        if (s.indexOf('%') < 0) {
+            return s;
+        }
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c != '%') {
+                out.append(c);
+                continue;
+            }
+            if (i + 2 >= s.length()) {
+                return null;
+            }
+            int hi = Character.digit(s.charAt(i + 1), 16);
+            int lo = Character.digit(s.charAt(i + 2), 16);
+            if (hi < 0 || lo < 0) {
+                return null;
+            }
+            out.append((char) (hi * 16 + lo));
+            i += 2;
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,125 @@
+package io.vllmrouter.examples.server;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link ProxyServer} listens and behaves. Immutable; built with {@link #builder()}.
+ *
+ * <pre>{@code
+ * ProxyOptions options = ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics).build();
+ * }</pre>
+ */
+public final class ProxyOptions {
+
+    public static final String DEFAULT_HOST = "0.0.0.0";
+    public static final int DEFAULT_PORT = 8888;
+    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+
+    private final String host;
+    private final int port;
+    private final long maxBodyBytes;
+    private final Duration grace;
+    private final ProxyMetrics metrics;
+    private final String version;
+
+    private ProxyOptions(Builder b) {
+        this.host = b.host;
+        this.port = b.port;
+        this.maxBodyBytes = b.maxBodyBytes;
+        this.grace = b.grace;
+        this.metrics = b.metrics != null ? b.metrics : new ProxyMetrics();
+        this.version = b.version;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The address to bind; {@code 0.0.0.0} listens on every interface. */
+    public String host() { return host; }
+
+    /** The port to bind; 0 picks a free one ({@link ProxyServer#port()} tells which). */
+    public int port() { return port; }
+
+    /**
+     * Largest request body accepted, or -1 to follow the router's {@code max_body_bytes} (read per
+     * request, so a reload applies at once).
+     */
+    public long maxBodyBytes() { return maxBodyBytes; }
+
+    /** How long {@link ProxyServer#close()} lets in-flight requests finish. */
+    public Duration grace() { return grace; }
+
+    /**
+     * The metrics {@code /metrics} exposes. Pass the same instance as (part of) the router's
+     * listener so request counters are fed; a server built without one still exposes the gauges
+     * read from {@code stats()}.
+     */
+    public ProxyMetrics metrics() { return metrics; }
+
+    /** The version shown by {@code GET /}. */
+    public String version() { return version; }
+
+    /** Builds {@link ProxyOptions}; every setter validates. Not thread-safe. */
+    public static final class Builder {
+        private String host = DEFAULT_HOST;
+        private int port = DEFAULT_PORT;
+        private long maxBodyBytes = -1;
+        private Duration grace = DEFAULT_GRACE;
+        private ProxyMetrics metrics;
+        private String version = "dev";
+
+        private Builder() {
+        }
+
+        public Builder host(String host) {
+            Objects.requireNonNull(host, "host");
+            if (host.isBlank()) {
+                throw new IllegalArgumentException("host: \"" + host + "\" (expected: a host name or address)");
+            }
+            this.host = host;
+            return this;
+        }
+
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port: " + port + " (expected: 0..65535, 0 = any free port)");
+            }
+            this.port = port;
+            return this;
+        }
+
+        public Builder maxBodyBytes(long maxBodyBytes) {
+            if (maxBodyBytes < 1 && maxBodyBytes != -1) {
+                throw new IllegalArgumentException("maxBodyBytes: " + maxBodyBytes
+                        + " (expected: >= 1, or -1 for the router's max_body_bytes)");
+            }
+            this.maxBodyBytes = maxBodyBytes;
+            return this;
+        }
+
+        public Builder grace(Duration grace) {
+            Objects.requireNonNull(grace, "grace");
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("grace: " + grace + " (expected: >= 0)");
+            }
+            this.grace = grace;
+            return this;
+        }
+
+        public Builder metrics(ProxyMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
+        public Builder version(String version) {
+            this.version = Objects.requireNonNull(version, "version");
+            return this;
+        }
+
+        public ProxyOptions build() {
+            return new ProxyOptions(this);
+        }
+    }
+}

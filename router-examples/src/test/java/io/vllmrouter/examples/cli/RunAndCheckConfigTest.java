@@ -1,0 +1,176 @@
+package io.vllmrouter.examples.cli;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code check-config} and {@code run} against WireMock backends, in-process. */
+class RunAndCheckConfigTest {
+
+    private static final Duration SAFETY = Duration.ofSeconds(20);
+
+    private WireMockServer backend;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void startBackend() {
+        backend = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+        backend.start();
+        backend.stubFor(get(urlEqualTo("/health")).willReturn(aResponse().withStatus(200)));
+        backend.stubFor(get(urlEqualTo("/metrics")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "text/plain").withBody("vllm:num_requests_running 0\nvllm:num_requests_waiting 0\n")));
+        backend.stubFor(get(urlEqualTo("/v1/models")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json")
+                .withBody("{\"object\":\"list\",\"data\":[{\"id\":\"llama\",\"object\":\"model\",\"max_model_len\":8192}]}")));
+        backend.stubFor(post(urlEqualTo("/v1/chat/completions")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "application/json").withBody("{\"choices\":[]}")));
+    }
+
+    @AfterEach
+    void stopBackend() {
+        backend.stop();
+    }
+
+    private String url() {
+        return "http://127.0.0.1:" + backend.port();
+    }
+
+    private Path config(String... urls) throws Exception {
+        StringBuilder b = new StringBuilder("[servers]\nservers = [\n");
+        for (String u : urls) {
+            b.append("  { url = \"").append(u).append("\", max_concurrent_requests = 4 },\n");
+        }
+        b.append("]\n\n[config]\nhealth_check_interval = 1\nconfig_reload_interval = 60\n");
+        return Files.writeString(dir.resolve("servers.toml"), b.toString());
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void checkConfigReportsReachableServersAndModels() throws Exception {
+        CliTest.Result r = CliTest.run("check-config", config(url()).toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("valid (1 server(s)").contains(url()).contains("healthy")
+                .contains("llama (max_model_len 8192)").contains("1 of 1 server(s) healthy");
+    }
+
+    @Test
+    void checkConfigExits2WhenAServerIsUnreachable() throws Exception {
+        String dead = "http://127.0.0.1:" + freePort();
+        CliTest.Result r = CliTest.run("check-config", "--timeout", "2", config(url(), dead).toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.out()).contains(dead).contains("UNREACHABLE").contains("1 of 2 server(s) healthy");
+    }
+
+    @Test
+    void brokenConfigNamesTheKey() throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.toml"),
+                "[servers]\nservers = [ { url = \"" + url() + "\", max_concurrent_requests = 4 } ]\n[config]\nmax_retries = -1\n");
+        for (String[] args : new String[][] {{"check-config", bad.toString()}, {"run", "--config", bad.toString()}}) {
+            CliTest.Result r = CliTest.run(args);
+            assertThat(r.code()).as(String.join(" ", args)).isEqualTo(1);
+            assertThat(r.err().strip().lines()).hasSize(1);
+            assertThat(r.err()).contains("max_retries").contains("-1").doesNotContain("\tat ");
+        }
+        Path syntax = Files.writeString(dir.resolve("syntax.toml"), "[servers\nservers = \n");
+        CliTest.Result r = CliTest.run("check-config", syntax.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("syntax.toml");
+    }
+
+    @Test
+    void runServesReloadsAndStopsWithExitZero() throws Exception {
+        Path file = config(url());
+        Path logs = dir.resolve("logs");
+        RunCommand run = new RunCommand(Map.of());
+        run.handleSignals(false);
+        CompletableFuture<RunCommand.Running> started = new CompletableFuture<>();
+        run.onStarted(started::complete);
+        StringWriter out = new StringWriter();
+        CommandLine cl = new CommandLine(run);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(new StringWriter(), true));
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute(
+                "--config", file.toString(), "--host", "127.0.0.1", "--port", "0", "--console", "--reload",
+                "--log-dir", logs.toString(), "--log-level", "WARNING", "--grace", "2"));
+        RunCommand.Running running;
+        try {
+            running = started.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("not started; exit=" + exit.getNow(null) + " out=" + out);
+        }
+        int port = running.server().port();
+        assertThat(out.toString()).contains("listening on http://127.0.0.1:" + port);
+
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .timeout(SAFETY).POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"llama\",\"messages\":[]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+
+        // --reload: a second server in the file joins without waiting for config_reload_interval.
+        WireMockServer second = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+        second.start();
+        try {
+            second.stubFor(get(urlEqualTo("/health")).willReturn(aResponse().withStatus(200)));
+            String secondUrl = "http://127.0.0.1:" + second.port();
+            config(url(), secondUrl);
+            await("reload", () -> running.router().config().servers().size() == 2);
+            assertThat(running.router().config().servers().get(1).id()).isEqualTo(secondUrl);
+        } finally {
+            second.stop();
+        }
+
+        run.requestStop();
+        assertThat(exit.get(SAFETY.toSeconds(), TimeUnit.SECONDS)).isZero();
+        assertThat(out.toString()).contains("vllm-router stopped");
+
+        String structured = Files.readString(logs.resolve("vllm-router-structured.log"));
+        assertThat(structured.lines()).anySatisfy(line -> assertThat(line)
+                .contains("\"model\":\"llama\"").contains("\"status\":200").contains("\"backend\":\"" + url() + "\""));
+        assertThat(logs.resolve("vllm-router.log")).exists();
+        assertThat(logs.resolve("vllm-router-error.log")).exists();
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + SAFETY.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.vllmrouter.examples.dashboard;
+
+import io.vllmrouter.api.BackendStats;
+import io.vllmrouter.api.CircuitState;
+import io.vllmrouter.api.RouterStats;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+public class DashboardRendererTest {
+
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+    private static final DashboardInfo INFO = new DashboardInfo("vllm-router 1.2.3", "0.0.0.0:8888", T0, "Ctrl-C to stop");
+
+    public static BackendStats server(String url, long load, int capacity, boolean healthy, CircuitState cs, List<String> models) {
+        double util = Math.round(1000.0 * load / capacity) / 10.0;
+        return new BackendStats(url, load, capacity, Math.max(0, capacity - load), util, healthy,
+                new BackendStats.DetailedMetrics(load, 0, 42.5, 65535, 300, false), models, (int) load, cs, false,
+                new BackendStats.HealthStats(healthy, T0.toEpochMilli(), healthy ? 0 : 3, healthy ? 1 : 0, 12, healthy ? null : "refused"),
+                new BackendStats.RequestStats(100, 99, 1, 2.5, 850, 120));
+    }
+
+    public static RouterStats stats(List<BackendStats> servers) {
+        long load = servers.stream().mapToLong(BackendStats::currentLoad).sum();
+        long cap = servers.stream().mapToLong(BackendStats::maxCapacity).sum();
+        int healthy = (int) servers.stream().filter(BackendStats::status).count();
+        return new RouterStats(servers, new RouterStats.Summary(servers.size(), healthy, load, cap, cap == 0 ? 0 : 100.0 * load / cap),
+                "weighted-score", T0, T0.plus(Duration.ofMinutes(62).plusSeconds(5)));
+    }
+
+    private static final RouterStats FLEET = stats(List.of(
+            server("http://gpu-server-1.datacenter.example.com:8081", 2, 4, true, CircuitState.CLOSED, List.of("meta-llama/Llama-3.1-8B-Instruct")),
+            server("http://gpu-server-2:8088", 4, 4, true, CircuitState.HALF_OPEN, List.of("llama", "mistral")),
+            server("http://10.0.0.3:8089", 0, 5, false, CircuitState.OPEN, List.of())));
+
+    static String plain(String s) {
+        return s.replaceAll("\u001b\\[[0-9;?]*[A-Za-z]", "");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {80, 120, 60, 200})
+    void noLineIsWiderThanTheTerminal(int width) {
+        String frame = DashboardRenderer.render(FLEET, INFO, width, 24);
+        for (String line : frame.split("\n")) {
+            assertThat(plain(line).length()).as("line <%s>", plain(line)).isLessThanOrEqualTo(width);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {80, 120})
+    void showsEveryServerAbbreviatedAndTheSummary(int width) {
+        String frame = plain(DashboardRenderer.render(FLEET, INFO, width, 24));
+        // Each server stays recognisable: its host's start and end, and its port.
+        assertThat(frame).containsPattern("gpu-[a-z-]*\u2026?[a-z-]*1:8081").containsPattern("gpu-[a-z-]*\u2026?[a-z-]*2:8088")
+                .contains("10.0.0.3:8089");
+        assertThat(frame).contains("servers 2/3 healthy").contains("load 6/13").contains("weighted-score")
+                .contains("up 1h02m").contains("0.0.0.0:8888").contains("7.5 req/s");
+        assertThat(frame).contains("DOWN").contains("OPEN").contains("half");
+    }
+
+    @Test
+    void at120ColumnsModelsAreShown() {
+        String frame = plain(DashboardRenderer.render(FLEET, INFO, 120, 24));
+        assertThat(frame).contains("MODELS").contains("llama,mistral").contains("Llama-3.1-8B-Instruct");
+    }
+
+    @Test
+    void barsAreProportionalToUtilisation() {
+        for (int width : new int[] {80, 120}) {
+            int bar = DashboardRenderer.Layout.of(width).bar();
+            String frame = plain(DashboardRenderer.render(FLEET, INFO, width, 24));
+            String[] lines = frame.split("\n");
+            assertThat(filled(find(lines, ":8088"))).isEqualTo(bar);                 // 100 %
+            assertThat(filled(find(lines, ":8089"))).isZero();                              // 0 %
+            assertThat(filled(find(lines, ":8081"))).isEqualTo(Math.round(bar / 2.0f)); // 50 %
+        }
+        assertThat(DashboardRenderer.bar(25, 8)).isEqualTo("\u2588\u2588\u2591\u2591\u2591\u2591\u2591\u2591");
+        assertThat(DashboardRenderer.bar(250, 4)).isEqualTo("\u2588\u2588\u2588\u2588");
+    }
+
+    @Test
+    void manyServersAreSummarisedWithinTheHeight() {
+        List<BackendStats> many = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            many.add(server("http://gpu-" + i + ":8000", i % 4, 4, true, CircuitState.CLOSED, List.of("m")));
+        }
+        String frame = plain(DashboardRenderer.render(stats(many), INFO, 80, 24));
+        assertThat(frame.split("\n")).hasSizeLessThanOrEqualTo(24);
+        assertThat(frame).contains("more server(s)");
+    }
+
+    @Test
+    void abbreviatesUrlsKeepingThePort() {
+        assertThat(DashboardRenderer.abbreviateUrl("http://very-long-host-name.example.com:8081", 30))
+                .isEqualTo("very-long-host-name:8081");
+        assertThat(DashboardRenderer.abbreviateUrl("http://very-long-host-name-07.example.com:8081", 16))
+                .hasSize(16).startsWith("very-l").endsWith("\u2026e-07:8081");
+        assertThat(DashboardRenderer.abbreviateUrl("http://10.1.2.3:8000", 40)).isEqualTo("10.1.2.3:8000");
+        assertThat(DashboardRenderer.abbreviateUrl("https://a:1", 16)).isEqualTo("a:1");
+    }
+
+    private static String find(String[] lines, String needle) {
+        for (String l : lines) {
+            if (l.contains(needle)) {
+                return l;
+            }
+        }
+        throw new AssertionError("no line with " + needle);
+    }
+
+    private static long filled(String line) {
+        return line.chars().filter(c -> c == '\u2588').count();
+    }
+}

@@ -1,0 +1,24 @@
+package io.vllmrouter.examples.server;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PathGuardTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/", "/v1/chat/completions", "/v1/models/meta-llama%2DLlama-3", "/health",
+            "/v1/audio/transcriptions", "/v1/a.b/c..d", "/v1/models/org%40name"})
+    void acceptsOrdinaryPaths(String path) {
+        assertThat(PathGuard.check(path)).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/../health", "/v1/./models", "/v1/%2e%2e/metrics", "/v1/%2E%2e/x", "/v1/.%2e/x",
+            "/v1/%2e/x", "/v1/..", "/v1//chat", "//v1/chat", "/v1/chat%2fcompletions", "/v1/chat%2Fx",
+            "/v1/a%5c..", "/v1/a\\b", "/v1/a%00", "/v1/bad%zz", "/v1/bad%2", "v1/no-slash", ""})
+    void refusesTraversalAndAmbiguousPaths(String path) {
+        assertThat(PathGuard.check(path)).isNotNull();
+    }
+}
