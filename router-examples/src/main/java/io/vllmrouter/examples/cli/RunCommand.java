@@ -159,10 +159,13 @@ public final class RunCommand implements Callable<Integer> {
                         router.reconfigure(next); // reports to the listener (metrics, log) itself
                         watcherRef[0].setInterval(next.configReloadInterval());
                     } catch (RuntimeException e) {
-                        LOG.error("configuration reload refused, keeping the running configuration: {}", e.getMessage());
+                        LOG.debug("reload refused by the router (it logged and reported it): {}", e.getMessage());
                     }
                 },
-                error -> listener.onConfigReload(false, error.getMessage()));
+                error -> {
+                    LOG.error("configuration reload refused, the running one stays: {}", error.getMessage());
+                    listener.onConfigReload(false, error.getMessage());
+                });
         watcherRef[0] = watcher;
         watcher.start();
         ConfigFileWatch fileWatch = null;

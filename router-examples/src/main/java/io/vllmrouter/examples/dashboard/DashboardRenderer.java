@@ -82,7 +82,8 @@ public final class DashboardRenderer {
         RouterStats.Summary s = stats.summary();
         double rps = 0;
         for (BackendStats b : stats.servers()) {
-            rps += b.requests() == null ? 0 : b.requests().requestsPerSecond();
+            double r = b.requests() == null ? 0 : b.requests().requestsPerSecond();
+            rps += r >= 0 ? r : 0; // NaN when unknown
         }
         String healthColour = s.healthyServers() == s.totalServers() && s.totalServers() > 0 ? GREEN
                 : s.healthyServers() > 0 ? YELLOW : RED;
@@ -182,10 +183,10 @@ public final class DashboardRenderer {
         String barColour = util >= 90 ? RED : util >= 70 ? YELLOW : GREEN;
         r.append(barColour).append(bar).append(RESET).append(' ');
         cell(r, Math.round(util) + "%", PCT_W, true);
-        cell(r, known && !Double.isNaN(m.gpuCacheUsagePerc()) ? Math.round(m.gpuCacheUsagePerc()) + "%" : "-", KV_W, true);
+        cell(r, known && m.gpuCacheUsagePerc() >= 0 ? Math.round(m.gpuCacheUsagePerc()) + "%" : "-", KV_W, true);
         BackendStats.RequestStats q = b.requests();
-        cell(r, q == null ? "-" : rate(q.requestsPerSecond()), RPS_W, true);
-        cell(r, q == null || q.meanLatencyMillis() <= 0 ? "-" : latency(q.meanLatencyMillis()), LAT_W, true);
+        cell(r, q == null || !(q.requestsPerSecond() >= 0) ? "-" : rate(q.requestsPerSecond()), RPS_W, true);
+        cell(r, q == null || !(q.meanLatencyMillis() > 0) ? "-" : latency(q.meanLatencyMillis()), LAT_W, true);
         return clip(r.toString().stripTrailing(), width);
     }
 

@@ -3,7 +3,6 @@ package io.vllmrouter.examples.logging;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.core.RouterListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,10 +12,10 @@ import java.util.function.Supplier;
 
 /**
  * Logs what the router does: one JSON line per request to the structured log (logger
- * {@value #STRUCTURED_LOGGER}, file {@code vllm-router-structured.log}), one human line per request
- * at INFO to the main log (logger {@value #ACCESS_LOGGER}), and fleet events (ejections,
- * re-admissions, breaker changes, reloads). Pass it to the router's builder, alone or in a
- * {@code CompositeListener}. Thread-safe; never throws.
+ * {@value #STRUCTURED_LOGGER}, file {@code vllm-router-structured.log}) and one human line per
+ * request at INFO to the main log (logger {@value #ACCESS_LOGGER}); retries at DEBUG. Fleet events
+ * (ejections, re-admissions, breaker changes, reloads) are logged by the router itself. Pass it to
+ * the router's builder, alone or in a {@code CompositeListener}. Thread-safe; never throws.
  *
  * <p>Structured line fields: {@code ts, request_id, model, backend, status, latency_ms, ttfb_ms,
  * retries, stream, outcome, bytes}.
@@ -88,32 +87,5 @@ public final class RequestLog implements RouterListener {
     @Override
     public void onRetry(String requestId, String failedBackend, String reason) {
         EVENTS.debug("retry {}: {} failed ({})", requestId, failedBackend, reason);
-    }
-
-    @Override
-    public void onHealthChange(String backend, boolean healthy, String reason) {
-        if (healthy) {
-            EVENTS.info("backend {} re-admitted", backend);
-        } else {
-            EVENTS.warn("backend {} ejected: {}", backend, reason);
-        }
-    }
-
-    @Override
-    public void onCircuitStateChange(String backend, CircuitState from, CircuitState to) {
-        if (to == CircuitState.OPEN) {
-            EVENTS.warn("circuit breaker of {} opened (was {})", backend, from);
-        } else {
-            EVENTS.info("circuit breaker of {}: {} -> {}", backend, from, to);
-        }
-    }
-
-    @Override
-    public void onConfigReload(boolean applied, String error) {
-        if (applied) {
-            EVENTS.info("configuration reloaded");
-        } else {
-            EVENTS.error("configuration reload refused, keeping the running configuration: {}", error);
-        }
     }
 }

@@ -24,18 +24,20 @@ final class ServerExecutors {
 
     static final int MAX_THREADS = 4096;
     static final long STACK_BYTES = 256 * 1024;
+    /** {@code -Dvllmrouter.http.virtualThreads=false} keeps platform threads on Java 21+. */
+    static final String VIRTUAL_PROPERTY = "vllmrouter.http.virtualThreads";
 
     private ServerExecutors() {
     }
 
     static ExecutorService create(String name) {
-        ExecutorService virtual = virtualThreads();
+        ExecutorService virtual = Boolean.parseBoolean(System.getProperty(VIRTUAL_PROPERTY, "true")) ? virtualThreads() : null;
         return virtual != null ? virtual : platformThreads(name);
     }
 
     /** Whether {@link #create} returns virtual threads on this JVM. */
     static boolean virtualThreadsAvailable() {
-        return lookup() != null;
+        return lookup() != null && Boolean.parseBoolean(System.getProperty(VIRTUAL_PROPERTY, "true"));
     }
 
     private static Method lookup() {

@@ -86,6 +86,18 @@ public class DashboardRendererTest {
     }
 
     @Test
+    void unknownFiguresShowAsDashes() {
+        BackendStats fresh = new BackendStats("http://new:1", 0, 4, 4, 0, true,
+                new BackendStats.DetailedMetrics(-1, -1, Double.NaN, -1, -1, true), List.of(), 0, CircuitState.CLOSED, false,
+                new BackendStats.HealthStats(true, -1, 0, 1, -1, null),
+                new BackendStats.RequestStats(0, 0, 0, Double.NaN, Double.NaN, Double.NaN));
+        String row = plain(DashboardRenderer.render(stats(List.of(fresh)), INFO, 80, 24)).lines()
+                .filter(l -> l.startsWith("new:1")).findFirst().orElseThrow();
+        assertThat(row).doesNotContain("NaN").doesNotContain("0s").endsWith("-");
+        assertThat(row.split("\\s+")).contains("-");
+    }
+
+    @Test
     void manyServersAreSummarisedWithinTheHeight() {
         List<BackendStats> many = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
