@@ -82,6 +82,9 @@ public final class OverheadBenchmark implements Callable<Integer> {
             description = "plain, stream or both (default: ${DEFAULT-VALUE}).")
     List<String> modes;
 
+    @Option(names = "--router-only", description = "Skip the direct phases (for profiling the router; no comparison).")
+    boolean routerOnly;
+
     @Option(names = "--out", defaultValue = "target/bench", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
@@ -140,6 +143,9 @@ public final class OverheadBenchmark implements Callable<Integer> {
                     boolean directFirst = (round + m) % 2 == 0;
                     for (int k = 0; k < 2; k++) {
                         boolean isDirect = (k == 0) == directFirst;
+                        if (isDirect && routerOnly) {
+                            continue;
+                        }
                         String label = modes.get(m) + "-" + (isDirect ? "direct" : "router");
                         o.printf(Locale.ROOT, "running %s (round %d): %d clients, %.0f s warm-up + %.0f s measured ...%n",
                                 label, round + 1, concurrency, warmupSeconds, durationSeconds);
@@ -149,7 +155,12 @@ public final class OverheadBenchmark implements Callable<Integer> {
                         (isDirect ? d : r).add(res);
                     }
                 }
-                pairs.add(new Pair(modes.get(m), merge(modes.get(m) + "-direct", d), merge(modes.get(m) + "-router", r)));
+                if (!routerOnly) {
+                    pairs.add(new Pair(modes.get(m), merge(modes.get(m) + "-direct", d), merge(modes.get(m) + "-router", r)));
+                }
+            }
+            if (routerOnly) {
+                return 0;
             }
             String loadAfter = BenchSupport.loadAverage();
             List<Target> targets = targets(pairs);
