@@ -33,6 +33,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.nio.file.Path;
+import io.vllmrouter.core.RouterListener;
 
 /**
  * Many streams at once through the proxy: {@code --streams} (2,000) streaming chat completions,
@@ -74,6 +78,18 @@ public final class ManyStreamsRun implements Callable<Integer> {
     record Outcome(boolean ok, String problem, long firstEventMs, long totalMs, long events) {
     }
 
+    @Option(names = "--fleet", defaultValue = "child",
+            description = "Where the simulators run: child (a second JVM, so the heap figures are the router's, proxy's "
+                    + "and client's only) or in-process (default: ${DEFAULT-VALUE}).")
+    String fleet;
+
+    @Option(names = "--fleet-heap", defaultValue = "1g", description = "-Xmx of the child JVM of the simulators (default: ${DEFAULT-VALUE}).")
+    String fleetHeap;
+
+    @Option(names = "--serve-fleet", hidden = true,
+            description = "Internal: start the simulators, print their URLs on one line, run until stdin closes.")
+    boolean serveFleet;
+
     @Override
     public Integer call() throws Exception {
         BenchSupport.setup();
@@ -81,33 +97,129 @@ public final class ManyStreamsRun implements Callable<Integer> {
             System.err.println("many-streams: --streams, --servers, --output-tokens, --tpot-ms and --timeout must be > 0");
             return 2;
         }
-        PrintStream o = System.out;
+        if (!fleet.equals("child") && !fleet.equals("in-process")) {
+            System.err.println("many-streams: --fleet: " + fleet + " (expected: child or in-process)");
+            return 2;
+        }
         int slots = (streams + servers - 1) / servers + 8;
+        if (serveFleet) {
+            return serveFleet(slots);
+        }
+        PrintStream o = System.out;
         o.println("Many concurrent streams through the proxy. " + BenchSupport.machine());
-        o.printf(Locale.ROOT, "One JVM: %d simulated vLLMs (max_num_seqs=%d each, ttft 20 ms, tpot %.0f ms, %d tokens), "
-                        + "router (defaults, capacity %d each) + proxy (%s threads) and the client (HttpClient.sendAsync, no thread per stream).%n",
-                servers, slots, tpotMs, outputTokens, slots, BenchSupport.virtualThreads() ? "virtual" : "platform");
+        o.printf(Locale.ROOT, "%d simulated vLLMs (max_num_seqs=%d each, ttft 20 ms, tpot %.0f ms, %d tokens) in %s; "
+                        + "router (defaults, capacity %d each) + proxy (%s threads) + the client (HttpClient.sendAsync, no thread per stream) in this JVM.%n",
+                servers, slots, tpotMs, outputTokens, fleet.equals("child") ? "a child JVM (-Xmx" + fleetHeap + ")" : "this JVM",
+                slots, BenchSupport.virtualThreads() ? "virtual" : "platform");
         List<SimulatedVllm> sims = new ArrayList<>();
+        Process child = null;
         try {
-            RouterConfig.Builder config = RouterConfig.builder();
-            for (int i = 0; i < servers; i++) {
-                SimulatedVllm sim = SimulatedVllm.start(SimConfig.builder().models(MODEL).maxNumSeqs(slots)
-                        .ttftBaseMs(20).ttftPerPromptTokenMs(0).tpotBaseMs(tpotMs).tpotBatchAlpha(0)
-                        .defaultOutputTokens(outputTokens).stepMs(10).seed(i).build());
-                sims.add(sim);
-                config.server(new ServerConfig(sim.baseUrl(), slots, List.of(MODEL), null));
+            List<URI> urls = new ArrayList<>();
+            if (fleet.equals("child")) {
+                child = startChild();
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(),
+                        StandardCharsets.UTF_8)).readLine();
+                if (line == null || !line.startsWith("FLEET ")) {
+                    System.err.println("many-streams: the simulator JVM did not start (said: " + line + ")");
+                    return 1;
+                }
+                for (String u : line.substring(6).trim().split(" ")) {
+                    urls.add(URI.create(u));
+                }
+            } else {
+                sims.addAll(startSims(slots));
+                sims.forEach(s -> urls.add(s.baseUrl()));
             }
-            try (DefaultVllmRouter router = VllmRouters.builder().config(config.build()).build();
+            RouterConfig.Builder config = RouterConfig.builder();
+            for (URI u : urls) {
+                config.server(new ServerConfig(u, slots, List.of(MODEL), null));
+            }
+            Tally tally = new Tally();
+            try (DefaultVllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .grace(Duration.ofSeconds(1)).build())) {
-                return run(o, router, proxy, sims);
+                return run(o, router, proxy, sims, tally);
             }
+        } finally {
+            sims.forEach(SimulatedVllm::close);
+            if (child != null) {
+                child.getOutputStream().close();
+                if (!child.waitFor(10, TimeUnit.SECONDS)) {
+                    child.destroy();
+                }
+            }
+        }
+    }
+
+    private List<SimulatedVllm> startSims(int slots) throws IOException {
+        List<SimulatedVllm> sims = new ArrayList<>();
+        try {
+            for (int i = 0; i < servers; i++) {
+                sims.add(SimulatedVllm.start(SimConfig.builder().models(MODEL).maxNumSeqs(slots)
+                        .ttftBaseMs(20).ttftPerPromptTokenMs(0).tpotBaseMs(tpotMs).tpotBatchAlpha(0)
+                        .defaultOutputTokens(outputTokens).stepMs(10).seed(i).build()));
+            }
+        } catch (IOException | RuntimeException e) {
+            sims.forEach(SimulatedVllm::close);
+            throw e;
+        }
+        return sims;
+    }
+
+    /** The same class in a second JVM with {@code --serve-fleet}; same java, same class path. */
+    private Process startChild() throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = List.of(java, "-Xmx" + fleetHeap, "-cp", System.getProperty("java.class.path"),
+                ManyStreamsRun.class.getName(), "--serve-fleet", "--servers", String.valueOf(servers),
+                "--streams", String.valueOf(streams), "--output-tokens", String.valueOf(outputTokens),
+                "--tpot-ms", String.valueOf(tpotMs));
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
+    private int serveFleet(int slots) throws IOException {
+        List<SimulatedVllm> sims = startSims(slots);
+        try {
+            StringBuilder b = new StringBuilder("FLEET");
+            sims.forEach(s -> b.append(' ').append(s.baseUrl()));
+            System.out.println(b);
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // runs until the parent closes our stdin (or dies)
+            }
+            return 0;
         } finally {
             sims.forEach(SimulatedVllm::close);
         }
     }
 
-    private int run(PrintStream o, DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims)
+    /** Counts what the router saw: outcomes by status, retry reasons, health changes. */
+    static final class Tally implements RouterListener {
+        final Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+        final Map<String, AtomicInteger> retries = new ConcurrentHashMap<>();
+        final List<String> health = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void onRequestComplete(RequestRecord r) {
+            outcomes.computeIfAbsent(r.status() + " " + r.outcome(), k -> new AtomicInteger()).incrementAndGet();
+        }
+
+        @Override
+        public void onRetry(String requestId, String failedBackend, String reason) {
+            retries.computeIfAbsent(reason, k -> new AtomicInteger()).incrementAndGet();
+        }
+
+        @Override
+        public void onHealthChange(String backend, boolean healthy, String reason) {
+            health.add(backend + (healthy ? " healthy" : " ejected") + (reason == null ? "" : ": " + reason));
+        }
+
+        @Override
+        public void onCircuitStateChange(String backend, io.vllmrouter.api.CircuitState from, io.vllmrouter.api.CircuitState to) {
+            health.add(backend + " breaker " + from + " -> " + to);
+        }
+    }
+
+    private int run(PrintStream o, DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, Tally tally)
             throws IOException, InterruptedException {
         URI target = URI.create("http://127.0.0.1:" + proxy.port() + "/v1/chat/completions");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -172,11 +284,23 @@ public final class ManyStreamsRun implements Callable<Integer> {
         o.printf(Locale.ROOT, "streams: %d sent, %d completed with [DONE], %d failed (%d SSE events received)%n",
                 streams, completed, failed, events);
         problems.forEach((p, c) -> o.printf(Locale.ROOT, "  %d x %s%n", c, p));
-        o.printf(Locale.ROOT, "peak in flight: router.stats() %d, proxy exchanges %d, simulators running %d%n",
-                sampler.peakRouterInFlight, sampler.peakProxyActive, sampler.peakSimRunning);
-        o.printf(Locale.ROOT, "heap: peak used %d MiB (sampled every 20 ms), used after the run and a GC %d MiB, max %d MiB; "
-                        + "peak live threads %d%n", sampler.peakHeap >> 20, heapAfterGc >> 20, Runtime.getRuntime().maxMemory() >> 20,
-                sampler.peakThreads);
+        o.printf(Locale.ROOT, "peak in flight: router.stats() %d, proxy exchanges %d, simulators running %s%n",
+                sampler.peakRouterInFlight, sampler.peakProxyActive, sims.isEmpty() ? "n/a (child JVM)" : sampler.peakSimRunning);
+        o.println("router outcomes (status outcome = count): " + new java.util.TreeMap<>(tally.outcomes));
+        if (!tally.retries.isEmpty()) {
+            o.println("retries by reason: " + tally.retries);
+        }
+        tally.health.forEach(h -> o.println("health: " + h));
+        long gcCount = 0;
+        long gcMillis = 0;
+        for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            gcCount += Math.max(0, gc.getCollectionCount());
+            gcMillis += Math.max(0, gc.getCollectionTime());
+        }
+        o.printf(Locale.ROOT, "heap (max %d MiB): peak used %d MiB (garbage included, sampled every 20 ms), peak left after a "
+                        + "collection %d MiB, after the run and a full GC %d MiB; %d collections, %d ms in total; peak live threads %d%n",
+                Runtime.getRuntime().maxMemory() >> 20, sampler.peakHeap >> 20, sampler.peakAfterGc >> 20, heapAfterGc >> 20,
+                gcCount, gcMillis, sampler.peakThreads);
         if (n > 0) {
             o.printf(Locale.ROOT, "per stream: first event p50 %d ms, p99 %d ms, max %d ms; whole stream p50 %d ms, p99 %d ms, max %d ms%n",
                     pct(firsts, 0.5), pct(firsts, 0.99), firsts[n - 1], pct(totals, 0.5), pct(totals, 0.99), totals[n - 1]);
@@ -239,6 +363,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
         volatile int peakProxyActive;
         volatile int peakSimRunning;
         volatile long peakHeap;
+        volatile long peakAfterGc;
         volatile int peakThreads;
 
         Sampler(DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, MemoryMXBean memory) {
@@ -260,6 +385,14 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 }
                 peakSimRunning = Math.max(peakSimRunning, running);
                 peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
+                long afterGc = 0;
+                for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
+                    var u = pool.getType() == java.lang.management.MemoryType.HEAP ? pool.getCollectionUsage() : null;
+                    if (u != null) {
+                        afterGc += u.getUsed();
+                    }
+                }
+                peakAfterGc = Math.max(peakAfterGc, afterGc);
                 peakThreads = Math.max(peakThreads, threads.getThreadCount());
                 try {
                     Thread.sleep(20);
