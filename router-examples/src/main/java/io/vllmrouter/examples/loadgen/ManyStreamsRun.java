@@ -231,7 +231,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 .timeout(Duration.ofSeconds(timeoutSeconds)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
 
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        Sampler sampler = new Sampler(router, proxy, sims, memory);
+        Sampler sampler = new Sampler(router, proxy, sims, memory, streams);
         Thread samplerThread = new Thread(sampler, "many-streams-sampler");
         samplerThread.setDaemon(true);
         samplerThread.start();
@@ -301,6 +301,12 @@ public final class ManyStreamsRun implements Callable<Integer> {
                         + "collection %d MiB, after the run and a full GC %d MiB; %d collections, %d ms in total; peak live threads %d%n",
                 Runtime.getRuntime().maxMemory() >> 20, sampler.peakHeap >> 20, sampler.peakAfterGc >> 20, heapAfterGc >> 20,
                 gcCount, gcMillis, sampler.peakThreads);
+        if (sampler.liveAtPeak >= 0) {
+            o.printf(Locale.ROOT, "live heap with %d streams in flight (after one System.gc() 2 s after all were open): %d MiB%n",
+                    sampler.inFlightAtProbe, sampler.liveAtPeak >> 20);
+        } else {
+            o.println("live heap at peak: not measured (the " + streams + " streams were never all in flight at once)");
+        }
         if (n > 0) {
             o.printf(Locale.ROOT, "per stream: first event p50 %d ms, p99 %d ms, max %d ms; whole stream p50 %d ms, p99 %d ms, max %d ms%n",
                     pct(firsts, 0.5), pct(firsts, 0.99), firsts[n - 1], pct(totals, 0.5), pct(totals, 0.99), totals[n - 1]);
@@ -358,15 +364,21 @@ public final class ManyStreamsRun implements Callable<Integer> {
         final ProxyServer proxy;
         final List<SimulatedVllm> sims;
         final MemoryMXBean memory;
+        final int target;
         volatile boolean stop;
         volatile int peakRouterInFlight;
         volatile int peakProxyActive;
         volatile int peakSimRunning;
         volatile long peakHeap;
         volatile long peakAfterGc;
+        /** Heap used right after a full GC forced once every stream was in flight, -1 if never. */
+        volatile long liveAtPeak = -1;
+        volatile int inFlightAtProbe;
+        long allInFlightSince = -1;
         volatile int peakThreads;
 
-        Sampler(DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, MemoryMXBean memory) {
+        Sampler(DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, MemoryMXBean memory, int target) {
+            this.target = target;
             this.router = router;
             this.proxy = proxy;
             this.sims = sims;
@@ -377,7 +389,19 @@ public final class ManyStreamsRun implements Callable<Integer> {
         public void run() {
             var threads = ManagementFactory.getThreadMXBean();
             while (!stop) {
-                peakRouterInFlight = Math.max(peakRouterInFlight, BenchSupport.inFlight(router.stats()));
+                int inFlight = BenchSupport.inFlight(router.stats());
+                peakRouterInFlight = Math.max(peakRouterInFlight, inFlight);
+                if (liveAtPeak < 0 && inFlight >= target) {
+                    long now = System.nanoTime();
+                    if (allInFlightSince < 0) {
+                        allInFlightSince = now;
+                    } else if (now - allInFlightSince > TimeUnit.SECONDS.toNanos(2)) {
+                        // Once, with every stream open: what is really live then.
+                        System.gc();
+                        liveAtPeak = memory.getHeapMemoryUsage().getUsed();
+                        inFlightAtProbe = BenchSupport.inFlight(router.stats());
+                    }
+                }
                 peakProxyActive = Math.max(peakProxyActive, proxy.activeExchanges());
                 int running = 0;
                 for (SimulatedVllm s : sims) {
