@@ -4,9 +4,7 @@ import io.vllmrouter.core.DefaultVllmRouter;
 import io.vllmrouter.core.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.ConfigLoader;
-import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.time.Scheduler;
 import io.vllmrouter.examples.dashboard.Dashboard;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
@@ -140,7 +138,10 @@ public final class RunCommand implements Callable<Integer> {
 
         ProxyMetrics metrics = new ProxyMetrics();
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
-        DefaultVllmRouter router = VllmRouters.builder().config(routerConfig).listener(listener).build();
+        // configFile(...) next to config(...): the router keeps the loaded config and watches the file
+        // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
+        DefaultVllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
+                .listener(listener).build();
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
@@ -150,28 +151,10 @@ public final class RunCommand implements Callable<Integer> {
             throw new Main.CliException("cannot listen on " + bindHost + ":" + bindPort + ": " + e.getMessage(), 1);
         }
 
-        Scheduler scheduler = Scheduler.newDaemon("vllm-router-config");
-        ConfigWatcher[] watcherRef = new ConfigWatcher[1];
-        ConfigWatcher watcher = new ConfigWatcher(configPath, env, scheduler, routerConfig.configReloadInterval(),
-                routerConfig,
-                next -> {
-                    try {
-                        router.reconfigure(next); // reports to the listener (metrics, log) itself
-                        watcherRef[0].setInterval(next.configReloadInterval());
-                    } catch (RuntimeException e) {
-                        LOG.debug("reload refused by the router (it logged and reported it): {}", e.getMessage());
-                    }
-                },
-                error -> {
-                    LOG.error("configuration reload refused, the running one stays: {}", error.getMessage());
-                    listener.onConfigReload(false, error.getMessage());
-                });
-        watcherRef[0] = watcher;
-        watcher.start();
         ConfigFileWatch fileWatch = null;
         if (reload) {
             try {
-                fileWatch = ConfigFileWatch.start(configPath, watcher::checkNow);
+                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfigFileNow);
             } catch (IOException e) {
                 LOG.warn("--reload: cannot watch {} ({}); relying on the periodic check", configPath, e.toString());
             }
@@ -201,8 +184,6 @@ public final class RunCommand implements Callable<Integer> {
             if (files != null) {
                 files.close();
             }
-            watcher.close();
-            scheduler.close();
             router.close();
             LOG.info("vllm-router stopped");
         };
