@@ -1,0 +1,76 @@
+package io.vllmrouter.examples.loadgen;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Flow;
+
+/**
+ * Reads one SSE response line by line without holding a thread: notes when the first
+ * {@code data:} event arrived, counts events and whether the stream ended with {@code [DONE]}.
+ * Use with {@code HttpClient.sendAsync(request, SseLines.handler())}; the future completes when the
+ * body has been read to its end.
+ *
+ * <p>Fields are written by the client's thread that delivers the lines and read after the future
+ * completes (which orders them).
+ */
+final class SseLines implements Flow.Subscriber<String> {
+
+    private long firstEventNanos = -1;
+    private long lastEventNanos = -1;
+    private long events;
+    private boolean done;
+    private Throwable error;
+
+    /** A body handler whose body is a fresh {@link SseLines}, complete once the stream has ended. */
+    static HttpResponse.BodyHandler<SseLines> handler() {
+        return info -> {
+            SseLines s = new SseLines();
+            return HttpResponse.BodySubscribers.fromLineSubscriber(s, x -> x, StandardCharsets.UTF_8, null);
+        };
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+        subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(String line) {
+        if (!line.startsWith("data:")) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (firstEventNanos < 0) {
+            firstEventNanos = now;
+        }
+        lastEventNanos = now;
+        events++;
+        if (line.regionMatches(5, " [DONE]", 0, 7) || line.regionMatches(5, "[DONE]", 0, 6)) {
+            done = true;
+        }
+    }
+
+    @Override
+    public void onError(Throwable throwable) {
+        error = throwable;
+    }
+
+    @Override
+    public void onComplete() {
+    }
+
+    /** {@link System#nanoTime()} of the first {@code data:} line, -1 when none came. */
+    long firstEventNanos() { return firstEventNanos; }
+
+    /** {@link System#nanoTime()} of the last {@code data:} line (the {@code [DONE]} one when it came). */
+    long lastEventNanos() { return lastEventNanos; }
+
+    /** {@code data:} lines received, {@code [DONE]} included. */
+    long events() { return events; }
+
+    /** Whether the stream ended with {@code data: [DONE]}. */
+    boolean done() { return done; }
+
+    /** What cut the body, or null. */
+    Throwable error() { return error; }
+}
