@@ -210,7 +210,7 @@ public final class VllmRouters {
         private static HttpClient defaultClient(RouterConfig config) {
             AtomicInteger n = new AtomicInteger();
             ExecutorService executor = Executors.newCachedThreadPool(r -> {
-                Thread th = new Thread(r, "vllm-router-http-" + n.incrementAndGet());
+                Thread th = new Thread(r, "vllm-router-client-" + n.incrementAndGet());
                 th.setDaemon(true);
                 return th;
             });

@@ -32,6 +32,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        io.vllmrouter.examples.server.JvmSettings.apply();
         int code = execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(code);
     }

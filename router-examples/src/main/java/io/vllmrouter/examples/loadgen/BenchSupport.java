@@ -28,9 +28,7 @@ final class BenchSupport {
      * vLLM, on uvicorn with TCP_NODELAY, does not) and quiet logging.
      */
     static void setup() {
-        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-            System.setProperty("sun.net.httpserver.nodelay", "true");
-        }
+        io.vllmrouter.examples.server.JvmSettings.apply();
         quietLogging();
     }
 

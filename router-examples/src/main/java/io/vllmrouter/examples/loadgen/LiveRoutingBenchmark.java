@@ -379,6 +379,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        io.vllmrouter.examples.server.JvmSettings.apply();
         System.exit(new CommandLine(new LiveRoutingBenchmark()).execute(args));
     }
 }

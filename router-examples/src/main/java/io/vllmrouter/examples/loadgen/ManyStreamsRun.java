@@ -428,6 +428,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        io.vllmrouter.examples.server.JvmSettings.apply();
         System.exit(new CommandLine(new ManyStreamsRun()).execute(args));
     }
 }

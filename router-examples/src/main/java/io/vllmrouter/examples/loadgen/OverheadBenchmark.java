@@ -404,6 +404,7 @@ public final class OverheadBenchmark implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        io.vllmrouter.examples.server.JvmSettings.apply();
         System.exit(new CommandLine(new OverheadBenchmark()).execute(args));
     }
 }

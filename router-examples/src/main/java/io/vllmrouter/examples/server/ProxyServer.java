@@ -66,11 +66,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ProxyServer implements AutoCloseable {
 
     static {
-        // SSE events are small writes; without TCP_NODELAY, Nagle plus delayed ACKs can hold each
-        // one back ~40 ms. Read once by the JDK's server config, so set before the first server.
-        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-            System.setProperty("sun.net.httpserver.nodelay", "true");
-        }
+        JvmSettings.apply(); // TCP_NODELAY for SSE events, before the first server is created
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);

@@ -2,7 +2,8 @@ package io.vllmrouter.examples.server;
 
 import java.lang.reflect.Method;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       looked up at run time since the build targets 17).</li>
  *   <li>Java 17: a {@link ThreadPoolExecutor} of up to {@value #MAX_THREADS} daemon threads with
  *       {@value #STACK_BYTES} byte stacks (the default 1 MiB would reserve 4 GiB of address space),
- *       idle threads retire after 30 s, and exchanges beyond the limit queue until a thread frees.</li>
+ *       idle threads are reused and retire after 30 s, and beyond the limit the server's dispatcher
+ *       waits until a thread frees.</li>
  * </ul>
  */
 final class ServerExecutors {
@@ -67,9 +69,17 @@ final class ServerExecutors {
             t.setDaemon(true);
             return t;
         };
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(MAX_THREADS, MAX_THREADS, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), factory);
-        pool.allowCoreThreadTimeOut(true);
-        return pool;
+        // A hand-off queue: an idle thread takes the next exchange, a new thread starts only when
+        // none is idle (a core-sized pool would start a new thread per exchange until it held
+        // MAX_THREADS). Beyond MAX_THREADS busy threads, the server's dispatcher waits for one.
+        return new ThreadPoolExecutor(0, MAX_THREADS, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), factory,
+                (task, pool) -> {
+                    try {
+                        pool.getQueue().put(task);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new RejectedExecutionException("interrupted while every thread was busy", e);
+                    }
+                });
     }
 }

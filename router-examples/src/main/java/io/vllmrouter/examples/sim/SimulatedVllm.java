@@ -48,6 +48,10 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class SimulatedVllm implements AutoCloseable {
 
+    static {
+        io.vllmrouter.examples.server.JvmSettings.apply(); // TCP_NODELAY, as vLLM's uvicorn has
+    }
+
     private static final System.Logger LOG = System.getLogger(SimulatedVllm.class.getName());
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final AtomicInteger INSTANCES = new AtomicInteger();
