@@ -131,7 +131,8 @@ public final class FleetSimulation {
                 percentile(e2e, 0.99), mean(ttft), percentile(ttft, 0.99), finishedInWindow / (durationMs / 1000), share);
     }
 
-    static double mean(double[] sorted) {
+    /** Mean of the values, NaN for none; shared with the live benchmark so both modes report alike. */
+    public static double mean(double[] sorted) {
         if (sorted.length == 0) {
             return Double.NaN;
         }
@@ -143,7 +144,7 @@ public final class FleetSimulation {
     }
 
     /** Nearest-rank percentile of a sorted array. */
-    static double percentile(double[] sorted, double q) {
+    public static double percentile(double[] sorted, double q) {
         if (sorted.length == 0) {
             return Double.NaN;
         }

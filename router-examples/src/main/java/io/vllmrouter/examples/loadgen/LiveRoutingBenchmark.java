@@ -287,8 +287,8 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         for (int i = 0; i < after.length; i++) {
             share[i] = sent == 0 ? 0 : (after[i] - before[i]) / (double) sent;
         }
-        RunResult result = new RunResult(strategy, load, rps, measured + unfinished, unfinished, mean(e2e),
-                percentile(e2e, 0.50), percentile(e2e, 0.99), mean(ttft), percentile(ttft, 0.99),
+        RunResult result = new RunResult(strategy, load, rps, measured + unfinished, unfinished, FleetSimulation.mean(e2e),
+                FleetSimulation.percentile(e2e, 0.50), FleetSimulation.percentile(e2e, 0.99), FleetSimulation.mean(ttft), FleetSimulation.percentile(ttft, 0.99),
                 finishedInWindow / (durationMs / 1000), share);
         return new Run(result, errors);
     }
@@ -357,25 +357,6 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
             }
             Thread.sleep(20); // polling: the simulator has no idle event
         }
-    }
-
-    private static double mean(double[] v) {
-        if (v.length == 0) {
-            return Double.NaN;
-        }
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return s / v.length;
-    }
-
-    private static double percentile(double[] sorted, double q) {
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        int rank = (int) Math.ceil(q * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
     public static void main(String[] args) {
