@@ -1,5 +1,7 @@
 package io.vllmrouter.strategies;
 
+import io.vllmrouter.testing.ScriptedRandom;
+import io.vllmrouter.testing.TestBackend;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vllmrouter.api.spi.BackendView;

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,8 +17,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The shared {@code /metrics} samples in {@code fixtures/metrics} under the directory named by the
- * system property {@code vllmrouter.shared.dir}, and the figures their README states.
+ * The {@code /metrics} samples of real servers in {@code src/test/resources/fixtures/metrics}, and
+ * the figures their README states.
  */
 final class MetricsFixtures {
 
@@ -29,19 +31,17 @@ final class MetricsFixtures {
     private MetricsFixtures() {
     }
 
+    /** The fixtures directory, found on the test class path (Maven copies the test resources there). */
     static Path dir() {
-        String shared = System.getProperty("vllmrouter.shared.dir");
-        if (shared == null || shared.isBlank()) {
-            fail("system property vllmrouter.shared.dir is not set: run the tests through Maven (surefire"
-                    + " sets it to ${maven.multiModuleProjectDirectory}/../shared) or pass"
-                    + " -Dvllmrouter.shared.dir=/path/to/shared");
+        URL readme = MetricsFixtures.class.getResource("/fixtures/metrics/README.md");
+        if (readme == null) {
+            fail("fixtures/metrics/README.md is not on the test class path (src/test/resources of router-core)");
         }
-        Path dir = Path.of(shared, "fixtures", "metrics");
-        if (!Files.isDirectory(dir)) {
-            fail("metrics fixtures directory is missing: " + dir.toAbsolutePath()
-                    + " (from vllmrouter.shared.dir=" + shared + ")");
+        try {
+            return Path.of(readme.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("fixtures are not in a directory: " + readme, e);
         }
-        return dir;
     }
 
     static List<Path> samples() {

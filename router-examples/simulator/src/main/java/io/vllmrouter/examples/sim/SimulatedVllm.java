@@ -1,0 +1,748 @@
+package io.vllmrouter.examples.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.reflect.Method;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A vLLM stand-in on 127.0.0.1: vLLM's endpoints, JSON and SSE shapes and /metrics names over a
+ * {@link BatchEngine} (continuous batching, time to first token and time per output token that
+ * grow with load, KV-cache usage, optional prefix cache), with fault injection.
+ *
+ * <pre>{@code
+ * try (SimulatedVllm vllm = SimulatedVllm.start(SimConfig.builder().maxNumSeqs(4).timeScale(10).build())) {
+ *     URI base = vllm.baseUrl();      // http://127.0.0.1:<port>
+ *     vllm.faults(Faults.errorRate(0.2));
+ * }
+ * }</pre>
+ *
+ * <p>Endpoints: {@code GET /health}, {@code GET /v1/models}, {@code GET /metrics},
+ * {@code POST /v1/chat/completions}, {@code POST /v1/completions} (both with {@code stream}),
+ * {@code POST /v1/embeddings}, {@code POST /tokenize}, and {@code GET|POST /sim/faults}. Answers
+ * to completions carry {@code x-sim-ttft-ms}: the simulated time to first token (queueing plus
+ * prefill). A client that goes away mid-stream is noticed at the next write and its sequence
+ * aborted, freeing its batch slot; a non-streaming client's disconnect is not noticed.
+ *
+ * <p>Threads: one engine thread per instance (it parks when idle) and one handler thread per open
+ * request: virtual threads where the JVM has them (Java 21+), else a cached daemon pool.
+ */
+public final class SimulatedVllm implements AutoCloseable {
+
+    static {
+        // TCP_NODELAY, as vLLM's uvicorn has: SSE events are small writes. The JDK's HTTP server
+        // reads this once, when the first server in the JVM starts; an operator's setting wins.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
+    private static final System.Logger LOG = System.getLogger(SimulatedVllm.class.getName());
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+    private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final SimConfig config;
+    private final HttpServer server;
+    private final ExecutorService handlers;
+    private final BatchEngine engine;
+    private final ConcurrentLinkedQueue<Sequence> inbox = new ConcurrentLinkedQueue<>();
+    private final Thread engineThread;
+    private final long startNanos = System.nanoTime();
+    private final long tickNanos;
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
+    private final SplittableRandom faultRandom;
+    private final AtomicLong requestIds = new AtomicLong();
+    private final List<String> quotedModels;
+    private volatile boolean closed;
+    private volatile Faults faults;
+
+    private SimulatedVllm(SimConfig config) throws IOException {
+        this.config = config;
+        this.faults = config.faults();
+        this.faultRandom = new SplittableRandom(config.seed() ^ 0x5DEECE66DL);
+        this.quotedModels = config.models().stream().map(Json::quote).toList();
+        this.engine = new BatchEngine(config.serviceModel(), config.maxNumSeqs(), config.kvCacheBlocks(),
+                config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs());
+        double wallStepMs = config.stepMs() / config.timeScale();
+        this.tickNanos = (long) (Math.max(0.2, Math.min(20, wallStepMs)) * 1_000_000);
+        this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
+        this.handlers = handlerExecutor();
+        server.setExecutor(handlers);
+        server.createContext("/", this::handle);
+        int n = INSTANCES.incrementAndGet();
+        this.engineThread = new Thread(this::engineLoop, "sim-vllm-engine-" + n);
+        engineThread.setDaemon(true);
+    }
+
+    /** Binds the port and starts serving. */
+    public static SimulatedVllm start(SimConfig config) throws IOException {
+        SimulatedVllm sim = new SimulatedVllm(config);
+        sim.engineThread.start();
+        sim.server.start();
+        return sim;
+    }
+
+    public SimConfig config() { return config; }
+
+    /** The port bound (the ephemeral one when the config said 0). */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** {@code http://host:port}, no trailing slash. */
+    public URI baseUrl() {
+        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        return URI.create("http://" + host + ":" + port());
+    }
+
+    /** The faults in force now. */
+    public Faults faults() {
+        return faults;
+    }
+
+    /** Replaces the faults; applies to requests that arrive from now on. */
+    public void faults(Faults faults) {
+        this.faults = java.util.Objects.requireNonNull(faults, "faults");
+    }
+
+    /** Sequences in the batch now. */
+    public int running() { return engine.running(); }
+
+    /** Sequences waiting for a slot now. */
+    public int waiting() { return engine.waiting(); }
+
+    /** Simulated milliseconds since start. */
+    public double simulatedNowMs() {
+        return (System.nanoTime() - startNanos) / 1e6 * config.timeScale();
+    }
+
+    /** Stops serving: aborts every sequence, releases hanging requests, closes connections. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closedLatch.countDown();
+        LockSupport.unpark(engineThread);
+        server.stop(0);
+        try {
+            engineThread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        handlers.shutdownNow();
+    }
+
+    // ---------------------------------------------------------------- engine thread
+
+    private void engineLoop() {
+        try {
+            while (!closed) {
+                Sequence s;
+                while ((s = inbox.poll()) != null) {
+                    engine.submit(s);
+                }
+                engine.advanceTo(simulatedNowMs());
+                if (engine.idle() && inbox.isEmpty()) {
+                    LockSupport.park(this);
+                } else {
+                    LockSupport.parkNanos(this, tickNanos);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.ERROR, "simulator engine failed", e);
+        } finally {
+            Sequence s;
+            while ((s = inbox.poll()) != null) {
+                engine.submit(s);
+            }
+            engine.abortAll();
+        }
+    }
+
+    private void submit(Sequence s) {
+        inbox.add(s);
+        LockSupport.unpark(engineThread);
+    }
+
+    /** A sequence whose progress wakes the handler thread that writes it. */
+    private static final class HttpSequence extends Sequence {
+        private final Thread writer = Thread.currentThread();
+
+        HttpSequence(int prompt, int output, long[] prefix, double arrival, String reason) {
+            super(prompt, output, prefix, arrival, reason);
+        }
+
+        @Override
+        protected void onProgress() {
+            LockSupport.unpark(writer);
+        }
+    }
+
+    private void awaitChange(Sequence s, int seen) {
+        while (s.produced() <= seen && !s.done() && !closed) {
+            LockSupport.parkNanos(s, PARK_NANOS);
+        }
+    }
+
+    /**
+     * A stream writer's view of its sequence: the tokens produced, whether none will follow them
+     * (the sequence is done or the simulator closing), and whether it completed.
+     *
+     * <p>The engine stores a sequence's count before the state that ends it, so {@link #of} reads
+     * the state first: a sequence seen done then has its final count. Read the other way round,
+     * the engine can finish between the two reads and the writer ends the stream, {@code [DONE]}
+     * and all, with tokens unwritten.
+     */
+    record Progress(int produced, boolean ended, boolean finished) {
+        static Progress of(Sequence s, boolean closed) {
+            int state = s.state();
+            return new Progress(s.produced(), state >= Sequence.FINISHED || closed, state == Sequence.FINISHED);
+        }
+    }
+
+    // ---------------------------------------------------------------- HTTP
+
+    private void handle(HttpExchange ex) throws IOException {
+        boolean cut = false;
+        try {
+            String path = ex.getRequestURI().getPath();
+            String method = ex.getRequestMethod();
+            if (path.equals("/sim/faults")) {
+                handleFaults(ex, method);
+                return;
+            }
+            if (faults.hang()) {
+                hang(ex);
+                return;
+            }
+            switch (path) {
+                case "/health":
+                    if (requireMethod(ex, method, "GET")) {
+                        ex.sendResponseHeaders(200, -1);
+                    }
+                    break;
+                case "/v1/models":
+                    if (requireMethod(ex, method, "GET")) {
+                        sendJson(ex, 200, modelsJson());
+                    }
+                    break;
+                case "/metrics":
+                    if (requireMethod(ex, method, "GET")) {
+                        send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metricsText());
+                    }
+                    break;
+                case "/v1/chat/completions":
+                    if (requireMethod(ex, method, "POST")) {
+                        completion(ex, true);
+                    }
+                    break;
+                case "/v1/completions":
+                    if (requireMethod(ex, method, "POST")) {
+                        completion(ex, false);
+                    }
+                    break;
+                case "/v1/embeddings":
+                    if (requireMethod(ex, method, "POST")) {
+                        embeddings(ex);
+                    }
+                    break;
+                case "/tokenize":
+                    if (requireMethod(ex, method, "POST")) {
+                        tokenize(ex);
+                    }
+                    break;
+                default:
+                    sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
+            }
+        } catch (BadRequest e) {
+            sendJson(ex, e.status, e.body);
+        } catch (ResetStream e) {
+            cut = true;
+            throw e;
+        } finally {
+            if (!cut) {
+                ex.close();
+            }
+        }
+    }
+
+    private boolean requireMethod(HttpExchange ex, String method, String expected) throws IOException {
+        if (method.equals(expected)) {
+            return true;
+        }
+        ex.getResponseHeaders().set("Allow", expected);
+        sendJson(ex, 405, "{\"detail\":\"Method Not Allowed\"}");
+        return false;
+    }
+
+    private void hang(HttpExchange ex) {
+        try {
+            closedLatch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void handleFaults(HttpExchange ex, String method) throws IOException {
+        if (method.equals("POST")) {
+            JsonNode n = readJson(ex);
+            try {
+                faults(new Faults(n.path("error_rate").asDouble(0), n.path("hang").asBoolean(false),
+                        n.path("reset_after_events").asInt(0)));
+            } catch (IllegalArgumentException e) {
+                throw BadRequest.of(e.getMessage());
+            }
+        } else if (!method.equals("GET")) {
+            requireMethod(ex, method, "POST");
+            return;
+        }
+        sendJson(ex, 200, faults.toJson());
+    }
+
+    /** Whether this request draws an injected error (and sends it). */
+    private boolean injectError(HttpExchange ex) throws IOException {
+        double rate = faults.errorRate();
+        if (rate <= 0) {
+            return false;
+        }
+        boolean fail;
+        boolean unavailable;
+        synchronized (faultRandom) {
+            fail = faultRandom.nextDouble() < rate;
+            unavailable = faultRandom.nextBoolean();
+        }
+        if (!fail) {
+            return false;
+        }
+        if (unavailable) {
+            sendJson(ex, 503, Json.error("Simulated fault: service unavailable", "ServiceUnavailableError", null, 503));
+        } else {
+            sendJson(ex, 500, Json.error("Simulated fault: internal server error", "InternalServerError", null, 500));
+        }
+        return true;
+    }
+
+    private void completion(HttpExchange ex, boolean chat) throws IOException {
+        JsonNode body = readJson(ex);
+        String model = servedModel(body);
+        if (injectError(ex)) {
+            return;
+        }
+        String prompt = chat ? chatPrompt(body) : completionPrompt(body);
+        JsonNode promptNode = body.path("prompt");
+        int promptTokens = !chat && promptNode.isArray() && promptNode.size() > 0 && promptNode.get(0).isInt()
+                ? promptNode.size() : TokenText.countTokens(prompt);
+        if (promptTokens >= config.maxModelLen()) {
+            throw BadRequest.of("This model's maximum context length is " + config.maxModelLen()
+                    + " tokens. However, your request has " + promptTokens + " input tokens. Please reduce the length of the input messages.");
+        }
+        JsonNode maxNode = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
+        int output;
+        String reason;
+        if (maxNode == null || maxNode.isNull()) {
+            output = Math.min(config.defaultOutputTokens(), config.maxModelLen() - promptTokens);
+            reason = output < config.defaultOutputTokens() ? "length" : "stop";
+        } else {
+            if (!maxNode.canConvertToInt() || !maxNode.isIntegralNumber() || maxNode.asInt() < 1) {
+                throw BadRequest.of("max_tokens: " + maxNode + " (expected: integer >= 1)");
+            }
+            output = Math.min(maxNode.asInt(), config.maxModelLen() - promptTokens);
+            reason = "length";
+        }
+        boolean stream = body.path("stream").asBoolean(false);
+        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        long requestSeed = body.path("seed").asLong(0);
+        long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
+        TokenText text = new TokenText(config.seed(), prompt, requestSeed);
+
+        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, simulatedNowMs(), reason);
+        if (closed) {
+            throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
+        }
+        submit(seq);
+        String id = (chat ? "chatcmpl-" : "cmpl-") + String.format("%016x%016x", config.seed(), requestIds.incrementAndGet());
+        long created = System.currentTimeMillis() / 1000;
+        String quotedModel = Json.quote(model);
+        if (stream) {
+            stream(ex, seq, chat, id, created, quotedModel, text, includeUsage);
+        } else {
+            whole(ex, seq, chat, id, created, quotedModel, text);
+        }
+    }
+
+    private void whole(HttpExchange ex, Sequence seq, boolean chat, String id, long created, String quotedModel,
+                       TokenText text) throws IOException {
+        while (!seq.done() && !closed) {
+            awaitChange(seq, seq.produced());
+        }
+        if (seq.state() != Sequence.FINISHED) {
+            seq.requestAbort();
+            return;
+        }
+        StringBuilder content = new StringBuilder(seq.outputTokens() * 8);
+        for (int i = 0; i < seq.outputTokens(); i++) {
+            content.append(text.next());
+        }
+        StringBuilder b = new StringBuilder(content.length() + 512);
+        b.append("{\"id\":\"").append(id).append("\",\"object\":\"").append(chat ? "chat.completion" : "text_completion")
+                .append("\",\"created\":").append(created).append(",\"model\":").append(quotedModel).append(",\"choices\":[{\"index\":0,");
+        if (chat) {
+            b.append("\"message\":{\"role\":\"assistant\",\"content\":");
+            Json.appendQuoted(b, content.toString());
+            b.append(",\"reasoning_content\":null,\"tool_calls\":[]},\"logprobs\":null,");
+        } else {
+            b.append("\"text\":");
+            Json.appendQuoted(b, content.toString());
+            b.append(",\"logprobs\":null,");
+        }
+        b.append("\"finish_reason\":\"").append(seq.finishReason()).append("\",\"stop_reason\":null}],");
+        appendUsage(b, seq);
+        b.append(",\"prompt_logprobs\":null}");
+        ttftHeader(ex, seq);
+        sendJson(ex, 200, b.toString());
+    }
+
+    private static void ttftHeader(HttpExchange ex, Sequence seq) {
+        ex.getResponseHeaders().set("x-sim-ttft-ms", String.format(Locale.ROOT, "%.3f", seq.firstTokenMs() - seq.arrivalMs()));
+    }
+
+    private static void appendUsage(StringBuilder b, Sequence seq) {
+        b.append("\"usage\":{\"prompt_tokens\":").append(seq.promptTokens())
+                .append(",\"total_tokens\":").append(seq.promptTokens() + seq.produced())
+                .append(",\"completion_tokens\":").append(seq.produced())
+                .append(",\"prompt_tokens_details\":null}");
+    }
+
+    private void stream(HttpExchange ex, Sequence seq, boolean chat, String id, long created, String quotedModel,
+                        TokenText text, boolean includeUsage) throws IOException {
+        int resetAfter = faults.resetAfterEvents();
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        String head = "data: {\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
+                + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":";
+        StringBuilder b = new StringBuilder(256);
+        int written = 0;
+        int events = 0;
+        try {
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            Progress progress;
+            while (true) {
+                awaitChange(seq, written);
+                progress = Progress.of(seq, closed);
+                int produced = progress.produced();
+                if (produced > written) {
+                    if (written == 0 && chat) {
+                        b.setLength(0);
+                        b.append(head).append("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+                        events = write(out, b, events, resetAfter, seq);
+                    }
+                    while (written < produced) {
+                        boolean last = written == seq.outputTokens() - 1;
+                        b.setLength(0);
+                        b.append(head).append("[{\"index\":0,");
+                        if (chat) {
+                            b.append("\"delta\":{\"content\":\"").append(text.next()).append("\"}");
+                        } else {
+                            b.append("\"text\":\"").append(text.next()).append('"');
+                        }
+                        b.append(",\"logprobs\":null,\"finish_reason\":");
+                        if (last) {
+                            b.append('"').append(seq.finishReason()).append('"');
+                        } else {
+                            b.append("null");
+                        }
+                        b.append(",\"stop_reason\":null}]}\n\n");
+                        written++;
+                        events = write(out, b, events, resetAfter, seq);
+                    }
+                    out.flush();
+                }
+                if (progress.ended()) {
+                    break;
+                }
+            }
+            if (progress.finished()) {
+                if (includeUsage) {
+                    b.setLength(0);
+                    b.append(head).append("[],");
+                    appendUsage(b, seq);
+                    b.append("}\n\n");
+                    events = write(out, b, events, resetAfter, seq);
+                }
+                out.write(DONE);
+                out.flush();
+            } else {
+                seq.requestAbort();
+            }
+        } catch (IOException e) {
+            // The client went away: free the batch slot.
+            seq.requestAbort();
+        }
+    }
+
+    private static int write(OutputStream out, StringBuilder b, int events, int resetAfter, Sequence seq) throws IOException {
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        events++;
+        if (resetAfter > 0 && events >= resetAfter) {
+            out.flush();
+            seq.requestAbort();
+            throw new ResetStream();
+        }
+        return events;
+    }
+
+    /**
+     * Thrown out of the handler to cut a stream: the JDK server then closes the connection without
+     * ending the chunked body, which the client sees as a reset mid-stream.
+     */
+    private static final class ResetStream extends RuntimeException {
+        ResetStream() {
+            super("simulated reset mid-stream", null, false, false);
+        }
+    }
+
+    private void embeddings(HttpExchange ex) throws IOException {
+        JsonNode body = readJson(ex);
+        String model = servedModel(body);
+        if (injectError(ex)) {
+            return;
+        }
+        JsonNode input = body.get("input");
+        List<String> inputs;
+        if (input == null || input.isNull()) {
+            throw BadRequest.of("input: missing (expected: a string or an array of strings)");
+        } else if (input.isArray()) {
+            java.util.ArrayList<String> list = new java.util.ArrayList<>();
+            input.forEach(n -> list.add(n.isTextual() ? n.asText() : n.toString()));
+            inputs = list;
+        } else {
+            inputs = List.of(input.asText());
+        }
+        StringBuilder b = new StringBuilder(512);
+        b.append("{\"id\":\"embd-").append(String.format("%016x", requestIds.incrementAndGet()))
+                .append("\",\"object\":\"list\",\"created\":").append(System.currentTimeMillis() / 1000)
+                .append(",\"model\":").append(Json.quote(model)).append(",\"data\":[");
+        int tokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            String s = inputs.get(i);
+            tokens += TokenText.countTokens(s);
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append("{\"index\":").append(i).append(",\"object\":\"embedding\",\"embedding\":[");
+            SplittableRandom r = new SplittableRandom(config.seed() ^ s.hashCode());
+            double[] v = new double[32];
+            double norm = 0;
+            for (int d = 0; d < v.length; d++) {
+                v[d] = r.nextDouble(-1, 1);
+                norm += v[d] * v[d];
+            }
+            norm = Math.sqrt(norm);
+            for (int d = 0; d < v.length; d++) {
+                if (d > 0) {
+                    b.append(',');
+                }
+                b.append(String.format(Locale.ROOT, "%.6f", v[d] / norm));
+            }
+            b.append("]}");
+        }
+        b.append("],\"usage\":{\"prompt_tokens\":").append(tokens).append(",\"total_tokens\":").append(tokens)
+                .append(",\"completion_tokens\":0,\"prompt_tokens_details\":null}}");
+        sendJson(ex, 200, b.toString());
+    }
+
+    private void tokenize(HttpExchange ex) throws IOException {
+        JsonNode body = readJson(ex);
+        servedModel(body);
+        String text = body.has("messages") ? chatPrompt(body) : completionPrompt(body);
+        int[] ids = TokenText.tokenIds(text);
+        StringBuilder b = new StringBuilder(ids.length * 7 + 64);
+        b.append("{\"count\":").append(ids.length).append(",\"max_model_len\":").append(config.maxModelLen()).append(",\"tokens\":[");
+        for (int i = 0; i < ids.length; i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append(ids[i]);
+        }
+        b.append("],\"token_strs\":null}");
+        sendJson(ex, 200, b.toString());
+    }
+
+    private String servedModel(JsonNode body) {
+        JsonNode m = body.get("model");
+        if (m == null || m.isNull()) {
+            return config.models().get(0);
+        }
+        String model = m.asText();
+        if (!config.models().contains(model)) {
+            throw new BadRequest(404, Json.error("The model `" + model + "` does not exist.", "NotFoundError", "model", 404));
+        }
+        return model;
+    }
+
+    private static String chatPrompt(JsonNode body) {
+        JsonNode messages = body.get("messages");
+        if (messages == null || !messages.isArray() || messages.isEmpty()) {
+            throw BadRequest.of("messages: " + messages + " (expected: a non-empty array of messages)");
+        }
+        StringBuilder b = new StringBuilder();
+        for (JsonNode msg : messages) {
+            b.append(msg.path("role").asText("user")).append(": ");
+            JsonNode content = msg.get("content");
+            if (content != null && content.isArray()) {
+                for (JsonNode part : content) {
+                    b.append(part.path("text").asText(""));
+                }
+            } else if (content != null && !content.isNull()) {
+                b.append(content.asText());
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String completionPrompt(JsonNode body) {
+        JsonNode prompt = body.get("prompt");
+        if (prompt == null || prompt.isNull()) {
+            throw BadRequest.of("prompt: missing (expected: a string, an array of strings or of token ids)");
+        }
+        if (prompt.isArray()) {
+            StringBuilder b = new StringBuilder();
+            for (JsonNode p : prompt) {
+                b.append(p.isTextual() ? p.asText() : p.toString() + ' ');
+            }
+            return b.toString();
+        }
+        return prompt.asText();
+    }
+
+    private static JsonNode readJson(HttpExchange ex) throws IOException {
+        byte[] bytes = ex.getRequestBody().readAllBytes();
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(bytes);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw BadRequest.of("Malformed JSON in request body: " + e.getOriginalMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw BadRequest.of("Request body: expected a JSON object");
+        }
+        return n;
+    }
+
+    private String modelsJson() {
+        StringBuilder b = new StringBuilder(256);
+        b.append("{\"object\":\"list\",\"data\":[");
+        long created = System.currentTimeMillis() / 1000;
+        for (int i = 0; i < quotedModels.size(); i++) {
+            String q = quotedModels.get(i);
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append("{\"id\":").append(q).append(",\"object\":\"model\",\"created\":").append(created)
+                    .append(",\"owned_by\":\"vllm\",\"root\":").append(q).append(",\"parent\":null,\"max_model_len\":")
+                    .append(config.maxModelLen()).append(",\"permission\":[]}");
+        }
+        return b.append("]}").toString();
+    }
+
+    private String metricsText() {
+        String labels = "{engine=\"0\",model_name=" + quotedModels.get(0) + "}";
+        StringBuilder b = new StringBuilder(2048);
+        gauge(b, "process_max_fds", "Maximum number of open file descriptors.", "", 65536);
+        gauge(b, "vllm:num_requests_running", "Number of requests in model execution batches.", labels, engine.running());
+        gauge(b, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", labels, engine.waiting());
+        gauge(b, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", labels, engine.kvCacheUsage());
+        counter(b, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", labels, engine.promptTokensTotal());
+        counter(b, "vllm:generation_tokens_total", "Number of generation tokens processed.", labels, engine.generationTokensTotal());
+        counter(b, "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", labels, engine.prefixCacheQueries());
+        counter(b, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", labels, engine.prefixCacheHits());
+        b.append("# HELP vllm:request_success_total Count of successfully processed requests.\n")
+                .append("# TYPE vllm:request_success_total counter\n");
+        for (String reason : new String[] {"stop", "length", "abort"}) {
+            b.append("vllm:request_success_total{engine=\"0\",finished_reason=\"").append(reason).append("\",model_name=")
+                    .append(quotedModels.get(0)).append("} ").append((double) engine.successTotal(reason)).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static void gauge(StringBuilder b, String name, String help, String labels, double value) {
+        b.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" gauge\n")
+                .append(name).append(labels).append(' ').append(value).append('\n');
+    }
+
+    private static void counter(StringBuilder b, String name, String help, String labels, long value) {
+        b.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" counter\n")
+                .append(name).append(labels).append(' ').append((double) value).append('\n');
+    }
+
+    private static void sendJson(HttpExchange ex, int status, String json) throws IOException {
+        send(ex, status, "application/json", json);
+    }
+
+    private static void send(HttpExchange ex, int status, String contentType, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    /** A request the simulator refuses, with its status and JSON body. */
+    private static final class BadRequest extends RuntimeException {
+        final int status;
+        final String body;
+
+        BadRequest(int status, String body) {
+            super(body, null, false, false);
+            this.status = status;
+            this.body = body;
+        }
+
+        static BadRequest of(String message) {
+            return new BadRequest(400, Json.error(message, "BadRequestError", null, 400));
+        }
+    }
+
+    private static ExecutorService handlerExecutor() {
+        try {
+            Method m = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
+            return (ExecutorService) m.invoke(null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            AtomicInteger n = new AtomicInteger();
+            ThreadFactory f = r -> {
+                Thread t = new Thread(r, "sim-vllm-http-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            };
+            return Executors.newCachedThreadPool(f);
+        }
+    }
+}
