@@ -1,8 +1,10 @@
 package io.vllmrouter.api;
 
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Flow;
 
 /**
  * A backend's answer, whose body streams as the backend sends it.
@@ -11,6 +13,9 @@ import java.util.Map;
  * events can be passed on one by one). Reading to the end completes the request; closing the
  * response before that cancels the upstream request, so the backend stops generating. Always close
  * it. Reads block; one thread reads at a time.
+ *
+ * <p>Servers that must not block (an event loop) take the body from {@link #bodyPublisher()}
+ * instead: the same bytes, pushed as they arrive and as far as the subscriber asks.
  */
 public interface RouterResponse extends AutoCloseable {
 
@@ -32,6 +37,29 @@ public interface RouterResponse extends AutoCloseable {
 
     /** The body stream; the same instance on every call. */
     InputStream body();
+
+    /**
+     * The body as a demand-driven publisher, for callers that must not block. Read the body either
+     * here or from {@link #body()}, not both; subscribe once.
+     *
+     * <ul>
+     *   <li>Each item is a list of buffers, in order, sent only as requested ({@code request(n)}):
+     *       a slow subscriber slows the backend instead of filling memory.
+     *   <li>An item's buffers may be views of the transport's pooled memory: they stay valid until
+     *       the subscriber's next {@code request(n)} or {@code cancel()}. So write them out (and
+     *       wait for the write to finish) before asking for more, and never keep them.
+     *   <li>{@code onComplete}: the whole body arrived. {@code onError}: it was cut short (backend
+     *       failure or the request's deadline); what came before is not a complete answer.
+     *   <li>{@code cancel()} is {@link #close()}: before the end it cancels the upstream request.
+     *       Close the response in any case once done with it.
+     * </ul>
+     *
+     * <p>The default reads {@link #body()} on a thread of its own; the router's responses override
+     * it and never block.
+     */
+    default Flow.Publisher<List<ByteBuffer>> bodyPublisher() {
+        return new InputStreamPublisher(this);
+    }
 
     /** The backend that answered (its id, as configured). */
     String backendId();

@@ -2,8 +2,10 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.api.RouterResponse;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Flow;
 
 /** A backend's answer on its way to the caller; the body streams from {@link StreamingBody}. */
 final class ForwardedResponse implements RouterResponse {
@@ -28,6 +30,7 @@ final class ForwardedResponse implements RouterResponse {
     @Override public int status() { return status; }
     @Override public Map<String, List<String>> headers() { return headers; }
     @Override public InputStream body() { return body; }
+    @Override public Flow.Publisher<List<ByteBuffer>> bodyPublisher() { return body.publisher(); }
     @Override public String backendId() { return backendId; }
     @Override public int attempts() { return attempts; }
     @Override public String requestId() { return requestId; }

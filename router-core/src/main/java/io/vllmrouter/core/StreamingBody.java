@@ -9,11 +9,16 @@ import java.util.Objects;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A backend's response body as an {@link InputStream} that hands over each chunk as it arrives
  * (subscribed to {@code BodyHandlers.ofPublisher()}, one chunk of demand at a time, so a slow
  * reader slows the backend instead of filling memory).
+ *
+ * <p>Or, instead of reading, a caller subscribes to {@link #publisher()}: chunks then pass straight
+ * from the transport to that subscriber (no queue, no copy, no thread), and its demand and
+ * cancellation pass straight back.
  *
  * <p>The request ends exactly once, reported to {@link EndListener}: when the reader reaches the
  * end ({@link Outcome#COMPLETED}) or an upstream error ({@link Outcome#FAILED}); when {@link #close}
@@ -31,20 +36,33 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     }
 
     private static final Object EOF = new Object();
+    private static final int UNDECIDED = 0;
+    private static final int STREAM = 1;
+    private static final int PUBLISHER = 2;
 
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final EndListener listener;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Flow.Subscription subscription;
+    /** Demand asked before the upstream subscription arrived; guarded by this. */
+    private long earlyDemand;
     /** Upstream finished: null, EOF or the Throwable it failed with. */
     private volatile Object upstreamEnd;
+    /** The deadline's failure, once it passed. */
+    private volatile Expired expired;
     private volatile long bytes;
+
+    /** Whether the body is read as a stream or published; the first use decides. */
+    private final AtomicInteger mode = new AtomicInteger(UNDECIDED);
+    private volatile Flow.Subscriber<? super List<ByteBuffer>> downstream;
+    private final AtomicBoolean downstreamDone = new AtomicBoolean();
 
     // reader-thread state
     private List<ByteBuffer> chunk;
     private int chunkIndex;
     private Object terminal;
+    private boolean asked;
 
     StreamingBody(EndListener listener) {
         this.listener = Objects.requireNonNull(listener, "listener");
@@ -52,29 +70,127 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     @Override
     public void onSubscribe(Flow.Subscription s) {
-        subscription = s;
+        long n;
+        synchronized (this) {
+            subscription = s;
+            n = earlyDemand;
+            earlyDemand = 0;
+        }
         if (closed.get() || ended.get()) {
             s.cancel();
-        } else {
-            s.request(1);
+        } else if (n > 0) {
+            s.request(n);
         }
+    }
+
+    /** Asks upstream for {@code n} more chunks, or keeps the demand until the subscription arrives. */
+    private void requestUpstream(long n) {
+        Flow.Subscription s;
+        synchronized (this) {
+            s = subscription;
+            if (s == null) {
+                earlyDemand = earlyDemand + n < 0 ? Long.MAX_VALUE : earlyDemand + n;
+                return;
+            }
+        }
+        s.request(n);
     }
 
     @Override
     public void onNext(List<ByteBuffer> item) {
-        queue.offer(item);
+        Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
+        if (d == null) {
+            queue.offer(item);
+            return;
+        }
+        if (downstreamDone.get()) {
+            return;
+        }
+        long n = 0;
+        for (ByteBuffer b : item) {
+            n += b.remaining();
+        }
+        bytes += n;
+        d.onNext(item);
     }
 
     @Override
     public void onError(Throwable t) {
         upstreamEnd = t;
-        queue.offer(t);
+        if (downstream != null) {
+            end(Outcome.FAILED, t);
+            signalDownstream(t);
+        } else {
+            queue.offer(t);
+        }
     }
 
     @Override
     public void onComplete() {
         upstreamEnd = EOF;
-        queue.offer(EOF);
+        if (downstream != null) {
+            end(Outcome.COMPLETED, null);
+            signalDownstream(EOF);
+        } else {
+            queue.offer(EOF);
+        }
+    }
+
+    /**
+     * The body as a publisher ({@code RouterResponse.bodyPublisher()}): chunks pass through as the
+     * transport delivers them, {@code request(n)} goes upstream, {@code cancel()} is {@link #close()}.
+     */
+    Flow.Publisher<List<ByteBuffer>> publisher() {
+        return subscriber -> {
+            Objects.requireNonNull(subscriber, "subscriber");
+            if (!mode.compareAndSet(UNDECIDED, PUBLISHER)) {
+                subscriber.onSubscribe(new Flow.Subscription() {
+                    @Override public void request(long n) { }
+                    @Override public void cancel() { }
+                });
+                subscriber.onError(new IllegalStateException("the body is already being read"));
+                return;
+            }
+            subscriber.onSubscribe(new Flow.Subscription() {
+                @Override
+                public void request(long n) {
+                    if (n <= 0) {
+                        close();
+                        signalDownstream(new IllegalArgumentException("request(" + n + "): expected > 0"));
+                    } else if (!closed.get()) {
+                        requestUpstream(n);
+                    }
+                }
+
+                @Override
+                public void cancel() {
+                    downstreamDone.set(true);
+                    close();
+                }
+            });
+            downstream = subscriber;
+            // An end that came before the subscriber (a failure, the deadline) is passed on now.
+            Expired e = expired;
+            Object up = upstreamEnd;
+            if (e != null) {
+                signalDownstream(e);
+            } else if (up != null) {
+                end(up == EOF ? Outcome.COMPLETED : Outcome.FAILED, up == EOF ? null : (Throwable) up);
+                signalDownstream(up);
+            }
+        };
+    }
+
+    private void signalDownstream(Object end) {
+        Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
+        if (d == null || !downstreamDone.compareAndSet(false, true)) {
+            return;
+        }
+        if (end == EOF) {
+            d.onComplete();
+        } else {
+            d.onError((Throwable) end);
+        }
     }
 
     @Override
@@ -93,6 +209,9 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
         if (closed.get()) {
             throw new IOException("response closed");
         }
+        if (mode.get() != STREAM && !mode.compareAndSet(UNDECIDED, STREAM)) {
+            throw new IOException("the body is being published to a subscriber");
+        }
         while (true) {
             if (terminal != null) {
                 return terminalResult();
@@ -109,10 +228,12 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                     chunkIndex++;
                 }
                 chunk = null;
-                Flow.Subscription s = subscription;
-                if (s != null && !closed.get()) {
-                    s.request(1);
-                }
+            }
+            if (!asked && !closed.get()) {
+                // One chunk at a time, asked for once the previous one is used up: a slow reader
+                // slows the backend, and the transport may take the previous chunk's buffers back.
+                asked = true;
+                requestUpstream(1);
             }
             Object next;
             try {
@@ -126,6 +247,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                 List<ByteBuffer> c = (List<ByteBuffer>) l;
                 chunk = c;
                 chunkIndex = 0;
+                asked = false;
             } else {
                 terminal = next;
                 if (next == EOF) {
@@ -182,9 +304,10 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
         } else if (up instanceof Throwable t) {
             end(Outcome.FAILED, t);
         } else {
-            cancelUpstream();
             end(Outcome.CANCELLED, null);
         }
+        // After the end too: a transport that lends pooled buffers takes the last ones back now.
+        cancelUpstream();
         queue.offer(new Closed());
     }
 
@@ -194,10 +317,15 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
             return;
         }
         Expired e = new Expired(message);
-        // End and queue the timeout before cancelling: some JDKs (25) call onError from cancel(),
+        // End and pass on the timeout before cancelling: some JDKs (25) call onError from cancel(),
         // and the reader must see why the stream ended, not the transport's echo of the cancel.
+        expired = e;
         end(Outcome.TIMED_OUT, e);
-        queue.offer(e);
+        if (downstream != null) {
+            signalDownstream(e);
+        } else {
+            queue.offer(e);
+        }
         cancelUpstream();
     }
 

@@ -22,6 +22,7 @@ public final class ProxyOptions {
     private final Duration grace;
     private final ProxyMetrics metrics;
     private final String version;
+    private final EventLoops eventLoops;
 
     private ProxyOptions(Builder b) {
         this.host = b.host;
@@ -30,6 +31,7 @@ public final class ProxyOptions {
         this.grace = b.grace;
         this.metrics = b.metrics != null ? b.metrics : new ProxyMetrics();
         this.version = b.version;
+        this.eventLoops = b.eventLoops;
     }
 
     public static Builder builder() {
@@ -61,6 +63,12 @@ public final class ProxyOptions {
     /** The version shown by {@code GET /}. */
     public String version() { return version; }
 
+    /**
+     * The event loops to serve on, shared with the router's {@code NettyTransport}; null (the
+     * default): the server starts its own, one per core, and stops them with itself.
+     */
+    public EventLoops eventLoops() { return eventLoops; }
+
     /** Builds {@link ProxyOptions}; every setter validates. Not thread-safe. */
     public static final class Builder {
         private String host = DEFAULT_HOST;
@@ -69,6 +77,7 @@ public final class ProxyOptions {
         private Duration grace = DEFAULT_GRACE;
         private ProxyMetrics metrics;
         private String version = "dev";
+        private EventLoops eventLoops;
 
         private Builder() {
         }
@@ -115,6 +124,11 @@ public final class ProxyOptions {
 
         public Builder version(String version) {
             this.version = Objects.requireNonNull(version, "version");
+            return this;
+        }
+
+        public Builder eventLoops(EventLoops eventLoops) {
+            this.eventLoops = Objects.requireNonNull(eventLoops, "eventLoops");
             return this;
         }
 

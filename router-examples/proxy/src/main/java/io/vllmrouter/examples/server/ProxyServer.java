@@ -3,57 +3,63 @@ package io.vllmrouter.examples.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vllmrouter.api.BackendStats;
-import io.vllmrouter.api.RouterException;
-import io.vllmrouter.api.RouterRequest;
-import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.RouterStats;
 import io.vllmrouter.core.DefaultVllmRouter;
-import io.vllmrouter.core.RouterJson;
 import io.vllmrouter.core.metrics.ModelInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The standalone proxy's HTTP front: OpenAI-compatible endpoints forwarded through a
  * {@link DefaultVllmRouter}, plus {@code /}, {@code /health}, {@code /load-stats} and
- * {@code /metrics}. Built on the JDK's {@code com.sun.net.httpserver}, so a host application can
- * copy it without adding a web framework.
+ * {@code /metrics}. Built on Netty: a few event-loop threads (one per core, {@link EventLoops})
+ * serve every connection; no thread is held by a request, however long it streams.
  *
  * <pre>{@code
  * ProxyMetrics metrics = new ProxyMetrics();
- * DefaultVllmRouter router = VllmRouters.builder().config(config).listener(metrics).build();
- * ProxyServer server = ProxyServer.start(router, ProxyOptions.builder().port(8888).metrics(metrics).build());
+ * EventLoops loops = EventLoops.create(0);
+ * DefaultVllmRouter router = VllmRouters.builder().config(config).listener(metrics)
+ *         .transport(NettyTransport.create(loops)).build();
+ * ProxyServer server = ProxyServer.start(router, ProxyOptions.builder().port(8888).metrics(metrics)
+ *         .eventLoops(loops).build());
  * ...
  * server.stop(Duration.ofSeconds(10));   // drains in-flight requests; then close the router
  * router.close();
+ * loops.close();
  * }</pre>
  *
- * <p>Responses stream: each chunk read from the backend is written and flushed at once, so SSE
- * events reach the client one by one. When the client goes away (a write fails) the
- * {@link RouterResponse} is closed, which cancels the upstream request. Every exchange runs on its
- * own thread (virtual on Java 21+, see {@link ServerExecutors}).
+ * <p>Responses stream: each chunk the router passes on ({@code RouterResponse.bodyPublisher()}) is
+ * written and flushed at once, so SSE events reach the client one by one, and the next chunk is
+ * asked for only when the previous one was written: a client that reads slowly slows its backend,
+ * with at most one read's worth of bytes held per stream. When the client goes away the response
+ * is closed, which cancels the upstream request. An answer cut short never ends like a complete
+ * one: an event stream gets an error event and the connection is aborted without the chunked
+ * terminator; any other body is aborted.
  *
  * <p>Paths: every path under {@code /v1/} is forwarded (GET and POST), as are vLLM's
  * {@code /tokenize}, {@code /detokenize}, {@code /pooling}, {@code /classify}, {@code /score},
@@ -66,71 +72,103 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ProxyServer implements AutoCloseable {
 
     static {
-        JvmSettings.apply(); // TCP_NODELAY for SSE events, before the first server is created
+        JvmSettings.apply(); // settings read once by the JDK HTTP client, used when no transport is given
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int BUFFER_BYTES = 8192;
+    static final ObjectMapper JSON = new ObjectMapper();
 
     /** vLLM endpoints outside /v1 that are forwarded (POST). */
     static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
 
-    /** Headers not passed upstream: hop-by-hop ones and those the HTTP client sets itself. */
-    private static final Set<String> REQUEST_SKIP = Set.of(
-            "host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
-            "upgrade", "expect", "proxy-connection", "proxy-authorization", "proxy-authenticate");
-
-    /** Headers not passed back to the client: hop-by-hop ones and those this server sets. */
-    private static final Set<String> RESPONSE_SKIP = Set.of(
-            "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-            "date", "server", "proxy-connection");
-
     private final DefaultVllmRouter router;
     private final ProxyOptions options;
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final EventLoops loops;
+    private final boolean ownsLoops;
+    private final Channel listener;
+    private final ChannelGroup connections;
     private final Instant startedAt = Instant.now();
     private final AtomicInteger active = new AtomicInteger();
+    private final AtomicLong buffered = new AtomicLong();
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
 
-    private ProxyServer(DefaultVllmRouter router, ProxyOptions options, HttpServer server, ExecutorService executor) {
+    private ProxyServer(DefaultVllmRouter router, ProxyOptions options, EventLoops loops, boolean ownsLoops,
+                        Channel listener, ChannelGroup connections) {
         this.router = router;
         this.options = options;
-        this.server = server;
-        this.executor = executor;
+        this.loops = loops;
+        this.ownsLoops = ownsLoops;
+        this.listener = listener;
+        this.connections = connections;
     }
 
     /**
-     * Binds {@code options.host():options.port()} and starts serving.
+     * Binds {@code options.host():options.port()} and starts serving, on {@code options.eventLoops()}
+     * or on event loops of its own (one per core) that {@link #stop} shuts down.
      *
      * @throws IOException when the address cannot be bound (in use, bad host)
      */
     public static ProxyServer start(DefaultVllmRouter router, ProxyOptions options) throws IOException {
         Objects.requireNonNull(router, "router");
         Objects.requireNonNull(options, "options");
-        HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 1024);
-        ExecutorService executor = ServerExecutors.create("vllm-router-http");
-        ProxyServer proxy = new ProxyServer(router, options, http, executor);
-        http.createContext("/", proxy::handle);
-        http.setExecutor(executor);
-        http.start();
-        LOG.info("listening on http://{}:{} ({} threads)", options.host(), proxy.port(),
-                ServerExecutors.virtualThreadsAvailable() ? "virtual" : "platform");
+        boolean own = options.eventLoops() == null;
+        EventLoops loops = own ? EventLoops.create(0) : options.eventLoops();
+        ChannelGroup connections = new DefaultChannelGroup("vllm-router-connections", GlobalEventExecutor.INSTANCE);
+        ProxyServer[] self = new ProxyServer[1];
+        ServerBootstrap b = new ServerBootstrap()
+                .group(loops.group())
+                .channel(loops.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast("http", new HttpServerCodec(8192, 32 * 1024, 64 * 1024));
+                        ch.pipeline().addLast("proxy", new ProxyHandler(self[0]));
+                    }
+                });
+        Channel ch;
+        try {
+            ch = b.bind(new InetSocketAddress(options.host(), options.port())).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            if (own) {
+                loops.close();
+            }
+            // Netty rethrows the bind's IOException unchecked (sneaky throw)
+            if ((Object) e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getMessage() == null ? e.toString() : e.getMessage(), e);
+        } catch (Exception e) {
+            if (own) {
+                loops.close();
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getMessage(), e);
+        }
+        ProxyServer proxy = new ProxyServer(router, options, loops, own, ch, connections);
+        self[0] = proxy;
+        LOG.info("listening on http://{}:{} ({} event loops, {})", options.host(), proxy.port(), loops.threads(),
+                loops.kind());
         return proxy;
     }
 
     /** The port actually bound (useful with port 0). */
     public int port() {
-        return server.getAddress().getPort();
+        return address().getPort();
     }
 
     /** The address actually bound. */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return (InetSocketAddress) listener.localAddress();
     }
 
     /** When this server started. */
@@ -154,9 +192,24 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
+     * Response bytes the proxy holds right now: taken from backends and not yet written to their
+     * clients' sockets. Bounded per stream by one read from the backend, whatever the client's
+     * speed.
+     */
+    public long bufferedResponseBytes() {
+        return buffered.get();
+    }
+
+    /** The event loops this server runs on. */
+    public EventLoops eventLoops() {
+        return loops;
+    }
+
+    /**
      * Stops: new requests get 503 at once, in-flight ones may finish within {@code grace}; then the
      * listener and all connections are closed (cutting streams still running, whose upstream
-     * requests are then cancelled). Idempotent; the router stays open.
+     * requests are then cancelled). Idempotent; the router stays open. Call it from a thread of
+     * your own, not an event loop.
      */
     public void stop(Duration grace) {
         if (!stopped.compareAndSet(false, true)) {
@@ -182,9 +235,15 @@ public final class ProxyServer implements AutoCloseable {
         if (cut > 0) {
             LOG.warn("grace period of {} ms over; closing {} request(s) still in flight", grace.toMillis(), cut);
         }
-        server.stop(0);
-        executor.shutdownNow();
-        LOG.info("stopped listening on port {}", port());
+        int port = port();
+        listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        // Answers already written reach their clients before the connections close.
+        connections.writeAndFlush(Unpooled.EMPTY_BUFFER).awaitUninterruptibly(1, TimeUnit.SECONDS);
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (ownsLoops) {
+            loops.close();
+        }
+        LOG.info("stopped listening on port {}", port);
     }
 
     /** {@link #stop} with the options' grace period. */
@@ -193,254 +252,43 @@ public final class ProxyServer implements AutoCloseable {
         stop(options.grace());
     }
 
-    private void handle(HttpExchange ex) {
+    // ---- for ProxyHandler ---------------------------------------------------------------------
+
+    DefaultVllmRouter router() {
+        return router;
+    }
+
+    ProxyOptions options() {
+        return options;
+    }
+
+    void exchangeStarted() {
         active.incrementAndGet();
-        try {
-            if (stopping) {
-                ex.getResponseHeaders().set("Connection", "close");
-                sendError(ex, 503, "server_error", "shutting_down", "The router is shutting down", 1);
-                return;
-            }
-            dispatch(ex);
-        } catch (IOException e) {
-            LOG.debug("client connection failed: {}", e.toString());
-        } catch (RuntimeException | Error e) {
-            LOG.error("internal error serving {} {}", ex.getRequestMethod(), ex.getRequestURI(), e);
-            if (ex.getResponseCode() < 0) {
-                try {
-                    sendError(ex, 500, "server_error", "internal_error", "Internal error: " + e, -1);
-                } catch (IOException ignored) {
-                    // the client is gone as well
-                }
-            }
-        } finally {
-            try {
-                ex.close();
-            } catch (RuntimeException ignored) {
-                // closing a broken connection
-            }
-            if (active.decrementAndGet() == 0 && stopping) {
-                synchronized (drainLock) {
-                    drainLock.notifyAll();
-                }
+    }
+
+    void exchangeEnded() {
+        if (active.decrementAndGet() == 0 && stopping) {
+            synchronized (drainLock) {
+                drainLock.notifyAll();
             }
         }
     }
 
-    private void dispatch(HttpExchange ex) throws IOException {
-        String path = ex.getRequestURI().getRawPath();
-        String refused = PathGuard.check(path);
-        if (refused != null) {
-            sendError(ex, 400, "invalid_request_error", "invalid_path", "Refused path: " + refused, -1);
-            return;
-        }
-        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
-        switch (path) {
-            case "/":
-                if (allow(ex, method, "GET")) {
-                    sendJson(ex, 200, JSON.writeValueAsBytes(info()));
-                }
-                return;
-            case "/health":
-                if (allow(ex, method, "GET")) {
-                    health(ex);
-                }
-                return;
-            case "/load-stats":
-                if (allow(ex, method, "GET")) {
-                    sendJson(ex, 200, RouterJson.mapper().writeValueAsBytes(router.stats()));
-                }
-                return;
-            case "/metrics":
-                if (allow(ex, method, "GET")) {
-                    byte[] text = options.metrics().render(router.stats()).getBytes(StandardCharsets.UTF_8);
-                    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                    send(ex, 200, text);
-                }
-                return;
-            case "/v1/models":
-                if (allow(ex, method, "GET")) {
-                    sendJson(ex, 200, JSON.writeValueAsBytes(models()));
-                }
-                return;
-            default:
-                break;
-        }
-        if (path.startsWith("/v1/models/") && method.equals("GET")) {
-            model(ex, path.substring("/v1/models/".length()));
-        } else if (path.startsWith("/v1/")) {
-            if (allow(ex, method, "GET, POST")) {
-                forward(ex, method, path);
-            }
-        } else if (EXTRA_FORWARDED.contains(path)) {
-            if (allow(ex, method, "POST")) {
-                forward(ex, method, path);
-            }
-        } else {
-            sendError(ex, 404, "invalid_request_error", "not_found",
-                    "Unknown path: " + method + " " + path + " (see GET / for the endpoints)", -1);
-        }
+    void buffered(long delta) {
+        buffered.addAndGet(delta);
     }
 
-    /** Answers 405 and returns false unless {@code method} is one of {@code allowed} (comma-separated). */
-    /** {@code allowed}: methods separated by ", ", as the Allow header lists them. */
-    private static boolean allow(HttpExchange ex, String method, String allowed) throws IOException {
-        // Compared in place: this runs on every forwarded request, so no split (a regex) per call.
-        for (int i = 0; i < allowed.length(); ) {
-            int end = allowed.indexOf(',', i);
-            if (end < 0) {
-                end = allowed.length();
-            }
-            if (allowed.regionMatches(i, method, 0, method.length()) && end - i == method.length()) {
-                return true;
-            }
-            i = end + 1;
-            while (i < allowed.length() && allowed.charAt(i) == ' ') {
-                i++;
-            }
-        }
-        ex.getResponseHeaders().set("Allow", allowed);
-        sendError(ex, 405, "invalid_request_error", "method_not_allowed",
-                "Method " + method + " not allowed on " + ex.getRequestURI().getRawPath() + " (allowed: " + allowed + ")", -1);
-        return false;
+    long maxBodyBytes() {
+        return options.maxBodyBytes() > 0 ? options.maxBodyBytes() : router.config().maxBodyBytes();
     }
 
-    private void forward(HttpExchange ex, String method, String path) throws IOException {
-        long limit = options.maxBodyBytes() > 0 ? options.maxBodyBytes() : router.config().maxBodyBytes();
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            long length;
-            try {
-                length = Long.parseLong(declared.trim());
-            } catch (NumberFormatException e) {
-                sendError(ex, 400, "invalid_request_error", "invalid_request", "Bad Content-Length: " + declared, -1);
-                return;
-            }
-            if (length > limit) {
-                tooLarge(ex, limit);
-                return;
-            }
-        }
-        byte[] body = readBounded(ex.getRequestBody(), limit);
-        if (body == null) {
-            tooLarge(ex, limit);
-            return;
-        }
-
-        String query = ex.getRequestURI().getRawQuery();
-        RouterRequest.Builder request = RouterRequest.builder(method, query == null ? path : path + "?" + query)
-                .body(body);
-        for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
-            if (!REQUEST_SKIP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
-                for (String v : h.getValue()) {
-                    request.header(h.getKey(), v);
-                }
-            }
-        }
-        String requestId = ex.getRequestHeaders().getFirst("X-Request-Id");
-        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200) {
-            request.requestId(requestId);
-        }
-
-        RouterResponse response;
-        try {
-            response = router.route(request.build());
-        } catch (RouterException e) {
-            LOG.debug("request refused: {} {}", e.httpStatus(), e.getMessage());
-            sendError(ex, e.httpStatus(), e.errorType(), e.errorCode(), e.getMessage(), e.retryAfterSeconds());
-            return;
-        }
-        try (response) {
-            relay(ex, method, response);
-        }
+    byte[] metricsText() {
+        return options.metrics().render(router.stats()).getBytes(StandardCharsets.UTF_8);
     }
 
-    private static void tooLarge(HttpExchange ex, long limit) throws IOException {
-        ex.getResponseHeaders().set("Connection", "close");
-        sendError(ex, 413, "invalid_request_error", "request_too_large",
-                "Request body larger than max_body_bytes (" + limit + " bytes)", -1);
-    }
+    // ---- local endpoints ----------------------------------------------------------------------
 
-    /** Reads at most {@code limit} bytes; null when the body is longer. Buffers at most limit + 1 bytes. */
-    static byte[] readBounded(InputStream in, long limit) throws IOException {
-        int cap = (int) Math.min(limit + 1, Integer.MAX_VALUE - 16);
-        byte[] buf = new byte[(int) Math.min(cap, 16 * 1024)];
-        int n = 0;
-        while (true) {
-            if (n == buf.length) {
-                if (n >= cap) {
-                    break;
-                }
-                buf = java.util.Arrays.copyOf(buf, (int) Math.min((long) n * 2, cap));
-            }
-            int r = in.read(buf, n, buf.length - n);
-            if (r < 0) {
-                break;
-            }
-            n += r;
-        }
-        if (n > limit) {
-            return null;
-        }
-        return n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
-    }
-
-    /** Writes the backend's answer, flushing each chunk as it arrives. */
-    private static void relay(HttpExchange ex, String method, RouterResponse response) throws IOException {
-        Headers out = ex.getResponseHeaders();
-        for (Map.Entry<String, List<String>> h : response.headers().entrySet()) {
-            if (!RESPONSE_SKIP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
-                out.put(h.getKey(), h.getValue());
-            }
-        }
-        if (response.requestId() != null) {
-            out.set("X-Request-Id", response.requestId());
-        }
-        int status = response.status();
-        long length = 0; // chunked: streams and unknown lengths
-        if (status == 204 || status == 304 || method.equals("HEAD")) {
-            length = -1;
-        } else if (!response.isEventStream()) {
-            String declared = response.header("content-length");
-            if (declared != null) {
-                try {
-                    long n = Long.parseLong(declared.trim());
-                    length = n == 0 ? -1 : n;
-                } catch (NumberFormatException ignored) {
-                    length = 0;
-                }
-            }
-        }
-        ex.sendResponseHeaders(status, length);
-        if (length == -1) {
-            return;
-        }
-        OutputStream body = ex.getResponseBody();
-        InputStream in = response.body();
-        byte[] buf = new byte[BUFFER_BYTES];
-        while (true) {
-            int n;
-            try {
-                n = in.read(buf);
-            } catch (IOException e) {
-                LOG.debug("upstream body of request {} from {} failed: {}", response.requestId(), response.backendId(), e.toString());
-                return;
-            }
-            if (n < 0) {
-                return;
-            }
-            try {
-                body.write(buf, 0, n);
-                body.flush();
-            } catch (IOException e) {
-                LOG.debug("client went away during request {}; cancelling upstream", response.requestId());
-                response.close();
-                return;
-            }
-        }
-    }
-
-    private ObjectNode info() {
+    ObjectNode info() {
         ObjectNode n = JSON.createObjectNode();
         n.put("service", "vLLM Router");
         n.put("name", "vllm-router");
@@ -463,7 +311,8 @@ public final class ProxyServer implements AutoCloseable {
         return n;
     }
 
-    private void health(HttpExchange ex) throws IOException {
+    /** The body of {@code /health}; healthy when at least one backend is admitted. */
+    ObjectNode health() {
         RouterStats stats = router.stats();
         int total = stats.servers().size();
         int healthy = 0;
@@ -502,7 +351,7 @@ public final class ProxyServer implements AutoCloseable {
         root.put("strategy", stats.strategy());
         root.put("timestamp", stats.generatedAt() == null ? Instant.now().toString() : stats.generatedAt().toString());
         root.set("servers", servers);
-        sendJson(ex, healthy > 0 ? 200 : 503, JSON.writeValueAsBytes(root));
+        return root;
     }
 
     private static double round3(double d) {
@@ -510,7 +359,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** OpenAI's list shape over the router's catalogue, each model once (first backend's entry kept). */
-    private ObjectNode models() {
+    ObjectNode models() {
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
@@ -523,6 +372,21 @@ public final class ProxyServer implements AutoCloseable {
         return root;
     }
 
+    /** One model's entry, or null when no admitted backend serves {@code rawId}. */
+    ObjectNode model(String rawId) {
+        String id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
+        for (ModelInfo m : router.modelCatalog()) {
+            if (m.id().equals(id)) {
+                return entry(m);
+            }
+        }
+        return null;
+    }
+
+    static String decodeId(String rawId) {
+        return java.net.URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
     private static ObjectNode entry(ModelInfo m) {
         if (m.raw() != null) {
             return m.raw().deepCopy();
@@ -532,46 +396,5 @@ public final class ProxyServer implements AutoCloseable {
         n.put("object", "model");
         n.put("owned_by", "vllm");
         return n;
-    }
-
-    private void model(HttpExchange ex, String rawId) throws IOException {
-        String id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
-        for (ModelInfo m : router.modelCatalog()) {
-            if (m.id().equals(id)) {
-                sendJson(ex, 200, JSON.writeValueAsBytes(entry(m)));
-                return;
-            }
-        }
-        sendError(ex, 404, "invalid_request_error", "model_not_found",
-                "The model '" + id + "' does not exist on any healthy backend", -1);
-    }
-
-    /** Writes OpenAI's error shape {@code {"error":{"message","type","param","code"}}}. */
-    static void sendError(HttpExchange ex, int status, String type, String code, String message, int retryAfterSeconds)
-            throws IOException {
-        ObjectNode root = JSON.createObjectNode();
-        ObjectNode error = root.putObject("error");
-        error.put("message", message);
-        error.put("type", type);
-        error.putNull("param");
-        error.put("code", code);
-        if (retryAfterSeconds >= 0) {
-            ex.getResponseHeaders().set("Retry-After", String.valueOf(retryAfterSeconds));
-        }
-        sendJson(ex, status, JSON.writeValueAsBytes(root));
-    }
-
-    private static void sendJson(HttpExchange ex, int status, byte[] json) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        send(ex, status, json);
-    }
-
-    private static void send(HttpExchange ex, int status, byte[] body) throws IOException {
-        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        if (body.length > 0) {
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        }
     }
 }

@@ -1,0 +1,105 @@
+package io.vllmrouter.examples.server;
+
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The proxy's threads: one Netty event-loop group, one thread per core by default, shared by the
+ * HTTP server and the upstream connections ({@link NettyTransport}), so a request and its
+ * upstream call run on the same thread with no hand-off. Native epoll where available (Linux
+ * x86_64), NIO elsewhere.
+ *
+ * <pre>{@code
+ * EventLoops loops = EventLoops.create(0);   // 0: one per core
+ * ...
+ * loops.close();
+ * }</pre>
+ */
+public final class EventLoops implements AutoCloseable {
+
+    /** {@code -Dvllmrouter.netty.epoll=false} forces NIO. */
+    static final String EPOLL_PROPERTY = "vllmrouter.netty.epoll";
+
+    private final EventLoopGroup group;
+    private final boolean epoll;
+    private final int threads;
+
+    private EventLoops(EventLoopGroup group, boolean epoll, int threads) {
+        this.group = group;
+        this.epoll = epoll;
+        this.threads = threads;
+    }
+
+    /**
+     * Starts {@code threads} event loops ({@code 0}: one per available processor).
+     */
+    public static EventLoops create(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads: " + threads + " (expected: >= 0, 0 = one per core)");
+        }
+        int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        boolean epoll = Boolean.parseBoolean(System.getProperty(EPOLL_PROPERTY, "true")) && Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("vllm-router-io", true), io);
+        return new EventLoops(group, epoll, n);
+    }
+
+    /** The group. */
+    public EventLoopGroup group() {
+        return group;
+    }
+
+    /** How many event loops (threads). */
+    public int threads() {
+        return threads;
+    }
+
+    /** {@code "epoll"} or {@code "nio"}. */
+    public String kind() {
+        return epoll ? "epoll" : "nio";
+    }
+
+    Class<? extends ServerChannel> serverChannel() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    Class<? extends SocketChannel> socketChannel() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /** The event loop the calling thread runs, or the next one of the group. */
+    EventLoop current() {
+        for (EventExecutor e : group) {
+            if (e.inEventLoop()) {
+                return (EventLoop) e;
+            }
+        }
+        return group.next();
+    }
+
+    /** Stops the loops (closing every channel still open) and waits up to 5 s for them. */
+    @Override
+    public void close() {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public String toString() {
+        return "EventLoops[" + threads + " " + kind() + "]";
+    }
+}
