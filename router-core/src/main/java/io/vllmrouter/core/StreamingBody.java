@@ -57,6 +57,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     private final AtomicInteger mode = new AtomicInteger(UNDECIDED);
     private volatile Flow.Subscriber<? super List<ByteBuffer>> downstream;
     private final AtomicBoolean downstreamDone = new AtomicBoolean();
+    /** onSubscribe has returned: the downstream may now hear the end. */
+    private volatile boolean downstreamReady;
 
     // reader-thread state
     private List<ByteBuffer> chunk;
@@ -151,6 +153,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                 subscriber.onError(new IllegalStateException("the body is already being read"));
                 return;
             }
+            // Set before onSubscribe: a request(n) made there may bring onNext at once, on any thread.
+            downstream = subscriber;
             subscriber.onSubscribe(new Flow.Subscription() {
                 @Override
                 public void request(long n) {
@@ -168,7 +172,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                     close();
                 }
             });
-            downstream = subscriber;
+            downstreamReady = true;
             // An end that came before the subscriber (a failure, the deadline) is passed on now.
             Expired e = expired;
             Object up = upstreamEnd;
@@ -183,7 +187,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     private void signalDownstream(Object end) {
         Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
-        if (d == null || !downstreamDone.compareAndSet(false, true)) {
+        if (d == null || !downstreamReady || !downstreamDone.compareAndSet(false, true)) {
             return;
         }
         if (end == EOF) {

@@ -91,6 +91,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Instant startedAt = Instant.now();
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong buffered = new AtomicLong();
+    private final AtomicLong maxBuffered = new AtomicLong();
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
@@ -200,6 +201,11 @@ public final class ProxyServer implements AutoCloseable {
         return buffered.get();
     }
 
+    /** The most {@link #bufferedResponseBytes()} has been since the start. */
+    public long maxBufferedResponseBytes() {
+        return maxBuffered.get();
+    }
+
     /** The event loops this server runs on. */
     public EventLoops eventLoops() {
         return loops;
@@ -275,7 +281,10 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     void buffered(long delta) {
-        buffered.addAndGet(delta);
+        long now = buffered.addAndGet(delta);
+        if (delta > 0) {
+            maxBuffered.accumulateAndGet(now, Math::max);
+        }
     }
 
     long maxBodyBytes() {

@@ -1,0 +1,16 @@
+package io.vllmrouter.examples.server;
+
+import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.core.VllmRouters;
+import io.vllmrouter.core.config.RouterConfig;
+
+/** Builds the router as the proxy runs it: its upstream calls on the proxy's event loops. */
+final class RouterSetup {
+
+    private RouterSetup() {
+    }
+
+    static DefaultVllmRouter router(RouterConfig config, EventLoops loops) {
+        return VllmRouters.builder().config(config).build();
+    }
+}
