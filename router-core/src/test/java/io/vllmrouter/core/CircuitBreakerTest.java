@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
@@ -56,7 +57,7 @@ class CircuitBreakerTest {
                         transitions.add(from + "->" + to);
                     }
                 })
-                .build();
+                .buildRouter();
     }
 
     @AfterEach
@@ -97,6 +98,7 @@ class CircuitBreakerTest {
         assertThat(state()).isEqualTo(CircuitState.HALF_OPEN);
         assertThat(send()).isEqualTo(200);
         assertThat(state()).isEqualTo(CircuitState.CLOSED);
+        clock.runDueTasks(); // breaker events reach the fleet (and the listener) on the scheduler
         assertThat(transitions).containsExactly("CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED");
     }
 
@@ -113,6 +115,7 @@ class CircuitBreakerTest {
         assertThat(state()).isEqualTo(CircuitState.OPEN);
         clock.advance(Duration.ofSeconds(15));
         assertThat(state()).isEqualTo(CircuitState.HALF_OPEN);
+        clock.runDueTasks(); // breaker events reach the fleet (and the listener) on the scheduler
         assertThat(transitions).containsExactly("CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->OPEN", "OPEN->HALF_OPEN");
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.vllmrouter.api.BackendStats;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.config.RouterConfig;
@@ -16,8 +17,8 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.Predicate;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +35,8 @@ class KilledBackendTest {
     private HttpServer a;
     private HttpServer b;
     private DefaultVllmRouter router;
+    /** Health check results of backend A, in the order the fleet applied them. */
+    private final BlockingQueue<String> checksOfA = new LinkedBlockingQueue<>();
 
     @AfterEach
     void stop() {
@@ -66,12 +69,14 @@ class KilledBackendTest {
         return router.stats().servers().get(i);
     }
 
-    private void await(String what, Predicate<BackendStats> condition, int i) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.test(server(i))) {
-            assertThat(System.nanoTime()).as("waiting for " + what + ": " + server(i)).isLessThan(deadline);
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
+    /**
+     * The next health check result of backend A, as the fleet applied it: the listener hears it
+     * after the verdict is in the published state, so stats read right after it see the check.
+     */
+    private String nextCheckOfA(String what) throws InterruptedException {
+        String result = checksOfA.poll(20, TimeUnit.SECONDS);
+        assertThat(result).as("waiting for " + what + ": " + server(0)).isNotNull();
+        return result;
     }
 
     private String routeOnce() throws IOException {
@@ -97,17 +102,27 @@ class KilledBackendTest {
                         .maxRetries(0)
                         .strategy("round-robin")
                         .build())
-                .ticker(clock).scheduler(clock).build();
+                .ticker(clock).scheduler(clock)
+                .listener(new RouterListener() {
+                    @Override
+                    public void onHealthCheck(String backend, boolean passed, String reason) {
+                        if (backend.equals(urlA)) {
+                            checksOfA.add(passed ? "passed" : "failed: " + reason);
+                        }
+                    }
+                })
+                .buildRouter();
 
         clock.runDueTasks();
-        await("first check", s -> s.health().lastCheckEpochMillis() > 0, 0);
+        assertThat(nextCheckOfA("first check")).isEqualTo("passed");
+        assertThat(server(0).health().lastCheckEpochMillis()).isPositive();
         assertThat(server(0).status()).isTrue();
 
         a.stop(0); // the process dies
         for (int failures = 1; failures <= 3; failures++) {
             clock.advance(Duration.ofSeconds(10));
-            int expected = failures;
-            await(failures + " failed check(s)", s -> s.health().consecutiveFailures() == expected, 0);
+            assertThat(nextCheckOfA(failures + " failed check(s)")).startsWith("failed");
+            assertThat(server(0).health().consecutiveFailures()).isEqualTo(failures);
         }
         assertThat(server(0).status()).as("ejected after 3 failed checks").isFalse();
         assertThat(server(0).health().reason()).isNotBlank();
@@ -117,10 +132,12 @@ class KilledBackendTest {
 
         a = backend(portA, "a"); // it comes back on the same address
         clock.advance(Duration.ofSeconds(10));
-        await("one good check", s -> s.health().consecutiveFailures() == 0, 0);
+        assertThat(nextCheckOfA("one good check")).isEqualTo("passed");
+        assertThat(server(0).health().consecutiveFailures()).isZero();
         assertThat(server(0).status()).as("not yet: one success of two").isFalse();
         clock.advance(Duration.ofSeconds(10));
-        await("re-admission", BackendStats::status, 0);
+        assertThat(nextCheckOfA("re-admission")).isEqualTo("passed");
+        assertThat(server(0).status()).as("re-admitted after two good checks").isTrue();
 
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < 4; i++) {

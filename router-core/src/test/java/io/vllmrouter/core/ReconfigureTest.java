@@ -49,7 +49,7 @@ class ReconfigureTest {
     }
 
     private DefaultVllmRouter router(RouterConfig c) {
-        router = VllmRouters.builder().config(c).ticker(clock).scheduler(clock).probe(probe).build();
+        router = VllmRouters.builder().config(c).ticker(clock).scheduler(clock).probe(probe).buildRouter();
         return router;
     }
 

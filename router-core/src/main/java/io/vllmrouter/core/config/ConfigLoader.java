@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import org.tomlj.Toml;
 import org.tomlj.TomlArray;
 import org.tomlj.TomlParseError;
@@ -180,7 +181,15 @@ public final class ConfigLoader {
      *                         bad value, or an environment variable holds one
      */
     public static RouterConfig load(Path file, Map<String, String> env) {
-        return parse(read(file), file.toString(), env);
+        return load(file, env, StrategyRegistry.defaultRegistry());
+    }
+
+    /**
+     * {@link #load(Path, Map)}, with {@code strategy} judged against {@code strategies}: an unknown
+     * name is a {@link ConfigException} listing the known ones.
+     */
+    public static RouterConfig load(Path file, Map<String, String> env, StrategyRegistry strategies) {
+        return parse(read(file), file.toString(), env, strategies);
     }
 
     /**
@@ -190,10 +199,17 @@ public final class ConfigLoader {
      * @throws ConfigException on a syntax error or a bad value
      */
     public static RouterConfig parse(String toml, String sourceName, Map<String, String> env) {
+        return parse(toml, sourceName, env, StrategyRegistry.defaultRegistry());
+    }
+
+    /** {@link #parse(String, String, Map)} with {@code strategy} judged against {@code strategies}. */
+    public static RouterConfig parse(String toml, String sourceName, Map<String, String> env,
+                                     StrategyRegistry strategies) {
         Objects.requireNonNull(toml, "toml");
         Objects.requireNonNull(sourceName, "sourceName");
         Objects.requireNonNull(env, "env");
-        return new Parse(sourceName).run(toml, env);
+        Objects.requireNonNull(strategies, "strategies");
+        return new Parse(sourceName, strategies).run(toml, env);
     }
 
     /** Reads the file's bytes, with errors naming the path. */
@@ -224,7 +240,8 @@ public final class ConfigLoader {
     }
 
     /** Decodes UTF-8 strictly (a stray Latin-1 byte is an error, not a replacement character) and parses. */
-    static RouterConfig parse(byte[] bytes, String sourceName, Map<String, String> env) {
+    static RouterConfig parse(byte[] bytes, String sourceName, Map<String, String> env,
+                              StrategyRegistry strategies) {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder()
@@ -235,15 +252,17 @@ public final class ConfigLoader {
         } catch (CharacterCodingException e) {
             throw ConfigException.file(sourceName, "not valid UTF-8 (expected: TOML text in UTF-8)", e);
         }
-        return parse(text, sourceName, env);
+        return parse(text, sourceName, env, strategies);
     }
 
     /** One parse: holds the source name so that every error can name it. */
     private static final class Parse {
         private final String source;
+        private final StrategyRegistry strategies;
 
-        Parse(String source) {
+        Parse(String source, StrategyRegistry strategies) {
             this.source = source;
+            this.strategies = strategies;
         }
 
         RouterConfig run(String toml, Map<String, String> env) {
@@ -283,6 +302,13 @@ public final class ConfigLoader {
                     throw bad(root, "config", "config", configValue, "a [config] table");
                 }
                 readConfig(configTable, builder);
+                if (configTable.contains("strategy")) {
+                    try {
+                        strategies.requireKnown((String) configTable.get("strategy"));
+                    } catch (IllegalArgumentException e) {
+                        throw wrap(e, configTable, "config.");
+                    }
+                }
             }
             applyEnvironment(env, builder);
             builder.servers(servers);

@@ -15,8 +15,8 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.RouterStats;
-import io.vllmrouter.core.DefaultVllmRouter;
-import io.vllmrouter.core.metrics.ModelInfo;
+import io.vllmrouter.api.ModelInfo;
+import io.vllmrouter.api.VllmRouter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,14 +36,14 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The standalone proxy's HTTP front: OpenAI-compatible endpoints forwarded through a
- * {@link DefaultVllmRouter}, plus {@code /}, {@code /health}, {@code /load-stats} and
+ * {@link VllmRouter}, plus {@code /}, {@code /health}, {@code /load-stats} and
  * {@code /metrics}. Built on Netty: a few event-loop threads (one per core, {@link EventLoops})
  * serve every connection; no thread is held by a request, however long it streams.
  *
  * <pre>{@code
  * ProxyMetrics metrics = new ProxyMetrics();
  * EventLoops loops = EventLoops.create(0);
- * DefaultVllmRouter router = VllmRouters.builder().config(config).listener(metrics)
+ * VllmRouter router = VllmRouters.builder().config(config).listener(metrics)
  *         .transport(NettyTransport.create(loops)).build();
  * ProxyServer server = ProxyServer.start(router, ProxyOptions.builder().port(8888).metrics(metrics)
  *         .eventLoops(loops).build());
@@ -82,7 +82,7 @@ public final class ProxyServer implements AutoCloseable {
     static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
 
-    private final DefaultVllmRouter router;
+    private final VllmRouter router;
     private final ProxyOptions options;
     private final EventLoops loops;
     private final boolean ownsLoops;
@@ -96,7 +96,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Object drainLock = new Object();
     private volatile boolean stopping;
 
-    private ProxyServer(DefaultVllmRouter router, ProxyOptions options, EventLoops loops, boolean ownsLoops,
+    private ProxyServer(VllmRouter router, ProxyOptions options, EventLoops loops, boolean ownsLoops,
                         Channel listener, ChannelGroup connections) {
         this.router = router;
         this.options = options;
@@ -112,7 +112,7 @@ public final class ProxyServer implements AutoCloseable {
      *
      * @throws IOException when the address cannot be bound (in use, bad host)
      */
-    public static ProxyServer start(DefaultVllmRouter router, ProxyOptions options) throws IOException {
+    public static ProxyServer start(VllmRouter router, ProxyOptions options) throws IOException {
         Objects.requireNonNull(router, "router");
         Objects.requireNonNull(options, "options");
         boolean own = options.eventLoops() == null;
@@ -260,7 +260,7 @@ public final class ProxyServer implements AutoCloseable {
 
     // ---- for ProxyHandler ---------------------------------------------------------------------
 
-    DefaultVllmRouter router() {
+    VllmRouter router() {
         return router;
     }
 
@@ -373,7 +373,7 @@ public final class ProxyServer implements AutoCloseable {
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
         Set<String> seen = new LinkedHashSet<>();
-        for (ModelInfo m : router.modelCatalog()) {
+        for (ModelInfo m : router.models()) {
             if (seen.add(m.id())) {
                 data.add(entry(m));
             }
@@ -384,7 +384,7 @@ public final class ProxyServer implements AutoCloseable {
     /** One model's entry, or null when no admitted backend serves {@code rawId}. */
     ObjectNode model(String rawId) {
         String id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
-        for (ModelInfo m : router.modelCatalog()) {
+        for (ModelInfo m : router.models()) {
             if (m.id().equals(id)) {
                 return entry(m);
             }
@@ -397,8 +397,12 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private static ObjectNode entry(ModelInfo m) {
-        if (m.raw() != null) {
-            return m.raw().deepCopy();
+        try {
+            if (JSON.readTree(m.json()) instanceof ObjectNode raw) {
+                return raw;
+            }
+        } catch (IOException e) {
+            // the backend's entry was JSON when it was read; fall back to the plain shape
         }
         ObjectNode n = JSON.createObjectNode();
         n.put("id", m.id());

@@ -1,6 +1,6 @@
 package io.vllmrouter.examples.server;
 
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -44,7 +44,7 @@ class DataPlaneTest {
     private static final String CHAT_STREAM = "{\"model\":\"llama\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
     private RawBackend backend;
-    private DefaultVllmRouter router;
+    private VllmRouter router;
     private ProxyServer proxy;
     private EventLoops loops;
 
@@ -77,7 +77,7 @@ class DataPlaneTest {
         loops = EventLoops.create(2);
         router = RouterSetup.router(config, loops);
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
-        await("the backend's model is known", () -> !router.modelCatalog().isEmpty());
+        await("the backend's model is known", () -> !router.models().isEmpty());
     }
 
     private static void await(String what, BooleanSupplier condition) {

@@ -1,6 +1,6 @@
 package io.vllmrouter.examples.server;
 
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 
@@ -10,7 +10,7 @@ final class RouterSetup {
     private RouterSetup() {
     }
 
-    static DefaultVllmRouter router(RouterConfig config, EventLoops loops) {
+    static VllmRouter router(RouterConfig config, EventLoops loops) {
         return VllmRouters.builder().config(config).build();
     }
 }
