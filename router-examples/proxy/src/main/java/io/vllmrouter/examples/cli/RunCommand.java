@@ -12,6 +12,8 @@ import io.vllmrouter.examples.logging.RequestLog;
 import io.vllmrouter.examples.server.CompositeListener;
 import io.vllmrouter.examples.server.ProxyMetrics;
 import io.vllmrouter.examples.server.ProxyOptions;
+import io.vllmrouter.examples.server.EventLoops;
+import io.vllmrouter.examples.server.NettyTransport;
 import io.vllmrouter.examples.server.ProxyServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,14 +151,19 @@ public final class RunCommand implements Callable<Integer> {
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
+        // One event-loop group (a thread per core) serves the clients and the upstream calls.
+        EventLoops loops = EventLoops.create(0);
+        NettyTransport transport = NettyTransport.create(loops);
         VllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
-                .listener(listener).build();
+                .listener(listener).transport(transport).build();
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
-                    .metrics(metrics).version(VersionProvider.version()).build());
+                    .metrics(metrics).version(VersionProvider.version()).eventLoops(loops).build());
         } catch (IOException e) {
             router.close();
+            transport.close();
+            loops.close();
             throw new Main.CliException("cannot listen on " + bindHost + ":" + bindPort + ": " + e.getMessage(), 1);
         }
 
@@ -198,6 +205,8 @@ public final class RunCommand implements Callable<Integer> {
                 files.close();
             }
             router.close();
+            transport.close();
+            loops.close();
             LOG.info("vllm-router stopped");
         };
         Thread hook = new Thread(shutdown, "vllm-router-shutdown");

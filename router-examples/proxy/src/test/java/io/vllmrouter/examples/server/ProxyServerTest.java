@@ -63,6 +63,7 @@ class ProxyServerTest {
     private VllmRouter router;
     private ProxyServer proxy;
     private ProxyMetrics metrics;
+    private EventLoops loops;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -71,6 +72,9 @@ class ProxyServerTest {
         }
         if (router != null) {
             router.close();
+        }
+        if (loops != null) {
+            loops.close();
         }
         for (AutoCloseable c : closeables) {
             c.close();
@@ -107,10 +111,11 @@ class ProxyServerTest {
                 }
             }
         };
+        loops = EventLoops.create(2);
         router = VllmRouters.builder().config(tweak.apply(config).build())
-                .listener(CompositeListener.of(metrics, events)).build();
+                .listener(CompositeListener.of(metrics, events)).transport(NettyTransport.create(loops)).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics)
-                .version("9.9.9").build());
+                .version("9.9.9").eventLoops(loops).build());
     }
 
     private URI uri(String path) {

@@ -31,6 +31,7 @@ final class RawBackend implements AutoCloseable {
     private final Thread acceptor;
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     final AtomicInteger posts = new AtomicInteger();
+    final AtomicInteger connections = new AtomicInteger();
     volatile Script script = conn -> conn.json("{\"id\":\"x\",\"choices\":[]}");
 
     RawBackend() throws IOException {
@@ -50,6 +51,7 @@ final class RawBackend implements AutoCloseable {
             try {
                 SocketChannel ch = server.accept();
                 open.add(ch);
+                connections.incrementAndGet();
                 Thread t = new Thread(() -> serve(ch), "raw-backend-conn");
                 t.setDaemon(true);
                 t.start();

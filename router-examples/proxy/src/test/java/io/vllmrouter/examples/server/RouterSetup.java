@@ -11,6 +11,6 @@ final class RouterSetup {
     }
 
     static VllmRouter router(RouterConfig config, EventLoops loops) {
-        return VllmRouters.builder().config(config).build();
+        return VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
     }
 }
