@@ -5,6 +5,8 @@ import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.server.ProxyOptions;
+import io.vllmrouter.examples.server.EventLoops;
+import io.vllmrouter.examples.server.NettyTransport;
 import io.vllmrouter.examples.server.ProxyServer;
 import io.vllmrouter.examples.sim.SimConfig;
 import io.vllmrouter.examples.sim.SimulatedVllm;
@@ -50,7 +52,8 @@ import io.vllmrouter.api.RouterListener;
  * }</pre>
  *
  * <p>The client reads each stream with {@link HttpClient#sendAsync} and a line subscriber, so it
- * holds no thread per stream; the proxy holds one per exchange (virtual on Java 21+).
+ * holds no thread per stream; neither does the proxy (Netty: one event loop per core serves every
+ * client connection and every upstream call, {@link NettyTransport}).
  */
 @Command(name = "many-streams", mixinStandardHelpOptions = true,
         description = "N concurrent streaming chat completions through router + proxy to simulated vLLMs.")
@@ -108,9 +111,9 @@ public final class ManyStreamsRun implements Callable<Integer> {
         PrintStream o = System.out;
         o.println("Many concurrent streams through the proxy. " + BenchSupport.machine());
         o.printf(Locale.ROOT, "%d simulated vLLMs (max_num_seqs=%d each, ttft 20 ms, tpot %.0f ms, %d tokens) in %s; "
-                        + "router (defaults, capacity %d each) + proxy (%s threads) + the client (HttpClient.sendAsync, no thread per stream) in this JVM.%n",
+                        + "router (defaults, capacity %d each) + proxy (Netty, %d event loops) + the client (HttpClient.sendAsync, no thread per stream) in this JVM.%n",
                 servers, slots, tpotMs, outputTokens, fleet.equals("child") ? "a child JVM (-Xmx" + fleetHeap + ")" : "this JVM",
-                slots, BenchSupport.virtualThreads() ? "virtual" : "platform");
+                slots, Runtime.getRuntime().availableProcessors());
         List<SimulatedVllm> sims = new ArrayList<>();
         Process child = null;
         try {
@@ -135,9 +138,11 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 config.server(new ServerConfig(u, slots, List.of(MODEL), null));
             }
             Tally tally = new Tally();
-            try (VllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).build();
+            try (EventLoops loops = EventLoops.create(0);
+                 NettyTransport transport = NettyTransport.create(loops);
+                 VllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).transport(transport).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
-                         .grace(Duration.ofSeconds(1)).build())) {
+                         .grace(Duration.ofSeconds(1)).eventLoops(loops).build())) {
                 return run(o, router, proxy, sims, tally);
             }
         } finally {

@@ -391,6 +391,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         if (err != null) {
             Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                     ? err.getCause() : err;
+            if (cause instanceof java.util.concurrent.CancellationException) {
+                return; // the client went away first
+            }
             if (cause instanceof RouterException e) {
                 LOG.debug("request refused: {} {}", e.httpStatus(), e.getMessage());
                 sendError(c, e.httpStatus(), e.errorType(), e.errorCode(), e.getMessage(), e.retryAfterSeconds(), c.keepAlive);
@@ -557,6 +560,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         Call c = call;
         if (c != null) {
+            end(c, false);
             CompletableFuture<RouterResponse> f = c.routing;
             if (f != null && !f.isDone()) {
                 f.cancel(true); // the router cancels the upstream request
@@ -565,7 +569,6 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             if (r != null) {
                 r.clientGone();
             }
-            end(c, false);
         }
         pipelined.forEach(ReferenceCountUtil::release);
         pipelined.clear();
@@ -596,6 +599,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         private final boolean sse;
         private volatile Flow.Subscription subscription;
         private boolean done;
+        private boolean flushPending;
         private long held;
 
         Relay(Call c, RouterResponse response, boolean sse) {
@@ -657,7 +661,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(b)), ctx.voidPromise());
                 }
             }
-            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(item.get(last)))).addListener(f -> {
+            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(item.get(last)))).addListener(f -> {
                 server.buffered(-held);
                 held = 0;
                 if (f.isSuccess()) {
@@ -670,6 +674,21 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     ctx.close();
                 }
             });
+            flushSoon();
+        }
+
+        /**
+         * Flushes once the current event-loop task is done, so a chunk and the end that follows it
+         * at once (a whole answer in one upstream read) leave in one write.
+         */
+        private void flushSoon() {
+            if (!flushPending) {
+                flushPending = true;
+                ctx.executor().execute(() -> {
+                    flushPending = false;
+                    ctx.flush();
+                });
+            }
         }
 
         private void complete() {
@@ -679,12 +698,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             done = true;
             boolean keepAlive = c.keepAlive;
             markEnded(c);
-            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
+            ctx.write(LastHttpContent.EMPTY_LAST_CONTENT).addListener(f -> {
                 response.close(); // hands the last buffers back to the transport
                 if (!f.isSuccess() || !keepAlive) {
                     ctx.close();
                 }
             });
+            flushSoon();
             advance(c, keepAlive);
         }
 

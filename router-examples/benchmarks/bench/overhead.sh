@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# The proxy's data-plane overhead, side by side with HAProxy and with the backends directly.
+#
+# Starts three static nginx backends standing in for vLLM (a canned chat completion, and a canned
+# 200-event SSE stream of ~30 KB, plus /health, /metrics and /v1/models so the router admits
+# them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
+# against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
+# /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target and the router/HAProxy
+# ratios. Stops everything it started, whatever happens.
+#
+#   router-examples/benchmarks/bench/overhead.sh            # 10 s per run, 64 connections
+#   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
+#
+# Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
+# jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
+set -euo pipefail
+
+DURATION="${DURATION:-10}"
+CONNS="${CONNS:-64}"
+THREADS="${THREADS:-2}"
+WARMUP="${WARMUP:-5}"
+JAVA="${JAVA:-java}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
+BASE_PORT="${BASE_PORT:-18000}"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+jar="$root/router-examples/proxy/target/vllm-router.jar"
+
+missing=()
+for tool in nginx haproxy wrk curl; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "overhead.sh: missing: ${missing[*]}; install with: apt-get install -y ${missing[*]}" >&2
+  exit 2
+fi
+if [ ! -f "$jar" ]; then
+  echo "overhead.sh: $jar is missing; build it: mvn -B -q -DskipTests -pl router-examples/proxy -am package" >&2
+  exit 2
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+
+work="$(mktemp -d /tmp/vllm-router-overhead.XXXXXX)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+b1=$((BASE_PORT + 1)); b2=$((BASE_PORT + 2)); b3=$((BASE_PORT + 3))
+hap=$((BASE_PORT + 10)); rtr=$((BASE_PORT + 20))
+for port in $b1 $b2 $b3 $hap $rtr; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "overhead.sh: port $port is in use; set BASE_PORT to another range" >&2
+    exit 2
+  fi
+done
+
+# ---- canned answers -------------------------------------------------------------------------
+mkdir -p "$work/www/v1/chat" "$work/logs"
+chat='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}'
+printf '%s' "$chat" > "$work/www/v1/chat/completions"
+{
+  for i in $(seq 1 199); do
+    printf 'data: {"id":"cmpl-bench","object":"text_completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"text":" token%03d","logprobs":null,"finish_reason":null}]}\n\n' "$i"
+  done
+  printf 'data: [DONE]\n\n'
+} > "$work/www/v1/completions"
+metrics='# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{model_name="bench-model"} 0.0
+# TYPE vllm:num_requests_waiting gauge
+vllm:num_requests_waiting{model_name="bench-model"} 0.0
+'
+printf '%s' "$metrics" > "$work/www/metrics"
+printf '%s' '{"object":"list","data":[{"id":"bench-model","object":"model","owned_by":"vllm"}]}' > "$work/www/v1/models"
+chmod -R a+rX "$work" # nginx's workers run as another user when started by root
+
+# ---- nginx: three backends ------------------------------------------------------------------
+servers=""
+for port in $b1 $b2 $b3; do
+  servers+="
+  server {
+    listen 127.0.0.1:$port backlog=4096;
+    root $work/www;
+    location = /health { return 200; }
+    location = /metrics { default_type text/plain; }
+    location = /v1/models { default_type application/json; }
+    # Static files answer GET only: a POST's 405 is turned into the file, as a GET.
+    location = /v1/chat/completions { default_type application/json; error_page 405 =200 \$uri; }
+    location = /v1/completions { default_type text/event-stream; error_page 405 =200 \$uri; }
+  }"
+done
+cat > "$work/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/logs/nginx-error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush off;
+  keepalive_requests 1000000;
+  keepalive_timeout 65;
+  client_body_temp_path $work/nginx-body;
+  proxy_temp_path $work/nginx-proxy;
+  fastcgi_temp_path $work/nginx-fastcgi;
+  uwsgi_temp_path $work/nginx-uwsgi;
+  scgi_temp_path $work/nginx-scgi;
+$servers
+}
+EOF
+"$NGINX" -c "$work/nginx.conf" -p "$work" >"$work/logs/nginx.out" 2>&1 &
+pids+=($!)
+
+# ---- HAProxy: leastconn over the three --------------------------------------------------------
+cat > "$work/haproxy.cfg" <<EOF
+global
+  maxconn 8000
+  log stdout format raw local0 emerg
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$hap
+  default_backend vllm
+backend vllm
+  balance leastconn
+  server s1 127.0.0.1:$b1
+  server s2 127.0.0.1:$b2
+  server s3 127.0.0.1:$b3
+EOF
+"$HAPROXY" -f "$work/haproxy.cfg" -db >"$work/logs/haproxy.out" 2>&1 &
+pids+=($!)
+
+# ---- the router -----------------------------------------------------------------------------
+cat > "$work/servers.toml" <<EOF
+[servers]
+servers = [
+  { url = "http://127.0.0.1:$b1", max_concurrent_requests = 64 },
+  { url = "http://127.0.0.1:$b2", max_concurrent_requests = 64 },
+  { url = "http://127.0.0.1:$b3", max_concurrent_requests = 64 },
+]
+[config]
+health_check_interval = 5
+EOF
+# shellcheck disable=SC2086 # JAVA_OPTS is split into words on purpose
+"$JAVA" $JAVA_OPTS -jar "$jar" run --config "$work/servers.toml" --host 127.0.0.1 --port "$rtr" \
+  --console --log-level WARN --log-dir "$work/logs" >"$work/logs/router.out" 2>&1 &
+pids+=($!)
+
+wait_for() { # url what
+  for _ in $(seq 1 300); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "overhead.sh: $2 did not come up ($1); logs in $work/logs:" >&2
+  tail -n 20 "$work"/logs/*.out >&2 || true
+  exit 1
+}
+wait_for "http://127.0.0.1:$b1/health" "nginx"
+wait_for "http://127.0.0.1:$hap/health" "haproxy"
+wait_for "http://127.0.0.1:$rtr/health" "the router"
+# the router must know the model before it routes by it
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$rtr/v1/models" 2>/dev/null | grep -q bench-model && break
+  sleep 0.1
+done
+
+# ---- wrk ------------------------------------------------------------------------------------
+cat > "$work/plain.lua" <<'EOF'
+wrk.method = "POST"
+wrk.path = "/v1/chat/completions"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Say something."}],"max_tokens":20}'
+EOF
+cat > "$work/stream.lua" <<'EOF'
+wrk.method = "POST"
+wrk.path = "/v1/completions"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"bench-model","prompt":"Say something.","max_tokens":200,"stream":true}'
+EOF
+
+# to_ms VALUE: wrk's "1.14ms" / "812.00us" / "1.02s" in milliseconds
+to_ms() {
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+# to_mb VALUE: wrk's "36.12MB" / "812.3KB" / "1.1GB" in MB
+to_mb() {
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /GB$/) n *= 1024; else if (v ~ /KB$/) n /= 1024; else if (v ~ /MB$/) n += 0; else n /= 1048576; printf "%.1f", n }'
+}
+
+declare -A RPS MBS P50 P99 ERR
+run() { # name port script seconds
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNS" -d"${4}s" --latency -s "$work/$3.lua" "http://127.0.0.1:$2" 2>&1)"
+  echo "$out" >"$work/logs/wrk-$1-$3.txt"
+  RPS[$1-$3]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
+  MBS[$1-$3]="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")"
+  P50[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
+  P99[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")"
+  ERR[$1-$3]="$(echo "$out" | awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }')"
+}
+
+echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr" >&2
+echo "warming up the router (${WARMUP}s each)..." >&2
+run warm "$rtr" plain "$WARMUP"
+run warm "$rtr" stream "$WARMUP"
+for mode in plain stream; do
+  for target in direct haproxy router; do
+    case $target in
+      direct) port=$b1 ;;
+      haproxy) port=$hap ;;
+      router) port=$rtr ;;
+    esac
+    echo "running $target $mode..." >&2
+    run "$target" "$port" "$mode" "$DURATION"
+  done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+
+printf '\n%-8s %-8s %10s %9s %9s %9s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms"
+for mode in plain stream; do
+  for target in direct haproxy router; do
+    k="$target-$mode"
+    printf '%-8s %-8s %10s %9s %9s %9s\n' "$mode" "$target" "${RPS[$k]}" "${MBS[$k]}" "${P50[$k]}" "${P99[$k]}"
+  done
+done
+echo
+for mode in plain stream; do
+  echo "$mode: router/haproxy req/s $(ratio "${RPS[router-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[router-$mode]}" "${MBS[haproxy-$mode]}");" \
+    "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms"
+done
+for k in "${!ERR[@]}"; do
+  if [ -n "${ERR[$k]}" ]; then
+    echo "errors in $k: ${ERR[$k]}"
+  fi
+done
