@@ -161,8 +161,7 @@ public final class NettyTransport implements Transport {
             while ((i = q.pollLast()) != null) {
                 idleCount--;
                 if (i.channel.isActive() && now - i.since < IDLE_MILLIS * 1_000_000L) {
-                    i.channel.config().setAutoRead(false);
-                    return i.channel;
+                    return i.channel; // its pending read will take the response
                 }
                 i.channel.close();
             }
@@ -182,7 +181,7 @@ public final class NettyTransport implements Transport {
             }
             idle.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(new Idle(ch, System.nanoTime()));
             idleCount++;
-            ch.config().setAutoRead(true); // an idle read sees the backend's close (or stray bytes: closed)
+            ch.read(); // a read pending while idle sees the backend close it (stray bytes close it too)
         }
 
         /** The backend closed an idle connection. */
