@@ -75,9 +75,14 @@ class DataPlaneTest {
                 .server(new ServerConfig(backend.url(), 8))
                 .build();
         loops = EventLoops.create(2);
-        router = RouterSetup.router(config, loops);
+        router = router(config, loops);
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
         await("the backend's model is known", () -> !router.models().isEmpty());
+    }
+
+    /** The router under test: on the proxy's NettyTransport (the JDK transport in {@link DataPlaneOnJdkTransportTest}). */
+    VllmRouter router(RouterConfig config, EventLoops loops) {
+        return RouterSetup.router(config, loops);
     }
 
     private static void await(String what, BooleanSupplier condition) {
