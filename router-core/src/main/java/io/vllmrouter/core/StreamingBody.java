@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A backend's response body as an {@link InputStream} that hands over each chunk as it arrives
- * (subscribed to {@code BodyHandlers.ofPublisher()}, one chunk of demand at a time, so a slow
- * reader slows the backend instead of filling memory).
+ * (subscribed to the transport's {@link io.vllmrouter.core.transport.UpstreamResponse#body()}, one
+ * chunk of demand at a time, so a slow reader slows the backend instead of filling memory).
  *
  * <p>Or, instead of reading, a caller subscribes to {@link #publisher()}: chunks then pass straight
  * from the transport to that subscriber (no queue, no copy, no thread), and its demand and

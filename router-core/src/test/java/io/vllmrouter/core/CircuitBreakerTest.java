@@ -103,6 +103,20 @@ class CircuitBreakerTest {
     }
 
     @Test
+    void aTransitionIsAppliedOnTheSchedulerNeverOnTheRequestThread() throws Exception {
+        a.stubFor(post("/v1/completions").willReturn(aResponse().withStatus(500)));
+        for (int i = 0; i < 4; i++) {
+            send();
+        }
+        assertThat(state()).as("the breaker itself moved at once").isEqualTo(CircuitState.OPEN);
+        assertThat(router.toString()).as("no snapshot rebuilt on the request thread").contains("admitted=1");
+        assertThat(transitions).isEmpty();
+        clock.runDueTasks();
+        assertThat(router.toString()).contains("admitted=0");
+        assertThat(transitions).containsExactly("CLOSED->OPEN");
+    }
+
+    @Test
     void failedTrialsInHalfOpenOpenItAgain() throws Exception {
         a.stubFor(post("/v1/completions").willReturn(aResponse().withStatus(500)));
         for (int i = 0; i < 4; i++) {

@@ -17,7 +17,9 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,8 +37,10 @@ class KilledBackendTest {
     private HttpServer a;
     private HttpServer b;
     private DefaultVllmRouter router;
-    /** Health check results of backend A, in the order the fleet applied them. */
-    private final BlockingQueue<String> checksOfA = new LinkedBlockingQueue<>();
+    private String urlA;
+    private String urlB;
+    /** Health check results per backend, in the order the fleet applied them. */
+    private final Map<String, BlockingQueue<String>> checks = new ConcurrentHashMap<>();
 
     @AfterEach
     void stop() {
@@ -69,14 +73,22 @@ class KilledBackendTest {
         return router.stats().servers().get(i);
     }
 
+    private BlockingQueue<String> checksOf(String url) {
+        return checks.computeIfAbsent(url, k -> new LinkedBlockingQueue<>());
+    }
+
     /**
-     * The next health check result of backend A, as the fleet applied it: the listener hears it
-     * after the verdict is in the published state, so stats read right after it see the check.
+     * The next health check results of both backends, as the fleet applied them, A's returned: the
+     * listener hears a result after the verdict is in the published state, so stats read right
+     * after it see the check. B's result is awaited too (and must pass), so that no check of this
+     * round is still in flight when the test moves the fake clock on: a result arriving after the
+     * clock moved would measure the whole step as its response time.
      */
-    private String nextCheckOfA(String what) throws InterruptedException {
-        String result = checksOfA.poll(20, TimeUnit.SECONDS);
-        assertThat(result).as("waiting for " + what + ": " + server(0)).isNotNull();
-        return result;
+    private String nextRound(String what) throws InterruptedException {
+        String ofA = checksOf(urlA).poll(20, TimeUnit.SECONDS);
+        assertThat(ofA).as("waiting for " + what + ": " + server(0)).isNotNull();
+        assertThat(checksOf(urlB).poll(20, TimeUnit.SECONDS)).as("B's check in the same round").isEqualTo("passed");
+        return ofA;
     }
 
     private String routeOnce() throws IOException {
@@ -91,10 +103,11 @@ class KilledBackendTest {
         a = backend(0, "a");
         b = backend(0, "b");
         int portA = a.getAddress().getPort();
-        String urlA = "http://127.0.0.1:" + portA;
+        urlA = "http://127.0.0.1:" + portA;
+        urlB = "http://127.0.0.1:" + b.getAddress().getPort();
         router = VllmRouters.builder().config(RouterConfig.builder()
                         .server(new ServerConfig(urlA, 4))
-                        .server(new ServerConfig("http://127.0.0.1:" + b.getAddress().getPort(), 4))
+                        .server(new ServerConfig(urlB, 4))
                         .healthCheckInterval(Duration.ofSeconds(10))
                         .healthCheckTimeout(Duration.ofSeconds(2))
                         .healthCheckFailureThreshold(3)
@@ -106,22 +119,20 @@ class KilledBackendTest {
                 .listener(new RouterListener() {
                     @Override
                     public void onHealthCheck(String backend, boolean passed, String reason) {
-                        if (backend.equals(urlA)) {
-                            checksOfA.add(passed ? "passed" : "failed: " + reason);
-                        }
+                        checksOf(backend).add(passed ? "passed" : "failed: " + reason);
                     }
                 })
                 .buildRouter();
 
         clock.runDueTasks();
-        assertThat(nextCheckOfA("first check")).isEqualTo("passed");
+        assertThat(nextRound("first check")).isEqualTo("passed");
         assertThat(server(0).health().lastCheckEpochMillis()).isPositive();
         assertThat(server(0).status()).isTrue();
 
         a.stop(0); // the process dies
         for (int failures = 1; failures <= 3; failures++) {
             clock.advance(Duration.ofSeconds(10));
-            assertThat(nextCheckOfA(failures + " failed check(s)")).startsWith("failed");
+            assertThat(nextRound(failures + " failed check(s)")).startsWith("failed");
             assertThat(server(0).health().consecutiveFailures()).isEqualTo(failures);
         }
         assertThat(server(0).status()).as("ejected after 3 failed checks").isFalse();
@@ -132,11 +143,11 @@ class KilledBackendTest {
 
         a = backend(portA, "a"); // it comes back on the same address
         clock.advance(Duration.ofSeconds(10));
-        assertThat(nextCheckOfA("one good check")).isEqualTo("passed");
+        assertThat(nextRound("one good check")).isEqualTo("passed");
         assertThat(server(0).health().consecutiveFailures()).isZero();
         assertThat(server(0).status()).as("not yet: one success of two").isFalse();
         clock.advance(Duration.ofSeconds(10));
-        assertThat(nextCheckOfA("re-admission")).isEqualTo("passed");
+        assertThat(nextRound("re-admission")).isEqualTo("passed");
         assertThat(server(0).status()).as("re-admitted after two good checks").isTrue();
 
         Set<String> seen = new HashSet<>();
