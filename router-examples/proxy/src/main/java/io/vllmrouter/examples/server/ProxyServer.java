@@ -7,7 +7,9 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
+import io.netty.util.NetUtil;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -122,7 +124,10 @@ public final class ProxyServer implements AutoCloseable {
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
+                // Bursts of thousands of connections (clients opening streams at once) must wait in
+                // the kernel's accept queue, not overflow it: as long as the system allows.
+                .option(ChannelOption.SO_BACKLOG, Math.max(1024, NetUtil.SOMAXCONN))
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator().maxMessagesPerRead(256))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
