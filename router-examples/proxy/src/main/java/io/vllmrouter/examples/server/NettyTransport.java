@@ -137,8 +137,10 @@ public final class NettyTransport implements Transport {
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.SO_KEEPALIVE, true)
                     .option(ChannelOption.AUTO_READ, false)
-                    // one socket read per read(): at most one read's worth buffered per stream
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 16 * 1024, 64 * 1024)
+                    // One socket read per read(): at most one read's worth (64 KiB) buffered per stream.
+                    // The first read of a connection may take a whole small answer; the guess then
+                    // follows the reads (down to 512 bytes for a stream of small SSE events).
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 64 * 1024, 64 * 1024)
                             .maxMessagesPerRead(1))
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                     .handler(new ChannelInitializer<SocketChannel>() {
