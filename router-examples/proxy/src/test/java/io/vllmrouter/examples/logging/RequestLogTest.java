@@ -40,6 +40,14 @@ class RequestLogTest {
     }
 
     @Test
+    void stringsAreEscaped() throws Exception {
+        String model = "a \"quoted\"\nmodel\\ \u00e9";
+        String line = RequestLog.toJson(new RequestRecord("r", model, false, "http://a:1", 200, RequestOutcome.OK, 1000, 10, 0, 5), Instant.EPOCH);
+        assertThat(line).doesNotContain("\n");
+        assertThat(new ObjectMapper().readTree(line).get("model").asText()).isEqualTo(model);
+    }
+
+    @Test
     void levelsAcceptPythonNames() {
         assertThat(LoggingSetup.level("warning")).isEqualTo("WARN");
         assertThat(LoggingSetup.level("CRITICAL")).isEqualTo("ERROR");
