@@ -67,8 +67,6 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     /** Bytes of a refused (413) body read and dropped before the connection is closed anyway. */
     private static final long DISCARD_LIMIT = 16L * 1024 * 1024;
     private static final int PIPELINE_PAUSE = 16;
-    private static final io.netty.handler.codec.http.HttpHeadersFactory UNVALIDATED =
-            io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private final ProxyServer server;
     private ChannelHandlerContext ctx;
@@ -406,9 +404,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         int status = r.status();
-        // Names and values come from an HTTP decoder already (the transport's): not validated again.
-        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-                UNVALIDATED);
+        // Validated although a transport's decoder saw them already: a transport of the embedder's
+        // own might not, and a header must never split the response.
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
         HttpHeaders out = head.headers();
         for (Map.Entry<String, List<String>> h : r.headers().entrySet()) {
             if (!RESPONSE_SKIP.contains(h.getKey())) {
