@@ -2,7 +2,7 @@
 # The proxy's data-plane overhead, side by side with HAProxy and with the backends directly.
 #
 # Starts three static nginx backends standing in for vLLM (a canned chat completion, and a canned
-# 200-event SSE stream of ~30 KB, plus /health, /metrics and /v1/models so the router admits
+# 200-event SSE stream of ~35 KB, plus /health, /metrics and /v1/models so the router admits
 # them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
 # /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target and the router/HAProxy
