@@ -77,7 +77,7 @@ public final class ConfigLoader {
 
     private static final List<String> ROOT_KEYS = List.of("servers", "config");
     private static final List<String> SERVERS_KEYS = List.of("servers");
-    private static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key");
+    private static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
 
     /** Keys of the Python router's code (not its README) that have another name here. */
     private static final Map<String, String> PYTHON_KEYS = Map.of(
@@ -373,8 +373,13 @@ public final class ConfigLoader {
                 throw bad(t, prefix + ".api_key", "api_key", rawKey, "a string (sent as Authorization: Bearer)");
             }
 
+            Object rawName = t.get(List.of("name"));
+            if (rawName != null && !(rawName instanceof String n && !n.isBlank() && n.strip().length() <= 64)) {
+                throw bad(t, prefix + ".name", "name", rawName, "a short name in quotes, e.g. \"gpu-1\" (at most 64 characters)");
+            }
+
             try {
-                return new ServerConfig(uri, capacity, models, (String) rawKey);
+                return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName);
             } catch (IllegalArgumentException e) {
                 throw wrap(e, t, prefix + ".");
             }
