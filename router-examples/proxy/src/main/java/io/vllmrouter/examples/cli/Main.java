@@ -75,10 +75,17 @@ public final class Main implements Runnable {
             err.println(name + ": unknown command '" + unknown + "'"
                     + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.subList(0, Math.min(3, near.size()))) + "?")
                     + " (commands: " + String.join(", ", cmd.getCommandSpec().subcommands().keySet()) + ")");
-        } else if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-            err.println(name + ": unknown option " + String.join(" ", u.getUnmatched()) + "; did you mean "
-                    + String.join(" or ", u.getSuggestions().subList(0, Math.min(3, u.getSuggestions().size())))
-                    + "? (see '" + name + " --help')");
+        } else if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+                && u.getUnmatched().get(0).startsWith("--")) {
+            String unknown = u.getUnmatched().get(0);
+            int eq = unknown.indexOf('=');
+            String option = eq > 0 ? unknown.substring(0, eq) : unknown;
+            java.util.Set<String> names = new java.util.TreeSet<>();
+            cmd.getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
+            List<String> near = u.getSuggestions().isEmpty() ? nearest(option, names, List.of()) : u.getSuggestions();
+            err.println(name + ": unknown option " + option
+                    + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.subList(0, Math.min(3, near.size()))) + "?")
+                    + " (see '" + name + " --help')");
         } else {
             err.println(name + ": " + e.getMessage() + " (see '" + name + " --help')");
         }
@@ -88,7 +95,7 @@ public final class Main implements Runnable {
 
     /** What a person who typed {@code typed} probably meant: a usual synonym, else picocli's, else the closest. */
     static List<String> nearest(String typed, java.util.Set<String> commands, List<String> picocli) {
-        String synonym = switch (typed.toLowerCase(java.util.Locale.ROOT)) {
+        String synonym = typed.startsWith("-") ? null : switch (typed.toLowerCase(java.util.Locale.ROOT)) {
             case "serve", "server", "start", "proxy", "up" -> "run";
             case "check", "validate", "verify", "config" -> "check-config";
             case "sim", "simulator", "fake" -> "simulate";

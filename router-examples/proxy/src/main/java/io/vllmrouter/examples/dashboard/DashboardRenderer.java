@@ -304,7 +304,7 @@ public final class DashboardRenderer {
         BackendStats.HealthStats h = b.health();
         String health = h == null || h.reason() == null ? null : plain(h.reason());
         String metrics = m == null || !m.stale() ? null
-                : m.ageMillis() < 0 ? "no metrics yet" : "metrics stale (last good scrape " + age(m.ageMillis()) + " ago)";
+                : m.ageMillis() < 0 ? "no metrics yet" : "stale metrics (last good scrape " + age(m.ageMillis()) + " ago)";
         boolean open = b.circuitState() == CircuitState.OPEN;
         if (b.draining()) {
             return "draining: removed from the configuration, finishing " + b.inFlight() + " request(s)";
@@ -314,12 +314,12 @@ public final class DashboardRenderer {
             if (health != null) {
                 sb.append(health);
             } else if (open) {
-                sb.append("circuit breaker open after failed requests");
+                sb.append("breaker open after failed requests");
             } else {
                 sb.append("not admitted by the health checks");
             }
             if (open && health != null) {
-                sb.append("; circuit breaker open");
+                sb.append("; breaker open");
             }
             if (metrics != null) {
                 sb.append("; ").append(metrics);
@@ -327,13 +327,13 @@ public final class DashboardRenderer {
             return sb.toString();
         }
         if (metrics != null) {
-            return "up, but " + metrics + "; routed by this router's own counts";
+            return metrics + "; routed by its own counts";
         }
         if (h != null && h.consecutiveFailures() > 0) {
             return "failing health checks (" + h.consecutiveFailures() + " in a row)" + (health != null ? ": " + health : "");
         }
         if (b.circuitState() == CircuitState.HALF_OPEN) {
-            return "circuit breaker half-open: trying a few requests";
+            return "breaker half-open: trying a few requests";
         }
         return null;
     }

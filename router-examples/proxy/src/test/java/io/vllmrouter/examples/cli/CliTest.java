@@ -122,7 +122,7 @@ class CliTest {
         Path file = Files.writeString(dir.resolve("servers.toml"),
                 "[servers]\nservers = [{ url = \"http://127.0.0.1:9\" }]\n[config]\nstrategy = \"fastest\"\n");
         Result r = run("run", "--config", file.toString(), "--port", "0", "--host", "127.0.0.1", "--console",
-                "--log-dir", dir.resolve("logs").toString());
+                "--log-dir", dir.resolve("logs").toString(), "--log-level", "WARNING");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("fastest").contains("weighted-score").doesNotContain("Exception");
     }

@@ -45,7 +45,8 @@ class DemoCommandTest {
 
     @Test
     void theDemoServesThePrintedCurlsModelAndStopsWithExitZero() throws Exception {
-        DemoCommand demo = new DemoCommand(Map.of());
+        // --console logs on the build's stdout: only warnings, so a green build stays quiet.
+        DemoCommand demo = new DemoCommand(Map.of("LOG_LEVEL", "WARNING"));
         demo.handleSignals(false);
         CompletableFuture<RunCommand.Running> started = new CompletableFuture<>();
         demo.onStarted(started::complete);

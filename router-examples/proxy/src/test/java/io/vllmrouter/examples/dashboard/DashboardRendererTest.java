@@ -141,7 +141,7 @@ public class DashboardRendererTest {
         String row = frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow();
         assertThat(row).contains("stale").doesNotContain(" up ");
         assertThat(row.split("\\s+")[4]).as("RUN of %s", row).isEqualTo("-");
-        assertThat(frame).contains("gpu-b: up, but metrics stale (last good scrape 4.2s ago)");
+        assertThat(frame).contains("gpu-b: stale metrics (last good scrape 4.2s ago)");
     }
 
     @Test
