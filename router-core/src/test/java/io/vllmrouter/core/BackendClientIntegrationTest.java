@@ -10,10 +10,10 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendClient;
 import io.vllmrouter.core.time.FakeClock;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -60,12 +60,10 @@ class BackendClientIntegrationTest {
     }
 
     private static String fixture(String name) throws Exception {
-        java.net.URL url = BackendClientIntegrationTest.class.getResource("/fixtures/metrics/" + name);
-        if (url == null) {
-            throw new IllegalStateException("fixtures/metrics/" + name + " is not on the test class path"
-                    + " (src/test/resources of router-core)");
+        try (InputStream in = BackendClientIntegrationTest.class.getResourceAsStream("/fixtures/metrics/" + name)) {
+            assertThat(in).as("fixtures/metrics/%s on the test class path", name).isNotNull();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        return Files.readString(Path.of(url.toURI()));
     }
 
     private void router() {
