@@ -302,7 +302,8 @@ public final class DashboardRenderer {
     static String reason(BackendStats b) {
         BackendStats.DetailedMetrics m = b.detailedMetrics();
         BackendStats.HealthStats h = b.health();
-        String health = h == null || h.reason() == null ? null : plain(h.reason());
+        // "GET http://gpu-1:8000/health: cannot connect" reads "GET /health: cannot connect" on its row.
+        String health = h == null || h.reason() == null ? null : plain(h.reason()).replace(b.url() + "/", "/");
         String metrics = m == null || !m.stale() ? null
                 : m.ageMillis() < 0 ? "no metrics yet" : "stale metrics (last good scrape " + age(m.ageMillis()) + " ago)";
         boolean open = b.circuitState() == CircuitState.OPEN;
@@ -321,10 +322,7 @@ public final class DashboardRenderer {
             if (open && health != null) {
                 sb.append("; breaker open");
             }
-            if (metrics != null) {
-                sb.append("; ").append(metrics);
-            }
-            return sb.toString();
+            return sb.toString(); // its metrics are stale too, which says nothing more
         }
         if (metrics != null) {
             return metrics + "; routed by its own counts";

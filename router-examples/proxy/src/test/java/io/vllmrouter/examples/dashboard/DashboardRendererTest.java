@@ -154,6 +154,8 @@ public class DashboardRendererTest {
                 up.requests());
         String frame = plain(DashboardRenderer.render(stats(List.of(up, down)), INFO, 80, 24,
                 java.util.Map.of(up.url(), "gpu-a", down.url(), "gpu-b")));
+        assertThat(DashboardRenderer.reason(down))
+                .isEqualTo("DOWN: 3 consecutive failed health checks (last: Connection refused); breaker open");
         assertThat(frame).contains("gpu-b: DOWN: 3 consecutive failed health checks (last: Connection refused)")
                 .doesNotContain("Exception");
         assertThat(frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow()).contains("DOWN").contains("OPEN");
@@ -181,5 +183,15 @@ public class DashboardRendererTest {
         assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 30)).isEqualTo("llama-8b,qwen-7b");
         assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 12)).isEqualTo("llama-8b,+1");
         assertThat(DashboardRenderer.plain("x (last: java.net.ConnectException: refused)")).isEqualTo("x (last: refused)");
+    }
+
+    @Test
+    void aReasonDropsTheServersOwnUrl() {
+        BackendStats up = server("http://127.0.0.1:9001", 1, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats down = new BackendStats("http://127.0.0.1:9002", 0, 4, 4, 0, false,
+                new BackendStats.DetailedMetrics(0, 0, 0, 65535, 9_000, true), List.of("m"), 0, CircuitState.CLOSED, false,
+                new BackendStats.HealthStats(false, T0.toEpochMilli(), 3, 0, -1, "GET http://127.0.0.1:9002/health: cannot connect"),
+                up.requests());
+        assertThat(DashboardRenderer.reason(down)).isEqualTo("DOWN: GET /health: cannot connect");
     }
 }
