@@ -61,7 +61,7 @@ public final class CheckConfigCommand implements Callable<Integer> {
     boolean noProbe;
 
     @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Directory of strategy jars (see run --help). Default: ./plugins when it exists")
+            description = "Directory of strategy jars (see run --help). Default: plugins/ in the working directory, when it exists")
     Path plugins;
 
     private final Map<String, String> env;

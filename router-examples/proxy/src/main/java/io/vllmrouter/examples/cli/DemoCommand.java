@@ -63,10 +63,10 @@ public final class DemoCommand implements Callable<Integer> {
     boolean dashboard;
 
     @Option(names = "--plugins", paramLabel = "DIR",
-            description = "Directory of strategy jars (see run --help). Default: ./plugins when it exists")
+            description = "Directory of strategy jars (see run --help). Default: plugins/ in the working directory, when it exists")
     Path plugins;
 
-    @Option(names = "--log-dir", paramLabel = "DIR", description = "Directory of the log files. Default: ./logs")
+    @Option(names = "--log-dir", paramLabel = "DIR", description = "Directory of the log files. Default: logs/ in the working directory")
     Path logDir;
 
     private final Map<String, String> env;

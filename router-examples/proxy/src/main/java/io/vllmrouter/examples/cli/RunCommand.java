@@ -73,7 +73,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--plugins", paramLabel = "DIR",
             description = "Directory of strategy jars added to the class path. Env: VLLM_ROUTER_PLUGINS. "
-                    + "Default: ./plugins when it exists")
+                    + "Default: plugins/ in the working directory, when it exists")
     Path plugins;
 
     @Option(names = "--reload",
@@ -87,7 +87,7 @@ public final class RunCommand implements Callable<Integer> {
     String logLevel;
 
     @Option(names = "--log-dir", paramLabel = "DIR",
-            description = "Directory of the log files. Env: LOG_DIR. Default: ./logs")
+            description = "Directory of the log files. Env: LOG_DIR. Default: logs/ in the working directory")
     Path logDir;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",

@@ -141,8 +141,10 @@ class CliTest {
             assertThat(usage.lines()).as(name + " --help:%n%s", usage)
                     .allSatisfy(line -> assertThat(line.length()).as(line).isLessThanOrEqualTo(80));
             assertThat(usage).as(name + " --help").doesNotContainPattern("<[a-z]+[A-Z][A-Za-z]*>");
-            // A file name is never split across lines ("docs/proxy." / "md").
-            assertThat(usage).as(name + " --help").doesNotContainPattern("docs/[a-z-]+\\.\\s");
+            // A path is never split across lines ("docs/proxy." / "md", "." / "/logs").
+            String joined = usage.replaceAll("\n\\s+", " ");
+            assertThat(joined).as(name + " --help").doesNotContainPattern("/[A-Za-z0-9_-]+\\. (md|toml|jar|xml|txt)\\b")
+                    .doesNotContainPattern("\\. /");
         }
     }
 
