@@ -37,7 +37,7 @@ final class ConfigKeys {
 
     static final List<String> ROOT_KEYS = List.of("servers", "config");
     static final List<String> SERVERS_KEYS = List.of("servers");
-    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key");
+    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
 
     /** Keys of the Python router's code (not its README) that have another name here. */
     static final Map<String, String> PYTHON_KEYS = Map.of(

@@ -168,8 +168,13 @@ final class TomlConfigParser {
             throw bad(t, prefix + ".api_key", "api_key", rawKey, "a string (sent as Authorization: Bearer)");
         }
 
+        Object rawName = t.get(List.of("name"));
+        if (rawName != null && !(rawName instanceof String n && !n.isBlank() && n.strip().length() <= 64)) {
+            throw bad(t, prefix + ".name", "name", rawName, "a short name in quotes, e.g. \"gpu-1\" (at most 64 characters)");
+        }
+
         try {
-            return new ServerConfig(uri, capacity, models, (String) rawKey);
+            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName);
         } catch (IllegalArgumentException e) {
             throw wrap(e, t, prefix + ".");
         }

@@ -57,14 +57,33 @@ public final class StrategyRegistry {
     }
 
     /**
-     * The registry of the providers visible to router-core's own class loader, loaded once and shared.
+     * The registry of the providers visible to router-core's class loader, loaded once (at the first
+     * call) and shared. When the calling thread's context class loader also sees router-core's SPI,
+     * that loader is scanned instead, as {@link ServiceLoader#load(Class)} does: a host that loads
+     * plugin jars in a child class loader sets it as the context class loader before the first
+     * router is built, and their strategies are found by name.
      */
     public static StrategyRegistry defaultRegistry() {
         return DefaultHolder.INSTANCE;
     }
 
     private static final class DefaultHolder {
-        static final StrategyRegistry INSTANCE = load(StrategyRegistry.class.getClassLoader());
+        static final StrategyRegistry INSTANCE = load(defaultLoader());
+    }
+
+    /** The context class loader when it sees this {@link BalancingStrategyProvider}, else router-core's. */
+    static ClassLoader defaultLoader() {
+        ClassLoader own = StrategyRegistry.class.getClassLoader();
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        if (context == null || context == own) {
+            return own;
+        }
+        try {
+            return Class.forName(BalancingStrategyProvider.class.getName(), false, context)
+                    == BalancingStrategyProvider.class ? context : own;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return own;
+        }
     }
 
     /**

@@ -278,6 +278,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aServerMayHaveANameForPeople() {
+        RouterConfig c = ConfigLoader.parse("""
+                [servers]
+                servers = [ { url = "http://a:8000", name = " gpu-a " }, { url = "http://b:8000" } ]
+                """, "s.toml", NO_ENV);
+        assertThat(c.servers().get(0).name()).isEqualTo("gpu-a");
+        assertThat(c.servers().get(0).id()).isEqualTo("http://a:8000");
+        assertThat(c.servers().get(1).name()).isNull();
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("""
+                [servers]
+                servers = [ { url = "http://a:8000", name = 7 } ]
+                """, "s.toml", NO_ENV));
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("name").contains("7").contains("a short name");
+    }
+
+    @Test
     void arrayOfTablesFormIsTheSameSchema() {
         RouterConfig c = ConfigLoader.parse("""
                 [[servers.servers]]

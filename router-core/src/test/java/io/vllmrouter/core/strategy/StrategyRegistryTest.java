@@ -133,4 +133,22 @@ class StrategyRegistryTest {
             return super.loadClass(name, resolve);
         }
     }
+
+    @Test
+    void theDefaultLoaderIsTheContextLoaderOnlyWhenItSeesRouterCore() throws Exception {
+        ClassLoader own = StrategyRegistry.class.getClassLoader();
+        Thread t = Thread.currentThread();
+        ClassLoader before = t.getContextClassLoader();
+        try (URLClassLoader child = new URLClassLoader(new URL[0], own);
+             URLClassLoader unrelated = new URLClassLoader(new URL[0], ClassLoader.getPlatformClassLoader())) {
+            t.setContextClassLoader(child); // e.g. the proxy's plugin jars
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(child);
+            t.setContextClassLoader(unrelated); // cannot see the SPI: router-core's own loader
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(own);
+            t.setContextClassLoader(null);
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(own);
+        } finally {
+            t.setContextClassLoader(before);
+        }
+    }
 }
