@@ -156,9 +156,7 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
     @Override
     public void onCircuitStateChange(String backend, CircuitState from, CircuitState to) {
         for (Bound b : bound) {
-            b.counter(b.circuitTransitions, to == null ? "closed" : to.name().toLowerCase(java.util.Locale.ROOT),
-                    k -> Counter.builder("vllm.router.circuit.transitions").tag("state", k)
-                            .description("Circuit breaker transitions, by the state entered.")).increment();
+            b.counter(b.circuitTransitions, stateName(to), RouterMetrics::circuitCounter).increment();
         }
     }
 
@@ -167,6 +165,15 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
         for (Bound b : bound) {
             b.counter(b.reloads, applied ? "applied" : "refused", this::reloadCounter).increment();
         }
+    }
+
+    private static String stateName(CircuitState state) {
+        return state == null ? "closed" : state.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static Counter.Builder circuitCounter(String state) {
+        return Counter.builder("vllm.router.circuit.transitions").tag("state", state)
+                .description("Circuit breaker transitions, by the state entered.");
     }
 
     private static Counter.Builder retryCounter(String backend) {
@@ -233,6 +240,9 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
             // Both results exist from the start, so that rate() and alerts see a zero, not an absence.
             counter(reloads, "applied", RouterMetrics.this::reloadCounter);
             counter(reloads, "refused", RouterMetrics.this::reloadCounter);
+            for (CircuitState st : CircuitState.values()) {
+                counter(circuitTransitions, stateName(st), RouterMetrics::circuitCounter);
+            }
             for (String t : new String[] {"ejected", "readmitted"}) {
                 counter(healthTransitions, t, k -> Counter.builder("vllm.router.health.transitions").tag("transition", k)
                         .description("Backends ejected or re-admitted by the active health checks."));

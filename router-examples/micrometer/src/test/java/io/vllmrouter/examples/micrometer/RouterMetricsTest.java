@@ -8,6 +8,7 @@ import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.RouterStats;
 import io.vllmrouter.core.RouterListener.RequestRecord;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Timeout(60)
 class RouterMetricsTest {
 
     static BackendStats backend(String url, int inFlight, int capacity, CircuitState state) {
