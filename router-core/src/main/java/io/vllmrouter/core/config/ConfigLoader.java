@@ -75,7 +75,7 @@ public final class ConfigLoader {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     private static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    private static final List<String> ROOT_KEYS = List.of("servers", "config");
+    private static final List<String> ROOT_KEYS = List.of("servers", "config", "discovery");
     private static final List<String> SERVERS_KEYS = List.of("servers");
     private static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key");
 
@@ -284,6 +284,7 @@ public final class ConfigLoader {
                 }
                 readConfig(configTable, builder);
             }
+            io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source); // [discovery] is checked here, used by FleetDiscovery
             applyEnvironment(env, builder);
             builder.servers(servers);
             try {

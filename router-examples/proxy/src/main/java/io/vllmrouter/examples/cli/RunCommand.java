@@ -5,6 +5,8 @@ import io.vllmrouter.core.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.discovery.DiscoveryConfig;
+import io.vllmrouter.core.discovery.FleetDiscovery;
 import io.vllmrouter.examples.dashboard.Dashboard;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
@@ -149,8 +151,11 @@ public final class RunCommand implements Callable<Integer> {
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
-        DefaultVllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
-                .listener(listener).build();
+        // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
+        DiscoveryConfig discovery = DiscoveryConfig.load(configPath);
+        VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env).listener(listener);
+        DefaultVllmRouter router = (discovery == null ? routerBuilder.configFile(configPath) : routerBuilder).build();
+        FleetDiscovery fleet = discovery == null ? null : DiscoverySetup.start(router, discovery, configPath, env);
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
@@ -163,7 +168,7 @@ public final class RunCommand implements Callable<Integer> {
         ConfigFileWatch fileWatch = null;
         if (reload) {
             try {
-                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfigFileNow);
+                fileWatch = ConfigFileWatch.start(configPath, fleet != null ? fleet::reloadFileNow : router::reloadConfigFileNow);
             } catch (IOException e) {
                 LOG.warn("--reload: cannot watch {} ({}); relying on the periodic check", configPath, e.toString());
             }
@@ -196,6 +201,9 @@ public final class RunCommand implements Callable<Integer> {
             server.stop(grace);
             if (files != null) {
                 files.close();
+            }
+            if (fleet != null) {
+                fleet.close();
             }
             router.close();
             LOG.info("vllm-router stopped");
