@@ -172,8 +172,12 @@ public final class KubernetesDiscovery implements Discovery {
             if (resourceVersion == null) {
                 list();
             }
-            watch();
+            long started = System.nanoTime();
+            int events = watch();
             failures = 0;
+            if (events == 0 && System.nanoTime() - started < FIRST_BACKOFF.toNanos()) {
+                delay = FIRST_BACKOFF;   // a server (or proxy) that ends watches at once: do not spin
+            }
         } catch (Gone e) {
             LOG.log(System.Logger.Level.INFO, "discovery: {0}; listing EndpointSlices again", e.getMessage());
             resourceVersion = null;
@@ -233,7 +237,8 @@ public final class KubernetesDiscovery implements Discovery {
         publish();
     }
 
-    private void watch() throws IOException, InterruptedException, Gone {
+    /** Watches until the server ends the stream; returns the number of events seen. */
+    private int watch() throws IOException, InterruptedException, Gone {
         long timeout = Math.max(1, config.watchTimeout().toSeconds());
         String path = slicesPath() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + timeout
                 + (resourceVersion == null ? "" : "&resourceVersion=" + enc(resourceVersion));
@@ -246,16 +251,19 @@ public final class KubernetesDiscovery implements Discovery {
                 throw new IOException("watch: HTTP " + r.statusCode() + " " + brief(new String(in.readNBytes(512), StandardCharsets.UTF_8)));
             }
             openWatch = in;
+            int events = 0;
             if (closed) {
-                return;
+                return events;
             }
             BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
             String line;
             while (!closed && (line = lines.readLine()) != null) {
                 if (!line.isBlank()) {
+                    events++;
                     event(JSON.readTree(line));
                 }
             }
+            return events;
         } finally {
             openWatch = null;
         }
