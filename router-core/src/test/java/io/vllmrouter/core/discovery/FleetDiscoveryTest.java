@@ -74,4 +74,27 @@ class FleetDiscoveryTest {
         }
         assertThat(discovery.closed).isTrue();
     }
+
+    @Test
+    void endpointSlicesFromTheApiServerBecomeTheRoutersServers() throws Exception {
+        FakeClock clock = new FakeClock();
+        try (FakeKubernetesApi api = new FakeKubernetesApi()
+                .list(FakeKubernetesApi.sliceList("10", FakeKubernetesApi.slice("vllm-1", "10",
+                        FakeKubernetesApi.endpoint("pod-a", "127.0.0.31", true),
+                        FakeKubernetesApi.endpoint("pod-b", "127.0.0.32", false))))
+                .watch(FakeKubernetesApi.Answer.stream(FakeKubernetesApi.event("MODIFIED", FakeKubernetesApi.slice("vllm-1", "11",
+                        FakeKubernetesApi.endpoint("pod-b", "127.0.0.32", true)))));
+             DefaultVllmRouter router = VllmRouters.builder().config(RouterConfig.builder().enableActiveHealthCheck(false).build())
+                     .ticker(clock).scheduler(clock).build();
+             FleetDiscovery fleet = new FleetDiscovery(router, new KubernetesDiscovery(
+                     DiscoveryConfig.builder(DiscoveryConfig.Kind.KUBERNETES).namespace("llm").service("vllm").port("http")
+                             .defaultCapacity(5).tokenFile(null).build(),
+                     clock, java.net.http.HttpClient.newHttpClient(), api.uri()))) {
+            fleet.start();
+            clock.runDueTasks();   // list (pod-a), watch (pod-a leaves, pod-b ready), then a failed watch backs off
+            assertThat(ids(router)).containsExactly("http://127.0.0.32:8000 x5");
+            assertThat(router.stats().servers()).extracting(s -> s.url()).contains("http://127.0.0.32:8000");
+            assertThat(fleet.discovered()).extracting(ServerConfig::id).containsExactly("http://127.0.0.32:8000");
+        }
+    }
 }
