@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Keeps a running router's backends in step with a {@link Discovery}: each time the discovered list
@@ -39,7 +41,8 @@ public final class FleetDiscovery implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(FleetDiscovery.class.getName());
 
-    private final DefaultVllmRouter router;
+    private final Supplier<RouterConfig> current;
+    private final Consumer<RouterConfig> reconfigure;
     private final Discovery discovery;
     private final Scheduler ownScheduler;
     private RouterConfig base;
@@ -53,12 +56,21 @@ public final class FleetDiscovery implements AutoCloseable {
      * finds to {@code router}.
      */
     public static FleetDiscovery start(DefaultVllmRouter router, DiscoveryConfig config, Map<String, String> env) {
+        return start(router::config, router::reconfigure, config, env);
+    }
+
+    /**
+     * As {@link #start(DefaultVllmRouter, DiscoveryConfig, Map)} for any router: {@code current} gives
+     * its running configuration, {@code reconfigure} applies a new one (and may throw to refuse it).
+     */
+    public static FleetDiscovery start(Supplier<RouterConfig> current, Consumer<RouterConfig> reconfigure,
+                                       DiscoveryConfig config, Map<String, String> env) {
         Scheduler scheduler = Scheduler.newDaemon("vllm-router-discovery");
         try {
             Discovery d = config.kind() == DiscoveryConfig.Kind.KUBERNETES
                     ? KubernetesDiscovery.create(config, scheduler, env)
                     : new DnsDiscovery(config, scheduler, DnsDiscovery.Resolver.system());
-            FleetDiscovery fleet = new FleetDiscovery(router, d, scheduler);
+            FleetDiscovery fleet = new FleetDiscovery(current, reconfigure, d, scheduler);
             fleet.start();
             return fleet;
         } catch (RuntimeException e) {
@@ -69,14 +81,21 @@ public final class FleetDiscovery implements AutoCloseable {
 
     /** Applies {@code discovery} to {@code router}; call {@link #start()} to begin. */
     public FleetDiscovery(DefaultVllmRouter router, Discovery discovery) {
-        this(router, discovery, null);
+        this(router::config, router::reconfigure, discovery, null);
     }
 
-    private FleetDiscovery(DefaultVllmRouter router, Discovery discovery, Scheduler ownScheduler) {
-        this.router = Objects.requireNonNull(router, "router");
+    /** Applies {@code discovery} through {@code reconfigure} to the router whose configuration {@code current} gives. */
+    public FleetDiscovery(Supplier<RouterConfig> current, Consumer<RouterConfig> reconfigure, Discovery discovery) {
+        this(current, reconfigure, discovery, null);
+    }
+
+    private FleetDiscovery(Supplier<RouterConfig> current, Consumer<RouterConfig> reconfigure, Discovery discovery,
+                           Scheduler ownScheduler) {
+        this.current = Objects.requireNonNull(current, "current");
+        this.reconfigure = Objects.requireNonNull(reconfigure, "reconfigure");
         this.discovery = Objects.requireNonNull(discovery, "discovery");
         this.ownScheduler = ownScheduler;
-        this.base = router.config();
+        this.base = current.get();
     }
 
     /** Starts the discovery. */
@@ -141,15 +160,16 @@ public final class FleetDiscovery implements AutoCloseable {
             merged.putIfAbsent(s.id(), s);
         }
         RouterConfig next = base.toBuilder().servers(new ArrayList<>(merged.values())).build();
-        if (next.equals(router.config())) {
+        if (next.equals(current.get())) {
             return;
         }
         try {
-            router.reconfigure(next);
+            reconfigure.accept(next);
             LOG.log(System.Logger.Level.INFO, "{0}: {1} server(s) now ({2} discovered)", why, next.servers().size(),
                     discovered.size());
         } catch (RuntimeException refused) {
-            // reconfigure logged it and told the router's listener
+            LOG.log(System.Logger.Level.WARNING, "{0}: not applied, the running configuration stays: {1}", why,
+                    refused.getMessage());
         }
     }
 
