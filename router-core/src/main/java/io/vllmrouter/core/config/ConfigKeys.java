@@ -35,7 +35,7 @@ final class ConfigKeys {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    static final List<String> ROOT_KEYS = List.of("servers", "config");
+    static final List<String> ROOT_KEYS = List.of("servers", "config", "discovery");
     static final List<String> SERVERS_KEYS = List.of("servers");
     static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
 

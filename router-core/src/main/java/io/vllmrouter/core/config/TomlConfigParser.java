@@ -79,6 +79,8 @@ final class TomlConfigParser {
                 }
             }
         }
+        // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
+        io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source);
         applyEnvironment(env, builder);
         builder.servers(servers);
         try {
@@ -262,7 +264,7 @@ final class TomlConfigParser {
         } else if (SERVER_KEYS.contains(key)) {
             hint = "servers go in [servers] servers = [ { url = ..., max_concurrent_requests = ... } ]";
         }
-        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers] and [config])", hint);
+        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config] and [discovery])", hint);
     }
 
     private ConfigException unknownKey(TomlTable table, String prefix, String key, Collection<String> known,

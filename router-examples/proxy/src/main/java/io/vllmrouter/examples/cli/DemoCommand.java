@@ -144,7 +144,7 @@ public final class DemoCommand implements Callable<Integer> {
                 onStarted.accept(r);
             });
             running = run;
-            run.hint(actualPort -> curl(shown, actualPort));
+            run.hint(actualPort -> "Dashboard: http://" + shown + ":" + actualPort + "/dashboard\n" + curl(shown, actualPort));
             try {
                 return run.call();
             } finally {

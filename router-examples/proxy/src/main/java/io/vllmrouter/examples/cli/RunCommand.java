@@ -4,9 +4,12 @@ import io.vllmrouter.api.BackendSettings;
 import io.vllmrouter.api.RouterSettings;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.core.DefaultVllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.discovery.DiscoveryConfig;
+import io.vllmrouter.core.discovery.FleetDiscovery;
 import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.examples.dashboard.Dashboard;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
@@ -195,8 +198,12 @@ public final class RunCommand implements Callable<Integer> {
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
-        VllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
-                .strategies(strategies).listener(listener).build();
+        // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
+        DiscoveryConfig discovery = DiscoveryConfig.load(configPath);
+        VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
+                .strategies(strategies).listener(listener);
+        DefaultVllmRouter router = (discovery == null ? routerBuilder.configFile(configPath) : routerBuilder).buildRouter();
+        FleetDiscovery fleet = discovery == null ? null : DiscoverySetup.start(router, discovery, configPath, env);
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
@@ -209,7 +216,7 @@ public final class RunCommand implements Callable<Integer> {
         ConfigFileWatch fileWatch = null;
         if (reload) {
             try {
-                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfig);
+                fileWatch = ConfigFileWatch.start(configPath, fleet != null ? fleet::reloadFileNow : router::reloadConfig);
             } catch (IOException e) {
                 LOG.warn("--reload: cannot watch {} ({}); relying on the periodic check", configPath, e.toString());
             }
@@ -247,6 +254,9 @@ public final class RunCommand implements Callable<Integer> {
             server.stop(grace);
             if (files != null) {
                 files.close();
+            }
+            if (fleet != null) {
+                fleet.close();
             }
             router.close();
             LOG.info("vllm-router stopped");

@@ -251,6 +251,7 @@ public final class ProxyServer implements AutoCloseable {
                     sendJson(ex, 200, RouterJson.mapper().writeValueAsBytes(router.stats()));
                 }
                 return;
+            case DashboardPage.PATH: if (allow(ex, method, "GET")) { DashboardPage.send(ex); } return;
             case "/metrics":
                 if (allow(ex, method, "GET")) {
                     byte[] text = options.metrics().render(router.stats()).getBytes(StandardCharsets.UTF_8);
@@ -460,6 +461,7 @@ public final class ProxyServer implements AutoCloseable {
         e.put("GET /health", "fleet health; 200 when a backend is admitted, else 503");
         e.put("GET /load-stats", "live load per backend");
         e.put("GET /metrics", "Prometheus metrics of the router");
+        e.put("GET " + DashboardPage.PATH, "live web dashboard of the fleet");
         return n;
     }
 

@@ -326,6 +326,18 @@ class ProxyServerTest {
     }
 
     @Test
+    void servesTheDashboardPage() throws Exception {
+        FakeVllm a = backend(FakeVllm.model("llama", 8192));
+        start(c -> c, a);
+        HttpResponse<String> r = get("/dashboard");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/html");
+        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"load-stats\"")
+                .doesNotContain("http://").doesNotContain("https://");
+        assertThat(post("/dashboard", "{}", null).statusCode()).isEqualTo(405);
+    }
+
+    @Test
     void metricsCountRequests() throws Exception {
         FakeVllm a = backend(FakeVllm.model("llama", 8192));
         start(c -> c, a);
