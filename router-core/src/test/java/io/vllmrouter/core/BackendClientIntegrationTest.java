@@ -60,8 +60,12 @@ class BackendClientIntegrationTest {
     }
 
     private static String fixture(String name) throws Exception {
-        Path dir = Path.of(System.getProperty("vllmrouter.shared.dir", "../../shared"), "fixtures", "metrics");
-        return Files.readString(dir.resolve(name));
+        java.net.URL url = BackendClientIntegrationTest.class.getResource("/fixtures/metrics/" + name);
+        if (url == null) {
+            throw new IllegalStateException("fixtures/metrics/" + name + " is not on the test class path"
+                    + " (src/test/resources of router-core)");
+        }
+        return Files.readString(Path.of(url.toURI()));
     }
 
     private void router() {
