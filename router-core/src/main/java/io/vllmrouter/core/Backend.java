@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
 final class Backend implements BackendView {
 
     private static final double EWMA_ALPHA = 0.2;
+    /** Source of cache epochs: unique across backends, so a backend object made anew never repeats one. */
+    private static final AtomicLong EPOCHS = new AtomicLong();
 
     private final String id;
     private final URI url;
@@ -60,6 +62,13 @@ final class Backend implements BackendView {
     private final AtomicLong latencyBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
     private final AtomicLong ttfbBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
     private final RateMeter completions;
+
+    /** See {@link #cacheEpoch()}; changed by {@link #cacheLost()}. */
+    private volatile long cacheEpoch = EPOCHS.incrementAndGet();
+    private volatile long cacheBlocks = -1;
+    private volatile int cacheBlockSize = -1;
+    /** vllm:prefix_cache_queries_total at the last scrape that had it; NaN before. */
+    private double prefixQueries = Double.NaN;
 
     /** One good scrape and this router's in-flight count at that moment. */
     private record Scrape(double running, double waiting, double kvCacheUsage, double maxFds, long nanos,
@@ -142,6 +151,19 @@ final class Backend implements BackendView {
             scrapeFailed();
             return;
         }
+        if (m.cacheBlocks() >= 0) {
+            cacheBlocks = m.cacheBlocks();
+        }
+        if (m.cacheBlockSize() > 0) {
+            cacheBlockSize = m.cacheBlockSize();
+        }
+        double q = m.prefixCacheQueries();
+        if (!Double.isNaN(q)) {
+            if (q < prefixQueries) {
+                cacheLost();  // a counter went back: the server restarted with an empty cache
+            }
+            prefixQueries = q;
+        }
         Scrape fresh = new Scrape(nanToZero(m.running()), nanToZero(m.waiting()), m.kvCacheUsage(), m.maxFds(),
                 ticker.nanoTime(), inFlight.get());
         lastGood = fresh;
@@ -167,6 +189,26 @@ final class Backend implements BackendView {
 
     private static double nanToZero(double d) {
         return Double.isNaN(d) ? 0 : Math.max(0, d);
+    }
+
+    @Override
+    public long cacheBlocks() {
+        return cacheBlocks;
+    }
+
+    @Override
+    public int cacheBlockSize() {
+        return cacheBlockSize;
+    }
+
+    @Override
+    public long cacheEpoch() {
+        return cacheEpoch;
+    }
+
+    /** What the backend had cached may be gone (ejected, restarted): strategies forget it. */
+    void cacheLost() {
+        cacheEpoch = EPOCHS.incrementAndGet();
     }
 
     @Override

@@ -163,7 +163,7 @@ public final class DefaultVllmRouter implements VllmRouter {
         Objects.requireNonNull(request, "request");
         RequestInfo info;
         try {
-            info = RequestInfo.of(request);
+            info = RequestInfo.of(request, config.sessionHeader());
         } catch (RouterException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -175,7 +175,7 @@ public final class DefaultVllmRouter implements VllmRouter {
     @Override
     public BackendLease choose(RouterRequest request) {
         Objects.requireNonNull(request, "request");
-        RequestInfo info = RequestInfo.of(request);
+        RequestInfo info = RequestInfo.of(request, config.sessionHeader());
         Snapshot snap = snapshot;
         List<Backend> candidates = snap.candidates(info.model());
         Attempt a = candidates.isEmpty() ? null : pick(candidates, info, 1);
@@ -193,8 +193,7 @@ public final class DefaultVllmRouter implements VllmRouter {
      */
     Attempt pick(List<Backend> candidates, RequestInfo info, int attempt) {
         BalancingStrategy s = strategy;
-        RouteContext ctx = RouteContext.of(info.model(), info.stream(), info.affinityKey(), attempt,
-                random != null ? random : ThreadLocalRandom.current());
+        RouteContext ctx = new RequestContext(info, attempt, random != null ? random : ThreadLocalRandom.current());
         List<Backend> pool = candidates;
         while (!pool.isEmpty()) {
             BackendView v = s.pick(pool, ctx);
@@ -276,8 +275,15 @@ public final class DefaultVllmRouter implements VllmRouter {
             }
         }
         double util = capacity == 0 ? 0.0 : Backend.round1(100.0 * load / capacity);
+        Map<String, Long> strategyStats;
+        try {
+            strategyStats = strategy.stats();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "strategy " + strategyName + " failed to report its figures", e);
+            strategyStats = Map.of();
+        }
         return new RouterStats(servers, new RouterStats.Summary(s.total, healthy, load, capacity, util),
-                strategyName, configLoadedAt, ticker.now());
+                strategyName, configLoadedAt, ticker.now(), strategyStats);
     }
 
     // ---- configuration ------------------------------------------------------------------------
@@ -313,8 +319,9 @@ public final class DefaultVllmRouter implements VllmRouter {
             if (strategyOverride != null) {
                 nextStrategy = strategyOverride;
                 nextName = strategyOverride.getClass().getSimpleName();
-            } else if (initial || !c.strategy().equals(old.strategy())) {
-                nextStrategy = StrategyRegistry.defaultRegistry().create(c.strategy());
+            } else if (initial || !c.strategy().equals(old.strategy())
+                    || !c.strategySettings(c.strategy()).equals(old.strategySettings(c.strategy()))) {
+                nextStrategy = StrategyRegistry.defaultRegistry().create(c.strategy(), c.strategySettings(c.strategy()));
                 nextName = c.strategy();
             }
             boolean newBreakers = initial || breakerSettingsChanged(old, c);
@@ -373,6 +380,11 @@ public final class DefaultVllmRouter implements VllmRouter {
                     .build());
             this.configLoadedAt = ticker.now();
             this.snapshot = new Snapshot(next);
+            try {
+                nextStrategy.backendsChanged(List.copyOf(next));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "strategy " + nextName + " failed to take the new backend list", e);
+            }
             if (!closed) {
                 reschedule(old, c, initial);
                 for (Backend b : added) {
@@ -542,6 +554,9 @@ public final class DefaultVllmRouter implements VllmRouter {
         }
         republish();
         boolean healthy = change == HealthTracker.Change.READMITTED;
+        if (!healthy) {
+            b.cacheLost();
+        }
         String why = healthy ? "recovered" : b.health.reason();
         LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.id(),
                 healthy ? "re-admitted" : "ejected", why);

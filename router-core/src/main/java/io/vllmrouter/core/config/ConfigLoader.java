@@ -75,7 +75,7 @@ public final class ConfigLoader {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     private static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    private static final List<String> ROOT_KEYS = List.of("servers", "config");
+    private static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies");
     private static final List<String> SERVERS_KEYS = List.of("servers");
     private static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key");
 
@@ -126,7 +126,9 @@ public final class ConfigLoader {
             integer("circuit_breaker_window", 1, (b, n) -> b.circuitBreakerWindow(n)),
             seconds("circuit_breaker_wait", (b, d) -> b.circuitBreakerWait(d)),
             integer("circuit_breaker_half_open_calls", 1, (b, n) -> b.circuitBreakerHalfOpenCalls(n)),
-            new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)));
+            new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
+            new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
+                    (b, v) -> b.sessionHeader((String) v)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     private static final Map<String, String> ENV_OVERRIDES = orderedMap(
@@ -284,6 +286,14 @@ public final class ConfigLoader {
                 }
                 readConfig(configTable, builder);
             }
+            Object strategiesValue = root.get(List.of("strategies"));
+            if (strategiesValue != null) {
+                if (!(strategiesValue instanceof TomlTable strategiesTable)) {
+                    throw bad(root, "strategies", "strategies", strategiesValue,
+                            "tables of strategy settings such as [strategies.cache-aware]");
+                }
+                readStrategies(strategiesTable, builder);
+            }
             applyEnvironment(env, builder);
             builder.servers(servers);
             try {
@@ -402,6 +412,44 @@ public final class ConfigLoader {
                 } catch (IllegalArgumentException e) {
                     throw wrap(e, config, "config.");
                 }
+            }
+        }
+
+        /**
+         * {@code [strategies.NAME]} tables: each value (string, number or boolean) is passed as text to
+         * the strategy's provider, which validates it; a provider found on router-core's class path
+         * is asked here, so that a bad value is reported with its file and line.
+         */
+        private void readStrategies(TomlTable strategies, RouterConfig.Builder builder) {
+            for (String name : strategies.keySet()) {
+                Object v = strategies.get(List.of(name));
+                if (!(v instanceof TomlTable t)) {
+                    throw bad(strategies, "strategies." + name, name, v, "a table of settings such as [strategies." + name + "]");
+                }
+                Map<String, String> settings = new LinkedHashMap<>();
+                for (String key : t.keySet()) {
+                    Object raw = t.get(List.of(key));
+                    if (raw instanceof String || raw instanceof Number || raw instanceof Boolean) {
+                        settings.put(key, String.valueOf(raw));
+                    } else {
+                        throw bad(t, "strategies." + name + "." + key, key, raw, "a string, number or boolean");
+                    }
+                }
+                io.vllmrouter.core.strategy.StrategyRegistry registry = io.vllmrouter.core.strategy.StrategyRegistry.defaultRegistry();
+                if (registry.names().contains(name)) {
+                    try {
+                        registry.create(name, settings);
+                    } catch (IllegalArgumentException e) {
+                        throw wrap(e, t, "strategies." + name + ".");
+                    } catch (IllegalStateException e) {
+                        Throwable cause = e.getCause();
+                        if (cause instanceof IllegalArgumentException iae) {
+                            throw wrap(iae, t, "strategies." + name + ".");
+                        }
+                        throw e;
+                    }
+                }
+                builder.strategySettings(name, settings);
             }
         }
 

@@ -149,6 +149,12 @@ public final class ProxyMetrics implements RouterListener {
         header(out, "vllm_router_backends", "gauge", "Backends by state (configured, healthy).");
         out.append("vllm_router_backends{state=\"configured\"} ").append(stats.summary().totalServers()).append('\n');
         out.append("vllm_router_backends{state=\"healthy\"} ").append(stats.summary().healthyServers()).append('\n');
+        if (!stats.strategyStats().isEmpty()) {
+            header(out, "vllm_router_strategy", "gauge",
+                    "The balancing strategy's own figures by name, e.g. cache-aware's index_bytes and index_max_bytes.");
+            stats.strategyStats().forEach((name, value) -> out.append("vllm_router_strategy{strategy=\"")
+                    .append(stats.strategy()).append("\",figure=\"").append(name).append("\"} ").append(value).append('\n'));
+        }
     }
 
     static int circuitValue(CircuitState state) {
