@@ -184,14 +184,53 @@ public final class RouterConfig {
         return strategySettings.getOrDefault(name, Map.of());
     }
 
+    /**
+     * Value equality over every setting, secrets included: {@link #toString()} masks API keys, so
+     * comparing it would hide a rotated key from the reload watcher.
+     */
     @Override
     public boolean equals(Object o) {
-        return o instanceof RouterConfig c && toString().equals(c.toString());
+        if (this == o) {
+            return true;
+        }
+        return o instanceof RouterConfig c
+                && servers.equals(c.servers)
+                && healthCheckInterval.equals(c.healthCheckInterval)
+                && healthCheckTimeout.equals(c.healthCheckTimeout)
+                && Double.compare(healthCheckMinSuccessRate, c.healthCheckMinSuccessRate) == 0
+                && healthCheckMaxResponseTime.equals(c.healthCheckMaxResponseTime)
+                && healthCheckFailureThreshold == c.healthCheckFailureThreshold
+                && healthCheckSuccessThreshold == c.healthCheckSuccessThreshold
+                && healthCheckWindow == c.healthCheckWindow
+                && configReloadInterval.equals(c.configReloadInterval)
+                && enableActiveHealthCheck == c.enableActiveHealthCheck
+                && requestTimeout.equals(c.requestTimeout)
+                && connectTimeout.equals(c.connectTimeout)
+                && maxRetries == c.maxRetries
+                && retryDelay.equals(c.retryDelay)
+                && strategy.equals(c.strategy)
+                && metricsInterval.equals(c.metricsInterval)
+                && metricsTimeout.equals(c.metricsTimeout)
+                && metricsStaleAfter == c.metricsStaleAfter
+                && modelsRefreshInterval.equals(c.modelsRefreshInterval)
+                && Double.compare(circuitBreakerFailureRate, c.circuitBreakerFailureRate) == 0
+                && circuitBreakerMinimumCalls == c.circuitBreakerMinimumCalls
+                && circuitBreakerWindow == c.circuitBreakerWindow
+                && circuitBreakerWait.equals(c.circuitBreakerWait)
+                && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
+                && maxBodyBytes == c.maxBodyBytes
+                && sessionHeader.equals(c.sessionHeader)
+                && strategySettings.equals(c.strategySettings);
     }
 
     @Override
     public int hashCode() {
-        return toString().hashCode();
+        return Objects.hash(servers, healthCheckInterval, healthCheckTimeout, healthCheckMinSuccessRate,
+                healthCheckMaxResponseTime, healthCheckFailureThreshold, healthCheckSuccessThreshold,
+                healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
+                maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
+                modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings);
     }
 
     @Override
