@@ -18,18 +18,21 @@ import java.util.Map;
  *                          the least-loaded candidate's by more than this and by more than
  *                          {@code loadRatio} is overloaded, and load wins over its cache (default 0.5)
  * @param loadRatio         relative margin, see {@code loadMargin} (default 1.5)
+ * @param coldMargin        for a prompt no backend holds: backends whose load is within this of the
+ *                          lowest share it by rendezvous hashing (default 0.1; 0: only the least loaded)
  * @param rendezvousBlocks  leading blocks that name a prompt with no cached prefix, for rendezvous hashing (default 4)
  * @param minMatchBlocks    cached blocks needed before a match counts (default 1)
  * @param sessionAffinity   whether an affinity key (the {@code user} field or session header) pins a
  *                          conversation by rendezvous hashing (default true)
  */
 public record CacheAwareSettings(int blockChars, double charsPerToken, long defaultCacheTokens, long cacheTokens,
-                                 long maxIndexBytes, double loadMargin, double loadRatio, int rendezvousBlocks,
+                                 long maxIndexBytes, double loadMargin, double loadRatio, double coldMargin,
+                                 int rendezvousBlocks,
                                  int minMatchBlocks, boolean sessionAffinity) {
 
     /** The defaults. */
     public static final CacheAwareSettings DEFAULTS =
-            new CacheAwareSettings(64, 4.0, 262_144, 0, 64L << 20, 0.5, 1.5, 4, 1, true);
+            new CacheAwareSettings(64, 4.0, 262_144, 0, 64L << 20, 0.5, 1.5, 0.1, 4, 1, true);
 
     public CacheAwareSettings {
         check("block_chars", blockChars, blockChars >= 1 && blockChars <= 65_536, "integer 1..65536");
@@ -39,6 +42,7 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
         check("max_index_bytes", maxIndexBytes, maxIndexBytes >= 4096, "integer >= 4096");
         check("load_margin", loadMargin, loadMargin >= 0 && Double.isFinite(loadMargin), "number >= 0");
         check("load_ratio", loadRatio, loadRatio >= 1 && Double.isFinite(loadRatio), "number >= 1");
+        check("cold_margin", coldMargin, coldMargin >= 0 && Double.isFinite(coldMargin), "number >= 0");
         check("rendezvous_blocks", rendezvousBlocks, rendezvousBlocks >= 1, "integer >= 1");
         check("min_match_blocks", minMatchBlocks, minMatchBlocks >= 1, "integer >= 1");
     }
@@ -55,6 +59,7 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
         m.put("max_index_bytes", "integer >= 4096");
         m.put("load_margin", "number >= 0");
         m.put("load_ratio", "number >= 1");
+        m.put("cold_margin", "number >= 0");
         m.put("rendezvous_blocks", "integer >= 1");
         m.put("min_match_blocks", "integer >= 1");
         m.put("session_affinity", "true or false");
@@ -74,6 +79,7 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
         long maxIndexBytes = DEFAULTS.maxIndexBytes;
         double loadMargin = DEFAULTS.loadMargin;
         double loadRatio = DEFAULTS.loadRatio;
+        double coldMargin = DEFAULTS.coldMargin;
         int rendezvousBlocks = DEFAULTS.rendezvousBlocks;
         int minMatchBlocks = DEFAULTS.minMatchBlocks;
         boolean sessionAffinity = DEFAULTS.sessionAffinity;
@@ -88,6 +94,7 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
                 case "max_index_bytes" -> maxIndexBytes = integer(k, v, 4096, Long.MAX_VALUE);
                 case "load_margin" -> loadMargin = number(k, v);
                 case "load_ratio" -> loadRatio = number(k, v);
+                case "cold_margin" -> coldMargin = number(k, v);
                 case "rendezvous_blocks" -> rendezvousBlocks = (int) integer(k, v, 1, PromptLimits.MAX_BLOCKS);
                 case "min_match_blocks" -> minMatchBlocks = (int) integer(k, v, 1, PromptLimits.MAX_BLOCKS);
                 case "session_affinity" -> {
@@ -101,7 +108,7 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
             }
         }
         return new CacheAwareSettings(blockChars, charsPerToken, defaultCacheTokens, cacheTokens, maxIndexBytes,
-                loadMargin, loadRatio, rendezvousBlocks, minMatchBlocks, sessionAffinity);
+                loadMargin, loadRatio, coldMargin, rendezvousBlocks, minMatchBlocks, sessionAffinity);
     }
 
     private static long integer(String key, String v, long min, long max) {

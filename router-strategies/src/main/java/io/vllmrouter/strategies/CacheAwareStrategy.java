@@ -25,15 +25,17 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>Load is {@code outstanding / capacity} (as {@code least-loaded}). A backend is
  *       <em>overloaded</em> when its load exceeds the lowest by more than {@code load_margin} and
  *       is more than {@code load_ratio} times it; the others are <em>eligible</em>.</li>
- *   <li>With an affinity key (the {@code user} field or the session header) and
- *       {@code session_affinity}: the candidate ranked first by rendezvous hashing of the key, if
- *       eligible. A conversation stays on one backend while it is admitted and not overloaded.</li>
- *   <li>Else the eligible backend holding the longest cached prefix (at least
- *       {@code min_match_blocks}); among equals the least loaded, then rendezvous.</li>
- *   <li>No eligible backend has any of it (a cold prefix), or the session's backend is overloaded:
- *       the eligible backend ranked first by rendezvous hashing of the affinity key or of the first
- *       {@code rendezvous_blocks} blocks. Independent router replicas see nearly the same loads, so
- *       they send a new prefix to the same backend without talking to each other.</li>
+ *   <li>The eligible backend holding the longest cached prefix (at least {@code min_match_blocks}
+ *       blocks) wins; among equal prefixes the least loaded, then rendezvous.</li>
+ *   <li>No eligible backend holds any of it, and the request has an affinity key (the {@code user}
+ *       field or the session header) with {@code session_affinity}: the candidate that rendezvous
+ *       hashing of the key ranks first, unless it is overloaded (then the first-ranked among those
+ *       within {@code cold_margin} of the lowest load). A conversation's later turns find their
+ *       history on that backend, so step 2 keeps them there.</li>
+ *   <li>Otherwise (a cold prefix): among the backends within {@code cold_margin} of the lowest
+ *       load, the one that rendezvous hashing of the first {@code rendezvous_blocks} blocks ranks
+ *       first. Independent router replicas see nearly the same loads, so they send a new shared
+ *       prefix to the same backend without talking to each other.</li>
  *   <li>No prompt text and no key: the least loaded, ties at random.</li>
  * </ol>
  *
@@ -94,37 +96,29 @@ public final class CacheAwareStrategy implements BalancingStrategy {
             min = Math.min(min, load(candidates.get(i)));
         }
         double limit = Math.max(min + settings.loadMargin(), min * settings.loadRatio());
+        double coldLimit = min + settings.coldMargin();
 
         BackendView chosen = null;
-        if (key != null) {
-            long keyHash = BlockIndex.hash64(key);
-            BackendView pinned = rendezvous(candidates, keyHash, Double.POSITIVE_INFINITY);
-            if (load(pinned) <= limit) {
-                chosen = pinned;
-                sessionPicks.increment();
-            } else {
-                chosen = rendezvous(candidates, keyHash, limit);
-                loadOverrides.increment();
-            }
-        } else if (blocks.length > 0) {
-            int bestMatch = 0;
+        int bestMatch = 0;
+        boolean overridden = false;
+        if (blocks.length > 0) {
             double bestLoad = 0;
             long rendezvousKey = blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1];
             long bestRank = 0;
-            boolean overridden = false;
             for (int i = 0; i < n; i++) {
                 BackendView b = candidates.get(i);
-                int m = index(b).longestPrefix(blocks, b.cacheEpoch());
-                if (m < settings.minMatchBlocks()) {
+                BlockIndex idx = index(b);
+                int m = idx.longestPrefix(blocks, b.cacheEpoch());
+                if (m < settings.minMatchBlocks() || m < bestMatch) {
                     continue;
                 }
                 double l = load(b);
                 if (l > limit) {
-                    overridden |= m > 0;
+                    overridden = true;
                     continue;
                 }
-                long rank = rank(rendezvousKey, index(b).idHash);
-                if (m > bestMatch || (m == bestMatch && (l < bestLoad || (l == bestLoad && Long.compareUnsigned(rank, bestRank) > 0)))) {
+                long rank = rank(rendezvousKey, idx.idHash);
+                if (m > bestMatch || l < bestLoad || (l == bestLoad && Long.compareUnsigned(rank, bestRank) > 0)) {
                     chosen = b;
                     bestMatch = m;
                     bestLoad = l;
@@ -132,16 +126,28 @@ public final class CacheAwareStrategy implements BalancingStrategy {
                 }
             }
             promptBlocks.add(blocks.length);
-            if (chosen != null) {
-                hitPicks.increment();
-                matchedBlocks.add(bestMatch);
+        }
+        if (chosen != null) {
+            hitPicks.increment();
+            matchedBlocks.add(bestMatch);
+        } else if (key != null) {
+            // No usable cached prefix: the session's backend, while it is not overloaded.
+            long keyHash = BlockIndex.hash64(key);
+            chosen = rendezvous(candidates, keyHash, Double.POSITIVE_INFINITY);
+            if (load(chosen) <= limit) {
+                sessionPicks.increment();
             } else {
-                chosen = rendezvous(candidates, rendezvousKey, limit);
-                if (overridden) {
-                    loadOverrides.increment();
-                } else {
-                    coldPicks.increment();
-                }
+                chosen = rendezvous(candidates, keyHash, coldLimit);
+                loadOverrides.increment();
+            }
+        } else if (blocks.length > 0) {
+            // A cold prefix: among the backends about as loaded as the least loaded, the one its
+            // leading blocks rank first, so that other replicas send it to the same place.
+            chosen = rendezvous(candidates, blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1], coldLimit);
+            if (overridden) {
+                loadOverrides.increment();
+            } else {
+                coldPicks.increment();
             }
         } else {
             return leastLoaded(candidates, context);

@@ -132,6 +132,10 @@ class CacheAwareStrategyTest {
         BackendView moved = a.pick(busy, session("alice", text("hello")));
         assertThat(moved).isNotSameAs(busy.get(pinned.index()));
         assertThat(b.pick(busy, session("alice", text("hello")))).isSameAs(moved);
+        // A prefix cached elsewhere wins over the key: the conversation's history is what saves prefill.
+        BackendView other = FLEET.stream().filter(t -> t != pinned).findFirst().orElseThrow();
+        a.pick(List.of(other), prompt(text("shared system", "q")));
+        assertThat(a.pick(FLEET, session("alice", text("shared system", "q", "alice asks")))).isSameAs(other);
         // Off: the key is ignored.
         CacheAwareStrategy off = new CacheAwareStrategy(CacheAwareSettings.parse(Map.of("session_affinity", "false")));
         off.pick(List.of(FLEET.get(2)), prompt(text("sys", "a")));
