@@ -1,16 +1,17 @@
 package io.vllmrouter.strategies;
 
-import java.util.Arrays;
-
 /**
  * The prompt blocks one backend most likely holds in its prefix cache: a set of 64-bit block hashes
  * with least-recently-used eviction at a given capacity, in primitive arrays.
  *
- * <p>Layout: slot {@code i} holds {@code keys[i]} and its neighbours in recency order
- * {@code prev[i]}/{@code next[i]} (16 bytes); an open-addressing table of {@code int}s (slot + 1,
- * 0 for empty, linear probing, at most half full) finds a key's slot (8 to 16 bytes per slot). So
- * an entry costs 24 to 32 bytes; {@link #bytes()} counts the arrays as allocated. Arrays grow by
- * doubling up to the capacity, never beyond it.
+ * <p>Layout: slot {@code i} holds a key and its neighbours in recency order, {@code prev} and
+ * {@code next} (16 bytes); an open-addressing table of {@code int}s (slot + 1, 0 for empty, linear
+ * probing, at most half full) finds a key's slot (8 to 16 bytes per slot). So an entry costs 24 to
+ * 32 bytes; {@link #bytes()} counts the arrays as allocated, headers included. Every array is cut
+ * into pages of {@value #PAGE} elements (32 KiB at most): no array is large enough for the garbage
+ * collector to give it whole regions of its own (G1's "humongous" objects, which would waste up to
+ * half the memory they take), growing adds pages instead of copying, and the heap the index uses
+ * is the figure it reports. Slots grow up to the capacity, never beyond it.
  *
  * <p>Every method holds this object's monitor for the length of one lookup or one recording (a
  * few microseconds at most): locks are per backend, so picks for different prompts contend only
@@ -18,12 +19,23 @@ import java.util.Arrays;
  */
 final class BlockIndex {
 
-    /** Bytes per slot in {@code keys}, {@code prev} and {@code next}. */
+    /** Elements per page: 32 KiB of {@code long}s, 16 KiB of {@code int}s. */
+    static final int PAGE = 4096;
+    private static final int PAGE_BITS = 12;
+    private static final int PAGE_MASK = PAGE - 1;
+    /** Bytes of an array header (with compressed class pointers, rounded up). */
+    private static final int ARRAY_HEADER = 16;
+    /** Bytes per slot: key, prev and next. */
     static final int SLOT_BYTES = 8 + 4 + 4;
-    /** Bytes per entry at most: slot plus two to four table cells. */
-    static final int MAX_ENTRY_BYTES = SLOT_BYTES + 4 * 4;
-    /** Fixed cost of the object and its four array headers. */
-    static final int OVERHEAD_BYTES = 48 + 4 * 16;
+    /** Bytes per entry at most: slot plus up to four table cells, plus a share of the page headers. */
+    static final int MAX_ENTRY_BYTES = SLOT_BYTES + 4 * 4 + 1;
+    /**
+     * Fixed cost: the object, its four page directories, and the headers and directory references
+     * of a first page of each array (later pages' are within {@link #MAX_ENTRY_BYTES}).
+     */
+    static final int OVERHEAD_BYTES = 96 + 4 * ARRAY_HEADER + 4 * (ARRAY_HEADER + 8);
+    /** The object and its four page directories, without pages. */
+    private static final int BASE_BYTES = 96 + 4 * ARRAY_HEADER;
     private static final int INITIAL_SLOTS = 64;
 
     final String id;
@@ -32,16 +44,19 @@ final class BlockIndex {
 
     private long epoch;
     private int capacity;
-    private long[] keys = new long[0];
-    private int[] prev = new int[0];
-    private int[] next = new int[0];
-    private int[] table = new int[0];
+    /** Slots allocated (page 0 may be shorter than a page while the index is small). */
+    private int slots;
+    private long[][] keys = new long[0][];
+    private int[][] prev = new int[0][];
+    private int[][] next = new int[0][];
+    private int[][] table = new int[0][];
+    private int tableLength;
     private int size;
     /** Most and least recently used slots; -1 when empty. */
     private int head = -1;
     private int tail = -1;
     private volatile int publishedSize;
-    private volatile long publishedBytes = OVERHEAD_BYTES;
+    private volatile long publishedBytes = BASE_BYTES;
     private long evictions;
 
     BlockIndex(String id, long epoch) {
@@ -125,12 +140,7 @@ final class BlockIndex {
 
     private void reset(long newEpoch) {
         epoch = newEpoch;
-        keys = new long[0];
-        prev = new int[0];
-        next = new int[0];
-        table = new int[0];
-        size = 0;
-        head = tail = -1;
+        allocate(0);
         publish();
     }
 
@@ -140,13 +150,13 @@ final class BlockIndex {
             return;
         }
         capacity = c;
-        if (keys.length > c) {
-            // Keep the c most recent entries in arrays of exactly c slots.
+        if (slots > c) {
+            // Keep the c most recent entries in exactly c slots.
             long[] keep = new long[Math.min(size, c)];
             int s = head;
             for (int i = 0; i < keep.length; i++) {
-                keep[i] = keys[s];
-                s = next[s];
+                keep[i] = key(s);
+                s = next(s);
             }
             allocate(c);
             for (int i = keep.length - 1; i >= 0; i--) {
@@ -165,58 +175,127 @@ final class BlockIndex {
             }
             return;
         }
-        if (size == keys.length) {
-            if (keys.length < capacity) {
-                grow(Math.min(capacity, Math.max(INITIAL_SLOTS, keys.length * 2)));
-            }
+        if (size == slots && slots < capacity) {
+            grow();
         }
-        if (size < keys.length) {
+        if (size < slots) {
             s = size++;
         } else {
             s = tail;
             unlink(s);
-            tableRemove(keys[s]);
+            tableRemove(key(s));
             evictions++;
         }
-        keys[s] = key;
+        setKey(s, key);
         tableInsert(key, s);
         linkFirst(s);
     }
 
-    private void grow(int slots) {
-        long[] oldKeys = keys;
-        int[] oldNext = next;
-        int oldHead = head;
-        int n = size;
-        long[] order = new long[n];
-        int s = oldHead;
-        for (int i = 0; i < n; i++) {
-            order[i] = oldKeys[s];
-            s = oldNext[s];
+    /**
+     * More slots: a short last page is lengthened (page 0 doubling from {@value #INITIAL_SLOTS},
+     * later ones at once to a whole page), a full one gets a new page after it; the table follows.
+     */
+    private void grow() {
+        int room = capacity - slots;
+        int pages = keys.length;
+        int lastLength = pages == 0 ? PAGE : keys[pages - 1].length;
+        int want;
+        if (lastLength < PAGE) {
+            int longer = pages == 1 ? Math.max(INITIAL_SLOTS, lastLength * 2) : PAGE;
+            int length = Math.min(PAGE, Math.min(longer, lastLength + room));
+            keys[pages - 1] = java.util.Arrays.copyOf(keys[pages - 1], length);
+            prev[pages - 1] = java.util.Arrays.copyOf(prev[pages - 1], length);
+            next[pages - 1] = java.util.Arrays.copyOf(next[pages - 1], length);
+            want = slots + length - lastLength;
+        } else {
+            int length = Math.min(room, pages == 0 ? INITIAL_SLOTS : PAGE);
+            keys = java.util.Arrays.copyOf(keys, pages + 1);
+            prev = java.util.Arrays.copyOf(prev, pages + 1);
+            next = java.util.Arrays.copyOf(next, pages + 1);
+            keys[pages] = new long[length];
+            prev[pages] = new int[length];
+            next[pages] = new int[length];
+            want = slots + length;
         }
-        allocate(slots);
-        for (int i = n - 1; i >= 0; i--) {
-            int slot = size++;
-            keys[slot] = order[i];
-            tableInsert(order[i], slot);
-            linkFirst(slot);
+        slots = want;
+        int needTable = tableLengthFor(slots);
+        if (needTable != tableLength) {
+            newTable(needTable);
+            for (int s = 0; s < size; s++) {
+                tableInsert(key(s), s);
+            }
         }
     }
 
-    private void allocate(int slots) {
-        keys = new long[slots];
-        prev = new int[slots];
-        next = new int[slots];
-        table = new int[Integer.highestOneBit(Math.max(2, slots) * 2 - 1) * 2];
+    /** Empty arrays of {@code n} slots ({@code n <= PAGE} or whole pages plus a last one). */
+    private void allocate(int n) {
+        int pages = (n + PAGE - 1) / PAGE;
+        keys = new long[pages][];
+        prev = new int[pages][];
+        next = new int[pages][];
+        for (int i = 0; i < pages; i++) {
+            int len = Math.min(PAGE, n - i * PAGE);
+            keys[i] = new long[len];
+            prev[i] = new int[len];
+            next[i] = new int[len];
+        }
+        slots = n;
         size = 0;
         head = tail = -1;
+        newTable(n == 0 ? 0 : tableLengthFor(n));
+    }
+
+    /** A power of two at least twice {@code n}, so the table is at most half full. */
+    private static int tableLengthFor(int n) {
+        return Integer.highestOneBit(Math.max(2, n) * 2 - 1) * 2;
+    }
+
+    private void newTable(int length) {
+        tableLength = length;
+        int pages = (length + PAGE - 1) / PAGE;
+        table = new int[pages][];
+        for (int i = 0; i < pages; i++) {
+            table[i] = new int[Math.min(PAGE, length - i * PAGE)];
+        }
+    }
+
+    private long key(int s) {
+        return keys[s >>> PAGE_BITS][s & PAGE_MASK];
+    }
+
+    private void setKey(int s, long k) {
+        keys[s >>> PAGE_BITS][s & PAGE_MASK] = k;
+    }
+
+    private int prev(int s) {
+        return prev[s >>> PAGE_BITS][s & PAGE_MASK];
+    }
+
+    private int next(int s) {
+        return next[s >>> PAGE_BITS][s & PAGE_MASK];
+    }
+
+    private void setPrev(int s, int v) {
+        prev[s >>> PAGE_BITS][s & PAGE_MASK] = v;
+    }
+
+    private void setNext(int s, int v) {
+        next[s >>> PAGE_BITS][s & PAGE_MASK] = v;
+    }
+
+    private int cell(int i) {
+        return table[i >>> PAGE_BITS][i & PAGE_MASK];
+    }
+
+    private void setCell(int i, int v) {
+        table[i >>> PAGE_BITS][i & PAGE_MASK] = v;
     }
 
     private void linkFirst(int s) {
-        prev[s] = -1;
-        next[s] = head;
+        setPrev(s, -1);
+        setNext(s, head);
         if (head >= 0) {
-            prev[head] = s;
+            setPrev(head, s);
         }
         head = s;
         if (tail < 0) {
@@ -225,69 +304,68 @@ final class BlockIndex {
     }
 
     private void unlink(int s) {
-        int p = prev[s];
-        int n = next[s];
+        int p = prev(s);
+        int n = next(s);
         if (p >= 0) {
-            next[p] = n;
+            setNext(p, n);
         } else {
             head = n;
         }
         if (n >= 0) {
-            prev[n] = p;
+            setPrev(n, p);
         } else {
             tail = p;
         }
     }
 
     private int find(long key) {
-        int[] t = table;
-        if (t.length == 0) {
+        if (tableLength == 0) {
             return -1;
         }
-        int mask = t.length - 1;
+        int mask = tableLength - 1;
         for (int i = bucket(key, mask); ; i = (i + 1) & mask) {
-            int v = t[i];
+            int v = cell(i);
             if (v == 0) {
                 return -1;
             }
-            if (keys[v - 1] == key) {
+            if (key(v - 1) == key) {
                 return v - 1;
             }
         }
     }
 
     private void tableInsert(long key, int slot) {
-        int mask = table.length - 1;
+        int mask = tableLength - 1;
         int i = bucket(key, mask);
-        while (table[i] != 0) {
+        while (cell(i) != 0) {
             i = (i + 1) & mask;
         }
-        table[i] = slot + 1;
+        setCell(i, slot + 1);
     }
 
     /** Linear-probing deletion by backward shift: no tombstones, so lookups stay short. */
     private void tableRemove(long key) {
-        int mask = table.length - 1;
+        int mask = tableLength - 1;
         int i = bucket(key, mask);
-        while (keys[table[i] - 1] != key) {
+        while (key(cell(i) - 1) != key) {
             i = (i + 1) & mask;
         }
         int j = i;
         while (true) {
             j = (j + 1) & mask;
-            int v = table[j];
+            int v = cell(j);
             if (v == 0) {
                 break;
             }
-            int home = bucket(keys[v - 1], mask);
+            int home = bucket(key(v - 1), mask);
             // Move v back to the hole at i unless its home lies cyclically in (i, j].
             boolean stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
             if (!stays) {
-                table[i] = v;
+                setCell(i, v);
                 i = j;
             }
         }
-        table[i] = 0;
+        setCell(i, 0);
     }
 
     private static int bucket(long key, int mask) {
@@ -296,10 +374,13 @@ final class BlockIndex {
 
     private void publish() {
         publishedSize = size;
-        publishedBytes = OVERHEAD_BYTES + (long) keys.length * SLOT_BYTES + 4L * table.length;
+        long bytes = BASE_BYTES;
+        bytes += (long) slots * SLOT_BYTES + 3L * keys.length * ARRAY_HEADER + 3L * 8 * keys.length;
+        bytes += 4L * tableLength + (long) table.length * (ARRAY_HEADER + 8);
+        publishedBytes = bytes;
     }
 
-    /** The bytes {@code slots} slots occupy at most (table included). */
+    /** The bytes {@code slots} slots occupy at most (table and page headers included). */
     static long bytesFor(long slots) {
         return OVERHEAD_BYTES + slots * MAX_ENTRY_BYTES;
     }
@@ -314,6 +395,6 @@ final class BlockIndex {
 
     @Override
     public synchronized String toString() {
-        return "BlockIndex[" + id + ", " + size + "/" + capacity + ", " + Arrays.toString(Arrays.copyOf(keys, Math.min(size, 4))) + "]";
+        return "BlockIndex[" + id + ", " + size + "/" + capacity + " entries, " + publishedBytes + " bytes]";
     }
 }

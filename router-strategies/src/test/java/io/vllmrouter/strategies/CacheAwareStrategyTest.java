@@ -231,6 +231,41 @@ class CacheAwareStrategyTest {
     }
 
     @Test
+    void aMillionDistinctPromptsStayUnderTheCap() {
+        long cap = 4L << 20;
+        CacheAwareStrategy s = new CacheAwareStrategy(CacheAwareSettings.parse(Map.of("max_index_bytes", String.valueOf(cap))));
+        List<TestBackend> fleet = new java.util.ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            fleet.add(TestBackend.of(i, 64, 0, 0).withCache(1_000_000, 16));
+        }
+        s.backendsChanged(fleet);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int p = 0; p < 1_000_000; p++) {
+            long[] h = new long[8];
+            long x = random.nextLong();
+            for (int i = 0; i < h.length; i++) {
+                x = io.vllmrouter.api.spi.PromptBlocks.mix(x + i);
+                h[i] = x;
+            }
+            s.pick(fleet, new Hashed(h));
+        }
+        Map<String, Long> st = s.stats();
+        assertThat(st.get("index_bytes")).isLessThanOrEqualTo(cap);
+        assertThat(st.get("index_entries")).isGreaterThan(cap / BlockIndex.MAX_ENTRY_BYTES * 9 / 10);
+        assertThat(st.get("picks_cold")).isEqualTo(1_000_000L);
+    }
+
+    /** A context whose hashes are given. */
+    private record Hashed(long[] hashes) implements RouteContext {
+        @Override public String model() { return "m"; }
+        @Override public boolean stream() { return true; }
+        @Override public String affinityKey() { return null; }
+        @Override public int attempt() { return 1; }
+        @Override public java.util.random.RandomGenerator random() { return new ScriptedRandom(); }
+        @Override public long[] promptBlockHashes(int blockChars) { return hashes; }
+    }
+
+    @Test
     void badSettingsNameKeyValueAndExpectation() {
         assertThatThrownBy(() -> CacheAwareSettings.parse(Map.of("load_margin", "-1")))
                 .hasMessage("load_margin: -1.0 (expected: number >= 0)");

@@ -510,7 +510,7 @@ public final class ConfigLoader {
             } else if (SERVER_KEYS.contains(key)) {
                 hint = "servers go in [servers] servers = [ { url = ..., max_concurrent_requests = ... } ]";
             }
-            return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers] and [config])", hint);
+            return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config] and [strategies.NAME])", hint);
         }
 
         private ConfigException unknownKey(TomlTable table, String prefix, String key, Collection<String> known,

@@ -141,7 +141,7 @@ public final class CacheRoutingBenchmark implements Callable<Integer> {
         return new Section(workload, capacity, results);
     }
 
-    static String table(Section section) {
+    public static String table(Section section) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%-15s %5s %6s %6s %8s %8s %8s %8s %8s %7s %7s  %s%n", "strategy", "load", "rps",
                 "reqs", "ttft p50", "ttft p90", "ttft p99", "e2e p50", "e2e p99", "hit", "thru/s", "share per server"));
@@ -159,7 +159,7 @@ public final class CacheRoutingBenchmark implements Callable<Integer> {
         return b.toString();
     }
 
-    static String csv(List<Section> sections) {
+    public static String csv(List<Section> sections) {
         StringBuilder b = new StringBuilder("workload,strategy,load,offered_rps,requests,unfinished,ttft_p50_ms,ttft_p90_ms,"
                 + "ttft_p99_ms,e2e_p50_ms,e2e_p99_ms,cache_hit_rate,throughput_rps,share\n");
         for (Section s : sections) {

@@ -73,11 +73,28 @@ public final class ChatWorkload {
     private ChatWorkload() {
     }
 
+    /**
+     * One turn: the request, and its prompt as segments {@code {id, tokens, role}} (role 0 system,
+     * 1 user, 2 assistant), from which {@link #segmentText} makes the text a live run sends.
+     */
+    public record Turn(Workload.Request request, List<long[]> segments) {
+    }
+
     /** Conversations whose turns arrive at {@code requestsPerSecond} on average over {@code durationMs}. */
     public static List<Workload.Request> conversations(Shape shape, double requestsPerSecond, double durationMs, long seed) {
+        List<Turn> turns = turns(shape, requestsPerSecond, durationMs, seed);
+        List<Workload.Request> out = new ArrayList<>(turns.size());
+        for (Turn t : turns) {
+            out.add(t.request());
+        }
+        return out;
+    }
+
+    /** {@link #conversations}, with each turn's segments; ordered by arrival, ids 0, 1, 2, ... */
+    public static List<Turn> turns(Shape shape, double requestsPerSecond, double durationMs, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         double conversationsPerSecond = requestsPerSecond / shape.meanTurns();
-        List<Workload.Request> out = new ArrayList<>();
+        List<Turn> out = new ArrayList<>();
         double t = 0;
         int conversation = 0;
         while (true) {
@@ -89,16 +106,17 @@ public final class ChatWorkload {
             int system = random.nextInt(shape.systemPrompts());
             int turns = random.nextInt(shape.minTurns(), shape.maxTurns() + 1);
             List<long[]> segments = new ArrayList<>();
-            segments.add(new long[] {segmentId(0, system, 0), shape.systemTokens()});
+            segments.add(new long[] {segmentId(0, system, 0), shape.systemTokens(), 0});
             double at = t;
             for (int k = 0; k < turns && at < durationMs; k++) {
                 int user = random.nextInt(shape.userMin(), shape.userMax() + 1);
                 int output = random.nextInt(shape.outputMin(), shape.outputMax() + 1);
-                segments.add(new long[] {segmentId(1, conversation, k), user});
+                segments.add(new long[] {segmentId(1, conversation, k), user, 1});
                 long[] blocks = blocks(segments);
                 int prompt = tokens(segments);
-                out.add(new Workload.Request(0, at, prompt, output, blocks, "conversation-" + conversation));
-                segments.add(new long[] {segmentId(2, conversation, k), output});
+                out.add(new Turn(new Workload.Request(0, at, prompt, output, blocks, "conversation-" + conversation),
+                        List.copyOf(segments)));
+                segments.add(new long[] {segmentId(2, conversation, k), output, 2});
                 at += random.nextDouble(shape.thinkMinMs(), shape.thinkMaxMs());
             }
         }
@@ -116,14 +134,39 @@ public final class ChatWorkload {
         return out;
     }
 
-    private static List<Workload.Request> renumber(List<Workload.Request> rs) {
-        rs.sort(Comparator.comparingDouble(Workload.Request::arrivalMs));
-        List<Workload.Request> out = new ArrayList<>(rs.size());
-        for (int i = 0; i < rs.size(); i++) {
-            Workload.Request r = rs.get(i);
-            out.add(new Workload.Request(i, r.arrivalMs(), r.promptTokens(), r.outputTokens(), r.blocks(), r.session()));
+    private static List<Turn> renumber(List<Turn> ts) {
+        ts.sort(Comparator.comparingDouble(t -> t.request().arrivalMs()));
+        List<Turn> out = new ArrayList<>(ts.size());
+        for (int i = 0; i < ts.size(); i++) {
+            Workload.Request r = ts.get(i).request();
+            out.add(new Turn(new Workload.Request(i, r.arrivalMs(), r.promptTokens(), r.outputTokens(), r.blocks(), r.session()),
+                    ts.get(i).segments()));
         }
         return out;
+    }
+
+    /** Role names of segments, by their third field. */
+    public static final List<String> ROLES = List.of("system", "user", "assistant");
+
+    /**
+     * The text of a segment: {@code 4 * tokens} characters (the simulator counts 4 characters per
+     * token), words drawn from a generator seeded with the segment's id, so the same segment is
+     * always the same text and different segments differ from their first characters.
+     */
+    public static String segmentText(long id, int tokens) {
+        SplittableRandom r = new SplittableRandom(id);
+        int chars = 4 * tokens;
+        StringBuilder b = new StringBuilder(chars);
+        while (b.length() < chars) {
+            int word = r.nextInt(2, 9);
+            for (int i = 0; i < word && b.length() < chars; i++) {
+                b.append((char) ('a' + r.nextInt(26)));
+            }
+            if (b.length() < chars) {
+                b.append(' ');
+            }
+        }
+        return b.toString();
     }
 
     private static long segmentId(int kind, int owner, int index) {

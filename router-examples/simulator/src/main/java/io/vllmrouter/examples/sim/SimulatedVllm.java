@@ -128,6 +128,10 @@ public final class SimulatedVllm implements AutoCloseable {
 
     /** Sequences in the batch now. */
     public int running() { return engine.running(); }
+    /** Prompt tokens looked up in the prefix cache so far (vllm:prefix_cache_queries_total). */
+    public long prefixCacheQueries() { return engine.prefixCacheQueries(); }
+    /** Prompt tokens found in the prefix cache so far (vllm:prefix_cache_hits_total). */
+    public long prefixCacheHits() { return engine.prefixCacheHits(); }
 
     /** Sequences waiting for a slot now. */
     public int waiting() { return engine.waiting(); }
