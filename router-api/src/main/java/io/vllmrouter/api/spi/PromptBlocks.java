@@ -21,8 +21,8 @@ import java.util.Objects;
  * first one when it is a list). Hosts and benchmarks that build contexts themselves use the same
  * rendering, so their hashes agree with the router's.
  *
- * <p>Stateless; the hash is FNV-1a over the block's UTF-16 units, started from the predecessor's
- * hash and finished with MurmurHash3's mixer.
+ * <p>Stateless; the hash is an FNV-1a-style multiply-xor over the block's UTF-16 units, four at a
+ * time, started from the predecessor's hash and finished with MurmurHash3's mixer.
  */
 public final class PromptBlocks {
 
@@ -68,7 +68,15 @@ public final class PromptBlocks {
         int p = 0;
         for (int i = 0; i < n; i++) {
             long x = h ^ 0xcbf29ce484222325L;
-            for (int end = p + blockChars; p < end; p++) {
+            int end = p + blockChars;
+            for (; p + 4 <= end; p += 4) {
+                // Four UTF-16 units per step: a quarter of the multiplications of one per unit.
+                long four = text.charAt(p) | (long) text.charAt(p + 1) << 16 | (long) text.charAt(p + 2) << 32
+                        | (long) text.charAt(p + 3) << 48;
+                x = (x ^ four) * FNV_PRIME;
+                x ^= x >>> 29;
+            }
+            for (; p < end; p++) {
                 x = (x ^ text.charAt(p)) * FNV_PRIME;
             }
             h = mix(x);
