@@ -1,5 +1,6 @@
 package io.vllmrouter.api;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -13,6 +14,11 @@ import java.util.concurrent.CompletableFuture;
  *     }
  * }
  * }</pre>
+ *
+ * <p>A router from {@code VllmRouters} (router-core) watches its configuration file; a host can also
+ * hand it a new configuration ({@link #reconfigure(String)}) or ask for a re-read now
+ * ({@link #reloadConfig()}). Configuration is TOML text here, the file's schema, so that this API
+ * needs nothing but the JDK; router-core's {@code RouterConfig} is the typed form.
  *
  * <p>Implementations are thread-safe. {@link #route} and {@link #choose} read an immutable snapshot
  * of the fleet and take no global lock; scrapes, health checks and reloads publish new snapshots in
@@ -52,6 +58,37 @@ public interface VllmRouter extends AutoCloseable {
 
     /** An immutable snapshot of the fleet, shaped like the seed's {@code /load-stats}. */
     RouterStats stats();
+
+    /**
+     * The models served by admitted backends, each id once, keeping the first backend's entry in
+     * configuration order: the body of a proxy's {@code GET /v1/models}. Immutable; never null.
+     */
+    List<ModelInfo> models();
+
+    /** The configuration running now (the last one applied). */
+    RouterSettings config();
+
+    /**
+     * Applies a new configuration given as TOML text of the configuration file's schema (with the
+     * environment overrides the router was built with). Servers are matched by URL: added ones join,
+     * removed ones finish their in-flight requests, changed ones (capacity, models, API key) apply at
+     * once. Returns when the new configuration is in force.
+     *
+     * @throws IllegalArgumentException when the text is invalid; the message names the key, the
+     *     value and what is expected (an unknown strategy lists the known names). The running
+     *     configuration stays.
+     * @throws IllegalStateException when the router is closed
+     */
+    void reconfigure(String toml);
+
+    /**
+     * Re-reads the configuration file now instead of at the next {@code config_reload_interval},
+     * and applies it if it changed and is valid (an invalid file is logged and reported to the
+     * listener; the running configuration stays).
+     *
+     * @return false when this router was not built from a file
+     */
+    boolean reloadConfig();
 
     /** Stops background work (scrapes, health checks, reload watch). In-flight responses may finish. */
     @Override

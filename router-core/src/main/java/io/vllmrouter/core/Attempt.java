@@ -26,20 +26,18 @@ final class Attempt {
     final Backend backend;
     private final CircuitBreaker breaker;
     private final Ticker ticker;
-    private final Runnable onRelease;
     final long startNanos;
     private final AtomicBoolean recorded = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
 
     /** Starts the attempt: the in-flight count goes up now. */
-    Attempt(Backend backend, CircuitBreaker breaker, Ticker ticker, Runnable onRelease) {
+    Attempt(Backend backend, CircuitBreaker breaker, Ticker ticker) {
         this.backend = backend;
         this.breaker = breaker;
         this.ticker = ticker;
-        this.onRelease = onRelease;
         this.startNanos = ticker.nanoTime();
-        backend.inFlight.incrementAndGet();
-        backend.attemptStarted();
+        backend.load.inFlight.incrementAndGet();
+        backend.counters.attemptStarted();
     }
 
     long elapsedNanos() {
@@ -60,15 +58,14 @@ final class Attempt {
                 case CANCELLED -> breaker.releasePermission();
             }
         }
-        backend.attemptEnded(result == Result.CANCELLED ? null : result == Result.FAILURE, d);
+        backend.counters.attemptEnded(result == Result.CANCELLED ? null : result == Result.FAILURE, d);
         return true;
     }
 
     /** Gives back the in-flight slot. */
     void release() {
         if (released.compareAndSet(false, true)) {
-            backend.inFlight.decrementAndGet();
-            onRelease.run();
+            backend.load.inFlight.decrementAndGet();
         }
     }
 

@@ -2,24 +2,23 @@ package io.vllmrouter.core;
 
 import io.github.resilience4j.retry.Retry;
 import io.vllmrouter.api.InvalidRequestException;
+import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterException;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.UpstreamTimeoutException;
 import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.core.transport.TransportException;
+import io.vllmrouter.core.transport.UpstreamRequest;
+import io.vllmrouter.core.transport.UpstreamResponse;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -27,8 +26,16 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 
 /**
- * One routed request: picks a backend, forwards, retries failures that happened before anything
- * reached the caller, and reports the request's end once.
+ * One routed request: picks a backend from the published {@link Snapshot}, sends through the
+ * {@link io.vllmrouter.core.transport.Transport}, retries failures that happened before anything
+ * reached the caller, and reports the request's end once. It knows the router only through its
+ * {@link Forwarder} (snapshot, clock, scheduler, listener, transport).
+ *
+ * <p>Retry rules, for any transport: a {@link TransportException} of kind TIMEOUT (no headers in
+ * time: the backend accepted the request and may still be generating) fails with 504 and is not
+ * retried; every other failure before the headers, and a 502/503/504 status, counts against the
+ * backend and is retried on another one while the retry policy allows. After the headers nothing is
+ * retried. 4xx answers go back as they are and count as successes for the backend.
  *
  * <p>Attempts run one after another (each starts from the previous one's callback), so the
  * mutable fields need no lock: each attempt's start happens-after the previous one's end.
@@ -37,7 +44,7 @@ final class Exchange {
 
     private static final System.Logger LOG = System.getLogger(Exchange.class.getName());
 
-    private final DefaultVllmRouter router;
+    private final Forwarder forwarder;
     private final RouterRequest request;
     private final RequestInfo info;
     private final String requestId;
@@ -52,13 +59,13 @@ final class Exchange {
     private Throwable lastCause;
     private volatile CompletableFuture<?> call;
 
-    Exchange(DefaultVllmRouter router, RouterRequest request, RequestInfo info, String requestId,
+    Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
              Duration timeout, Retry retry) {
-        this.router = router;
+        this.forwarder = forwarder;
         this.request = request;
         this.info = info;
         this.requestId = requestId;
-        this.startNanos = router.ticker().nanoTime();
+        this.startNanos = forwarder.ticker().nanoTime();
         this.timeout = timeout;
         this.deadlineNanos = startNanos + timeout.toNanos();
         this.retry = retry.asyncContext();
@@ -80,11 +87,11 @@ final class Exchange {
     private void attempt() {
         if (result.isDone()) {
             if (result.isCancelled()) {
-                report(499, "cancelled", null, -1, 0);
+                report(499, RequestOutcome.CANCELLED, null, -1, 0);
             }
             return;
         }
-        Snapshot snap = router.snapshot();
+        Snapshot snap = forwarder.snapshot();
         List<Backend> candidates = snap.candidates(info.model());
         if (!tried.isEmpty() && !candidates.isEmpty()) {
             List<Backend> fresh = new ArrayList<>(candidates.size());
@@ -97,29 +104,34 @@ final class Exchange {
                 candidates = fresh;
             }
         }
-        Attempt a = candidates.isEmpty() ? null : router.pick(candidates, info, attempts + 1);
+        Attempt a = candidates.isEmpty() ? null
+                : snap.pick(candidates, info, attempts + 1, forwarder.random(), forwarder.ticker());
         if (a == null) {
-            fail(attempts == 0 ? router.unavailable(snap, info.model()) : exhausted(snap));
+            fail(attempts == 0 ? snap.unavailable(info.model()) : exhausted(snap));
             return;
         }
         attempts++;
         tried.add(a.backend);
-        long remaining = deadlineNanos - router.ticker().nanoTime();
+        long remaining = deadlineNanos - forwarder.ticker().nanoTime();
         if (remaining <= 0) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(timedOut(a.backend));
             return;
         }
-        HttpRequest httpRequest;
+        UpstreamRequest upstream;
         try {
-            httpRequest = buildRequest(a.backend, Duration.ofNanos(remaining));
+            upstream = upstreamRequest(a.backend, Duration.ofNanos(remaining));
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
             return;
         }
-        CompletableFuture<HttpResponse<Flow.Publisher<List<ByteBuffer>>>> f =
-                router.http().sendAsync(httpRequest, HttpResponse.BodyHandlers.ofPublisher());
+        CompletableFuture<UpstreamResponse> f;
+        try {
+            f = forwarder.transport().send(upstream);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);     // a transport that broke its contract
+        }
         call = f;
         if (result.isCancelled()) {
             f.cancel(true);
@@ -135,43 +147,22 @@ final class Exchange {
         });
     }
 
-    private HttpRequest buildRequest(Backend b, Duration remaining) {
+    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */
+    private UpstreamRequest upstreamRequest(Backend b, Duration remaining) {
         URI uri = URI.create(b.url().toString() + request.path());
-        HttpRequest.Builder rb = HttpRequest.newBuilder(uri).timeout(remaining);
-        byte[] body = request.body();
-        rb.method(request.method(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofByteArray(body));
-        String key = b.apiKey();
-        Map<String, List<String>> headers = request.headers();
-        Set<String> listed = Headers.connectionTokens(headers);
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            String name = e.getKey();
-            if (Headers.dropped(name, listed) || (key != null && name.equalsIgnoreCase("authorization"))) {
-                continue;
-            }
-            for (String v : e.getValue()) {
-                try {
-                    rb.header(name, v);
-                } catch (IllegalArgumentException restricted) {
-                    // a header the JDK client sets itself (e.g. Date on some versions): it sends its own
-                }
-            }
-        }
-        if (key != null) {
-            rb.header("Authorization", "Bearer " + key);
-        }
-        return rb.build();
+        return new UpstreamRequest(uri, request.method(), Headers.request(request.headers(), b.apiKey()),
+                request.body(), remaining);
     }
 
-    private void onResponse(Attempt a, HttpResponse<Flow.Publisher<List<ByteBuffer>>> resp, Throwable err) {
+    private void onResponse(Attempt a, UpstreamResponse resp, Throwable err) {
         if (err != null) {
             Throwable cause = unwrap(err);
             if (result.isCancelled() || cause instanceof CancellationException) {
                 a.end(Attempt.Result.CANCELLED, null);
-                report(499, "cancelled", a.backend, -1, 0);
+                report(499, RequestOutcome.CANCELLED, a.backend, -1, 0);
                 return;
             }
-            if (cause instanceof HttpTimeoutException && !(cause instanceof HttpConnectTimeoutException)) {
+            if (cause instanceof TransportException te && te.kind() == TransportException.Kind.TIMEOUT) {
                 // The backend accepted the request and may still be generating: never retried.
                 a.end(Attempt.Result.FAILURE, cause);
                 fail(timedOut(a.backend));
@@ -181,9 +172,9 @@ final class Exchange {
             retryOrFail(a.backend, cause, describe(cause));
             return;
         }
-        int status = resp.statusCode();
-        long ttfb = router.ticker().nanoTime() - a.startNanos;
-        a.backend.headersArrived(ttfb);
+        int status = resp.status();
+        long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
+        a.backend.counters.headersArrived(ttfb);
         if (status == 502 || status == 503 || status == 504) {
             resp.body().subscribe(CANCEL);
             IOException cause = new IOException("backend answered " + status);
@@ -192,7 +183,7 @@ final class Exchange {
             return;
         }
         retry.onComplete();
-        long headersAt = router.ticker().nanoTime() - startNanos;
+        long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         StreamingBody body = new StreamingBody((outcome, cause, bytes) -> {
             Scheduler.Cancellable d = deadline[0];
@@ -203,8 +194,8 @@ final class Exchange {
         });
         ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()), body,
                 a.backend.id(), attempts, requestId);
-        long remaining = Math.max(0, deadlineNanos - router.ticker().nanoTime());
-        deadline[0] = router.scheduler().schedule(
+        long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
+        deadline[0] = forwarder.scheduler().schedule(
                 () -> body.expire("request timed out after " + timeout.toMillis() + " ms"), Duration.ofNanos(remaining));
         if (body.isEnded()) {
             deadline[0].cancel();
@@ -222,20 +213,21 @@ final class Exchange {
                 boolean serverError = status >= 500;
                 a.end(serverError ? Attempt.Result.FAILURE : Attempt.Result.SUCCESS,
                         serverError ? new IOException("backend answered " + status) : null);
-                report(status, status < 400 ? "ok" : status < 500 ? "client_error" : "upstream_error", a.backend,
+                report(status, status < 400 ? RequestOutcome.OK
+                        : status < 500 ? RequestOutcome.CLIENT_ERROR : RequestOutcome.UPSTREAM_ERROR, a.backend,
                         headersAt, bytes);
             }
             case FAILED -> {
                 a.end(Attempt.Result.FAILURE, cause);
-                report(status, "upstream_error", a.backend, headersAt, bytes);
+                report(status, RequestOutcome.UPSTREAM_ERROR, a.backend, headersAt, bytes);
             }
             case TIMED_OUT -> {
                 a.end(Attempt.Result.FAILURE, cause);
-                report(status, "timeout", a.backend, headersAt, bytes);
+                report(status, RequestOutcome.TIMEOUT, a.backend, headersAt, bytes);
             }
             case CANCELLED -> {
                 a.end(Attempt.Result.CANCELLED, null);
-                report(499, "cancelled", a.backend, headersAt, bytes);
+                report(499, RequestOutcome.CANCELLED, a.backend, headersAt, bytes);
             }
         }
     }
@@ -244,14 +236,14 @@ final class Exchange {
         lastCause = cause;
         long delayMillis = retry.onError(cause);
         if (delayMillis < 0 || result.isDone()) {
-            fail(exhausted(router.snapshot()));
+            fail(exhausted(forwarder.snapshot()));
             return;
         }
-        router.listener().onRetry(requestId, failed.id(), reason);
+        forwarder.listener().onRetry(requestId, failed.id(), reason);
         if (delayMillis == 0) {
             attempt();
         } else {
-            router.scheduler().schedule(this::attempt, Duration.ofMillis(delayMillis));
+            forwarder.scheduler().schedule(this::attempt, Duration.ofMillis(delayMillis));
         }
     }
 
@@ -261,7 +253,7 @@ final class Exchange {
     }
 
     private RouterException timedOut(Backend b) {
-        Snapshot s = router.snapshot();
+        Snapshot s = forwarder.snapshot();
         return new UpstreamTimeoutException(info.model(), b.id(), timeout, s.total, s.healthy, s.open);
     }
 
@@ -270,15 +262,15 @@ final class Exchange {
         Backend last = tried.isEmpty() ? null : tried.get(tried.size() - 1);
         if (result.isDone()) {
             if (result.isCancelled()) {
-                report(499, "cancelled", last, -1, 0);
+                report(499, RequestOutcome.CANCELLED, last, -1, 0);
             }
             return;
         }
-        String outcome = switch (e.httpStatus()) {
-            case 404, 503 -> "no_backend";
-            case 504 -> "timeout";
-            case 400 -> "client_error";
-            default -> "upstream_error";
+        RequestOutcome outcome = switch (e.httpStatus()) {
+            case 404, 503 -> RequestOutcome.NO_BACKEND;
+            case 504 -> RequestOutcome.TIMEOUT;
+            case 400 -> RequestOutcome.CLIENT_ERROR;
+            default -> RequestOutcome.UPSTREAM_ERROR;
         };
         report(e.httpStatus(), outcome, last, -1, 0);
         result.completeExceptionally(e);
@@ -286,13 +278,13 @@ final class Exchange {
 
     private boolean reported;
 
-    private synchronized void report(int status, String outcome, Backend backend, long ttfbNanos, long bytes) {
+    private synchronized void report(int status, RequestOutcome outcome, Backend backend, long ttfbNanos, long bytes) {
         if (reported) {
             return;
         }
         reported = true;
-        long latency = router.ticker().nanoTime() - startNanos;
-        router.listener().onRequestComplete(new RouterListener.RequestRecord(requestId, info.model(), info.stream(),
+        long latency = forwarder.ticker().nanoTime() - startNanos;
+        forwarder.listener().onRequestComplete(new RouterListener.RequestRecord(requestId, info.model(), info.stream(),
                 backend == null ? null : backend.id(), status, outcome, latency, ttfbNanos, Math.max(0, attempts - 1),
                 bytes));
     }

@@ -1,6 +1,5 @@
 package io.vllmrouter.core;
 
-import java.net.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -46,9 +45,28 @@ final class Headers {
         return out == null ? Set.of() : out;
     }
 
+    /**
+     * The headers a backend gets: the caller's without hop-by-hop ones; when the backend has an API
+     * key ({@code apiKey} non-null), {@code Authorization: Bearer <key>} replaces the caller's.
+     */
+    static Map<String, List<String>> request(Map<String, List<String>> headers, String apiKey) {
+        Set<String> listed = connectionTokens(headers);
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            String name = e.getKey();
+            if (dropped(name, listed) || (apiKey != null && name.equalsIgnoreCase("authorization"))) {
+                continue;
+            }
+            out.put(name, e.getValue());
+        }
+        if (apiKey != null) {
+            out.put("Authorization", List.of("Bearer " + apiKey));
+        }
+        return out;
+    }
+
     /** The response headers a caller gets: hop-by-hop ones removed, immutable. */
-    static Map<String, List<String>> response(HttpHeaders headers) {
-        Map<String, List<String>> in = headers.map();
+    static Map<String, List<String>> response(Map<String, List<String>> in) {
         Set<String> extra = connectionTokens(in);
         Map<String, List<String>> out = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> e : in.entrySet()) {

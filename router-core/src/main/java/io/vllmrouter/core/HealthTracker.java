@@ -2,12 +2,17 @@ package io.vllmrouter.core;
 
 /**
  * The active health checks' verdict on one backend, fed one check result at a time. Pure: no
- * clock, no I/O; thread-safe (results of one backend arrive one at a time, stats read concurrently).
+ * clock, no I/O; thread-safe.
  *
  * <pre>{@code
+ * HealthTracker.Rules rules = new HealthTracker.Rules(3, 2, 10, 0.8);
  * HealthTracker t = new HealthTracker();
- * HealthTracker.Change c = t.record(false, 12.0, "status 503", rules);   // null, EJECTED or READMITTED
+ * HealthTracker.Change c = t.record(false, 12.0, "status 503", clock.currentTimeMillis(), rules);
+ * // c: null (no change of verdict), EJECTED or READMITTED
  * }</pre>
+ *
+ * <p>Threads: {@link #record} and {@link #reset} run in the fleet's serial context; the getters
+ * are read by {@code stats()} on any thread.
  *
  * <p>A healthy backend is ejected after {@code failureThreshold} failed checks in a row, or when its
  * success rate over the last {@code window} checks falls below {@code minSuccessRate}. The rate is

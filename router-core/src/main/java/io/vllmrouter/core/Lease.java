@@ -1,6 +1,8 @@
 package io.vllmrouter.core;
 
 import io.vllmrouter.api.BackendLease;
+import io.vllmrouter.api.RequestOutcome;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.time.Ticker;
 import java.net.URI;
 import java.time.Duration;
@@ -59,7 +61,8 @@ final class Lease implements BackendLease {
         attempt.release();
         Attempt.Result r = result;
         int status = r == Attempt.Result.SUCCESS ? 200 : r == Attempt.Result.FAILURE ? 502 : 499;
-        String outcome = r == Attempt.Result.SUCCESS ? "ok" : r == Attempt.Result.FAILURE ? "upstream_error" : "cancelled";
+        RequestOutcome outcome = r == Attempt.Result.SUCCESS ? RequestOutcome.OK
+                : r == Attempt.Result.FAILURE ? RequestOutcome.UPSTREAM_ERROR : RequestOutcome.CANCELLED;
         listener.onRequestComplete(new RouterListener.RequestRecord(requestId, info.model(), info.stream(),
                 backendId(), status, outcome, ticker.nanoTime() - attempt.startNanos, -1, 0, 0));
     }

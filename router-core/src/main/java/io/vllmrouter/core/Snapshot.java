@@ -1,5 +1,15 @@
 package io.vllmrouter.core;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.retry.Retry;
+import io.vllmrouter.api.NoBackendForModelException;
+import io.vllmrouter.api.NoHealthyBackendException;
+import io.vllmrouter.api.RouterException;
+import io.vllmrouter.api.spi.BackendView;
+import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.api.spi.RouteContext;
+import io.vllmrouter.core.time.Ticker;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -10,17 +20,23 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * An immutable view of the fleet for the request path: per model, the admitted backends serving
- * it, as prebuilt immutable {@link java.util.RandomAccess} lists in configuration order. Built on
- * the router's serialized state path whenever health, breaker state, models or configuration
- * change; {@code route()} reads the current one once.
+ * The picker: an immutable view of the fleet for the request path — per model, the admitted
+ * backends serving it, as prebuilt immutable {@link java.util.RandomAccess} lists in configuration
+ * order — with the strategy and the request settings in force. Built in the fleet's serial context
+ * whenever health, breaker state, models or configuration change, and published as a whole;
+ * a request reads the current one once per attempt.
  *
  * <p>A backend whose model list is not known yet serves any model: it is in every model's list and
  * in {@link #candidates} for models no backend names.
  */
 final class Snapshot {
 
-    static final Snapshot EMPTY = new Snapshot(List.of());
+    /** The strategy and request settings of the running configuration: they change only with it. */
+    record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
+                    int retryAfterSeconds, String sessionHeader) {
+    }
+
+    final Settings settings;
 
     final List<Backend> all;
     final List<Backend> admitted;
@@ -33,7 +49,8 @@ final class Snapshot {
     final int healthy;
     final int open;
 
-    Snapshot(List<Backend> backends) {
+    Snapshot(List<Backend> backends, Settings settings) {
+        this.settings = settings;
         this.all = List.copyOf(backends);
         List<Backend> adm = new ArrayList<>();
         List<Backend> unknownAdm = new ArrayList<>();
@@ -43,8 +60,8 @@ final class Snapshot {
         int healthyCount = 0;
         int openCount = 0;
         for (Backend b : all) {
-            boolean isHealthy = b.health.healthy();
-            boolean breakerOk = Backend.breakerAdmits(b.breaker());
+            boolean isHealthy = b.admission.health.healthy();
+            boolean breakerOk = b.admission.breakerAdmits();
             healthyCount += isHealthy ? 1 : 0;
             openCount += breakerOk ? 0 : 1;
             List<String> served = b.models();
@@ -100,5 +117,56 @@ final class Snapshot {
             return total > 0;
         }
         return knownModels.contains(model);
+    }
+
+    /** The same backends, rebuilt after a change of admission or models. */
+    Snapshot rebuilt() {
+        return new Snapshot(all, settings);
+    }
+
+    /**
+     * Lets the strategy pick among {@code candidates} and asks only the chosen backend's breaker for
+     * permission; a denied backend is dropped and the strategy picks again among the rest. Called
+     * on request threads; takes no lock.
+     *
+     * @param random the tie-breaking source handed to the strategy
+     * @return the started attempt (its in-flight slot taken), or null when no backend could be had
+     * @throws IllegalStateException when the strategy returns a backend not among the candidates
+     */
+    Attempt pick(List<Backend> candidates, RequestInfo info, int attempt, java.util.random.RandomGenerator random,
+                 Ticker ticker) {
+        BalancingStrategy s = settings.strategy();
+        RouteContext ctx = new RequestContext(info, attempt, random);
+        List<Backend> pool = candidates;
+        while (!pool.isEmpty()) {
+            BackendView v = s.pick(pool, ctx);
+            if (v == null) {
+                return null;
+            }
+            if (!(v instanceof Backend b) || !pool.contains(b)) {
+                throw new IllegalStateException("strategy " + settings.strategyName() + " returned " + v
+                        + ", which is not one of the candidates");
+            }
+            CircuitBreaker cb = b.admission.breaker();
+            if (cb == null || cb.tryAcquirePermission()) {
+                return new Attempt(b, cb, ticker);
+            }
+            List<Backend> rest = new ArrayList<>(pool.size() - 1);
+            for (Backend x : pool) {
+                if (x != b) {
+                    rest.add(x);
+                }
+            }
+            pool = rest;
+        }
+        return null;
+    }
+
+    /** The error for "no backend could be had": 404 when nothing serves the model, else 503. */
+    RouterException unavailable(String model) {
+        if (model != null && !served(model)) {
+            return new NoBackendForModelException(model, knownModels, total, healthy, open);
+        }
+        return new NoHealthyBackendException(model, total, healthy, open, settings.retryAfterSeconds());
     }
 }

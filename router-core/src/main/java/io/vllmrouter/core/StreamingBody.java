@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A backend's response body as an {@link InputStream} that hands over each chunk as it arrives
- * (subscribed to {@code BodyHandlers.ofPublisher()}, one chunk of demand at a time, so a slow
- * reader slows the backend instead of filling memory).
+ * (subscribed to the transport's {@link io.vllmrouter.core.transport.UpstreamResponse#body()}, one
+ * chunk of demand at a time, so a slow reader slows the backend instead of filling memory).
  *
  * <p>The request ends exactly once, reported to {@link EndListener}: when the reader reaches the
  * end ({@link Outcome#COMPLETED}) or an upstream error ({@link Outcome#FAILED}); when {@link #close}

@@ -1,27 +1,30 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.core.config.ConfigException;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendClient;
+import io.vllmrouter.core.metrics.BackendProbe;
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.core.time.Scheduler;
 import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.core.transport.JdkHttpTransport;
+import io.vllmrouter.core.transport.Transport;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 /**
  * Builds routers.
  *
  * <pre>{@code
- * DefaultVllmRouter router = VllmRouters.builder()
+ * VllmRouter router = VllmRouters.builder()
  *         .config(RouterConfig.builder().server(new ServerConfig("http://gpu-1:8000", 4)).build())
  *         .listener(myMetrics)
  *         .build();
@@ -29,7 +32,7 @@ import java.util.random.RandomGenerator;
  *
  * <p>From a TOML file, re-read every {@code config_reload_interval} and applied when it changes:
  * <pre>{@code
- * DefaultVllmRouter router = VllmRouters.fromConfig(Path.of("servers.toml"));
+ * VllmRouter router = VllmRouters.fromConfig(Path.of("servers.toml"));
  * }</pre>
  */
 public final class VllmRouters {
@@ -49,9 +52,9 @@ public final class VllmRouters {
      * applied, an invalid one is logged and refused while the running config stays.
      *
      * @throws ConfigException when the file is missing or invalid (the message names the key,
-     *     value and expectation)
+     *     value and expectation; an unknown strategy lists the known names)
      */
-    public static DefaultVllmRouter fromConfig(Path file) {
+    public static VllmRouter fromConfig(Path file) {
         return builder().configFile(file).build();
     }
 
@@ -64,6 +67,8 @@ public final class VllmRouters {
         private Scheduler scheduler;
         private RandomGenerator random;
         private HttpClient httpClient;
+        private Transport transport;
+        private StrategyRegistry strategies;
         private BalancingStrategy strategy;
         private RouterListener listener;
         private BackendProbe probe;
@@ -71,7 +76,7 @@ public final class VllmRouters {
         private Builder() {
         }
 
-        /** The configuration to start with (required). */
+        /** The configuration to start with (this or {@link #configFile} is required). */
         public Builder config(RouterConfig config) {
             this.config = Objects.requireNonNull(config, "config");
             return this;
@@ -79,8 +84,8 @@ public final class VllmRouters {
 
         /**
          * Loads the configuration from this TOML file (unless {@link #config} was given too) and
-         * watches it for changes every {@code config_reload_interval}, applying valid changes
-         * with {@link DefaultVllmRouter#reconfigure}. The file is read at {@link #build()}.
+         * watches it for changes every {@code config_reload_interval}, applying valid changes.
+         * The file is read at {@link #build()}.
          */
         public Builder configFile(Path file) {
             this.configFile = Objects.requireNonNull(file, "file");
@@ -99,7 +104,10 @@ public final class VllmRouters {
             return this;
         }
 
-        /** Runs background work; default one daemon thread, closed with the router. A given one is not closed. */
+        /**
+         * Runs background work (probes, deadlines, retry pauses, breaker events); default one daemon
+         * thread, closed with the router. A given one is not closed.
+         */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
             return this;
@@ -112,11 +120,30 @@ public final class VllmRouters {
         }
 
         /**
-         * The client for forwarding and background calls. Default: one client for the router,
-         * HTTP/1.1, {@code connect_timeout} from the config, daemon threads.
+         * The JDK client for the background probes (and for forwarding, unless a {@link #transport}
+         * is given). Default: one client for the router, HTTP/1.1, {@code connect_timeout} from the
+         * config, daemon threads. A given client is not closed.
          */
         public Builder httpClient(HttpClient httpClient) {
             this.httpClient = Objects.requireNonNull(httpClient, "httpClient");
+            return this;
+        }
+
+        /**
+         * Moves forwarded requests' bytes; default a {@link JdkHttpTransport} on the probes' client.
+         * A given transport is not closed with the router.
+         */
+        public Builder transport(Transport transport) {
+            this.transport = Objects.requireNonNull(transport, "transport");
+            return this;
+        }
+
+        /**
+         * Where strategy names are looked up, at build and at every reload; default
+         * {@link StrategyRegistry#defaultRegistry()} (the providers on the class path).
+         */
+        public Builder strategies(StrategyRegistry strategies) {
+            this.strategies = Objects.requireNonNull(strategies, "strategies");
             return this;
         }
 
@@ -132,8 +159,8 @@ public final class VllmRouters {
             return this;
         }
 
-        /** For tests: stands in for {@link BackendClient}. */
-        Builder probe(BackendProbe probe) {
+        /** Stands in for {@link BackendClient} in the background probes (tests, custom health checks). */
+        public Builder probe(BackendProbe probe) {
             this.probe = Objects.requireNonNull(probe, "probe");
             return this;
         }
@@ -146,32 +173,41 @@ public final class VllmRouters {
          * @throws IllegalArgumentException when the config's strategy name is unknown (the message
          *     lists the names found)
          */
-        public DefaultVllmRouter build() {
+        public VllmRouter build() {
+            return buildRouter();
+        }
+
+        /** {@link #build()}, typed: for hosts that need {@link DefaultVllmRouter#reconfigure(RouterConfig)}. */
+        public DefaultVllmRouter buildRouter() {
             Map<String, String> environment = env != null ? env : System.getenv();
-            if (config == null && configFile != null) {
-                config = ConfigLoader.load(configFile, environment);
+            StrategyRegistry registry = strategies != null ? strategies : StrategyRegistry.defaultRegistry();
+            RouterConfig initial = config;
+            if (initial == null && configFile != null) {
+                initial = ConfigLoader.load(configFile, environment, registry);
             }
-            if (config == null) {
+            if (initial == null) {
                 throw new IllegalStateException("config: not set (expected: config(RouterConfig) or configFile(Path))");
             }
             Ticker t = ticker != null ? ticker : Ticker.system();
             boolean ownsScheduler = scheduler == null;
             Scheduler s = ownsScheduler ? Scheduler.newDaemon("vllm-router-scheduler") : scheduler;
-            HttpClient http = httpClient != null ? httpClient : defaultClient(config);
-            BackendProbe p = probe != null ? probe : BackendProbe.of(new BackendClient(http));
-            java.util.concurrent.atomic.AtomicReference<ConfigWatcher> watcher = new java.util.concurrent.atomic.AtomicReference<>();
-            Runnable onClose = () -> {
-                ConfigWatcher w = watcher.get();
-                if (w != null) {
-                    w.close();
-                }
-            };
+            JdkHttpTransport ownTransport = null;
             try {
-                DefaultVllmRouter router = new DefaultVllmRouter(config, t, s, ownsScheduler, random, http, p,
-                        listener, strategy, onClose);
+                HttpClient http = httpClient;
+                if (http == null) {
+                    ownTransport = JdkHttpTransport.create(initial.connectTimeout());
+                    http = ownTransport.client();
+                }
+                Transport tr = transport != null ? transport
+                        : ownTransport != null ? ownTransport : new JdkHttpTransport(http);
+                BackendProbe p = probe != null ? probe : new BackendClient(http);
+                RouterListener safe = SafeListener.of(listener);
+                Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p);
+                Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t, s, safe, random);
+                DefaultVllmRouter router = new DefaultVllmRouter(fleet, forwarder, s, ownsScheduler, ownTransport,
+                        ownTransport != null, environment, registry);
                 if (configFile != null) {
-                    ConfigWatcher w = newWatcher(router, configFile, environment, s, config);
-                    watcher.set(w);
+                    ConfigWatcher w = newWatcher(router, fleet, configFile, environment, s, initial, registry);
                     router.configWatcher(w);
                     w.start();
                 }
@@ -180,19 +216,23 @@ public final class VllmRouters {
                 if (ownsScheduler) {
                     s.close();
                 }
+                if (ownTransport != null) {
+                    ownTransport.close();
+                }
                 throw e;
             }
         }
 
-        private static ConfigWatcher newWatcher(DefaultVllmRouter router, Path file, Map<String, String> env,
-                                                Scheduler scheduler, RouterConfig current) {
+        private static ConfigWatcher newWatcher(DefaultVllmRouter router, Fleet fleet, Path file,
+                                                Map<String, String> env, Scheduler scheduler, RouterConfig current,
+                                                StrategyRegistry registry) {
             ConfigWatcher[] self = new ConfigWatcher[1];
             ConfigWatcher w = new ConfigWatcher(file, env, scheduler, current.configReloadInterval(), current,
                     next -> {
                         try {
                             router.reconfigure(next);
                         } catch (RuntimeException refused) {
-                            return; // reconfigure logged it and told the listener
+                            return; // the fleet logged it and told the listener
                         }
                         LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1} server(s)",
                                 file, next.servers().size());
@@ -201,25 +241,11 @@ public final class VllmRouters {
                     problem -> {
                         LOG.log(System.Logger.Level.ERROR,
                                 "configuration file refused, the running one stays: {0}", problem.getMessage());
-                        router.listener().onConfigReload(false, problem.getMessage());
-                    });
+                        fleet.refused(problem.getMessage());
+                    },
+                    registry);
             self[0] = w;
             return w;
-        }
-
-        private static HttpClient defaultClient(RouterConfig config) {
-            AtomicInteger n = new AtomicInteger();
-            ExecutorService executor = Executors.newCachedThreadPool(r -> {
-                Thread th = new Thread(r, "vllm-router-client-" + n.incrementAndGet());
-                th.setDaemon(true);
-                return th;
-            });
-            return HttpClient.newBuilder()
-                    .version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(config.connectTimeout())
-                    .followRedirects(HttpClient.Redirect.NEVER)
-                    .executor(executor)
-                    .build();
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
@@ -75,7 +76,7 @@ class ApiKeyRotationTest {
                         reloads.add(applied ? "applied" : "refused: " + error);
                     }
                 })
-                .build();
+                .buildRouter();
         send();
         backend.verify(1, postRequestedFor(urlEqualTo("/v1/completions"))
                 .withHeader("Authorization", equalTo("Bearer old-key")));

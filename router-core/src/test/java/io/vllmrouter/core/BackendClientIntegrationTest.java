@@ -72,7 +72,7 @@ class BackendClientIntegrationTest {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder().server(new ServerConfig(vllm.baseUrl(), 8))
                         .healthCheckFailureThreshold(2).healthCheckSuccessThreshold(1).build())
-                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).build();
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).buildRouter();
     }
 
     @Test
@@ -93,7 +93,7 @@ class BackendClientIntegrationTest {
         assertThat(s.detailedMetrics().numRequestsWaiting()).isEqualTo(5);
         assertThat(s.currentLoad()).isEqualTo(12);
         assertThat(s.models()).containsExactly("llama");
-        assertThat(router.modelCatalog().get(0).raw().get("max_model_len").asInt()).isEqualTo(8192);
+        assertThat(json(router.models().get(0)).get("max_model_len").asInt()).isEqualTo(8192);
 
         vllm.stubFor(get("/health").willReturn(aResponse().withStatus(503)));
         router.runHealthChecks().get(10, TimeUnit.SECONDS);
@@ -106,5 +106,10 @@ class BackendClientIntegrationTest {
         vllm.stubFor(get("/metrics").willReturn(aResponse().withStatus(500)));
         router.runScrapes().get(10, TimeUnit.SECONDS);
         assertThat(router.stats().servers().get(0).detailedMetrics().stale()).isTrue();
+    }
+
+    /** A model entry's JSON, parsed. */
+    private static com.fasterxml.jackson.databind.JsonNode json(io.vllmrouter.api.ModelInfo m) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.json());
     }
 }

@@ -18,7 +18,7 @@ class BackendLoadTest {
 
     @Test
     void withoutAScrapeTheRoutersOwnInFlightCountStandsIn() {
-        b.inFlight.set(3);
+        b.load.inFlight.set(3);
         assertThat(b.metricsFresh()).isFalse();
         assertThat(b.running()).isEqualTo(3);
         assertThat(b.waiting()).isZero();
@@ -27,15 +27,15 @@ class BackendLoadTest {
 
     @Test
     void requestsSentSinceTheScrapeAreAddedAndFinishedOnesRemoved() {
-        b.inFlight.set(1);
-        b.scraped(new LoadMetrics(2, 1, 0.5, 1024));
+        b.load.inFlight.set(1);
+        b.load.scraped(new LoadMetrics(2, 1, 0.5, 1024));
         assertThat(b.running()).isEqualTo(2);
         assertThat(b.waiting()).isEqualTo(1);
-        b.inFlight.set(4); // three more sent: total 6, capacity 4 (running was 2 < 4)
+        b.load.inFlight.set(4); // three more sent: total 6, capacity 4 (running was 2 < 4)
         assertThat(b.outstanding()).isEqualTo(6);
         assertThat(b.running()).isEqualTo(4);
         assertThat(b.waiting()).isEqualTo(2);
-        b.inFlight.set(0); // all ours finished: 3 - 1 = 2
+        b.load.inFlight.set(0); // all ours finished: 3 - 1 = 2
         assertThat(b.outstanding()).isEqualTo(2);
         assertThat(b.running()).isEqualTo(2);
         assertThat(b.waiting()).isZero();
@@ -44,35 +44,35 @@ class BackendLoadTest {
 
     @Test
     void theEstimateNeverGoesBelowZero() {
-        b.inFlight.set(5);
-        b.scraped(new LoadMetrics(1, 0, 0.1, 10));
-        b.inFlight.set(0);
+        b.load.inFlight.set(5);
+        b.load.scraped(new LoadMetrics(1, 0, 0.1, 10));
+        b.load.inFlight.set(0);
         assertThat(b.running()).isZero();
         assertThat(b.waiting()).isZero();
     }
 
     @Test
     void runningAboveCapacityIsKeptAsScraped() {
-        b.scraped(new LoadMetrics(7, 3, 0.9, 10));
+        b.load.scraped(new LoadMetrics(7, 3, 0.9, 10));
         assertThat(b.running()).isEqualTo(7);
         assertThat(b.waiting()).isEqualTo(3);
     }
 
     @Test
     void figuresGoStaleAfterTheirTimeOrAtOnceOnAFailedScrape() {
-        b.scraped(new LoadMetrics(3, 2, 0.4, 10));
+        b.load.scraped(new LoadMetrics(3, 2, 0.4, 10));
         clock.advance(Duration.ofSeconds(6));
-        b.checkStaleness(); // what each scrape round does
+        b.load.checkStaleness(); // what each scrape round does
         assertThat(b.metricsFresh()).isTrue();
         clock.advance(Duration.ofMillis(1));
         assertThat(b.metricsFresh()).as("judged at the next scrape round, not on the request path").isTrue();
-        b.checkStaleness();
+        b.load.checkStaleness();
         assertThat(b.metricsFresh()).isFalse();
         assertThat(b.running()).isZero();
 
-        b.scraped(new LoadMetrics(3, 2, 0.4, 10));
+        b.load.scraped(new LoadMetrics(3, 2, 0.4, 10));
         assertThat(b.metricsFresh()).isTrue();
-        b.scrapeFailed();
+        b.load.scrapeFailed();
         assertThat(b.metricsFresh()).isFalse();
         assertThat(b.outstanding()).isZero();
         assertThat(b.stats(true).detailedMetrics().numRequestsRunning()).as("last good figures still shown").isEqualTo(3);
@@ -81,8 +81,8 @@ class BackendLoadTest {
 
     @Test
     void aPageWithoutLoadFiguresCountsAsFailed() {
-        b.scraped(new LoadMetrics(3, 2, 0.4, 10));
-        b.scraped(LoadMetrics.EMPTY);
+        b.load.scraped(new LoadMetrics(3, 2, 0.4, 10));
+        b.load.scraped(LoadMetrics.EMPTY);
         assertThat(b.metricsFresh()).isFalse();
     }
 }

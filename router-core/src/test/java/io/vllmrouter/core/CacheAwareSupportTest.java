@@ -112,16 +112,16 @@ class CacheAwareSupportTest {
         assertThat(b.cacheBlocks()).isEqualTo(-1);
 
         long e0 = b.cacheEpoch();
-        b.scraped(new LoadMetrics(1, 0, 0.1, 100, 27528, 16, 500));
-        b.scraped(new LoadMetrics(1, 0, 0.1, 100, -1, -1, 900));
+        b.load.scraped(new LoadMetrics(1, 0, 0.1, 100, 27528, 16, 500));
+        b.load.scraped(new LoadMetrics(1, 0, 0.1, 100, -1, -1, 900));
         assertThat(b.cacheEpoch()).isEqualTo(e0);
         assertThat(b.cacheBlocks()).as("kept when a page omits it").isEqualTo(27528);
         assertThat(b.cacheBlockSize()).isEqualTo(16);
 
-        b.scraped(new LoadMetrics(1, 0, 0.1, 100, 27528, 16, 20));  // counter went back: restarted
+        b.load.scraped(new LoadMetrics(1, 0, 0.1, 100, 27528, 16, 20));  // counter went back: restarted
         long e1 = b.cacheEpoch();
         assertThat(e1).isNotEqualTo(e0);
-        b.cacheLost();
+        b.load.cacheLost();
         assertThat(b.cacheEpoch()).isNotEqualTo(e1);
     }
 
@@ -163,7 +163,7 @@ class CacheAwareSupportTest {
                 .strategy("cache-aware")
                 .strategySettings("cache-aware", Map.of("max_index_bytes", "1048576"))
                 .build();
-        try (DefaultVllmRouter router = VllmRouters.builder().config(c).build()) {
+        try (io.vllmrouter.api.VllmRouter router = VllmRouters.builder().config(c).build()) {
             Map<String, Long> figures = router.stats().strategyStats();
             assertThat(figures).containsEntry("index_max_bytes", 1_048_576L).containsEntry("index_entries", 0L);
             assertThat(RouterJson.mapper().valueToTree(router.stats()).path("strategy_stats").path("index_max_bytes").asLong())

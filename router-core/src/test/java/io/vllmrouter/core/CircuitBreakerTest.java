@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
@@ -56,7 +57,7 @@ class CircuitBreakerTest {
                         transitions.add(from + "->" + to);
                     }
                 })
-                .build();
+                .buildRouter();
     }
 
     @AfterEach
@@ -97,7 +98,22 @@ class CircuitBreakerTest {
         assertThat(state()).isEqualTo(CircuitState.HALF_OPEN);
         assertThat(send()).isEqualTo(200);
         assertThat(state()).isEqualTo(CircuitState.CLOSED);
+        clock.runDueTasks(); // breaker events reach the fleet (and the listener) on the scheduler
         assertThat(transitions).containsExactly("CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED");
+    }
+
+    @Test
+    void aTransitionIsAppliedOnTheSchedulerNeverOnTheRequestThread() throws Exception {
+        a.stubFor(post("/v1/completions").willReturn(aResponse().withStatus(500)));
+        for (int i = 0; i < 4; i++) {
+            send();
+        }
+        assertThat(state()).as("the breaker itself moved at once").isEqualTo(CircuitState.OPEN);
+        assertThat(router.toString()).as("no snapshot rebuilt on the request thread").contains("admitted=1");
+        assertThat(transitions).isEmpty();
+        clock.runDueTasks();
+        assertThat(router.toString()).contains("admitted=0");
+        assertThat(transitions).containsExactly("CLOSED->OPEN");
     }
 
     @Test
@@ -113,6 +129,7 @@ class CircuitBreakerTest {
         assertThat(state()).isEqualTo(CircuitState.OPEN);
         clock.advance(Duration.ofSeconds(15));
         assertThat(state()).isEqualTo(CircuitState.HALF_OPEN);
+        clock.runDueTasks(); // breaker events reach the fleet (and the listener) on the scheduler
         assertThat(transitions).containsExactly("CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->OPEN", "OPEN->HALF_OPEN");
     }
 

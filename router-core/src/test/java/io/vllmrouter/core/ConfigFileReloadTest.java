@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,7 +51,7 @@ class ConfigFileReloadTest {
                         reloads.add(applied ? "applied" : "refused: " + error);
                     }
                 })
-                .build();
+                .buildRouter();
         return router;
     }
 
@@ -81,7 +82,7 @@ class ConfigFileReloadTest {
         assertThat(reloads.get(1)).startsWith("refused: ").contains("max_concurrent_requests").contains("0");
 
         Files.writeString(file, toml("http://gpu-2:8000"));
-        assertThat(router.reloadConfigFileNow()).isTrue();
+        assertThat(router.reloadConfig()).isTrue();
         assertThat(urls()).as("removed at once on an explicit reload").containsExactly("http://gpu-2:8000");
     }
 

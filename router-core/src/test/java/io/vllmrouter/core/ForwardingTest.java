@@ -1,5 +1,7 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RequestOutcome;
+import io.vllmrouter.api.RouterListener;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
@@ -80,7 +82,7 @@ class ForwardingTest {
                         records.add(record);
                     }
                 })
-                .build();
+                .buildRouter();
         return router;
     }
 
@@ -108,7 +110,7 @@ class ForwardingTest {
         assertThat(retries.get(0)).startsWith(dead).contains("ConnectException");
         assertThat(records).singleElement().satisfies(rec -> {
             assertThat(rec.status()).isEqualTo(200);
-            assertThat(rec.outcome()).isEqualTo("ok");
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
             assertThat(rec.retries()).isEqualTo(1);
             assertThat(rec.bytes()).isEqualTo(11);
         });
@@ -155,7 +157,7 @@ class ForwardingTest {
         assertThat(s.requests().succeeded()).isEqualTo(3);
         assertThat(s.requests().failed()).isZero();
         assertThat(retries).isEmpty();
-        assertThat(records).extracting(RouterListener.RequestRecord::outcome).containsOnly("client_error");
+        assertThat(records).extracting(RouterListener.RequestRecord::outcome).containsOnly(RequestOutcome.CLIENT_ERROR);
     }
 
     @Test
@@ -175,7 +177,7 @@ class ForwardingTest {
         b.verify(1, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         assertThat(records).singleElement().satisfies(rec -> {
             assertThat(rec.status()).isEqualTo(502);
-            assertThat(rec.outcome()).isEqualTo("upstream_error");
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.UPSTREAM_ERROR);
             assertThat(rec.retries()).isEqualTo(2);
         });
     }
@@ -193,7 +195,7 @@ class ForwardingTest {
         b.verify(0, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         assertThat(retries).isEmpty();
         assertThat(router.stats().servers().get(0).inFlight()).isZero();
-        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo("timeout");
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);
     }
 
     @Test
@@ -262,7 +264,7 @@ class ForwardingTest {
         try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", CHAT).build())) {
             assertThat(body(r)).isEqualTo("b");
         }
-        assertThat(router.modelCatalog()).extracting(m -> m.id()).containsExactly("qwen", "llama");
+        assertThat(router.models()).extracting(m -> m.id()).containsExactly("qwen", "llama");
     }
 
     @Test
@@ -284,7 +286,7 @@ class ForwardingTest {
         var f = router.routeAsync(RouterRequest.post("/v1/chat/completions", CHAT).build());
         assertThat(f.cancel(true)).isTrue();
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo("cancelled");
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.CANCELLED);
             assertThat(rec.status()).isEqualTo(499);
         });
         BackendStats s = router.stats().servers().get(0);
@@ -303,6 +305,6 @@ class ForwardingTest {
         assertThat(s.inFlight()).isZero();
         assertThat(s.requests().total()).isEqualTo(1);
         assertThat(s.requests().failed()).isZero();
-        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo("cancelled");
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.CANCELLED);
     }
 }

@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -44,7 +45,7 @@ class HealthCheckTest {
                         changes.add(backend + (healthy ? " up" : " down: " + reason));
                     }
                 })
-                .build();
+                .buildRouter();
         return router;
     }
 
@@ -132,7 +133,7 @@ class HealthCheckTest {
     void checksOffLeavesEveryBackendAdmitted() {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder().server(new ServerConfig(A, 4)).enableActiveHealthCheck(false).build())
-                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).build();
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).buildRouter();
         probe.healthFails(A);
         clock.advance(Duration.ofMinutes(5));
         assertThat(admitted(0)).isTrue();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.vllmrouter.api.BackendStats;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.config.RouterConfig;
@@ -16,8 +17,10 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.Predicate;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +37,10 @@ class KilledBackendTest {
     private HttpServer a;
     private HttpServer b;
     private DefaultVllmRouter router;
+    private String urlA;
+    private String urlB;
+    /** Health check results per backend, in the order the fleet applied them. */
+    private final Map<String, BlockingQueue<String>> checks = new ConcurrentHashMap<>();
 
     @AfterEach
     void stop() {
@@ -66,12 +73,22 @@ class KilledBackendTest {
         return router.stats().servers().get(i);
     }
 
-    private void await(String what, Predicate<BackendStats> condition, int i) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.test(server(i))) {
-            assertThat(System.nanoTime()).as("waiting for " + what + ": " + server(i)).isLessThan(deadline);
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
+    private BlockingQueue<String> checksOf(String url) {
+        return checks.computeIfAbsent(url, k -> new LinkedBlockingQueue<>());
+    }
+
+    /**
+     * The next health check results of both backends, as the fleet applied them, A's returned: the
+     * listener hears a result after the verdict is in the published state, so stats read right
+     * after it see the check. B's result is awaited too (and must pass), so that no check of this
+     * round is still in flight when the test moves the fake clock on: a result arriving after the
+     * clock moved would measure the whole step as its response time.
+     */
+    private String nextRound(String what) throws InterruptedException {
+        String ofA = checksOf(urlA).poll(20, TimeUnit.SECONDS);
+        assertThat(ofA).as("waiting for " + what + ": " + server(0)).isNotNull();
+        assertThat(checksOf(urlB).poll(20, TimeUnit.SECONDS)).as("B's check in the same round").isEqualTo("passed");
+        return ofA;
     }
 
     private String routeOnce() throws IOException {
@@ -86,10 +103,11 @@ class KilledBackendTest {
         a = backend(0, "a");
         b = backend(0, "b");
         int portA = a.getAddress().getPort();
-        String urlA = "http://127.0.0.1:" + portA;
+        urlA = "http://127.0.0.1:" + portA;
+        urlB = "http://127.0.0.1:" + b.getAddress().getPort();
         router = VllmRouters.builder().config(RouterConfig.builder()
                         .server(new ServerConfig(urlA, 4))
-                        .server(new ServerConfig("http://127.0.0.1:" + b.getAddress().getPort(), 4))
+                        .server(new ServerConfig(urlB, 4))
                         .healthCheckInterval(Duration.ofSeconds(10))
                         .healthCheckTimeout(Duration.ofSeconds(2))
                         .healthCheckFailureThreshold(3)
@@ -97,17 +115,25 @@ class KilledBackendTest {
                         .maxRetries(0)
                         .strategy("round-robin")
                         .build())
-                .ticker(clock).scheduler(clock).build();
+                .ticker(clock).scheduler(clock)
+                .listener(new RouterListener() {
+                    @Override
+                    public void onHealthCheck(String backend, boolean passed, String reason) {
+                        checksOf(backend).add(passed ? "passed" : "failed: " + reason);
+                    }
+                })
+                .buildRouter();
 
         clock.runDueTasks();
-        await("first check", s -> s.health().lastCheckEpochMillis() > 0, 0);
+        assertThat(nextRound("first check")).isEqualTo("passed");
+        assertThat(server(0).health().lastCheckEpochMillis()).isPositive();
         assertThat(server(0).status()).isTrue();
 
         a.stop(0); // the process dies
         for (int failures = 1; failures <= 3; failures++) {
             clock.advance(Duration.ofSeconds(10));
-            int expected = failures;
-            await(failures + " failed check(s)", s -> s.health().consecutiveFailures() == expected, 0);
+            assertThat(nextRound(failures + " failed check(s)")).startsWith("failed");
+            assertThat(server(0).health().consecutiveFailures()).isEqualTo(failures);
         }
         assertThat(server(0).status()).as("ejected after 3 failed checks").isFalse();
         assertThat(server(0).health().reason()).isNotBlank();
@@ -117,10 +143,12 @@ class KilledBackendTest {
 
         a = backend(portA, "a"); // it comes back on the same address
         clock.advance(Duration.ofSeconds(10));
-        await("one good check", s -> s.health().consecutiveFailures() == 0, 0);
+        assertThat(nextRound("one good check")).isEqualTo("passed");
+        assertThat(server(0).health().consecutiveFailures()).isZero();
         assertThat(server(0).status()).as("not yet: one success of two").isFalse();
         clock.advance(Duration.ofSeconds(10));
-        await("re-admission", BackendStats::status, 0);
+        assertThat(nextRound("re-admission")).isEqualTo("passed");
+        assertThat(server(0).status()).as("re-admitted after two good checks").isTrue();
 
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < 4; i++) {

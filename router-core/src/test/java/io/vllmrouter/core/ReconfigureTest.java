@@ -49,7 +49,7 @@ class ReconfigureTest {
     }
 
     private DefaultVllmRouter router(RouterConfig c) {
-        router = VllmRouters.builder().config(c).ticker(clock).scheduler(clock).probe(probe).build();
+        router = VllmRouters.builder().config(c).ticker(clock).scheduler(clock).probe(probe).buildRouter();
         return router;
     }
 
@@ -148,5 +148,23 @@ class ReconfigureTest {
         assertThatThrownBy(() -> router(base().strategy("nope").build()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("strategy: \"nope\"").hasMessageContaining("test-fewest");
+    }
+
+    @Test
+    void theApiTakesTomlTextAndRefusesAnUnknownStrategyWithTheKnownNames() {
+        router(base().server(new ServerConfig("http://gpu-a:8000", 4)).build());
+        io.vllmrouter.api.VllmRouter api = router;
+        api.reconfigure("[servers]\nservers = [ { url = \"http://gpu-b:8000\", max_concurrent_requests = 8,"
+                + " models = [\"llama\"] } ]\n[config]\nenable_active_health_check = false\n");
+        assertThat(api.config().servers()).extracting(io.vllmrouter.api.BackendSettings::id)
+                .containsExactly("http://gpu-b:8000");
+        assertThat(api.models()).extracting(io.vllmrouter.api.ModelInfo::id).containsExactly("llama");
+        assertThat(api.models().get(0).json()).contains("\"id\":\"llama\"");
+
+        assertThatThrownBy(() -> api.reconfigure("[config]\nstrategy = \"fastest\"\n"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("config.strategy").hasMessageContaining("fastest")
+                .hasMessageContaining("test-fewest");
+        assertThat(api.config().servers()).hasSize(1);
     }
 }

@@ -38,7 +38,7 @@ class ScrapeAndModelsTest {
                 .config(RouterConfig.builder().servers(List.of(servers)).enableActiveHealthCheck(false)
                         .metricsInterval(Duration.ofSeconds(2)).metricsStaleAfter(3)
                         .modelsRefreshInterval(Duration.ofSeconds(60)).build())
-                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).build();
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).buildRouter();
     }
 
     @Test
@@ -85,8 +85,8 @@ class ScrapeAndModelsTest {
                 TestSupport.model("llama"))));
         router(new ServerConfig(A, 3), new ServerConfig(B, 3));
         assertThat(router.stats().servers().get(0).models()).containsExactly("llama");
-        assertThat(router.modelCatalog()).extracting(m -> m.id()).containsExactly("llama", "qwen");
-        assertThat(router.modelCatalog().get(0).raw().get("object").asText()).isEqualTo("model");
+        assertThat(router.models()).extracting(m -> m.id()).containsExactly("llama", "qwen");
+        assertThat(json(router.models().get(0)).get("object").asText()).isEqualTo("model");
 
         byte[] qwen = "{\"model\":\"qwen\"}".getBytes(StandardCharsets.UTF_8);
         try (var lease = router.choose(RouterRequest.post("/v1/completions", qwen).build())) {
@@ -111,5 +111,10 @@ class ScrapeAndModelsTest {
             assertThat(lease.backendId()).isEqualTo(B);
         }
         assertThat(probe.calls).contains("models " + B).doesNotContain("models " + A);
+    }
+
+    /** A model entry's JSON, parsed. */
+    private static com.fasterxml.jackson.databind.JsonNode json(io.vllmrouter.api.ModelInfo m) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.json());
     }
 }

@@ -23,7 +23,7 @@ class StatsJsonTest {
                         .server(new ServerConfig("http://gpu-2:8088", 5))
                         .enableActiveHealthCheck(false)
                         .build())
-                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).build()) {
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).buildRouter()) {
             clock.runDueTasks();
             String json = RouterJson.mapper().writeValueAsString(router.stats());
             JsonNode root = RouterJson.mapper().readTree(json);

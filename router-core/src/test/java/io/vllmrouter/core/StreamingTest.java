@@ -1,5 +1,7 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RequestOutcome;
+import io.vllmrouter.api.RouterListener;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -73,7 +75,7 @@ class StreamingTest {
                         records.add(r);
                     }
                 })
-                .build();
+                .buildRouter();
     }
 
     private static void sseHeaders(HttpExchange ex) throws IOException {
@@ -115,7 +117,7 @@ class StreamingTest {
             assertThat(reader.readLine()).isNull();
         }
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo("ok");
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
             assertThat(rec.stream()).isTrue();
             assertThat(rec.model()).isEqualTo("llama");
         });
@@ -150,7 +152,7 @@ class StreamingTest {
         Throwable writeFailure = upstreamEnded.get(20, TimeUnit.SECONDS);
         assertThat(writeFailure).as("the backend's write failed because the router cancelled").isInstanceOf(IOException.class);
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo("cancelled");
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.CANCELLED);
             assertThat(rec.status()).isEqualTo(499);
         });
         var stats = router.stats().servers().get(0);
@@ -203,7 +205,7 @@ class StreamingTest {
         } finally {
             callers.shutdownNow();
         }
-        assertThat(records).hasSize(n).allSatisfy(rec -> assertThat(rec.outcome()).isEqualTo("ok"));
+        assertThat(records).hasSize(n).allSatisfy(rec -> assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK));
         var stats = router.stats().servers().get(0);
         assertThat(stats.inFlight()).isZero();
         assertThat(stats.requests().succeeded()).isEqualTo(n);
@@ -237,7 +239,7 @@ class StreamingTest {
                         records.add(r);
                     }
                 })
-                .build();
+                .buildRouter();
         try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
             BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
             assertThat(reader.readLine()).isEqualTo("data: first");
@@ -248,7 +250,7 @@ class StreamingTest {
         } finally {
             release.countDown();
         }
-        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo("timeout");
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);
         assertThat(router.stats().servers().get(0).requests().failed()).isEqualTo(1);
     }
 }

@@ -3,8 +3,9 @@ package io.vllmrouter.core;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.api.spi.RouteContext;
+import io.vllmrouter.core.metrics.BackendProbe;
 import io.vllmrouter.core.metrics.LoadMetrics;
-import io.vllmrouter.core.metrics.ModelInfo;
+import io.vllmrouter.api.ModelInfo;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -108,6 +109,6 @@ final class TestSupport {
     }
 
     static ModelInfo model(String id) {
-        return new ModelInfo(id, RouterJson.mapper().createObjectNode().put("id", id).put("object", "model"));
+        return new ModelInfo(id, RouterJson.mapper().createObjectNode().put("id", id).put("object", "model").toString());
     }
 }

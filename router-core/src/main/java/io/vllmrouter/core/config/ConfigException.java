@@ -12,10 +12,11 @@ package io.vllmrouter.core.config;
  * /etc/vllm-router/servers.toml: file not found
  * </pre>
  *
- * <p>The parts are available on their own for tools ({@code check-config}, tests): {@link #file()},
+ * <p>An {@link IllegalArgumentException}, as {@code VllmRouter.reconfigure(String)} promises for
+ * invalid text. The parts are available on their own for tools ({@code check-config}, tests): {@link #file()},
  * {@link #line()}, {@link #key()}, {@link #value()}, {@link #expected()}.
  */
-public final class ConfigException extends RuntimeException {
+public final class ConfigException extends IllegalArgumentException {
 
     private static final long serialVersionUID = 1L;
 

@@ -1,5 +1,6 @@
 package io.vllmrouter.core.config;
 
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.core.time.Scheduler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -19,7 +20,7 @@ import java.util.function.Consumer;
  *
  * <pre>{@code
  * ConfigWatcher watcher = new ConfigWatcher(file, System.getenv(), scheduler,
- *         config.configReloadInterval(), router::applyConfig, e -> log.error(e.getMessage()));
+ *         config.configReloadInterval(), router::reconfigure, e -> System.err.println(e.getMessage()));
  * watcher.start();
  * ...
  * watcher.close();
@@ -53,6 +54,7 @@ public final class ConfigWatcher implements AutoCloseable {
     private final Scheduler scheduler;
     private final Consumer<RouterConfig> onChange;
     private final Consumer<ConfigException> onError;
+    private final StrategyRegistry strategies;
 
     /** Serializes checks; callbacks run while it is held. */
     private final Object checkLock = new Object();
@@ -93,6 +95,17 @@ public final class ConfigWatcher implements AutoCloseable {
      */
     public ConfigWatcher(Path file, Map<String, String> env, Scheduler scheduler, Duration interval,
                          RouterConfig current, Consumer<RouterConfig> onChange, Consumer<ConfigException> onError) {
+        this(file, env, scheduler, interval, current, onChange, onError, StrategyRegistry.defaultRegistry());
+    }
+
+    /**
+     * As above, judging the {@code strategy} name against {@code strategies} (the router's registry)
+     * rather than the default one.
+     */
+    public ConfigWatcher(Path file, Map<String, String> env, Scheduler scheduler, Duration interval,
+                         RouterConfig current, Consumer<RouterConfig> onChange, Consumer<ConfigException> onError,
+                         StrategyRegistry strategies) {
+        this.strategies = Objects.requireNonNull(strategies, "strategies");
         this.file = Objects.requireNonNull(file, "file");
         this.env = Map.copyOf(Objects.requireNonNull(env, "env"));
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -152,7 +165,7 @@ public final class ConfigWatcher implements AutoCloseable {
             lastSeen = hash;
             RouterConfig config;
             try {
-                config = ConfigLoader.parse(bytes, file.toString(), env);
+                config = ConfigLoader.parse(bytes, file.toString(), env, strategies);
             } catch (ConfigException e) {
                 report(e);
                 return;
@@ -209,7 +222,7 @@ public final class ConfigWatcher implements AutoCloseable {
             byte[] bytes = Files.readAllBytes(file);
             lastSeen = sha256(bytes);
             try {
-                applied = ConfigLoader.parse(bytes, file.toString(), env);
+                applied = ConfigLoader.parse(bytes, file.toString(), env, strategies);
             } catch (ConfigException e) {
                 // The caller loaded (and reported) this content already; report only what comes next.
             }

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * <p>Every setter checks its value and throws {@link IllegalArgumentException} naming the TOML key,
  * the value and what is expected, e.g. {@code "max_retries: -1 (expected: integer >= 0)"}.
  */
-public final class RouterConfig {
+public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
 
     public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(10);
     public static final Duration DEFAULT_HEALTH_CHECK_TIMEOUT = Duration.ofSeconds(5);
@@ -126,8 +126,10 @@ public final class RouterConfig {
     }
 
     /** {@code [servers] servers}: the backends, in order; unique URLs; may be empty. */
+    @Override
     public List<ServerConfig> servers() { return servers; }
     /** {@code health_check_interval} (s): time between active checks of each backend. */
+    @Override
     public Duration healthCheckInterval() { return healthCheckInterval; }
     /** {@code health_check_timeout} (s): a check that takes longer fails. */
     public Duration healthCheckTimeout() { return healthCheckTimeout; }
@@ -142,18 +144,22 @@ public final class RouterConfig {
     /** {@code health_check_window}: how many recent checks the success rate covers. */
     public int healthCheckWindow() { return healthCheckWindow; }
     /** {@code config_reload_interval} (s): how often the file is checked for changes. */
+    @Override
     public Duration configReloadInterval() { return configReloadInterval; }
     /** {@code enable_active_health_check}: false leaves health to the circuit breakers alone. */
     public boolean enableActiveHealthCheck() { return enableActiveHealthCheck; }
     /** {@code request_timeout} (s): bound on a whole forwarded request, stream included. */
+    @Override
     public Duration requestTimeout() { return requestTimeout; }
     /** {@code connect_timeout} (s): bound on opening a connection to a backend. */
     public Duration connectTimeout() { return connectTimeout; }
     /** {@code max_retries}: further backends tried after a failure before any byte reached the caller. */
+    @Override
     public int maxRetries() { return maxRetries; }
     /** {@code retry_delay} (s): pause before each retry. */
     public Duration retryDelay() { return retryDelay; }
     /** {@code strategy}: the balancing strategy's name. */
+    @Override
     public String strategy() { return strategy; }
     /** {@code metrics_interval} (s): time between /metrics scrapes of each backend. */
     public Duration metricsInterval() { return metricsInterval; }
@@ -174,6 +180,7 @@ public final class RouterConfig {
     /** {@code circuit_breaker_half_open_calls}: trial calls in HALF_OPEN. */
     public int circuitBreakerHalfOpenCalls() { return circuitBreakerHalfOpenCalls; }
     /** {@code max_body_bytes}: the proxy answers 413 for larger request bodies. */
+    @Override
     public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
     public String sessionHeader() { return sessionHeader; }

@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param models                 models served; empty means "learn from /v1/models"
  * @param apiKey                 sent upstream as {@code Authorization: Bearer}, or null
  */
-public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
+public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey)
+        implements io.vllmrouter.api.BackendSettings {
 
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
     public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 3;
@@ -46,6 +47,7 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
     }
 
     /** The id used in stats and logs: the URL as a string. */
+    @Override
     public String id() {
         return url.toString();
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vllmrouter.api.ModelInfo;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -52,7 +53,7 @@ import java.util.concurrent.TimeoutException;
  * executor, or the JDK's delayed-completion thread after a deadline); dependent stages of the
  * returned futures run there too, so they must not block. Thread-safe.
  */
-public final class BackendClient {
+public final class BackendClient implements BackendProbe {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -73,6 +74,7 @@ public final class BackendClient {
      * @param apiKey  sent as {@code Authorization: Bearer}; null or empty sends none
      * @param timeout bound on the whole call, &gt; 0
      */
+    @Override
     public CompletableFuture<LoadMetrics> scrapeMetrics(URI base, String apiKey, Duration timeout) {
         HttpRequest request = request(base, "/metrics", apiKey, timeout, "text/plain; version=0.0.4");
         return call(request, timeout, BodyHandlers.ofString(), response -> {
@@ -86,6 +88,7 @@ public final class BackendClient {
      * answer must be 200 and JSON of OpenAI's shape {@code {"object":"list","data":[{"id":...}]}};
      * otherwise the future fails with an {@link IOException} that says what was wrong.
      */
+    @Override
     public CompletableFuture<List<ModelInfo>> fetchModels(URI base, String apiKey, Duration timeout) {
         HttpRequest request = request(base, "/v1/models", apiKey, timeout, "application/json");
         return call(request, timeout, BodyHandlers.ofString(), response -> {
@@ -98,6 +101,7 @@ public final class BackendClient {
      * {@code GET base/health}. Completes normally with the HTTP status (any status: the caller
      * judges) or exceptionally on connect errors and timeouts. The body is read and dropped.
      */
+    @Override
     public CompletableFuture<Integer> checkHealth(URI base, String apiKey, Duration timeout) {
         HttpRequest request = request(base, "/health", apiKey, timeout, "*/*");
         return call(request, timeout, BodyHandlers.discarding(), HttpResponse::statusCode);
@@ -229,7 +233,7 @@ public final class BackendClient {
                 throw new IOException(describe(request) + ": data[" + i + "] has no string \"id\": "
                         + abbreviate(entry.toString()));
             }
-            models.add(new ModelInfo(id.textValue(), (ObjectNode) entry));
+            models.add(new ModelInfo(id.textValue(), entry.toString()));
         }
         return List.copyOf(models);
     }

@@ -197,6 +197,20 @@ public final class StrategyRegistry {
     }
 
     /**
+     * The one check of a strategy name: config loading, reloads, {@code check-config} and
+     * {@link #create} all call it, so they agree and say the same.
+     *
+     * @throws IllegalArgumentException {@code strategy: "fastest" (expected: one of [least-loaded,
+     *     round-robin, weighted-score])} when no provider has that name
+     */
+    public void requireKnown(String name) {
+        if (name == null || !providers.containsKey(name)) {
+            throw new IllegalArgumentException("strategy: " + (name == null ? "null" : "\"" + name + "\"")
+                    + " (expected: one of " + providers.keySet() + ")");
+        }
+    }
+
+    /**
      * A new instance of the strategy named {@code name}, for one router.
      *
      * @throws IllegalArgumentException when no provider has that name; the message lists the names found
@@ -216,11 +230,8 @@ public final class StrategyRegistry {
      * @throws IllegalStateException    when the provider fails to create the strategy
      */
     public BalancingStrategy create(String name, Map<String, String> settings) {
-        BalancingStrategyProvider provider = name == null ? null : providers.get(name);
-        if (provider == null) {
-            throw new IllegalArgumentException("strategy: " + (name == null ? "null" : "\"" + name + "\"")
-                    + " (expected: one of " + providers.keySet() + ")");
-        }
+        requireKnown(name);
+        BalancingStrategyProvider provider = providers.get(name);
         BalancingStrategy strategy;
         try {
             strategy = settings == null || settings.isEmpty() ? provider.create() : provider.create(settings);

@@ -1,5 +1,7 @@
 package io.vllmrouter.core.metrics;
 
+import io.vllmrouter.api.ModelInfo;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
@@ -240,8 +242,8 @@ class BackendClientTest {
         List<ModelInfo> models = value(client.fetchModels(base(backend), null, TIMEOUT));
 
         assertThat(models).extracting(ModelInfo::id).containsExactly("Qwen/Qwen3-0.6B", "my-lora");
-        assertThat(models.get(0).raw().get("max_model_len").asInt()).isEqualTo(40960);
-        assertThat(models.get(1).raw().get("parent").asText()).isEqualTo("Qwen/Qwen3-0.6B");
+        assertThat(json(models.get(0)).get("max_model_len").asInt()).isEqualTo(40960);
+        assertThat(json(models.get(1)).get("parent").asText()).isEqualTo("Qwen/Qwen3-0.6B");
         assertThatThrownBy(() -> models.add(models.get(0))).isInstanceOf(UnsupportedOperationException.class);
         backend.verify(getRequestedFor(urlEqualTo("/v1/models")).withHeader("Accept", equalTo("application/json")));
     }
@@ -401,5 +403,10 @@ class BackendClientTest {
                 closedByClient.complete(e instanceof java.net.SocketException);
             }
         }
+    }
+
+    /** A model entry's JSON, parsed. */
+    private static com.fasterxml.jackson.databind.JsonNode json(io.vllmrouter.api.ModelInfo m) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.json());
     }
 }

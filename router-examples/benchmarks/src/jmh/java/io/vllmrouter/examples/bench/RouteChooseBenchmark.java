@@ -2,7 +2,7 @@ package io.vllmrouter.examples.bench;
 
 import io.vllmrouter.api.BackendLease;
 import io.vllmrouter.api.RouterRequest;
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -50,7 +50,7 @@ public class RouteChooseBenchmark {
     @Param({"128"})
     public int backends;
 
-    private DefaultVllmRouter router;
+    private VllmRouter router;
     private MetricsServer metrics;
     private RouterRequest request;
 
@@ -115,7 +115,7 @@ public class RouteChooseBenchmark {
             return () -> { };
         }
 
-        void runScrapeRoundOnce(DefaultVllmRouter router) {
+        void runScrapeRoundOnce(VllmRouter router) {
             periodic.forEach(Runnable::run);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (router.stats().servers().stream().anyMatch(s -> s.detailedMetrics().stale())) {

@@ -2,7 +2,7 @@ package io.vllmrouter.examples.loadgen;
 
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.spi.BalancingStrategy;
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -162,7 +162,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
                     fleet.forEach(SimulatedVllm::close);
                     fleet = startFleet();  // cold caches for every strategy
                 }
-                try (DefaultVllmRouter router = VllmRouters.builder().config(routerConfig(fleet, name)).build();
+                try (VllmRouter router = VllmRouters.builder().config(routerConfig(fleet, name)).build();
                      ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                              .grace(Duration.ZERO).build())) {
                     URI target = URI.create("http://127.0.0.1:" + proxy.port() + "/v1/chat/completions");
@@ -303,7 +303,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private Run run(HttpClient client, URI target, DefaultVllmRouter router, List<SimulatedVllm> fleet, List<Req> workload,
+    private Run run(HttpClient client, URI target, VllmRouter router, List<SimulatedVllm> fleet, List<Req> workload,
                     String strategy, double load, double rps) throws InterruptedException {
         long[] before = totals(router);
         long hitsBefore = 0;
@@ -396,7 +396,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     /** Requests sent to each backend so far (attempts), in configuration order. */
-    private static long[] totals(DefaultVllmRouter router) {
+    private static long[] totals(VllmRouter router) {
         List<BackendStats> servers = router.stats().servers();
         long[] t = new long[servers.size()];
         for (int i = 0; i < t.length; i++) {
@@ -423,7 +423,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     /** Waits until every backend has been scraped once, so every strategy starts with figures. */
-    private static void awaitReady(HttpClient client, URI target, DefaultVllmRouter router) throws IOException, InterruptedException {
+    private static void awaitReady(HttpClient client, URI target, VllmRouter router) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             boolean ready = true;

@@ -1,6 +1,6 @@
 package io.vllmrouter.examples.loadgen;
 
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -36,7 +36,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.file.Path;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.RouterListener;
 
 /**
  * Many streams at once through the proxy: {@code --streams} (2,000) streaming chat completions,
@@ -135,7 +135,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 config.server(new ServerConfig(u, slots, List.of(MODEL), null));
             }
             Tally tally = new Tally();
-            try (DefaultVllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).build();
+            try (VllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .grace(Duration.ofSeconds(1)).build())) {
                 return run(o, router, proxy, sims, tally);
@@ -200,7 +200,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
 
         @Override
         public void onRequestComplete(RequestRecord r) {
-            outcomes.computeIfAbsent(r.status() + " " + r.outcome(), k -> new AtomicInteger()).incrementAndGet();
+            outcomes.computeIfAbsent(r.status() + " " + r.outcome().label(), k -> new AtomicInteger()).incrementAndGet();
         }
 
         @Override
@@ -219,7 +219,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
         }
     }
 
-    private int run(PrintStream o, DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, Tally tally)
+    private int run(PrintStream o, VllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, Tally tally)
             throws IOException, InterruptedException {
         URI target = URI.create("http://127.0.0.1:" + proxy.port() + "/v1/chat/completions");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -360,7 +360,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
 
     /** Samples in-flight counts, heap and threads every 20 ms and keeps the peaks. */
     private static final class Sampler implements Runnable {
-        final DefaultVllmRouter router;
+        final VllmRouter router;
         final ProxyServer proxy;
         final List<SimulatedVllm> sims;
         final MemoryMXBean memory;
@@ -377,7 +377,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
         long allInFlightSince = -1;
         volatile int peakThreads;
 
-        Sampler(DefaultVllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, MemoryMXBean memory, int target) {
+        Sampler(VllmRouter router, ProxyServer proxy, List<SimulatedVllm> sims, MemoryMXBean memory, int target) {
             this.target = target;
             this.router = router;
             this.proxy = proxy;

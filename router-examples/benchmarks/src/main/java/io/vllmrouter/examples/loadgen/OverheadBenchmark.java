@@ -1,6 +1,6 @@
 package io.vllmrouter.examples.loadgen;
 
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -122,7 +122,7 @@ public final class OverheadBenchmark implements Callable<Integer> {
         SimConfig simConfig = simConfig(concurrency, outputTokens);
         ProxyMetrics metrics = new ProxyMetrics();
         try (SimulatedVllm sim = SimulatedVllm.start(simConfig);
-             DefaultVllmRouter router = VllmRouters.builder().config(routerConfig(sim.baseUrl(), simConfig.maxNumSeqs()))
+             VllmRouter router = VllmRouters.builder().config(routerConfig(sim.baseUrl(), simConfig.maxNumSeqs()))
                      .listener(CompositeListener.of(metrics)).build();
              ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                      .metrics(metrics).grace(Duration.ZERO).build())) {

@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -33,7 +33,7 @@ class RouterUsesCustomStrategyTest {
     private final WireMockServer busyCache = new WireMockServer(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"));
     private final WireMockServer freeCache = new WireMockServer(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"));
     private final FakeClock clock = new FakeClock();
-    private DefaultVllmRouter router;
+    private VllmRouter router;
 
     @BeforeEach
     void start() {

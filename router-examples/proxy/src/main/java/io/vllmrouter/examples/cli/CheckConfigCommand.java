@@ -2,10 +2,13 @@ package io.vllmrouter.examples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vllmrouter.api.ModelInfo;
 import io.vllmrouter.core.config.ConfigException;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.core.metrics.BackendClient;
+import io.vllmrouter.core.metrics.BackendProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -13,10 +16,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,8 +28,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
- * {@code vllm-router check-config FILE}: validates the file, then asks every server for
- * {@code GET /health} and {@code GET /v1/models} (in parallel, each bounded by {@code --timeout}).
+ * {@code vllm-router check-config FILE}: validates the file (with the router's own loader, so an
+ * unknown strategy is refused with the known names), then asks every server for {@code GET /health}
+ * and {@code GET /v1/models} through the router's own {@link BackendProbe} (in parallel, each
+ * bounded by {@code --timeout}, with the server's api_key).
  */
 @Command(name = "check-config", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false, usageHelpAutoWidth = true,
@@ -88,9 +90,10 @@ public final class CheckConfigCommand implements Callable<Integer> {
         }
         Duration timeout = Duration.ofMillis(Math.round(timeoutSeconds * 1000));
         HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+        BackendProbe backends = new BackendClient(client);
         List<CompletableFuture<Probe>> probes = new ArrayList<>();
         for (ServerConfig s : config.servers()) {
-            probes.add(probe(client, s, timeout));
+            probes.add(probe(backends, s, timeout));
         }
         int width = config.servers().stream().mapToInt(s -> s.id().length()).max().orElse(10);
         int reachable = 0;
@@ -134,51 +137,37 @@ public final class CheckConfigCommand implements Callable<Integer> {
         }
     }
 
-    private static CompletableFuture<Probe> probe(HttpClient client, ServerConfig s, Duration timeout) {
+    /** Asks one server through the router's own probe, so /health and /v1/models carry its api_key. */
+    private static CompletableFuture<Probe> probe(BackendProbe probe, ServerConfig s, Duration timeout) {
         long start = System.nanoTime();
-        CompletableFuture<HttpResponse<Void>> health = client.sendAsync(
-                HttpRequest.newBuilder(URI.create(s.id() + "/health")).timeout(timeout).GET().build(),
-                HttpResponse.BodyHandlers.discarding());
-        HttpRequest.Builder models = HttpRequest.newBuilder(URI.create(s.id() + "/v1/models")).timeout(timeout).GET();
-        if (s.apiKey() != null) {
-            models.header("Authorization", "Bearer " + s.apiKey());
-        }
-        CompletableFuture<HttpResponse<String>> list = client.sendAsync(models.build(), HttpResponse.BodyHandlers.ofString());
-        return health.handle((r, e) -> new Object[] {r, e, (System.nanoTime() - start) / 1_000_000})
-                .thenCombine(list.handle((r, e) -> new Object[] {r, e}), (h, m) -> {
-                    @SuppressWarnings("unchecked")
-                    HttpResponse<Void> hr = (HttpResponse<Void>) h[0];
-                    String healthError = h[1] == null ? null : describe((Throwable) h[1], timeout);
-                    List<String> ids = new ArrayList<>();
-                    String modelsError = null;
-                    if (m[1] != null) {
-                        modelsError = describe((Throwable) m[1], timeout);
-                    } else {
-                        @SuppressWarnings("unchecked")
-                        HttpResponse<String> mr = (HttpResponse<String>) m[0];
-                        modelsError = parseModels(mr, ids);
-                    }
-                    return new Probe(s, hr == null ? -1 : hr.statusCode(), (Long) h[2], healthError, ids, modelsError);
-                });
-    }
-
-    /** Fills {@code ids} from an OpenAI model list; returns an error description or null. */
-    private static String parseModels(HttpResponse<String> r, List<String> ids) {
-        if (r.statusCode() != 200) {
-            return "HTTP " + r.statusCode();
-        }
-        try {
-            JsonNode data = JSON.readTree(r.body()).path("data");
-            for (JsonNode m : data) {
-                String id = m.path("id").asText(null);
-                if (id != null) {
-                    JsonNode len = m.get("max_model_len");
-                    ids.add(len != null && len.canConvertToLong() ? id + " (max_model_len " + len.asLong() + ")" : id);
+        CompletableFuture<Object[]> health = probe.checkHealth(s.url(), s.apiKey(), timeout)
+                .handle((status, e) -> new Object[] {status, e, (System.nanoTime() - start) / 1_000_000});
+        CompletableFuture<Object[]> list = probe.fetchModels(s.url(), s.apiKey(), timeout)
+                .handle((models, e) -> new Object[] {models, e});
+        return health.thenCombine(list, (h, m) -> {
+            String healthError = h[1] == null ? null : describe((Throwable) h[1], timeout);
+            List<String> ids = new ArrayList<>();
+            String modelsError = null;
+            if (m[1] != null) {
+                modelsError = describe((Throwable) m[1], timeout);
+            } else {
+                @SuppressWarnings("unchecked")
+                List<ModelInfo> models = (List<ModelInfo>) m[0];
+                for (ModelInfo info : models) {
+                    ids.add(describe(info));
                 }
             }
-            return null;
+            return new Probe(s, h[0] == null ? -1 : (Integer) h[0], (Long) h[2], healthError, ids, modelsError);
+        });
+    }
+
+    /** The id, with {@code max_model_len} when the backend lists it. */
+    private static String describe(ModelInfo m) {
+        try {
+            JsonNode len = JSON.readTree(m.json()).get("max_model_len");
+            return len != null && len.canConvertToLong() ? m.id() + " (max_model_len " + len.asLong() + ")" : m.id();
         } catch (java.io.IOException e) {
-            return "not an OpenAI model list";
+            return m.id();
         }
     }
 

@@ -1,7 +1,7 @@
 package io.vllmrouter.examples.cli;
 
-import io.vllmrouter.core.DefaultVllmRouter;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.VllmRouter;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.RouterConfig;
@@ -91,7 +91,7 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     /** What a started proxy is made of; handed to {@link #onStarted} (tests, embedding). */
-    public record Running(ProxyServer server, DefaultVllmRouter router, Path configPath) {
+    public record Running(ProxyServer server, VllmRouter router, Path configPath) {
     }
 
     /** Called once the server listens (on the command's thread). */
@@ -149,7 +149,7 @@ public final class RunCommand implements Callable<Integer> {
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
-        DefaultVllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
+        VllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
                 .listener(listener).build();
         ProxyServer server;
         try {
@@ -163,7 +163,7 @@ public final class RunCommand implements Callable<Integer> {
         ConfigFileWatch fileWatch = null;
         if (reload) {
             try {
-                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfigFileNow);
+                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfig);
             } catch (IOException e) {
                 LOG.warn("--reload: cannot watch {} ({}); relying on the periodic check", configPath, e.toString());
             }

@@ -3,7 +3,7 @@ package io.vllmrouter.examples.logging;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.RouterListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +49,7 @@ public final class RequestLog implements RouterListener {
         }
         if (access.isInfoEnabled()) {
             access.info("{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}",
-                    r.requestId(), r.model(), r.backend(), r.status(), r.outcome(),
+                    r.requestId(), r.model(), r.backend(), r.status(), r.outcome().label(),
                     millis(r.latencyNanos()), r.ttfbNanos() < 0 ? -1 : millis(r.ttfbNanos()), r.retries(),
                     r.stream() ? " stream" : "");
         }
@@ -71,7 +71,7 @@ public final class RequestLog implements RouterListener {
         }
         n.put("retries", r.retries());
         n.put("stream", r.stream());
-        n.put("outcome", r.outcome());
+        n.put("outcome", r.outcome().label());
         n.put("bytes", r.bytes());
         try {
             return JSON.writeValueAsString(n);

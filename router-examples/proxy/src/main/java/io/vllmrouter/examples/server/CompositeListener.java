@@ -1,7 +1,7 @@
 package io.vllmrouter.examples.server;
 
 import io.vllmrouter.api.CircuitState;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.RouterListener;
 
 import java.util.List;
 

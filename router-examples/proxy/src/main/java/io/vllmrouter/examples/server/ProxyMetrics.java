@@ -3,7 +3,7 @@ package io.vllmrouter.examples.server;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.RouterStats;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.RouterListener;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <pre>{@code
  * ProxyMetrics metrics = new ProxyMetrics();
- * DefaultVllmRouter router = VllmRouters.builder().config(config).listener(metrics).build();
+ * VllmRouter router = VllmRouters.builder().config(config).listener(metrics).build();
  * ProxyServer server = ProxyServer.start(router, ProxyOptions.builder().metrics(metrics).build());
  * }</pre>
  *

@@ -11,9 +11,9 @@ import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.RouterStats;
-import io.vllmrouter.core.DefaultVllmRouter;
+import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.RouterJson;
-import io.vllmrouter.core.metrics.ModelInfo;
+import io.vllmrouter.api.ModelInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,13 +37,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The standalone proxy's HTTP front: OpenAI-compatible endpoints forwarded through a
- * {@link DefaultVllmRouter}, plus {@code /}, {@code /health}, {@code /load-stats} and
+ * {@link VllmRouter}, plus {@code /}, {@code /health}, {@code /load-stats} and
  * {@code /metrics}. Built on the JDK's {@code com.sun.net.httpserver}, so a host application can
  * copy it without adding a web framework.
  *
  * <pre>{@code
  * ProxyMetrics metrics = new ProxyMetrics();
- * DefaultVllmRouter router = VllmRouters.builder().config(config).listener(metrics).build();
+ * VllmRouter router = VllmRouters.builder().config(config).listener(metrics).build();
  * ProxyServer server = ProxyServer.start(router, ProxyOptions.builder().port(8888).metrics(metrics).build());
  * ...
  * server.stop(Duration.ofSeconds(10));   // drains in-flight requests; then close the router
@@ -87,7 +87,7 @@ public final class ProxyServer implements AutoCloseable {
             "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
             "date", "server", "proxy-connection");
 
-    private final DefaultVllmRouter router;
+    private final VllmRouter router;
     private final ProxyOptions options;
     private final HttpServer server;
     private final ExecutorService executor;
@@ -97,7 +97,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Object drainLock = new Object();
     private volatile boolean stopping;
 
-    private ProxyServer(DefaultVllmRouter router, ProxyOptions options, HttpServer server, ExecutorService executor) {
+    private ProxyServer(VllmRouter router, ProxyOptions options, HttpServer server, ExecutorService executor) {
         this.router = router;
         this.options = options;
         this.server = server;
@@ -109,7 +109,7 @@ public final class ProxyServer implements AutoCloseable {
      *
      * @throws IOException when the address cannot be bound (in use, bad host)
      */
-    public static ProxyServer start(DefaultVllmRouter router, ProxyOptions options) throws IOException {
+    public static ProxyServer start(VllmRouter router, ProxyOptions options) throws IOException {
         Objects.requireNonNull(router, "router");
         Objects.requireNonNull(options, "options");
         HttpServer http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 1024);
@@ -515,7 +515,7 @@ public final class ProxyServer implements AutoCloseable {
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
         Set<String> seen = new LinkedHashSet<>();
-        for (ModelInfo m : router.modelCatalog()) {
+        for (ModelInfo m : router.models()) {
             if (seen.add(m.id())) {
                 data.add(entry(m));
             }
@@ -524,8 +524,12 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private static ObjectNode entry(ModelInfo m) {
-        if (m.raw() != null) {
-            return m.raw().deepCopy();
+        try {
+            if (JSON.readTree(m.json()) instanceof ObjectNode raw) {
+                return raw;
+            }
+        } catch (IOException e) {
+            // the backend's entry was JSON when it was read; fall back to the plain shape
         }
         ObjectNode n = JSON.createObjectNode();
         n.put("id", m.id());
@@ -536,7 +540,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private void model(HttpExchange ex, String rawId) throws IOException {
         String id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
-        for (ModelInfo m : router.modelCatalog()) {
+        for (ModelInfo m : router.models()) {
             if (m.id().equals(id)) {
                 sendJson(ex, 200, JSON.writeValueAsBytes(entry(m)));
                 return;

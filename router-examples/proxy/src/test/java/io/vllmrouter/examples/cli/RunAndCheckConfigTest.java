@@ -125,6 +125,16 @@ class RunAndCheckConfigTest {
     }
 
     @Test
+    void checkConfigRefusesAnUnknownStrategyListingTheKnownOnes() throws Exception {
+        Path bad = Files.writeString(dir.resolve("strategy.toml"),
+                "[servers]\nservers = [ { url = \"" + url() + "\", max_concurrent_requests = 4 } ]\n[config]\nstrategy = \"fastest\"\n");
+        CliTest.Result r = CliTest.run("check-config", "--no-probe", bad.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("strategy.toml:4").contains("config.strategy").contains("fastest")
+                .contains("weighted-score").contains("least-loaded").contains("round-robin").doesNotContain("\tat ");
+    }
+
+    @Test
     void runServesReloadsAndStopsWithExitZero() throws Exception {
         Path file = config(url());
         Path logs = dir.resolve("logs");

@@ -1,8 +1,9 @@
 package io.vllmrouter.examples.logging;
 
+import io.vllmrouter.api.RequestOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vllmrouter.core.RouterListener.RequestRecord;
+import io.vllmrouter.api.RouterListener.RequestRecord;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -14,7 +15,7 @@ class RequestLogTest {
 
     @Test
     void structuredLineHasEveryField() throws Exception {
-        String line = RequestLog.toJson(new RequestRecord("req-1", "llama", true, "http://a:1", 200, "ok",
+        String line = RequestLog.toJson(new RequestRecord("req-1", "llama", true, "http://a:1", 200, RequestOutcome.OK,
                 1_234_567_890L, 45_600_000L, 1, 999), Instant.parse("2026-01-01T00:00:00Z"));
         assertThat(line).doesNotContain("\n");
         JsonNode n = new ObjectMapper().readTree(line);
@@ -32,7 +33,7 @@ class RequestLogTest {
 
     @Test
     void noTtfbIsNull() throws Exception {
-        String line = RequestLog.toJson(new RequestRecord("r", null, false, null, 503, "no_backend", 1000, -1, 0, 0), Instant.EPOCH);
+        String line = RequestLog.toJson(new RequestRecord("r", null, false, null, 503, RequestOutcome.NO_BACKEND, 1000, -1, 0, 0), Instant.EPOCH);
         JsonNode n = new ObjectMapper().readTree(line);
         assertThat(n.get("ttfb_ms").isNull()).isTrue();
         assertThat(n.get("backend").isNull()).isTrue();

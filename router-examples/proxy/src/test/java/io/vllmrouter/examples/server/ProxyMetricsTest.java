@@ -1,7 +1,8 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.CircuitState;
-import io.vllmrouter.core.RouterListener.RequestRecord;
+import io.vllmrouter.api.RouterListener.RequestRecord;
 import io.vllmrouter.examples.dashboard.DashboardRendererTest;
 import org.junit.jupiter.api.Test;
 
@@ -14,9 +15,9 @@ class ProxyMetricsTest {
     @Test
     void countsRequestsAndFillsHistograms() {
         ProxyMetrics m = new ProxyMetrics();
-        m.onRequestComplete(new RequestRecord("r1", "llama", false, "http://a:1", 200, "ok", 30_000_000L, 5_000_000L, 0, 10));
-        m.onRequestComplete(new RequestRecord("r2", "llama", true, "http://a:1", 200, "ok", 2_000_000_000L, 7_000_000L, 1, 10));
-        m.onRequestComplete(new RequestRecord("r3", "nope", false, null, 404, "no_backend", 1_000_000L, -1, 0, 0));
+        m.onRequestComplete(new RequestRecord("r1", "llama", false, "http://a:1", 200, RequestOutcome.OK, 30_000_000L, 5_000_000L, 0, 10));
+        m.onRequestComplete(new RequestRecord("r2", "llama", true, "http://a:1", 200, RequestOutcome.OK, 2_000_000_000L, 7_000_000L, 1, 10));
+        m.onRequestComplete(new RequestRecord("r3", "nope", false, null, 404, RequestOutcome.NO_BACKEND, 1_000_000L, -1, 0, 0));
         m.onRetry("r2", "http://b:2", "connect refused");
         m.onConfigReload(true, null);
         m.onConfigReload(false, "bad");
@@ -65,7 +66,7 @@ class ProxyMetricsTest {
     void capsModelLabelsAndEscapesValues() {
         ProxyMetrics m = new ProxyMetrics();
         for (int i = 0; i < ProxyMetrics.MAX_SERIES + 50; i++) {
-            m.onRequestComplete(new RequestRecord("r", "m" + i, false, "b", 404, "no_backend", 1, -1, 0, 0));
+            m.onRequestComplete(new RequestRecord("r", "m" + i, false, "b", 404, RequestOutcome.NO_BACKEND, 1, -1, 0, 0));
         }
         String text = m.render(null);
         assertThat(text).contains("model=\"_other\",status=\"404\"} 50");

@@ -2,8 +2,8 @@ package io.vllmrouter.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vllmrouter.core.DefaultVllmRouter;
-import io.vllmrouter.core.RouterListener;
+import io.vllmrouter.api.VllmRouter;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -60,7 +60,7 @@ class ProxyServerTest {
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final Set<String> ejected = ConcurrentHashMap.newKeySet();
-    private DefaultVllmRouter router;
+    private VllmRouter router;
     private ProxyServer proxy;
     private ProxyMetrics metrics;
 
@@ -144,7 +144,7 @@ class ProxyServerTest {
     }
 
     private void awaitModels(int n) {
-        await(n + " models in the catalogue", () -> router.modelCatalog().stream().map(m -> m.id()).distinct().count() >= n);
+        await(n + " models in the catalogue", () -> router.models().stream().map(m -> m.id()).distinct().count() >= n);
     }
 
     private static JsonNode json(HttpResponse<String> r) throws IOException {

@@ -1,0 +1,398 @@
+package io.vllmrouter.core;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import io.vllmrouter.api.BackendStats;
+import io.vllmrouter.api.ModelInfo;
+import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.api.RouterStats;
+import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.core.metrics.BackendProbe;
+import io.vllmrouter.core.metrics.LoadMetrics;
+import io.vllmrouter.core.strategy.StrategyRegistry;
+import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.core.time.Ticker;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The one owner of the fleet's state. Configuration applies, health verdicts, scrape results,
+ * model lists and breaker transitions are posted here and run in one {@link SerialContext}; each
+ * change that alters admission or routing ends by publishing one immutable {@link Snapshot}, which
+ * the request path reads without a lock.
+ *
+ * <p>Threads: the posting methods may be called from any thread. Health, scrape and model results
+ * are drained on the thread that posts them (the probe client's thread); a configuration applies on
+ * the caller's thread (which waits for it); breaker transitions, which happen on request threads,
+ * are only queued there and drained on the scheduler's thread, so a request never rebuilds a
+ * snapshot. Listener fleet events are called from the context after the snapshot is published.
+ */
+final class Fleet {
+
+    private static final System.Logger LOG = System.getLogger(Fleet.class.getName());
+
+    private final SerialContext context = new SerialContext();
+    private final Ticker ticker;
+    private final Scheduler scheduler;
+    private final RouterListener listener;
+    private final StrategyRegistry strategies;
+    /** A strategy instance from the builder that replaces the config's name, or null. */
+    private final BalancingStrategy strategyOverride;
+    private final FleetProbes probes;
+
+    private volatile Snapshot snapshot;
+    // Written only in the context; volatile so that config() and stats() can read them anywhere.
+    private volatile RouterConfig config;
+    private volatile Instant configLoadedAt;
+    private volatile boolean closed;
+    /** Backends removed by a reload that still had requests in flight, shown in stats until idle. */
+    private final List<Backend> draining = new CopyOnWriteArrayList<>();
+    private CircuitBreakerConfig breakerConfig;
+
+    Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
+          StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe) {
+        this.ticker = ticker;
+        this.scheduler = scheduler;
+        this.listener = listener;
+        this.strategies = strategies;
+        this.strategyOverride = strategyOverride;
+        this.probes = new FleetProbes(this, probe, ticker, scheduler);
+        apply(initial, false);
+    }
+
+    /** The published snapshot; never null. Any thread. */
+    Snapshot snapshot() {
+        return snapshot;
+    }
+
+    /** The running configuration. Any thread. */
+    RouterConfig config() {
+        return config;
+    }
+
+    FleetProbes probes() {
+        return probes;
+    }
+
+    // ---- configuration ------------------------------------------------------------------------
+
+    /**
+     * Applies {@code c} in the context and waits for it. Servers are matched by id (URL): added ones
+     * join and are checked at once, removed ones get no new requests and finish their in-flight ones,
+     * changed capacity, api_key and models apply; changed intervals reschedule the probes; changed
+     * breaker settings give every backend a new breaker.
+     *
+     * @param report tell the listener ({@code onConfigReload}) whether it was applied
+     * @throws IllegalArgumentException when the strategy name is unknown; nothing changes
+     * @throws IllegalStateException when closed, or when called from a fleet event callback
+     */
+    void apply(RouterConfig c, boolean report) {
+        context.executeAndWait(() -> {
+            try {
+                if (closed) {
+                    throw new IllegalStateException("router is closed");
+                }
+                applyNow(c);
+            } catch (RuntimeException | Error e) {
+                if (report) {
+                    LOG.log(Level.ERROR, "configuration refused, the running one stays: {0}", e.getMessage());
+                    listener.onConfigReload(false, e.getMessage());
+                }
+                throw e;
+            }
+            if (report) {
+                listener.onConfigReload(true, null);
+            }
+        });
+    }
+
+    /** A configuration that could not be read or parsed: told to the listener, in order with the rest. */
+    void refused(String problem) {
+        context.execute(() -> listener.onConfigReload(false, problem));
+    }
+
+    private void applyNow(RouterConfig c) {
+        RouterConfig old = config;
+        Snapshot.Settings prev = snapshot == null ? null : snapshot.settings;
+        BalancingStrategy strategy;
+        String strategyName;
+        if (strategyOverride != null) {
+            strategy = strategyOverride;
+            strategyName = strategyOverride.getClass().getSimpleName();
+        } else if (prev == null || !c.strategy().equals(old.strategy())
+                || !c.strategySettings(c.strategy()).equals(old.strategySettings(c.strategy()))) {
+            // throws for an unknown name or a refused setting: nothing changed yet
+            strategy = strategies.create(c.strategy(), c.strategySettings(c.strategy()));
+            strategyName = c.strategy();
+        } else {
+            strategy = prev.strategy();                    // keep its state (a round-robin counter)
+            strategyName = prev.strategyName();
+        }
+        boolean newBreakers = old == null || Breakers.settingsChanged(old, c);
+        CircuitBreakerConfig cbc = newBreakers ? Breakers.config(c, ticker) : breakerConfig;
+        long staleAfter = c.metricsInterval().toNanos() * c.metricsStaleAfter();
+
+        Map<String, Backend> current = new HashMap<>();
+        for (Backend b : snapshot == null ? List.<Backend>of() : snapshot.all) {
+            current.put(b.id(), b);
+        }
+        List<Backend> next = new ArrayList<>(c.servers().size());
+        List<Backend> added = new ArrayList<>();
+        for (int i = 0; i < c.servers().size(); i++) {
+            ServerConfig sc = c.servers().get(i);
+            Backend b = current.remove(sc.id());
+            if (b == null) {
+                b = revive(sc.id());
+            }
+            if (b == null) {
+                b = new Backend(sc, i, ticker, staleAfter);
+                b.admission.breaker(newBreaker(b, cbc));
+                b.configuredModels(sc);
+                added.add(b);
+            } else {
+                boolean modelsChanged = !b.config().models().equals(sc.models());
+                b.config(sc, i);
+                if (newBreakers || b.admission.breaker() == null) {
+                    b.admission.breaker(newBreaker(b, cbc));
+                }
+                if (modelsChanged) {
+                    b.configuredModels(sc);
+                    if (sc.models().isEmpty()) {
+                        added.add(b);
+                    }
+                }
+            }
+            b.load.staleAfterNanos(staleAfter);
+            if (!c.enableActiveHealthCheck()) {
+                b.admission.health.reset();
+            }
+            next.add(b);
+        }
+        for (Backend gone : current.values()) {
+            gone.admission.draining(true);
+            if (gone.inFlight() > 0) {
+                draining.add(gone);
+            }
+        }
+        Retry retry = Retry.of("vllm-router", RetryConfig.custom()
+                .maxAttempts(c.maxRetries() + 1)
+                .intervalBiFunction((attempt, either) -> c.retryDelay().toMillis())
+                .build());
+        long retryAfter = Math.max(1, (c.healthCheckInterval().toMillis() + 999) / 1000);
+        this.config = c;
+        this.breakerConfig = cbc;
+        this.configLoadedAt = ticker.now();
+        publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
+                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader())));
+        try {
+            strategy.backendsChanged(List.copyOf(next));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "strategy " + strategyName + " failed to take the new backend list", e);
+        }
+        probes.reschedule(old, c);
+        for (Backend b : added) {
+            probes.refreshModels(b);
+        }
+        if (old != null) {
+            LOG.log(Level.INFO, "configuration applied: {0} servers, strategy {1}", c.servers().size(), strategyName);
+        }
+    }
+
+    private Backend revive(String id) {
+        for (Backend b : draining) {
+            if (b.id().equals(id)) {
+                draining.remove(b);
+                b.admission.draining(false);
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private void publish(Snapshot s) {
+        snapshot = s;
+    }
+
+    // ---- results posted by the probes and the breakers ------------------------------------------
+
+    /** One health check's result; the future completes once it is applied (for tests). */
+    CompletableFuture<Void> healthChecked(Backend b, HealthTracker.Rules rules, boolean passed, double millis,
+                                          String reason) {
+        return post(() -> {
+            HealthTracker.Change change = b.admission.health.record(passed, millis, reason,
+                    ticker.currentTimeMillis(), rules);
+            if (change != null && !closed) {
+                publish(snapshot.rebuilt());
+            }
+            listener.onHealthCheck(b.id(), passed, reason);
+            if (change == null || closed) {
+                return;
+            }
+            boolean healthy = change == HealthTracker.Change.READMITTED;
+            if (!healthy) {
+                b.load.cacheLost();  // an ejected server may come back with an empty cache
+            }
+            String why = healthy ? "recovered" : b.admission.health.reason();
+            LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.id(),
+                    healthy ? "re-admitted" : "ejected", why);
+            listener.onHealthChange(b.id(), healthy, why);
+        });
+    }
+
+    /** Judges staleness at the start of a scrape round, and lets idle draining backends go. */
+    void scrapeRoundStarted() {
+        post(() -> {
+            for (Backend b : snapshot.all) {
+                b.load.checkStaleness();
+            }
+            draining.removeIf(b -> b.inFlight() == 0);
+        });
+    }
+
+    /** One scrape's result: figures ({@code error == null}) or a failure that stops the old ones steering. */
+    CompletableFuture<Void> scraped(Backend b, LoadMetrics m, Throwable error) {
+        return post(() -> {
+            if (error == null) {
+                b.load.scraped(m);
+            } else {
+                b.load.scrapeFailed();
+            }
+        });
+    }
+
+    /** A backend's {@code /v1/models}, applied unless its models are configured. */
+    CompletableFuture<Void> modelsFetched(Backend b, List<ModelInfo> infos) {
+        return post(() -> {
+            List<String> ids = new ArrayList<>(infos.size());
+            for (ModelInfo m : infos) {
+                ids.add(m.id());
+            }
+            if (b.config().models().isEmpty() && !ids.equals(b.models())) {
+                b.models(ids, infos);
+                publish(snapshot.rebuilt());
+                LOG.log(Level.INFO, "backend {0} serves {1}", b.id(), ids);
+            }
+        });
+    }
+
+    private CompletableFuture<Void> post(Runnable change) {
+        CompletableFuture<Void> applied = new CompletableFuture<>();
+        context.execute(() -> {
+            try {
+                change.run();
+            } finally {
+                applied.complete(null);
+            }
+        });
+        return applied;
+    }
+
+    private CircuitBreaker newBreaker(Backend b, CircuitBreakerConfig cbc) {
+        CircuitBreaker cb = CircuitBreaker.of(b.id(), cbc);
+        // Transitions happen on request threads: queue them, and let the scheduler's thread drain.
+        cb.getEventPublisher().onStateTransition(e -> {
+            CircuitBreaker.StateTransition t = e.getStateTransition();
+            context.executeLater(() -> breakerMoved(b, cb, t));
+            try {
+                scheduler.schedule(context::drain, Duration.ZERO);
+            } catch (RuntimeException closedScheduler) {
+                LOG.log(Level.DEBUG, "breaker event of {0} after close: {1}", b.id(), t);
+            }
+        });
+        return cb;
+    }
+
+    private void breakerMoved(Backend b, CircuitBreaker cb, CircuitBreaker.StateTransition t) {
+        LOG.log(Level.INFO, "circuit breaker of {0}: {1} -> {2}", b.id(), t.getFromState(), t.getToState());
+        if (t.getToState() == CircuitBreaker.State.OPEN && !closed) {
+            // OPEN backends get no traffic, so nothing would ask the breaker to half-open: we do, on time.
+            scheduler.schedule(() -> context.execute(() -> halfOpen(b, cb)), config.circuitBreakerWait());
+        }
+        publish(snapshot.rebuilt());
+        listener.onCircuitStateChange(b.id(), Admission.toCircuitState(t.getFromState()),
+                Admission.toCircuitState(t.getToState()));
+    }
+
+    private void halfOpen(Backend b, CircuitBreaker cb) {
+        if (b.admission.breaker() == cb && cb.getState() == CircuitBreaker.State.OPEN) {
+            try {
+                cb.transitionToHalfOpenState();     // its event is queued and runs after this task
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "breaker of " + b.id() + " moved on by itself", e);
+            }
+        }
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    /** The catalogue of admitted backends' models, each id once, first backend's entry kept. Any thread. */
+    List<ModelInfo> models() {
+        Map<String, ModelInfo> out = new LinkedHashMap<>();
+        for (Backend b : snapshot.admitted) {
+            for (ModelInfo m : b.modelInfos()) {
+                out.putIfAbsent(m.id(), m);
+            }
+        }
+        return List.copyOf(out.values());
+    }
+
+    /** The fleet as the seed's {@code /load-stats} shows it. Any thread; reads live figures. */
+    RouterStats stats() {
+        Snapshot s = snapshot;
+        List<BackendStats> servers = new ArrayList<>(s.total + draining.size());
+        int healthy = 0;
+        long load = 0;
+        long capacity = 0;
+        for (Backend b : s.all) {
+            BackendStats bs = b.stats(b.admission.admitted());
+            servers.add(bs);
+            healthy += bs.status() ? 1 : 0;
+            load += bs.currentLoad();
+            capacity += bs.maxCapacity();
+        }
+        for (Backend b : draining) {
+            if (b.inFlight() > 0) {
+                servers.add(b.stats(false));
+            }
+        }
+        double util = capacity == 0 ? 0.0 : Backend.round1(100.0 * load / capacity);
+        Map<String, Long> strategyStats;
+        try {
+            strategyStats = s.settings.strategy() == null ? Map.of() : s.settings.strategy().stats();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "strategy " + s.settings.strategyName() + " failed to report its figures", e);
+            strategyStats = Map.of();
+        }
+        return new RouterStats(servers, new RouterStats.Summary(s.total, healthy, load, capacity, util),
+                s.settings.strategyName(), configLoadedAt, ticker.now(), strategyStats);
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** Stops the probes; state stays readable. Idempotent; returns once done unless called from the context. */
+    void close() {
+        Runnable stop = () -> {
+            closed = true;
+            probes.cancel();
+        };
+        if (context.inContext()) {
+            context.execute(stop);      // runs right after the current task
+        } else {
+            context.executeAndWait(stop);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.vllmrouter.core;
+
+import io.vllmrouter.api.BackendLease;
+import io.vllmrouter.api.RouterException;
+import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.api.RouterRequest;
+import io.vllmrouter.api.RouterResponse;
+import io.vllmrouter.api.UpstreamException;
+import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.core.transport.Transport;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+
+/**
+ * The request path: a client of the published {@link Snapshot} (the picker), with a clock, a
+ * scheduler for deadlines and retry pauses, a listener, and a {@link Transport}. It holds no
+ * reference to the router or the fleet and never changes fleet state: requests only move their
+ * backends' in-flight counts, counters and breakers.
+ *
+ * <p>Called on request threads, many at once; takes no lock.
+ */
+final class Forwarder {
+
+    private final Supplier<Snapshot> snapshots;
+    private final Transport transport;
+    private final Ticker ticker;
+    private final Scheduler scheduler;
+    private final RouterListener listener;
+    /** The strategies' tie-breaking source, or null for {@link ThreadLocalRandom}. */
+    private final RandomGenerator random;
+
+    Forwarder(Supplier<Snapshot> snapshots, Transport transport, Ticker ticker, Scheduler scheduler,
+              RouterListener listener, RandomGenerator random) {
+        this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.random = random;
+    }
+
+    Snapshot snapshot() { return snapshots.get(); }
+    Transport transport() { return transport; }
+    Ticker ticker() { return ticker; }
+    Scheduler scheduler() { return scheduler; }
+    RouterListener listener() { return listener; }
+    RandomGenerator random() { return random != null ? random : ThreadLocalRandom.current(); }
+
+    /** {@link io.vllmrouter.api.VllmRouter#routeAsync}. */
+    CompletableFuture<RouterResponse> routeAsync(RouterRequest request) {
+        Objects.requireNonNull(request, "request");
+        RequestInfo info;
+        try {
+            info = RequestInfo.of(request, snapshots.get().settings.sessionHeader());
+        } catch (RouterException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        Snapshot.Settings settings = snapshots.get().settings;
+        Duration timeout = request.timeout() != null ? request.timeout() : settings.requestTimeout();
+        return new Exchange(this, request, info, requestId(request), timeout, settings.retry()).start();
+    }
+
+    /** {@link io.vllmrouter.api.VllmRouter#route}: waits for the headers on the calling thread. */
+    RouterResponse route(RouterRequest request) {
+        CompletableFuture<RouterResponse> f = routeAsync(request);
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            Snapshot s = snapshots.get();
+            throw new UpstreamException(null, 0, null, e, s.total, s.healthy, s.open);
+        } catch (ExecutionException e) {
+            Throwable cause = Exchange.unwrap(e);
+            if (cause instanceof RouterException re) {
+                throw re;
+            }
+            Snapshot s = snapshots.get();
+            throw new UpstreamException(null, 0, null, cause, s.total, s.healthy, s.open);
+        }
+    }
+
+    /** {@link io.vllmrouter.api.VllmRouter#choose}. */
+    BackendLease choose(RouterRequest request) {
+        Objects.requireNonNull(request, "request");
+        Snapshot snap = snapshots.get();
+        RequestInfo info = RequestInfo.of(request, snap.settings.sessionHeader());
+        List<Backend> candidates = snap.candidates(info.model());
+        Attempt a = candidates.isEmpty() ? null : snap.pick(candidates, info, 1, random(), ticker);
+        if (a == null) {
+            throw snap.unavailable(info.model());
+        }
+        return new Lease(a, info, requestId(request), listener, ticker);
+    }
+
+    private static String requestId(RouterRequest r) {
+        String id = r.requestId();
+        return id != null ? id : "req-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    }
+}

@@ -1,0 +1,53 @@
+package io.vllmrouter.core.transport;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * Why a {@link Transport} could not deliver a response. The router decides on the {@link #kind()}
+ * alone, so transports over different libraries behave the same:
+ *
+ * <ul>
+ *   <li>{@link Kind#CONNECT}, {@link Kind#RESET}, {@link Kind#PROTOCOL}: a failure held against the
+ *       backend; the request is tried on another backend (nothing reached the caller yet);
+ *   <li>{@link Kind#TIMEOUT}: the backend accepted the request and sent no headers in time; it may
+ *       still be generating, so the request is not retried and the caller gets 504.
+ * </ul>
+ */
+public final class TransportException extends IOException {
+
+    private static final long serialVersionUID = 1L;
+
+    /** What went wrong, and how far the request got. */
+    public enum Kind {
+        /** No connection (refused, unreachable, connect timeout, TLS handshake failed): nothing was sent. */
+        CONNECT,
+        /** The connection closed or was reset after the request was (perhaps partly) sent, before the headers. */
+        RESET,
+        /** No response headers within {@link UpstreamRequest#responseTimeout()}. */
+        TIMEOUT,
+        /** The backend's answer was not valid HTTP. */
+        PROTOCOL
+    }
+
+    private final Kind kind;
+
+    public TransportException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = Objects.requireNonNull(kind, "kind");
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** Whether the backend cannot have seen the request, so any method is safe to send again. */
+    public boolean nothingSent() {
+        return kind == Kind.CONNECT;
+    }
+
+    @Override
+    public String getMessage() {
+        return kind + ": " + super.getMessage();
+    }
+}
