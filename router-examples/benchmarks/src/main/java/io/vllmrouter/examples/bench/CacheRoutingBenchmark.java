@@ -36,7 +36,8 @@ import java.util.function.Supplier;
  *
  * Capacity is counted with no cache hit: per server the smaller of {@code max_num_seqs / service
  * time at full batch} and {@code 1 / prefill time} (one GPU) for the workload's mean prompt and
- * answer. Deterministic; a run takes seconds.
+ * answer. Deterministic; a run takes seconds. With {@code -Dbench.debug=true} each run also prints
+ * the strategy's own figures ({@code BalancingStrategy.stats()}) on standard error.
  *
  * <pre>{@code
  * java -cp router-examples/benchmarks/target/router-benchmarks-*.jar:... io.vllmrouter.examples.bench.CacheRoutingBenchmark --out target/bench
