@@ -53,6 +53,7 @@ public final class StrategyRegistry {
         m.put("weighted-score", "io.vllmrouter.strategies.WeightedScoreStrategyProvider");
         m.put("least-loaded", "io.vllmrouter.strategies.LeastLoadedStrategyProvider");
         m.put("round-robin", "io.vllmrouter.strategies.RoundRobinStrategyProvider");
+        m.put("cache-aware", "io.vllmrouter.strategies.CacheAwareStrategyProvider");
         return Collections.unmodifiableMap(m);
     }
 
@@ -235,11 +236,26 @@ public final class StrategyRegistry {
      * @throws IllegalStateException    when the provider fails to create the strategy
      */
     public BalancingStrategy create(String name) {
+        return create(name, Map.of());
+    }
+
+    /**
+     * A new instance of the strategy named {@code name} with {@code settings} (its
+     * {@code [strategies.NAME]} table), for one router.
+     *
+     * @throws IllegalArgumentException when no provider has that name (the message lists the names
+     *                                  found), or the provider refuses a setting (its message:
+     *                                  {@code "key: value (expected: what)"})
+     * @throws IllegalStateException    when the provider fails to create the strategy
+     */
+    public BalancingStrategy create(String name, Map<String, String> settings) {
         requireKnown(name);
         BalancingStrategyProvider provider = providers.get(name);
         BalancingStrategy strategy;
         try {
-            strategy = provider.create();
+            strategy = settings == null || settings.isEmpty() ? provider.create() : provider.create(settings);
+        } catch (IllegalArgumentException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new IllegalStateException("strategy \"" + name + "\": " + provider.getClass().getName()
                     + ".create() failed: " + e, e);

@@ -59,9 +59,12 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
 
     private final List<Bound> bound = new CopyOnWriteArrayList<>();
     private volatile Supplier<RouterStats> statsSource;
-    private volatile Snapshot snapshot = new Snapshot(Map.of(), 0, 0, System.nanoTime() - 2 * STATS_MAX_AGE_NANOS);
+    private volatile Snapshot snapshot = new Snapshot(Map.of(), 0, 0, "", Map.of(),
+            System.nanoTime() - 2 * STATS_MAX_AGE_NANOS);
 
-    private record Snapshot(Map<String, BackendStats> backends, int configured, int healthy, long readAtNanos) {
+    /** @param strategyStats the strategy's own figures, e.g. cache-aware's index_bytes */
+    private record Snapshot(Map<String, BackendStats> backends, int configured, int healthy, String strategy,
+                            Map<String, Long> strategyStats, long readAtNanos) {
     }
 
     private record RequestKey(String backend, String model, int status) {
@@ -90,7 +93,9 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                 .tag("state", "configured").description("Backends in the fleet.").register(registry);
         Gauge.builder("vllm.router.backends", () -> current().healthy)
                 .tag("state", "healthy").description("Backends admitted (health checks pass, breaker not open).").register(registry);
-        b.follow(current().backends.keySet());
+        Snapshot now = current();
+        b.follow(now.backends.keySet());
+        b.followStrategy(now.strategy, now.strategyStats.keySet());
     }
 
     /** Takes {@code stats} as the fleet's state now (gauges for new backends are added, gone ones removed). */
@@ -103,12 +108,18 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
             byUrl.put(s.url(), s);
         }
         Snapshot next = new Snapshot(Map.copyOf(byUrl), stats.summary().totalServers(),
-                stats.summary().healthyServers(), System.nanoTime());
-        Set<String> before = snapshot.backends.keySet();
+                stats.summary().healthyServers(), stats.strategy() == null ? "" : stats.strategy(),
+                stats.strategyStats(), System.nanoTime());
+        Snapshot before = snapshot;
         snapshot = next;
-        if (!before.equals(next.backends.keySet())) {
+        if (!before.backends.keySet().equals(next.backends.keySet())) {
             for (Bound b : bound) {
                 b.follow(next.backends.keySet());
+            }
+        }
+        if (!before.strategy.equals(next.strategy) || !before.strategyStats.keySet().equals(next.strategyStats.keySet())) {
+            for (Bound b : bound) {
+                b.followStrategy(next.strategy, next.strategyStats.keySet());
             }
         }
     }
@@ -234,6 +245,7 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
         final ConcurrentMap<String, Counter> healthTransitions = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> circuitTransitions = new ConcurrentHashMap<>();
         final Map<String, List<Meter>> backendGauges = new HashMap<>();
+        final List<Meter> strategyGauges = new ArrayList<>();
 
         Bound(MeterRegistry registry) {
             this.registry = registry;
@@ -321,6 +333,22 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                         "1 while a backend removed from the configuration finishes its requests, else 0.",
                         s -> s.draining() ? 1 : 0));
                 backendGauges.put(url, meters);
+            }
+        }
+
+        /** One gauge per figure the strategy reports (none for strategies that report nothing). */
+        synchronized void followStrategy(String strategy, Set<String> figures) {
+            for (Meter m : strategyGauges) {
+                registry.remove(m);
+            }
+            strategyGauges.clear();
+            for (String figure : figures) {
+                strategyGauges.add(Gauge.builder("vllm.router.strategy", () -> {
+                    Long v = current().strategyStats.get(figure);
+                    return v == null ? Double.NaN : v;
+                }).tags("strategy", strategy, "figure", figure)
+                        .description("The balancing strategy's own figures by name, e.g. cache-aware's index_bytes and index_max_bytes.")
+                        .register(registry));
             }
         }
 

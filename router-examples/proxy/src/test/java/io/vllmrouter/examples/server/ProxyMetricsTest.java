@@ -54,6 +54,20 @@ class ProxyMetricsTest {
     }
 
     @Test
+    void showsTheStrategysOwnFigures() {
+        io.vllmrouter.api.RouterStats base = DashboardRendererTest.stats(List.of(
+                DashboardRendererTest.server("http://a:1", 3, 4, true, CircuitState.CLOSED, List.of("llama"))));
+        io.vllmrouter.api.RouterStats withFigures = new io.vllmrouter.api.RouterStats(base.servers(), base.summary(),
+                "cache-aware", base.configLoadedAt(), base.generatedAt(),
+                java.util.Map.of("index_bytes", 123_456L, "index_max_bytes", 67_108_864L));
+        String text = new ProxyMetrics().render(withFigures);
+        // Labels in name order, values as the Prometheus client writes doubles.
+        assertThat(text).contains("vllm_router_strategy{figure=\"index_bytes\",strategy=\"cache-aware\"} 123456.0")
+                .contains("vllm_router_strategy{figure=\"index_max_bytes\",strategy=\"cache-aware\"} 6.7108864E7");
+        assertThat(new ProxyMetrics().render(base)).doesNotContain("vllm_router_strategy{");
+    }
+
+    @Test
     void capsModelLabelsAndEscapesValues() {
         ProxyMetrics m = new ProxyMetrics();
         for (int i = 0; i < ProxyMetrics.MAX_SERIES + 50; i++) {
