@@ -17,4 +17,7 @@ public interface BackendSettings {
 
     /** Models configured for the backend; empty means they are learned from its {@code /v1/models}. */
     List<String> models();
+
+    /** A short name people see (dashboards), or null when the configuration gives none. */
+    String name();
 }

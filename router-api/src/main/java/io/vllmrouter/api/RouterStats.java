@@ -1,7 +1,10 @@
 package io.vllmrouter.api;
 
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * An immutable snapshot of the fleet. With snake_case property names (core's {@code RouterJson})
@@ -14,12 +17,21 @@ import java.util.List;
  * @param strategy       the balancing strategy's name
  * @param configLoadedAt when the running configuration was loaded (start or last good reload)
  * @param generatedAt    when this snapshot was taken
+ * @param strategyStats  the strategy's own figures ({@link io.vllmrouter.api.spi.BalancingStrategy#stats()}),
+ *                       e.g. {@code index_bytes} of cache-aware; empty for most strategies
  */
 public record RouterStats(List<BackendStats> servers, Summary summary, String strategy,
-                          Instant configLoadedAt, Instant generatedAt) {
+                          Instant configLoadedAt, Instant generatedAt, Map<String, Long> strategyStats) {
 
     public RouterStats {
         servers = List.copyOf(servers);
+        strategyStats = strategyStats == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(strategyStats));
+    }
+
+    /** A snapshot without strategy figures. */
+    public RouterStats(List<BackendStats> servers, Summary summary, String strategy, Instant configLoadedAt,
+                       Instant generatedAt) {
+        this(servers, summary, strategy, configLoadedAt, generatedAt, Map.of());
     }
 
     /**

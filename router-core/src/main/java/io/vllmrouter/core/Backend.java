@@ -53,6 +53,9 @@ final class Backend implements BackendView {
     @Override public double outstanding() { return load.outstanding(); }
     @Override public double kvCacheUsage() { return load.kvCacheUsage(); }
     @Override public boolean metricsFresh() { return load.fresh(); }
+    @Override public long cacheBlocks() { return load.cacheBlocks(); }
+    @Override public int cacheBlockSize() { return load.cacheBlockSize(); }
+    @Override public long cacheEpoch() { return load.cacheEpoch(); }
 
     ServerConfig config() { return config; }
 

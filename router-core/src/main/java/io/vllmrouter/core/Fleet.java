@@ -131,8 +131,10 @@ final class Fleet {
         if (strategyOverride != null) {
             strategy = strategyOverride;
             strategyName = strategyOverride.getClass().getSimpleName();
-        } else if (prev == null || !c.strategy().equals(old.strategy())) {
-            strategy = strategies.create(c.strategy());     // throws for an unknown name: nothing changed yet
+        } else if (prev == null || !c.strategy().equals(old.strategy())
+                || !c.strategySettings(c.strategy()).equals(old.strategySettings(c.strategy()))) {
+            // throws for an unknown name or a refused setting: nothing changed yet
+            strategy = strategies.create(c.strategy(), c.strategySettings(c.strategy()));
             strategyName = c.strategy();
         } else {
             strategy = prev.strategy();                    // keep its state (a round-robin counter)
@@ -193,7 +195,12 @@ final class Fleet {
         this.breakerConfig = cbc;
         this.configLoadedAt = ticker.now();
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
-                (int) Math.min(Integer.MAX_VALUE, retryAfter))));
+                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader())));
+        try {
+            strategy.backendsChanged(List.copyOf(next));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "strategy " + strategyName + " failed to take the new backend list", e);
+        }
         probes.reschedule(old, c);
         for (Backend b : added) {
             probes.refreshModels(b);
@@ -234,6 +241,9 @@ final class Fleet {
                 return;
             }
             boolean healthy = change == HealthTracker.Change.READMITTED;
+            if (!healthy) {
+                b.load.cacheLost();  // an ejected server may come back with an empty cache
+            }
             String why = healthy ? "recovered" : b.admission.health.reason();
             LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.id(),
                     healthy ? "re-admitted" : "ejected", why);
@@ -358,8 +368,15 @@ final class Fleet {
             }
         }
         double util = capacity == 0 ? 0.0 : Backend.round1(100.0 * load / capacity);
+        Map<String, Long> strategyStats;
+        try {
+            strategyStats = s.settings.strategy() == null ? Map.of() : s.settings.strategy().stats();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "strategy " + s.settings.strategyName() + " failed to report its figures", e);
+            strategyStats = Map.of();
+        }
         return new RouterStats(servers, new RouterStats.Summary(s.total, healthy, load, capacity, util),
-                s.settings.strategyName(), configLoadedAt, ticker.now());
+                s.settings.strategyName(), configLoadedAt, ticker.now(), strategyStats);
     }
 
     boolean closed() {

@@ -58,7 +58,7 @@ final class Forwarder {
         Objects.requireNonNull(request, "request");
         RequestInfo info;
         try {
-            info = RequestInfo.of(request);
+            info = RequestInfo.of(request, snapshots.get().settings.sessionHeader());
         } catch (RouterException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -90,8 +90,8 @@ final class Forwarder {
     /** {@link io.vllmrouter.api.VllmRouter#choose}. */
     BackendLease choose(RouterRequest request) {
         Objects.requireNonNull(request, "request");
-        RequestInfo info = RequestInfo.of(request);
         Snapshot snap = snapshots.get();
+        RequestInfo info = RequestInfo.of(request, snap.settings.sessionHeader());
         List<Backend> candidates = snap.candidates(info.model());
         Attempt a = candidates.isEmpty() ? null : snap.pick(candidates, info, 1, random(), ticker);
         if (a == null) {

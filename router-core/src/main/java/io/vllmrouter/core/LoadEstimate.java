@@ -20,8 +20,17 @@ final class LoadEstimate {
                           int inFlightAtScrape) {
     }
 
+    /** Source of cache epochs: unique across backends, so a backend object made anew never repeats one. */
+    private static final java.util.concurrent.atomic.AtomicLong EPOCHS = new java.util.concurrent.atomic.AtomicLong();
+
     private final Ticker ticker;
     final AtomicInteger inFlight = new AtomicInteger();
+    /** See {@link io.vllmrouter.api.spi.BackendView#cacheEpoch()}; changed by {@link #cacheLost()}. */
+    private volatile long cacheEpoch = EPOCHS.incrementAndGet();
+    private volatile long cacheBlocks = -1;
+    private volatile int cacheBlockSize = -1;
+    /** vllm:prefix_cache_queries_total at the last scrape that had it; NaN before. Serial context only. */
+    private double prefixQueries = Double.NaN;
     private volatile long staleAfterNanos;
     /** The last good scrape, shown in stats even when stale. */
     private volatile Scrape lastGood;
@@ -42,6 +51,19 @@ final class LoadEstimate {
         if (m == null || !m.hasLoad()) {
             scrapeFailed();
             return;
+        }
+        if (m.cacheBlocks() >= 0) {
+            cacheBlocks = m.cacheBlocks();
+        }
+        if (m.cacheBlockSize() > 0) {
+            cacheBlockSize = m.cacheBlockSize();
+        }
+        double q = m.prefixCacheQueries();
+        if (!Double.isNaN(q)) {
+            if (q < prefixQueries) {
+                cacheLost();  // a counter went back: the server restarted with an empty cache
+            }
+            prefixQueries = q;
         }
         Scrape fresh = new Scrape(nanToZero(m.running()), nanToZero(m.waiting()), m.kvCacheUsage(), m.maxFds(),
                 ticker.nanoTime(), inFlight.get());
@@ -72,6 +94,25 @@ final class LoadEstimate {
 
     int inFlight() {
         return inFlight.get();
+    }
+
+    /** {@code num_gpu_blocks} of the last scrape that had it, kept while stale; -1 before. */
+    long cacheBlocks() {
+        return cacheBlocks;
+    }
+
+    /** {@code block_size} of the last scrape that had it; -1 before. */
+    int cacheBlockSize() {
+        return cacheBlockSize;
+    }
+
+    long cacheEpoch() {
+        return cacheEpoch;
+    }
+
+    /** What the backend had cached may be gone (ejected, restarted): strategies forget it. */
+    void cacheLost() {
+        cacheEpoch = EPOCHS.incrementAndGet();
     }
 
     boolean fresh() {

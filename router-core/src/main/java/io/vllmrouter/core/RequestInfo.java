@@ -10,19 +10,28 @@ import java.util.Locale;
 
 /**
  * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
- * fields of its JSON body (read with a streaming parser; the body is never re-serialised) and the
- * affinity key ({@code user}, else the {@code X-Session-Id} header).
+ * fields of its JSON body (read with a streaming parser; the body is never re-serialised), the
+ * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default) and, only
+ * when a strategy asks, the prompt's block hashes ({@link PromptHashes}).
  *
  * <p>Bodies whose {@code Content-Type} is set and not JSON (multipart audio uploads) are not
  * parsed: they route as "any model".
  */
-record RequestInfo(String model, boolean stream, String affinityKey) {
+record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt) {
 
     static final String SESSION_HEADER = "X-Session-Id";
 
+    RequestInfo(String model, boolean stream, String affinityKey) {
+        this(model, stream, affinityKey, PromptHashes.NONE);
+    }
+
     static RequestInfo of(RouterRequest request) {
+        return of(request, SESSION_HEADER);
+    }
+
+    static RequestInfo of(RouterRequest request, String sessionHeader) {
         byte[] body = request.body();
-        String session = request.header(SESSION_HEADER);
+        String session = sessionHeader == null ? null : request.header(sessionHeader);
         if (body.length == 0 || !isJson(request.header("Content-Type"))) {
             return new RequestInfo(null, false, session);
         }
@@ -69,7 +78,7 @@ record RequestInfo(String model, boolean stream, String affinityKey) {
         } catch (IOException e) {
             throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
         }
-        return new RequestInfo(model, stream, user != null ? user : session);
+        return new RequestInfo(model, stream, user != null ? user : session, new PromptHashes(body, model));
     }
 
     private static boolean isJson(String contentType) {

@@ -33,7 +33,7 @@ final class Snapshot {
 
     /** The strategy and request settings of the running configuration: they change only with it. */
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
-                    int retryAfterSeconds) {
+                    int retryAfterSeconds, String sessionHeader) {
     }
 
     final Settings settings;
@@ -136,7 +136,7 @@ final class Snapshot {
     Attempt pick(List<Backend> candidates, RequestInfo info, int attempt, java.util.random.RandomGenerator random,
                  Ticker ticker) {
         BalancingStrategy s = settings.strategy();
-        RouteContext ctx = RouteContext.of(info.model(), info.stream(), info.affinityKey(), attempt, random);
+        RouteContext ctx = new RequestContext(info, attempt, random);
         List<Backend> pool = candidates;
         while (!pool.isEmpty()) {
             BackendView v = s.pick(pool, ctx);

@@ -47,4 +47,28 @@ public interface BackendView {
 
     /** Position of the backend in the configuration, for strategies that keep per-backend arrays. */
     int index();
+
+    /**
+     * KV-cache blocks the backend holds, from {@code vllm:cache_config_info}'s {@code num_gpu_blocks}
+     * (summed over data-parallel engines) in the last good scrape; -1 when the backend does not say.
+     * Kept while the scrape is stale: it describes the hardware, not the load.
+     */
+    default long cacheBlocks() {
+        return -1;
+    }
+
+    /** Tokens per KV-cache block ({@code block_size} of {@code vllm:cache_config_info}); -1 when unknown. */
+    default int cacheBlockSize() {
+        return -1;
+    }
+
+    /**
+     * A number that changes whenever what the backend had cached may have been lost: it was ejected
+     * (health checks), its cache counters went back (a restart), or it left the configuration and
+     * came back. Strategies that remember what a backend cached forget it when this changes. Only
+     * equality is meaningful.
+     */
+    default long cacheEpoch() {
+        return 0;
+    }
 }

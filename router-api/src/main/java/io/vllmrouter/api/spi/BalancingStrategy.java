@@ -28,4 +28,23 @@ public interface BalancingStrategy {
      * <p>Break ties with {@link RouteContext#random()} so that equal backends share the load.
      */
     BackendView pick(List<? extends BackendView> candidates, RouteContext context);
+
+    /**
+     * The configured backends changed (start, reload): {@code backends} is every one of them, in
+     * configuration order. Called on the router's state path, never concurrently with itself; picks
+     * may run at the same time. A strategy that keeps per-backend state drops what it holds for
+     * backends no longer listed. The default does nothing.
+     */
+    default void backendsChanged(List<? extends BackendView> backends) {
+    }
+
+    /**
+     * Figures the strategy publishes about itself (for example the size of an index), by
+     * snake_case name; shown in {@link io.vllmrouter.api.RouterStats#strategyStats()}, hence
+     * {@code /load-stats} and {@code /metrics}. Called now and then, not on the request path. The
+     * default is empty.
+     */
+    default java.util.Map<String, Long> stats() {
+        return java.util.Map.of();
+    }
 }

@@ -18,6 +18,23 @@ public interface BalancingStrategyProvider {
         return 5;
     }
 
-    /** A new strategy instance for one router. */
+    /** A new strategy instance for one router, with default settings. */
     BalancingStrategy create();
+
+    /**
+     * A new strategy instance for one router, with {@code settings}: the keys of the config's
+     * {@code [strategies.NAME]} table, values as text ({@code "0.5"}, {@code "true"}, {@code "x"}).
+     * The default accepts no settings and calls {@link #create()}.
+     *
+     * @throws IllegalArgumentException for an unknown key or a bad value, with a message of the form
+     *                                  {@code "key: value (expected: what)"}, which config errors show
+     */
+    default BalancingStrategy create(java.util.Map<String, String> settings) {
+        if (settings != null && !settings.isEmpty()) {
+            String key = settings.keySet().iterator().next();
+            throw new IllegalArgumentException(key + ": " + settings.get(key)
+                    + " (expected: no settings; strategy " + name() + " takes none)");
+        }
+        return create();
+    }
 }

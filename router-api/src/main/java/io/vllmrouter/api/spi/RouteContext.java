@@ -11,7 +11,7 @@ public interface RouteContext {
     /** Whether the client asked for a stream. */
     boolean stream();
 
-    /** An affinity key ({@code user} field or {@code X-Session-Id} header), or null. */
+    /** An affinity key (the body's {@code user} field, else the session header, {@code X-Session-Id} by default), or null. */
     String affinityKey();
 
     /** 1 for the first try, 2 for the first retry, ... */
@@ -20,13 +20,54 @@ public interface RouteContext {
     /** The router's random source for tie-breaking (seeded in tests). */
     RandomGenerator random();
 
+    /**
+     * Chained hashes of the prompt's leading whole blocks of {@code blockChars} characters, at most
+     * {@link PromptBlocks#MAX_BLOCKS}, seeded with {@link PromptBlocks#seed(String) the model}: see
+     * {@link PromptBlocks} for the text a chat or completions request gives. Computed on the first
+     * call (the router reads the body only for a strategy that asks) and kept for the request's
+     * retries; the caller must not modify the array. Empty when the request has no prompt text.
+     */
+    default long[] promptBlockHashes(int blockChars) {
+        return PromptBlocks.NONE;
+    }
+
     /** A plain context, for tests and for hosts that call a strategy directly. */
     static RouteContext of(String model, boolean stream, String affinityKey, int attempt, RandomGenerator random) {
         return new Simple(model, stream, affinityKey, attempt, random);
     }
 
+    /**
+     * A context whose prompt text is {@code prompt} (already rendered as {@link PromptBlocks}
+     * describes), for tests, benchmarks and hosts that call a strategy directly. Hashes are
+     * computed on each call.
+     */
+    static RouteContext ofPrompt(String model, String affinityKey, CharSequence prompt, RandomGenerator random) {
+        return new Prompted(model, affinityKey, prompt, random);
+    }
+
     /** The value behind {@link #of}. */
     record Simple(String model, boolean stream, String affinityKey, int attempt, RandomGenerator random)
             implements RouteContext {
+    }
+
+    /** The value behind {@link #ofPrompt}: streaming, first attempt. */
+    record Prompted(String model, String affinityKey, CharSequence prompt, RandomGenerator random)
+            implements RouteContext {
+
+        @Override
+        public boolean stream() {
+            return true;
+        }
+
+        @Override
+        public int attempt() {
+            return 1;
+        }
+
+        @Override
+        public long[] promptBlockHashes(int blockChars) {
+            return prompt == null ? PromptBlocks.NONE
+                    : PromptBlocks.hash(prompt, blockChars, PromptBlocks.MAX_BLOCKS, PromptBlocks.seed(model));
+        }
     }
 }

@@ -35,9 +35,9 @@ final class ConfigKeys {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    static final List<String> ROOT_KEYS = List.of("servers", "config");
+    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery");
     static final List<String> SERVERS_KEYS = List.of("servers");
-    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key");
+    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
 
     /** Keys of the Python router's code (not its README) that have another name here. */
     static final Map<String, String> PYTHON_KEYS = Map.of(
@@ -86,7 +86,9 @@ final class ConfigKeys {
             integer("circuit_breaker_window", 1, (b, n) -> b.circuitBreakerWindow(n)),
             seconds("circuit_breaker_wait", (b, d) -> b.circuitBreakerWait(d)),
             integer("circuit_breaker_half_open_calls", 1, (b, n) -> b.circuitBreakerHalfOpenCalls(n)),
-            new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)));
+            new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
+            new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
+                    (b, v) -> b.sessionHeader((String) v)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(

@@ -2,10 +2,14 @@ package io.vllmrouter.core.config;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * The router's whole configuration, immutable. Built by {@code ConfigLoader} from TOML (keys in
@@ -48,6 +52,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final Duration DEFAULT_CIRCUIT_BREAKER_WAIT = Duration.ofSeconds(15);
     public static final int DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS = 2;
     public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
+    /** Default {@code session_header}. */
+    public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
+    private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -74,6 +81,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final Duration circuitBreakerWait;
     private final int circuitBreakerHalfOpenCalls;
     private final long maxBodyBytes;
+    private final String sessionHeader;
+    private final Map<String, Map<String, String>> strategySettings;
 
     private RouterConfig(Builder b) {
         this.servers = List.copyOf(b.servers);
@@ -101,6 +110,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.circuitBreakerWait = b.circuitBreakerWait;
         this.circuitBreakerHalfOpenCalls = b.circuitBreakerHalfOpenCalls;
         this.maxBodyBytes = b.maxBodyBytes;
+        this.sessionHeader = b.sessionHeader;
+        Map<String, Map<String, String>> ss = new TreeMap<>();
+        b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
+        this.strategySettings = Collections.unmodifiableMap(ss);
     }
 
     public static Builder builder() {
@@ -169,6 +182,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     /** {@code max_body_bytes}: the proxy answers 413 for larger request bodies. */
     @Override
     public long maxBodyBytes() { return maxBodyBytes; }
+    /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
+    public String sessionHeader() { return sessionHeader; }
+    /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
+    public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
+    /** The settings of strategy {@code name}; empty when it has none. */
+    public Map<String, String> strategySettings(String name) {
+        return strategySettings.getOrDefault(name, Map.of());
+    }
 
     /**
      * Value equality over every setting, secrets included: {@link #toString()} masks API keys, so
@@ -204,7 +225,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerWindow == c.circuitBreakerWindow
                 && circuitBreakerWait.equals(c.circuitBreakerWait)
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
-                && maxBodyBytes == c.maxBodyBytes;
+                && maxBodyBytes == c.maxBodyBytes
+                && sessionHeader.equals(c.sessionHeader)
+                && strategySettings.equals(c.strategySettings);
     }
 
     @Override
@@ -214,7 +237,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
-                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes);
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings);
     }
 
     @Override
@@ -232,7 +255,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerFailureRate=" + circuitBreakerFailureRate
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
-                + ", maxBodyBytes=" + maxBodyBytes + "]";
+                + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
+                + ", strategySettings=" + strategySettings + "]";
     }
 
     /** Builds a {@link RouterConfig}; every setter validates. Not thread-safe. */
@@ -262,6 +286,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         private Duration circuitBreakerWait = DEFAULT_CIRCUIT_BREAKER_WAIT;
         private int circuitBreakerHalfOpenCalls = DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
         private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private String sessionHeader = DEFAULT_SESSION_HEADER;
+        private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
 
         private Builder() {
         }
@@ -292,6 +318,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             circuitBreakerWait = c.circuitBreakerWait;
             circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls;
             maxBodyBytes = c.maxBodyBytes;
+            sessionHeader = c.sessionHeader;
+            strategySettings.putAll(c.strategySettings);
         }
 
         public Builder server(ServerConfig server) {
@@ -354,6 +382,26 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         public Builder circuitBreakerWindow(int n) { circuitBreakerWindow = atLeast("circuit_breaker_window", n, 1); return this; }
         public Builder circuitBreakerWait(Duration d) { circuitBreakerWait = positive("circuit_breaker_wait", d); return this; }
         public Builder circuitBreakerHalfOpenCalls(int n) { circuitBreakerHalfOpenCalls = atLeast("circuit_breaker_half_open_calls", n, 1); return this; }
+        public Builder sessionHeader(String name) {
+            if (name == null || !SESSION_HEADER_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("session_header: " + (name == null ? "null" : "\"" + name + "\"")
+                        + " (expected: an HTTP header name such as \"X-Session-Id\")");
+            }
+            sessionHeader = name;
+            return this;
+        }
+
+        /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
+        public Builder strategySettings(String name, Map<String, String> settings) {
+            Objects.requireNonNull(name, "name");
+            if (settings == null || settings.isEmpty()) {
+                strategySettings.remove(name);
+            } else {
+                strategySettings.put(name, Map.copyOf(settings));
+            }
+            return this;
+        }
+
         public Builder maxBodyBytes(long n) {
             if (n < 1) {
                 throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");

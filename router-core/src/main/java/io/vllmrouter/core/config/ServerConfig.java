@@ -6,14 +6,15 @@ import java.util.Objects;
 
 /**
  * One backend as configured: {@code { url = "http://gpu-1:8000", max_concurrent_requests = 4,
- * models = ["llama"], api_key = "..." }}.
+ * models = ["llama"], api_key = "...", name = "gpu-1" }}.
  *
  * @param url                    base URL, http or https, no trailing slash, no query
  * @param maxConcurrentRequests  the capacity strategies divide load by, at least 1
  * @param models                 models served; empty means "learn from /v1/models"
  * @param apiKey                 sent upstream as {@code Authorization: Bearer}, or null
+ * @param name                   a short name people see (dashboard), or null; the URL stays the id
  */
-public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey)
+public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name)
         implements io.vllmrouter.api.BackendSettings {
 
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
@@ -40,10 +41,15 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
         if (apiKey != null && apiKey.isBlank()) {
             apiKey = null;
         }
+        name = name == null || name.isBlank() ? null : name.strip();
+    }
+
+    public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
+        this(url, maxConcurrentRequests, models, apiKey, null);
     }
 
     public ServerConfig(String url, int maxConcurrentRequests) {
-        this(URI.create(url), maxConcurrentRequests, List.of(), null);
+        this(URI.create(url), maxConcurrentRequests, List.of(), null, null);
     }
 
     /** The id used in stats and logs: the URL as a string. */
@@ -54,7 +60,8 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
 
     @Override
     public String toString() {
-        return "ServerConfig[url=" + url + ", maxConcurrentRequests=" + maxConcurrentRequests
+        return "ServerConfig[url=" + url + (name == null ? "" : ", name=" + name)
+                + ", maxConcurrentRequests=" + maxConcurrentRequests
                 + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***") + "]";
     }
 }

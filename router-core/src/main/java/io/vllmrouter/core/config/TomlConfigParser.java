@@ -79,6 +79,16 @@ final class TomlConfigParser {
                 }
             }
         }
+        Object strategiesValue = root.get(List.of("strategies"));
+        if (strategiesValue != null) {
+            if (!(strategiesValue instanceof TomlTable strategiesTable)) {
+                throw bad(root, "strategies", "strategies", strategiesValue,
+                        "tables of strategy settings such as [strategies.cache-aware]");
+            }
+            readStrategies(strategiesTable, builder);
+        }
+        // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
+        io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source);
         applyEnvironment(env, builder);
         builder.servers(servers);
         try {
@@ -168,8 +178,13 @@ final class TomlConfigParser {
             throw bad(t, prefix + ".api_key", "api_key", rawKey, "a string (sent as Authorization: Bearer)");
         }
 
+        Object rawName = t.get(List.of("name"));
+        if (rawName != null && !(rawName instanceof String n && !n.isBlank() && n.strip().length() <= 64)) {
+            throw bad(t, prefix + ".name", "name", rawName, "a short name in quotes, e.g. \"gpu-1\" (at most 64 characters)");
+        }
+
         try {
-            return new ServerConfig(uri, capacity, models, (String) rawKey);
+            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName);
         } catch (IllegalArgumentException e) {
             throw wrap(e, t, prefix + ".");
         }
@@ -197,6 +212,42 @@ final class TomlConfigParser {
             } catch (IllegalArgumentException e) {
                 throw wrap(e, config, "config.");
             }
+        }
+    }
+
+    /**
+     * {@code [strategies.NAME]} tables: each value (string, number or boolean) is passed as text to
+     * the strategy's provider, which validates it; a known provider is asked here, so that a bad
+     * value is reported with its file and line.
+     */
+    private void readStrategies(TomlTable table, RouterConfig.Builder builder) {
+        for (String name : table.keySet()) {
+            Object v = table.get(List.of(name));
+            if (!(v instanceof TomlTable t)) {
+                throw bad(table, "strategies." + name, name, v, "a table of settings such as [strategies." + name + "]");
+            }
+            Map<String, String> settings = new java.util.LinkedHashMap<>();
+            for (String key : t.keySet()) {
+                Object raw = t.get(List.of(key));
+                if (raw instanceof String || raw instanceof Number || raw instanceof Boolean) {
+                    settings.put(key, String.valueOf(raw));
+                } else {
+                    throw bad(t, "strategies." + name + "." + key, key, raw, "a string, number or boolean");
+                }
+            }
+            if (strategies.names().contains(name)) {
+                try {
+                    strategies.create(name, settings);
+                } catch (IllegalArgumentException e) {
+                    throw wrap(e, t, "strategies." + name + ".");
+                } catch (IllegalStateException e) {
+                    if (e.getCause() instanceof IllegalArgumentException iae) {
+                        throw wrap(iae, t, "strategies." + name + ".");
+                    }
+                    throw e;
+                }
+            }
+            builder.strategySettings(name, settings);
         }
     }
 
@@ -257,7 +308,7 @@ final class TomlConfigParser {
         } else if (SERVER_KEYS.contains(key)) {
             hint = "servers go in [servers] servers = [ { url = ..., max_concurrent_requests = ... } ]";
         }
-        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers] and [config])", hint);
+        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config], [strategies.NAME] and [discovery])", hint);
     }
 
     private ConfigException unknownKey(TomlTable table, String prefix, String key, Collection<String> known,

@@ -26,6 +26,9 @@ import java.util.Objects;
  *   <tr><td>kvCacheUsage</td><td>{@code vllm:kv_cache_usage_perc}, {@code vllm:gpu_cache_usage_perc} (V0 and
  *       deprecated alias in V1), {@code sglang:token_usage}</td><td>mean</td></tr>
  *   <tr><td>maxFds</td><td>{@code process_max_fds}</td><td>minimum (the binding limit)</td></tr>
+ *   <tr><td>cacheBlocks, cacheBlockSize</td><td>labels {@code num_gpu_blocks} and {@code block_size} of
+ *       {@code vllm:cache_config_info}</td><td>sum of blocks, largest block size</td></tr>
+ *   <tr><td>prefixCacheQueries</td><td>{@code vllm:prefix_cache_queries_total}</td><td>sum</td></tr>
  * </table>
  *
  * <p>"Several series" means any label sets: vLLM's {@code engine} (data parallel), SGLang's
@@ -54,6 +57,8 @@ public final class PrometheusParser {
     private static final int S_QUEUE = 5;
     private static final int S_TOKEN_USAGE = 6;
     private static final int MAX_FDS = 7;
+    private static final int CACHE_CONFIG = 8;
+    private static final int PREFIX_QUERIES = 9;
 
     private static final String[] NAMES = {
         "vllm:num_requests_running",
@@ -64,6 +69,8 @@ public final class PrometheusParser {
         "sglang:num_queue_reqs",
         "sglang:token_usage",
         "process_max_fds",
+        "vllm:cache_config_info",
+        "vllm:prefix_cache_queries_total",
     };
     private static final int[] NAME_HASHES = new int[NAMES.length];
 
@@ -93,6 +100,12 @@ public final class PrometheusParser {
     private static final class Scan extends PrometheusText {
 
         private long labelSetHash;
+        /** The family of the sample being read, and the cache-geometry labels of a cache_config_info sample. */
+        private int family = -1;
+        private long labelGpuBlocks;
+        private long labelBlockSize;
+        private long cacheBlocks = -1;
+        private long cacheBlockSize = -1;
 
         /** Per family: sum (or minimum for max fds) of the non-NaN values and their count. */
         private final double[] acc = new double[NAMES.length];
@@ -124,7 +137,8 @@ public final class PrometheusParser {
             double waiting = first(sum(V_WAITING), sum(S_QUEUE));
             double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
             double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
-            return new LoadMetrics(running, waiting, usage, maxFds);
+            return new LoadMetrics(running, waiting, usage, maxFds, cacheBlocks,
+                    (int) Math.min(Integer.MAX_VALUE, cacheBlockSize), sum(PREFIX_QUERIES));
         }
 
         private int indexOfNewline(int from) {
@@ -174,6 +188,9 @@ public final class PrometheusParser {
                         + slice(nameStart, nameEnd));
             }
             int family = family(nameStart, nameEnd, hash);
+            this.family = family;
+            labelGpuBlocks = -1;
+            labelBlockSize = -1;
             p = skipBlanks(p, e);
             labelSetHash = 0;
             if (p < e && t.charAt(p) == '{') {
@@ -196,6 +213,14 @@ public final class PrometheusParser {
             }
             if (family >= 0) {
                 add(family, value, s, e);
+                if (family == CACHE_CONFIG) {
+                    if (labelGpuBlocks >= 0) {
+                        cacheBlocks = Math.max(0, cacheBlocks) + labelGpuBlocks;
+                    }
+                    if (labelBlockSize > 0) {
+                        cacheBlockSize = Math.max(cacheBlockSize, labelBlockSize);
+                    }
+                }
             }
         }
 
@@ -285,6 +310,13 @@ public final class PrometheusParser {
                 int quote = p;
                 p++;
                 long valueHash = 0;
+                // A cache_config_info label this reader wants as a number: its decimal value, -1 if not one.
+                int wanted = family != CACHE_CONFIG ? 0
+                        : equalsExact(nameStart, nameEnd, "num_gpu_blocks") ? 1
+                        : equalsExact(nameStart, nameEnd, "block_size") ? 2 : 0;
+                long number = 0;
+                boolean isNumber = true;
+                int valueStart = p;
                 while (true) {
                     if (p >= e) {
                         throw error(quote, "unterminated quote: the value of label "
@@ -314,6 +346,20 @@ public final class PrometheusParser {
                         p++;
                     }
                     valueHash = 31 * valueHash + c;
+                    if (wanted != 0 && isNumber) {
+                        if (isDigit(c) && number < Long.MAX_VALUE / 10 - 10) {
+                            number = number * 10 + (c - '0');
+                        } else {
+                            isNumber = false;
+                        }
+                    }
+                }
+                if (wanted != 0 && isNumber && p - 1 > valueStart) {
+                    if (wanted == 1) {
+                        labelGpuBlocks = number;
+                    } else {
+                        labelBlockSize = number;
+                    }
                 }
                 setHash += mix(nameHash * 0x9E3779B97F4A7C15L + valueHash);
                 p = skipBlanks(p, e);

@@ -53,18 +53,38 @@ public final class StrategyRegistry {
         m.put("weighted-score", "io.vllmrouter.strategies.WeightedScoreStrategyProvider");
         m.put("least-loaded", "io.vllmrouter.strategies.LeastLoadedStrategyProvider");
         m.put("round-robin", "io.vllmrouter.strategies.RoundRobinStrategyProvider");
+        m.put("cache-aware", "io.vllmrouter.strategies.CacheAwareStrategyProvider");
         return Collections.unmodifiableMap(m);
     }
 
     /**
-     * The registry of the providers visible to router-core's own class loader, loaded once and shared.
+     * The registry of the providers visible to router-core's class loader, loaded once (at the first
+     * call) and shared. When the calling thread's context class loader also sees router-core's SPI,
+     * that loader is scanned instead, as {@link ServiceLoader#load(Class)} does: a host that loads
+     * plugin jars in a child class loader sets it as the context class loader before the first
+     * router is built, and their strategies are found by name.
      */
     public static StrategyRegistry defaultRegistry() {
         return DefaultHolder.INSTANCE;
     }
 
     private static final class DefaultHolder {
-        static final StrategyRegistry INSTANCE = load(StrategyRegistry.class.getClassLoader());
+        static final StrategyRegistry INSTANCE = load(defaultLoader());
+    }
+
+    /** The context class loader when it sees this {@link BalancingStrategyProvider}, else router-core's. */
+    static ClassLoader defaultLoader() {
+        ClassLoader own = StrategyRegistry.class.getClassLoader();
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        if (context == null || context == own) {
+            return own;
+        }
+        try {
+            return Class.forName(BalancingStrategyProvider.class.getName(), false, context)
+                    == BalancingStrategyProvider.class ? context : own;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return own;
+        }
     }
 
     /**
@@ -216,11 +236,26 @@ public final class StrategyRegistry {
      * @throws IllegalStateException    when the provider fails to create the strategy
      */
     public BalancingStrategy create(String name) {
+        return create(name, Map.of());
+    }
+
+    /**
+     * A new instance of the strategy named {@code name} with {@code settings} (its
+     * {@code [strategies.NAME]} table), for one router.
+     *
+     * @throws IllegalArgumentException when no provider has that name (the message lists the names
+     *                                  found), or the provider refuses a setting (its message:
+     *                                  {@code "key: value (expected: what)"})
+     * @throws IllegalStateException    when the provider fails to create the strategy
+     */
+    public BalancingStrategy create(String name, Map<String, String> settings) {
         requireKnown(name);
         BalancingStrategyProvider provider = providers.get(name);
         BalancingStrategy strategy;
         try {
-            strategy = provider.create();
+            strategy = settings == null || settings.isEmpty() ? provider.create() : provider.create(settings);
+        } catch (IllegalArgumentException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new IllegalStateException("strategy \"" + name + "\": " + provider.getClass().getName()
                     + ".create() failed: " + e, e);

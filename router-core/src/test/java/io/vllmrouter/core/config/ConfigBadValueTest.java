@@ -78,7 +78,9 @@ class ConfigBadValueTest {
                 // strategy
                 bad("strategy", "\"Weighted Score\"", "a strategy name such as \"weighted-score\", lower case letters, digits and -"),
                 bad("strategy", "\"\"", "a strategy name such as \"weighted-score\", lower case letters, digits and -"),
-                bad("strategy", "3", "a strategy name such as \"weighted-score\""));
+                bad("strategy", "3", "a strategy name such as \"weighted-score\""),
+                bad("session_header", "\"X Session\"", "an HTTP header name such as \"X-Session-Id\""),
+                bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""));
     }
 
     private static Arguments bad(String key, String toml, String expected) {

@@ -187,6 +187,7 @@ class ConfigLoaderTest {
                 circuit_breaker_wait = 2.5
                 circuit_breaker_half_open_calls = 3
                 max_body_bytes = 1048576
+                session_header = "X-Conversation"
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -215,6 +216,7 @@ class ConfigLoaderTest {
                 .circuitBreakerWait(Duration.ofMillis(2500))
                 .circuitBreakerHalfOpenCalls(3)
                 .maxBodyBytes(1048576)
+                .sessionHeader("X-Conversation")
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
@@ -239,7 +241,8 @@ class ConfigLoaderTest {
         for (var method : RouterConfig.Builder.class.getDeclaredMethods()) {
             if (java.lang.reflect.Modifier.isPublic(method.getModifiers())
                     && method.getReturnType() == RouterConfig.Builder.class
-                    && !method.getName().startsWith("server")) {
+                    && !method.getName().startsWith("server")
+                    && !method.getName().equals("strategySettings")) {
                 setters.add(method.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT));
             }
         }
@@ -275,6 +278,23 @@ class ConfigLoaderTest {
         assertThat(c.servers().get(0).models()).isEmpty();
         assertThat(c.servers().get(0).apiKey()).isNull();
         assertThat(c.servers().get(1).apiKey()).isNull();
+    }
+
+    @Test
+    void aServerMayHaveANameForPeople() {
+        RouterConfig c = ConfigLoader.parse("""
+                [servers]
+                servers = [ { url = "http://a:8000", name = " gpu-a " }, { url = "http://b:8000" } ]
+                """, "s.toml", NO_ENV);
+        assertThat(c.servers().get(0).name()).isEqualTo("gpu-a");
+        assertThat(c.servers().get(0).id()).isEqualTo("http://a:8000");
+        assertThat(c.servers().get(1).name()).isNull();
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("""
+                [servers]
+                servers = [ { url = "http://a:8000", name = 7 } ]
+                """, "s.toml", NO_ENV));
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("name").contains("7").contains("a short name");
     }
 
     @Test

@@ -108,7 +108,7 @@ class BackendClientTest {
 
         LoadMetrics m = value(client.scrapeMetrics(base(backend), null, TIMEOUT));
 
-        assertThat(m).isEqualTo(new LoadMetrics(7, 5, 0.3125, 65535));
+        assertThat(m).isEqualTo(new LoadMetrics(7, 5, 0.3125, 65535, 27528, 16, 96426));
         backend.verify(getRequestedFor(urlEqualTo("/metrics"))
                 .withHeader("Accept", equalTo("text/plain; version=0.0.4"))
                 .withoutHeader("Authorization"));

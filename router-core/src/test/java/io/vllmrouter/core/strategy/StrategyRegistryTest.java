@@ -24,7 +24,7 @@ class StrategyRegistryTest {
         StrategyRegistry registry = StrategyRegistry.defaultRegistry();
         // router-core's test resources also register the engine tests' "test-fewest" and "test-first".
         assertThat(registry.names())
-                .containsExactly("least-loaded", "round-robin", "test-fewest", "test-first", "weighted-score");
+                .containsExactly("cache-aware", "least-loaded", "round-robin", "test-fewest", "test-first", "weighted-score");
         assertThat(registry.create("weighted-score").getClass().getName())
                 .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
         assertThat(registry.create("least-loaded").getClass().getName())
@@ -39,10 +39,10 @@ class StrategyRegistryTest {
     void unknownNameListsTheNamesFound() {
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create("foo"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: \"foo\" (expected: one of [least-loaded, round-robin, test-fewest, test-first, weighted-score])");
+                .hasMessage("strategy: \"foo\" (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score])");
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: null (expected: one of [least-loaded, round-robin, test-fewest, test-first, weighted-score])");
+                .hasMessage("strategy: null (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score])");
     }
 
     @Test
@@ -51,7 +51,7 @@ class StrategyRegistryTest {
             StrategyRegistry registry = StrategyRegistry.load(loader);
             // "throwing" (constructor throws), NoSuchProvider (class missing) and "Bad Name" are skipped.
             assertThat(registry.names())
-                    .containsExactly("fails-to-create", "least-loaded", "round-robin", "test-fewest", "test-first", "test-only",
+                    .containsExactly("cache-aware", "fails-to-create", "least-loaded", "round-robin", "test-fewest", "test-first", "test-only",
                             "weighted-score");
             assertThat(registry.create("round-robin")).as("priority 7 beats the built-in's 5")
                     .isInstanceOf(TestProviders.FirstCandidate.class);
@@ -59,7 +59,7 @@ class StrategyRegistryTest {
                     .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
             assertThat(registry.create("test-only")).isInstanceOf(TestProviders.FirstCandidate.class);
             assertThatThrownBy(() -> registry.create("throwing"))
-                    .hasMessageStartingWith("strategy: \"throwing\" (expected: one of [fails-to-create, ");
+                    .hasMessageStartingWith("strategy: \"throwing\" (expected: one of [cache-aware, fails-to-create, ");
         }
     }
 
@@ -77,7 +77,7 @@ class StrategyRegistryTest {
     @Test
     void builtInsAreFoundByClassNameWhenServicesFilesAreLost() {
         StrategyRegistry registry = StrategyRegistry.load(new HidingLoader(false));
-        assertThat(registry.names()).containsExactly("least-loaded", "round-robin", "weighted-score");
+        assertThat(registry.names()).containsExactly("cache-aware", "least-loaded", "round-robin", "weighted-score");
         assertThat(registry.create("weighted-score").getClass().getName())
                 .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
     }
@@ -131,6 +131,24 @@ class StrategyRegistryTest {
                 throw new ClassNotFoundException(name);
             }
             return super.loadClass(name, resolve);
+        }
+    }
+
+    @Test
+    void theDefaultLoaderIsTheContextLoaderOnlyWhenItSeesRouterCore() throws Exception {
+        ClassLoader own = StrategyRegistry.class.getClassLoader();
+        Thread t = Thread.currentThread();
+        ClassLoader before = t.getContextClassLoader();
+        try (URLClassLoader child = new URLClassLoader(new URL[0], own);
+             URLClassLoader unrelated = new URLClassLoader(new URL[0], ClassLoader.getPlatformClassLoader())) {
+            t.setContextClassLoader(child); // e.g. the proxy's plugin jars
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(child);
+            t.setContextClassLoader(unrelated); // cannot see the SPI: router-core's own loader
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(own);
+            t.setContextClassLoader(null);
+            assertThat(StrategyRegistry.defaultLoader()).isSameAs(own);
+        } finally {
+            t.setContextClassLoader(before);
         }
     }
 }

@@ -16,13 +16,23 @@ import java.util.List;
  *
  * @param id           {@code "b" + index}, unless built with another
  * @param index        the position the strategy sees (also picks the port of {@link #url()})
- * @param kvCacheUsage {@code NaN} when unknown
+ * @param kvCacheUsage   {@code NaN} when unknown
+ * @param cacheBlocks    KV-cache blocks ({@code num_gpu_blocks}), -1 when unknown
+ * @param cacheBlockSize tokens per block, -1 when unknown
+ * @param cacheEpoch     changes when the backend's cache was lost (restart, ejection)
  */
 public record TestBackend(String id, int index, int capacity, double running, double waiting, double kvCacheUsage,
-                          boolean metricsFresh, int inFlight, List<String> models) implements BackendView {
+                          boolean metricsFresh, int inFlight, List<String> models, long cacheBlocks,
+                          int cacheBlockSize, long cacheEpoch) implements BackendView {
 
     public TestBackend {
         models = List.copyOf(models);
+    }
+
+    /** Without cache geometry (unknown) and at epoch 0. */
+    public TestBackend(String id, int index, int capacity, double running, double waiting, double kvCacheUsage,
+                       boolean metricsFresh, int inFlight, List<String> models) {
+        this(id, index, capacity, running, waiting, kvCacheUsage, metricsFresh, inFlight, models, -1, -1, 0);
     }
 
     /** Fresh metrics, unknown KV-cache usage, nothing in flight, serves every model. */
@@ -37,7 +47,32 @@ public record TestBackend(String id, int index, int capacity, double running, do
 
     /** The same backend with stale (or fresh again) metrics. */
     public TestBackend withMetricsFresh(boolean fresh) {
-        return new TestBackend(id, index, capacity, running, waiting, kvCacheUsage, fresh, inFlight, models);
+        return new TestBackend(id, index, capacity, running, waiting, kvCacheUsage, fresh, inFlight, models,
+                cacheBlocks, cacheBlockSize, cacheEpoch);
+    }
+
+    /** The same backend with other running and waiting figures. */
+    public TestBackend withLoad(double running, double waiting) {
+        return new TestBackend(id, index, capacity, running, waiting, kvCacheUsage, metricsFresh, inFlight, models,
+                cacheBlocks, cacheBlockSize, cacheEpoch);
+    }
+
+    /** The same backend publishing a KV cache of {@code blocks} blocks of {@code blockSize} tokens. */
+    public TestBackend withCache(long blocks, int blockSize) {
+        return new TestBackend(id, index, capacity, running, waiting, kvCacheUsage, metricsFresh, inFlight, models,
+                blocks, blockSize, cacheEpoch);
+    }
+
+    /** The same backend after a restart or an ejection: another cache epoch. */
+    public TestBackend withCacheEpoch(long epoch) {
+        return new TestBackend(id, index, capacity, running, waiting, kvCacheUsage, metricsFresh, inFlight, models,
+                cacheBlocks, cacheBlockSize, epoch);
+    }
+
+    /** The same backend under another id (a replica's view of the same fleet keeps ids). */
+    public TestBackend withId(String newId) {
+        return new TestBackend(newId, index, capacity, running, waiting, kvCacheUsage, metricsFresh, inFlight, models,
+                cacheBlocks, cacheBlockSize, cacheEpoch);
     }
 
     /** {@code http://127.0.0.1:(8000 + index)}. */

@@ -49,16 +49,44 @@ public final class FleetSimulation {
     public static RunResult run(List<DemoFleet.Spec> fleet, String strategyName, BalancingStrategy strategy, double load,
                                 double offeredRps, List<Workload.Request> workload, double durationMs, double warmupMs,
                                 double metricsIntervalMs, long seed) {
+        return run(fleet, Servers.PLAIN, strategyName, strategy, load, offeredRps, workload, durationMs, warmupMs,
+                metricsIntervalMs, seed);
+    }
+
+    /**
+     * How the simulated servers treat prompts.
+     *
+     * @param prefixCacheBlocks blocks of {@link BatchEngine#BLOCK_SIZE} tokens each server's prefix
+     *                          cache holds (LRU); 0: no prefix cache. Published to the strategy as
+     *                          {@link BackendView#cacheBlocks()}, as vLLM's cache_config_info does.
+     * @param sharedPrefill     whether prefills share each server's one GPU ({@link BatchEngine})
+     */
+    public record Servers(int prefixCacheBlocks, boolean sharedPrefill) {
+        /** No prefix cache, prefills in parallel: the model of the routing-quality benchmark. */
+        public static final Servers PLAIN = new Servers(0, false);
+    }
+
+    /**
+     * Runs {@code workload} through {@code strategy} over servers with a prefix cache. Requests that
+     * carry block hashes show them to the strategy as {@link RouteContext#promptBlockHashes} for
+     * 64-character blocks (16 tokens of 4 characters, one server block), with their session key.
+     */
+    public static RunResult run(List<DemoFleet.Spec> fleet, Servers servers, String strategyName, BalancingStrategy strategy,
+                                double load, double offeredRps, List<Workload.Request> workload, double durationMs,
+                                double warmupMs, double metricsIntervalMs, long seed) {
         int n = fleet.size();
         BatchEngine[] engines = new BatchEngine[n];
         List<View> views = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             DemoFleet.Spec s = fleet.get(i);
-            engines[i] = new BatchEngine(s.serviceModel(), s.maxNumSeqs(), 1 << 20, 0, STEP_MS);
-            views.add(new View(i, s, engines[i]));
+            engines[i] = new BatchEngine(s.serviceModel(), s.maxNumSeqs(), 1 << 20, servers.prefixCacheBlocks(), STEP_MS,
+                    servers.sharedPrefill());
+            views.add(new View(i, s, engines[i], servers.prefixCacheBlocks()));
         }
         List<View> candidates = List.copyOf(views);
-        RouteContext ctx = RouteContext.of(DemoFleet.MODEL, true, null, 1, new SplittableRandom(seed));
+        SplittableRandom random = new SplittableRandom(seed);
+        RouteContext ctx = RouteContext.of(DemoFleet.MODEL, true, null, 1, random);
+        strategy.backendsChanged(views);
         Tracked[] tracked = new Tracked[workload.size()];
         long[] sentTo = new long[n];
         double nextScrape = 0;
@@ -70,7 +98,7 @@ public final class FleetSimulation {
                 nextScrape += metricsIntervalMs;
             }
             advance(engines, r.arrivalMs());
-            BackendView pick = strategy.pick(candidates, ctx);
+            BackendView pick = strategy.pick(candidates, r.blocks() == null ? ctx : new Prompted(r, random));
             if (pick == null) {
                 continue;
             }
@@ -90,11 +118,41 @@ public final class FleetSimulation {
             scrape(views);
             now += metricsIntervalMs;
         }
-        return summarize(strategyName, load, offeredRps, tracked, sentTo, durationMs, warmupMs);
+        long hits = 0;
+        long queries = 0;
+        for (BatchEngine e : engines) {
+            hits += e.prefixCacheHits();
+            queries += e.prefixCacheQueries();
+        }
+        double hitRate = queries == 0 ? Double.NaN : hits / (double) queries;
+        if (Boolean.getBoolean("bench.debug")) {
+            System.err.println(strategyName + " " + load + " " + strategy.stats());
+        }
+        return summarize(strategyName, load, offeredRps, tracked, sentTo, durationMs, warmupMs, hitRate);
+    }
+
+    /** A request's prompt as the strategy sees it: its block hashes for 64-character blocks. */
+    private record Prompted(Workload.Request request, SplittableRandom random) implements RouteContext {
+        /** Characters per server block: {@link BatchEngine#BLOCK_SIZE} tokens of 4 characters. */
+        static final int BLOCK_CHARS = BatchEngine.BLOCK_SIZE * 4;
+
+        @Override public String model() { return DemoFleet.MODEL; }
+        @Override public boolean stream() { return true; }
+        @Override public String affinityKey() { return request.session(); }
+        @Override public int attempt() { return 1; }
+
+        @Override
+        public long[] promptBlockHashes(int blockChars) {
+            if (blockChars != BLOCK_CHARS) {
+                throw new IllegalArgumentException("block_chars: " + blockChars + " (expected: " + BLOCK_CHARS
+                        + " in the simulation, one server block)");
+            }
+            return request.blocks();
+        }
     }
 
     private static RunResult summarize(String name, double load, double offeredRps, Tracked[] tracked, long[] sentTo,
-                                       double durationMs, double warmupMs) {
+                                       double durationMs, double warmupMs, double hitRate) {
         double[] e2e = new double[tracked.length];
         double[] ttft = new double[tracked.length];
         int measured = 0;
@@ -128,7 +186,8 @@ public final class FleetSimulation {
             share[i] = total == 0 ? 0 : sentTo[i] / (double) total;
         }
         return new RunResult(name, load, offeredRps, measured + unfinished, unfinished, mean(e2e), percentile(e2e, 0.50),
-                percentile(e2e, 0.99), mean(ttft), percentile(ttft, 0.99), finishedInWindow / (durationMs / 1000), share);
+                percentile(e2e, 0.99), mean(ttft), percentile(ttft, 0.99), finishedInWindow / (durationMs / 1000), share,
+                percentile(ttft, 0.50), percentile(ttft, 0.90), hitRate);
     }
 
     /** Mean of the values, NaN for none; shared with the live benchmark so both modes report alike. */
@@ -182,7 +241,7 @@ public final class FleetSimulation {
         private boolean counted;
 
         Tracked(Workload.Request r, View view) {
-            super(r.promptTokens(), r.outputTokens(), null, r.arrivalMs(), "length");
+            super(r.promptTokens(), r.outputTokens(), r.blocks(), r.arrivalMs(), "length");
             this.view = view;
         }
 
@@ -205,13 +264,15 @@ public final class FleetSimulation {
         final DemoFleet.Spec spec;
         final BatchEngine engine;
         final URI url;
+        final int cacheBlocks;
         int inFlight;
         int delta;
         int scrapedRunning;
         int scrapedWaiting;
         double scrapedKv;
 
-        View(int index, DemoFleet.Spec spec, BatchEngine engine) {
+        View(int index, DemoFleet.Spec spec, BatchEngine engine, int cacheBlocks) {
+            this.cacheBlocks = cacheBlocks;
             this.index = index;
             this.spec = spec;
             this.engine = engine;
@@ -232,5 +293,7 @@ public final class FleetSimulation {
         @Override public boolean metricsFresh() { return true; }
         @Override public List<String> models() { return spec.models(); }
         @Override public int index() { return index; }
+        @Override public long cacheBlocks() { return cacheBlocks > 0 ? cacheBlocks : -1; }
+        @Override public int cacheBlockSize() { return cacheBlocks > 0 ? BatchEngine.BLOCK_SIZE : -1; }
     }
 }

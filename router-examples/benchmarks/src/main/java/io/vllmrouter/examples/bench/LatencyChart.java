@@ -36,6 +36,12 @@ final class LatencyChart {
     }
 
     static void write(List<RunResult> results, String title, Path file) throws IOException {
+        write(results, title, "p99 end-to-end latency", RunResult::p99Ms, file);
+    }
+
+    /** A chart of {@code metricMs} (shown in seconds) against load, one line per strategy. */
+    static void write(List<RunResult> results, String title, String yLabel,
+                      java.util.function.ToDoubleFunction<RunResult> metricMs, Path file) throws IOException {
         System.setProperty("java.awt.headless", "true");
         Map<String, List<RunResult>> byStrategy = new LinkedHashMap<>();
         for (RunResult r : results) {
@@ -46,7 +52,7 @@ final class LatencyChart {
         double minX = Double.MAX_VALUE;
         double maxX = 0;
         for (RunResult r : results) {
-            double y = r.p99Ms() / 1000;
+            double y = metricMs.applyAsDouble(r) / 1000;
             if (Double.isFinite(y) && y > 0) {
                 minY = Math.min(minY, y);
                 maxY = Math.max(maxY, y);
@@ -114,7 +120,7 @@ final class LatencyChart {
             g.drawRect(LEFT, TOP, pw, ph);
             String xTitle = "offered load (% of fleet capacity)";
             g.drawString(xTitle, LEFT + pw / 2 - fm.stringWidth(xTitle) / 2, H - 20);
-            String yTitle = "p99 end-to-end latency (s" + (log ? ", log scale" : "") + ")";
+            String yTitle = yLabel + " (s" + (log ? ", log scale" : "") + ")";
             Graphics2D gy = (Graphics2D) g.create();
             gy.rotate(-Math.PI / 2);
             gy.drawString(yTitle, -(TOP + ph / 2) - fm.stringWidth(yTitle) / 2, 25);
@@ -136,7 +142,7 @@ final class LatencyChart {
                 int px = -1;
                 int py = -1;
                 for (RunResult r : e.getValue()) {
-                    double v = r.p99Ms() / 1000;
+                    double v = metricMs.applyAsDouble(r) / 1000;
                     if (!Double.isFinite(v) || v <= 0) {
                         continue;
                     }

@@ -18,10 +18,21 @@ import java.util.Locale;
  * @param ttftP99Ms      99th percentile time to first token
  * @param throughputRps  requests finished per simulated second inside the arrival window
  * @param share          share of all requests sent to each server, in fleet order
+ * @param ttftP50Ms      median time to first token
+ * @param ttftP90Ms      90th percentile time to first token
+ * @param cacheHitRate   prompt tokens found in the servers' prefix caches over prompt tokens queried,
+ *                       fleet-wide (vLLM's prefix_cache_hits / prefix_cache_queries); NaN with no cache
  */
 public record RunResult(String strategy, double load, double offeredRps, int requests, int unfinished,
                         double meanMs, double p50Ms, double p99Ms, double ttftMeanMs, double ttftP99Ms,
-                        double throughputRps, double[] share) {
+                        double throughputRps, double[] share, double ttftP50Ms, double ttftP90Ms, double cacheHitRate) {
+
+    /** Without the median and 90th percentile time to first token and the cache hit rate (NaN). */
+    public RunResult(String strategy, double load, double offeredRps, int requests, int unfinished, double meanMs,
+                     double p50Ms, double p99Ms, double ttftMeanMs, double ttftP99Ms, double throughputRps, double[] share) {
+        this(strategy, load, offeredRps, requests, unfinished, meanMs, p50Ms, p99Ms, ttftMeanMs, ttftP99Ms, throughputRps,
+                share, Double.NaN, Double.NaN, Double.NaN);
+    }
 
     static final String CSV_HEADER = "strategy,load,offered_rps,requests,unfinished,mean_ms,p50_ms,p99_ms,"
             + "ttft_mean_ms,ttft_p99_ms,throughput_rps";

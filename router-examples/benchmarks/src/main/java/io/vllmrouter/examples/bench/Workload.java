@@ -17,8 +17,21 @@ public final class Workload {
     public static final double MEAN_PROMPT_TOKENS = 0.7 * (50 + 500) / 2.0 + 0.3 * (1000 + 3000) / 2.0;
     public static final double MEAN_OUTPUT_TOKENS = 0.6 * (20 + 200) / 2.0 + 0.4 * (200 + 600) / 2.0;
 
-    /** One request: when it arrives (simulated ms) and its lengths. */
-    public record Request(int id, double arrivalMs, int promptTokens, int outputTokens) {
+    /**
+     * One request: when it arrives (simulated ms), its lengths, and optionally its prompt as chained
+     * block hashes (one per {@link io.vllmrouter.examples.sim.BatchEngine#BLOCK_SIZE} tokens, see
+     * {@link ChatWorkload}) with a session key.
+     *
+     * @param blocks  the prompt's block hashes, used by the servers' prefix caches and shown to the
+     *                strategy as its 64-character blocks; null when the prompt has no modelled text
+     * @param session the conversation's affinity key, or null
+     */
+    public record Request(int id, double arrivalMs, int promptTokens, int outputTokens, long[] blocks, String session) {
+
+        /** Without modelled prompt text. */
+        public Request(int id, double arrivalMs, int promptTokens, int outputTokens) {
+            this(id, arrivalMs, promptTokens, outputTokens, null, null);
+        }
     }
 
     private Workload() {

@@ -6,6 +6,8 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.examples.bench.CacheRoutingBenchmark;
+import io.vllmrouter.examples.bench.ChatWorkload;
 import io.vllmrouter.examples.bench.FleetSimulation;
 import io.vllmrouter.examples.bench.RoutingQualityBenchmark;
 import io.vllmrouter.examples.bench.RunResult;
@@ -57,6 +59,14 @@ import java.util.function.Supplier;
  * scale is the cost of the machinery itself: a millisecond of router, HTTP or CPU-contention delay
  * shows as {@code scale} simulated milliseconds.
  *
+ * <p>With {@code --workload chat} the fleet is {@link CacheRoutingBenchmark#CHAT_FLEET} with the
+ * simulators' prefix cache on ({@link CacheRoutingBenchmark#CACHE_BLOCKS} blocks, prefills sharing
+ * one GPU) and the requests are {@link ChatWorkload} conversations with real message text: the
+ * system prompt, the earlier turns (questions and the answers' stand-in text) and a new question.
+ * The router hashes the rendered messages, the simulators their own rendering, as vLLM would. A
+ * new fleet is started for each strategy, so each begins with cold caches; the table adds the
+ * fleet's prefix-cache hit rate.
+ *
  * <pre>{@code
  * java -cp router-examples/target/vllm-router.jar io.vllmrouter.examples.loadgen.LiveRoutingBenchmark --out target/bench
  * }</pre>
@@ -92,6 +102,18 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     @Option(names = "--no-simulated", description = "Skip the simulated-time run of the same settings shown for comparison.")
     boolean noSimulated;
 
+    @Option(names = "--workload", defaultValue = "mixed",
+            description = "mixed (the routing-quality fleet and requests) or chat (conversations over shared system prompts, prefix cache on); default: ${DEFAULT-VALUE}.")
+    String workload;
+
+    private boolean chat() {
+        return "chat".equals(workload);
+    }
+
+    private List<DemoFleet.Spec> specs() {
+        return chat() ? CacheRoutingBenchmark.CHAT_FLEET : DemoFleet.SPECS;
+    }
+
     @Override
     public Integer call() throws Exception {
         BenchSupport.setup();
@@ -101,11 +123,15 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
             if (!(timeScale > 0) || !Double.isFinite(timeScale)) {
                 throw new IllegalArgumentException("time_scale: " + timeScale + " (expected: > 0)");
             }
+            if (!workload.equals("mixed") && !workload.equals("chat")) {
+                throw new IllegalArgumentException("workload: " + workload + " (expected: mixed or chat)");
+            }
         } catch (IllegalArgumentException e) {
             System.err.println("live-routing-benchmark: " + e.getMessage());
             return 2;
         }
-        List<String> names = strategies == null ? RoutingQualityBenchmark.DEFAULT_STRATEGIES : strategies;
+        List<String> names = strategies != null ? strategies
+                : chat() ? CacheRoutingBenchmark.STRATEGIES : RoutingQualityBenchmark.DEFAULT_STRATEGIES;
         Map<String, Supplier<BalancingStrategy>> known;
         try {
             known = RoutingQualityBenchmark.strategies(names);
@@ -114,20 +140,28 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
             return 2;
         }
         PrintStream o = System.out;
-        double capacity = FleetSimulation.capacityRps(DemoFleet.SPECS);
+        double capacity = chat()
+                ? CacheRoutingBenchmark.capacityRps(CacheRoutingBenchmark.CHAT_FLEET, CacheRoutingBenchmark.CHAT.meanPromptTokens(),
+                        CacheRoutingBenchmark.CHAT.meanOutputTokens(), true)
+                : FleetSimulation.capacityRps(DemoFleet.SPECS);
         o.println("Routing quality, live on loopback. " + BenchSupport.machine());
         o.printf(Locale.ROOT, "Same fleet, service model and workload as the simulated-time mode (seed %d); %.0f simulated s of arrivals "
                         + "per run (first 10%% not measured, after a %.0f s warm-up per strategy) = %.1f s wall at time scale %.0f; router scrapes every %.1f simulated s (%.0f ms wall).%n",
                 seed, durationSeconds, WARMUP_SECONDS, durationSeconds / timeScale, timeScale, metricsIntervalSeconds,
                 metricsIntervalSeconds * 1000 / timeScale);
-        o.printf(Locale.ROOT, "Fleet capacity %.3f req/s (simulated); one JVM holds the 3 simulators, the router + proxy and the client.%n", capacity);
+        o.printf(Locale.ROOT, "Workload %s. Fleet capacity %.3f req/s (simulated%s); one JVM holds the %d simulators, the router + proxy and the client.%n",
+                workload, capacity, chat() ? ", no cache hits" : "", specs().size());
         Files.createDirectories(out);
 
         List<RunResult> results = new ArrayList<>();
-        List<SimulatedVllm> fleet = startFleet();
+        List<SimulatedVllm> fleet = chat() ? List.of() : startFleet();
         long errors = 0;
         try {
             for (String name : names) {
+                if (chat()) {
+                    fleet.forEach(SimulatedVllm::close);
+                    fleet = startFleet();  // cold caches for every strategy
+                }
                 try (VllmRouter router = VllmRouters.builder().config(routerConfig(fleet, name)).build();
                      ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                              .grace(Duration.ZERO).build())) {
@@ -135,16 +169,16 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
                     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
                     awaitReady(client, target, router);
                     // Warm-up, not measured: JIT-compiles the path and gives the router some history.
-                    run(client, target, router, Workload.generate(capacity * 0.5, WARMUP_SECONDS * 1000, seed - 1), name, 0.5,
+                    run(client, target, router, fleet, requests(capacity * 0.5, WARMUP_SECONDS * 1000, seed - 1), name, 0.5,
                             capacity * 0.5);
                     awaitIdle(fleet);
                     for (int i = 0; i < RoutingQualityBenchmark.LOADS.length; i++) {
                         double load = RoutingQualityBenchmark.LOADS[i];
                         double rps = capacity * load;
-                        List<Workload.Request> workload = Workload.generate(rps, settings.durationSeconds() * 1000, seed * 31 + i);
+                        List<Req> workload = requests(rps, settings.durationSeconds() * 1000, seed * 31 + i);
                         String loadBefore = BenchSupport.loadAverage();
                         long t0 = System.nanoTime();
-                        Run run = run(client, target, router, workload, name, load, rps);
+                        Run run = run(client, target, router, fleet, workload, name, load, rps);
                         errors += run.errors;
                         results.add(run.result);
                         o.printf(Locale.ROOT, "  %-15s %3.0f%%: %d requests, %d failed, %.1f s wall, load average %s -> %s%n",
@@ -160,6 +194,15 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         RoutingQualityBenchmark.Report live = new RoutingQualityBenchmark.Report(capacity, results);
         o.println();
         o.println("Live (router + proxy over loopback, latencies in simulated seconds):");
+        if (chat()) {
+            CacheRoutingBenchmark.Section section = new CacheRoutingBenchmark.Section("chat-live", capacity, results);
+            o.print(CacheRoutingBenchmark.table(section));
+            Path csv = out.resolve("cache-routing-live.csv");
+            Files.writeString(csv, CacheRoutingBenchmark.csv(List.of(section)), StandardCharsets.UTF_8);
+            o.println();
+            o.println("wrote " + csv);
+            return errors == 0 ? 0 : 1;
+        }
         o.print(live.table());
         Path csv = out.resolve("routing-live.csv");
         Files.writeString(csv, live.csv(), StandardCharsets.UTF_8);
@@ -181,14 +224,16 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     private List<SimulatedVllm> startFleet() throws IOException {
         List<SimulatedVllm> started = new ArrayList<>();
         try {
-            for (int i = 0; i < DemoFleet.SPECS.size(); i++) {
-                DemoFleet.Spec spec = DemoFleet.SPECS.get(i);
+            for (int i = 0; i < specs().size(); i++) {
+                DemoFleet.Spec spec = specs().get(i);
                 started.add(SimulatedVllm.start(SimConfig.builder()
                         .models(spec.models())
                         .maxNumSeqs(spec.maxNumSeqs())
                         .serviceModel(spec.serviceModel())
                         .kvCacheBlocks(1 << 20)
-                        .prefixCache(false)
+                        .prefixCache(chat())
+                        .prefixCacheBlocks(chat() ? CacheRoutingBenchmark.CACHE_BLOCKS : 0)
+                        .sharedPrefill(chat())
                         .stepMs(FleetSimulation.STEP_MS)
                         .timeScale(timeScale)
                         .seed(seed + i)
@@ -207,7 +252,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
                 .metricsInterval(Duration.ofMillis(Math.max(10, Math.round(metricsIntervalSeconds * 1000 / timeScale))))
                 .requestTimeout(Duration.ofMinutes(10));
         for (int i = 0; i < fleet.size(); i++) {
-            DemoFleet.Spec spec = DemoFleet.SPECS.get(i);
+            DemoFleet.Spec spec = specs().get(i);
             b.server(new ServerConfig(fleet.get(i).baseUrl(), spec.maxNumSeqs(), spec.models(), null));
         }
         return b.build();
@@ -222,19 +267,65 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         static final Timing FAILED = new Timing(-1, -1);
     }
 
-    private Run run(HttpClient client, URI target, VllmRouter router, List<Workload.Request> workload,
+    /** A request and its body. */
+    private record Req(Workload.Request request, byte[] body) {
+        double arrivalMs() {
+            return request.arrivalMs();
+        }
+    }
+
+    /** The workload's requests at {@code rps}, with their bodies. */
+    private List<Req> requests(double rps, double durationMs, long s) {
+        List<Req> out = new ArrayList<>();
+        if (chat()) {
+            for (ChatWorkload.Turn t : ChatWorkload.turns(CacheRoutingBenchmark.CHAT, rps, durationMs, s)) {
+                out.add(new Req(t.request(), chatBody(t)));
+            }
+        } else {
+            for (Workload.Request r : Workload.generate(rps, durationMs, s)) {
+                out.add(new Req(r, body(r)));
+            }
+        }
+        return out;
+    }
+
+    /** A streaming chat completion with the turn's messages, its conversation as the session header's value. */
+    static byte[] chatBody(ChatWorkload.Turn t) {
+        StringBuilder b = new StringBuilder(t.request().promptTokens() * 4 + 256);
+        b.append("{\"model\":\"").append(DemoFleet.MODEL).append("\",\"stream\":true,\"max_tokens\":")
+                .append(t.request().outputTokens()).append(",\"messages\":[");
+        String sep = "";
+        for (long[] seg : t.segments()) {
+            b.append(sep).append("{\"role\":\"").append(ChatWorkload.ROLES.get((int) seg[2])).append("\",\"content\":\"")
+                    .append(ChatWorkload.segmentText(seg[0], (int) seg[1])).append("\"}");
+            sep = ",";
+        }
+        return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private Run run(HttpClient client, URI target, VllmRouter router, List<SimulatedVllm> fleet, List<Req> workload,
                     String strategy, double load, double rps) throws InterruptedException {
         long[] before = totals(router);
+        long hitsBefore = 0;
+        long queriesBefore = 0;
+        for (SimulatedVllm sim : fleet) {
+            hitsBefore += sim.prefixCacheHits();
+            queriesBefore += sim.prefixCacheQueries();
+        }
         List<CompletableFuture<Timing>> futures = new ArrayList<>(workload.size());
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
-        for (Workload.Request r : workload) {
+        for (Req r : workload) {
             long at = start + (long) (r.arrivalMs() / timeScale * 1e6);
             long wait;
             while ((wait = at - System.nanoTime()) > 0) {
                 LockSupport.parkNanos(wait);
             }
-            HttpRequest req = HttpRequest.newBuilder(target).header("Content-Type", "application/json")
-                    .timeout(Duration.ofMinutes(10)).POST(HttpRequest.BodyPublishers.ofByteArray(body(r))).build();
+            HttpRequest.Builder rb = HttpRequest.newBuilder(target).header("Content-Type", "application/json")
+                    .timeout(Duration.ofMinutes(10)).POST(HttpRequest.BodyPublishers.ofByteArray(r.body()));
+            if (r.request().session() != null) {
+                rb.header("X-Session-Id", r.request().session());
+            }
+            HttpRequest req = rb.build();
             futures.add(client.sendAsync(req, SseLines.handler()).handle((resp, err) -> {
                 if (err != null || resp.statusCode() != 200 || !resp.body().done()) {
                     return Timing.FAILED;
@@ -257,7 +348,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         int finishedInWindow = 0;
         long errors = 0;
         for (int k = 0; k < workload.size(); k++) {
-            Workload.Request r = workload.get(k);
+            Req r = workload.get(k);
             Timing t = futures.get(k).getNow(Timing.FAILED);
             if (t == Timing.FAILED) {
                 errors++;
@@ -287,9 +378,16 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
         for (int i = 0; i < after.length; i++) {
             share[i] = sent == 0 ? 0 : (after[i] - before[i]) / (double) sent;
         }
+        long hits = -hitsBefore;
+        long queries = -queriesBefore;
+        for (SimulatedVllm sim : fleet) {
+            hits += sim.prefixCacheHits();
+            queries += sim.prefixCacheQueries();
+        }
         RunResult result = new RunResult(strategy, load, rps, measured + unfinished, unfinished, FleetSimulation.mean(e2e),
                 FleetSimulation.percentile(e2e, 0.50), FleetSimulation.percentile(e2e, 0.99), FleetSimulation.mean(ttft), FleetSimulation.percentile(ttft, 0.99),
-                finishedInWindow / (durationMs / 1000), share);
+                finishedInWindow / (durationMs / 1000), share, FleetSimulation.percentile(ttft, 0.50),
+                FleetSimulation.percentile(ttft, 0.90), queries == 0 ? Double.NaN : hits / (double) queries);
         return new Run(result, errors);
     }
 

@@ -9,6 +9,7 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendClient;
 import io.vllmrouter.core.metrics.BackendProbe;
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -35,8 +36,8 @@ import java.util.concurrent.CompletionException;
  */
 @Command(name = "check-config", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false, usageHelpAutoWidth = true,
-        description = {"Validates a configuration file and checks that each server answers",
-                "GET /health and lists its models (GET /v1/models)."},
+        description = {"Validates a configuration file, then asks each server for /health and /v1/models.",
+                "Prints each server's answer and the models it serves."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the file is valid and every server answered /health with 200",
@@ -61,6 +62,10 @@ public final class CheckConfigCommand implements Callable<Integer> {
     @Option(names = "--no-probe", description = "Only validate the file; do not contact the servers")
     boolean noProbe;
 
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "Directory of strategy jars (see run --help). Default: plugins/ in the working directory, when it exists")
+    Path plugins;
+
     private final Map<String, String> env;
 
     public CheckConfigCommand(Map<String, String> env) {
@@ -72,16 +77,22 @@ public final class CheckConfigCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Path path = ConfigLoader.resolveConfigPath(file, env);
         if (!Files.isRegularFile(path)) {
-            throw new Main.CliException("config file not found: " + path.toAbsolutePath(), 1);
+            throw new Main.CliException(ConfigFiles.notFound(path, "vllm-router check-config FILE, or CONFIG_PATH"), 1);
         }
         if (!(timeoutSeconds > 0)) {
             throw new Main.CliException("--timeout: " + timeoutSeconds + " (expected: seconds > 0)", 2);
         }
+        // Plugins first: the strategy the file names may come from one of their jars.
+        Plugins.Found pluginJars = Plugins.find(plugins, env);
+        StrategyRegistry strategies = StrategyRegistry.load(Plugins.install(pluginJars));
         RouterConfig config;
         try {
-            config = ConfigLoader.load(path, env);
+            config = ConfigLoader.load(path, env, strategies);
         } catch (ConfigException e) {
-            throw new Main.CliException(path + ": invalid: " + e.getMessage(), 1);
+            String where = !e.getMessage().contains("config.strategy =") ? ""
+                    : pluginJars.jars().isEmpty() ? "; no plugin jars in " + pluginJars.dir()
+                    : "; plugins: " + pluginJars.describe();
+            throw new Main.CliException(path + ": invalid: " + e.getMessage() + where, 1);
         }
         out.println(path + ": valid (" + config.servers().size() + " server(s), strategy " + config.strategy() + ")");
         if (noProbe || config.servers().isEmpty()) {
@@ -179,6 +190,15 @@ public final class CheckConfigCommand implements Callable<Integer> {
         if (c instanceof java.net.ConnectException) {
             return "connection refused" + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")");
         }
-        return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+        if (c instanceof java.net.UnknownHostException) {
+            return "unknown host" + (c.getMessage() == null ? "" : " " + c.getMessage());
+        }
+        if (c instanceof javax.net.ssl.SSLException) {
+            return "TLS failed" + (c.getMessage() == null ? "" : ": " + c.getMessage());
+        }
+        if (c instanceof java.io.IOException) {
+            return "connection failed" + (c.getMessage() == null ? "" : ": " + c.getMessage());
+        }
+        return "failed" + (c.getMessage() == null ? "" : ": " + c.getMessage());
     }
 }

@@ -37,14 +37,14 @@ public final class DemoCommand implements Callable<Integer> {
     Integer port;
 
     @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "Address the router binds. Default: ${DEFAULT-VALUE} (the fleet is always on 127.0.0.1)")
+            description = "Address the router binds. Default: ${DEFAULT-VALUE} (the fleet is always local)")
     String host;
 
     @Option(names = "--load", description = "Drive a light synthetic load (Poisson arrivals) through the router")
     boolean load;
 
     @Option(names = "--rate", paramLabel = "REQ/S", defaultValue = "1.5",
-            description = "Requests per second of --load. Default: ${DEFAULT-VALUE} (the fleet serves about 2.7)")
+            description = "Requests per second of --load. Default: ${DEFAULT-VALUE} (the fleet serves ~2.7)")
     double rate;
 
     @Option(names = "--strategy", paramLabel = "NAME", defaultValue = "weighted-score",
@@ -55,16 +55,30 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Seed of the simulators and the load, for repeatable runs. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--console", description = "Log to the console instead of showing the dashboard")
+    @Option(names = "--console",
+            description = "Log lines on stdout, no dashboard (the default when stdout is not a terminal)")
     boolean console;
 
-    @Option(names = "--log-dir", paramLabel = "DIR", description = "Directory of the log files. Default: ./logs")
+    @Option(names = "--dashboard", description = "Show the dashboard even when stdout does not look like a terminal")
+    boolean dashboard;
+
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "Directory of strategy jars (see run --help). Default: plugins/ in the working directory, when it exists")
+    Path plugins;
+
+    @Option(names = "--log-dir", paramLabel = "DIR", description = "Directory of the log files. Default: logs/ in the working directory")
     Path logDir;
 
     private final Map<String, String> env;
     private volatile java.util.function.Consumer<RunCommand.Running> onStarted = r -> { };
     private volatile RunCommand running;
     private volatile boolean handleSignals = true;
+    private volatile java.util.function.BooleanSupplier interactive;
+
+    /** For tests: whether stdout counts as a terminal. */
+    void interactive(java.util.function.BooleanSupplier isTerminal) {
+        this.interactive = isTerminal;
+    }
 
     /** For tests: called once the proxy listens. */
     void onStarted(java.util.function.Consumer<RunCommand.Running> callback) {
@@ -112,6 +126,11 @@ public final class DemoCommand implements Callable<Integer> {
             run.host = host;
             run.port = port;
             run.console = console;
+            run.dashboard = dashboard;
+            run.plugins = plugins;
+            if (interactive != null) {
+                run.interactive(interactive);
+            }
             run.logDir = logDir;
             run.graceSeconds = 5;
             String shown = "0.0.0.0".equals(host) ? "127.0.0.1" : host;
@@ -125,7 +144,7 @@ public final class DemoCommand implements Callable<Integer> {
                 onStarted.accept(r);
             });
             running = run;
-            run.hint(actualPort -> curl(shown, actualPort));
+            run.hint(actualPort -> "Dashboard: http://" + shown + ":" + actualPort + "/dashboard\n" + curl(shown, actualPort));
             try {
                 return run.call();
             } finally {
@@ -143,7 +162,8 @@ public final class DemoCommand implements Callable<Integer> {
     static String toml(List<DemoFleet.Server> servers, String strategy) {
         StringBuilder sb = new StringBuilder("# Written by 'vllm-router demo' for its simulated fleet.\n[servers]\nservers = [\n");
         for (DemoFleet.Server s : servers) {
-            sb.append("  { url = \"").append(s.url()).append("\", max_concurrent_requests = ").append(s.capacity())
+            sb.append("  { name = \"").append(s.name()).append("\", url = \"").append(s.url())
+                    .append("\", max_concurrent_requests = ").append(s.capacity())
                     .append(", models = [");
             for (int i = 0; i < s.models().size(); i++) {
                 sb.append(i == 0 ? "\"" : ", \"").append(s.models().get(i)).append('"');

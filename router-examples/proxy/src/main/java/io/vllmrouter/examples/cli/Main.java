@@ -7,6 +7,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,7 +19,8 @@ import java.util.Map;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Routes OpenAI-compatible requests over a fleet of vLLM servers by their live load.",
         footer = {"", "Environment: CONFIG_PATH, HOST, PORT, LOG_LEVEL, LOG_TO_CONSOLE, LOG_DIR,",
-                "HEALTH_CHECK_INTERVAL, CONFIG_RELOAD_INTERVAL, REQUEST_TIMEOUT (see docs/proxy.md)."})
+                "VLLM_ROUTER_PLUGINS, HEALTH_CHECK_INTERVAL, CONFIG_RELOAD_INTERVAL,",
+                "REQUEST_TIMEOUT. See docs/proxy.md."})
 public final class Main implements Runnable {
 
     @Spec
@@ -64,9 +66,77 @@ public final class Main implements Runnable {
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         String name = cmd.getCommandSpec().qualifiedName();
-        cmd.getErr().println(name + ": " + e.getMessage() + " (see '" + name + " --help')");
-        cmd.getErr().flush();
+        PrintWriter err = cmd.getErr();
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+                && cmd.getCommandSpec().subcommands().size() > 0 && !u.getUnmatched().get(0).startsWith("-")) {
+            // An unknown command: name it and suggest the nearest ones.
+            String unknown = u.getUnmatched().get(0);
+            List<String> near = nearest(unknown, cmd.getCommandSpec().subcommands().keySet(), u.getSuggestions());
+            err.println(name + ": unknown command '" + unknown + "'"
+                    + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.subList(0, Math.min(3, near.size()))) + "?")
+                    + " (commands: " + String.join(", ", cmd.getCommandSpec().subcommands().keySet()) + ")");
+        } else if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+                && u.getUnmatched().get(0).startsWith("--")) {
+            String unknown = u.getUnmatched().get(0);
+            int eq = unknown.indexOf('=');
+            String option = eq > 0 ? unknown.substring(0, eq) : unknown;
+            java.util.Set<String> names = new java.util.TreeSet<>();
+            cmd.getCommandSpec().options().forEach(o -> names.addAll(List.of(o.names())));
+            List<String> near = u.getSuggestions().isEmpty() ? nearest(option, names, List.of()) : u.getSuggestions();
+            err.println(name + ": unknown option " + option
+                    + (near.isEmpty() ? "" : "; did you mean " + String.join(" or ", near.subList(0, Math.min(3, near.size()))) + "?")
+                    + " (see '" + name + " --help')");
+        } else {
+            err.println(name + ": " + e.getMessage() + " (see '" + name + " --help')");
+        }
+        err.flush();
         return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** What a person who typed {@code typed} probably meant: a usual synonym, else picocli's, else the closest. */
+    static List<String> nearest(String typed, java.util.Set<String> commands, List<String> picocli) {
+        String synonym = typed.startsWith("-") ? null : switch (typed.toLowerCase(java.util.Locale.ROOT)) {
+            case "serve", "server", "start", "proxy", "up" -> "run";
+            case "check", "validate", "verify", "config" -> "check-config";
+            case "sim", "simulator", "fake" -> "simulate";
+            case "try", "example" -> "demo";
+            default -> null;
+        };
+        if (synonym != null && commands.contains(synonym)) {
+            return List.of(synonym);
+        }
+        if (!picocli.isEmpty()) {
+            return picocli;
+        }
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String c : commands) {
+            int d = distance(typed, c);
+            if (d < bestDistance) {
+                best = c;
+                bestDistance = d;
+            }
+        }
+        return best != null && bestDistance <= Math.max(2, best.length() / 2) ? List.of(best) : List.of();
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     private static int executionError(Exception e, CommandLine cmd, CommandLine.ParseResult parseResult) {
@@ -76,8 +146,13 @@ public final class Main implements Runnable {
             message = "invalid configuration: " + e.getMessage();
         } else if (e instanceof CliException) {
             message = e.getMessage();
+        } else if (e.getMessage() != null && !e.getMessage().isBlank()) {
+            // IllegalArgumentException from the router (unknown strategy, ...) and the like: their
+            // messages name the value and what is expected; the class name means nothing to a person.
+            message = e.getMessage();
         } else {
-            message = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            org.slf4j.LoggerFactory.getLogger(Main.class).error("unexpected failure", e);
+            message = "unexpected internal error (details in the log); please report it";
         }
         cmd.getErr().println(name + ": " + message);
         cmd.getErr().flush();

@@ -1,10 +1,16 @@
 package io.vllmrouter.examples.cli;
 
+import io.vllmrouter.api.BackendSettings;
+import io.vllmrouter.api.RouterSettings;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.core.DefaultVllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.discovery.DiscoveryConfig;
+import io.vllmrouter.core.discovery.FleetDiscovery;
+import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.examples.dashboard.Dashboard;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
@@ -41,8 +47,10 @@ import java.util.function.Consumer;
 @Command(name = "run", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {"Starts the proxy in front of the servers in the configuration file.",
-                "Without --console a live table fills the terminal; logs go to files only."},
-        footer = {"", "Precedence: flag > environment variable > configuration file > default."})
+                "On a terminal a live table fills the screen and logs go to files only;",
+                "with output redirected (nohup, systemd, Docker) log lines go to stdout."},
+        footer = {"", "Precedence: flag > environment variable > configuration file > default.",
+                "Custom strategies: put their jars in plugins/ (see docs/strategies.md)."})
 public final class RunCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
@@ -63,19 +71,31 @@ public final class RunCommand implements Callable<Integer> {
     Integer port;
 
     @Option(names = "--console",
-            description = "Log to the console instead of showing the dashboard. Env: LOG_TO_CONSOLE=true")
+            description = "Log lines on stdout, no dashboard (the default when stdout is not a terminal). "
+                    + "Env: LOG_TO_CONSOLE=true")
     boolean console;
 
+    @Option(names = "--dashboard",
+            description = "Show the dashboard even when stdout does not look like a terminal")
+    boolean dashboard;
+
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "Directory of strategy jars added to the class path. Env: VLLM_ROUTER_PLUGINS. "
+                    + "Default: plugins/ in the working directory, when it exists")
+    Path plugins;
+
     @Option(names = "--reload",
-            description = "Reload the configuration as soon as the file changes (it is also checked every config_reload_interval)")
+            description = "Reload the configuration as soon as the file changes "
+                    + "(it is also checked every config_reload_interval)")
     boolean reload;
 
     @Option(names = "--log-level", paramLabel = "LEVEL",
-            description = "DEBUG, INFO, WARNING or ERROR. Env: LOG_LEVEL. Default: INFO")
+            description = "Level of the router's own logs: DEBUG, INFO, WARNING or ERROR. Env: LOG_LEVEL. "
+                    + "Default: INFO (other libraries stay at INFO; env LIBRARY_LOG_LEVEL)")
     String logLevel;
 
     @Option(names = "--log-dir", paramLabel = "DIR",
-            description = "Directory of the log files. Env: LOG_DIR. Default: ./logs")
+            description = "Directory of the log files. Env: LOG_DIR. Default: logs/ in the working directory")
     Path logDir;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
@@ -87,6 +107,7 @@ public final class RunCommand implements Callable<Integer> {
     private volatile Consumer<Running> onStarted = r -> { };
     private volatile boolean handleSignals = true;
     private volatile java.util.function.IntFunction<String> hint = port -> "";
+    private volatile java.util.function.BooleanSupplier interactive = Terminals::interactive;
 
     public RunCommand(Map<String, String> env) {
         this.env = env;
@@ -109,6 +130,11 @@ public final class RunCommand implements Callable<Integer> {
         this.hint = java.util.Objects.requireNonNull(lines, "lines");
     }
 
+    /** Whether stdout is a person's terminal (the dashboard's default); tests pass their own. */
+    void interactive(java.util.function.BooleanSupplier isTerminal) {
+        this.interactive = java.util.Objects.requireNonNull(isTerminal, "isTerminal");
+    }
+
     /** Whether to install SIGINT/SIGTERM handlers; tests running in-process turn this off. */
     void handleSignals(boolean on) {
         this.handleSignals = on;
@@ -119,31 +145,54 @@ public final class RunCommand implements Callable<Integer> {
         stopRequested.countDown();
     }
 
+    /** The configured server names by URL, for the dashboard. */
+    static Map<String, String> names(RouterSettings config) {
+        Map<String, String> names = new java.util.HashMap<>();
+        for (BackendSettings s : config.servers()) {
+            if (s.name() != null) {
+                names.put(s.id(), s.name());
+            }
+        }
+        return names;
+    }
+
     @Override
     public Integer call() throws Exception {
         Path configPath = ConfigLoader.resolveConfigPath(config, env);
         if (!Files.isRegularFile(configPath)) {
-            throw new Main.CliException("config file not found: " + configPath.toAbsolutePath()
-                    + " (give --config FILE or set CONFIG_PATH)", 1);
+            throw new Main.CliException(ConfigFiles.notFound(configPath, "--config FILE, or CONFIG_PATH"), 1);
         }
         String bindHost = Settings.string(host, env, "HOST", ProxyOptions.DEFAULT_HOST);
         int bindPort = Settings.port(port, env, ProxyOptions.DEFAULT_PORT);
-        boolean toConsole = Settings.bool(console, env, "LOG_TO_CONSOLE");
+        if (console && dashboard) {
+            throw new Main.CliException("--console and --dashboard: choose one", 2);
+        }
+        boolean toConsole = !dashboard && (Settings.bool(console, env, "LOG_TO_CONSOLE") || !interactive.getAsBoolean());
         String level = Settings.string(logLevel, env, "LOG_LEVEL", "INFO");
+        String libraryLevel = env.get("LIBRARY_LOG_LEVEL");
         try {
             LoggingSetup.level(level);
+            if (libraryLevel != null && !libraryLevel.isBlank()) {
+                LoggingSetup.level(libraryLevel);
+            }
         } catch (IllegalArgumentException e) {
             throw new Main.CliException(e.getMessage(), 2);
         }
+        Plugins.Found pluginJars = Plugins.find(plugins, env);
         if (!(graceSeconds >= 0)) {
             throw new Main.CliException("--grace: " + graceSeconds + " (expected: seconds >= 0)", 2);
         }
         Duration grace = Duration.ofMillis(Math.round(graceSeconds * 1000));
 
-        RouterConfig routerConfig = ConfigLoader.load(configPath, env);
+        // Before the config is read: the strategy it names may come from a plugin jar.
+        StrategyRegistry strategies = StrategyRegistry.load(Plugins.install(pluginJars));
+        RouterConfig routerConfig = ConfigLoader.load(configPath, env, strategies);
 
         Path dir = logDir != null ? logDir : LoggingSetup.logDir(env);
-        LoggingSetup.configure(new LoggingSetup.Settings(dir, level, toConsole));
+        LoggingSetup.configure(new LoggingSetup.Settings(dir, level, toConsole, libraryLevel));
+        if (!pluginJars.jars().isEmpty()) {
+            LOG.info("plugins from {}: {}", pluginJars.dir().toAbsolutePath(), pluginJars.describe());
+        }
         LOG.info("vllm-router {} starting: config {} ({} servers, strategy {})", VersionProvider.version(),
                 configPath.toAbsolutePath(), routerConfig.servers().size(), routerConfig.strategy());
 
@@ -151,11 +200,15 @@ public final class RunCommand implements Callable<Integer> {
         RouterListener listener = CompositeListener.of(metrics, new RequestLog());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
+        // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
+        DiscoveryConfig discovery = DiscoveryConfig.load(configPath);
         // One event-loop group (a thread per core) serves the clients and the upstream calls.
         EventLoops loops = EventLoops.create(0);
         NettyTransport transport = NettyTransport.create(loops);
-        VllmRouter router = VllmRouters.builder().config(routerConfig).configFile(configPath).env(env)
-                .listener(listener).transport(transport).build();
+        VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
+                .strategies(strategies).listener(listener).transport(transport);
+        DefaultVllmRouter router = (discovery == null ? routerBuilder.configFile(configPath) : routerBuilder).buildRouter();
+        FleetDiscovery fleet = discovery == null ? null : DiscoverySetup.start(router, discovery, configPath, env);
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
@@ -170,7 +223,7 @@ public final class RunCommand implements Callable<Integer> {
         ConfigFileWatch fileWatch = null;
         if (reload) {
             try {
-                fileWatch = ConfigFileWatch.start(configPath, router::reloadConfig);
+                fileWatch = ConfigFileWatch.start(configPath, fleet != null ? fleet::reloadFileNow : router::reloadConfig);
             } catch (IOException e) {
                 LOG.warn("--reload: cannot watch {} ({}); relying on the periodic check", configPath, e.toString());
             }
@@ -179,14 +232,19 @@ public final class RunCommand implements Callable<Integer> {
         String listen = bindHost + ":" + server.port();
         PrintStream terminal = System.out;
         spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on http://"
-                + listen + " (" + routerConfig.servers().size() + " servers, logs in " + dir.toAbsolutePath() + ")");
+                + listen + " (" + routerConfig.servers().size() + " servers, strategy " + routerConfig.strategy()
+                + ", logs in " + dir.toAbsolutePath() + ")");
+        if (!pluginJars.jars().isEmpty()) {
+            spec.commandLine().getOut().println("plugins: " + pluginJars.describe() + " (from "
+                    + pluginJars.dir().toAbsolutePath() + ")");
+        }
         String hintLines = hint.apply(server.port());
         if (!hintLines.isEmpty()) {
             spec.commandLine().getOut().println(hintLines);
         }
         spec.commandLine().getOut().flush();
 
-        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats,
+        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats, () -> names(router.config()),
                 new DashboardInfo("vllm-router " + VersionProvider.version(), listen, server.startedAt(),
                         (hintLines.isEmpty() ? "" : hintLines + "\n") + "Ctrl-C to stop · logs in " + dir), terminal, env);
 
@@ -203,6 +261,9 @@ public final class RunCommand implements Callable<Integer> {
             server.stop(grace);
             if (files != null) {
                 files.close();
+            }
+            if (fleet != null) {
+                fleet.close();
             }
             router.close();
             transport.close();

@@ -40,6 +40,7 @@ public final class Dashboard implements AutoCloseable {
     private static final Duration SIZE_CHECK = Duration.ofSeconds(2);
 
     private final Supplier<RouterStats> stats;
+    private final Supplier<Map<String, String>> names;
     private final DashboardInfo info;
     private final PrintStream out;
     private final Map<String, String> env;
@@ -49,8 +50,10 @@ public final class Dashboard implements AutoCloseable {
     private volatile int width;
     private volatile int height;
 
-    private Dashboard(Supplier<RouterStats> stats, DashboardInfo info, PrintStream out, Map<String, String> env) {
+    private Dashboard(Supplier<RouterStats> stats, Supplier<Map<String, String>> names, DashboardInfo info,
+                      PrintStream out, Map<String, String> env) {
         this.stats = stats;
+        this.names = names;
         this.info = info;
         this.out = out;
         this.env = env;
@@ -61,10 +64,20 @@ public final class Dashboard implements AutoCloseable {
 
     /** Takes over the terminal on {@code out} and starts redrawing. */
     public static Dashboard start(Supplier<RouterStats> stats, DashboardInfo info, PrintStream out, Map<String, String> env) {
+        return start(stats, Map::of, info, out, env);
+    }
+
+    /**
+     * Takes over the terminal on {@code out} and starts redrawing, showing servers by the names
+     * {@code names} gives (by URL; read at each frame so that a reloaded configuration shows).
+     */
+    public static Dashboard start(Supplier<RouterStats> stats, Supplier<Map<String, String>> names, DashboardInfo info,
+                                  PrintStream out, Map<String, String> env) {
         Objects.requireNonNull(stats, "stats");
+        Objects.requireNonNull(names, "names");
         Objects.requireNonNull(info, "info");
         Objects.requireNonNull(out, "out");
-        Dashboard d = new Dashboard(stats, info, out, env == null ? Map.of() : env);
+        Dashboard d = new Dashboard(stats, names, info, out, env == null ? Map.of() : env);
         d.measure();
         Runtime.getRuntime().addShutdownHook(d.hook);
         d.write(ALT_SCREEN_ON + CURSOR_HIDE);
@@ -80,7 +93,7 @@ public final class Dashboard implements AutoCloseable {
                     measure();
                     nextSizeCheck = System.nanoTime() + SIZE_CHECK.toNanos();
                 }
-                String frame = DashboardRenderer.render(stats.get(), info, width, height);
+                String frame = DashboardRenderer.render(stats.get(), info, width, height, names.get());
                 StringBuilder b = new StringBuilder(frame.length() + 64).append(HOME);
                 for (String line : frame.split("\n", -1)) {
                     b.append(line).append(CLEAR_LINE_RIGHT).append("\r\n");

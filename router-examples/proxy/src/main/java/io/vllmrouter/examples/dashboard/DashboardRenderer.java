@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Draws the live table as text: a pure function of its arguments, so it is tested without a
@@ -19,9 +20,17 @@ import java.util.Locale;
  * vllm-router 0.1.0 · 0.0.0.0:8888 · weighted-score · up 1h02m
  * servers 2/3 healthy · load 5/12 (42%) · 3.2 req/s
  *
- * SERVER          MODELS    HLTH CB   RUN WAI INF CAP UTIL          KV%  REQ/S   LAT
- * gpu-1:8081      llama-3…  up   ok     2   0   2   3 ██████░░░ 67%  79%    1.2  850ms
+ * SERVER          MODELS    HLTH  CB   RUN WAI INF CAP UTIL          KV%  REQ/S   LAT
+ * gpu-1           llama-3…  up    ok     2   0   2   3 ██████░░░ 67%  79%    1.2  850ms
+ * gpu-2           llama-3…  DOWN  OPEN   -   -   0   4 ░░░░░░░░░  0%    -      -      -
+ *
+ * gpu-2: DOWN: 3 consecutive failed health checks (last: connection refused)
  * </pre>
+ *
+ * <p>The table tells the truth at once: a server whose metrics went stale reads {@code stale} (its
+ * last figures are not shown as current), one failing its health checks but not yet ejected reads
+ * {@code fail}, and below the table each server that is not plainly up gets a line with the reason.
+ * Servers show their configured {@code name} when they have one.
  */
 public final class DashboardRenderer {
 
@@ -36,7 +45,7 @@ public final class DashboardRenderer {
     static final char ELLIPSIS = '\u2026';
 
     /** Fixed column widths: HLTH CB RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT. */
-    private static final int HEALTH_W = 4;
+    private static final int HEALTH_W = 5;
     private static final int CB_W = 4;
     private static final int NUM_W = 3;
     private static final int PCT_W = 4;
@@ -59,6 +68,13 @@ public final class DashboardRenderer {
             int models = Math.max(0, rest - server);
             return new Layout(server, models, bar);
         }
+
+        /** As {@link #of(int)}, the server column no wider than its widest label: the rest goes to the models. */
+        static Layout of(int width, int widestServer) {
+            Layout l = of(width);
+            int server = Math.min(l.server, Math.max(6, widestServer));
+            return new Layout(server, l.models + (l.server - server), l.bar);
+        }
     }
 
     /**
@@ -71,9 +87,23 @@ public final class DashboardRenderer {
      * @return the frame, lines separated by {@code \n}, no trailing newline
      */
     public static String render(RouterStats stats, DashboardInfo info, int width, int height) {
+        return render(stats, info, width, height, Map.of());
+    }
+
+    /**
+     * Renders one frame, showing servers by name.
+     *
+     * @param names  display names by server URL (the configured {@code name}s); servers without one show their URL
+     */
+    public static String render(RouterStats stats, DashboardInfo info, int width, int height, Map<String, String> names) {
         width = Math.max(1, width);
         height = Math.max(1, height);
-        Layout layout = Layout.of(width);
+        int widest = 0;
+        for (BackendStats b : stats.servers()) {
+            String name = names.get(b.url());
+            widest = Math.max(widest, name != null ? name.length() : abbreviateUrl(b.url(), 200).length());
+        }
+        Layout layout = Layout.of(width, widest);
         List<String> lines = new ArrayList<>();
 
         Instant now = stats.generatedAt() != null ? stats.generatedAt() : Instant.now();
@@ -114,14 +144,33 @@ public final class DashboardRenderer {
         int room = height - lines.size() - Math.max(1, footer.length); // keep the footer lines
         List<BackendStats> servers = stats.servers();
         int shown = servers.size() <= room ? servers.size() : Math.max(0, room - 1);
-        for (int i = 0; i < shown; i++) {
-            lines.add(row(servers.get(i), layout, width));
+        String modelPrefix = commonModelPrefix(servers);
+        List<String> reasons = new ArrayList<>();
+        for (int i = 0; i < servers.size(); i++) {
+            BackendStats b = servers.get(i);
+            String name = names.getOrDefault(b.url(), null);
+            if (i < shown) {
+                lines.add(row(b, name, modelPrefix, layout, width));
+            }
+            String why = reason(b);
+            if (why != null) {
+                reasons.add((name != null ? name : abbreviateUrl(b.url(), width)) + ": " + why);
+            }
         }
         if (shown < servers.size()) {
             lines.add(clip(DIM + "… " + (servers.size() - shown) + " more server(s); widen or heighten the terminal" + RESET, width));
         }
         if (servers.isEmpty()) {
             lines.add(clip("(no servers configured)", width));
+        }
+        int reasonRoom = height - lines.size() - Math.max(1, footer.length) - 1;
+        if (!reasons.isEmpty() && reasonRoom > 0) {
+            lines.add("");
+            for (int i = 0; i < reasons.size() && i < reasonRoom; i++) {
+                String r = reasons.get(i);
+                boolean last = i == reasonRoom - 1 && reasons.size() > reasonRoom;
+                lines.add(clip((last ? "… and " + (reasons.size() - i) + " more not up" : r), width));
+            }
         }
         for (String f : footer) {
             lines.add(DIM + clip(f, width) + RESET);
@@ -138,23 +187,32 @@ public final class DashboardRenderer {
         return out.toString();
     }
 
-    private static String row(BackendStats b, Layout layout, int width) {
+    private static String row(BackendStats b, String name, String modelPrefix, Layout layout, int width) {
         StringBuilder r = new StringBuilder();
-        cell(r, abbreviateUrl(b.url(), layout.server), layout.server, false);
+        cell(r, name != null ? abbreviate(name, layout.server) : abbreviateUrl(b.url(), layout.server), layout.server, false);
         if (layout.models > 0) {
-            cell(r, abbreviate(models(b.models()), layout.models), layout.models, false);
+            cell(r, fitModels(b.models(), modelPrefix, layout.models), layout.models, false);
         }
+        BackendStats.DetailedMetrics m = b.detailedMetrics();
+        boolean stale = m != null && m.stale();
+        boolean failing = b.health() != null && b.health().consecutiveFailures() > 0;
         String health;
         String colour;
         if (b.draining()) {
-            health = "drn";
+            health = "drain";
             colour = YELLOW;
-        } else if (b.status()) {
-            health = "up";
-            colour = GREEN;
-        } else {
+        } else if (!b.status()) {
             health = "DOWN";
             colour = RED;
+        } else if (stale) {
+            health = "stale";
+            colour = YELLOW;
+        } else if (failing) {
+            health = "fail";
+            colour = YELLOW;
+        } else {
+            health = "up";
+            colour = GREEN;
         }
         r.append(colour);
         cell(r, health, HEALTH_W, false);
@@ -173,8 +231,7 @@ public final class DashboardRenderer {
         if (cs == CircuitState.OPEN) {
             r.append(RESET);
         }
-        BackendStats.DetailedMetrics m = b.detailedMetrics();
-        boolean known = m != null && m.ageMillis() >= 0;
+        boolean known = m != null && m.ageMillis() >= 0 && !stale; // stale figures are not shown as current
         cell(r, known ? compact(m.numRequestsRunning()) : "-", NUM_W, true);
         cell(r, known ? compact(m.numRequestsWaiting()) : "-", NUM_W, true);
         cell(r, compact(b.inFlight()), NUM_W, true);
@@ -236,6 +293,118 @@ public final class DashboardRenderer {
         }
         int tail = Math.min(4, budget / 2);
         return host.substring(0, budget - tail) + ELLIPSIS + host.substring(host.length() - tail) + port;
+    }
+
+    /**
+     * Why a server is not plainly up, for the line under the table; null when it is. Exception
+     * class names in health-check reasons ({@code ConnectException: ...}) are left out.
+     */
+    static String reason(BackendStats b) {
+        BackendStats.DetailedMetrics m = b.detailedMetrics();
+        BackendStats.HealthStats h = b.health();
+        // "GET http://gpu-1:8000/health: cannot connect" reads "GET /health: cannot connect" on its row.
+        String health = h == null || h.reason() == null ? null : plain(h.reason()).replace(b.url() + "/", "/");
+        String metrics = m == null || !m.stale() ? null
+                : m.ageMillis() < 0 ? "no metrics yet" : "stale metrics (last good scrape " + age(m.ageMillis()) + " ago)";
+        boolean open = b.circuitState() == CircuitState.OPEN;
+        if (b.draining()) {
+            return "draining: removed from the configuration, finishing " + b.inFlight() + " request(s)";
+        }
+        if (!b.status()) {
+            StringBuilder sb = new StringBuilder("DOWN: ");
+            if (health != null) {
+                sb.append(health);
+            } else if (open) {
+                sb.append("breaker open after failed requests");
+            } else {
+                sb.append("not admitted by the health checks");
+            }
+            if (open && health != null) {
+                sb.append("; breaker open");
+            }
+            return sb.toString(); // its metrics are stale too, which says nothing more
+        }
+        if (metrics != null) {
+            return metrics + "; routed by its own counts";
+        }
+        if (h != null && h.consecutiveFailures() > 0) {
+            return "failing health checks (" + h.consecutiveFailures() + " in a row)" + (health != null ? ": " + health : "");
+        }
+        if (b.circuitState() == CircuitState.HALF_OPEN) {
+            return "breaker half-open: trying a few requests";
+        }
+        return null;
+    }
+
+    /** A message without the Java exception class names it may carry. */
+    static String plain(String message) {
+        return message.replaceAll("\\b(?:[a-z][a-z0-9_]*\\.)*[A-Z][A-Za-z0-9]*(?:Exception|Error): ", "");
+    }
+
+    private static String age(long millis) {
+        return millis < 10_000 ? String.format(Locale.ROOT, "%.1fs", millis / 1000.0) : uptime(Duration.ofMillis(millis));
+    }
+
+    /**
+     * The part every model name shares, cut after a separator ({@code -}, {@code _}, {@code .},
+     * {@code /} or {@code :}), so that {@code demo-llama-8b} and {@code demo-qwen-7b} show as
+     * {@code llama-8b} and {@code qwen-7b}; empty when the names share nothing or there is only one.
+     */
+    static String commonModelPrefix(List<BackendStats> servers) {
+        String prefix = null;
+        int distinct = 0;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (BackendStats b : servers) {
+            for (String m : b.models()) {
+                String n = m.substring(m.lastIndexOf('/') + 1);
+                if (!seen.add(n)) {
+                    continue;
+                }
+                distinct++;
+                if (prefix == null) {
+                    prefix = n;
+                } else {
+                    int i = 0;
+                    while (i < prefix.length() && i < n.length() && prefix.charAt(i) == n.charAt(i)) {
+                        i++;
+                    }
+                    prefix = prefix.substring(0, i);
+                }
+            }
+        }
+        if (prefix == null || distinct < 2) {
+            return "";
+        }
+        int cut = -1;
+        for (int i = prefix.length() - 1; i >= 0; i--) {
+            if ("-_./:".indexOf(prefix.charAt(i)) >= 0) {
+                cut = i + 1;
+                break;
+            }
+        }
+        return cut <= 0 ? "" : prefix.substring(0, cut);
+    }
+
+    /**
+     * The models fitted to {@code width}: without the shared prefix, all of them when they fit,
+     * else the first (shortened) and "+N" for the rest.
+     */
+    static String fitModels(List<String> models, String commonPrefix, int width) {
+        if (models.isEmpty()) {
+            return "*";
+        }
+        List<String> shortNames = new ArrayList<>(models.size());
+        for (String m : models) {
+            String n = m.substring(m.lastIndexOf('/') + 1);
+            shortNames.add(!commonPrefix.isEmpty() && n.startsWith(commonPrefix) && n.length() > commonPrefix.length()
+                    ? n.substring(commonPrefix.length()) : n);
+        }
+        String all = String.join(",", shortNames);
+        if (all.length() <= width || shortNames.size() == 1) {
+            return abbreviate(all, width);
+        }
+        String more = ",+" + (shortNames.size() - 1);
+        return abbreviate(shortNames.get(0), Math.max(1, width - more.length())) + more;
     }
 
     /** Model names without their organisation prefix ({@code meta-llama/Llama-3} shows as {@code Llama-3}). */

@@ -32,10 +32,31 @@ public final class LoggingSetup {
      * The settings as given on the command line or in the environment.
      *
      * @param dir      directory of the log files, created when missing
-     * @param level    DEBUG, INFO, WARN or WARNING, ERROR or CRITICAL, any case (Python names accepted)
+     * @param level    of the router's loggers: DEBUG, INFO, WARN or WARNING, ERROR or CRITICAL, any
+     *                 case (Python names accepted)
      * @param console  also write log lines to stdout (otherwise the console stays untouched)
+     * @param libraryLevel  of every other logger, or null for INFO (or {@code level} when stricter)
      */
-    public record Settings(Path dir, String level, boolean console) {
+    public record Settings(Path dir, String level, boolean console, String libraryLevel) {
+
+        /** Other loggers (JDK, libraries) at INFO, or at {@code level} when that is stricter. */
+        public Settings(Path dir, String level, boolean console) {
+            this(dir, level, console, null);
+        }
+    }
+
+    private static final java.util.List<String> ORDER = java.util.List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+
+    /**
+     * The level of loggers outside {@code io.vllmrouter}: the one asked for, else INFO, or the
+     * router's level when that is stricter (so DEBUG does not bring the JDK's debug output).
+     */
+    static String libraryLevel(String routerLevel, String asked) {
+        if (asked != null && !asked.isBlank()) {
+            return level(asked);
+        }
+        String r = level(routerLevel);
+        return ORDER.indexOf(r) > ORDER.indexOf("INFO") ? r : "INFO";
     }
 
     /** The log directory: {@code -Dvllmrouter.log.dir}, else {@code LOG_DIR}, else {@code ./logs}. */
@@ -88,6 +109,7 @@ public final class LoggingSetup {
         context.reset();
         context.putProperty("LOG_DIR", settings.dir().toAbsolutePath().toString());
         context.putProperty("LOG_LEVEL", level(settings.level()));
+        context.putProperty("LIBRARY_LOG_LEVEL", libraryLevel(settings.level(), settings.libraryLevel()));
         context.putProperty("CONSOLE_THRESHOLD", settings.console() ? "TRACE" : "OFF");
         JoranConfigurator configurator = new JoranConfigurator();
         configurator.setContext(context);

@@ -220,6 +220,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                     c.answer = () -> sendJson(c, 200, server.models());
                 }
                 return;
+            case DashboardPage.PATH:
+                if (allow(c, "GET")) {
+                    c.answer = () -> dashboard(c);
+                }
+                return;
             default:
                 break;
         }
@@ -460,6 +465,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         } else if (c.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
             out.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
+    }
+
+    /** The web dashboard: one static page, served from memory without a copy. */
+    private void dashboard(Call c) {
+        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.wrappedBuffer(DashboardPage.buffer()));
+        DashboardPage.HEADERS.forEach(resp.headers()::set);
+        resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, DashboardPage.length());
+        keepAliveHeader(c, resp.headers());
+        finishWith(c, resp, c.keepAlive);
     }
 
     private void sendJson(Call c, int status, ObjectNode json) {

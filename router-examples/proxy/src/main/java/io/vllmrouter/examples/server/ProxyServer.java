@@ -322,6 +322,7 @@ public final class ProxyServer implements AutoCloseable {
         e.put("GET /health", "fleet health; 200 when a backend is admitted, else 503");
         e.put("GET /load-stats", "live load per backend");
         e.put("GET /metrics", "Prometheus metrics of the router");
+        e.put("GET " + DashboardPage.PATH, "live web dashboard of the fleet");
         return n;
     }
 

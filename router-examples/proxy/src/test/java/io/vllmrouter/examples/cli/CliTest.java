@@ -1,13 +1,16 @@
 package io.vllmrouter.examples.cli;
 
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -91,8 +94,57 @@ class CliTest {
         for (String[] args : new String[][] {{"run", "--config", missing}, {"check-config", missing}}) {
             Result r = run(args);
             assertThat(r.code()).as(String.join(" ", args)).isEqualTo(1);
-            assertThat(r.err().strip().lines()).hasSize(1);
-            assertThat(r.err()).contains("config file not found").contains("nope.toml").doesNotContain("\tat ");
+            assertThat(r.err().lines().findFirst().orElseThrow()).contains("config file not found").contains("nope.toml");
+            assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void missingConfigFileSuggestsCopyingTheExample(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("servers.example.toml"), "[servers]\nservers = []\n");
+        Result r = run("run", "--config", dir.resolve("servers.toml").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("cp ").contains("servers.example.toml").contains("servers.toml")
+                .contains("--config FILE");
+    }
+
+    @Test
+    void unknownCommandSuggestsTheNearest() {
+        Result r = run("serve");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown command 'serve'").contains("did you mean").contains("run")
+                .doesNotContain("Unmatched argument").doesNotContain("index 0");
+        assertThat(r.err().strip().lines()).hasSize(1);
+    }
+
+    @Test
+    void unknownStrategyNamesNoExceptionClass(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("servers.toml"),
+                "[servers]\nservers = [{ url = \"http://127.0.0.1:9\" }]\n[config]\nstrategy = \"fastest\"\n");
+        Result r = run("run", "--config", file.toString(), "--port", "0", "--host", "127.0.0.1", "--console",
+                "--log-dir", dir.resolve("logs").toString(), "--log-level", "WARNING");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("fastest").contains("weighted-score").doesNotContain("Exception");
+    }
+
+    /** Every command's help at 80 columns: no line wider, no picocli {@code <camelCase>} placeholders. */
+    @Test
+    void everyHelpReadsCleanlyAtEightyColumns() {
+        CommandLine root = Main.commandLine(Map.of());
+        List<CommandLine> all = new ArrayList<>();
+        all.add(root);
+        all.addAll(root.getSubcommands().values());
+        for (CommandLine c : all) {
+            c.getCommandSpec().usageMessage().autoWidth(false).width(80);
+            String usage = c.getUsageMessage(CommandLine.Help.Ansi.OFF);
+            String name = c.getCommandSpec().qualifiedName();
+            assertThat(usage.lines()).as(name + " --help:%n%s", usage)
+                    .allSatisfy(line -> assertThat(line.length()).as(line).isLessThanOrEqualTo(80));
+            assertThat(usage).as(name + " --help").doesNotContainPattern("<[a-z]+[A-Z][A-Za-z]*>");
+            // A path is never split across lines ("docs/proxy." / "md", "." / "/logs").
+            String joined = usage.replaceAll("\n\\s+", " ");
+            assertThat(joined).as(name + " --help").doesNotContainPattern("/[A-Za-z0-9_-]+\\. (md|toml|jar|xml|txt)\\b")
+                    .doesNotContainPattern("\\. /");
         }
     }
 

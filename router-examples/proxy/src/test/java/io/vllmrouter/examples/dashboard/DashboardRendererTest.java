@@ -130,4 +130,68 @@ public class DashboardRendererTest {
     private static long filled(String line) {
         return line.chars().filter(c -> c == '\u2588').count();
     }
+
+    @Test
+    void staleMetricsAreMarkedAtOnceAndTheirFiguresNotShownAsCurrent() {
+        BackendStats fresh = server("http://127.0.0.1:9001", 2, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats stale = new BackendStats(fresh.url(), 2, 4, 2, 50, true,
+                new BackendStats.DetailedMetrics(2, 0, 42.5, 65535, 4200, true), List.of("m"), 0, CircuitState.CLOSED, false,
+                fresh.health(), fresh.requests());
+        String frame = plain(DashboardRenderer.render(stats(List.of(stale)), INFO, 80, 24, java.util.Map.of(fresh.url(), "gpu-b")));
+        String row = frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow();
+        assertThat(row).contains("stale").doesNotContain(" up ");
+        assertThat(row.split("\\s+")[4]).as("RUN of %s", row).isEqualTo("-");
+        assertThat(frame).contains("gpu-b: stale metrics (last good scrape 4.2s ago)");
+    }
+
+    @Test
+    void aDownServerSaysWhyWithoutExceptionClassNames() {
+        BackendStats up = server("http://127.0.0.1:9001", 1, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats down = new BackendStats("http://127.0.0.1:9002", 0, 4, 4, 0, false,
+                new BackendStats.DetailedMetrics(0, 0, 0, 65535, 31_000, true), List.of("m"), 0, CircuitState.OPEN, false,
+                new BackendStats.HealthStats(false, T0.toEpochMilli(), 3, 0, -1,
+                        "3 consecutive failed health checks (last: java.net.ConnectException: Connection refused)"),
+                up.requests());
+        String frame = plain(DashboardRenderer.render(stats(List.of(up, down)), INFO, 80, 24,
+                java.util.Map.of(up.url(), "gpu-a", down.url(), "gpu-b")));
+        assertThat(DashboardRenderer.reason(down))
+                .isEqualTo("DOWN: 3 consecutive failed health checks (last: Connection refused); breaker open");
+        assertThat(frame).contains("gpu-b: DOWN: 3 consecutive failed health checks (last: Connection refused)")
+                .doesNotContain("Exception");
+        assertThat(frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow()).contains("DOWN").contains("OPEN");
+        assertThat(frame).doesNotContain("gpu-a:");
+    }
+
+    @Test
+    void namesReplaceUrlsAndModelsDropTheirCommonPrefixAt80Columns() {
+        List<BackendStats> fleet = List.of(
+                server("http://127.0.0.1:40001", 1, 3, true, CircuitState.CLOSED, List.of("demo-llama-8b")),
+                server("http://127.0.0.1:40002", 1, 5, true, CircuitState.CLOSED, List.of("demo-llama-8b", "demo-qwen-7b")),
+                server("http://127.0.0.1:40003", 1, 4, true, CircuitState.CLOSED, List.of("demo-llama-8b")));
+        java.util.Map<String, String> names = java.util.Map.of("http://127.0.0.1:40001", "slow",
+                "http://127.0.0.1:40002", "fast", "http://127.0.0.1:40003", "medium");
+        String frame = plain(DashboardRenderer.render(stats(fleet), INFO, 80, 24, names));
+        assertThat(frame).contains("slow ").contains("fast ").contains("medium ").doesNotContain("127.0.0.1:4000");
+        assertThat(frame).contains("llama-8b").doesNotContain("demo-ll\u2026");
+        for (String line : frame.split("\n")) {
+            assertThat(line.length()).as(line).isLessThanOrEqualTo(80);
+        }
+    }
+
+    @Test
+    void commonPrefixIsCutAtASeparator() {
+        assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 30)).isEqualTo("llama-8b,qwen-7b");
+        assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 12)).isEqualTo("llama-8b,+1");
+        assertThat(DashboardRenderer.plain("x (last: java.net.ConnectException: refused)")).isEqualTo("x (last: refused)");
+    }
+
+    @Test
+    void aReasonDropsTheServersOwnUrl() {
+        BackendStats up = server("http://127.0.0.1:9001", 1, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats down = new BackendStats("http://127.0.0.1:9002", 0, 4, 4, 0, false,
+                new BackendStats.DetailedMetrics(0, 0, 0, 65535, 9_000, true), List.of("m"), 0, CircuitState.CLOSED, false,
+                new BackendStats.HealthStats(false, T0.toEpochMilli(), 3, 0, -1, "GET http://127.0.0.1:9002/health: cannot connect"),
+                up.requests());
+        assertThat(DashboardRenderer.reason(down)).isEqualTo("DOWN: GET /health: cannot connect");
+    }
 }

@@ -31,6 +31,10 @@ class ProxyMetricsTest {
                 .contains("vllm_router_request_duration_seconds_bucket{backend=\"http://a:1\",le=\"2.5\"} 2")
                 .contains("vllm_router_request_duration_seconds_count{backend=\"http://a:1\"} 2")
                 .contains("vllm_router_time_to_first_byte_seconds_bucket{backend=\"http://a:1\",le=\"0.005\"} 1")
+                .contains("vllm_router_response_bytes_total{backend=\"http://a:1\"} 20")
+                .contains("vllm_router_backend_capacity{backend=\"http://a:1\"} 4")
+                .contains("vllm_router_backends{state=\"configured\"} 1")
+                .contains("jvm_memory_used_bytes")
                 .contains("vllm_router_time_to_first_byte_seconds_count{backend=\"http://a:1\"} 2")
                 .doesNotContain("vllm_router_time_to_first_byte_seconds_count{backend=\"none\"}")
                 .contains("vllm_router_retries_total{backend=\"http://b:2\"} 1")
@@ -44,9 +48,23 @@ class ProxyMetricsTest {
         // Every sample line is "name{labels} value" or "name value".
         for (String line : text.split("\n")) {
             if (!line.startsWith("#")) {
-                assertThat(line).matches("[a-z_]+(\\{.*\\})? [-0-9.E+]+");
+                assertThat(line).matches("[a-z_][a-z0-9_]*(\\{.*\\})? ([-0-9.E+]+|NaN)");
             }
         }
+    }
+
+    @Test
+    void showsTheStrategysOwnFigures() {
+        io.vllmrouter.api.RouterStats base = DashboardRendererTest.stats(List.of(
+                DashboardRendererTest.server("http://a:1", 3, 4, true, CircuitState.CLOSED, List.of("llama"))));
+        io.vllmrouter.api.RouterStats withFigures = new io.vllmrouter.api.RouterStats(base.servers(), base.summary(),
+                "cache-aware", base.configLoadedAt(), base.generatedAt(),
+                java.util.Map.of("index_bytes", 123_456L, "index_max_bytes", 67_108_864L));
+        String text = new ProxyMetrics().render(withFigures);
+        // Labels in name order, values as the Prometheus client writes doubles.
+        assertThat(text).contains("vllm_router_strategy{figure=\"index_bytes\",strategy=\"cache-aware\"} 123456.0")
+                .contains("vllm_router_strategy{figure=\"index_max_bytes\",strategy=\"cache-aware\"} 6.7108864E7");
+        assertThat(new ProxyMetrics().render(base)).doesNotContain("vllm_router_strategy{");
     }
 
     @Test
@@ -57,6 +75,8 @@ class ProxyMetricsTest {
         }
         String text = m.render(null);
         assertThat(text).contains("model=\"_other\",status=\"404\"} 50");
-        assertThat(ProxyMetrics.label("model", "a\"b\\c\nd")).isEqualTo("model=\"a\\\"b\\\\c\\nd\"");
+        ProxyMetrics fresh = new ProxyMetrics();
+        fresh.onRequestComplete(new RequestRecord("r", "a\"b\\c\nd", false, "b", 200, RequestOutcome.OK, 1, -1, 0, 0));
+        assertThat(fresh.render(null)).contains("model=\"a\\\"b\\\\c\\nd\"");
     }
 }

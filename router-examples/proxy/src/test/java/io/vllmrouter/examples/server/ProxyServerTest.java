@@ -331,6 +331,18 @@ class ProxyServerTest {
     }
 
     @Test
+    void servesTheDashboardPage() throws Exception {
+        FakeVllm a = backend(FakeVllm.model("llama", 8192));
+        start(c -> c, a);
+        HttpResponse<String> r = get("/dashboard");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/html");
+        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"load-stats\"")
+                .doesNotContain("http://").doesNotContain("https://");
+        assertThat(post("/dashboard", "{}", null).statusCode()).isEqualTo(405);
+    }
+
+    @Test
     void metricsCountRequests() throws Exception {
         FakeVllm a = backend(FakeVllm.model("llama", 8192));
         start(c -> c, a);
@@ -361,6 +373,18 @@ class ProxyServerTest {
         assertThat(n.get("version").asText()).isEqualTo("9.9.9");
         assertThat(n.get("strategy").asText()).isEqualTo("least-loaded");
         assertThat(n.get("endpoints").toString()).contains("/v1/chat/completions").contains("/health").contains("/metrics");
+    }
+
+    @Test
+    void dashboardPageIsServed() throws Exception {
+        FakeVllm a = backend(FakeVllm.model("llama", 8192));
+        start(c -> c, a);
+        HttpResponse<String> r = get(DashboardPage.PATH);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue(DashboardPage.CONTENT_TYPE);
+        assertThat(r.headers().firstValue("cache-control")).hasValue("no-cache");
+        assertThat(r.body()).containsIgnoringCase("<html");
+        assertThat(r.body().getBytes(StandardCharsets.UTF_8)).hasSize(DashboardPage.length());
     }
 
     @Test

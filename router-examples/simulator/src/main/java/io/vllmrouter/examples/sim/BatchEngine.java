@@ -31,6 +31,8 @@ public final class BatchEngine {
     private final int maxNumSeqs;
     private final int kvCacheBlocks;
     private final double stepMs;
+    private final int prefixCacheBlocks;
+    private final boolean sharedPrefill;
     private final Map<Long, Boolean> prefixCache;
 
     private final ArrayDeque<Sequence> waitingQueue = new ArrayDeque<>();
@@ -56,6 +58,18 @@ public final class BatchEngine {
      * @param stepMs             simulated length of one scheduler step, {@code > 0}
      */
     public BatchEngine(ServiceModel model, int maxNumSeqs, int kvCacheBlocks, int prefixCacheBlocks, double stepMs) {
+        this(model, maxNumSeqs, kvCacheBlocks, prefixCacheBlocks, stepMs, false);
+    }
+
+    /**
+     * @param sharedPrefill whether prefills share one GPU: each step has {@code stepMs} of prefill
+     *                      time, spent on the sequences in prefill in admission order, so a long
+     *                      uncached prompt delays the first token of those admitted after it (as on
+     *                      a real server). When false every sequence prefills in parallel.
+     * @see #BatchEngine(ServiceModel, int, int, int, double)
+     */
+    public BatchEngine(ServiceModel model, int maxNumSeqs, int kvCacheBlocks, int prefixCacheBlocks, double stepMs,
+                       boolean sharedPrefill) {
         if (model == null) {
             throw new NullPointerException("model");
         }
@@ -73,6 +87,8 @@ public final class BatchEngine {
         this.maxNumSeqs = maxNumSeqs;
         this.kvCacheBlocks = kvCacheBlocks;
         this.stepMs = stepMs;
+        this.prefixCacheBlocks = prefixCacheBlocks;
+        this.sharedPrefill = sharedPrefill;
         this.prefixCache = prefixCacheBlocks == 0 ? null : new LinkedHashMap<>(64, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
@@ -155,6 +171,7 @@ public final class BatchEngine {
             admit(s, t0);
         }
         double tpot = model.tpotMs(runningList.size());
+        double prefillBudget = stepMs;  // GPU time for prefills this step, when they share one GPU
         int kept = 0;
         for (int i = 0, n = runningList.size(); i < n; i++) {
             Sequence s = runningList.get(i);
@@ -164,7 +181,19 @@ public final class BatchEngine {
             }
             boolean changed = false;
             int produced = s.produced();
-            if (produced == 0) {
+            if (produced == 0 && sharedPrefill) {
+                double use = Math.min(prefillBudget, s.prefillLeftMs);
+                double doneAt = t0 + (stepMs - prefillBudget) + use;
+                prefillBudget -= use;
+                s.prefillLeftMs -= use;
+                if (s.prefillLeftMs <= 0) {
+                    s.decodeCarryMs = t1 - doneAt;
+                    s.setFirstTokenMs(doneAt);
+                    produced = 1;
+                    changed = true;
+                    promptDone(s);
+                }
+            } else if (produced == 0) {
                 s.prefillLeftMs -= stepMs;
                 if (s.prefillLeftMs <= 0) {
                     s.decodeCarryMs = -s.prefillLeftMs;
@@ -228,8 +257,10 @@ public final class BatchEngine {
         promptTokensTotal += s.promptTokens();
         long[] prefix = s.prefixBlocks();
         if (prefixCache != null && prefix != null) {
-            for (long h : prefix) {
-                prefixCache.put(h, Boolean.TRUE);
+            // Last block first, so the first (most shared) block is the most recently used: vLLM
+            // frees a sequence's blocks from the end, and evicts those first.
+            for (int i = prefix.length - 1; i >= 0; i--) {
+                prefixCache.put(prefix[i], Boolean.TRUE);
             }
         }
     }
@@ -284,5 +315,9 @@ public final class BatchEngine {
         }
     }
     public long prefixCacheQueries() { return prefixQueries; }
+    /** Blocks the prefix cache holds at most; 0 when it is off. */
+    public int prefixCacheBlocks() { return prefixCacheBlocks; }
+    /** KV-cache capacity in blocks of {@link #BLOCK_SIZE} tokens. */
+    public int kvCacheBlocks() { return kvCacheBlocks; }
     public long prefixCacheHits() { return prefixHits; }
 }

@@ -44,6 +44,7 @@ public final class SimConfig {
     private final int kvCacheBlocks;
     private final boolean prefixCache;
     private final int prefixCacheBlocks;
+    private final boolean sharedPrefill;
     private final long seed;
     private final Faults faults;
     private final double timeScale;
@@ -60,6 +61,7 @@ public final class SimConfig {
         this.kvCacheBlocks = b.kvCacheBlocks;
         this.prefixCache = b.prefixCache;
         this.prefixCacheBlocks = b.prefixCacheBlocks > 0 ? b.prefixCacheBlocks : b.kvCacheBlocks;
+        this.sharedPrefill = b.sharedPrefill;
         this.seed = b.seed;
         this.faults = b.faults;
         this.timeScale = b.timeScale;
@@ -90,6 +92,7 @@ public final class SimConfig {
         b.kvCacheBlocks = kvCacheBlocks;
         b.prefixCache = prefixCache;
         b.prefixCacheBlocks = prefixCacheBlocks;
+        b.sharedPrefill = sharedPrefill;
         b.seed = seed;
         b.faults = faults;
         b.timeScale = timeScale;
@@ -113,6 +116,8 @@ public final class SimConfig {
     public boolean prefixCache() { return prefixCache; }
     /** Blocks the prefix cache remembers (LRU); defaults to {@link #kvCacheBlocks()}. */
     public int prefixCacheBlocks() { return prefixCacheBlocks; }
+    /** Whether prefills share the server's one GPU (see {@link BatchEngine}); default true. */
+    public boolean sharedPrefill() { return sharedPrefill; }
     public long seed() { return seed; }
     public Faults faults() { return faults; }
     public double timeScale() { return timeScale; }
@@ -122,7 +127,8 @@ public final class SimConfig {
     public String toString() {
         return "SimConfig[host=" + host + ", port=" + port + ", models=" + models + ", maxNumSeqs=" + maxNumSeqs
                 + ", maxModelLen=" + maxModelLen + ", " + serviceModel + ", defaultOutputTokens=" + defaultOutputTokens
-                + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", seed=" + seed
+                + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
+                + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
                 + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs + "]";
     }
 
@@ -141,6 +147,7 @@ public final class SimConfig {
         private int kvCacheBlocks = DEFAULT_KV_CACHE_BLOCKS;
         private boolean prefixCache;
         private int prefixCacheBlocks;
+        private boolean sharedPrefill = true;
         private long seed;
         private Faults faults = Faults.NONE;
         private double timeScale = 1;
@@ -261,6 +268,12 @@ public final class SimConfig {
                 throw new IllegalArgumentException("prefix_cache_blocks: " + n + " (expected: >= 0)");
             }
             this.prefixCacheBlocks = n;
+            return this;
+        }
+
+        /** Whether prefills share one GPU (true, the default) or run in parallel, each at full speed. */
+        public Builder sharedPrefill(boolean on) {
+            this.sharedPrefill = on;
             return this;
         }
 

@@ -16,57 +16,57 @@ import java.util.concurrent.CountDownLatch;
  * vllm-router simulate --port 8001 --model Qwen/Qwen3-0.6B --max-num-seqs 8 --tpot-ms 15
  * }</pre>
  */
-@Command(name = "simulate", mixinStandardHelpOptions = true,
+@Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run a simulated vLLM server (OpenAI API, SSE streaming, vLLM /metrics) until Ctrl-C.")
 public final class SimulateCommand implements Callable<Integer> {
 
-    @Option(names = "--host", defaultValue = SimConfig.DEFAULT_HOST, description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--host", paramLabel = "HOST", defaultValue = SimConfig.DEFAULT_HOST, description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8000", description = "Port, 0 for any free port (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8000", description = "Port, 0 for any free port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--model", description = "Model served; repeat for several (default: " + SimConfig.DEFAULT_MODEL + ").")
+    @Option(names = "--model", paramLabel = "NAME", description = "Model served; repeat for several (default: " + SimConfig.DEFAULT_MODEL + ").")
     List<String> models;
 
-    @Option(names = "--max-num-seqs", defaultValue = "" + SimConfig.DEFAULT_MAX_NUM_SEQS,
+    @Option(names = "--max-num-seqs", paramLabel = "N", defaultValue = "" + SimConfig.DEFAULT_MAX_NUM_SEQS,
             description = "Requests running at once; the rest wait (default: ${DEFAULT-VALUE}).")
     int maxNumSeqs;
 
-    @Option(names = "--max-model-len", defaultValue = "" + SimConfig.DEFAULT_MAX_MODEL_LEN,
+    @Option(names = "--max-model-len", paramLabel = "TOKENS", defaultValue = "" + SimConfig.DEFAULT_MAX_MODEL_LEN,
             description = "Context length (default: ${DEFAULT-VALUE}).")
     int maxModelLen;
 
-    @Option(names = "--ttft-ms", defaultValue = "" + SimConfig.DEFAULT_TTFT_BASE_MS,
+    @Option(names = "--ttft-ms", paramLabel = "MS", defaultValue = "" + SimConfig.DEFAULT_TTFT_BASE_MS,
             description = "Fixed part of the time to first token, ms (default: ${DEFAULT-VALUE}).")
     double ttftMs;
 
-    @Option(names = "--ttft-per-token-ms", defaultValue = "" + SimConfig.DEFAULT_TTFT_PER_PROMPT_TOKEN_MS,
+    @Option(names = "--ttft-per-token-ms", paramLabel = "MS", defaultValue = "" + SimConfig.DEFAULT_TTFT_PER_PROMPT_TOKEN_MS,
             description = "Prefill cost per prompt token, ms (default: ${DEFAULT-VALUE}).")
     double ttftPerTokenMs;
 
-    @Option(names = "--tpot-ms", defaultValue = "" + SimConfig.DEFAULT_TPOT_BASE_MS,
+    @Option(names = "--tpot-ms", paramLabel = "MS", defaultValue = "" + SimConfig.DEFAULT_TPOT_BASE_MS,
             description = "Time per output token with a batch of one, ms (default: ${DEFAULT-VALUE}).")
     double tpotMs;
 
-    @Option(names = "--tpot-alpha", defaultValue = "" + SimConfig.DEFAULT_TPOT_BATCH_ALPHA,
+    @Option(names = "--tpot-alpha", paramLabel = "X", defaultValue = "" + SimConfig.DEFAULT_TPOT_BATCH_ALPHA,
             description = "Slow-down per extra sequence in the batch (default: ${DEFAULT-VALUE}).")
     double tpotAlpha;
 
-    @Option(names = "--default-max-tokens", defaultValue = "" + SimConfig.DEFAULT_OUTPUT_TOKENS,
+    @Option(names = "--default-max-tokens", paramLabel = "N", defaultValue = "" + SimConfig.DEFAULT_OUTPUT_TOKENS,
             description = "Output length when a request gives no max_tokens (default: ${DEFAULT-VALUE}).")
     int defaultMaxTokens;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed for generated text and faults (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed for generated text and faults (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--error-rate", defaultValue = "0", description = "Share 0..1 of requests answered 500/503 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--error-rate", paramLabel = "SHARE", defaultValue = "0", description = "Share 0..1 of requests answered 500/503 (default: ${DEFAULT-VALUE}).")
     double errorRate;
 
     @Option(names = "--prefix-cache", description = "Enable the prefix cache (a hit shortens time to first token).")
     boolean prefixCache;
 
-    @Option(names = "--time-scale", defaultValue = "1", description = "Simulated ms per real ms; 10 runs ten times faster (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--time-scale", paramLabel = "X", defaultValue = "1", description = "Simulated ms per real ms; 10 runs ten times faster (default: ${DEFAULT-VALUE}).")
     double timeScale;
 
     @CommandLine.Spec

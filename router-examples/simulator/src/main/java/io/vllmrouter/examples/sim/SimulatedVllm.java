@@ -83,7 +83,7 @@ public final class SimulatedVllm implements AutoCloseable {
         this.faultRandom = new SplittableRandom(config.seed() ^ 0x5DEECE66DL);
         this.quotedModels = config.models().stream().map(Json::quote).toList();
         this.engine = new BatchEngine(config.serviceModel(), config.maxNumSeqs(), config.kvCacheBlocks(),
-                config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs());
+                config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs(), config.sharedPrefill());
         double wallStepMs = config.stepMs() / config.timeScale();
         this.tickNanos = (long) (Math.max(0.2, Math.min(20, wallStepMs)) * 1_000_000);
         this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
@@ -128,6 +128,10 @@ public final class SimulatedVllm implements AutoCloseable {
 
     /** Sequences in the batch now. */
     public int running() { return engine.running(); }
+    /** Prompt tokens looked up in the prefix cache so far (vllm:prefix_cache_queries_total). */
+    public long prefixCacheQueries() { return engine.prefixCacheQueries(); }
+    /** Prompt tokens found in the prefix cache so far (vllm:prefix_cache_hits_total). */
+    public long prefixCacheHits() { return engine.prefixCacheHits(); }
 
     /** Sequences waiting for a slot now. */
     public int waiting() { return engine.waiting(); }
@@ -681,6 +685,13 @@ public final class SimulatedVllm implements AutoCloseable {
         counter(b, "vllm:generation_tokens_total", "Number of generation tokens processed.", labels, engine.generationTokensTotal());
         counter(b, "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", labels, engine.prefixCacheQueries());
         counter(b, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", labels, engine.prefixCacheHits());
+        b.append("# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n")
+                .append("# TYPE vllm:cache_config_info gauge\n")
+                .append("vllm:cache_config_info{block_size=\"").append(BatchEngine.BLOCK_SIZE)
+                .append("\",cache_dtype=\"auto\",enable_prefix_caching=\"").append(config.prefixCache() ? "True" : "False")
+                .append("\",engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"")
+                .append(config.prefixCache() ? config.prefixCacheBlocks() : config.kvCacheBlocks())
+                .append("\"} 1.0\n");
         b.append("# HELP vllm:request_success_total Count of successfully processed requests.\n")
                 .append("# TYPE vllm:request_success_total counter\n");
         for (String reason : new String[] {"stop", "length", "abort"}) {

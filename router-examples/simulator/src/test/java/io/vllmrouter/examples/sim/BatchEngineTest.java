@@ -37,6 +37,43 @@ class BatchEngineTest {
     }
 
     @Test
+    void sharedPrefillServesOnePromptAtATime() {
+        ServiceModel m = new ServiceModel(0, 1.0, 10, 0);  // 1 ms per prompt token
+        BatchEngine shared = new BatchEngine(m, 4, 10_000, 0, 5, true);
+        BatchEngine parallel = new BatchEngine(m, 4, 10_000, 0, 5, false);
+        Sequence a = new Sequence(100, 2, null, 0, "length");
+        Sequence b = new Sequence(100, 2, null, 0, "length");
+        Sequence pa = new Sequence(100, 2, null, 0, "length");
+        Sequence pb = new Sequence(100, 2, null, 0, "length");
+        shared.submit(a);
+        shared.submit(b);
+        parallel.submit(pa);
+        parallel.submit(pb);
+        shared.advanceTo(1_000);
+        parallel.advanceTo(1_000);
+        assertThat(a.firstTokenMs()).isCloseTo(100, within(1e-9));
+        assertThat(b.firstTokenMs()).as("waits for a's prefill on the one GPU").isCloseTo(200, within(1e-9));
+        assertThat(pa.firstTokenMs()).isCloseTo(100, within(1e-9));
+        assertThat(pb.firstTokenMs()).isCloseTo(100, within(1e-9));
+    }
+
+    @Test
+    void prefixCacheEvictsTheLastBlocksOfAPromptFirst() {
+        ServiceModel m = new ServiceModel(0, 1.0, 10, 0);
+        BatchEngine engine = new BatchEngine(m, 4, 10_000, 3, 5, true);
+        engine.submit(new Sequence(64, 1, new long[] {1, 2, 3}, 0, "length"));   // cache: 1 2 3
+        engine.advanceTo(200);
+        engine.submit(new Sequence(64, 1, new long[] {1, 9}, 200, "length"));    // hit on 1; cache: 1 9 2 (3 out)
+        engine.advanceTo(400);
+        Sequence again = new Sequence(64, 1, new long[] {1, 2, 3}, 400, "length");
+        engine.submit(again);
+        engine.advanceTo(600);
+        assertThat(again.cachedTokens()).as("blocks 1 and 2 still cached, 3 evicted").isEqualTo(2 * BatchEngine.BLOCK_SIZE);
+        assertThat(engine.prefixCacheQueries()).isEqualTo(3 * 64);
+        assertThat(engine.prefixCacheHits()).isEqualTo(16 + 32);
+    }
+
+    @Test
     void aloneARequestTakesPrefillPlusTokensTimesTpot() {
         BatchEngine engine = new BatchEngine(MODEL, 4, 10_000, 0, 1);
         Sequence s = new Sequence(200, 11, null, 0, "stop");

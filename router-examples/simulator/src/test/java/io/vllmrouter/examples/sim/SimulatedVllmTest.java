@@ -362,6 +362,8 @@ class SimulatedVllmTest {
         assertThat(metric(text, "vllm:generation_tokens_total")).isEqualTo(6);
         assertThat(metric(text, "vllm:prompt_tokens_total")).isPositive();
         assertThat(metric(text, "vllm:request_success_total{engine=\"0\",finished_reason=\"length\"")).isEqualTo(1);
+        assertThat(text).contains("vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",enable_prefix_caching=\"False\","
+                + "engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"" + sim.config().kvCacheBlocks() + "\"} 1.0");
     }
 
     @Test

@@ -1,0 +1,100 @@
+package io.vllmrouter.core.testing;
+
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+
+/**
+ * Keeps router-core's log output of the build quiet without hiding it when it matters: the
+ * {@code java.util.logging} handler of the tests (see {@code src/test/resources/logging.properties})
+ * holds each test's records, and this JUnit extension prints them, stack traces included, only
+ * when the test fails. Tests that provoke warnings on purpose (broken providers, failing
+ * backends, refused configurations) then print nothing on a green build.
+ *
+ * <p>Registered for every test through {@code META-INF/services} and the
+ * {@code junit.jupiter.extensions.autodetection.enabled} system property set in router-core's pom.
+ */
+public final class HeldLogs implements BeforeEachCallback, TestWatcher {
+
+    /** At most this many records are held per test; older ones are dropped (and counted). */
+    private static final int LIMIT = 2000;
+    private static final Deque<LogRecord> HELD = new ArrayDeque<>();
+    private static int dropped;
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        synchronized (HELD) {
+            HELD.clear();
+            dropped = 0;
+        }
+    }
+
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+        StringBuilder sb = new StringBuilder();
+        synchronized (HELD) {
+            if (HELD.isEmpty()) {
+                return;
+            }
+            sb.append("---- log of ").append(context.getDisplayName()).append(" (failed)")
+                    .append(dropped > 0 ? ", " + dropped + " earlier records dropped" : "").append(" ----\n");
+            for (LogRecord r : HELD) {
+                sb.append(format(r));
+            }
+            HELD.clear();
+        }
+        System.err.print(sb.append("---- end of log ----\n"));
+        System.err.flush();
+    }
+
+    private static String format(LogRecord r) {
+        StringBuilder sb = new StringBuilder().append(Instant.ofEpochMilli(r.getMillis())).append(' ')
+                .append(r.getLevel()).append(' ').append(r.getLoggerName()).append(": ");
+        try {
+            sb.append(r.getParameters() == null || r.getParameters().length == 0 ? r.getMessage()
+                    : java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+        } catch (IllegalArgumentException e) {
+            sb.append(r.getMessage());
+        }
+        sb.append('\n');
+        if (r.getThrown() != null) {
+            StringWriter w = new StringWriter();
+            r.getThrown().printStackTrace(new PrintWriter(w));
+            sb.append(w);
+        }
+        return sb.toString();
+    }
+
+    /** The handler named in logging.properties: holds the records for {@link HeldLogs}. */
+    public static final class Holder extends Handler {
+        @Override
+        public void publish(LogRecord r) {
+            if (r == null || !isLoggable(r)) {
+                return;
+            }
+            synchronized (HELD) {
+                if (HELD.size() >= LIMIT) {
+                    HELD.removeFirst();
+                    dropped++;
+                }
+                HELD.addLast(r);
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
