@@ -10,6 +10,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.util.concurrent.EventExecutor;
+import io.vllmrouter.core.transport.JdkHttpTransport;
 import io.vllmrouter.core.transport.Transport;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
@@ -50,6 +51,9 @@ import java.util.concurrent.CompletableFuture;
  *       and stops generating.
  * </ul>
  *
+ * <p>{@code https} backends go through the JDK's client instead ({@link JdkHttpTransport}, made on
+ * first use): this transport speaks plain HTTP/1.1 only.
+ *
  * <p>Thread-safe; {@link #send} never blocks.
  */
 public final class NettyTransport implements Transport {
@@ -60,6 +64,8 @@ public final class NettyTransport implements Transport {
     private final Duration connectTimeout;
     private final Map<EventExecutor, LoopPool> pools = new IdentityHashMap<>();
     private volatile boolean closed;
+    /** For https backends, made on first use. */
+    private volatile JdkHttpTransport tls;
 
     private NettyTransport(EventLoops loops, Duration connectTimeout) {
         this.loops = loops;
@@ -92,6 +98,9 @@ public final class NettyTransport implements Transport {
             future.completeExceptionally(new TransportException(TransportException.Kind.CONNECT, "transport closed", null));
             return future;
         }
+        if ("https".equalsIgnoreCase(request.uri().getScheme())) {
+            return tls().send(request);
+        }
         EventLoop loop = loops.current();
         UpstreamCall call = new UpstreamCall(pools.get(loop), request, future);
         if (loop.inEventLoop()) {
@@ -100,6 +109,20 @@ public final class NettyTransport implements Transport {
             loop.execute(call::start);
         }
         return future;
+    }
+
+    private JdkHttpTransport tls() {
+        JdkHttpTransport t = tls;
+        if (t == null) {
+            synchronized (this) {
+                t = tls;
+                if (t == null) {
+                    t = JdkHttpTransport.create(connectTimeout);
+                    tls = t;
+                }
+            }
+        }
+        return t;
     }
 
     /** Idle connections kept for reuse (all loops); for tests. */
@@ -115,6 +138,10 @@ public final class NettyTransport implements Transport {
     @Override
     public void close() {
         closed = true;
+        JdkHttpTransport t = tls;
+        if (t != null) {
+            t.close();
+        }
         for (LoopPool p : pools.values()) {
             if (!p.loop.isShuttingDown()) {
                 p.loop.execute(p::closeAll);

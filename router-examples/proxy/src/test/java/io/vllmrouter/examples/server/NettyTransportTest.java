@@ -120,6 +120,18 @@ class NettyTransportTest {
     }
 
     @Test
+    void httpsGoesThroughTheJdkClient() throws Exception {
+        backend = new RawBackend();
+        // A plain-HTTP server behind an https URL: plain HTTP/1.1 would get its 200; the JDK client
+        // tries a TLS handshake, which fails before any answer.
+        String url = backend.url().replace("http://", "https://");
+        CompletableFuture<UpstreamResponse> f = transport.send(post(url, Duration.ofSeconds(10)));
+        assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(TransportException.class);
+        assertThat(backend.posts.get()).isZero();
+    }
+
+    @Test
     void aConnectionClosedBeforeTheHeadersIsReset() throws Exception {
         backend = new RawBackend();
         backend.script = RawBackend.Conn::cut;
