@@ -8,7 +8,7 @@ import io.vllmrouter.api.NoHealthyBackendException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

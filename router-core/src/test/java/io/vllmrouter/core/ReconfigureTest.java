@@ -10,7 +10,7 @@ import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;

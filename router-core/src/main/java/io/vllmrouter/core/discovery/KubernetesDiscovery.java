@@ -3,7 +3,7 @@ package io.vllmrouter.core.discovery;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;

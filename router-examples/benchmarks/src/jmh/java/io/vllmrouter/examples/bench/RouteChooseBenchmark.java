@@ -6,7 +6,7 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

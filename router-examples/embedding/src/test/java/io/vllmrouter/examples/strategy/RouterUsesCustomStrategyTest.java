@@ -15,7 +15,7 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
