@@ -269,6 +269,7 @@ final class Fleet {
             } else {
                 b.load.scrapeFailed();
             }
+            listener.onMetricsScraped(b.id(), error == null);
         });
     }
 
@@ -284,6 +285,7 @@ final class Fleet {
                 publish(snapshot.rebuilt());
                 LOG.log(Level.INFO, "backend {0} serves {1}", b.id(), ids);
             }
+            listener.onModelsRefreshed(b.id(), b.models());
         });
     }
 
