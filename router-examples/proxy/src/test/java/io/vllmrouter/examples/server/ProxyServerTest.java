@@ -6,6 +6,7 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
@@ -89,8 +90,8 @@ class ProxyServerTest {
         return b;
     }
 
-    private void start(UnaryOperator<RouterConfig.Builder> tweak, FakeVllm... backends) throws IOException {
-        RouterConfig.Builder config = RouterConfig.builder()
+    private void start(UnaryOperator<RouterConfigBuilder> tweak, FakeVllm... backends) throws IOException {
+        RouterConfigBuilder config = RouterConfig.builder()
                 .healthCheckInterval(Duration.ofMillis(100))
                 .healthCheckFailureThreshold(1)
                 .healthCheckSuccessThreshold(1)
