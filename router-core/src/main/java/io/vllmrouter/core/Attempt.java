@@ -1,7 +1,7 @@
 package io.vllmrouter.core;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 

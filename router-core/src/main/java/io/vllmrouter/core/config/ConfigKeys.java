@@ -55,7 +55,7 @@ final class ConfigKeys {
      * One {@code [config]} key. {@code expected} is shown for a value of the wrong type; the range
      * itself is checked by the builder, whose message is shown for a value out of range.
      */
-    record Setting(String name, Kind kind, String expected, BiConsumer<RouterConfig.Builder, Object> apply) {
+    record Setting(String name, Kind kind, String expected, BiConsumer<RouterConfigBuilder, Object> apply) {
     }
 
     static final Map<String, Setting> SETTINGS = settings(
@@ -254,11 +254,11 @@ final class ConfigKeys {
         return message == null ? "" : message.replaceFirst(" \\(line \\d+, column \\d+\\)$", "");
     }
 
-    static Setting seconds(String name, BiConsumer<RouterConfig.Builder, Duration> apply) {
+    static Setting seconds(String name, BiConsumer<RouterConfigBuilder, Duration> apply) {
         return new Setting(name, Kind.SECONDS, "number of seconds > 0", (b, v) -> apply.accept(b, (Duration) v));
     }
 
-    static Setting integer(String name, int min, BiConsumer<RouterConfig.Builder, Integer> apply) {
+    static Setting integer(String name, int min, BiConsumer<RouterConfigBuilder, Integer> apply) {
         return new Setting(name, Kind.INT, "integer >= " + min, (b, v) -> apply.accept(b, (Integer) v));
     }
 

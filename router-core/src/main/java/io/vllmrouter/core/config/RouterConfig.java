@@ -54,7 +54,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     /** Default {@code session_header}. */
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
-    private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -84,7 +83,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final String sessionHeader;
     private final Map<String, Map<String, String>> strategySettings;
 
-    private RouterConfig(Builder b) {
+    RouterConfig(RouterConfigBuilder b) {
         this.servers = List.copyOf(b.servers);
         this.healthCheckInterval = b.healthCheckInterval;
         this.healthCheckTimeout = b.healthCheckTimeout;
@@ -116,13 +115,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.strategySettings = Collections.unmodifiableMap(ss);
     }
 
-    public static Builder builder() {
-        return new Builder();
+    /** A builder with every setting at its default and no servers. */
+    public static RouterConfigBuilder builder() {
+        return new RouterConfigBuilder();
     }
 
     /** A builder holding this config's values, to change a few. */
-    public Builder toBuilder() {
-        return new Builder(this);
+    public RouterConfigBuilder toBuilder() {
+        return new RouterConfigBuilder(this);
     }
 
     /** {@code [servers] servers}: the backends, in order; unique URLs; may be empty. */
@@ -257,191 +257,5 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
                 + ", strategySettings=" + strategySettings + "]";
-    }
-
-    /** Builds a {@link RouterConfig}; every setter validates. Not thread-safe. */
-    public static final class Builder {
-        private final List<ServerConfig> servers = new ArrayList<>();
-        private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
-        private Duration healthCheckTimeout = DEFAULT_HEALTH_CHECK_TIMEOUT;
-        private double healthCheckMinSuccessRate = DEFAULT_HEALTH_CHECK_MIN_SUCCESS_RATE;
-        private Duration healthCheckMaxResponseTime = DEFAULT_HEALTH_CHECK_MAX_RESPONSE_TIME;
-        private int healthCheckFailureThreshold = DEFAULT_HEALTH_CHECK_FAILURE_THRESHOLD;
-        private int healthCheckSuccessThreshold = DEFAULT_HEALTH_CHECK_SUCCESS_THRESHOLD;
-        private int healthCheckWindow = DEFAULT_HEALTH_CHECK_WINDOW;
-        private Duration configReloadInterval = DEFAULT_CONFIG_RELOAD_INTERVAL;
-        private boolean enableActiveHealthCheck = DEFAULT_ENABLE_ACTIVE_HEALTH_CHECK;
-        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
-        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
-        private int maxRetries = DEFAULT_MAX_RETRIES;
-        private Duration retryDelay = DEFAULT_RETRY_DELAY;
-        private String strategy = DEFAULT_STRATEGY;
-        private Duration metricsInterval = DEFAULT_METRICS_INTERVAL;
-        private Duration metricsTimeout = DEFAULT_METRICS_TIMEOUT;
-        private int metricsStaleAfter = DEFAULT_METRICS_STALE_AFTER;
-        private Duration modelsRefreshInterval = DEFAULT_MODELS_REFRESH_INTERVAL;
-        private double circuitBreakerFailureRate = DEFAULT_CIRCUIT_BREAKER_FAILURE_RATE;
-        private int circuitBreakerMinimumCalls = DEFAULT_CIRCUIT_BREAKER_MINIMUM_CALLS;
-        private int circuitBreakerWindow = DEFAULT_CIRCUIT_BREAKER_WINDOW;
-        private Duration circuitBreakerWait = DEFAULT_CIRCUIT_BREAKER_WAIT;
-        private int circuitBreakerHalfOpenCalls = DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
-        private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
-        private String sessionHeader = DEFAULT_SESSION_HEADER;
-        private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
-
-        private Builder() {
-        }
-
-        private Builder(RouterConfig c) {
-            servers.addAll(c.servers);
-            healthCheckInterval = c.healthCheckInterval;
-            healthCheckTimeout = c.healthCheckTimeout;
-            healthCheckMinSuccessRate = c.healthCheckMinSuccessRate;
-            healthCheckMaxResponseTime = c.healthCheckMaxResponseTime;
-            healthCheckFailureThreshold = c.healthCheckFailureThreshold;
-            healthCheckSuccessThreshold = c.healthCheckSuccessThreshold;
-            healthCheckWindow = c.healthCheckWindow;
-            configReloadInterval = c.configReloadInterval;
-            enableActiveHealthCheck = c.enableActiveHealthCheck;
-            requestTimeout = c.requestTimeout;
-            connectTimeout = c.connectTimeout;
-            maxRetries = c.maxRetries;
-            retryDelay = c.retryDelay;
-            strategy = c.strategy;
-            metricsInterval = c.metricsInterval;
-            metricsTimeout = c.metricsTimeout;
-            metricsStaleAfter = c.metricsStaleAfter;
-            modelsRefreshInterval = c.modelsRefreshInterval;
-            circuitBreakerFailureRate = c.circuitBreakerFailureRate;
-            circuitBreakerMinimumCalls = c.circuitBreakerMinimumCalls;
-            circuitBreakerWindow = c.circuitBreakerWindow;
-            circuitBreakerWait = c.circuitBreakerWait;
-            circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls;
-            maxBodyBytes = c.maxBodyBytes;
-            sessionHeader = c.sessionHeader;
-            strategySettings.putAll(c.strategySettings);
-        }
-
-        public Builder server(ServerConfig server) {
-            servers.add(Objects.requireNonNull(server, "server"));
-            return this;
-        }
-
-        public Builder servers(List<ServerConfig> all) {
-            servers.clear();
-            all.forEach(this::server);
-            return this;
-        }
-
-        public Builder healthCheckInterval(Duration d) { healthCheckInterval = positive("health_check_interval", d); return this; }
-        public Builder healthCheckTimeout(Duration d) { healthCheckTimeout = positive("health_check_timeout", d); return this; }
-        public Builder healthCheckMinSuccessRate(double r) {
-            if (!(r >= 0.0 && r <= 1.0)) {
-                throw new IllegalArgumentException("health_check_min_success_rate: " + r + " (expected: number between 0 and 1)");
-            }
-            healthCheckMinSuccessRate = r;
-            return this;
-        }
-        public Builder healthCheckMaxResponseTime(Duration d) { healthCheckMaxResponseTime = positive("health_check_max_response_time", d); return this; }
-        public Builder healthCheckFailureThreshold(int n) { healthCheckFailureThreshold = atLeast("health_check_failure_threshold", n, 1); return this; }
-        public Builder healthCheckSuccessThreshold(int n) { healthCheckSuccessThreshold = atLeast("health_check_success_threshold", n, 1); return this; }
-        public Builder healthCheckWindow(int n) { healthCheckWindow = atLeast("health_check_window", n, 1); return this; }
-        public Builder configReloadInterval(Duration d) { configReloadInterval = positive("config_reload_interval", d); return this; }
-        public Builder enableActiveHealthCheck(boolean b) { enableActiveHealthCheck = b; return this; }
-        public Builder requestTimeout(Duration d) { requestTimeout = positive("request_timeout", d); return this; }
-        public Builder connectTimeout(Duration d) { connectTimeout = positive("connect_timeout", d); return this; }
-        public Builder maxRetries(int n) { maxRetries = atLeast("max_retries", n, 0); return this; }
-        public Builder retryDelay(Duration d) {
-            Objects.requireNonNull(d, "retry_delay");
-            if (d.isNegative()) {
-                throw new IllegalArgumentException("retry_delay: " + seconds(d) + " (expected: seconds >= 0)");
-            }
-            retryDelay = d;
-            return this;
-        }
-        public Builder strategy(String name) {
-            if (name == null || !name.matches("[a-z0-9][a-z0-9-]*")) {
-                throw new IllegalArgumentException("strategy: " + (name == null ? "null" : "\"" + name + "\"")
-                        + " (expected: a strategy name such as \"weighted-score\", lower case letters, digits and -)");
-            }
-            strategy = name;
-            return this;
-        }
-        public Builder metricsInterval(Duration d) { metricsInterval = positive("metrics_interval", d); return this; }
-        public Builder metricsTimeout(Duration d) { metricsTimeout = positive("metrics_timeout", d); return this; }
-        public Builder metricsStaleAfter(int n) { metricsStaleAfter = atLeast("metrics_stale_after", n, 1); return this; }
-        public Builder modelsRefreshInterval(Duration d) { modelsRefreshInterval = positive("models_refresh_interval", d); return this; }
-        public Builder circuitBreakerFailureRate(double pct) {
-            if (!(pct > 0.0 && pct <= 100.0)) {
-                throw new IllegalArgumentException("circuit_breaker_failure_rate: " + pct + " (expected: percent > 0 and <= 100)");
-            }
-            circuitBreakerFailureRate = pct;
-            return this;
-        }
-        public Builder circuitBreakerMinimumCalls(int n) { circuitBreakerMinimumCalls = atLeast("circuit_breaker_minimum_calls", n, 1); return this; }
-        public Builder circuitBreakerWindow(int n) { circuitBreakerWindow = atLeast("circuit_breaker_window", n, 1); return this; }
-        public Builder circuitBreakerWait(Duration d) { circuitBreakerWait = positive("circuit_breaker_wait", d); return this; }
-        public Builder circuitBreakerHalfOpenCalls(int n) { circuitBreakerHalfOpenCalls = atLeast("circuit_breaker_half_open_calls", n, 1); return this; }
-        public Builder sessionHeader(String name) {
-            if (name == null || !SESSION_HEADER_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("session_header: " + (name == null ? "null" : "\"" + name + "\"")
-                        + " (expected: an HTTP header name such as \"X-Session-Id\")");
-            }
-            sessionHeader = name;
-            return this;
-        }
-
-        /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
-        public Builder strategySettings(String name, Map<String, String> settings) {
-            Objects.requireNonNull(name, "name");
-            if (settings == null || settings.isEmpty()) {
-                strategySettings.remove(name);
-            } else {
-                strategySettings.put(name, Map.copyOf(settings));
-            }
-            return this;
-        }
-
-        public Builder maxBodyBytes(long n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");
-            }
-            maxBodyBytes = n;
-            return this;
-        }
-
-        /**
-         * Checks the values that depend on each other (unique server URLs) and builds.
-         *
-         * @throws IllegalArgumentException naming the key, value and expectation
-         */
-        public RouterConfig build() {
-            Set<String> seen = new LinkedHashSet<>();
-            for (ServerConfig s : servers) {
-                if (!seen.add(s.id())) {
-                    throw new IllegalArgumentException("servers: url " + s.id() + " appears twice (expected: each url once)");
-                }
-            }
-            return new RouterConfig(this);
-        }
-
-        private static Duration positive(String key, Duration d) {
-            Objects.requireNonNull(d, key);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(key + ": " + seconds(d) + " (expected: seconds > 0)");
-            }
-            return d;
-        }
-
-        private static int atLeast(String key, int n, int min) {
-            if (n < min) {
-                throw new IllegalArgumentException(key + ": " + n + " (expected: integer >= " + min + ")");
-            }
-            return n;
-        }
-
-        private static String seconds(Duration d) {
-            return String.valueOf(d.toNanos() / 1e9);
-        }
     }
 }
