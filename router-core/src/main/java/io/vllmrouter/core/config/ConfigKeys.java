@@ -165,7 +165,7 @@ final class ConfigKeys {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String k : known) {
-            int d = levenshtein(key.toLowerCase(java.util.Locale.ROOT), k);
+            int d = EditDistance.between(key.toLowerCase(java.util.Locale.ROOT), k);
             if (d < bestDistance) {
                 bestDistance = d;
                 best = k;
@@ -184,25 +184,6 @@ final class ConfigKeys {
             }
         }
         return contained == null ? null : "did you mean " + contained + "?";
-    }
-
-    static int levenshtein(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     /** A TOML value as an operator would write it; long values are cut. */
