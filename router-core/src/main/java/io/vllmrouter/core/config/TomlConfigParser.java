@@ -87,6 +87,18 @@ final class TomlConfigParser {
             }
             readStrategies(strategiesTable, builder);
         }
+        Object authValue = root.get(List.of("auth"));
+        if (authValue != null) {
+            if (!(authValue instanceof TomlTable authTable)) {
+                throw bad(root, "auth", "auth", authValue, "an [auth] table");
+            }
+            AuthTable.read(authTable, source, builder.accessBuilder());
+        }
+        try {
+            builder.access(builder.accessBuilder().build());
+        } catch (IllegalArgumentException e) {
+            throw wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
+        }
         // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
         io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source);
         applyEnvironment(env, builder);
@@ -142,6 +154,10 @@ final class TomlConfigParser {
             uri = new URI(urlText.strip());
         } catch (URISyntaxException e) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + " (" + e.getReason() + " at index " + e.getIndex() + ")");
+        }
+        if (uri.getRawUserInfo() != null) {
+            throw new ConfigException(source, line(t, "url"), prefix + ".url", quote(ServerConfig.masked(uri)),
+                    ServerConfig.NO_CREDENTIALS);
         }
         if (uri.getHost() == null && uri.getAuthority() != null && uri.getAuthority().contains("_")) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + "; host names cannot contain '_'");
