@@ -37,6 +37,10 @@ final class FakeVllm implements AutoCloseable {
     final CompletableFuture<Void> streamFinished = new CompletableFuture<>();
     final AtomicInteger chatRequests = new AtomicInteger();
     final AtomicInteger healthChecks = new AtomicInteger();
+    /** The Authorization header of the last chat request, or null. */
+    volatile String lastAuthorization;
+    /** Completed when a {@code hang} request has arrived and waits for {@link #release}. */
+    final CompletableFuture<Void> hanging = new CompletableFuture<>();
 
     FakeVllm(List<String> modelEntries) throws IOException {
         this.modelsJson = "{\"object\":\"list\",\"data\":[" + String.join(",", modelEntries) + "]}";
@@ -76,6 +80,7 @@ final class FakeVllm implements AutoCloseable {
                 case "/v1/chat/completions":
                 case "/v1/completions":
                     ex.getRequestBody().readAllBytes();
+                    lastAuthorization = ex.getRequestHeaders().getFirst("Authorization");
                     chatRequests.incrementAndGet();
                     chat(ex);
                     return;
@@ -93,6 +98,7 @@ final class FakeVllm implements AutoCloseable {
                 send(ex, 502, "application/json", "{\"error\":\"bad gateway\"}");
                 return;
             case "hang":
+                hanging.complete(null);
                 await();
                 send(ex, 200, "application/json", "{}");
                 return;
