@@ -600,7 +600,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             }
         }
         String requestId = c.request.headers().get("X-Request-Id");
-        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200) {
+        // Kept only when printable: it appears in log lines.
+        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200 && LogText.escape(requestId) == requestId) {
             rb.requestId(requestId);
         }
         CompletableFuture<RouterResponse> f = server.router().routeAsync(rb.build());
