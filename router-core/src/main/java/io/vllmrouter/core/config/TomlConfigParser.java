@@ -26,6 +26,9 @@ import org.tomlj.TomlTable;
  */
 final class TomlConfigParser {
 
+    /** user:password@ (or user@) in a URL's authority. */
+    private static final java.util.regex.Pattern CREDENTIALS = java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@");
+
     private final String source;
     private final StrategyRegistry strategies;
 
@@ -149,15 +152,16 @@ final class TomlConfigParser {
         if (!(rawUrl instanceof String urlText)) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + ", in quotes");
         }
+        java.util.regex.Matcher credentials = CREDENTIALS.matcher(urlText.strip());
+        if (credentials.find()) { // checked on the text: a URL that is also malformed must not show them either
+            throw new ConfigException(source, line(t, "url"), prefix + ".url",
+                    quote(credentials.replaceFirst("$1***@")), ServerConfig.NO_CREDENTIALS);
+        }
         URI uri;
         try {
             uri = new URI(urlText.strip());
         } catch (URISyntaxException e) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + " (" + e.getReason() + " at index " + e.getIndex() + ")");
-        }
-        if (uri.getRawUserInfo() != null) {
-            throw new ConfigException(source, line(t, "url"), prefix + ".url", quote(ServerConfig.masked(uri)),
-                    ServerConfig.NO_CREDENTIALS);
         }
         if (uri.getHost() == null && uri.getAuthority() != null && uri.getAuthority().contains("_")) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + "; host names cannot contain '_'");

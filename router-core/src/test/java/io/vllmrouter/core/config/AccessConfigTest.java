@@ -100,7 +100,11 @@ class AccessConfigTest {
         assertThat(e.line()).isEqualTo(4);
         assertThat(e.getMessage()).contains("credentials in the URL are not allowed; use api_key")
                 .doesNotContain("hunter2").doesNotContain("admin");
-        IllegalArgumentException direct = catchThrowableOfType(
+        ConfigException malformed = catchThrowableOfType(() -> ConfigLoader.parse(
+                "[servers]\nservers = [ { url = \"http://u:pw@bad_host:8000\" } ]\n", "servers.toml", Map.of()),
+                ConfigException.class);
+        assertThat(malformed.getMessage()).contains("http://***@bad_host:8000").doesNotContain("pw");
+                IllegalArgumentException direct = catchThrowableOfType(
                 () -> new ServerConfig("http://u:secret@c:8000", 1), IllegalArgumentException.class);
         assertThat(direct.getMessage()).doesNotContain("secret").contains("use api_key");
     }
