@@ -111,6 +111,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         /** Runs when the body has been read, for LOCAL calls. */
         Runnable answer;
         long limit;
+        /** The Content-Length, or -1 (chunked). */
+        long declared = -1;
         byte[] body;
         int length;
         long discarded;
@@ -311,7 +313,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         c.keepAlive = HttpUtil.isKeepAlive(req);
         sawBytes = false;
         io.vllmrouter.core.config.AccessConfig access = server.access();
-        if (HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0) {
+        if (HttpUtil.isTransferEncodingChunked(req) || req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
             arm(Wait.BODY);
         } else {
             disarm();
@@ -509,6 +511,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         if (HttpUtil.is100ContinueExpected(c.request)) {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
+        c.declared = declared;
         int initial = (int) Math.max(0, Math.min(declared >= 0 ? Math.min(declared, INITIAL_BODY_BUFFER) : 1024, c.limit));
         if (!server.reserveBody(initial)) {
             overloaded(c);
@@ -550,7 +553,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 tooLarge(c);
             } else {
                 if (c.length + n > c.body.length) {
-                    int size = (int) Math.min(c.limit, Math.max(c.length + (long) n, c.body.length * 2L));
+                    // Doubling, but never past the declared length: a body that fits needs no trimming copy.
+                    long cap = c.declared >= 0 ? Math.min(c.limit, c.declared) : c.limit;
+                    int size = (int) Math.min(cap, Math.max(c.length + (long) n, c.body.length * 2L));
                     if (!server.reserveBody(size - c.body.length)) {
                         overloaded(c);
                         return;
@@ -842,7 +847,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
+        if (cause instanceof IOException || cause instanceof io.netty.handler.codec.DecoderException) {
+            // resets, and TLS failures (plain HTTP on the TLS port, a handshake the client gave up)
             LOG.debug("client connection failed: {}", cause.toString());
         } else {
             LOG.warn("client connection failed", cause);
