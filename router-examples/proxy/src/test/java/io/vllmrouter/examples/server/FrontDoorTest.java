@@ -306,7 +306,7 @@ class FrontDoorTest {
     @Test
     void bodyMemoryAcrossConnectionsIsCapped() throws Exception {
         FakeVllm a = backend();
-        start(b -> b.maxBufferedBodyBytes(300_000), a);
+        start(b -> b.maxBufferedBodyBytes(180_000), a); // holds the big body (~150 kB), not a second of 50 kB
         String padding = "x".repeat(150_000);
         String big = "{\"model\":\"llama\",\"pad\":\"" + padding + "\",\"messages\":[]}";
         CompletableFuture<HttpResponse<String>> held = CompletableFuture.supplyAsync(() -> {
