@@ -56,6 +56,7 @@ class FrontDoorTest {
     private VllmRouter router;
     private ProxyServer proxy;
     private EventLoops loops;
+    private int loopThreads = 2;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -93,7 +94,7 @@ class FrontDoorTest {
                 .requestTimeout(Duration.ofSeconds(30))
                 .access(access.apply(AccessConfig.builder()).build());
         config.server(new ServerConfig(URI.create(backend.url()), 4, List.of(), backendKey));
-        loops = EventLoops.create(2);
+        loops = EventLoops.create(loopThreads);
         router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
     }
@@ -229,6 +230,7 @@ class FrontDoorTest {
     @Test
     void truncatedRequestIsNeverForwarded() throws Exception {
         FakeVllm a = backend();
+        loopThreads = 1; // one event loop: the closed connections are handled before the request that follows is answered
         start(b -> b, a);
         try (Socket s = new Socket("127.0.0.1", proxy.port())) {
             s.getOutputStream().write(ascii("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -240,11 +242,12 @@ class FrontDoorTest {
                     + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(CHAT.length()) + "\r\n" + CHAT + "\r\n"));
             s.getOutputStream().flush();
         }
+        assertThat(post("/v1/chat/completions", CHAT, null, null).statusCode()).isEqualTo(200);
         // stop() returns once no exchange is in flight: a forwarded request would be answered first.
         proxy.stop(SAFETY);
 
         assertThat(proxy.activeExchanges()).isZero();
-        assertThat(a.chatRequests.get()).isZero();
+        assertThat(a.chatRequests.get()).isEqualTo(1); // the complete request only
         assertThat(proxy.bufferedBodyBytes()).isZero();
     }
 
