@@ -35,7 +35,7 @@ final class ConfigKeys {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery");
+    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery", "auth");
     static final List<String> SERVERS_KEYS = List.of("servers");
     static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
 
@@ -88,7 +88,20 @@ final class ConfigKeys {
             integer("circuit_breaker_half_open_calls", 1, (b, n) -> b.circuitBreakerHalfOpenCalls(n)),
             new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
             new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
-                    (b, v) -> b.sessionHeader((String) v)));
+                    (b, v) -> b.sessionHeader((String) v)),
+            // the proxy's front door (AccessConfig)
+            seconds("client_header_timeout", (b, d) -> b.accessBuilder().clientHeaderTimeout(d)),
+            seconds("client_body_timeout", (b, d) -> b.accessBuilder().clientBodyTimeout(d)),
+            seconds("client_idle_timeout", (b, d) -> b.accessBuilder().clientIdleTimeout(d)),
+            integer("max_header_bytes", 1024, (b, n) -> b.accessBuilder().maxHeaderBytes(n)),
+            integer("max_header_count", 1, (b, n) -> b.accessBuilder().maxHeaderCount(n)),
+            new Setting("max_buffered_body_bytes", Kind.LONG, "integer >= 1",
+                    (b, v) -> b.accessBuilder().maxBufferedBodyBytes((Long) v)),
+            new Setting("allow_admin_paths", Kind.BOOL, "true or false", (b, v) -> b.accessBuilder().allowAdminPaths((Boolean) v)),
+            new Setting("tls_cert_file", Kind.STRING, "path of a PEM certificate file",
+                    (b, v) -> b.accessBuilder().tlsCertFile(java.nio.file.Path.of((String) v))),
+            new Setting("tls_key_file", Kind.STRING, "path of a PEM PKCS#8 private key file",
+                    (b, v) -> b.accessBuilder().tlsKeyFile(java.nio.file.Path.of((String) v))));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(

@@ -158,7 +158,7 @@ public final class ConfigWatcher implements AutoCloseable {
                 }
                 return;
             }
-            String hash = sha256(bytes);
+            String hash = sha256(bytes) + keysFileState();
             if (hash.equals(lastSeen)) {
                 return;
             }
@@ -220,12 +220,12 @@ public final class ConfigWatcher implements AutoCloseable {
     private void takeBaseline() {
         try {
             byte[] bytes = Files.readAllBytes(file);
-            lastSeen = sha256(bytes);
             try {
                 applied = ConfigLoader.parse(bytes, file.toString(), env, strategies);
             } catch (ConfigException e) {
                 // The caller loaded (and reported) this content already; report only what comes next.
             }
+            lastSeen = sha256(bytes) + keysFileState();
         } catch (IOException e) {
             lastSeen = "unreadable: " + e;
         }
@@ -255,7 +255,20 @@ public final class ConfigWatcher implements AutoCloseable {
         return d;
     }
 
-    private static String sha256(byte[] bytes) {
+    /** The [auth] keys file's content, so that editing it alone reloads too ("" when there is none). */
+    private String keysFileState() {
+        Path keys = applied == null ? null : applied.access().apiKeysFile();
+        if (keys == null) {
+            return "";
+        }
+        try {
+            return "+" + sha256(Files.readAllBytes(keys));
+        } catch (IOException e) {
+            return "+unreadable";
+        }
+    }
+
+        private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {

@@ -82,8 +82,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final long maxBodyBytes;
     private final String sessionHeader;
     private final Map<String, Map<String, String>> strategySettings;
+    private final AccessConfig access;
 
     RouterConfig(RouterConfigBuilder b) {
+        this.access = b.accessBuilder != null ? b.accessBuilder.build() : b.access;
         this.servers = List.copyOf(b.servers);
         this.healthCheckInterval = b.healthCheckInterval;
         this.healthCheckTimeout = b.healthCheckTimeout;
@@ -186,6 +188,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public String sessionHeader() { return sessionHeader; }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
+    /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
+    public AccessConfig access() { return access; }
     /** The settings of strategy {@code name}; empty when it has none. */
     public Map<String, String> strategySettings(String name) {
         return strategySettings.getOrDefault(name, Map.of());
@@ -227,7 +231,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
                 && maxBodyBytes == c.maxBodyBytes
                 && sessionHeader.equals(c.sessionHeader)
-                && strategySettings.equals(c.strategySettings);
+                && strategySettings.equals(c.strategySettings)
+                && access.equals(c.access);
     }
 
     @Override
@@ -237,7 +242,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
-                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings);
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings, access);
     }
 
     @Override
@@ -256,6 +261,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
-                + ", strategySettings=" + strategySettings + "]";
+                + ", strategySettings=" + strategySettings + ", access=" + access + "]";
     }
 }

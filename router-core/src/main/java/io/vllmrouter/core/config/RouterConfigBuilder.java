@@ -45,6 +45,8 @@ public final class RouterConfigBuilder {
     long maxBodyBytes = RouterConfig.DEFAULT_MAX_BODY_BYTES;
     String sessionHeader = RouterConfig.DEFAULT_SESSION_HEADER;
     final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
+    AccessConfig access = AccessConfig.DEFAULT;
+    AccessConfig.Builder accessBuilder;
 
     RouterConfigBuilder() {
     }
@@ -77,6 +79,22 @@ public final class RouterConfigBuilder {
         maxBodyBytes = c.maxBodyBytes();
         sessionHeader = c.sessionHeader();
         strategySettings.putAll(c.strategySettings());
+        access = c.access();
+    }
+
+    /** The proxy's admission settings ({@link AccessConfig}). */
+    public RouterConfigBuilder access(AccessConfig a) {
+        access = Objects.requireNonNull(a, "access");
+        accessBuilder = null;
+        return this;
+    }
+
+    /** For the TOML parser: the admission settings being built key by key. */
+    AccessConfig.Builder accessBuilder() {
+        if (accessBuilder == null) {
+            accessBuilder = access.toBuilder();
+        }
+        return accessBuilder;
     }
 
     public RouterConfigBuilder server(ServerConfig server) {

@@ -20,8 +20,14 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
     public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 3;
 
+    /** What a URL with {@code user:password@} is told; the key belongs in {@code api_key}. */
+    static final String NO_CREDENTIALS = "a URL without user:password@; credentials in the URL are not allowed; use api_key";
+
     public ServerConfig {
         Objects.requireNonNull(url, "url");
+        if (url.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("url: " + masked(url) + " (expected: " + NO_CREDENTIALS + ")");
+        }
         String scheme = url.getScheme();
         if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
             throw new IllegalArgumentException("url: " + url + " (expected: http:// or https:// URL with a host)");
@@ -50,6 +56,13 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
 
     public ServerConfig(String url, int maxConcurrentRequests) {
         this(URI.create(url), maxConcurrentRequests, List.of(), null, null);
+    }
+
+    /** {@code url} with its user information, if any, replaced by {@code ***}. */
+    static String masked(URI url) {
+        String s = url.toString();
+        String info = url.getRawUserInfo();
+        return info == null ? s : s.replace(info + "@", "***@");
     }
 
     /** The id used in stats and logs: the URL as a string. */

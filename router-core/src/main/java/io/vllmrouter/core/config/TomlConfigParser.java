@@ -26,6 +26,9 @@ import org.tomlj.TomlTable;
  */
 final class TomlConfigParser {
 
+    /** user:password@ (or user@) in a URL's authority. */
+    private static final java.util.regex.Pattern CREDENTIALS = java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@");
+
     private final String source;
     private final StrategyRegistry strategies;
 
@@ -87,6 +90,18 @@ final class TomlConfigParser {
             }
             readStrategies(strategiesTable, builder);
         }
+        Object authValue = root.get(List.of("auth"));
+        if (authValue != null) {
+            if (!(authValue instanceof TomlTable authTable)) {
+                throw bad(root, "auth", "auth", authValue, "an [auth] table");
+            }
+            AuthTable.read(authTable, source, builder.accessBuilder());
+        }
+        try {
+            builder.access(builder.accessBuilder().build());
+        } catch (IllegalArgumentException e) {
+            throw wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
+        }
         // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
         io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source);
         applyEnvironment(env, builder);
@@ -136,6 +151,11 @@ final class TomlConfigParser {
         }
         if (!(rawUrl instanceof String urlText)) {
             throw bad(t, prefix + ".url", "url", rawUrl, URL_EXPECTED + ", in quotes");
+        }
+        java.util.regex.Matcher credentials = CREDENTIALS.matcher(urlText.strip());
+        if (credentials.find()) { // checked on the text: a URL that is also malformed must not show them either
+            throw new ConfigException(source, line(t, "url"), prefix + ".url",
+                    quote(credentials.replaceFirst("$1***@")), ServerConfig.NO_CREDENTIALS);
         }
         URI uri;
         try {

@@ -80,7 +80,17 @@ class ConfigBadValueTest {
                 bad("strategy", "\"\"", "a strategy name such as \"weighted-score\", lower case letters, digits and -"),
                 bad("strategy", "3", "a strategy name such as \"weighted-score\""),
                 bad("session_header", "\"X Session\"", "an HTTP header name such as \"X-Session-Id\""),
-                bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""));
+                bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""),
+                // the proxy's front door
+                bad("client_header_timeout", "0", "seconds > 0"),
+                bad("client_body_timeout", "\"30s\"", SECONDS),
+                bad("client_idle_timeout", "-1", "seconds > 0"),
+                bad("max_header_bytes", "100", "integer from 1024 to 16777216"),
+                bad("max_header_count", "0", "integer >= 1"),
+                bad("max_buffered_body_bytes", "0", "integer >= 1"),
+                bad("allow_admin_paths", "\"yes\"", "true or false"),
+                bad("tls_cert_file", "1", "path of a PEM certificate file"),
+                bad("tls_key_file", "true", "path of a PEM PKCS#8 private key file"));
     }
 
     private static Arguments bad(String key, String toml, String expected) {

@@ -150,6 +150,7 @@ class ConfigLoaderTest {
             keys.add(m.group(1));
         }
         keys.remove("servers");
+        keys.addAll(List.of("tls_cert_file", "tls_key_file")); // no default: shown commented
         assertThat(keys).containsExactlyInAnyOrderElementsOf(ConfigLoader.configKeys());
     }
 
@@ -188,6 +189,15 @@ class ConfigLoaderTest {
                 circuit_breaker_half_open_calls = 3
                 max_body_bytes = 1048576
                 session_header = "X-Conversation"
+                client_header_timeout = 5
+                client_body_timeout = 20
+                client_idle_timeout = 90
+                max_header_bytes = 16384
+                max_header_count = 50
+                max_buffered_body_bytes = 1000000
+                allow_admin_paths = true
+                tls_cert_file = "cert.pem"
+                tls_key_file = "key.pem"
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -217,6 +227,10 @@ class ConfigLoaderTest {
                 .circuitBreakerHalfOpenCalls(3)
                 .maxBodyBytes(1048576)
                 .sessionHeader("X-Conversation")
+                .access(AccessConfig.builder().clientHeaderTimeout(Duration.ofSeconds(5))
+                        .clientBodyTimeout(Duration.ofSeconds(20)).clientIdleTimeout(Duration.ofSeconds(90))
+                        .maxHeaderBytes(16384).maxHeaderCount(50).maxBufferedBodyBytes(1000000).allowAdminPaths(true)
+                        .tlsCertFile(Path.of("cert.pem")).tlsKeyFile(Path.of("key.pem")).build())
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
@@ -242,7 +256,16 @@ class ConfigLoaderTest {
             if (java.lang.reflect.Modifier.isPublic(method.getModifiers())
                     && method.getReturnType() == RouterConfigBuilder.class
                     && !method.getName().startsWith("server")
-                    && !method.getName().equals("strategySettings")) {
+                    && !method.getName().equals("strategySettings")
+                    && !method.getName().equals("access")) {
+                setters.add(method.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        for (var method : AccessConfig.Builder.class.getDeclaredMethods()) { // [auth] keys are not in [config]
+            if (java.lang.reflect.Modifier.isPublic(method.getModifiers())
+                    && method.getReturnType() == AccessConfig.Builder.class
+                    && !List.of("apiKey", "apiKeysFile", "requestsPerMinute", "maxConcurrent", "protectStats")
+                            .contains(method.getName())) {
                 setters.add(method.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT));
             }
         }

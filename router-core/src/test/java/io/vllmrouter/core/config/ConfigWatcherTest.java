@@ -309,4 +309,21 @@ class ConfigWatcherTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("interval: PT0S (expected: > 0)");
     }
+
+    @Test
+    void editingTheKeysFileAloneReloads() throws IOException {
+        Path keys = file.resolveSibling("keys.txt");
+        Files.writeString(keys, "sk-old\n");
+        write(servers("http://a:8000") + "[auth]\napi_keys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
+        startWatcher();
+
+        Files.writeString(keys, "sk-new\n");
+        watcher.checkNow();
+
+        assertThat(changes).hasSize(1);
+        assertThat(changes.get(0).access().match("sk-new")).isNotNull();
+        assertThat(changes.get(0).access().match("sk-old")).isNull();
+        watcher.checkNow();
+        assertThat(changes).hasSize(1);
+    }
 }

@@ -237,8 +237,10 @@ public final class RunCommand implements Callable<Integer> {
 
         String listen = bindHost + ":" + server.port();
         PrintStream terminal = System.out;
-        spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on http://"
-                + listen + " (" + routerConfig.servers().size() + " servers, strategy " + routerConfig.strategy()
+        spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on "
+                + (routerConfig.access().tls() ? "https://" : "http://") + listen + " ("
+                + (routerConfig.access().authEnabled() ? "API keys required, " : "")
+                + routerConfig.servers().size() + " servers, strategy " + routerConfig.strategy()
                 + ", logs in " + dir.toAbsolutePath() + ")");
         if (!pluginJars.jars().isEmpty()) {
             spec.commandLine().getOut().println("plugins: " + pluginJars.describe() + " (from "

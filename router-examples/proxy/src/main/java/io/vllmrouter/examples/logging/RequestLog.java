@@ -2,6 +2,7 @@ package io.vllmrouter.examples.logging;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.vllmrouter.api.RouterListener;
+import io.vllmrouter.examples.server.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +47,8 @@ public final class RequestLog implements RouterListener {
         }
         if (access.isInfoEnabled()) {
             access.info("{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}",
-                    r.requestId(), r.model(), r.backend(), r.status(), r.outcome().label(),
+                    LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()), r.status(),
+                    r.outcome().label(),
                     millis(r.latencyNanos()), r.ttfbNanos() < 0 ? -1 : millis(r.ttfbNanos()), r.retries(),
                     r.stream() ? " stream" : "");
         }

@@ -68,10 +68,24 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private static final long DISCARD_LIMIT = 16L * 1024 * 1024;
     private static final int PIPELINE_PAUSE = 16;
 
+    /** Paths that show the fleet: open without a key unless {@code protect_stats}. */
+    private static final Set<String> STATS_PATHS = Set.of("/", "/load-stats", "/metrics", DashboardPage.PATH);
+
+    /** Initial size of a body buffer when Content-Length is larger: memory follows the bytes received. */
+    private static final int INITIAL_BODY_BUFFER = 64 * 1024;
+
     private final ProxyServer server;
     private ChannelHandlerContext ctx;
     private Call call;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
+
+    /** What the connection waits for now, bounded by a read timeout ({@code client_*_timeout}). */
+    private enum Wait { NOTHING, FIRST_REQUEST, IDLE, HEADERS, BODY }
+
+    private Wait waiting = Wait.NOTHING;
+    private io.netty.util.concurrent.ScheduledFuture<?> timer;
+    /** Bytes of the next request arrived (set before the codec sees them). */
+    private boolean sawBytes;
 
     ProxyHandler(ProxyServer server) {
         this.server = server;
@@ -97,11 +111,21 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         /** Runs when the body has been read, for LOCAL calls. */
         Runnable answer;
         long limit;
+        /** The Content-Length, or -1 (chunked). */
+        long declared = -1;
         byte[] body;
         int length;
         long discarded;
         boolean requestDone;
         boolean ended;
+        /** Body memory reserved from max_buffered_body_bytes, released when the call ends. */
+        long reserved;
+        /** The client key's digest when authenticated; its concurrency slot is held while limited. */
+        String keyId;
+        boolean holdsKeySlot;
+        String wwwAuthenticate;
+        /** Close with {@link #lingerClose()} after the answer. */
+        boolean linger;
         CompletableFuture<RouterResponse> routing;
         Relay relay;
 
@@ -116,6 +140,123 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        arm(Wait.FIRST_REQUEST);
+        ctx.fireChannelActive();
+    }
+
+    /** Sits before the HTTP codec and tells this handler that request bytes arrived. */
+    io.netty.channel.ChannelHandler byteWatch() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                sawBytes = true;
+                if (waiting == Wait.IDLE) {
+                    arm(Wait.HEADERS);
+                }
+                c.fireChannelRead(msg);
+            }
+        };
+    }
+
+    // ---- read timeouts ------------------------------------------------------------------------
+
+    /** Waits for {@code what}, closing the connection when it takes longer than its timeout. */
+    private void arm(Wait what) {
+        disarm();
+        waiting = what;
+        io.vllmrouter.core.config.AccessConfig a = server.access();
+        java.time.Duration d = switch (what) {
+            case FIRST_REQUEST, HEADERS -> a.clientHeaderTimeout();
+            case BODY -> a.clientBodyTimeout();
+            case IDLE -> a.clientIdleTimeout();
+            case NOTHING -> null;
+        };
+        if (d != null) {
+            timer = ctx.executor().schedule(() -> timedOut(what, d), d.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void disarm() {
+        waiting = Wait.NOTHING;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void timedOut(Wait what, java.time.Duration d) {
+        if (waiting != what || !ctx.channel().isActive()) {
+            return;
+        }
+        timer = null;
+        waiting = Wait.NOTHING;
+        String secs = d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
+        switch (what) {
+            case IDLE -> ctx.close();
+            case FIRST_REQUEST, HEADERS -> {
+                if (!sawBytes && what == Wait.FIRST_REQUEST) {
+                    ctx.close(); // nothing was asked: nothing to answer
+                    return;
+                }
+                LOG.debug("request headers not received within {} s from {}; closing", secs, ctx.channel().remoteAddress());
+                byte[] json = errorJson("invalid_request_error", "request_timeout",
+                        "Request headers not received within client_header_timeout (" + secs + " s)");
+                FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_TIMEOUT,
+                        Unpooled.wrappedBuffer(json));
+                resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+                resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
+                resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+            }
+            case BODY -> {
+                Call c = call;
+                if (c == null || c.requestDone) {
+                    return;
+                }
+                LOG.debug("request body of {} {} not received within {} s; closing, nothing forwarded", c.method,
+                        LogText.escape(c.path), secs);
+                c.kind = Kind.DISCARD;
+                c.requestDone = true;
+                releaseBody(c);
+                if (!c.ended) {
+                    sendError(c, 408, "invalid_request_error", "request_timeout",
+                            "Request body not received within client_body_timeout (" + secs + " s)", -1, false);
+                }
+                ctx.close();
+            }
+            default -> {
+            }
+        }
+    }
+
+    /**
+     * Closes after a refusal without resetting the connection: the answer is flushed, our side shut
+     * down, and what the client still sends is read and dropped for a moment, so it gets to read the
+     * answer (closing with unread input would reset the connection and could lose it).
+     */
+    private void lingerClose() {
+        if (ctx.channel() instanceof io.netty.channel.socket.DuplexChannel d && ctx.pipeline().get("tls") == null) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                if (f.isSuccess()) {
+                    d.shutdownOutput();
+                }
+            });
+            ctx.executor().schedule(() -> ctx.close(), 2, java.util.concurrent.TimeUnit.SECONDS);
+        } else {
+            ctx.close();
+        }
+    }
+
+    private void releaseBody(Call c) {
+        c.body = null;
+        if (c.reserved > 0) {
+            server.releaseBody(c.reserved);
+            c.reserved = 0;
+        }
     }
 
     @Override
@@ -142,7 +283,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 }
             }
         } catch (RuntimeException | Error e) {
-            LOG.error("internal error serving {}", call == null ? "a request" : call.method + " " + call.path, e);
+            LOG.error("internal error serving {}", call == null ? "a request" : call.method + " " + LogText.escape(call.path), e);
             Call c = call;
             if (c != null && c.relay == null && c.routing == null) {
                 sendError(c, 500, "server_error", "internal_error", "Internal error in the router", -1, false);
@@ -170,9 +311,34 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         call = c;
         server.exchangeStarted();
         c.keepAlive = HttpUtil.isKeepAlive(req);
+        sawBytes = false;
+        io.vllmrouter.core.config.AccessConfig access = server.access();
+        if (HttpUtil.isTransferEncodingChunked(req) || req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            arm(Wait.BODY);
+        } else {
+            disarm();
+        }
         if (req.decoderResult().isFailure()) {
+            // The decoder drops whatever follows: the request is over; answer, then close gently.
             c.kind = Kind.DISCARD;
-            sendError(c, 400, "invalid_request_error", "invalid_request", "Malformed HTTP request", -1, false);
+            c.requestDone = true;
+            c.linger = true;
+            disarm();
+            Throwable cause = req.decoderResult().cause();
+            if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+                sendError(c, 431, "invalid_request_error", "request_header_fields_too_large",
+                        "Request headers larger than max_header_bytes (" + access.maxHeaderBytes() + " bytes)", -1, false);
+            } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+                sendError(c, 414, "invalid_request_error", "uri_too_long", "Request line too long", -1, false);
+            } else {
+                sendError(c, 400, "invalid_request_error", "invalid_request", "Malformed HTTP request", -1, false);
+            }
+            return;
+        }
+        if (req.headers().size() > access.maxHeaderCount()) {
+            c.kind = Kind.DISCARD;
+            sendError(c, 431, "invalid_request_error", "request_header_fields_too_large",
+                    "More than max_header_count (" + access.maxHeaderCount() + ") header fields", -1, false);
             return;
         }
         if (server.isStopping()) {
@@ -183,6 +349,24 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         String refused = PathGuard.check(path);
         if (refused != null) {
             deferError(c, 400, "invalid_request_error", "invalid_path", "Refused path: " + refused, -1);
+            return;
+        }
+        if (access.authEnabled() && !path.equals("/health") && (access.protectStats() || !STATS_PATHS.contains(path))) {
+            c.keyId = access.match(bearer(req.headers().get(HttpHeaderNames.AUTHORIZATION)));
+            if (c.keyId == null) {
+                c.wwwAuthenticate = "Bearer";
+                deferError(c, 401, "invalid_request_error", "invalid_api_key",
+                        "Missing or invalid API key: send it as \"Authorization: Bearer <key>\"", -1);
+                return;
+            }
+        }
+        if (ProxyServer.ADMIN_PATHS.contains(path)) {
+            if (!access.allowAdminPaths()) {
+                deferError(c, 403, "invalid_request_error", "admin_path_forbidden",
+                        "Backend administration path " + path + " is not forwarded (allow_admin_paths = false)", -1);
+            } else if (allow(c, path.startsWith("/v1/") ? "GET, POST" : "POST")) {
+                startForward(c);
+            }
             return;
         }
         switch (path) {
@@ -283,7 +467,29 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         c.answer = () -> sendError(c, status, type, code, message, retryAfter, c.keepAlive);
     }
 
+    /** The key of an {@code Authorization: Bearer <key>} header, or null. */
+    private static String bearer(String authorization) {
+        if (authorization == null || authorization.length() < 7
+                || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        String key = authorization.substring(7).strip();
+        return key.isEmpty() ? null : key;
+    }
+
     private void startForward(Call c) {
+        if (c.keyId != null) {
+            io.vllmrouter.core.config.AccessConfig a = server.access();
+            int wait = server.keyLimits().acquire(c.keyId, a.requestsPerMinute(), a.maxConcurrent());
+            if (wait > 0) {
+                deferError(c, 429, "rate_limit_error", "rate_limit_exceeded", "Too many requests for this API key ("
+                        + (a.maxConcurrent() > 0 ? "max_concurrent " + a.maxConcurrent() + ", " : "")
+                        + "requests_per_minute " + (a.requestsPerMinute() > 0 ? a.requestsPerMinute() : "unlimited")
+                        + "); retry after " + wait + " s", wait);
+                return;
+            }
+            c.holdsKeySlot = a.maxConcurrent() > 0;
+        }
         c.kind = Kind.FORWARD;
         c.limit = server.maxBodyBytes();
         long declared = -1;
@@ -305,12 +511,27 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         if (HttpUtil.is100ContinueExpected(c.request)) {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        c.body = new byte[(int) Math.max(0, Math.min(declared >= 0 ? declared : 1024, c.limit))];
+        c.declared = declared;
+        int initial = (int) Math.max(0, Math.min(declared >= 0 ? Math.min(declared, INITIAL_BODY_BUFFER) : 1024, c.limit));
+        if (!server.reserveBody(initial)) {
+            overloaded(c);
+            return;
+        }
+        c.reserved = initial;
+        c.body = new byte[initial];
+    }
+
+    /** max_buffered_body_bytes reached: 503, the body read and dropped, the connection closed. */
+    private void overloaded(Call c) {
+        releaseBody(c);
+        c.kind = Kind.DISCARD;
+        sendError(c, 503, "server_error", "server_overloaded",
+                "The router holds too many request bodies now (max_buffered_body_bytes); retry shortly", 1, false);
     }
 
     private void tooLarge(Call c) {
         c.kind = Kind.DISCARD;
-        c.body = null;
+        releaseBody(c);
         // The rest of the body is read and dropped (up to DISCARD_LIMIT) so the client gets to read
         // the answer before the connection closes.
         sendError(c, 413, "invalid_request_error", "request_too_large",
@@ -332,7 +553,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 tooLarge(c);
             } else {
                 if (c.length + n > c.body.length) {
-                    c.body = Arrays.copyOf(c.body, (int) Math.min(c.limit, Math.max(c.length + (long) n, c.body.length * 2L)));
+                    // Doubling, but never past the declared length: a body that fits needs no trimming copy.
+                    long cap = c.declared >= 0 ? Math.min(c.limit, c.declared) : c.limit;
+                    int size = (int) Math.min(cap, Math.max(c.length + (long) n, c.body.length * 2L));
+                    if (!server.reserveBody(size - c.body.length)) {
+                        overloaded(c);
+                        return;
+                    }
+                    c.reserved += size - c.body.length;
+                    c.body = Arrays.copyOf(c.body, size);
                 }
                 data.readBytes(c.body, c.length, n);
                 c.length += n;
@@ -348,12 +577,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         c.requestDone = true;
+        if (waiting == Wait.BODY) {
+            disarm();
+        }
+        sawBytes = false;
         switch (c.kind) {
             case LOCAL -> c.answer.run();
             case FORWARD -> forward(c);
             case DISCARD -> {
                 if (c.ended) {
-                    ctx.close();
+                    lingerClose();
                 }
             }
         }
@@ -364,13 +597,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         c.body = null;
         RouterRequest.Builder rb = RouterRequest.builder(c.method, c.query == null ? c.path : c.path + "?" + c.query)
                 .body(body);
+        boolean dropAuthorization = c.keyId != null || server.access().authEnabled();
         for (Map.Entry<String, String> h : c.request.headers()) {
-            if (!REQUEST_SKIP.contains(h.getKey())) {
+            if (!REQUEST_SKIP.contains(h.getKey())
+                    && !(dropAuthorization && h.getKey().equalsIgnoreCase("authorization"))) {
                 rb.header(h.getKey(), h.getValue());
             }
         }
         String requestId = c.request.headers().get("X-Request-Id");
-        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200) {
+        // Kept only when printable: it appears in log lines.
+        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200 && LogText.escape(requestId) == requestId) {
             rb.requestId(requestId);
         }
         CompletableFuture<RouterResponse> f = server.router().routeAsync(rb.build());
@@ -400,10 +636,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 return; // the client went away first
             }
             if (cause instanceof RouterException e) {
-                LOG.debug("request refused: {} {}", e.httpStatus(), e.getMessage());
+                LOG.debug("request refused: {} {}", e.httpStatus(), LogText.escape(e.getMessage()));
                 sendError(c, e.httpStatus(), e.errorType(), e.errorCode(), e.getMessage(), e.retryAfterSeconds(), c.keepAlive);
             } else {
-                LOG.error("internal error forwarding {} {}", c.method, c.path, cause);
+                LOG.error("internal error forwarding {} {}", c.method, LogText.escape(c.path), cause);
                 sendError(c, 500, "server_error", "internal_error", "Internal error in the router", -1, c.keepAlive);
             }
             return;
@@ -518,6 +754,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         if (allow != null) {
             h.set(HttpHeaderNames.ALLOW, allow);
         }
+        if (c.wwwAuthenticate != null && status == 401) {
+            h.set(HttpHeaderNames.WWW_AUTHENTICATE, c.wwwAuthenticate);
+        }
         keepAliveHeader(c, h);
         finishWith(c, resp, c.keepAlive);
     }
@@ -531,7 +770,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         markEnded(c);
         io.netty.channel.ChannelFuture write = ctx.writeAndFlush(last);
         if (!keepAlive && !discarding) {
-            write.addListener(ChannelFutureListener.CLOSE);
+            if (c.linger) {
+                lingerClose();
+            } else {
+                write.addListener(ChannelFutureListener.CLOSE);
+            }
         }
         advance(c, keepAlive);
     }
@@ -539,6 +782,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private void markEnded(Call c) {
         if (!c.ended) {
             c.ended = true;
+            releaseBody(c);
+            if (c.holdsKeySlot) {
+                c.holdsKeySlot = false;
+                server.keyLimits().release(c.keyId);
+            }
             server.exchangeEnded();
         }
     }
@@ -558,6 +806,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
         call = null;
         if (!keepAlive) {
+            disarm();
             pipelined.forEach(ReferenceCountUtil::release);
             pipelined.clear();
             return;
@@ -571,10 +820,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         if (pipelined.size() <= PIPELINE_PAUSE && !ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(true);
         }
+        if (call == null) {
+            arm(sawBytes ? Wait.HEADERS : Wait.IDLE);
+        }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        disarm();
         Call c = call;
         if (c != null) {
             end(c, false);
@@ -594,7 +847,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
+        if (cause instanceof IOException || cause instanceof io.netty.handler.codec.DecoderException) {
+            // resets, and TLS failures (plain HTTP on the TLS port, a handshake the client gave up)
             LOG.debug("client connection failed: {}", cause.toString());
         } else {
             LOG.warn("client connection failed", cause);

@@ -14,6 +14,11 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.core.config.RouterConfig;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.RouterStats;
@@ -80,6 +85,15 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * vLLM's administration endpoints: never forwarded unless {@code allow_admin_paths} (those
+     * outside /v1 are then forwarded as POST).
+     */
+    static final Set<String> ADMIN_PATHS = Set.of(
+            "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache", "/reset_mm_cache",
+            "/start_profile", "/stop_profile", "/sleep", "/wake_up", "/is_sleeping", "/collective_rpc",
+            "/scale_elastic_ep", "/is_scaling_elastic_ep", "/server_info");
+
     /** vLLM endpoints outside /v1 that are forwarded (POST). */
     static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
@@ -94,6 +108,8 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong buffered = new AtomicLong();
     private final AtomicLong maxBuffered = new AtomicLong();
+    private final AtomicLong bodyBytes = new AtomicLong();
+    private final KeyLimits keyLimits = new KeyLimits(io.vllmrouter.api.time.Ticker.system());
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
@@ -121,6 +137,8 @@ public final class ProxyServer implements AutoCloseable {
         EventLoops loops = own ? EventLoops.create(0) : options.eventLoops();
         ChannelGroup connections = new DefaultChannelGroup("vllm-router-connections", GlobalEventExecutor.INSTANCE);
         ProxyServer[] self = new ProxyServer[1];
+        AccessConfig access = accessOf(router);
+        SslContext tls = access.tls() ? tlsContext(access) : null;
         ServerBootstrap b = new ServerBootstrap()
                 .group(loops.group())
                 .channel(loops.serverChannel())
@@ -135,8 +153,14 @@ public final class ProxyServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast("http", new HttpServerCodec(8192, 32 * 1024, 64 * 1024));
-                        ch.pipeline().addLast("proxy", new ProxyHandler(self[0]));
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+                        }
+                        ProxyHandler handler = new ProxyHandler(self[0]);
+                        ch.pipeline().addLast("bytes", handler.byteWatch());
+                        int headerBytes = self[0].access().maxHeaderBytes();
+                        ch.pipeline().addLast("http", new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024));
+                        ch.pipeline().addLast("proxy", handler);
                     }
                 });
         Channel ch;
@@ -162,8 +186,8 @@ public final class ProxyServer implements AutoCloseable {
         }
         ProxyServer proxy = new ProxyServer(router, options, loops, own, ch, connections);
         self[0] = proxy;
-        LOG.info("listening on http://{}:{} ({} event loops, {})", options.host(), proxy.port(), loops.threads(),
-                loops.kind());
+        LOG.info("listening on {}://{}:{} ({} event loops, {}{})", tls != null ? "https" : "http", options.host(),
+                proxy.port(), loops.threads(), loops.kind(), access.authEnabled() ? ", API keys required" : "");
         return proxy;
     }
 
@@ -290,6 +314,53 @@ public final class ProxyServer implements AutoCloseable {
         if (delta > 0) {
             maxBuffered.accumulateAndGet(now, Math::max);
         }
+    }
+
+    /** The admission settings now in force (read per connection and request, so a reload applies). */
+    AccessConfig access() {
+        return accessOf(router);
+    }
+
+    private static AccessConfig accessOf(VllmRouter router) {
+        return router.config() instanceof RouterConfig c ? c.access() : AccessConfig.DEFAULT;
+    }
+
+    private static SslContext tlsContext(AccessConfig access) throws IOException {
+        try {
+            return SslContextBuilder.forServer(access.tlsCertFile().toFile(), access.tlsKeyFile().toFile())
+                    .sslProvider(SslProvider.JDK).build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IOException("tls_cert_file " + access.tlsCertFile() + " / tls_key_file " + access.tlsKeyFile()
+                    + ": cannot be used (expected: a PEM certificate and its PEM PKCS#8 private key, unencrypted): "
+                    + (e.getCause() != null && e.getCause().getMessage() != null ? e.getCause().getMessage() : e.getMessage()), e);
+        }
+    }
+
+    KeyLimits keyLimits() {
+        return keyLimits;
+    }
+
+    /** Reserves {@code n} bytes of request-body memory; false when max_buffered_body_bytes would be exceeded. */
+    boolean reserveBody(long n) {
+        long max = access().maxBufferedBodyBytes();
+        while (true) {
+            long now = bodyBytes.get();
+            if (now + n > max) {
+                return false;
+            }
+            if (bodyBytes.compareAndSet(now, now + n)) {
+                return true;
+            }
+        }
+    }
+
+    void releaseBody(long n) {
+        bodyBytes.addAndGet(-n);
+    }
+
+    /** Request-body bytes held now, across all connections. */
+    public long bufferedBodyBytes() {
+        return bodyBytes.get();
     }
 
     long maxBodyBytes() {

@@ -48,6 +48,30 @@ class RequestLogTest {
     }
 
     @Test
+    void aNewlineInTheModelCannotForgeALine() throws Exception {
+        String model = "llama\n2026-01-01 00:00:00 INFO vllmrouter.access forged status=200\r";
+        RequestRecord r = new RequestRecord("r\n1", model, false, "http://a:1", 200, RequestOutcome.OK, 1000, 10, 0, 5);
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        org.slf4j.Logger access = (org.slf4j.Logger) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.slf4j.Logger.class}, (p, m, args) -> {
+                    if (m.getName().equals("isInfoEnabled")) {
+                        return true;
+                    }
+                    if (m.getName().equals("info") && args.length == 2) {
+                        lines.add(org.slf4j.helpers.MessageFormatter.arrayFormat((String) args[0], (Object[]) args[1]).getMessage());
+                    }
+                    return null;
+                });
+        new RequestLog(org.slf4j.helpers.NOPLogger.NOP_LOGGER, access, () -> Instant.EPOCH).onRequestComplete(r);
+
+        assertThat(lines).hasSize(1);
+        assertThat(lines.get(0)).doesNotContain("\n").doesNotContain("\r").contains("model=llama\\n2026");
+        String json = RequestLog.toJson(r, Instant.EPOCH);
+        assertThat(json).doesNotContain("\n").doesNotContain("\r");
+        assertThat(new ObjectMapper().readTree(json).get("model").asText()).isEqualTo(model);
+    }
+
+    @Test
     void levelsAcceptPythonNames() {
         assertThat(LoggingSetup.level("warning")).isEqualTo("WARN");
         assertThat(LoggingSetup.level("CRITICAL")).isEqualTo("ERROR");

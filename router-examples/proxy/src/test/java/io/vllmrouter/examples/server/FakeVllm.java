@@ -40,6 +40,10 @@ final class FakeVllm implements AutoCloseable {
     /** One permit per chat or completion request received, for tests that wait for one. */
     final Semaphore chatArrivals = new Semaphore(0);
     final AtomicInteger healthChecks = new AtomicInteger();
+    /** The Authorization header of the last chat request, or null. */
+    volatile String lastAuthorization;
+    /** Completed when a {@code hang} request has arrived and waits for {@link #release}. */
+    final CompletableFuture<Void> hanging = new CompletableFuture<>();
 
     FakeVllm(List<String> modelEntries) throws IOException {
         this.modelsJson = "{\"object\":\"list\",\"data\":[" + String.join(",", modelEntries) + "]}";
@@ -79,6 +83,7 @@ final class FakeVllm implements AutoCloseable {
                 case "/v1/chat/completions":
                 case "/v1/completions":
                     ex.getRequestBody().readAllBytes();
+                    lastAuthorization = ex.getRequestHeaders().getFirst("Authorization");
                     chatRequests.incrementAndGet();
                     chatArrivals.release();
                     chat(ex);
@@ -97,6 +102,7 @@ final class FakeVllm implements AutoCloseable {
                 send(ex, 502, "application/json", "{\"error\":\"bad gateway\"}");
                 return;
             case "hang":
+                hanging.complete(null);
                 await();
                 send(ex, 200, "application/json", "{}");
                 return;
