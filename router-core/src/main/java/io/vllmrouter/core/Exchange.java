@@ -1,6 +1,7 @@
 package io.vllmrouter.core;
 
 import io.github.resilience4j.retry.Retry;
+import io.vllmrouter.api.BackendsBusyException;
 import io.vllmrouter.api.InvalidRequestException;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterException;
@@ -31,11 +32,19 @@ import java.util.concurrent.Flow;
  * reached the caller, and reports the request's end once. It knows the router only through its
  * {@link Forwarder} (snapshot, clock, scheduler, listener, transport).
  *
- * <p>Retry rules, for any transport: a {@link TransportException} of kind TIMEOUT (no headers in
- * time: the backend accepted the request and may still be generating) fails with 504 and is not
- * retried; every other failure before the headers, and a 502/503/504 status, counts against the
- * backend and is retried on another one while the retry policy allows. After the headers nothing is
- * retried. 4xx answers go back as they are and count as successes for the backend.
+ * <p>Retry rules, for any transport (docs/resilience.md): before anything reached the caller, a
+ * connect failure, a reset, no headers within {@code first_byte_timeout} (the upstream call is
+ * cancelled) and a status in {@code retry_on_status} are retried on another backend while the retry
+ * policy and the request's deadline allow; when every attempt failed the caller gets a 502 naming
+ * them, never a backend's error page. No headers by the request's deadline is 504. After the
+ * headers nothing is retried here.
+ *
+ * <p>Breaker accounting: only the backend's own failures count against it. A 429 is load (retried,
+ * not counted), 4xx answers are successes, a cancelled caller and the router's own errors (an
+ * {@link Error} such as OutOfMemoryError, a rejected task) count for nothing; and when the same
+ * request failed the same way ({@link #QUERY_OF_DEATH} times: a reset, an invalid answer or a 500)
+ * on different backends, it is not retried further and only the first of those failures counts, so
+ * one poisonous request cannot open every breaker.
  *
  * <p>Attempts run one after another (each starts from the previous one's callback), so the
  * mutable fields need no lock: each attempt's start happens-after the previous one's end.
@@ -43,6 +52,9 @@ import java.util.concurrent.Flow;
 final class Exchange {
 
     private static final System.Logger LOG = System.getLogger(Exchange.class.getName());
+
+    /** Backends on which one request may fail the same way before it is judged the cause. */
+    static final int QUERY_OF_DEATH = 2;
 
     private final Forwarder forwarder;
     private final RouterRequest request;
@@ -57,6 +69,12 @@ final class Exchange {
     private final List<Backend> tried = new ArrayList<>(2);
     private int attempts;
     private Throwable lastCause;
+    /** "status 500 from http://...": the last failure, for the 502 message. */
+    private String lastFailure;
+    /** Attempts refused with 429, and attempts in all. */
+    private int busy;
+    /** Per kind of failure that may be the request's fault, the backends that failed that way. */
+    private java.util.Map<String, List<Backend>> sameFailures;
     private volatile CompletableFuture<?> call;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
@@ -118,9 +136,12 @@ final class Exchange {
             fail(timedOut(a.backend));
             return;
         }
+        Duration firstByte = snap.settings.firstByteTimeout();
+        boolean deadlineBound = firstByte == null || firstByte.toNanos() >= remaining;
+        Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
         UpstreamRequest upstream;
         try {
-            upstream = upstreamRequest(a.backend, Duration.ofNanos(remaining));
+            upstream = upstreamRequest(a.backend, wait);
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
@@ -136,9 +157,17 @@ final class Exchange {
         if (result.isCancelled()) {
             f.cancel(true);
         }
+        if (!deadlineBound && !f.isDone()) {
+            CompletableFuture<UpstreamResponse> pending = f;
+            a.firstByteTimer = forwarder.scheduler().schedule(() -> {
+                // Flag first: the cancel completes the call, whose callback must see why.
+                a.firstByteTimedOut = true;
+                pending.cancel(true);
+            }, wait);
+        }
         f.whenComplete((resp, err) -> {
             try {
-                onResponse(a, resp, err);
+                onResponse(a, resp, err, deadlineBound, wait);
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.ERROR, "request " + requestId + ": unexpected error", e);
                 a.end(Attempt.Result.CANCELLED, null);
@@ -154,32 +183,62 @@ final class Exchange {
                 request.body(), remaining);
     }
 
-    private void onResponse(Attempt a, UpstreamResponse resp, Throwable err) {
+    private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
+        Scheduler.Cancellable timer = a.firstByteTimer;
+        if (timer != null) {
+            timer.cancel();
+        }
         if (err != null) {
             Throwable cause = unwrap(err);
-            if (result.isCancelled() || cause instanceof CancellationException) {
+            if (a.firstByteTimedOut && cause instanceof CancellationException && !result.isDone()) {
+                // Given up after first_byte_timeout: the call is cancelled (the slot is released
+                // only now that it is), the backend is blamed, and another one is tried.
+                cause = new TransportException(TransportException.Kind.TIMEOUT,
+                        "no response headers within " + wait.toMillis() + " ms", null);
+            } else if (result.isCancelled() || cause instanceof CancellationException) {
                 a.end(Attempt.Result.CANCELLED, null);
                 report(499, RequestOutcome.CANCELLED, a.backend, -1, 0);
                 return;
             }
-            if (cause instanceof TransportException te && te.kind() == TransportException.Kind.TIMEOUT) {
-                // The backend accepted the request and may still be generating: never retried.
-                a.end(Attempt.Result.FAILURE, cause);
-                fail(timedOut(a.backend));
+            if (cause instanceof TransportException te) {
+                if (te.kind() == TransportException.Kind.TIMEOUT && deadlineBound) {
+                    // No headers by the request's deadline: no time is left for another backend.
+                    a.end(Attempt.Result.FAILURE, cause);
+                    fail(timedOut(a.backend));
+                    return;
+                }
+                backendFailed(a, cause, failureKind(te, wait), describe(cause));
                 return;
             }
-            a.end(Attempt.Result.FAILURE, cause);
-            retryOrFail(a.backend, cause, describe(cause));
+            if (cause instanceof IOException) {
+                backendFailed(a, cause, "connection failed", describe(cause));
+                return;
+            }
+            // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug):
+            // its breaker hears nothing and no other backend is tried.
+            a.end(Attempt.Result.CANCELLED, null);
+            LOG.log(System.Logger.Level.WARNING, "request " + requestId + ": the router failed to forward it", cause);
+            Snapshot s = forwarder.snapshot();
+            fail(UpstreamException.described(info.model(), attempts, "the router could not forward the request"
+                    + (cause.getMessage() == null ? "" : " (" + cause.getMessage() + ")"), cause,
+                    s.total, s.healthy, s.open));
             return;
         }
         int status = resp.status();
         long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
         a.backend.counters.headersArrived(ttfb);
-        if (status == 502 || status == 503 || status == 504) {
-            resp.body().subscribe(CANCEL);
+        if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
+            resp.body().subscribe(CANCEL);      // never passed on: the caller gets a retry or our 502
             IOException cause = new IOException("backend answered " + status);
-            a.end(Attempt.Result.FAILURE, cause);
-            retryOrFail(a.backend, cause, "status " + status);
+            if (status == 429) {
+                // The backend is overloaded, not broken: load, not a breaker failure.
+                busy++;
+                a.end(Attempt.Result.CANCELLED, null);
+                lastFailure = "status 429 from " + a.backend.id();
+                retryOrFail(a.backend, cause, "status 429");
+                return;
+            }
+            backendFailed(a, cause, "status " + status, "status " + status);
             return;
         }
         retry.onComplete();
@@ -232,6 +291,56 @@ final class Exchange {
         }
     }
 
+    /**
+     * A failure before the headers that is the backend's, unless the same request already failed
+     * the same way elsewhere ({@link #QUERY_OF_DEATH}): then it is the request's, and it stops here.
+     */
+    private void backendFailed(Attempt a, Throwable cause, String kind, String reason) {
+        lastFailure = kind + " from " + a.backend.id();
+        boolean mayBeTheRequest = kind.equals("status 500") || kind.equals("connection reset")
+                || kind.equals("invalid HTTP answer");
+        if (mayBeTheRequest) {
+            if (sameFailures == null) {
+                sameFailures = new java.util.HashMap<>(2);
+            }
+            List<Backend> where = sameFailures.computeIfAbsent(kind, k -> new ArrayList<>(2));
+            if (!where.contains(a.backend)) {
+                where.add(a.backend);
+            }
+            if (where.size() >= QUERY_OF_DEATH) {
+                a.end(Attempt.Result.CANCELLED, null);
+                lastCause = cause;
+                Snapshot s = forwarder.snapshot();
+                fail(UpstreamException.described(info.model(), attempts, "the request failed the same way ("
+                        + kind + ") on " + where.size() + " backends, so it is likely the cause and was not retried"
+                        + " further (backends tried: " + distinctTried() + "; last: " + lastFailure + ")",
+                        cause, s.total, s.healthy, s.open));
+                return;
+            }
+        }
+        a.end(Attempt.Result.FAILURE, cause);
+        retryOrFail(a.backend, cause, reason);
+    }
+
+    private static String failureKind(TransportException te, Duration wait) {
+        return switch (te.kind()) {
+            case CONNECT -> "connection failed";
+            case RESET -> "connection reset";
+            case TIMEOUT -> "no response headers within " + wait.toMillis() + " ms";
+            case PROTOCOL -> "invalid HTTP answer";
+        };
+    }
+
+    private int distinctTried() {
+        int n = 0;
+        for (int i = 0; i < tried.size(); i++) {
+            if (tried.indexOf(tried.get(i)) == i) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private void retryOrFail(Backend failed, Throwable cause, String reason) {
         lastCause = cause;
         long delayMillis = retry.onError(cause);
@@ -248,8 +357,14 @@ final class Exchange {
     }
 
     private RouterException exhausted(Snapshot s) {
-        String last = tried.isEmpty() ? null : tried.get(tried.size() - 1).id();
-        return new UpstreamException(info.model(), attempts, last, lastCause, s.total, s.healthy, s.open);
+        if (busy > 0 && busy == attempts) {
+            return new BackendsBusyException(info.model(), "each of the " + attempts + " tried answered 429",
+                    s.total, s.healthy, s.open, s.settings.retryAfterSeconds());
+        }
+        String what = (attempts == 1 ? "the only attempt failed" : "all " + attempts + " attempts failed")
+                + " (backends tried: " + distinctTried() + "; last: "
+                + (lastFailure != null ? lastFailure : "no answer") + ")";
+        return UpstreamException.described(info.model(), attempts, what, lastCause, s.total, s.healthy, s.open);
     }
 
     private RouterException timedOut(Backend b) {
@@ -267,7 +382,7 @@ final class Exchange {
             return;
         }
         RequestOutcome outcome = switch (e.httpStatus()) {
-            case 404, 503 -> RequestOutcome.NO_BACKEND;
+            case 404, 503, 429 -> RequestOutcome.NO_BACKEND;
             case 504 -> RequestOutcome.TIMEOUT;
             case 400 -> RequestOutcome.CLIENT_ERROR;
             default -> RequestOutcome.UPSTREAM_ERROR;

@@ -49,7 +49,7 @@ final class ConfigKeys {
     static final Pattern BUILDER_MESSAGE = Pattern.compile("([a-z_]+): (.*) \\(expected: (.*)\\)", Pattern.DOTALL);
     static final Pattern ENV_NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
 
-    enum Kind { SECONDS, INT, LONG, NUMBER, BOOL, STRING }
+    enum Kind { SECONDS, INT, LONG, NUMBER, BOOL, STRING, INT_LIST }
 
     /**
      * One {@code [config]} key. {@code expected} is shown for a value of the wrong type; the range
@@ -88,7 +88,10 @@ final class ConfigKeys {
             integer("circuit_breaker_half_open_calls", 1, (b, n) -> b.circuitBreakerHalfOpenCalls(n)),
             new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
             new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
-                    (b, v) -> b.sessionHeader((String) v)));
+                    (b, v) -> b.sessionHeader((String) v)),
+            new Setting("retry_on_status", Kind.INT_LIST, "a list of HTTP statuses such as [500, 502, 503, 504, 429]",
+                    (b, v) -> b.retryOnStatus(ints(v))),
+            seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(
@@ -115,9 +118,27 @@ final class ConfigKeys {
                 return raw instanceof Boolean b ? b : null;
             case STRING:
                 return raw instanceof String s ? s : null;
+            case INT_LIST:
+                if (!(raw instanceof TomlArray a)) {
+                    return null;
+                }
+                List<Integer> out = new java.util.ArrayList<>(a.size());
+                for (int i = 0; i < a.size(); i++) {
+                    Integer n = toInt(a.get(i));
+                    if (n == null) {
+                        return null;
+                    }
+                    out.add(n);
+                }
+                return out;
             default:
                 throw new AssertionError(kind);
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Integer> ints(Object v) {
+        return (List<Integer>) v;
     }
 
     static Integer toInt(Object raw) {

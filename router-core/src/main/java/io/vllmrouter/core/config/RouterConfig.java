@@ -54,6 +54,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     /** Default {@code session_header}. */
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
+    /** Default {@code retry_on_status}: the statuses retried on another backend before the first byte. */
+    public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
+    /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
+    public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
     private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
@@ -82,6 +86,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final int circuitBreakerHalfOpenCalls;
     private final long maxBodyBytes;
     private final String sessionHeader;
+    private final List<Integer> retryOnStatus;
+    private final Duration firstByteTimeout;
+    private final boolean firstByteTimeoutSet;
     private final Map<String, Map<String, String>> strategySettings;
 
     private RouterConfig(Builder b) {
@@ -111,6 +118,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.circuitBreakerHalfOpenCalls = b.circuitBreakerHalfOpenCalls;
         this.maxBodyBytes = b.maxBodyBytes;
         this.sessionHeader = b.sessionHeader;
+        this.retryOnStatus = List.copyOf(b.retryOnStatus);
+        this.firstByteTimeout = b.firstByteTimeout;
+        this.firstByteTimeoutSet = b.firstByteTimeoutSet;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -184,6 +194,15 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
     public String sessionHeader() { return sessionHeader; }
+    /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
+    public List<Integer> retryOnStatus() { return retryOnStatus; }
+    /**
+     * {@code first_byte_timeout} (s): time a backend has to send its response headers before the
+     * request is cancelled there and tried elsewhere; never more than {@link #requestTimeout()}.
+     */
+    public Duration firstByteTimeout() {
+        return firstByteTimeout.compareTo(requestTimeout) > 0 ? requestTimeout : firstByteTimeout;
+    }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
     /** The settings of strategy {@code name}; empty when it has none. */
@@ -227,6 +246,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
                 && maxBodyBytes == c.maxBodyBytes
                 && sessionHeader.equals(c.sessionHeader)
+                && retryOnStatus.equals(c.retryOnStatus)
+                && firstByteTimeout.equals(c.firstByteTimeout)
                 && strategySettings.equals(c.strategySettings);
     }
 
@@ -237,7 +258,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
-                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings);
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
+                retryOnStatus, firstByteTimeout);
     }
 
     @Override
@@ -256,6 +278,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
+                + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", strategySettings=" + strategySettings + "]";
     }
 
@@ -287,6 +310,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         private int circuitBreakerHalfOpenCalls = DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
         private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
         private String sessionHeader = DEFAULT_SESSION_HEADER;
+        private List<Integer> retryOnStatus = DEFAULT_RETRY_ON_STATUS;
+        private Duration firstByteTimeout = DEFAULT_FIRST_BYTE_TIMEOUT;
+        private boolean firstByteTimeoutSet;
         private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
 
         private Builder() {
@@ -319,6 +345,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls;
             maxBodyBytes = c.maxBodyBytes;
             sessionHeader = c.sessionHeader;
+            retryOnStatus = c.retryOnStatus;
+            firstByteTimeout = c.firstByteTimeout;
+            firstByteTimeoutSet = c.firstByteTimeoutSet;
             strategySettings.putAll(c.strategySettings);
         }
 
@@ -391,6 +420,26 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             return this;
         }
 
+        /** {@code retry_on_status}: HTTP statuses from 400 to 599; empty retries none. */
+        public Builder retryOnStatus(List<Integer> statuses) {
+            Objects.requireNonNull(statuses, "retry_on_status");
+            for (Integer st : statuses) {
+                if (st == null || st < 400 || st > 599) {
+                    throw new IllegalArgumentException("retry_on_status: " + statuses
+                            + " (expected: a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429])");
+                }
+            }
+            retryOnStatus = List.copyOf(new LinkedHashSet<>(statuses));
+            return this;
+        }
+
+        /** {@code first_byte_timeout} (s); when set, it must not exceed {@code request_timeout}. */
+        public Builder firstByteTimeout(Duration d) {
+            firstByteTimeout = positive("first_byte_timeout", d);
+            firstByteTimeoutSet = true;
+            return this;
+        }
+
         /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
         public Builder strategySettings(String name, Map<String, String> settings) {
             Objects.requireNonNull(name, "name");
@@ -421,6 +470,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 if (!seen.add(s.id())) {
                     throw new IllegalArgumentException("servers: url " + s.id() + " appears twice (expected: each url once)");
                 }
+            }
+            if (firstByteTimeoutSet && firstByteTimeout.compareTo(requestTimeout) > 0) {
+                throw new IllegalArgumentException("first_byte_timeout: " + seconds(firstByteTimeout)
+                        + " (expected: seconds > 0 and <= request_timeout, " + seconds(requestTimeout) + ")");
             }
             return new RouterConfig(this);
         }

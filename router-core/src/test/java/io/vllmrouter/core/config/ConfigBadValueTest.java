@@ -80,7 +80,12 @@ class ConfigBadValueTest {
                 bad("strategy", "\"\"", "a strategy name such as \"weighted-score\", lower case letters, digits and -"),
                 bad("strategy", "3", "a strategy name such as \"weighted-score\""),
                 bad("session_header", "\"X Session\"", "an HTTP header name such as \"X-Session-Id\""),
-                bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""));
+                bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""),
+                bad("retry_on_status", "500", "a list of HTTP statuses such as [500, 502, 503, 504, 429]"),
+                bad("retry_on_status", "[\"500\"]", "a list of HTTP statuses such as [500, 502, 503, 504, 429]"),
+                bad("retry_on_status", "[200]", "a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429]"),
+                bad("first_byte_timeout", "0", "seconds > 0"),
+                bad("first_byte_timeout", "\"30s\"", SECONDS));
     }
 
     private static Arguments bad(String key, String toml, String expected) {

@@ -188,6 +188,8 @@ class ConfigLoaderTest {
                 circuit_breaker_half_open_calls = 3
                 max_body_bytes = 1048576
                 session_header = "X-Conversation"
+                retry_on_status = [503, 429]
+                first_byte_timeout = 12.5
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -217,6 +219,8 @@ class ConfigLoaderTest {
                 .circuitBreakerHalfOpenCalls(3)
                 .maxBodyBytes(1048576)
                 .sessionHeader("X-Conversation")
+                .retryOnStatus(List.of(503, 429))
+                .firstByteTimeout(Duration.ofMillis(12500))
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
