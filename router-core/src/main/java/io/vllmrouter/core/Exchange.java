@@ -75,6 +75,18 @@ final class Exchange {
     private int busy;
     /** Per kind of failure that may be the request's fault, the backends that failed that way. */
     private java.util.Map<String, List<Backend>> sameFailures;
+
+    /** The body sent: the caller's, or a stream continuation's. */
+    private byte[] body;
+    /** The attempt whose body the caller is reading (changes when a stream resumes). */
+    private volatile Attempt current;
+    /** Set when the answer may resume on another backend ({@code stream_failover}). */
+    private ResumableStream resumable;
+    private StreamingBody streamingBody;
+    /** A continuation is being sought: successes feed the stream, failures end it. */
+    private boolean resumeMode;
+    private int resumesLeft;
+    private Throwable streamCause;
     private volatile CompletableFuture<?> call;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
@@ -87,6 +99,7 @@ final class Exchange {
         this.timeout = timeout;
         this.deadlineNanos = startNanos + timeout.toNanos();
         this.retry = retry.asyncContext();
+        this.body = request.body();
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
                 CompletableFuture<?> c = call;
@@ -103,7 +116,7 @@ final class Exchange {
     }
 
     private void attempt() {
-        if (result.isDone()) {
+        if (result.isDone() && !resumeMode) {
             if (result.isCancelled()) {
                 report(499, RequestOutcome.CANCELLED, null, -1, 0);
             }
@@ -180,7 +193,7 @@ final class Exchange {
     private UpstreamRequest upstreamRequest(Backend b, Duration remaining) {
         URI uri = URI.create(b.url().toString() + request.path());
         return new UpstreamRequest(uri, request.method(), Headers.request(request.headers(), b.apiKey()),
-                request.body(), remaining);
+                body, remaining);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
@@ -190,7 +203,7 @@ final class Exchange {
         }
         if (err != null) {
             Throwable cause = unwrap(err);
-            if (a.firstByteTimedOut && cause instanceof CancellationException && !result.isDone()) {
+            if (a.firstByteTimedOut && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
                 // Given up after first_byte_timeout: the call is cancelled (the slot is released
                 // only now that it is), the backend is blamed, and another one is tried.
                 cause = new TransportException(TransportException.Kind.TIMEOUT,
@@ -227,6 +240,10 @@ final class Exchange {
         int status = resp.status();
         long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
         a.backend.counters.headersArrived(ttfb);
+        if (resumeMode) {
+            continuationAnswered(a, resp, status);
+            return;
+        }
         if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
             resp.body().subscribe(CANCEL);      // never passed on: the caller gets a retry or our 502
             IOException cause = new IOException("backend answered " + status);
@@ -244,13 +261,16 @@ final class Exchange {
         retry.onComplete();
         long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
+        current = a;
+        ResumableStream resuming = status == 200 ? resumable() : null;
         StreamingBody body = new StreamingBody((outcome, cause, bytes) -> {
             Scheduler.Cancellable d = deadline[0];
             if (d != null) {
                 d.cancel();
             }
-            ended(a, status, outcome, cause, headersAt, bytes);
+            ended(current, status, outcome, cause, headersAt, bytes);
         });
+        streamingBody = body;
         ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()), body,
                 a.backend.id(), attempts, requestId);
         long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
@@ -259,7 +279,14 @@ final class Exchange {
         if (body.isEnded()) {
             deadline[0].cancel();
         }
-        resp.body().subscribe(body);
+        if (resuming != null) {
+            resumable = resuming;
+            resumesLeft = forwarder.snapshot().settings.streamFailoverMax();
+            resuming.subscribe(body);
+            resuming.start(resp.body());
+        } else {
+            resp.body().subscribe(body);
+        }
         if (!result.complete(response)) {
             body.close();
         }
@@ -341,7 +368,74 @@ final class Exchange {
         return n;
     }
 
+    /** A stream that may resume elsewhere, or null when failover is off or the request cannot resume. */
+    private ResumableStream resumable() {
+        Snapshot.Settings settings = forwarder.snapshot().settings;
+        String path = request.path();
+        boolean chat = path.startsWith("/v1/chat/completions");
+        if (!settings.streamFailover() || !info.stream() || !(chat || path.startsWith("/v1/completions"))) {
+            return null;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode node = RouterJson.mapper().readTree(request.body());
+            if (!ResumableStream.eligible(node, chat)) {
+                return null;
+            }
+            return new ResumableStream((com.fasterxml.jackson.databind.node.ObjectNode) node, chat, this::resume);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The stream's backend failed mid-answer ({@link ResumableStream}): its attempt ends as a
+     * failure, and {@code continuation} is tried on other backends, up to {@code stream_failover_max}.
+     */
+    private boolean resume(byte[] continuation, Throwable cause) {
+        Attempt failed = current;
+        if (resumesLeft <= 0 || streamingBody == null || streamingBody.isEnded()) {
+            return false;
+        }
+        failed.end(Attempt.Result.FAILURE, cause);
+        resumesLeft--;
+        resumeMode = true;
+        streamCause = cause;
+        body = continuation;
+        forwarder.listener().onRetry(requestId, failed.backend.id(), "stream failover: " + describe(cause));
+        attempt();
+        return true;
+    }
+
+    /** A continuation's headers: a 200 goes on in the caller's stream, anything else is a failure. */
+    private void continuationAnswered(Attempt a, UpstreamResponse resp, int status) {
+        if (status == 200) {
+            resumeMode = false;
+            current = a;
+            if (streamingBody.isEnded()) {
+                a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
+                resp.body().subscribe(CANCEL);
+                return;
+            }
+            resumable.resumed(resp.body());
+            return;
+        }
+        resp.body().subscribe(CANCEL);
+        IOException cause = new IOException("backend answered " + status);
+        a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
+        lastFailure = "status " + status + " from " + a.backend.id();
+        retryOrFail(a.backend, cause, "status " + status);
+    }
+
     private void retryOrFail(Backend failed, Throwable cause, String reason) {
+        if (resumeMode) {
+            if (resumesLeft-- > 0 && streamingBody != null && !streamingBody.isEnded()) {
+                forwarder.listener().onRetry(requestId, failed.id(), "stream failover: " + reason);
+                attempt();
+            } else {
+                giveUpResuming();
+            }
+            return;
+        }
         lastCause = cause;
         long delayMillis = retry.onError(cause);
         if (delayMillis < 0 || result.isDone()) {
@@ -374,6 +468,10 @@ final class Exchange {
 
     /** Fails the request; the record is reported first so listeners see it before the caller does. */
     private void fail(RouterException e) {
+        if (resumeMode) {
+            giveUpResuming();
+            return;
+        }
         Backend last = tried.isEmpty() ? null : tried.get(tried.size() - 1);
         if (result.isDone()) {
             if (result.isCancelled()) {
@@ -389,6 +487,11 @@ final class Exchange {
         };
         report(e.httpStatus(), outcome, last, -1, 0);
         result.completeExceptionally(e);
+    }
+
+    private void giveUpResuming() {
+        resumeMode = false;
+        resumable.giveUp(streamCause);
     }
 
     private boolean reported;

@@ -197,7 +197,7 @@ final class Fleet {
         this.configLoadedAt = ticker.now();
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
-                c.firstByteTimeout())));
+                c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax())));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {

@@ -34,7 +34,7 @@ final class Snapshot {
     /** The strategy and request settings of the running configuration: they change only with it. */
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
                     int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
-                    Duration firstByteTimeout) {
+                    Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax) {
     }
 
     final Settings settings;

@@ -91,7 +91,9 @@ final class ConfigKeys {
                     (b, v) -> b.sessionHeader((String) v)),
             new Setting("retry_on_status", Kind.INT_LIST, "a list of HTTP statuses such as [500, 502, 503, 504, 429]",
                     (b, v) -> b.retryOnStatus(ints(v))),
-            seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)));
+            seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)),
+            new Setting("stream_failover", Kind.BOOL, "true or false", (b, v) -> b.streamFailover((Boolean) v)),
+            integer("stream_failover_max", 1, (b, n) -> b.streamFailoverMax(n)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(

@@ -58,6 +58,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
     /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
     public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
+    /** Default {@code stream_failover_max}: continuations tried for one streamed answer. */
+    public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
     private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
@@ -89,6 +91,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final List<Integer> retryOnStatus;
     private final Duration firstByteTimeout;
     private final boolean firstByteTimeoutSet;
+    private final boolean streamFailover;
+    private final int streamFailoverMax;
     private final Map<String, Map<String, String>> strategySettings;
 
     private RouterConfig(Builder b) {
@@ -121,6 +125,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.retryOnStatus = List.copyOf(b.retryOnStatus);
         this.firstByteTimeout = b.firstByteTimeout;
         this.firstByteTimeoutSet = b.firstByteTimeoutSet;
+        this.streamFailover = b.streamFailover;
+        this.streamFailoverMax = b.streamFailoverMax;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -203,6 +209,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public Duration firstByteTimeout() {
         return firstByteTimeout.compareTo(requestTimeout) > 0 ? requestTimeout : firstByteTimeout;
     }
+    /** {@code stream_failover}: a streamed completion cut mid-answer is continued on another backend. */
+    public boolean streamFailover() { return streamFailover; }
+    /** {@code stream_failover_max}: continuation attempts for one streamed answer. */
+    public int streamFailoverMax() { return streamFailoverMax; }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
     /** The settings of strategy {@code name}; empty when it has none. */
@@ -248,6 +258,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && sessionHeader.equals(c.sessionHeader)
                 && retryOnStatus.equals(c.retryOnStatus)
                 && firstByteTimeout.equals(c.firstByteTimeout)
+                && streamFailover == c.streamFailover
+                && streamFailoverMax == c.streamFailoverMax
                 && strategySettings.equals(c.strategySettings);
     }
 
@@ -259,7 +271,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
                 circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
-                retryOnStatus, firstByteTimeout);
+                retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax);
     }
 
     @Override
@@ -279,6 +291,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
+                + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", strategySettings=" + strategySettings + "]";
     }
 
@@ -313,6 +326,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         private List<Integer> retryOnStatus = DEFAULT_RETRY_ON_STATUS;
         private Duration firstByteTimeout = DEFAULT_FIRST_BYTE_TIMEOUT;
         private boolean firstByteTimeoutSet;
+        private boolean streamFailover;
+        private int streamFailoverMax = DEFAULT_STREAM_FAILOVER_MAX;
         private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
 
         private Builder() {
@@ -348,6 +363,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             retryOnStatus = c.retryOnStatus;
             firstByteTimeout = c.firstByteTimeout;
             firstByteTimeoutSet = c.firstByteTimeoutSet;
+            streamFailover = c.streamFailover;
+            streamFailoverMax = c.streamFailoverMax;
             strategySettings.putAll(c.strategySettings);
         }
 
@@ -439,6 +456,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             firstByteTimeoutSet = true;
             return this;
         }
+
+        public Builder streamFailover(boolean on) { streamFailover = on; return this; }
+        public Builder streamFailoverMax(int n) { streamFailoverMax = atLeast("stream_failover_max", n, 1); return this; }
 
         /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
         public Builder strategySettings(String name, Map<String, String> settings) {

@@ -85,6 +85,8 @@ class ConfigBadValueTest {
                 bad("retry_on_status", "[\"500\"]", "a list of HTTP statuses such as [500, 502, 503, 504, 429]"),
                 bad("retry_on_status", "[200]", "a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429]"),
                 bad("first_byte_timeout", "0", "seconds > 0"),
+                bad("stream_failover", "\"yes\"", "true or false"),
+                bad("stream_failover_max", "0", "integer >= 1"),
                 bad("first_byte_timeout", "\"30s\"", SECONDS));
     }
 

@@ -190,6 +190,8 @@ class ConfigLoaderTest {
                 session_header = "X-Conversation"
                 retry_on_status = [503, 429]
                 first_byte_timeout = 12.5
+                stream_failover = true
+                stream_failover_max = 5
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -221,6 +223,8 @@ class ConfigLoaderTest {
                 .sessionHeader("X-Conversation")
                 .retryOnStatus(List.of(503, 429))
                 .firstByteTimeout(Duration.ofMillis(12500))
+                .streamFailover(true)
+                .streamFailoverMax(5)
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
