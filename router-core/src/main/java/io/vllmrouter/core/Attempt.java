@@ -66,10 +66,17 @@ final class Attempt {
         return true;
     }
 
+    /** Runs when the slot is given back (a queued request may take it); null when none waits. */
+    volatile Runnable onRelease;
+
     /** Gives back the in-flight slot. */
     void release() {
         if (released.compareAndSet(false, true)) {
             backend.load.inFlight.decrementAndGet();
+            Runnable r = onRelease;
+            if (r != null) {
+                r.run();
+            }
         }
     }
 

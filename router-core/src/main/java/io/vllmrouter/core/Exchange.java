@@ -87,6 +87,11 @@ final class Exchange {
     private boolean resumeMode;
     private int resumesLeft;
     private Throwable streamCause;
+
+    /** Admission queue state, guarded by this: waiting, its timer, and whether the wait ran out. */
+    private boolean queued;
+    private boolean queueExpired;
+    private Scheduler.Cancellable queueTimer;
     private volatile CompletableFuture<?> call;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
@@ -102,6 +107,7 @@ final class Exchange {
         this.body = request.body();
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
+                forwarder.dequeue(this);
                 CompletableFuture<?> c = call;
                 if (c != null) {
                     c.cancel(true);
@@ -135,8 +141,20 @@ final class Exchange {
                 candidates = fresh;
             }
         }
+        Snapshot.Settings settings = snap.settings;
+        if (settings.maxInFlightFactor() > 0 && !candidates.isEmpty() && !resumeMode) {
+            candidates = unsaturated(candidates, settings.maxInFlightFactor());
+            if (candidates.isEmpty()) {
+                waitOrRefuse(snap);
+                return;
+            }
+        }
+        leaveQueue();
         Attempt a = candidates.isEmpty() ? null
                 : snap.pick(candidates, info, attempts + 1, forwarder.random(), forwarder.ticker());
+        if (a != null && settings.maxInFlightFactor() > 0) {
+            a.onRelease = forwarder::wakeOne;
+        }
         if (a == null) {
             fail(attempts == 0 ? snap.unavailable(info.model()) : exhausted(snap));
             return;
@@ -187,6 +205,70 @@ final class Exchange {
                 fail(new UpstreamException(info.model(), attempts, a.backend.id(), e, 0, 0, 0));
             }
         });
+    }
+
+    /** Candidates below {@code factor × max_concurrent_requests} in flight (at least one each). */
+    private static List<Backend> unsaturated(List<Backend> candidates, double factor) {
+        List<Backend> open = null;
+        for (int i = 0; i < candidates.size(); i++) {
+            Backend b = candidates.get(i);
+            boolean full = b.inFlight() >= Math.max(1, (int) Math.ceil(b.capacity() * factor));
+            if (full && open == null) {
+                open = new ArrayList<>(candidates.subList(0, i));
+            } else if (!full && open != null) {
+                open.add(b);
+            }
+        }
+        return open == null ? candidates : open;
+    }
+
+    /**
+     * Every candidate is saturated: wait in the router's FIFO queue (no thread held) for a slot,
+     * at most {@code queue_timeout}, or answer 429 at once when {@code max_queue} are waiting.
+     */
+    private void waitOrRefuse(Snapshot snap) {
+        Snapshot.Settings s = snap.settings;
+        synchronized (this) {
+            if (queued && !queueExpired) {
+                forwarder.requeue(this);       // woken, but the slot went to another: keep the place
+                return;
+            }
+            if (!queued && forwarder.enqueue(this, s.maxQueue())) {
+                queued = true;
+                queueTimer = forwarder.scheduler().schedule(this::queueTimedOut, s.queueTimeout());
+                return;
+            }
+        }
+        fail(busy(snap, queued ? "waited " + s.queueTimeout().toMillis() + " ms for a free slot"
+                : "every backend has max_in_flight_factor x max_concurrent_requests requests in flight and "
+                + s.maxQueue() + " requests are waiting"));
+    }
+
+    private void queueTimedOut() {
+        synchronized (this) {
+            queueExpired = true;
+        }
+        if (forwarder.dequeue(this)) {
+            Snapshot s = forwarder.snapshot();
+            fail(busy(s, "waited " + s.settings.queueTimeout().toMillis() + " ms for a free slot"));
+        }
+    }
+
+    private synchronized void leaveQueue() {
+        if (queueTimer != null) {
+            queueTimer.cancel();
+            queueTimer = null;
+        }
+    }
+
+    /** A slot was freed while this request waited: it tries again (on the freeing thread). */
+    void wake() {
+        attempt();
+    }
+
+    private RouterException busy(Snapshot s, String why) {
+        int retryAfter = (int) Math.max(1, (s.settings.queueTimeout().toMillis() + 999) / 1000);
+        return new BackendsBusyException(info.model(), why, s.total, s.healthy, s.open, retryAfter);
     }
 
     /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */

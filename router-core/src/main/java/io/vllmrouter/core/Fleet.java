@@ -197,7 +197,8 @@ final class Fleet {
         this.configLoadedAt = ticker.now();
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
-                c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax())));
+                c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
+                c.queueTimeout())));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {

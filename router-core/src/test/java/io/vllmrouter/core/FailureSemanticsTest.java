@@ -252,6 +252,61 @@ class FailureSemanticsTest {
         assertThat(stats(0).requests().failed()).isEqualTo(1);
     }
 
+    @Test
+    void aSaturatedFleetQueuesBrieflyInOrderThenAnswers429() throws Exception {
+        // capacity 4 x 0.25: one request in flight saturates the backend
+        start(RouterConfig.builder().maxInFlightFactor(0.25).maxQueue(1).queueTimeout(Duration.ofSeconds(2)), A);
+        CompletableFuture<UpstreamResponse> slow = new CompletableFuture<>();
+        transport.answer(A, r -> transport.sent.size() == 1 ? slow : status(200, "queued one"));
+
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> waiting = router.routeAsync(chat());
+        assertThat(waiting).isNotDone();
+        assertThat(transport.sent).hasSize(1);
+        assertThatThrownBy(() -> router.route(chat())).isInstanceOfSatisfying(BackendsBusyException.class, e -> {
+            assertThat(e.httpStatus()).isEqualTo(429);
+            assertThat(e.retryAfterSeconds()).isEqualTo(2);
+            assertThat(e.getMessage()).contains("1 requests are waiting");
+        });
+
+        slow.complete(UpstreamResponse.of(200, Map.of(), new Chunks(null, "first")));
+        try (RouterResponse r = first.get(5, TimeUnit.SECONDS)) {
+            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("first");
+        }
+        // the first one's slot went to the waiting request
+        try (RouterResponse r = waiting.get(5, TimeUnit.SECONDS)) {
+            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("queued one");
+        }
+        assertThat(transport.sent).hasSize(2);
+        assertThat(stats(0).inFlight()).isZero();
+    }
+
+    @Test
+    void aQueuedRequestGets429WhenTheQueueTimeoutPasses() {
+        start(RouterConfig.builder().maxInFlightFactor(0.25).maxQueue(4).queueTimeout(Duration.ofSeconds(2)), A);
+        transport.answer(A, r -> new CompletableFuture<>());
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> waiting = router.routeAsync(chat());
+        clock.advance(Duration.ofMillis(1_999));
+        assertThat(waiting).isNotDone();
+        clock.advance(Duration.ofMillis(1));
+        assertThat(waiting).isCompletedExceptionally();
+        assertThatThrownBy(waiting::join).hasCauseInstanceOf(BackendsBusyException.class)
+                .hasMessageContaining("waited 2000 ms for a free slot");
+        assertThat(transport.sent).hasSize(1);
+        first.cancel(true);
+    }
+
+    @Test
+    void withoutAQueueASaturatedFleetAnswers429AtOnce() {
+        start(RouterConfig.builder().maxInFlightFactor(0.25), A);
+        transport.answer(A, r -> new CompletableFuture<>());
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        assertThatThrownBy(() -> router.route(chat())).isInstanceOf(BackendsBusyException.class);
+        assertThat(records).extracting(RouterListener.RequestRecord::status).containsExactly(429);
+        first.cancel(true);
+    }
+
     /** Answers per backend host; records what it was asked to send. */
     static final class Scripted implements Transport {
         final Map<String, Function<UpstreamRequest, CompletableFuture<UpstreamResponse>>> answers =

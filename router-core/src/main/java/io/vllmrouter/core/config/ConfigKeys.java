@@ -93,7 +93,11 @@ final class ConfigKeys {
                     (b, v) -> b.retryOnStatus(ints(v))),
             seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)),
             new Setting("stream_failover", Kind.BOOL, "true or false", (b, v) -> b.streamFailover((Boolean) v)),
-            integer("stream_failover_max", 1, (b, n) -> b.streamFailoverMax(n)));
+            integer("stream_failover_max", 1, (b, n) -> b.streamFailoverMax(n)),
+            new Setting("max_in_flight_factor", Kind.NUMBER, "number >= 0 and <= 1000, 0 for off",
+                    (b, v) -> b.maxInFlightFactor((Double) v)),
+            integer("max_queue", 0, (b, n) -> b.maxQueue(n)),
+            seconds("queue_timeout", (b, d) -> b.queueTimeout(d)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(

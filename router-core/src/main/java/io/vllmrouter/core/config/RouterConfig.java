@@ -60,6 +60,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
     /** Default {@code stream_failover_max}: continuations tried for one streamed answer. */
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
+    /** Default {@code queue_timeout}: the longest a request waits for a saturated fleet. */
+    public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(5);
     private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
@@ -93,6 +95,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final boolean firstByteTimeoutSet;
     private final boolean streamFailover;
     private final int streamFailoverMax;
+    private final double maxInFlightFactor;
+    private final int maxQueue;
+    private final Duration queueTimeout;
     private final Map<String, Map<String, String>> strategySettings;
 
     private RouterConfig(Builder b) {
@@ -127,6 +132,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.firstByteTimeoutSet = b.firstByteTimeoutSet;
         this.streamFailover = b.streamFailover;
         this.streamFailoverMax = b.streamFailoverMax;
+        this.maxInFlightFactor = b.maxInFlightFactor;
+        this.maxQueue = b.maxQueue;
+        this.queueTimeout = b.queueTimeout;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -213,6 +221,15 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public boolean streamFailover() { return streamFailover; }
     /** {@code stream_failover_max}: continuation attempts for one streamed answer. */
     public int streamFailoverMax() { return streamFailoverMax; }
+    /**
+     * {@code max_in_flight_factor}: a backend with this router's in-flight requests at
+     * {@code max_concurrent_requests} times this is saturated and gets no more; 0 (default) is off.
+     */
+    public double maxInFlightFactor() { return maxInFlightFactor; }
+    /** {@code max_queue}: requests that may wait while every backend is saturated; 0 answers 429 at once. */
+    public int maxQueue() { return maxQueue; }
+    /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
+    public Duration queueTimeout() { return queueTimeout; }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
     /** The settings of strategy {@code name}; empty when it has none. */
@@ -260,6 +277,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && firstByteTimeout.equals(c.firstByteTimeout)
                 && streamFailover == c.streamFailover
                 && streamFailoverMax == c.streamFailoverMax
+                && Double.compare(maxInFlightFactor, c.maxInFlightFactor) == 0
+                && maxQueue == c.maxQueue
+                && queueTimeout.equals(c.queueTimeout)
                 && strategySettings.equals(c.strategySettings);
     }
 
@@ -271,7 +291,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
                 circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
-                retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax);
+                retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
+                queueTimeout);
     }
 
     @Override
@@ -292,6 +313,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
+                + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
                 + ", strategySettings=" + strategySettings + "]";
     }
 
@@ -328,6 +350,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         private boolean firstByteTimeoutSet;
         private boolean streamFailover;
         private int streamFailoverMax = DEFAULT_STREAM_FAILOVER_MAX;
+        private double maxInFlightFactor;
+        private int maxQueue;
+        private Duration queueTimeout = DEFAULT_QUEUE_TIMEOUT;
         private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
 
         private Builder() {
@@ -365,6 +390,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
             firstByteTimeoutSet = c.firstByteTimeoutSet;
             streamFailover = c.streamFailover;
             streamFailoverMax = c.streamFailoverMax;
+            maxInFlightFactor = c.maxInFlightFactor;
+            maxQueue = c.maxQueue;
+            queueTimeout = c.queueTimeout;
             strategySettings.putAll(c.strategySettings);
         }
 
@@ -459,6 +487,15 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
 
         public Builder streamFailover(boolean on) { streamFailover = on; return this; }
         public Builder streamFailoverMax(int n) { streamFailoverMax = atLeast("stream_failover_max", n, 1); return this; }
+        public Builder maxInFlightFactor(double f) {
+            if (!(f >= 0.0 && f <= 1000.0)) {
+                throw new IllegalArgumentException("max_in_flight_factor: " + f + " (expected: number >= 0 and <= 1000, 0 for off)");
+            }
+            maxInFlightFactor = f;
+            return this;
+        }
+        public Builder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
+        public Builder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
 
         /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
         public Builder strategySettings(String name, Map<String, String> settings) {

@@ -87,6 +87,9 @@ class ConfigBadValueTest {
                 bad("first_byte_timeout", "0", "seconds > 0"),
                 bad("stream_failover", "\"yes\"", "true or false"),
                 bad("stream_failover_max", "0", "integer >= 1"),
+                bad("max_in_flight_factor", "-1", "number >= 0 and <= 1000, 0 for off"),
+                bad("max_queue", "-1", "integer >= 0"),
+                bad("queue_timeout", "0", "seconds > 0"),
                 bad("first_byte_timeout", "\"30s\"", SECONDS));
     }
 

@@ -192,6 +192,9 @@ class ConfigLoaderTest {
                 first_byte_timeout = 12.5
                 stream_failover = true
                 stream_failover_max = 5
+                max_in_flight_factor = 1.5
+                max_queue = 64
+                queue_timeout = 2
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -225,6 +228,9 @@ class ConfigLoaderTest {
                 .firstByteTimeout(Duration.ofMillis(12500))
                 .streamFailover(true)
                 .streamFailoverMax(5)
+                .maxInFlightFactor(1.5)
+                .maxQueue(64)
+                .queueTimeout(Duration.ofSeconds(2))
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
