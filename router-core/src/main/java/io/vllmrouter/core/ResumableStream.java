@@ -67,6 +67,8 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     private final StringBuilder text = new StringBuilder();
     private int tokens;
     private boolean doneSent;
+    /** A chat role event reached the caller: a continuation's own is dropped. */
+    private boolean rolePassed;
     private String id;
     private JsonNode created;
     private JsonNode model;
@@ -317,9 +319,11 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         JsonNode c0 = choices != null && choices.isArray() && !choices.isEmpty() ? choices.get(0) : null;
         if (c0 != null) {
             String piece = chat ? c0.path("delta").path("content").asText("") : c0.path("text").asText("");
-            if (continuation && chat && c0.path("delta").has("role") && piece.isEmpty()
-                    && c0.path("finish_reason").isNull()) {
-                return null;               // the continuation's role event: the caller has had one
+            if (chat && c0.path("delta").has("role") && piece.isEmpty() && c0.path("finish_reason").isNull()) {
+                if (rolePassed) {
+                    return null;           // the continuation's role event: the caller has had one
+                }
+                rolePassed = true;
             }
             if (!piece.isEmpty()) {
                 text.append(piece);
