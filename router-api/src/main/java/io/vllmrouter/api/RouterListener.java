@@ -1,5 +1,7 @@
 package io.vllmrouter.api;
 
+import java.util.List;
+
 /**
  * Hears what a router does, for metrics and logs. All methods default to doing nothing.
  *
@@ -14,9 +16,9 @@ package io.vllmrouter.api;
  * <p>Threads: {@link #onRequestComplete} and {@link #onRetry} run on the thread that ended the
  * request or attempt (a request thread, the transport's thread, or the scheduler at a deadline).
  * The fleet events ({@link #onHealthCheck}, {@link #onHealthChange}, {@link #onCircuitStateChange},
- * {@link #onConfigReload}) run in the router's serial state context, one at a time and in the
- * order the changes were applied, after the new state is published: a request routed after the
- * callback started sees it. Every method must return quickly and must not block or call back into
+ * {@link #onMetricsScraped}, {@link #onModelsRefreshed}, {@link #onConfigReload}) run in the
+ * router's serial state context, one at a time and in the order the changes were applied, after
+ * the new state is published: a request routed after the callback started sees it. Every method must return quickly and must not block or call back into
  * the router's reconfiguration; an exception it throws is logged and ignored.
  */
 public interface RouterListener {
@@ -44,6 +46,20 @@ public interface RouterListener {
 
     /** A backend's circuit breaker changed state. */
     default void onCircuitStateChange(String backend, CircuitState from, CircuitState to) {
+    }
+
+    /**
+     * One {@code /metrics} scrape of {@code backend} was applied: its figures ({@code ok}) or a
+     * failure, after which its old figures no longer steer routing.
+     */
+    default void onMetricsScraped(String backend, boolean ok) {
+    }
+
+    /**
+     * One {@code /v1/models} answer of {@code backend} was applied; {@code models} are the ids the
+     * backend is routed for now (its configured {@code models} when it has some).
+     */
+    default void onModelsRefreshed(String backend, List<String> models) {
     }
 
     /** A configuration was applied ({@code applied}, {@code error == null}) or refused with the reason. */

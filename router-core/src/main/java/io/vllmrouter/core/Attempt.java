@@ -1,7 +1,7 @@
 package io.vllmrouter.core;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -30,7 +30,7 @@ final class Attempt {
     private final AtomicBoolean recorded = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
     /** The first-byte timer, cancelled when the headers (or a failure) arrive; null when none. */
-    volatile io.vllmrouter.core.time.Scheduler.Cancellable firstByteTimer;
+    volatile io.vllmrouter.api.time.Scheduler.Cancellable firstByteTimer;
     /** Set by the first-byte timer before it cancels the upstream call. */
     volatile boolean firstByteTimedOut;
 

@@ -4,7 +4,7 @@ import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.ModelInfo;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.net.URI;
 import java.util.List;
 

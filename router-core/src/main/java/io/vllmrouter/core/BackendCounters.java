@@ -1,7 +1,7 @@
 package io.vllmrouter.core;
 
 import io.vllmrouter.api.BackendStats;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 

@@ -2,7 +2,7 @@ package io.vllmrouter.core;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.time.Duration;
 
 /** The passive circuit breakers' settings, from the configuration. */

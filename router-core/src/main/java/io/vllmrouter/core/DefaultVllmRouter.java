@@ -10,7 +10,7 @@ import io.vllmrouter.core.config.ConfigLoader;
 import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.strategy.StrategyRegistry;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.core.transport.Transport;
 import java.util.List;
 import java.util.Map;

@@ -14,8 +14,8 @@ import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
 import io.vllmrouter.core.metrics.LoadMetrics;
 import io.vllmrouter.core.strategy.StrategyRegistry;
-import io.vllmrouter.core.time.Scheduler;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.api.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
@@ -272,6 +272,7 @@ final class Fleet {
             } else {
                 b.load.scrapeFailed();
             }
+            listener.onMetricsScraped(b.id(), error == null);
         });
     }
 
@@ -287,6 +288,7 @@ final class Fleet {
                 publish(snapshot.rebuilt());
                 LOG.log(Level.INFO, "backend {0} serves {1}", b.id(), ids);
             }
+            listener.onModelsRefreshed(b.id(), b.models());
         });
     }
 

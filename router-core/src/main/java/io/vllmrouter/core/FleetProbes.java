@@ -2,8 +2,8 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
-import io.vllmrouter.core.time.Scheduler;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.api.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package io.vllmrouter.core;
 import io.vllmrouter.api.BackendLease;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterListener;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;

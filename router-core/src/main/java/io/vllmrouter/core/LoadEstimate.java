@@ -2,7 +2,7 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.core.metrics.LoadMetrics;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**

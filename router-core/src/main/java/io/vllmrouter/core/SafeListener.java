@@ -3,6 +3,7 @@ package io.vllmrouter.core;
 import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.RouterListener;
 import java.lang.System.Logger.Level;
+import java.util.List;
 
 /** Calls the host's listener, logging and swallowing what it throws, so a bad listener cannot break routing. */
 final class SafeListener implements RouterListener {
@@ -75,6 +76,24 @@ final class SafeListener implements RouterListener {
             d.onConfigReload(applied, error);
         } catch (RuntimeException e) {
             failed("onConfigReload", e);
+        }
+    }
+
+    @Override
+    public void onMetricsScraped(String backend, boolean ok) {
+        try {
+            d.onMetricsScraped(backend, ok);
+        } catch (RuntimeException e) {
+            failed("onMetricsScraped", e);
+        }
+    }
+
+    @Override
+    public void onModelsRefreshed(String backend, List<String> models) {
+        try {
+            d.onModelsRefreshed(backend, models);
+        } catch (RuntimeException e) {
+            failed("onModelsRefreshed", e);
         }
     }
 }

@@ -8,7 +8,7 @@ import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.api.spi.RouteContext;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;

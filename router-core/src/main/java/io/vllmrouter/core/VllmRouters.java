@@ -10,8 +10,9 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendClient;
 import io.vllmrouter.core.metrics.BackendProbe;
 import io.vllmrouter.core.strategy.StrategyRegistry;
-import io.vllmrouter.core.time.Scheduler;
-import io.vllmrouter.core.time.Ticker;
+import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.core.time.ExecutorScheduler;
+import io.vllmrouter.api.time.Ticker;
 import io.vllmrouter.core.transport.JdkHttpTransport;
 import io.vllmrouter.core.transport.Transport;
 import java.net.http.HttpClient;
@@ -190,7 +191,7 @@ public final class VllmRouters {
             }
             Ticker t = ticker != null ? ticker : Ticker.system();
             boolean ownsScheduler = scheduler == null;
-            Scheduler s = ownsScheduler ? Scheduler.newDaemon("vllm-router-scheduler") : scheduler;
+            Scheduler s = ownsScheduler ? ExecutorScheduler.newDaemon("vllm-router-scheduler") : scheduler;
             JdkHttpTransport ownTransport = null;
             try {
                 HttpClient http = httpClient;

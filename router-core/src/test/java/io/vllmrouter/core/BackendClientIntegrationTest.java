@@ -9,7 +9,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendClient;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.LoadMetrics;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -12,8 +12,9 @@ import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import io.vllmrouter.core.transport.Transport;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
@@ -61,7 +62,7 @@ class FailureSemanticsTest {
         }
     }
 
-    private void start(RouterConfig.Builder config, String... urls) {
+    private void start(RouterConfigBuilder config, String... urls) {
         for (String u : urls) {
             config.server(new ServerConfig(URI.create(u), 4, List.of(), null));
         }

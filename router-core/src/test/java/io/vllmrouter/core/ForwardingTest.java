@@ -24,8 +24,9 @@ import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.UpstreamTimeoutException;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -64,7 +65,7 @@ class ForwardingTest {
         b.stop();
     }
 
-    private DefaultVllmRouter router(RouterConfig.Builder config) {
+    private DefaultVllmRouter router(RouterConfigBuilder config) {
         router = VllmRouters.builder()
                 .config(config.enableActiveHealthCheck(false).retryDelay(Duration.ZERO).build())
                 .ticker(clock)

@@ -7,8 +7,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.vllmrouter.api.NoHealthyBackendException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +29,7 @@ class HealthCheckTest {
     private DefaultVllmRouter router;
 
     private DefaultVllmRouter router(String... urls) {
-        RouterConfig.Builder c = RouterConfig.builder()
+        RouterConfigBuilder c = RouterConfig.builder()
                 .healthCheckInterval(Duration.ofSeconds(10))
                 .healthCheckFailureThreshold(3)
                 .healthCheckSuccessThreshold(2)

@@ -6,7 +6,7 @@ import io.vllmrouter.core.config.ConfigException;
 import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -9,8 +9,9 @@ import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -44,7 +45,7 @@ class ReconfigureTest {
         }
     }
 
-    private static RouterConfig.Builder base() {
+    private static RouterConfigBuilder base() {
         return RouterConfig.builder().enableActiveHealthCheck(false).strategy("test-first");
     }
 

@@ -9,8 +9,9 @@ import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.FailureSemanticsTest.Chunks;
 import io.vllmrouter.core.FailureSemanticsTest.Scripted;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamResponse;
 import java.io.IOException;
@@ -42,7 +43,7 @@ class ResumableStreamTest {
     }
 
     private void start(int failoverMax, String... urls) {
-        RouterConfig.Builder c = RouterConfig.builder().enableActiveHealthCheck(false).retryDelay(Duration.ZERO)
+        RouterConfigBuilder c = RouterConfig.builder().enableActiveHealthCheck(false).retryDelay(Duration.ZERO)
                 .streamFailover(true).streamFailoverMax(failoverMax);
         for (String u : urls) {
             c.server(new ServerConfig(URI.create(u), 4, List.of(), null));

@@ -9,7 +9,8 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.LoadMetrics;
 import io.vllmrouter.core.metrics.MetricsFormatException;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
+import io.vllmrouter.testing.RouterEvents;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,6 +27,7 @@ class ScrapeAndModelsTest {
 
     private final FakeClock clock = new FakeClock();
     private final TestSupport.FakeProbe probe = new TestSupport.FakeProbe();
+    private final RouterEvents events = new RouterEvents();
     private DefaultVllmRouter router;
 
     @AfterEach
@@ -38,7 +40,7 @@ class ScrapeAndModelsTest {
                 .config(RouterConfig.builder().servers(List.of(servers)).enableActiveHealthCheck(false)
                         .metricsInterval(Duration.ofSeconds(2)).metricsStaleAfter(3)
                         .modelsRefreshInterval(Duration.ofSeconds(60)).build())
-                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).buildRouter();
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).listener(events).buildRouter();
     }
 
     @Test
@@ -60,6 +62,23 @@ class ScrapeAndModelsTest {
         s = router.stats().servers().get(0);
         assertThat(s.detailedMetrics().stale()).isTrue();
         assertThat(s.currentLoad()).as("stale figures no longer steer").isZero();
+    }
+
+    @Test
+    void theListenerHearsEachAppliedScrapeAndModelList() {
+        probe.metrics.put(A, u -> CompletableFuture.completedFuture(new LoadMetrics(1, 0, 0.5, 1)));
+        probe.models.put(A, u -> CompletableFuture.completedFuture(List.of(TestSupport.model("llama"))));
+        router(new ServerConfig(A, 3));
+        clock.runDueTasks();
+        assertThat(events.events(RouterEvents.ModelsRefreshed.class))
+                .containsExactly(new RouterEvents.ModelsRefreshed(A, List.of("llama")));
+        assertThat(events.events(RouterEvents.MetricsScraped.class))
+                .containsExactly(new RouterEvents.MetricsScraped(A, true));
+
+        probe.metrics.put(A, u -> CompletableFuture.failedFuture(new MetricsFormatException(3, "bad sample")));
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(events.events(RouterEvents.MetricsScraped.class))
+                .containsExactly(new RouterEvents.MetricsScraped(A, true), new RouterEvents.MetricsScraped(A, false));
     }
 
     @Test

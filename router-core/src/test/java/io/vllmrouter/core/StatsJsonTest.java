@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.LoadMetrics;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 

@@ -226,7 +226,7 @@ class StreamingTest {
                 // the router cancelled
             }
         }, 4);
-        var clock = new io.vllmrouter.core.time.FakeClock();
+        var clock = new io.vllmrouter.testing.FakeClock();
         router = VllmRouters.builder()
                 .config(RouterConfig.builder().server(new ServerConfig(URI.create(url), 8, List.of(), null))
                         .enableActiveHealthCheck(false).requestTimeout(Duration.ofSeconds(30)).build())

@@ -12,7 +12,7 @@ import io.vllmrouter.api.UpstreamTimeoutException;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
 import io.vllmrouter.core.transport.Transport;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;

@@ -55,7 +55,7 @@ final class ConfigKeys {
      * One {@code [config]} key. {@code expected} is shown for a value of the wrong type; the range
      * itself is checked by the builder, whose message is shown for a value out of range.
      */
-    record Setting(String name, Kind kind, String expected, BiConsumer<RouterConfig.Builder, Object> apply) {
+    record Setting(String name, Kind kind, String expected, BiConsumer<RouterConfigBuilder, Object> apply) {
     }
 
     static final Map<String, Setting> SETTINGS = settings(
@@ -192,7 +192,7 @@ final class ConfigKeys {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String k : known) {
-            int d = levenshtein(key.toLowerCase(java.util.Locale.ROOT), k);
+            int d = EditDistance.between(key.toLowerCase(java.util.Locale.ROOT), k);
             if (d < bestDistance) {
                 bestDistance = d;
                 best = k;
@@ -211,25 +211,6 @@ final class ConfigKeys {
             }
         }
         return contained == null ? null : "did you mean " + contained + "?";
-    }
-
-    static int levenshtein(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     /** A TOML value as an operator would write it; long values are cut. */
@@ -281,11 +262,11 @@ final class ConfigKeys {
         return message == null ? "" : message.replaceFirst(" \\(line \\d+, column \\d+\\)$", "");
     }
 
-    static Setting seconds(String name, BiConsumer<RouterConfig.Builder, Duration> apply) {
+    static Setting seconds(String name, BiConsumer<RouterConfigBuilder, Duration> apply) {
         return new Setting(name, Kind.SECONDS, "number of seconds > 0", (b, v) -> apply.accept(b, (Duration) v));
     }
 
-    static Setting integer(String name, int min, BiConsumer<RouterConfig.Builder, Integer> apply) {
+    static Setting integer(String name, int min, BiConsumer<RouterConfigBuilder, Integer> apply) {
         return new Setting(name, Kind.INT, "integer >= " + min, (b, v) -> apply.accept(b, (Integer) v));
     }
 

@@ -27,7 +27,7 @@ import io.vllmrouter.core.strategy.StrategyRegistry;
  *
  * <p>Precedence: command-line flag (applied by the caller) &gt; environment ({@code
  * HEALTH_CHECK_INTERVAL}, {@code CONFIG_RELOAD_INTERVAL}, {@code REQUEST_TIMEOUT}) &gt; file &gt;
- * default. Every value is checked; ranges are {@link RouterConfig.Builder}'s and {@link
+ * default. Every value is checked; ranges are {@link RouterConfigBuilder}'s and {@link
  * ServerConfig}'s, whose errors are re-thrown as {@link ConfigException} with the file, line and full
  * key. Unknown keys are refused (a typo would otherwise silently leave a default in force), with a
  * suggestion when one key is close. The loader logs nothing: the caller decides what to say, for

@@ -1,7 +1,7 @@
 package io.vllmrouter.core.config;
 
 import io.vllmrouter.core.strategy.StrategyRegistry;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;

@@ -62,7 +62,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
     /** Default {@code queue_timeout}: the longest a request waits for a saturated fleet. */
     public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(5);
-    private static final Pattern SESSION_HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -92,7 +91,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final String sessionHeader;
     private final List<Integer> retryOnStatus;
     private final Duration firstByteTimeout;
-    private final boolean firstByteTimeoutSet;
+    final boolean firstByteTimeoutSet;
     private final boolean streamFailover;
     private final int streamFailoverMax;
     private final double maxInFlightFactor;
@@ -100,7 +99,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final Duration queueTimeout;
     private final Map<String, Map<String, String>> strategySettings;
 
-    private RouterConfig(Builder b) {
+    RouterConfig(RouterConfigBuilder b) {
         this.servers = List.copyOf(b.servers);
         this.healthCheckInterval = b.healthCheckInterval;
         this.healthCheckTimeout = b.healthCheckTimeout;
@@ -140,13 +139,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.strategySettings = Collections.unmodifiableMap(ss);
     }
 
-    public static Builder builder() {
-        return new Builder();
+    /** A builder with every setting at its default and no servers. */
+    public static RouterConfigBuilder builder() {
+        return new RouterConfigBuilder();
     }
 
     /** A builder holding this config's values, to change a few. */
-    public Builder toBuilder() {
-        return new Builder(this);
+    public RouterConfigBuilder toBuilder() {
+        return new RouterConfigBuilder(this);
     }
 
     /** {@code [servers] servers}: the backends, in order; unique URLs; may be empty. */
@@ -208,6 +208,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
     public String sessionHeader() { return sessionHeader; }
+    /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
+    public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
     /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
     public List<Integer> retryOnStatus() { return retryOnStatus; }
     /**
@@ -230,8 +232,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public int maxQueue() { return maxQueue; }
     /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
     public Duration queueTimeout() { return queueTimeout; }
-    /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
-    public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
+    /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
+    Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** The settings of strategy {@code name}; empty when it has none. */
     public Map<String, String> strategySettings(String name) {
         return strategySettings.getOrDefault(name, Map.of());
@@ -315,243 +317,5 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
                 + ", strategySettings=" + strategySettings + "]";
-    }
-
-    /** Builds a {@link RouterConfig}; every setter validates. Not thread-safe. */
-    public static final class Builder {
-        private final List<ServerConfig> servers = new ArrayList<>();
-        private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
-        private Duration healthCheckTimeout = DEFAULT_HEALTH_CHECK_TIMEOUT;
-        private double healthCheckMinSuccessRate = DEFAULT_HEALTH_CHECK_MIN_SUCCESS_RATE;
-        private Duration healthCheckMaxResponseTime = DEFAULT_HEALTH_CHECK_MAX_RESPONSE_TIME;
-        private int healthCheckFailureThreshold = DEFAULT_HEALTH_CHECK_FAILURE_THRESHOLD;
-        private int healthCheckSuccessThreshold = DEFAULT_HEALTH_CHECK_SUCCESS_THRESHOLD;
-        private int healthCheckWindow = DEFAULT_HEALTH_CHECK_WINDOW;
-        private Duration configReloadInterval = DEFAULT_CONFIG_RELOAD_INTERVAL;
-        private boolean enableActiveHealthCheck = DEFAULT_ENABLE_ACTIVE_HEALTH_CHECK;
-        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
-        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
-        private int maxRetries = DEFAULT_MAX_RETRIES;
-        private Duration retryDelay = DEFAULT_RETRY_DELAY;
-        private String strategy = DEFAULT_STRATEGY;
-        private Duration metricsInterval = DEFAULT_METRICS_INTERVAL;
-        private Duration metricsTimeout = DEFAULT_METRICS_TIMEOUT;
-        private int metricsStaleAfter = DEFAULT_METRICS_STALE_AFTER;
-        private Duration modelsRefreshInterval = DEFAULT_MODELS_REFRESH_INTERVAL;
-        private double circuitBreakerFailureRate = DEFAULT_CIRCUIT_BREAKER_FAILURE_RATE;
-        private int circuitBreakerMinimumCalls = DEFAULT_CIRCUIT_BREAKER_MINIMUM_CALLS;
-        private int circuitBreakerWindow = DEFAULT_CIRCUIT_BREAKER_WINDOW;
-        private Duration circuitBreakerWait = DEFAULT_CIRCUIT_BREAKER_WAIT;
-        private int circuitBreakerHalfOpenCalls = DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
-        private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
-        private String sessionHeader = DEFAULT_SESSION_HEADER;
-        private List<Integer> retryOnStatus = DEFAULT_RETRY_ON_STATUS;
-        private Duration firstByteTimeout = DEFAULT_FIRST_BYTE_TIMEOUT;
-        private boolean firstByteTimeoutSet;
-        private boolean streamFailover;
-        private int streamFailoverMax = DEFAULT_STREAM_FAILOVER_MAX;
-        private double maxInFlightFactor;
-        private int maxQueue;
-        private Duration queueTimeout = DEFAULT_QUEUE_TIMEOUT;
-        private final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
-
-        private Builder() {
-        }
-
-        private Builder(RouterConfig c) {
-            servers.addAll(c.servers);
-            healthCheckInterval = c.healthCheckInterval;
-            healthCheckTimeout = c.healthCheckTimeout;
-            healthCheckMinSuccessRate = c.healthCheckMinSuccessRate;
-            healthCheckMaxResponseTime = c.healthCheckMaxResponseTime;
-            healthCheckFailureThreshold = c.healthCheckFailureThreshold;
-            healthCheckSuccessThreshold = c.healthCheckSuccessThreshold;
-            healthCheckWindow = c.healthCheckWindow;
-            configReloadInterval = c.configReloadInterval;
-            enableActiveHealthCheck = c.enableActiveHealthCheck;
-            requestTimeout = c.requestTimeout;
-            connectTimeout = c.connectTimeout;
-            maxRetries = c.maxRetries;
-            retryDelay = c.retryDelay;
-            strategy = c.strategy;
-            metricsInterval = c.metricsInterval;
-            metricsTimeout = c.metricsTimeout;
-            metricsStaleAfter = c.metricsStaleAfter;
-            modelsRefreshInterval = c.modelsRefreshInterval;
-            circuitBreakerFailureRate = c.circuitBreakerFailureRate;
-            circuitBreakerMinimumCalls = c.circuitBreakerMinimumCalls;
-            circuitBreakerWindow = c.circuitBreakerWindow;
-            circuitBreakerWait = c.circuitBreakerWait;
-            circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls;
-            maxBodyBytes = c.maxBodyBytes;
-            sessionHeader = c.sessionHeader;
-            retryOnStatus = c.retryOnStatus;
-            firstByteTimeout = c.firstByteTimeout;
-            firstByteTimeoutSet = c.firstByteTimeoutSet;
-            streamFailover = c.streamFailover;
-            streamFailoverMax = c.streamFailoverMax;
-            maxInFlightFactor = c.maxInFlightFactor;
-            maxQueue = c.maxQueue;
-            queueTimeout = c.queueTimeout;
-            strategySettings.putAll(c.strategySettings);
-        }
-
-        public Builder server(ServerConfig server) {
-            servers.add(Objects.requireNonNull(server, "server"));
-            return this;
-        }
-
-        public Builder servers(List<ServerConfig> all) {
-            servers.clear();
-            all.forEach(this::server);
-            return this;
-        }
-
-        public Builder healthCheckInterval(Duration d) { healthCheckInterval = positive("health_check_interval", d); return this; }
-        public Builder healthCheckTimeout(Duration d) { healthCheckTimeout = positive("health_check_timeout", d); return this; }
-        public Builder healthCheckMinSuccessRate(double r) {
-            if (!(r >= 0.0 && r <= 1.0)) {
-                throw new IllegalArgumentException("health_check_min_success_rate: " + r + " (expected: number between 0 and 1)");
-            }
-            healthCheckMinSuccessRate = r;
-            return this;
-        }
-        public Builder healthCheckMaxResponseTime(Duration d) { healthCheckMaxResponseTime = positive("health_check_max_response_time", d); return this; }
-        public Builder healthCheckFailureThreshold(int n) { healthCheckFailureThreshold = atLeast("health_check_failure_threshold", n, 1); return this; }
-        public Builder healthCheckSuccessThreshold(int n) { healthCheckSuccessThreshold = atLeast("health_check_success_threshold", n, 1); return this; }
-        public Builder healthCheckWindow(int n) { healthCheckWindow = atLeast("health_check_window", n, 1); return this; }
-        public Builder configReloadInterval(Duration d) { configReloadInterval = positive("config_reload_interval", d); return this; }
-        public Builder enableActiveHealthCheck(boolean b) { enableActiveHealthCheck = b; return this; }
-        public Builder requestTimeout(Duration d) { requestTimeout = positive("request_timeout", d); return this; }
-        public Builder connectTimeout(Duration d) { connectTimeout = positive("connect_timeout", d); return this; }
-        public Builder maxRetries(int n) { maxRetries = atLeast("max_retries", n, 0); return this; }
-        public Builder retryDelay(Duration d) {
-            Objects.requireNonNull(d, "retry_delay");
-            if (d.isNegative()) {
-                throw new IllegalArgumentException("retry_delay: " + seconds(d) + " (expected: seconds >= 0)");
-            }
-            retryDelay = d;
-            return this;
-        }
-        public Builder strategy(String name) {
-            if (name == null || !name.matches("[a-z0-9][a-z0-9-]*")) {
-                throw new IllegalArgumentException("strategy: " + (name == null ? "null" : "\"" + name + "\"")
-                        + " (expected: a strategy name such as \"weighted-score\", lower case letters, digits and -)");
-            }
-            strategy = name;
-            return this;
-        }
-        public Builder metricsInterval(Duration d) { metricsInterval = positive("metrics_interval", d); return this; }
-        public Builder metricsTimeout(Duration d) { metricsTimeout = positive("metrics_timeout", d); return this; }
-        public Builder metricsStaleAfter(int n) { metricsStaleAfter = atLeast("metrics_stale_after", n, 1); return this; }
-        public Builder modelsRefreshInterval(Duration d) { modelsRefreshInterval = positive("models_refresh_interval", d); return this; }
-        public Builder circuitBreakerFailureRate(double pct) {
-            if (!(pct > 0.0 && pct <= 100.0)) {
-                throw new IllegalArgumentException("circuit_breaker_failure_rate: " + pct + " (expected: percent > 0 and <= 100)");
-            }
-            circuitBreakerFailureRate = pct;
-            return this;
-        }
-        public Builder circuitBreakerMinimumCalls(int n) { circuitBreakerMinimumCalls = atLeast("circuit_breaker_minimum_calls", n, 1); return this; }
-        public Builder circuitBreakerWindow(int n) { circuitBreakerWindow = atLeast("circuit_breaker_window", n, 1); return this; }
-        public Builder circuitBreakerWait(Duration d) { circuitBreakerWait = positive("circuit_breaker_wait", d); return this; }
-        public Builder circuitBreakerHalfOpenCalls(int n) { circuitBreakerHalfOpenCalls = atLeast("circuit_breaker_half_open_calls", n, 1); return this; }
-        public Builder sessionHeader(String name) {
-            if (name == null || !SESSION_HEADER_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("session_header: " + (name == null ? "null" : "\"" + name + "\"")
-                        + " (expected: an HTTP header name such as \"X-Session-Id\")");
-            }
-            sessionHeader = name;
-            return this;
-        }
-
-        /** {@code retry_on_status}: HTTP statuses from 400 to 599; empty retries none. */
-        public Builder retryOnStatus(List<Integer> statuses) {
-            Objects.requireNonNull(statuses, "retry_on_status");
-            for (Integer st : statuses) {
-                if (st == null || st < 400 || st > 599) {
-                    throw new IllegalArgumentException("retry_on_status: " + statuses
-                            + " (expected: a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429])");
-                }
-            }
-            retryOnStatus = List.copyOf(new LinkedHashSet<>(statuses));
-            return this;
-        }
-
-        /** {@code first_byte_timeout} (s); when set, it must not exceed {@code request_timeout}. */
-        public Builder firstByteTimeout(Duration d) {
-            firstByteTimeout = positive("first_byte_timeout", d);
-            firstByteTimeoutSet = true;
-            return this;
-        }
-
-        public Builder streamFailover(boolean on) { streamFailover = on; return this; }
-        public Builder streamFailoverMax(int n) { streamFailoverMax = atLeast("stream_failover_max", n, 1); return this; }
-        public Builder maxInFlightFactor(double f) {
-            if (!(f >= 0.0 && f <= 1000.0)) {
-                throw new IllegalArgumentException("max_in_flight_factor: " + f + " (expected: number >= 0 and <= 1000, 0 for off)");
-            }
-            maxInFlightFactor = f;
-            return this;
-        }
-        public Builder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
-        public Builder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
-
-        /** Settings of strategy {@code name} (its {@code [strategies.NAME]} table); replaces earlier ones. */
-        public Builder strategySettings(String name, Map<String, String> settings) {
-            Objects.requireNonNull(name, "name");
-            if (settings == null || settings.isEmpty()) {
-                strategySettings.remove(name);
-            } else {
-                strategySettings.put(name, Map.copyOf(settings));
-            }
-            return this;
-        }
-
-        public Builder maxBodyBytes(long n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");
-            }
-            maxBodyBytes = n;
-            return this;
-        }
-
-        /**
-         * Checks the values that depend on each other (unique server URLs) and builds.
-         *
-         * @throws IllegalArgumentException naming the key, value and expectation
-         */
-        public RouterConfig build() {
-            Set<String> seen = new LinkedHashSet<>();
-            for (ServerConfig s : servers) {
-                if (!seen.add(s.id())) {
-                    throw new IllegalArgumentException("servers: url " + s.id() + " appears twice (expected: each url once)");
-                }
-            }
-            if (firstByteTimeoutSet && firstByteTimeout.compareTo(requestTimeout) > 0) {
-                throw new IllegalArgumentException("first_byte_timeout: " + seconds(firstByteTimeout)
-                        + " (expected: seconds > 0 and <= request_timeout, " + seconds(requestTimeout) + ")");
-            }
-            return new RouterConfig(this);
-        }
-
-        private static Duration positive(String key, Duration d) {
-            Objects.requireNonNull(d, key);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(key + ": " + seconds(d) + " (expected: seconds > 0)");
-            }
-            return d;
-        }
-
-        private static int atLeast(String key, int n, int min) {
-            if (n < min) {
-                throw new IllegalArgumentException(key + ": " + n + " (expected: integer >= " + min + ")");
-            }
-            return n;
-        }
-
-        private static String seconds(Duration d) {
-            return String.valueOf(d.toNanos() / 1e9);
-        }
     }
 }

@@ -20,7 +20,7 @@ import org.tomlj.TomlTable;
 
 /**
  * One parse of configuration text for {@link ConfigLoader}: the TOML tree walked key by key into a
- * {@link RouterConfig.Builder}, environment overrides applied, the strategy name checked against the
+ * {@link RouterConfigBuilder}, environment overrides applied, the strategy name checked against the
  * registry, and every error turned into a {@link ConfigException} naming the source, line, full key,
  * value and what is expected. One instance per parse; not thread-safe.
  */
@@ -50,7 +50,7 @@ final class TomlConfigParser {
             throw ConfigException.syntax(source, p == null ? -1 : p.line(), p == null ? -1 : p.column(), detail);
         }
 
-        RouterConfig.Builder builder = RouterConfig.builder();
+        RouterConfigBuilder builder = RouterConfig.builder();
         for (String key : root.keySet()) {
             if (!ROOT_KEYS.contains(key)) {
                 throw unknownRootKey(root, key);
@@ -190,7 +190,7 @@ final class TomlConfigParser {
         }
     }
 
-    private void readConfig(TomlTable config, RouterConfig.Builder builder) {
+    private void readConfig(TomlTable config, RouterConfigBuilder builder) {
         for (String key : config.keySet()) {
             Setting setting = SETTINGS.get(key);
             if (setting == null) {
@@ -220,7 +220,7 @@ final class TomlConfigParser {
      * the strategy's provider, which validates it; a known provider is asked here, so that a bad
      * value is reported with its file and line.
      */
-    private void readStrategies(TomlTable table, RouterConfig.Builder builder) {
+    private void readStrategies(TomlTable table, RouterConfigBuilder builder) {
         for (String name : table.keySet()) {
             Object v = table.get(List.of(name));
             if (!(v instanceof TomlTable t)) {
@@ -251,7 +251,7 @@ final class TomlConfigParser {
         }
     }
 
-    private void applyEnvironment(Map<String, String> env, RouterConfig.Builder builder) {
+    private void applyEnvironment(Map<String, String> env, RouterConfigBuilder builder) {
         for (Map.Entry<String, String> e : ENV_OVERRIDES.entrySet()) {
             String text = env.get(e.getKey());
             if (text == null || text.isBlank()) {

@@ -1,7 +1,7 @@
 package io.vllmrouter.core.discovery;
 
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;

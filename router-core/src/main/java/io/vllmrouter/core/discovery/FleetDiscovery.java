@@ -4,7 +4,8 @@ import io.vllmrouter.core.DefaultVllmRouter;
 import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.core.time.ExecutorScheduler;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ public final class FleetDiscovery implements AutoCloseable {
      */
     public static FleetDiscovery start(Supplier<RouterConfig> current, Consumer<RouterConfig> reconfigure,
                                        DiscoveryConfig config, Map<String, String> env) {
-        Scheduler scheduler = Scheduler.newDaemon("vllm-router-discovery");
+        Scheduler scheduler = ExecutorScheduler.newDaemon("vllm-router-discovery");
         try {
             Discovery d = config.kind() == DiscoveryConfig.Kind.KUBERNETES
                     ? KubernetesDiscovery.create(config, scheduler, env)
@@ -112,7 +113,7 @@ public final class FleetDiscovery implements AutoCloseable {
             throw new IllegalStateException("already watching " + file);
         }
         // Its own thread: a Kubernetes watch holds the discovery thread for minutes at a time.
-        fileScheduler = Scheduler.newDaemon("vllm-router-config-watch");
+        fileScheduler = ExecutorScheduler.newDaemon("vllm-router-config-watch");
         fileWatcher = new ConfigWatcher(file, env, fileScheduler, base.configReloadInterval(), base, this::rebase,
                 problem -> LOG.log(System.Logger.Level.ERROR,
                         "configuration file refused, the running one stays: {0}", problem.getMessage()));

@@ -3,26 +3,17 @@ package io.vllmrouter.core.discovery;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,8 +57,7 @@ public final class KubernetesDiscovery implements Discovery {
 
     private final DiscoveryConfig config;
     private final Scheduler scheduler;
-    private final HttpClient http;
-    private final URI api;
+    private final KubernetesApi api;
     private final String namespace;
 
     private final Object lock = new Object();
@@ -110,7 +100,7 @@ public final class KubernetesDiscovery implements Discovery {
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10));
         if ("https".equals(api.getScheme()) && config.caFile() != null && Files.isReadable(config.caFile())) {
-            b.sslContext(sslContext(config.caFile()));
+            b.sslContext(KubernetesApi.sslContext(config.caFile()));
         }
         return new KubernetesDiscovery(config, scheduler, b.build(), api);
     }
@@ -119,13 +109,11 @@ public final class KubernetesDiscovery implements Discovery {
     public KubernetesDiscovery(DiscoveryConfig config, Scheduler scheduler, HttpClient http, URI api) {
         this.config = Objects.requireNonNull(config, "config");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-        this.http = Objects.requireNonNull(http, "http");
-        String a = api.toString();
-        this.api = URI.create(a.endsWith("/") ? a.substring(0, a.length() - 1) : a);
+        this.api = new KubernetesApi(Objects.requireNonNull(http, "http"), api, config.tokenFile());
         if (config.kind() != DiscoveryConfig.Kind.KUBERNETES) {
             throw new IllegalArgumentException("kind: " + config.kind() + " (expected: kubernetes)");
         }
-        this.namespace = config.namespace() != null ? config.namespace() : ownNamespace(config.tokenFile());
+        this.namespace = config.namespace() != null ? config.namespace() : KubernetesApi.ownNamespace(config.tokenFile());
     }
 
     /** The namespace whose EndpointSlices are watched. */
@@ -206,8 +194,8 @@ public final class KubernetesDiscovery implements Discovery {
     }
 
     private String slicesPath() {
-        return "/apis/discovery.k8s.io/v1/namespaces/" + enc(namespace) + "/endpointslices?labelSelector="
-                + enc(config.selector());
+        return "/apis/discovery.k8s.io/v1/namespaces/" + KubernetesApi.enc(namespace) + "/endpointslices?labelSelector="
+                + KubernetesApi.enc(config.selector());
     }
 
     private void list() throws IOException, InterruptedException, Gone {
@@ -215,13 +203,13 @@ public final class KubernetesDiscovery implements Discovery {
         String cont = null;
         String version;
         do {
-            String path = slicesPath() + "&limit=" + PAGE + (cont == null ? "" : "&continue=" + enc(cont));
-            HttpResponse<String> r = http.send(request(path, Duration.ofSeconds(30)), HttpResponse.BodyHandlers.ofString());
+            String path = slicesPath() + "&limit=" + PAGE + (cont == null ? "" : "&continue=" + KubernetesApi.enc(cont));
+            HttpResponse<String> r = api.http().send(api.request(path, Duration.ofSeconds(30)), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 410) {
                 throw new Gone("the list continuation expired");
             }
             if (r.statusCode() != 200) {
-                throw new IOException("list: HTTP " + r.statusCode() + " " + brief(r.body()));
+                throw new IOException("list: HTTP " + r.statusCode() + " " + KubernetesApi.brief(r.body()));
             }
             JsonNode body = JSON.readTree(r.body());
             for (JsonNode slice : body.path("items")) {
@@ -241,14 +229,14 @@ public final class KubernetesDiscovery implements Discovery {
     private int watch() throws IOException, InterruptedException, Gone {
         long timeout = Math.max(1, config.watchTimeout().toSeconds());
         String path = slicesPath() + "&watch=true&allowWatchBookmarks=true&timeoutSeconds=" + timeout
-                + (resourceVersion == null ? "" : "&resourceVersion=" + enc(resourceVersion));
-        HttpResponse<InputStream> r = http.send(request(path, Duration.ofSeconds(30)), HttpResponse.BodyHandlers.ofInputStream());
+                + (resourceVersion == null ? "" : "&resourceVersion=" + KubernetesApi.enc(resourceVersion));
+        HttpResponse<InputStream> r = api.http().send(api.request(path, Duration.ofSeconds(30)), HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = r.body()) {
             if (r.statusCode() == 410) {
                 throw new Gone("resource version " + resourceVersion + " is gone");
             }
             if (r.statusCode() != 200) {
-                throw new IOException("watch: HTTP " + r.statusCode() + " " + brief(new String(in.readNBytes(512), StandardCharsets.UTF_8)));
+                throw new IOException("watch: HTTP " + r.statusCode() + " " + KubernetesApi.brief(new String(in.readNBytes(512), StandardCharsets.UTF_8)));
             }
             openWatch = in;
             int events = 0;
@@ -358,90 +346,12 @@ public final class KubernetesDiscovery implements Discovery {
         if (known != null) {
             return known;
         }
-        int capacity = config.defaultCapacity();
-        try {
-            HttpResponse<String> r = http.send(request("/api/v1/namespaces/" + enc(namespace) + "/pods/" + enc(pod),
-                    Duration.ofSeconds(10)), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                String value = JSON.readTree(r.body()).path("metadata").path("annotations")
-                        .path(config.capacityAnnotation()).asText(null);
-                if (value != null) {
-                    try {
-                        int n = Integer.parseInt(value.trim());
-                        if (n >= 1) {
-                            capacity = n;
-                        } else {
-                            throw new NumberFormatException();
-                        }
-                    } catch (NumberFormatException e) {
-                        LOG.log(System.Logger.Level.WARNING, "discovery: pod {0} has {1} = \"{2}\" (expected: integer >= 1); using {3}",
-                                pod, config.capacityAnnotation(), value, capacity);
-                    }
-                }
-            } else {
-                LOG.log(System.Logger.Level.WARNING, "discovery: cannot read pod {0} (HTTP {1}); capacity {2}",
-                        pod, r.statusCode(), capacity);
-            }
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "discovery: cannot read pod {0} ({1}); capacity {2}", pod, e.getMessage(), capacity);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return capacity;
+        int capacity = api.podAnnotation(namespace, pod, config.capacityAnnotation(), config.defaultCapacity());
+        if (Thread.currentThread().isInterrupted()) {
+            return capacity;   // not read: ask again next time
         }
         podCapacity.put(key, capacity);
         return capacity;
-    }
-
-    private HttpRequest request(String pathAndQuery, Duration timeout) throws IOException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api + pathAndQuery)).timeout(timeout)
-                .header("Accept", "application/json").GET();
-        Path token = config.tokenFile();
-        if (token != null && Files.isReadable(token)) {
-            b.header("Authorization", "Bearer " + Files.readString(token).trim());
-        }
-        return b.build();
-    }
-
-    private static String ownNamespace(Path tokenFile) {
-        Path file = tokenFile == null ? null : tokenFile.resolveSibling("namespace");
-        try {
-            if (file != null && Files.isReadable(file)) {
-                String ns = Files.readString(file).trim();
-                if (!ns.isEmpty()) {
-                    return ns;
-                }
-            }
-        } catch (IOException e) {
-            // fall through to the default namespace
-        }
-        return "default";
-    }
-
-    static SSLContext sslContext(Path caFile) {
-        try (InputStream in = Files.newInputStream(caFile)) {
-            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-            store.load(null, null);
-            int i = 0;
-            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                store.setCertificateEntry("ca-" + i++, c);
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(store);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx;
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalStateException("discovery: cannot use the CA file " + caFile + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
-    }
-
-    private static String brief(String body) {
-        String b = body == null ? "" : body.replaceAll("\\s+", " ").trim();
-        return b.length() > 200 ? b.substring(0, 200) + "..." : b;
     }
 
     /** For tests: the slices known now, by name. */

@@ -1,5 +1,6 @@
 package io.vllmrouter.core.time;
 
+import io.vllmrouter.api.time.Scheduler;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -7,13 +8,18 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /** {@link Scheduler} on a {@link ScheduledThreadPoolExecutor} with one daemon thread. */
-final class ExecutorScheduler implements Scheduler {
+public final class ExecutorScheduler implements Scheduler {
 
     private static final System.Logger LOG = System.getLogger(ExecutorScheduler.class.getName());
 
     private final ScheduledExecutorService executor;
 
-    ExecutorScheduler(String threadName) {
+    /** A scheduler on one daemon thread named {@code threadName}. */
+    public static Scheduler newDaemon(String threadName) {
+        return new ExecutorScheduler(threadName);
+    }
+
+    private ExecutorScheduler(String threadName) {
         ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);

@@ -252,9 +252,9 @@ class ConfigLoaderTest {
     @Test
     void everyBuilderSetterHasAKey() {
         Set<String> setters = new LinkedHashSet<>();
-        for (var method : RouterConfig.Builder.class.getDeclaredMethods()) {
+        for (var method : RouterConfigBuilder.class.getDeclaredMethods()) {
             if (java.lang.reflect.Modifier.isPublic(method.getModifiers())
-                    && method.getReturnType() == RouterConfig.Builder.class
+                    && method.getReturnType() == RouterConfigBuilder.class
                     && !method.getName().startsWith("server")
                     && !method.getName().equals("strategySettings")) {
                 setters.add(method.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT));

@@ -5,8 +5,9 @@ import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.Scheduler;
+import io.vllmrouter.api.time.Scheduler;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -57,7 +58,7 @@ public class RouteChooseBenchmark {
     @Setup
     public void setup() {
         metrics = new MetricsServer(backends);
-        RouterConfig.Builder config = RouterConfig.builder().strategy(strategy).enableActiveHealthCheck(false)
+        RouterConfigBuilder config = RouterConfig.builder().strategy(strategy).enableActiveHealthCheck(false)
                 .metricsInterval(Duration.ofHours(1));
         for (int i = 0; i < backends; i++) {
             config.server(new ServerConfig(URI.create(metrics.base() + "/b" + i), 8, List.of("llama-3-8b"), null));

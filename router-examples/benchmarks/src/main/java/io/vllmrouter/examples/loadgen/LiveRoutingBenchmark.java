@@ -5,6 +5,7 @@ import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.bench.CacheRoutingBenchmark;
 import io.vllmrouter.examples.bench.ChatWorkload;
@@ -247,7 +248,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     private RouterConfig routerConfig(List<SimulatedVllm> fleet, String strategy) {
-        RouterConfig.Builder b = RouterConfig.builder()
+        RouterConfigBuilder b = RouterConfig.builder()
                 .strategy(strategy)
                 .metricsInterval(Duration.ofMillis(Math.max(10, Math.round(metricsIntervalSeconds * 1000 / timeScale))))
                 .requestTimeout(Duration.ofMinutes(10));

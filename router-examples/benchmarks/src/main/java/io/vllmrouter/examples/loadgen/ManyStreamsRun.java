@@ -3,6 +3,7 @@ package io.vllmrouter.examples.loadgen;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.EventLoops;
@@ -133,7 +134,7 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 sims.addAll(startSims(slots));
                 sims.forEach(s -> urls.add(s.baseUrl()));
             }
-            RouterConfig.Builder config = RouterConfig.builder();
+            RouterConfigBuilder config = RouterConfig.builder();
             for (URI u : urls) {
                 config.server(new ServerConfig(u, slots, List.of(MODEL), null));
             }

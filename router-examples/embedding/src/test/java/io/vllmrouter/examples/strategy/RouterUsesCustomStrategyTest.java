@@ -15,11 +15,11 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.time.FakeClock;
+import io.vllmrouter.testing.FakeClock;
+import io.vllmrouter.testing.RouterEvents;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,15 +68,13 @@ class RouterUsesCustomStrategyTest {
                 .enableActiveHealthCheck(false)
                 .strategy(KvCacheAwareStrategy.NAME)
                 .build();
+        RouterEvents events = new RouterEvents();
         router = VllmRouters.builder().config(config).ticker(clock).scheduler(clock)
-                .random(new SplittableRandom(7)).build();
+                .random(new SplittableRandom(7)).listener(events).build();
         assertThat(router.stats().strategy()).isEqualTo("kv-cache-aware");
         clock.runDueTasks(); // the first scrape round starts now; its answers arrive asynchronously
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (router.stats().servers().stream().anyMatch(s -> s.detailedMetrics().ageMillis() < 0)) {
-            assertThat(System.nanoTime()).as("scrapes arrived").isLessThan(deadline);
-            LockSupport.parkNanos(1_000_000);
-        }
+        events.awaitCount(RouterEvents.MetricsScraped.class, RouterEvents.MetricsScraped::ok, 2, Duration.ofSeconds(10));
+        assertThat(router.stats().servers()).allSatisfy(s -> assertThat(s.detailedMetrics().ageMillis()).isNotNegative());
 
         byte[] body = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < 10; i++) {

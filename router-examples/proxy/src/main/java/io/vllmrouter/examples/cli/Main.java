@@ -1,6 +1,7 @@
 package io.vllmrouter.examples.cli;
 
 import io.vllmrouter.core.config.ConfigException;
+import io.vllmrouter.core.config.EditDistance;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -111,32 +112,13 @@ public final class Main implements Runnable {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String c : commands) {
-            int d = distance(typed, c);
+            int d = EditDistance.between(typed, c);
             if (d < bestDistance) {
                 best = c;
                 bestDistance = d;
             }
         }
         return best != null && bestDistance <= Math.max(2, best.length() / 2) ? List.of(best) : List.of();
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     private static int executionError(Exception e, CommandLine cmd, CommandLine.ParseResult parseResult) {

@@ -105,6 +105,7 @@ public final class RunCommand implements Callable<Integer> {
     private final Map<String, String> env;
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private volatile Consumer<Running> onStarted = r -> { };
+    private volatile RouterListener extraListener = new RouterListener() { };
     private volatile boolean handleSignals = true;
     private volatile java.util.function.IntFunction<String> hint = port -> "";
     private volatile java.util.function.BooleanSupplier interactive = Terminals::interactive;
@@ -120,6 +121,11 @@ public final class RunCommand implements Callable<Integer> {
     /** Called once the server listens (on the command's thread). */
     void onStarted(Consumer<Running> callback) {
         this.onStarted = callback;
+    }
+
+    /** Also hears the router's events, after the proxy's own listeners (tests). */
+    void listener(RouterListener extra) {
+        this.extraListener = extra;
     }
 
     /**
@@ -197,7 +203,7 @@ public final class RunCommand implements Callable<Integer> {
                 configPath.toAbsolutePath(), routerConfig.servers().size(), routerConfig.strategy());
 
         ProxyMetrics metrics = new ProxyMetrics();
-        RouterListener listener = CompositeListener.of(metrics, new RequestLog());
+        RouterListener listener = CompositeListener.of(metrics, new RequestLog(), extraListener);
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
         // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.

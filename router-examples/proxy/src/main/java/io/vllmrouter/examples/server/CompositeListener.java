@@ -81,6 +81,39 @@ public final class CompositeListener implements RouterListener {
         }
     }
 
+    @Override
+    public void onHealthCheck(String backend, boolean passed, String reason) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onHealthCheck(backend, passed, reason);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
+    @Override
+    public void onMetricsScraped(String backend, boolean ok) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onMetricsScraped(backend, ok);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
+    @Override
+    public void onModelsRefreshed(String backend, List<String> models) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onModelsRefreshed(backend, models);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
     private static void failed(RouterListener l, RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "listener " + l.getClass().getName() + " failed", e);
     }

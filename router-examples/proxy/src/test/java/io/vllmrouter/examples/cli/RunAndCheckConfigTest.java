@@ -1,6 +1,7 @@
 package io.vllmrouter.examples.cli;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,8 +22,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
@@ -142,6 +141,8 @@ class RunAndCheckConfigTest {
         run.handleSignals(false);
         CompletableFuture<RunCommand.Running> started = new CompletableFuture<>();
         run.onStarted(started::complete);
+        RouterEvents events = new RouterEvents();
+        run.listener(events);
         StringWriter out = new StringWriter();
         CommandLine cl = new CommandLine(run);
         cl.setOut(new PrintWriter(out, true));
@@ -171,7 +172,7 @@ class RunAndCheckConfigTest {
             second.stubFor(get(urlEqualTo("/health")).willReturn(aResponse().withStatus(200)));
             String secondUrl = "http://127.0.0.1:" + second.port();
             config(url(), secondUrl);
-            await("reload", () -> running.router().config().servers().size() == 2);
+            events.awaitUntil("reload", () -> running.router().config().servers().size() == 2, SAFETY);
             assertThat(running.router().config().servers().get(1).id()).isEqualTo(secondUrl);
         } finally {
             second.stop();
@@ -186,15 +187,5 @@ class RunAndCheckConfigTest {
                 .contains("\"model\":\"llama\"").contains("\"status\":200").contains("\"backend\":\"" + url() + "\""));
         assertThat(logs.resolve("vllm-router.log")).exists();
         assertThat(logs.resolve("vllm-router-error.log")).exists();
-    }
-
-    private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + SAFETY.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
@@ -11,7 +12,7 @@ import io.vllmrouter.core.config.RouterConfig;
 class DataPlaneOnJdkTransportTest extends DataPlaneTest {
 
     @Override
-    VllmRouter router(RouterConfig config, EventLoops loops) {
-        return VllmRouters.builder().config(config).build();
+    VllmRouter router(RouterConfig config, EventLoops loops, RouterListener listener) {
+        return VllmRouters.builder().config(config).listener(listener).build();
     }
 }

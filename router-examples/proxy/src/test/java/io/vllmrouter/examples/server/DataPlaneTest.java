@@ -1,9 +1,12 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.api.RequestOutcome;
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,8 +27,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,6 +48,7 @@ class DataPlaneTest {
     private VllmRouter router;
     private ProxyServer proxy;
     private EventLoops loops;
+    private final RouterEvents events = new RouterEvents();
 
     @AfterEach
     void tearDown() throws Exception {
@@ -75,24 +77,14 @@ class DataPlaneTest {
                 .server(new ServerConfig(backend.url(), 8))
                 .build();
         loops = EventLoops.create(2);
-        router = router(config, loops);
+        router = router(config, loops, events);
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
-        await("the backend's model is known", () -> !router.models().isEmpty());
+        events.awaitUntil("the backend's model is known", () -> !router.models().isEmpty(), SAFETY);
     }
 
     /** The router under test: on the proxy's NettyTransport (the JDK transport in {@link DataPlaneOnJdkTransportTest}). */
-    VllmRouter router(RouterConfig config, EventLoops loops) {
-        return RouterSetup.router(config, loops);
-    }
-
-    private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + SAFETY.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-        }
+    VllmRouter router(RouterConfig config, EventLoops loops, RouterListener listener) {
+        return RouterSetup.router(config, loops, listener);
     }
 
     private static void await(CountDownLatch latch) {
@@ -159,7 +151,7 @@ class DataPlaneTest {
             assertThat(client.nextChunk()).isNotNull();
         }
         upstreamClosed.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
-        await("the exchange ended", () -> proxy.activeExchanges() == 0);
+        events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.CANCELLED, SAFETY);
     }
 
     @Test

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.sim.Faults;
 import io.vllmrouter.examples.sim.SimConfig;
@@ -54,8 +55,8 @@ class FailureAnswersThroughProxyTest {
         }
     }
 
-    private void start(UnaryOperator<RouterConfig.Builder> tweak, Faults... faults) throws Exception {
-        RouterConfig.Builder config = RouterConfig.builder().enableActiveHealthCheck(false).retryDelay(Duration.ZERO);
+    private void start(UnaryOperator<RouterConfigBuilder> tweak, Faults... faults) throws Exception {
+        RouterConfigBuilder config = RouterConfig.builder().enableActiveHealthCheck(false).retryDelay(Duration.ZERO);
         for (Faults f : faults) {
             SimulatedVllm s = SimulatedVllm.start(SimConfig.builder().models("llama").timeScale(50).faults(f).build());
             sims.add(s);

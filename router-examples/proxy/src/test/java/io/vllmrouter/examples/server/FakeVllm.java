@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -36,6 +37,8 @@ final class FakeVllm implements AutoCloseable {
     final CompletableFuture<IOException> writeFailed = new CompletableFuture<>();
     final CompletableFuture<Void> streamFinished = new CompletableFuture<>();
     final AtomicInteger chatRequests = new AtomicInteger();
+    /** One permit per chat or completion request received, for tests that wait for one. */
+    final Semaphore chatArrivals = new Semaphore(0);
     final AtomicInteger healthChecks = new AtomicInteger();
 
     FakeVllm(List<String> modelEntries) throws IOException {
@@ -77,6 +80,7 @@ final class FakeVllm implements AutoCloseable {
                 case "/v1/completions":
                     ex.getRequestBody().readAllBytes();
                     chatRequests.incrementAndGet();
+                    chatArrivals.release();
                     chat(ex);
                     return;
                 default:

@@ -121,7 +121,7 @@ class GrafanaDashboardTest {
         // And the dashboard covers what operators look at first.
         assertThat(queried).contains("vllm_router_backend_load", "vllm_router_backend_capacity", "vllm_router_retries_total",
                 "vllm_router_backend_circuit_state", "vllm_router_config_reloads_total",
-                "vllm_router_time_to_first_byte_seconds_bucket", "vllm_router_requests_total");
+                "vllm_router_time_to_first_byte_seconds_bucket", "vllm_router_requests_total", "vllm_router_strategy");
     }
 
     /** Sample names of a real scrape of the proxy, after one request went through it. */
@@ -135,8 +135,9 @@ class GrafanaDashboardTest {
                     done.countDown();
                 }
             };
+            // cache-aware: the one built-in strategy with figures of its own (vllm_router_strategy).
             RouterConfig config = RouterConfig.builder().server(new ServerConfig(backend.url(), 4))
-                    .requestTimeout(Duration.ofSeconds(20)).build();
+                    .strategy("cache-aware").requestTimeout(Duration.ofSeconds(20)).build();
             try (VllmRouter router = VllmRouters.builder().config(config)
                     .listener(CompositeListener.of(metrics, counted)).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)

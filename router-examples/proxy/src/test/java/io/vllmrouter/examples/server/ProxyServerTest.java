@@ -6,7 +6,9 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,6 +62,7 @@ class ProxyServerTest {
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final Set<String> ejected = ConcurrentHashMap.newKeySet();
+    private final RouterEvents recorded = new RouterEvents();
     private VllmRouter router;
     private ProxyServer proxy;
     private ProxyMetrics metrics;
@@ -87,8 +90,8 @@ class ProxyServerTest {
         return b;
     }
 
-    private void start(UnaryOperator<RouterConfig.Builder> tweak, FakeVllm... backends) throws IOException {
-        RouterConfig.Builder config = RouterConfig.builder()
+    private void start(UnaryOperator<RouterConfigBuilder> tweak, FakeVllm... backends) throws IOException {
+        RouterConfigBuilder config = RouterConfig.builder()
                 .healthCheckInterval(Duration.ofMillis(100))
                 .healthCheckFailureThreshold(1)
                 .healthCheckSuccessThreshold(1)
@@ -113,7 +116,7 @@ class ProxyServerTest {
         };
         loops = EventLoops.create(2);
         router = VllmRouters.builder().config(tweak.apply(config).build())
-                .listener(CompositeListener.of(metrics, events)).transport(NettyTransport.create(loops)).build();
+                .listener(CompositeListener.of(metrics, events, recorded)).transport(NettyTransport.create(loops)).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics)
                 .version("9.9.9").eventLoops(loops).build());
     }
@@ -137,8 +140,16 @@ class ProxyServerTest {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    /** Waits until the router state the test needs is reached (polled, bounded by the safety timeout). */
-    private static void await(String what, BooleanSupplier condition) {
+    /** Waits until the router state the test needs is reached: checked again at each router event. */
+    private void await(String what, BooleanSupplier condition) {
+        recorded.awaitUntil(what, condition, SAFETY);
+    }
+
+    /**
+     * Waits for the proxy's own state, which no router event reports; polled, bounded by the safety
+     * timeout.
+     */
+    private static void awaitProxy(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + SAFETY.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
@@ -490,9 +501,9 @@ class ProxyServerTest {
         CompletableFuture<HttpResponse<String>> slow = client.sendAsync(HttpRequest.newBuilder(uri("/v1/chat/completions"))
                 .timeout(SAFETY).header("X-Test-Mode", "hang").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
                 HttpResponse.BodyHandlers.ofString());
-        await("request reached the backend", () -> a.chatRequests.get() == 1);
+        assertThat(a.chatArrivals.tryAcquire(SAFETY.toSeconds(), TimeUnit.SECONDS)).as("request reached the backend").isTrue();
         CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> proxy.stop(SAFETY), OWN_THREAD);
-        await("stop begun", proxy::isStopping);
+        awaitProxy("stop begun", proxy::isStopping);
         assertThat(stopped).isNotDone();
         assertThat(proxy.activeExchanges()).isEqualTo(1);
         a.release.countDown();

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
@@ -10,7 +11,7 @@ final class RouterSetup {
     private RouterSetup() {
     }
 
-    static VllmRouter router(RouterConfig config, EventLoops loops) {
-        return VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
+    static VllmRouter router(RouterConfig config, EventLoops loops, RouterListener listener) {
+        return VllmRouters.builder().config(config).listener(listener).transport(NettyTransport.create(loops)).build();
     }
 }

@@ -5,6 +5,7 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.micrometer.RouterMetrics;
 import org.springframework.beans.factory.ObjectProvider;
@@ -35,7 +36,7 @@ public class RouterConfiguration {
     @Bean(destroyMethod = "close")
     public VllmRouter vllmRouter(RouterProperties properties, RouterMetrics metrics,
                                         ObjectProvider<RouterListener> listeners) {
-        RouterConfig.Builder config = RouterConfig.builder()
+        RouterConfigBuilder config = RouterConfig.builder()
                 .strategy(properties.getStrategy())
                 .requestTimeout(properties.getRequestTimeout())
                 .healthCheckInterval(properties.getHealthCheckInterval())

@@ -1,11 +1,11 @@
-package io.vllmrouter.core.time;
+package io.vllmrouter.api.time;
 
 import java.time.Duration;
 
 /**
  * Runs background tasks (scrapes, health checks, reload checks) after a delay. Production uses a
- * single daemon thread ({@link #newDaemon}); tests use {@code FakeClock}, which runs due tasks when
- * the test advances time. Tasks must be short and must not block: they start asynchronous work.
+ * single daemon thread (router-core's {@code ExecutorScheduler.newDaemon}); tests use
+ * {@code FakeClock}, which runs due tasks when the test advances time. Tasks must be short and must not block: they start asynchronous work.
  */
 public interface Scheduler extends AutoCloseable {
 
@@ -25,10 +25,5 @@ public interface Scheduler extends AutoCloseable {
     /** A scheduled task's handle. */
     interface Cancellable {
         void cancel();
-    }
-
-    /** A scheduler on one daemon thread named {@code threadName}. */
-    static Scheduler newDaemon(String threadName) {
-        return new ExecutorScheduler(threadName);
     }
 }

@@ -1,5 +1,7 @@
-package io.vllmrouter.core.time;
+package io.vllmrouter.testing;
 
+import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.api.time.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,11 @@
-package io.vllmrouter.core.time;
+package io.vllmrouter.api.time;
 
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 
 /**
- * The router's one source of time. Production uses {@link #system()}; tests use the test-jar's
+ * The router's one source of time. Production uses {@link #system()}; tests use router-test-support's
  * {@code FakeClock}, which implements both this and {@link Scheduler} and moves only when told.
  */
 public interface Ticker {
