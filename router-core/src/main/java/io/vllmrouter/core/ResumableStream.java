@@ -1,8 +1,6 @@
 package io.vllmrouter.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -45,9 +43,6 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         boolean resume(byte[] body, Throwable cause);
     }
 
-    private static final byte[] NL2 = {'\n', '\n'};
-
-    private final ObjectMapper json = RouterJson.mapper();
     private final ObjectNode request;
     private final boolean chat;
     private final Resumer resumer;
@@ -63,18 +58,8 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     private boolean resuming;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream(512);
 
-    // what the caller has seen
-    private final StringBuilder text = new StringBuilder();
-    private int tokens;
-    private boolean doneSent;
-    /** A chat role event reached the caller: a continuation's own is dropped. */
-    private boolean rolePassed;
-    private String id;
-    private JsonNode created;
-    private JsonNode model;
-    /** The continuation's events are being spliced: rewrite ids, drop its role event, fix usage. */
-    private boolean continuation;
-    private int tokensBeforeContinuation;
+    /** What the caller has seen, and the rewriting of a continuation's events. */
+    private final SseSplice splice;
 
     /**
      * @param request the caller's request body, parsed; {@link #eligible} was true for it
@@ -84,6 +69,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         this.request = request;
         this.chat = chat;
         this.resumer = Objects.requireNonNull(resumer, "resumer");
+        this.splice = new SseSplice(chat);
     }
 
     /**
@@ -221,7 +207,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     private synchronized boolean doneSent() {
-        return doneSent;
+        return splice.doneSent();
     }
 
     /** One upstream chunk: its complete events go on as one item; a partial event waits. */
@@ -239,7 +225,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
             int from = 0;
             int end;
             while ((end = indexOf(buf, from)) >= 0) {
-                byte[] event = event(new String(buf, from, end - from, StandardCharsets.UTF_8));
+                byte[] event = splice.event(new String(buf, from, end - from, StandardCharsets.UTF_8));
                 if (event != null) {
                     out.write(event, 0, event.length);
                 }
@@ -274,88 +260,6 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         return -1;
     }
 
-    /** One SSE event (without its blank line): notes what it carries; returns the bytes to pass on, or null to drop it. */
-    private byte[] event(String event) {
-        String data = null;
-        for (String line : event.split("\n", -1)) {
-            if (line.startsWith("data:")) {
-                data = line.substring(5).strip();
-            }
-        }
-        if (data == null || data.isEmpty()) {
-            return bytes(event);
-        }
-        if (data.equals("[DONE]")) {
-            doneSent = true;
-            return bytes(event);
-        }
-        JsonNode node;
-        try {
-            node = json.readTree(data);
-        } catch (IOException e) {
-            return bytes(event);           // not JSON: pass it on as it is
-        }
-        if (!(node instanceof ObjectNode o)) {
-            return bytes(event);
-        }
-        boolean rewritten = false;
-        if (id == null) {
-            id = o.path("id").asText(null);
-            created = o.get("created");
-            model = o.get("model");
-        } else if (continuation) {
-            if (id != null) {
-                o.put("id", id);
-            }
-            if (created != null) {
-                o.set("created", created);
-            }
-            if (model != null) {
-                o.set("model", model);
-            }
-            rewritten = true;
-        }
-        JsonNode choices = o.get("choices");
-        JsonNode c0 = choices != null && choices.isArray() && !choices.isEmpty() ? choices.get(0) : null;
-        if (c0 != null) {
-            String piece = chat ? c0.path("delta").path("content").asText("") : c0.path("text").asText("");
-            if (chat && c0.path("delta").has("role") && piece.isEmpty() && c0.path("finish_reason").isNull()) {
-                if (rolePassed) {
-                    return null;           // the continuation's role event: the caller has had one
-                }
-                rolePassed = true;
-            }
-            if (!piece.isEmpty()) {
-                text.append(piece);
-                tokens++;
-            }
-        }
-        JsonNode usage = o.get("usage");
-        if (continuation && usage instanceof ObjectNode u && u.has("completion_tokens")) {
-            int completion = u.path("completion_tokens").asInt() + tokensBeforeContinuation;
-            int prompt = Math.max(0, u.path("prompt_tokens").asInt() - tokensBeforeContinuation);
-            u.put("completion_tokens", completion);
-            u.put("prompt_tokens", prompt);
-            u.put("total_tokens", prompt + completion);
-        }
-        if (!rewritten && !(continuation && usage != null)) {
-            return bytes(event);
-        }
-        try {
-            return bytes("data: " + json.writeValueAsString(o));
-        } catch (IOException e) {
-            return bytes(event);
-        }
-    }
-
-    private static byte[] bytes(String event) {
-        byte[] e = event.getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[e.length + 2];
-        System.arraycopy(e, 0, out, 0, e.length);
-        System.arraycopy(NL2, 0, out, e.length, 2);
-        return out;
-    }
-
     private void upstreamFailed(Throwable t) {
         byte[] body;
         synchronized (this) {
@@ -365,47 +269,10 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
             resuming = true;
             upstream = null;
             upstreamAsked = false;
-            body = continuationBody();
+            body = splice.continuationBody(request);
         }
         if (body == null || !resumer.resume(body, t)) {
             finish(t);
-        }
-    }
-
-    /** The caller's request, asking the next backend to go on from the text passed on so far. */
-    private byte[] continuationBody() {
-        ObjectNode next = request.deepCopy();
-        String sofar = text.toString();
-        if (!sofar.isEmpty()) {
-            if (chat) {
-                ArrayNode messages = (ArrayNode) next.get("messages");
-                ObjectNode m = messages.addObject();
-                m.put("role", "assistant");
-                m.put("content", sofar);
-                next.put("continue_final_message", true);
-                next.put("add_generation_prompt", false);
-            } else {
-                JsonNode p = next.get("prompt");
-                String prompt = p.isArray() ? p.get(0).asText() : p.asText();
-                next.put("prompt", prompt + sofar);
-            }
-        }
-        for (String key : new String[] {"max_tokens", "max_completion_tokens"}) {
-            JsonNode max = next.get(key);
-            if (max != null && max.canConvertToInt()) {
-                int left = max.asInt() - tokens;
-                if (left < 1) {
-                    return null;           // the answer had all its tokens: nothing to continue
-                }
-                next.put(key, left);
-            }
-        }
-        continuation = true;
-        tokensBeforeContinuation = tokens;
-        try {
-            return json.writeValueAsBytes(next);
-        } catch (IOException e) {
-            return null;
         }
     }
 
