@@ -1,6 +1,13 @@
 package io.vllmrouter.api;
 
-/** Every attempt failed before the backend answered (refused, reset, 502/503/504): 502. */
+/**
+ * Every attempt failed before anything reached the caller (refused, reset, a retried status such as
+ * 500/502/503/504, no headers in time), or the request failed the same way on several backends: 502.
+ *
+ * <p>The message names the attempts, the backends tried and the last failure, e.g. {@code "all 3
+ * attempts failed (backends tried: 3; last: status 500 from http://gpu-2:8000) (total=3, healthy=3,
+ * open=0)"}; never a backend's own error page.
+ */
 public final class UpstreamException extends RouterException {
 
     private static final long serialVersionUID = 1L;
@@ -14,6 +21,21 @@ public final class UpstreamException extends RouterException {
         this.attempts = attempts;
     }
 
+    private UpstreamException(String what, String model, int attempts, Throwable cause, int total, int healthy,
+                              int open) {
+        super(what + " " + fleet(total, healthy, open), cause, model, total, healthy, open);
+        this.attempts = attempts;
+    }
+
+    /**
+     * @param what what happened, for people, e.g. {@code "all 3 attempts failed (backends tried: 3;
+     *             last: status 500 from http://gpu-2:8000)"}; the fleet's state is appended
+     */
+    public static UpstreamException described(String model, int attempts, String what, Throwable cause,
+                                              int total, int healthy, int open) {
+        return new UpstreamException(what, model, attempts, cause, total, healthy, open);
+    }
+
     /** Backends tried. */
     public int attempts() {
         return attempts;
@@ -24,7 +46,7 @@ public final class UpstreamException extends RouterException {
             return "no answer";
         }
         String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m == null ? "" : " (" + m + ")");
+        return m == null ? "no answer" : m;
     }
 
     @Override public int httpStatus() { return 502; }

@@ -32,12 +32,13 @@ public interface VllmRouter extends AutoCloseable {
      * {@link RouterResponse#body()} as the backend sends it; closing the response before the end
      * cancels the upstream request.
      *
-     * <p>Failures before any response byte (refused or reset connection, timeout before headers,
-     * 502/503/504) are retried on another backend; 4xx answers are returned as they are.
+     * <p>Failures before any response byte (refused or reset connection, no headers within
+     * {@code first_byte_timeout}, a status in {@code retry_on_status}: 500/502/503/504/429 by
+     * default) are retried on another backend; other 4xx answers are returned as they are.
      *
      * @throws RouterException with the HTTP status a proxy should answer and the fleet's state:
      *     {@link NoBackendForModelException} (404), {@link NoHealthyBackendException} (503),
-     *     {@link UpstreamException} (502), {@link UpstreamTimeoutException} (504),
+     *     {@link UpstreamException} (502), {@link UpstreamTimeoutException} (504), {@link BackendsBusyException} (429),
      *     {@link InvalidRequestException} (400)
      */
     RouterResponse route(RouterRequest request) throws RouterException;

@@ -29,6 +29,10 @@ final class Attempt {
     final long startNanos;
     private final AtomicBoolean recorded = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
+    /** The first-byte timer, cancelled when the headers (or a failure) arrive; null when none. */
+    volatile io.vllmrouter.api.time.Scheduler.Cancellable firstByteTimer;
+    /** Set by the first-byte timer before it cancels the upstream call. */
+    volatile boolean firstByteTimedOut;
 
     /** Starts the attempt: the in-flight count goes up now. */
     Attempt(Backend backend, CircuitBreaker breaker, Ticker ticker) {
@@ -62,10 +66,17 @@ final class Attempt {
         return true;
     }
 
+    /** Runs when the slot is given back (a queued request may take it); null when none waits. */
+    volatile Runnable onRelease;
+
     /** Gives back the in-flight slot. */
     void release() {
         if (released.compareAndSet(false, true)) {
             backend.load.inFlight.decrementAndGet();
+            Runnable r = onRelease;
+            if (r != null) {
+                r.run();
+            }
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -195,7 +196,9 @@ final class Fleet {
         this.breakerConfig = cbc;
         this.configLoadedAt = ticker.now();
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
-                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader())));
+                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
+                c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
+                c.queueTimeout())));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {

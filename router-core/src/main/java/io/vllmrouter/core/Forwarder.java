@@ -35,6 +35,10 @@ final class Forwarder {
     private final RouterListener listener;
     /** The strategies' tie-breaking source, or null for {@link ThreadLocalRandom}. */
     private final RandomGenerator random;
+    /** Requests waiting for a saturated fleet ({@code max_queue}), oldest first; no thread waits. */
+    private final java.util.concurrent.ConcurrentLinkedDeque<Exchange> waiting =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private final java.util.concurrent.atomic.AtomicInteger waitingCount = new java.util.concurrent.atomic.AtomicInteger();
 
     Forwarder(Supplier<Snapshot> snapshots, Transport transport, Ticker ticker, Scheduler scheduler,
               RouterListener listener, RandomGenerator random) {
@@ -52,6 +56,49 @@ final class Forwarder {
     Scheduler scheduler() { return scheduler; }
     RouterListener listener() { return listener; }
     RandomGenerator random() { return random != null ? random : ThreadLocalRandom.current(); }
+
+    /** Queues {@code e} at the tail if fewer than {@code max} wait. */
+    boolean enqueue(Exchange e, int max) {
+        while (true) {
+            int n = waitingCount.get();
+            if (n >= max) {
+                return false;
+            }
+            if (waitingCount.compareAndSet(n, n + 1)) {
+                waiting.addLast(e);
+                return true;
+            }
+        }
+    }
+
+    /** Puts back at the head a request that was woken but found no room; it keeps its place in the count. */
+    void requeue(Exchange e) {
+        waitingCount.incrementAndGet();
+        waiting.addFirst(e);
+    }
+
+    /** Takes {@code e} out of the queue; false when it was not there (woken meanwhile). */
+    boolean dequeue(Exchange e) {
+        if (waiting.removeFirstOccurrence(e)) {
+            waitingCount.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    /** A slot was freed: the oldest waiting request tries again. */
+    void wakeOne() {
+        Exchange e = waiting.pollFirst();
+        if (e != null) {
+            waitingCount.decrementAndGet();
+            e.wake();
+        }
+    }
+
+    /** Requests waiting now. */
+    int queued() {
+        return waitingCount.get();
+    }
 
     /** {@link io.vllmrouter.api.VllmRouter#routeAsync}. */
     CompletableFuture<RouterResponse> routeAsync(RouterRequest request) {

@@ -33,7 +33,9 @@ final class Snapshot {
 
     /** The strategy and request settings of the running configuration: they change only with it. */
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
-                    int retryAfterSeconds, String sessionHeader) {
+                    int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
+                    Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax,
+                    double maxInFlightFactor, int maxQueue, Duration queueTimeout) {
     }
 
     final Settings settings;

@@ -42,6 +42,7 @@ class CircuitBreakerTest {
                         .server(new ServerConfig(URI.create(a.baseUrl()), 4, List.of(), null))
                         .enableActiveHealthCheck(false)
                         .maxRetries(0)
+                        .retryOnStatus(List.of())       // 500s reach the caller: the breaker alone judges
                         .circuitBreakerWindow(4)
                         .circuitBreakerMinimumCalls(4)
                         .circuitBreakerFailureRate(50)

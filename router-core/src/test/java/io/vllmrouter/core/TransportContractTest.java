@@ -56,11 +56,16 @@ class TransportContractTest {
     }
 
     private void start(String keyOfA) {
+        start(keyOfA, RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT);
+    }
+
+    private void start(String keyOfA, Duration firstByteTimeout) {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder()
                         .server(new ServerConfig(URI.create(A), 4, List.of(), keyOfA))
                         .server(new ServerConfig(URI.create(B), 4, List.of(), null))
-                        .enableActiveHealthCheck(false).retryDelay(Duration.ZERO).maxRetries(1).build())
+                        .enableActiveHealthCheck(false).retryDelay(Duration.ZERO).maxRetries(1)
+                        .firstByteTimeout(firstByteTimeout).build())
                 .ticker(clock).scheduler(clock)
                 .strategy(new TestSupport.FirstStrategy())
                 .probe(new TestSupport.FakeProbe())
@@ -112,8 +117,8 @@ class TransportContractTest {
     }
 
     @Test
-    void noHeadersInTimeIs504AndNotRetried() {
-        start(null);
+    void noHeadersByTheRequestsDeadlineIs504AndNotRetried() {
+        start(null, RouterConfig.DEFAULT_REQUEST_TIMEOUT);
         transport.answer(A, r -> CompletableFuture.failedFuture(
                 new TransportException(TransportException.Kind.TIMEOUT, "no headers", null)));
         assertThatThrownBy(() -> router.route(chat())).isInstanceOf(UpstreamTimeoutException.class);
@@ -148,7 +153,7 @@ class TransportContractTest {
         assertThat(sent.headers()).containsEntry("Authorization", List.of("Bearer key-of-a"))
                 .containsEntry("X-Trace", List.of("kept"))
                 .doesNotContainKeys("Connection", "X-Hop");
-        assertThat(sent.responseTimeout()).isEqualTo(RouterConfig.DEFAULT_REQUEST_TIMEOUT);
+        assertThat(sent.responseTimeout()).isEqualTo(RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT);
     }
 
     @Test

@@ -49,7 +49,7 @@ final class ConfigKeys {
     static final Pattern BUILDER_MESSAGE = Pattern.compile("([a-z_]+): (.*) \\(expected: (.*)\\)", Pattern.DOTALL);
     static final Pattern ENV_NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
 
-    enum Kind { SECONDS, INT, LONG, NUMBER, BOOL, STRING }
+    enum Kind { SECONDS, INT, LONG, NUMBER, BOOL, STRING, INT_LIST }
 
     /**
      * One {@code [config]} key. {@code expected} is shown for a value of the wrong type; the range
@@ -101,7 +101,16 @@ final class ConfigKeys {
             new Setting("tls_cert_file", Kind.STRING, "path of a PEM certificate file",
                     (b, v) -> b.accessBuilder().tlsCertFile(java.nio.file.Path.of((String) v))),
             new Setting("tls_key_file", Kind.STRING, "path of a PEM PKCS#8 private key file",
-                    (b, v) -> b.accessBuilder().tlsKeyFile(java.nio.file.Path.of((String) v))));
+                    (b, v) -> b.accessBuilder().tlsKeyFile(java.nio.file.Path.of((String) v))),
+            new Setting("retry_on_status", Kind.INT_LIST, "a list of HTTP statuses such as [500, 502, 503, 504, 429]",
+                    (b, v) -> b.retryOnStatus(ints(v))),
+            seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)),
+            new Setting("stream_failover", Kind.BOOL, "true or false", (b, v) -> b.streamFailover((Boolean) v)),
+            integer("stream_failover_max", 1, (b, n) -> b.streamFailoverMax(n)),
+            new Setting("max_in_flight_factor", Kind.NUMBER, "number >= 0 and <= 1000, 0 for off",
+                    (b, v) -> b.maxInFlightFactor((Double) v)),
+            integer("max_queue", 0, (b, n) -> b.maxQueue(n)),
+            seconds("queue_timeout", (b, d) -> b.queueTimeout(d)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(
@@ -128,9 +137,27 @@ final class ConfigKeys {
                 return raw instanceof Boolean b ? b : null;
             case STRING:
                 return raw instanceof String s ? s : null;
+            case INT_LIST:
+                if (!(raw instanceof TomlArray a)) {
+                    return null;
+                }
+                List<Integer> out = new java.util.ArrayList<>(a.size());
+                for (int i = 0; i < a.size(); i++) {
+                    Integer n = toInt(a.get(i));
+                    if (n == null) {
+                        return null;
+                    }
+                    out.add(n);
+                }
+                return out;
             default:
                 throw new AssertionError(kind);
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Integer> ints(Object v) {
+        return (List<Integer>) v;
     }
 
     static Integer toInt(Object raw) {

@@ -54,6 +54,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     /** Default {@code session_header}. */
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
+    /** Default {@code retry_on_status}: the statuses retried on another backend before the first byte. */
+    public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
+    /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
+    public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
+    /** Default {@code stream_failover_max}: continuations tried for one streamed answer. */
+    public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
+    /** Default {@code queue_timeout}: the longest a request waits for a saturated fleet. */
+    public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(5);
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -81,6 +89,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final int circuitBreakerHalfOpenCalls;
     private final long maxBodyBytes;
     private final String sessionHeader;
+    private final List<Integer> retryOnStatus;
+    private final Duration firstByteTimeout;
+    final boolean firstByteTimeoutSet;
+    private final boolean streamFailover;
+    private final int streamFailoverMax;
+    private final double maxInFlightFactor;
+    private final int maxQueue;
+    private final Duration queueTimeout;
     private final Map<String, Map<String, String>> strategySettings;
     private final AccessConfig access;
 
@@ -112,6 +128,14 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.circuitBreakerHalfOpenCalls = b.circuitBreakerHalfOpenCalls;
         this.maxBodyBytes = b.maxBodyBytes;
         this.sessionHeader = b.sessionHeader;
+        this.retryOnStatus = List.copyOf(b.retryOnStatus);
+        this.firstByteTimeout = b.firstByteTimeout;
+        this.firstByteTimeoutSet = b.firstByteTimeoutSet;
+        this.streamFailover = b.streamFailover;
+        this.streamFailoverMax = b.streamFailoverMax;
+        this.maxInFlightFactor = b.maxInFlightFactor;
+        this.maxQueue = b.maxQueue;
+        this.queueTimeout = b.queueTimeout;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -188,6 +212,30 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public String sessionHeader() { return sessionHeader; }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
+    /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
+    public List<Integer> retryOnStatus() { return retryOnStatus; }
+    /**
+     * {@code first_byte_timeout} (s): time a backend has to send its response headers before the
+     * request is cancelled there and tried elsewhere; never more than {@link #requestTimeout()}.
+     */
+    public Duration firstByteTimeout() {
+        return firstByteTimeout.compareTo(requestTimeout) > 0 ? requestTimeout : firstByteTimeout;
+    }
+    /** {@code stream_failover}: a streamed completion cut mid-answer is continued on another backend. */
+    public boolean streamFailover() { return streamFailover; }
+    /** {@code stream_failover_max}: continuation attempts for one streamed answer. */
+    public int streamFailoverMax() { return streamFailoverMax; }
+    /**
+     * {@code max_in_flight_factor}: a backend with this router's in-flight requests at
+     * {@code max_concurrent_requests} times this is saturated and gets no more; 0 (default) is off.
+     */
+    public double maxInFlightFactor() { return maxInFlightFactor; }
+    /** {@code max_queue}: requests that may wait while every backend is saturated; 0 answers 429 at once. */
+    public int maxQueue() { return maxQueue; }
+    /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
+    public Duration queueTimeout() { return queueTimeout; }
+    /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
+    Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
     public AccessConfig access() { return access; }
     /** The settings of strategy {@code name}; empty when it has none. */
@@ -231,6 +279,13 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
                 && maxBodyBytes == c.maxBodyBytes
                 && sessionHeader.equals(c.sessionHeader)
+                && retryOnStatus.equals(c.retryOnStatus)
+                && firstByteTimeout.equals(c.firstByteTimeout)
+                && streamFailover == c.streamFailover
+                && streamFailoverMax == c.streamFailoverMax
+                && Double.compare(maxInFlightFactor, c.maxInFlightFactor) == 0
+                && maxQueue == c.maxQueue
+                && queueTimeout.equals(c.queueTimeout)
                 && strategySettings.equals(c.strategySettings)
                 && access.equals(c.access);
     }
@@ -242,7 +297,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
-                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings, access);
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
+                retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
+                queueTimeout, access);
     }
 
     @Override
@@ -261,6 +318,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
+                + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
+                + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
+                + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
                 + ", strategySettings=" + strategySettings + ", access=" + access + "]";
     }
 }

@@ -44,6 +44,14 @@ public final class RouterConfigBuilder {
     int circuitBreakerHalfOpenCalls = RouterConfig.DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
     long maxBodyBytes = RouterConfig.DEFAULT_MAX_BODY_BYTES;
     String sessionHeader = RouterConfig.DEFAULT_SESSION_HEADER;
+    List<Integer> retryOnStatus = RouterConfig.DEFAULT_RETRY_ON_STATUS;
+    Duration firstByteTimeout = RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT;
+    boolean firstByteTimeoutSet;
+    boolean streamFailover;
+    int streamFailoverMax = RouterConfig.DEFAULT_STREAM_FAILOVER_MAX;
+    double maxInFlightFactor;
+    int maxQueue;
+    Duration queueTimeout = RouterConfig.DEFAULT_QUEUE_TIMEOUT;
     final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
     AccessConfig access = AccessConfig.DEFAULT;
     AccessConfig.Builder accessBuilder;
@@ -78,6 +86,14 @@ public final class RouterConfigBuilder {
         circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls();
         maxBodyBytes = c.maxBodyBytes();
         sessionHeader = c.sessionHeader();
+        retryOnStatus = c.retryOnStatus();
+        firstByteTimeout = c.firstByteTimeoutSetting();
+        firstByteTimeoutSet = c.firstByteTimeoutSet;
+        streamFailover = c.streamFailover();
+        streamFailoverMax = c.streamFailoverMax();
+        maxInFlightFactor = c.maxInFlightFactor();
+        maxQueue = c.maxQueue();
+        queueTimeout = c.queueTimeout();
         strategySettings.putAll(c.strategySettings());
         access = c.access();
     }
@@ -177,6 +193,38 @@ public final class RouterConfigBuilder {
         return this;
     }
 
+    /** {@code retry_on_status}: HTTP statuses from 400 to 599; empty retries none. */
+    public RouterConfigBuilder retryOnStatus(List<Integer> statuses) {
+        Objects.requireNonNull(statuses, "retry_on_status");
+        for (Integer st : statuses) {
+            if (st == null || st < 400 || st > 599) {
+                throw new IllegalArgumentException("retry_on_status: " + statuses
+                        + " (expected: a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429])");
+            }
+        }
+        retryOnStatus = List.copyOf(new LinkedHashSet<>(statuses));
+        return this;
+    }
+
+    /** {@code first_byte_timeout} (s); when set, it must not exceed {@code request_timeout}. */
+    public RouterConfigBuilder firstByteTimeout(Duration d) {
+        firstByteTimeout = positive("first_byte_timeout", d);
+        firstByteTimeoutSet = true;
+        return this;
+    }
+
+    public RouterConfigBuilder streamFailover(boolean on) { streamFailover = on; return this; }
+    public RouterConfigBuilder streamFailoverMax(int n) { streamFailoverMax = atLeast("stream_failover_max", n, 1); return this; }
+    public RouterConfigBuilder maxInFlightFactor(double f) {
+        if (!(f >= 0.0 && f <= 1000.0)) {
+            throw new IllegalArgumentException("max_in_flight_factor: " + f + " (expected: number >= 0 and <= 1000, 0 for off)");
+        }
+        maxInFlightFactor = f;
+        return this;
+    }
+    public RouterConfigBuilder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
+    public RouterConfigBuilder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
+
     public RouterConfigBuilder maxBodyBytes(long n) {
         if (n < 1) {
             throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");
@@ -196,6 +244,10 @@ public final class RouterConfigBuilder {
             if (!seen.add(s.id())) {
                 throw new IllegalArgumentException("servers: url " + s.id() + " appears twice (expected: each url once)");
             }
+        }
+        if (firstByteTimeoutSet && firstByteTimeout.compareTo(requestTimeout) > 0) {
+            throw new IllegalArgumentException("first_byte_timeout: " + seconds(firstByteTimeout)
+                    + " (expected: seconds > 0 and <= request_timeout, " + seconds(requestTimeout) + ")");
         }
         return new RouterConfig(this);
     }

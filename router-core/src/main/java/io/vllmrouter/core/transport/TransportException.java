@@ -10,8 +10,9 @@ import java.util.Objects;
  * <ul>
  *   <li>{@link Kind#CONNECT}, {@link Kind#RESET}, {@link Kind#PROTOCOL}: a failure held against the
  *       backend; the request is tried on another backend (nothing reached the caller yet);
- *   <li>{@link Kind#TIMEOUT}: the backend accepted the request and sent no headers in time; it may
- *       still be generating, so the request is not retried and the caller gets 504.
+ *   <li>{@link Kind#TIMEOUT}: no headers in time. Before the request's deadline (the
+ *       {@code first_byte_timeout} passed) the call is given up and tried on another backend; at
+ *       the deadline the caller gets 504.
  * </ul>
  */
 public final class TransportException extends IOException {

@@ -198,6 +198,13 @@ class ConfigLoaderTest {
                 allow_admin_paths = true
                 tls_cert_file = "cert.pem"
                 tls_key_file = "key.pem"
+                retry_on_status = [503, 429]
+                first_byte_timeout = 12.5
+                stream_failover = true
+                stream_failover_max = 5
+                max_in_flight_factor = 1.5
+                max_queue = 64
+                queue_timeout = 2
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -231,6 +238,13 @@ class ConfigLoaderTest {
                         .clientBodyTimeout(Duration.ofSeconds(20)).clientIdleTimeout(Duration.ofSeconds(90))
                         .maxHeaderBytes(16384).maxHeaderCount(50).maxBufferedBodyBytes(1000000).allowAdminPaths(true)
                         .tlsCertFile(Path.of("cert.pem")).tlsKeyFile(Path.of("key.pem")).build())
+                .retryOnStatus(List.of(503, 429))
+                .firstByteTimeout(Duration.ofMillis(12500))
+                .streamFailover(true)
+                .streamFailoverMax(5)
+                .maxInFlightFactor(1.5)
+                .maxQueue(64)
+                .queueTimeout(Duration.ofSeconds(2))
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);

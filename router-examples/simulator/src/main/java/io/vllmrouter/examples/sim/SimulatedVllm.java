@@ -380,7 +380,17 @@ public final class SimulatedVllm implements AutoCloseable {
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         long requestSeed = body.path("seed").asLong(0);
         long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
-        TokenText text = new TokenText(config.seed(), prompt, requestSeed);
+        TokenText text;
+        String continued = chat ? continuedText(body) : null;
+        if (continued != null) {
+            // vLLM's continue_final_message: go on from the assistant text; the words are those the
+            // uninterrupted answer to the same conversation would have had after it.
+            JsonNode messages = body.get("messages");
+            text = new TokenText(config.seed(), chatPrompt(messages, messages.size() - 1), requestSeed);
+            text.skip(continued);
+        } else {
+            text = new TokenText(config.seed(), prompt, requestSeed);
+        }
 
         HttpSequence seq = new HttpSequence(promptTokens, output, prefix, simulatedNowMs(), reason);
         if (closed) {
@@ -608,13 +618,32 @@ public final class SimulatedVllm implements AutoCloseable {
         return model;
     }
 
+    /** The final assistant message's text when the request asks to continue it, else null. */
+    private static String continuedText(JsonNode body) {
+        if (!body.path("continue_final_message").asBoolean(false)) {
+            return null;
+        }
+        JsonNode messages = body.get("messages");
+        JsonNode last = messages.get(messages.size() - 1);
+        if (!"assistant".equals(last.path("role").asText()) || messages.size() < 2) {
+            throw BadRequest.of("continue_final_message: true (expected: the last message to be the assistant's)");
+        }
+        return last.path("content").asText("");
+    }
+
     private static String chatPrompt(JsonNode body) {
         JsonNode messages = body.get("messages");
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
             throw BadRequest.of("messages: " + messages + " (expected: a non-empty array of messages)");
         }
+        return chatPrompt(messages, messages.size());
+    }
+
+    /** The first {@code count} messages as one prompt text. */
+    private static String chatPrompt(JsonNode messages, int count) {
         StringBuilder b = new StringBuilder();
-        for (JsonNode msg : messages) {
+        for (int i = 0; i < count; i++) {
+            JsonNode msg = messages.get(i);
             b.append(msg.path("role").asText("user")).append(": ");
             JsonNode content = msg.get("content");
             if (content != null && content.isArray()) {

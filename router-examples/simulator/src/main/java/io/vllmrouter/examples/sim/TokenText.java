@@ -32,6 +32,17 @@ final class TokenText {
         return VOCABULARY[random.nextInt(VOCABULARY.length)];
     }
 
+    /**
+     * Moves past {@code generated}, the text this source would have produced first, so that
+     * {@link #next()} goes on from there (a continued answer reads as the uninterrupted one).
+     */
+    void skip(String generated) {
+        int length = 0;
+        while (length < generated.length()) {
+            length += next().length();
+        }
+    }
+
     /** Fake token ids for /tokenize: one per 4 characters, from the characters. */
     static int[] tokenIds(String text) {
         int n = Math.max(1, (text.length() + 3) / 4);

@@ -406,4 +406,21 @@ class SimulatedVllmTest {
         in.readAllBytes();   // returns once the connection is closed
         s.close();
     }
+
+    @Test
+    void continueFinalMessageGoesOnAsTheUninterruptedAnswerWould() throws Exception {
+        SimulatedVllm sim = start(fast());
+        String whole = json(post(sim.baseUrl(), "/v1/chat/completions", chat("tell me", 10, false)).body())
+                .path("choices").get(0).path("message").path("content").asText();
+        // the first 4 words, then the rest as a continuation of that assistant text
+        String[] words = whole.split("(?<= )");
+        String head = String.join("", java.util.Arrays.copyOf(words, 4));
+        String continuation = "{\"model\":\"m\",\"max_tokens\":6,\"continue_final_message\":true,"
+                + "\"add_generation_prompt\":false,\"messages\":[{\"role\":\"user\",\"content\":\"tell me\"},"
+                + "{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(head) + "}]}";
+        String rest = json(post(sim.baseUrl(), "/v1/chat/completions", continuation).body())
+                .path("choices").get(0).path("message").path("content").asText();
+        assertThat(words).hasSize(10);
+        assertThat(head + rest).isEqualTo(whole);
+    }
 }
