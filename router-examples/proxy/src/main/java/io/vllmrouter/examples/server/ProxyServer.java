@@ -36,6 +36,7 @@ import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -113,6 +114,7 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
+    private final CompletableFuture<Void> stopBegun = new CompletableFuture<>();
 
     private ProxyServer(VllmRouter router, ProxyOptions options, EventLoops loops, boolean ownsLoops,
                         Channel listener, ChannelGroup connections) {
@@ -216,6 +218,15 @@ public final class ProxyServer implements AutoCloseable {
         return stopping;
     }
 
+    /**
+     * Completes when {@link #stop} begins, once new requests are already being refused; for
+     * whoever must act at that moment (a test, a supervisor) without polling {@link #isStopping}.
+     * The returned stage is a copy: completing it does not stop the server.
+     */
+    public CompletableFuture<Void> stopping() {
+        return stopBegun.copy();
+    }
+
     /** Exchanges being served now. */
     public int activeExchanges() {
         return active.get();
@@ -251,6 +262,7 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         stopping = true;
+        stopBegun.complete(null);
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (drainLock) {
             while (active.get() > 0) {

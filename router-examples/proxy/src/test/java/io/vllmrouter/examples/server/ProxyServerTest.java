@@ -31,7 +31,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
@@ -143,20 +142,6 @@ class ProxyServerTest {
     /** Waits until the router state the test needs is reached: checked again at each router event. */
     private void await(String what, BooleanSupplier condition) {
         recorded.awaitUntil(what, condition, SAFETY);
-    }
-
-    /**
-     * Waits for the proxy's own state, which no router event reports; polled, bounded by the safety
-     * timeout.
-     */
-    private static void awaitProxy(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + SAFETY.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-        }
     }
 
     private void awaitModels(int n) {
@@ -502,8 +487,10 @@ class ProxyServerTest {
                 .timeout(SAFETY).header("X-Test-Mode", "hang").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(a.chatArrivals.tryAcquire(SAFETY.toSeconds(), TimeUnit.SECONDS)).as("request reached the backend").isTrue();
+        CompletableFuture<Void> stopBegun = proxy.stopping();
         CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> proxy.stop(SAFETY), OWN_THREAD);
-        awaitProxy("stop begun", proxy::isStopping);
+        stopBegun.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
+        assertThat(proxy.isStopping()).isTrue();
         assertThat(stopped).isNotDone();
         assertThat(proxy.activeExchanges()).isEqualTo(1);
         a.release.countDown();
