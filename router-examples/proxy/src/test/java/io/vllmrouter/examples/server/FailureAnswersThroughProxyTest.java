@@ -89,10 +89,9 @@ class FailureAnswersThroughProxyTest {
     void aSaturatedFleetAnswers429WithRetryAfter() throws Exception {
         start(c -> c.maxInFlightFactor(0.25).queueTimeout(Duration.ofSeconds(3)), Faults.hanging());
         CompletableFuture<HttpResponse<String>> hung = client.sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (router.stats().servers().get(0).inFlight() == 0 && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);   // bounded wait, as DataPlaneTest does
-        }
+        // The backend holding the request means the router counts it in flight (counted before it is sent).
+        assertThat(sims.get(0).awaitState(s -> s.hanging("/v1/chat/completions") == 1, Duration.ofSeconds(20))).as("request reached the backend").isTrue();
+        assertThat(router.stats().servers().get(0).inFlight()).isEqualTo(1);
         HttpResponse<String> r = client.send(chat(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(429);
         assertThat(r.headers().firstValue("Retry-After")).hasValue("3");

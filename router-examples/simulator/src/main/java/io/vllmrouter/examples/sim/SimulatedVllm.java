@@ -10,10 +10,12 @@ import java.io.OutputStream;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -22,7 +24,10 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
  * A vLLM stand-in on 127.0.0.1: vLLM's endpoints, JSON and SSE shapes and /metrics names over a
@@ -74,6 +79,9 @@ public final class SimulatedVllm implements AutoCloseable {
     private final SplittableRandom faultRandom;
     private final AtomicLong requestIds = new AtomicLong();
     private final List<String> quotedModels;
+    private final ReentrantLock stateLock = new ReentrantLock();
+    private final Condition stateChanged = stateLock.newCondition();
+    private final ConcurrentHashMap<String, Integer> hanging = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private volatile Faults faults;
 
@@ -136,6 +144,42 @@ public final class SimulatedVllm implements AutoCloseable {
     /** Sequences waiting for a slot now. */
     public int waiting() { return engine.waiting(); }
 
+    /** Requests to {@code path} (e.g. {@code /v1/chat/completions}) held open by the {@link Faults#hang()} fault now. */
+    public int hanging(String path) { return hanging.getOrDefault(path, 0); }
+
+    /**
+     * Waits until {@code condition} holds of this simulator (its {@link #running}, {@link #waiting},
+     * {@link #hanging(String)} counts, ...), checking it now and again each time the engine has taken a step
+     * or a request has been put on hold; returns whether it held before {@code timeout} ran out or
+     * the simulator closed. For tests and tools that must act at a given engine state without
+     * polling it; the condition runs on the caller's thread.
+     */
+    public boolean awaitState(Predicate<? super SimulatedVllm> condition, Duration timeout) throws InterruptedException {
+        long left = timeout.toNanos();
+        stateLock.lock();
+        try {
+            while (!condition.test(this)) {
+                if (left <= 0 || closed) {
+                    return false;
+                }
+                left = stateChanged.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            stateLock.unlock();
+        }
+    }
+
+    /** Wakes {@link #awaitState} callers: the engine's state, or the requests on hold, may have changed. */
+    private void stateChanged() {
+        stateLock.lock();
+        try {
+            stateChanged.signalAll();
+        } finally {
+            stateLock.unlock();
+        }
+    }
+
     /** Simulated milliseconds since start. */
     public double simulatedNowMs() {
         return (System.nanoTime() - startNanos) / 1e6 * config.timeScale();
@@ -149,6 +193,7 @@ public final class SimulatedVllm implements AutoCloseable {
         }
         closed = true;
         closedLatch.countDown();
+        stateChanged();
         LockSupport.unpark(engineThread);
         server.stop(0);
         try {
@@ -169,6 +214,7 @@ public final class SimulatedVllm implements AutoCloseable {
                     engine.submit(s);
                 }
                 engine.advanceTo(simulatedNowMs());
+                stateChanged();
                 if (engine.idle() && inbox.isEmpty()) {
                     LockSupport.park(this);
                 } else {
@@ -239,7 +285,7 @@ public final class SimulatedVllm implements AutoCloseable {
                 return;
             }
             if (faults.hang()) {
-                hang(ex);
+                hang(path);
                 return;
             }
             switch (path) {
@@ -302,11 +348,15 @@ public final class SimulatedVllm implements AutoCloseable {
         return false;
     }
 
-    private void hang(HttpExchange ex) {
+    private void hang(String path) {
+        hanging.merge(path, 1, Integer::sum);
+        stateChanged();
         try {
             closedLatch.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            hanging.merge(path, -1, (a, b) -> a + b == 0 ? null : a + b);
         }
     }
 

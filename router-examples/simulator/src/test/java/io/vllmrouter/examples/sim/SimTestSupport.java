@@ -14,7 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 
 /** HTTP helpers shared by the simulator tests. */
 final class SimTestSupport {
@@ -72,26 +72,12 @@ final class SimTestSupport {
         return metric(get(sim.baseUrl(), "/metrics").body(), name);
     }
 
-    /** Polls {@code condition} (each poll is a real request) until it holds or the safety net ends. */
-    static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + SAFETY.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return true;
-            }
-            Thread.onSpinWait();
-        }
-        return false;
-    }
-
-    static boolean metricEventually(SimulatedVllm sim, String name, double value) {
-        return eventually(() -> {
-            try {
-                return metric(sim, name) == value;
-            } catch (IOException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+    /**
+     * Waits until the simulator's engine state satisfies {@code condition}: woken by the engine at
+     * each step, bounded by the safety net; whether it held.
+     */
+    static boolean awaitState(SimulatedVllm sim, Predicate<? super SimulatedVllm> condition) throws InterruptedException {
+        return sim.awaitState(condition, SAFETY);
     }
 
     /** A raw HTTP/1.1 POST on its own socket, so a test can cut the connection or read a cut stream. */

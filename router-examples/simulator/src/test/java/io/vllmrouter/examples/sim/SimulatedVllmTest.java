@@ -179,14 +179,10 @@ class SimulatedVllmTest {
             pending.add(CLIENT.sendAsync(postRequest(sim.baseUrl(), "/v1/chat/completions", chat("request " + i, 500_000, false)),
                     HttpResponse.BodyHandlers.ofString()));
         }
-        assertThat(eventually(() -> {
-            try {
-                String text = get(sim.baseUrl(), "/metrics").body();
-                return metric(text, "vllm:num_requests_running") == 2 && metric(text, "vllm:num_requests_waiting") == 3;
-            } catch (IOException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        })).as("observed running=2 waiting=3").isTrue();
+        assertThat(awaitState(sim, v -> v.running() == 2 && v.waiting() == 3)).as("observed running=2 waiting=3").isTrue();
+        String text = get(sim.baseUrl(), "/metrics").body();
+        assertThat(metric(text, "vllm:num_requests_running")).isEqualTo(2);
+        assertThat(metric(text, "vllm:num_requests_waiting")).isEqualTo(3);
         assertThat(metric(sim, "vllm:kv_cache_usage_perc")).isGreaterThan(0).isLessThanOrEqualTo(1);
         sim.close();
         for (CompletableFuture<HttpResponse<String>> f : pending) {
@@ -211,7 +207,8 @@ class SimulatedVllmTest {
         readUntil(blocker.getInputStream(), "data: ");
         CompletableFuture<HttpResponse<String>> queued = CLIENT.sendAsync(
                 postRequest(sim.baseUrl(), "/v1/chat/completions", chat("same prompt", 2, false)), HttpResponse.BodyHandlers.ofString());
-        assertThat(metricEventually(sim, "vllm:num_requests_waiting", 1)).isTrue();
+        assertThat(awaitState(sim, v -> v.waiting() == 1)).isTrue();
+        assertThat(metric(sim, "vllm:num_requests_waiting")).isEqualTo(1);
         blocker.close();
         double waited = ttft(queued.get());
         assertThat(waited).isGreaterThan(idle);
@@ -264,7 +261,8 @@ class SimulatedVllmTest {
             assertThat(Pattern.compile("data: ").matcher(all).results().count()).isEqualTo(3);
             assertThat(all).doesNotContain("[DONE]").doesNotEndWith("0\r\n\r\n");
         }
-        assertThat(metricEventually(sim, "vllm:num_requests_running", 0)).isTrue();
+        assertThat(awaitState(sim, v -> v.running() == 0)).isTrue();
+        assertThat(metric(sim, "vllm:num_requests_running")).isZero();
     }
 
     @Test
@@ -274,7 +272,8 @@ class SimulatedVllmTest {
         readUntil(s.getInputStream(), "data: ");
         assertThat(metric(sim, "vllm:num_requests_running")).isEqualTo(1);
         s.close();
-        assertThat(metricEventually(sim, "vllm:num_requests_running", 0)).isTrue();
+        assertThat(awaitState(sim, v -> v.running() == 0)).isTrue();
+        assertThat(metric(sim, "vllm:num_requests_running")).isZero();
         assertThat(metric(get(sim.baseUrl(), "/metrics").body(), "vllm:request_success_total{engine=\"0\",finished_reason=\"abort\""))
                 .isEqualTo(1);
         assertThat(post(sim.baseUrl(), "/v1/chat/completions", chat("next", 3, false)).statusCode()).isEqualTo(200);
