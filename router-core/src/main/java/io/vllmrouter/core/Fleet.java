@@ -4,7 +4,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
-import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.ModelInfo;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterStats;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -344,44 +342,12 @@ final class Fleet {
 
     /** The catalogue of admitted backends' models, each id once, first backend's entry kept. Any thread. */
     List<ModelInfo> models() {
-        Map<String, ModelInfo> out = new LinkedHashMap<>();
-        for (Backend b : snapshot.admitted) {
-            for (ModelInfo m : b.modelInfos()) {
-                out.putIfAbsent(m.id(), m);
-            }
-        }
-        return List.copyOf(out.values());
+        return FleetView.models(snapshot);
     }
 
     /** The fleet as the seed's {@code /load-stats} shows it. Any thread; reads live figures. */
     RouterStats stats() {
-        Snapshot s = snapshot;
-        List<BackendStats> servers = new ArrayList<>(s.total + draining.size());
-        int healthy = 0;
-        long load = 0;
-        long capacity = 0;
-        for (Backend b : s.all) {
-            BackendStats bs = b.stats(b.admission.admitted());
-            servers.add(bs);
-            healthy += bs.status() ? 1 : 0;
-            load += bs.currentLoad();
-            capacity += bs.maxCapacity();
-        }
-        for (Backend b : draining) {
-            if (b.inFlight() > 0) {
-                servers.add(b.stats(false));
-            }
-        }
-        double util = capacity == 0 ? 0.0 : Backend.round1(100.0 * load / capacity);
-        Map<String, Long> strategyStats;
-        try {
-            strategyStats = s.settings.strategy() == null ? Map.of() : s.settings.strategy().stats();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "strategy " + s.settings.strategyName() + " failed to report its figures", e);
-            strategyStats = Map.of();
-        }
-        return new RouterStats(servers, new RouterStats.Summary(s.total, healthy, load, capacity, util),
-                s.settings.strategyName(), configLoadedAt, ticker.now(), strategyStats);
+        return FleetView.stats(snapshot, draining, configLoadedAt, ticker.now());
     }
 
     boolean closed() {

@@ -125,7 +125,7 @@ final class Forwarder {
             Snapshot s = snapshots.get();
             throw new UpstreamException(null, 0, null, e, s.total, s.healthy, s.open);
         } catch (ExecutionException e) {
-            Throwable cause = Exchange.unwrap(e);
+            Throwable cause = Failures.unwrap(e);
             if (cause instanceof RouterException re) {
                 throw re;
             }

@@ -2,6 +2,7 @@ package io.vllmrouter.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vllmrouter.api.RouterRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -70,6 +71,28 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         this.chat = chat;
         this.resumer = Objects.requireNonNull(resumer, "resumer");
         this.splice = new SseSplice(chat);
+    }
+
+    /**
+     * A stream for {@code request} that may resume elsewhere, or null when {@code stream_failover} is
+     * off or the request cannot resume (not a streamed completion, not {@link #eligible}, unreadable).
+     */
+    static ResumableStream forRequest(Snapshot.Settings settings, RouterRequest request, RequestInfo info,
+                                      Resumer resumer) {
+        String path = request.path();
+        boolean chat = path.startsWith("/v1/chat/completions");
+        if (!settings.streamFailover() || !info.stream() || !(chat || path.startsWith("/v1/completions"))) {
+            return null;
+        }
+        try {
+            JsonNode node = RouterJson.mapper().readTree(request.body());
+            if (!eligible(node, chat)) {
+                return null;
+            }
+            return new ResumableStream((ObjectNode) node, chat, resumer);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**

@@ -367,4 +367,12 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
             super("response closed");
         }
     }
+
+    /** Discards a body we will not pass on (an answer replaced by a retry or by the router's error). */
+    static final Flow.Subscriber<List<ByteBuffer>> DISCARD = new Flow.Subscriber<>() {
+        @Override public void onSubscribe(Flow.Subscription s) { s.cancel(); }
+        @Override public void onNext(List<ByteBuffer> item) { }
+        @Override public void onError(Throwable t) { }
+        @Override public void onComplete() { }
+    };
 }

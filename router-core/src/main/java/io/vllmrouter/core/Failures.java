@@ -1,0 +1,179 @@
+package io.vllmrouter.core;
+
+import io.vllmrouter.api.BackendsBusyException;
+import io.vllmrouter.api.RouterException;
+import io.vllmrouter.api.UpstreamException;
+import io.vllmrouter.api.UpstreamTimeoutException;
+import io.vllmrouter.core.transport.TransportException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * What one request's attempts have told so far: the backends tried, how many answered 429, the
+ * last failure, and which failures may be the request's own fault. {@link Exchange} asks it how to
+ * judge a failure before the headers and which error the caller gets when no attempt is left.
+ *
+ * <p>Judging failures (docs/resilience.md): only the backend's own failures count against it. A 429
+ * is load ({@link #busy}: retried, not counted against the backend). A reset, an invalid answer or a
+ * 500 is the backend's, unless the same request already failed that same way on other backends:
+ * after {@link #QUERY_OF_DEATH} of them the request is judged the cause, is not retried further, and
+ * only the first of those failures counts, so one poisonous request cannot open every breaker.
+ * When every attempt was refused with 429 the caller gets 429 (busy), otherwise a 502 naming the
+ * attempts, never a backend's error page.
+ *
+ * <p>Threads: called from the exchange's attempt callbacks, which run one after another (each
+ * attempt starts from the previous one's end), so no lock is needed.
+ */
+final class Failures {
+
+    /** Backends on which one request may fail the same way before it is judged the cause. */
+    static final int QUERY_OF_DEATH = 2;
+
+    private final String model;
+    private final List<Backend> tried = new ArrayList<>(2);
+    private int attempts;
+    private Throwable lastCause;
+    /** "status 500 from http://...": the last failure, for the 502 message. */
+    private String lastFailure;
+    /** Attempts refused with 429. */
+    private int busy;
+    /** Per kind of failure that may be the request's fault, the backends that failed that way. */
+    private Map<String, List<Backend>> sameFailures;
+
+    /** @param model the request's model, named in the errors */
+    Failures(String model) {
+        this.model = model;
+    }
+
+    /** An attempt goes to {@code b}. */
+    void attempted(Backend b) {
+        attempts++;
+        tried.add(b);
+    }
+
+    /** Attempts made so far, including the current one. */
+    int attempts() {
+        return attempts;
+    }
+
+    boolean triedAny() {
+        return !tried.isEmpty();
+    }
+
+    boolean tried(Backend b) {
+        return tried.contains(b);
+    }
+
+    /** The backend of the last attempt, or null before the first. */
+    Backend last() {
+        return tried.isEmpty() ? null : tried.get(tried.size() - 1);
+    }
+
+    /** {@code b} answered 429: load, not a failure of the backend. */
+    void busy(Backend b) {
+        busy++;
+        lastFailure = "status 429 from " + b.id();
+    }
+
+    /** The failure the retry policy is asked about (and the 502 will carry). */
+    void lastCause(Throwable cause) {
+        lastCause = cause;
+    }
+
+    /** A failure that is not judged further (a continuation's status): only named in the 502. */
+    void lastFailure(String kind, Backend b) {
+        lastFailure = kind + " from " + b.id();
+    }
+
+    /**
+     * A failure of {@code b} before the headers. Returns the error that ends the request when the
+     * same kind of failure has now happened on {@link #QUERY_OF_DEATH} backends (the request is the
+     * cause: its attempt must not count against {@code b}), or null when it is the backend's.
+     */
+    RouterException failed(Backend b, Throwable cause, String kind, Snapshot s) {
+        lastFailure = kind + " from " + b.id();
+        boolean mayBeTheRequest = kind.equals("status 500") || kind.equals("connection reset")
+                || kind.equals("invalid HTTP answer");
+        if (!mayBeTheRequest) {
+            return null;
+        }
+        if (sameFailures == null) {
+            sameFailures = new HashMap<>(2);
+        }
+        List<Backend> where = sameFailures.computeIfAbsent(kind, k -> new ArrayList<>(2));
+        if (!where.contains(b)) {
+            where.add(b);
+        }
+        if (where.size() < QUERY_OF_DEATH) {
+            return null;
+        }
+        lastCause = cause;
+        return UpstreamException.described(model, attempts, "the request failed the same way ("
+                + kind + ") on " + where.size() + " backends, so it is likely the cause and was not retried"
+                + " further (backends tried: " + distinctTried() + "; last: " + lastFailure + ")",
+                cause, s.total, s.healthy, s.open);
+    }
+
+    /** The caller's error when no attempt is left: 429 when every one was refused with 429, else 502. */
+    RouterException exhausted(Snapshot s) {
+        if (busy > 0 && busy == attempts) {
+            return new BackendsBusyException(model, "each of the " + attempts + " tried answered 429",
+                    s.total, s.healthy, s.open, s.settings.retryAfterSeconds());
+        }
+        String what = (attempts == 1 ? "the only attempt failed" : "all " + attempts + " attempts failed")
+                + " (backends tried: " + distinctTried() + "; last: "
+                + (lastFailure != null ? lastFailure : "no answer") + ")";
+        return UpstreamException.described(model, attempts, what, lastCause, s.total, s.healthy, s.open);
+    }
+
+    /** No headers from {@code b} by the request's deadline: 504, nothing left for another backend. */
+    RouterException timedOut(Backend b, Duration timeout, Snapshot s) {
+        return new UpstreamTimeoutException(model, b.id(), timeout, s.total, s.healthy, s.open);
+    }
+
+    /** Not the backend's doing (an Error, a rejected task, a bug): 502, and no other backend is tried. */
+    RouterException routerFailed(Throwable cause, Snapshot s) {
+        return UpstreamException.described(model, attempts, "the router could not forward the request"
+                + (cause.getMessage() == null ? "" : " (" + cause.getMessage() + ")"), cause,
+                s.total, s.healthy, s.open);
+    }
+
+    /** The failure inside a future's wrapping ({@link CompletionException}, {@link ExecutionException}). */
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** How a transport failure is named in messages and matched for the query of death. */
+    static String kind(TransportException te, Duration wait) {
+        return switch (te.kind()) {
+            case CONNECT -> "connection failed";
+            case RESET -> "connection reset";
+            case TIMEOUT -> "no response headers within " + wait.toMillis() + " ms";
+            case PROTOCOL -> "invalid HTTP answer";
+        };
+    }
+
+    /** "IOException: reset by peer", for retry reasons given to the listener. */
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+
+    private int distinctTried() {
+        int n = 0;
+        for (int i = 0; i < tried.size(); i++) {
+            if (tried.indexOf(tried.get(i)) == i) {
+                n++;
+            }
+        }
+        return n;
+    }
+}
