@@ -15,9 +15,7 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.testing.FakeClock;
-import io.vllmrouter.core.transport.Transport;
 import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamRequest;
 import io.vllmrouter.core.transport.UpstreamResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,12 +26,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -51,7 +47,7 @@ class FailureSemanticsTest {
             .getBytes(StandardCharsets.UTF_8);
 
     private final FakeClock clock = new FakeClock();
-    private final Scripted transport = new Scripted();
+    private final ScriptedTransport transport = new ScriptedTransport();
     private final List<RouterListener.RequestRecord> records = new CopyOnWriteArrayList<>();
     private DefaultVllmRouter router;
 
@@ -306,27 +302,6 @@ class FailureSemanticsTest {
         assertThatThrownBy(() -> router.route(chat())).isInstanceOf(BackendsBusyException.class);
         assertThat(records).extracting(RouterListener.RequestRecord::status).containsExactly(429);
         first.cancel(true);
-    }
-
-    /** Answers per backend host; records what it was asked to send. */
-    static final class Scripted implements Transport {
-        final Map<String, Function<UpstreamRequest, CompletableFuture<UpstreamResponse>>> answers =
-                new ConcurrentHashMap<>();
-        final List<UpstreamRequest> sent = new CopyOnWriteArrayList<>();
-
-        void answer(String base, Function<UpstreamRequest, CompletableFuture<UpstreamResponse>> f) {
-            answers.put(URI.create(base).getHost(), f);
-        }
-
-        @Override
-        public CompletableFuture<UpstreamResponse> send(UpstreamRequest request) {
-            sent.add(request);
-            return answers.get(request.uri().getHost()).apply(request);
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /** Fixed chunks, one per unit of demand, then the end or {@code failure}. */

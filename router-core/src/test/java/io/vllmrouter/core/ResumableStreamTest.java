@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.FailureSemanticsTest.Chunks;
-import io.vllmrouter.core.FailureSemanticsTest.Scripted;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
@@ -32,7 +31,7 @@ class ResumableStreamTest {
     private static final String C = "http://gpu-c:8000";
 
     private final FakeClock clock = new FakeClock();
-    private final Scripted transport = new Scripted();
+    private final ScriptedTransport transport = new ScriptedTransport();
     private DefaultVllmRouter router;
 
     @AfterEach

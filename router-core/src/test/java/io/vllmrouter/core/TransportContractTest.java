@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -169,27 +168,6 @@ class TransportContractTest {
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
                 .isEqualTo(RequestOutcome.CANCELLED);
         assertThat(router.stats().servers().get(0).inFlight()).isZero();
-    }
-
-    /** Answers per backend host; records what it was asked to send. */
-    private static final class ScriptedTransport implements Transport {
-        final Map<String, Function<UpstreamRequest, CompletableFuture<UpstreamResponse>>> answers =
-                new ConcurrentHashMap<>();
-        final List<UpstreamRequest> sent = new CopyOnWriteArrayList<>();
-
-        void answer(String base, Function<UpstreamRequest, CompletableFuture<UpstreamResponse>> f) {
-            answers.put(URI.create(base).getHost(), f);
-        }
-
-        @Override
-        public CompletableFuture<UpstreamResponse> send(UpstreamRequest request) {
-            sent.add(request);
-            return answers.get(request.uri().getHost()).apply(request);
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /** A body of fixed chunks, one per unit of demand, as the contract asks; remembers a cancel. */
