@@ -10,6 +10,7 @@
 #
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s per run, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
+#   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
@@ -22,6 +23,8 @@ WARMUP="${WARMUP:-10}"
 JAVA="${JAVA:-java}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
+MODES="${MODES:-plain stream}"
+TARGETS="${TARGETS:-direct haproxy router}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 jar="$root/router-examples/proxy/target/vllm-router.jar"
@@ -217,10 +220,11 @@ run() { # name port script seconds
 
 echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr" >&2
 echo "warming up the router (${WARMUP}s each)..." >&2
-run warm "$rtr" plain "$WARMUP"
-run warm "$rtr" stream "$WARMUP"
-for mode in plain stream; do
-  for target in direct haproxy router; do
+for mode in $MODES; do
+  run warm "$rtr" "$mode" "$WARMUP"
+done
+for mode in $MODES; do
+  for target in $TARGETS; do
     case $target in
       direct) port=$b1 ;;
       haproxy) port=$hap ;;
@@ -235,14 +239,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else pri
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
 printf '\n%-8s %-8s %10s %9s %9s %9s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms"
-for mode in plain stream; do
-  for target in direct haproxy router; do
+for mode in $MODES; do
+  for target in $TARGETS; do
     k="$target-$mode"
-    printf '%-8s %-8s %10s %9s %9s %9s\n' "$mode" "$target" "${RPS[$k]}" "${MBS[$k]}" "${P50[$k]}" "${P99[$k]}"
+    printf '%-8s %-8s %10s %9s %9s %9s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}"
   done
 done
 echo
-for mode in plain stream; do
+for mode in $MODES; do
+  [ -n "${RPS[router-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] && [ -n "${RPS[direct-$mode]:-}" ] || continue
   echo "$mode: router/haproxy req/s $(ratio "${RPS[router-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[router-$mode]}" "${MBS[haproxy-$mode]}");" \
     "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms"
 done

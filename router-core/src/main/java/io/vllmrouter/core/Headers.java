@@ -1,6 +1,5 @@
 package io.vllmrouter.core;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,10 +17,22 @@ final class Headers {
     private Headers() {
     }
 
-    /** Whether {@code name} must not be forwarded; {@code alsoDropped} holds names listed in Connection. */
+    /** {@link #DROPPED} as an array, for a case-insensitive scan that allocates nothing. */
+    private static final String[] DROPPED_NAMES = DROPPED.toArray(new String[0]);
+
+    /**
+     * Whether {@code name} must not be forwarded; {@code alsoDropped} holds names listed in
+     * Connection. Runs for every header of every request and response, so it compares without
+     * lower-casing (no allocation) and only lower-cases when a Connection header listed names.
+     */
     static boolean dropped(String name, Set<String> alsoDropped) {
-        String n = name.toLowerCase(Locale.ROOT);
-        return DROPPED.contains(n) || n.startsWith("proxy-") || alsoDropped.contains(n);
+        for (String d : DROPPED_NAMES) {
+            if (d.length() == name.length() && d.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return name.regionMatches(true, 0, "proxy-", 0, 6)
+                || (!alsoDropped.isEmpty() && alsoDropped.contains(name.toLowerCase(Locale.ROOT)));
     }
 
     /** Header names a {@code Connection} header lists, lower case; usually empty. */
@@ -71,7 +82,7 @@ final class Headers {
         Map<String, List<String>> out = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> e : in.entrySet()) {
             if (!dropped(e.getKey(), extra)) {
-                out.put(e.getKey(), List.copyOf(new ArrayList<>(e.getValue())));
+                out.put(e.getKey(), List.copyOf(e.getValue())); // no copy when already immutable
             }
         }
         return Collections.unmodifiableMap(out);

@@ -27,6 +27,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -151,6 +152,26 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
 
     // ---- receiving ----------------------------------------------------------------------------
 
+    /**
+     * The response headers as the core takes them, in one pass over Netty's entries with immutable
+     * lists (which the core keeps without copying): a header repeated under the same name is joined.
+     */
+    static Map<String, List<String>> headerMap(HttpHeaders in) {
+        Map<String, List<String>> map = new LinkedHashMap<>(Math.max(8, in.size() * 2));
+        for (Iterator<Map.Entry<String, String>> it = in.iteratorAsString(); it.hasNext(); ) {
+            Map.Entry<String, String> e = it.next();
+            map.merge(e.getKey(), List.of(e.getValue()), UpstreamCall::joined);
+        }
+        return Collections.unmodifiableMap(map);
+    }
+
+    private static List<String> joined(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a.size() + b.size());
+        all.addAll(a);
+        all.addAll(b);
+        return List.copyOf(all);
+    }
+
     private void onMessage(Object msg) {
         if (msg instanceof HttpResponse r) {
             if (r.decoderResult().isFailure()) {
@@ -165,11 +186,7 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
                 headersIn = true;
                 timeout.cancel(false);
                 status = r.status().code();
-                Map<String, List<String>> map = new LinkedHashMap<>();
-                for (String name : r.headers().names()) {
-                    map.put(name, r.headers().getAll(name));
-                }
-                headers = Collections.unmodifiableMap(map);
+                headers = headerMap(r.headers());
                 keepAlive = HttpUtil.isKeepAlive(r);
                 if (!future.complete(this)) {
                     ReferenceCountUtil.release(msg);
