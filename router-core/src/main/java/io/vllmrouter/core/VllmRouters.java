@@ -66,6 +66,7 @@ public final class VllmRouters {
         private Map<String, String> env;
         private Ticker ticker;
         private Scheduler scheduler;
+        private Scheduler requestScheduler;
         private RandomGenerator random;
         private HttpClient httpClient;
         private Transport transport;
@@ -111,6 +112,18 @@ public final class VllmRouters {
          */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /**
+         * Runs the timers of requests in flight (deadlines, first-byte timeouts, queue waits, retry
+         * pauses) apart from the background work; default: the {@link #scheduler}. A transport that
+         * runs on event loops passes a scheduler on those loops, so that a request's timers are set
+         * and cancelled on the thread that carries it, with no lock and no other thread woken. Only
+         * short, non-blocking tasks run on it. A given one is not closed.
+         */
+        public Builder requestScheduler(Scheduler requestScheduler) {
+            this.requestScheduler = Objects.requireNonNull(requestScheduler, "requestScheduler");
             return this;
         }
 
@@ -204,7 +217,8 @@ public final class VllmRouters {
                 BackendProbe p = probe != null ? probe : new BackendClient(http);
                 RouterListener safe = SafeListener.of(listener);
                 Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p);
-                Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t, s, safe, random);
+                Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t,
+                        requestScheduler != null ? requestScheduler : s, safe, random);
                 DefaultVllmRouter router = new DefaultVllmRouter(fleet, forwarder, s, ownsScheduler, ownTransport,
                         ownTransport != null, environment, registry);
                 if (configFile != null) {

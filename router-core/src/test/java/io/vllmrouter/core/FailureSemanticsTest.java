@@ -59,10 +59,16 @@ class FailureSemanticsTest {
     }
 
     private void start(RouterConfigBuilder config, String... urls) {
+        start(b -> { }, config, urls);
+    }
+
+    private void start(java.util.function.Consumer<VllmRouters.Builder> extra, RouterConfigBuilder config, String... urls) {
         for (String u : urls) {
             config.server(new ServerConfig(URI.create(u), 4, List.of(), null));
         }
-        router = VllmRouters.builder()
+        VllmRouters.Builder builder = VllmRouters.builder();
+        extra.accept(builder);
+        router = builder
                 .config(config.enableActiveHealthCheck(false).retryDelay(Duration.ZERO).build())
                 .ticker(clock).scheduler(clock)
                 .strategy(new TestSupport.FirstStrategy())
@@ -165,6 +171,29 @@ class FailureSemanticsTest {
             assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
             assertThat(rec.retries()).isEqualTo(1);
         });
+    }
+
+    @Test
+    void requestTimersRunOnTheRequestSchedulerWhenOneIsGiven() throws Exception {
+        FakeClock timers = new FakeClock();
+        start(b -> b.requestScheduler(timers), RouterConfig.builder().firstByteTimeout(Duration.ofSeconds(5)), A, B);
+        CompletableFuture<UpstreamResponse> hung = new CompletableFuture<>();
+        transport.answer(A, r -> hung);
+        transport.answer(B, r -> status(200, "fine"));
+
+        CompletableFuture<RouterResponse> f = router.routeAsync(chat());
+        assertThat(timers.pendingTasks()).isEqualTo(1); // A's first-byte timer
+        clock.advance(Duration.ofSeconds(6));            // the background scheduler does not own it
+        assertThat(f).isNotDone();
+
+        timers.advance(Duration.ofSeconds(5));
+        try (RouterResponse r = f.get(5, TimeUnit.SECONDS)) {
+            assertThat(r.backendId()).isEqualTo(B);
+            assertThat(timers.pendingTasks()).isEqualTo(1); // B's deadline, while its body is open
+            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("fine");
+        }
+        assertThat(hung).isCancelled();
+        assertThat(timers.pendingTasks()).isZero();
     }
 
     @Test

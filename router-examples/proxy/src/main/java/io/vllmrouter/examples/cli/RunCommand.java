@@ -212,7 +212,7 @@ public final class RunCommand implements Callable<Integer> {
         EventLoops loops = EventLoops.create(0);
         NettyTransport transport = NettyTransport.create(loops);
         VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
-                .strategies(strategies).listener(listener).transport(transport);
+                .strategies(strategies).listener(listener).transport(transport).requestScheduler(loops.timers());
         DefaultVllmRouter router = (discovery == null ? routerBuilder.configFile(configPath) : routerBuilder).buildRouter();
         FleetDiscovery fleet = discovery == null ? null : DiscoverySetup.start(router, discovery, configPath, env);
         ProxyServer server;

@@ -16,6 +16,12 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 
+import io.vllmrouter.api.time.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,6 +37,8 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  */
 public final class EventLoops implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EventLoops.class);
 
     /** {@code -Dvllmrouter.netty.epoll=false} forces NIO. */
     static final String EPOLL_PROPERTY = "vllmrouter.netty.epoll";
@@ -90,6 +98,46 @@ public final class EventLoops implements AutoCloseable {
             }
         }
         return group.next();
+    }
+
+    /**
+     * Timers on these loops, for {@code VllmRouters.Builder.requestScheduler}: a task scheduled
+     * from a loop runs on that loop, so a request's deadline is set and cancelled on the thread
+     * that carries the request (no lock, no other thread woken); from any other thread it goes to
+     * the next loop. Tasks must be short and must not block. Closing it does nothing: the loops
+     * are closed with this object.
+     */
+    public Scheduler timers() {
+        return timers;
+    }
+
+    private final Scheduler timers = new Scheduler() {
+        @Override
+        public Cancellable schedule(Runnable task, Duration delay) {
+            ScheduledFuture<?> f = current().schedule(guarded(task), delay.toNanos(), TimeUnit.NANOSECONDS);
+            return () -> f.cancel(false);
+        }
+
+        @Override
+        public Cancellable scheduleAtFixedRate(Runnable task, Duration initialDelay, Duration period) {
+            ScheduledFuture<?> f = current().scheduleAtFixedRate(guarded(task), initialDelay.toNanos(),
+                    period.toNanos(), TimeUnit.NANOSECONDS);
+            return () -> f.cancel(false);
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    private static Runnable guarded(Runnable task) {
+        return () -> {
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                LOG.error("timer task failed", e);
+            }
+        };
     }
 
     /** Stops the loops (closing every channel still open) and waits up to 5 s for them. */

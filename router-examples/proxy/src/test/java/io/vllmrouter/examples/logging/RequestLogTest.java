@@ -19,7 +19,7 @@ class RequestLogTest {
                 1_234_567_890L, 45_600_000L, 1, 999), Instant.parse("2026-01-01T00:00:00Z"));
         assertThat(line).doesNotContain("\n");
         JsonNode n = new ObjectMapper().readTree(line);
-        assertThat(n.get("ts").asText()).isEqualTo("2026-01-01T00:00:00Z");
+        assertThat(n.get("ts").asText()).isEqualTo("2026-01-01T00:00:00.000Z");
         assertThat(n.get("request_id").asText()).isEqualTo("req-1");
         assertThat(n.get("model").asText()).isEqualTo("llama");
         assertThat(n.get("backend").asText()).isEqualTo("http://a:1");
@@ -29,6 +29,21 @@ class RequestLogTest {
         assertThat(n.get("retries").asInt()).isEqualTo(1);
         assertThat(n.get("stream").asBoolean()).isTrue();
         assertThat(n.get("outcome").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void timestampsAreUtcWithMillisecondsWhicheverSecondCameBefore() {
+        assertThat(ts("2026-01-01T00:00:00.007Z")).isEqualTo("2026-01-01T00:00:00.007Z");
+        assertThat(ts("2026-01-01T00:00:00.07Z")).isEqualTo("2026-01-01T00:00:00.070Z");
+        assertThat(ts("2026-01-01T00:00:01Z")).isEqualTo("2026-01-01T00:00:01.000Z");
+        assertThat(ts("2025-12-31T23:59:59.999999999Z")).isEqualTo("2025-12-31T23:59:59.999Z");
+        assertThat(ts("2026-01-01T00:00:01.5Z")).isEqualTo("2026-01-01T00:00:01.500Z");
+    }
+
+    private static String ts(String instant) {
+        StringBuilder b = new StringBuilder();
+        RequestLog.timestamp(b, Instant.parse(instant));
+        return b.toString();
     }
 
     @Test

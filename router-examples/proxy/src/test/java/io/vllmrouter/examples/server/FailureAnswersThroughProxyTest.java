@@ -63,7 +63,7 @@ class FailureAnswersThroughProxyTest {
             config.server(new ServerConfig(s.baseUrl(), 4, List.of("llama"), null));
         }
         loops = EventLoops.create(1);
-        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).build();
+        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
     }
 

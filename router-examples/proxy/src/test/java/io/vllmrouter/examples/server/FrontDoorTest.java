@@ -96,7 +96,7 @@ class FrontDoorTest {
                 .access(access.apply(AccessConfig.builder()).build());
         config.server(new ServerConfig(URI.create(backend.url()), 4, List.of(), backendKey));
         loops = EventLoops.create(loopThreads);
-        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).build();
+        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
     }
 

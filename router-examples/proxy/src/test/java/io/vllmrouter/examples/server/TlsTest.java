@@ -42,7 +42,7 @@ class TlsTest {
                     .server(new ServerConfig(backend.url(), 4))
                     .access(AccessConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
                     .build();
-            VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
+            VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
             ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
             try {
                 HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))

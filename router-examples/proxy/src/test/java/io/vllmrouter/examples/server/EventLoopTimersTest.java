@@ -1,0 +1,63 @@
+package io.vllmrouter.examples.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.EventLoop;
+import io.vllmrouter.api.time.Scheduler;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@link EventLoops#timers()}: a request's timers stay on the loop that set them. */
+@Timeout(30)
+class EventLoopTimersTest {
+
+    private final EventLoops loops = EventLoops.create(2);
+
+    @AfterEach
+    void stop() {
+        loops.close();
+    }
+
+    @Test
+    void aTimerSetOnALoopRunsOnThatLoop() throws Exception {
+        Scheduler timers = loops.timers();
+        for (io.netty.util.concurrent.EventExecutor e : loops.group()) {
+            EventLoop loop = (EventLoop) e;
+            CompletableFuture<Boolean> ranOnSameLoop = new CompletableFuture<>();
+            loop.execute(() -> timers.schedule(() -> ranOnSameLoop.complete(loop.inEventLoop()), Duration.ofMillis(1)));
+            assertThat(ranOnSameLoop.get(10, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void aCancelledTimerDoesNotRunAndAThrowingOneDoesNotStopTheLoop() throws Exception {
+        Scheduler timers = loops.timers();
+        EventLoop loop = loops.group().next();
+        AtomicBoolean cancelledRan = new AtomicBoolean();
+        CompletableFuture<Void> after = new CompletableFuture<>();
+        loop.execute(() -> {
+            Scheduler.Cancellable c = timers.schedule(() -> cancelledRan.set(true), Duration.ofMillis(5));
+            c.cancel();
+            timers.schedule(() -> {
+                throw new IllegalStateException("a timer task failed on purpose");
+            }, Duration.ofMillis(1));
+            // runs after the cancelled one's time and after the throwing one
+            timers.schedule(() -> after.complete(null), Duration.ofMillis(20));
+        });
+        after.get(10, TimeUnit.SECONDS);
+        assertThat(cancelledRan).isFalse();
+    }
+
+    @Test
+    void fromAnotherThreadATimerGoesToALoop() throws Exception {
+        CompletableFuture<Boolean> onLoop = new CompletableFuture<>();
+        loops.timers().schedule(() -> onLoop.complete(Thread.currentThread().getName().startsWith("vllm-router-io")),
+                Duration.ZERO);
+        assertThat(onLoop.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+}
