@@ -7,6 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.function.Supplier;
 
 /**
@@ -61,8 +64,9 @@ public final class RequestLog implements RouterListener {
      */
     static String toJson(RequestRecord r, Instant ts) {
         StringBuilder b = new StringBuilder(256);
-        b.append("{\"ts\":");
-        string(b, ts.toString());
+        b.append("{\"ts\":\"");
+        timestamp(b, ts);
+        b.append('"');
         b.append(",\"request_id\":");
         string(b, r.requestId());
         b.append(",\"model\":");
@@ -88,9 +92,51 @@ public final class RequestLog implements RouterListener {
     private static void string(StringBuilder b, String s) {
         if (s == null) {
             b.append("null");
+        } else if (plain(s)) {
+            b.append('"').append(s).append('"');
         } else {
             b.append('"').append(JsonStringEncoder.getInstance().quoteAsString(s)).append('"');
         }
+    }
+
+    /** Printable ASCII without quote or backslash: what request ids, models and URLs nearly always are. */
+    private static boolean plain(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The date and time of the last second formatted, shared by the threads that log. */
+    private record Second(long epochSecond, String text) {
+    }
+
+    private static volatile Second lastSecond = new Second(Long.MIN_VALUE, "");
+
+    /**
+     * {@code ts} in ISO-8601 UTC with milliseconds, e.g. {@code 2026-01-01T00:00:00.000Z}: the
+     * date and time are formatted once per second, not once per request.
+     */
+    static void timestamp(StringBuilder b, Instant ts) {
+        long second = ts.getEpochSecond();
+        Second s = lastSecond;
+        if (s.epochSecond() != second) {
+            s = new Second(second, DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(
+                    LocalDateTime.ofEpochSecond(second, 0, ZoneOffset.UTC)));
+            lastSecond = s;
+        }
+        int millis = ts.getNano() / 1_000_000;
+        b.append(s.text()).append('.');
+        if (millis < 100) {
+            b.append('0');
+        }
+        if (millis < 10) {
+            b.append('0');
+        }
+        b.append(millis).append('Z');
     }
 
     private static double millis(long nanos) {
