@@ -5,8 +5,9 @@
 # 200-event SSE stream of ~35 KB, plus /health, /metrics and /v1/models so the router admits
 # them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
-# /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target and the router/HAProxy
-# ratios. Stops everything it started, whatever happens.
+# /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target, the CPU time each
+# proxy itself spends per request (read from /proc: on a shared, noisy machine it moves far less
+# than req/s), and the router/HAProxy ratios. Stops everything it started, whatever happens.
 #
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s per run, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
@@ -206,11 +207,34 @@ to_mb() {
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /GB$/) n *= 1024; else if (v ~ /KB$/) n /= 1024; else if (v ~ /MB$/) n += 0; else n /= 1048576; printf "%.1f", n }'
 }
 
-declare -A RPS MBS P50 P99 ERR
+# cpu_ticks PID...: user + system clock ticks used so far by these processes (all their threads)
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+CLK_TCK="$(getconf CLK_TCK)"
+
+# The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
+# HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
+declare -A RPS MBS P50 P99 ERR CPU
 run() { # name port script seconds
-  local out
+  local out cpids before after reqs
+  case $1 in
+    direct) cpids="$(pgrep -P "${pids[0]}" | tr '\n' ' ')" ;;
+    haproxy) cpids="${pids[1]}" ;;
+    *) cpids="${pids[2]}" ;;
+  esac
+  # shellcheck disable=SC2086 # a list of pids
+  before="$(cpu_ticks $cpids)"
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${4}s" --latency -s "$work/$3.lua" "http://127.0.0.1:$2" 2>&1)"
+  # shellcheck disable=SC2086
+  after="$(cpu_ticks $cpids)"
   echo "$out" >"$work/logs/wrk-$1-$3.txt"
+  reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  CPU[$1-$3]="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="${reqs:-0}" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }')"
   RPS[$1-$3]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
   MBS[$1-$3]="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")"
   P50[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
@@ -238,18 +262,19 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-printf '\n%-8s %-8s %10s %9s %9s %9s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms"
+printf '\n%-8s %-8s %10s %9s %9s %9s %11s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "cpu us/req"
 for mode in $MODES; do
   for target in $TARGETS; do
     k="$target-$mode"
-    printf '%-8s %-8s %10s %9s %9s %9s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}"
+    printf '%-8s %-8s %10s %9s %9s %9s %11s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${CPU[$k]:-}"
   done
 done
 echo
 for mode in $MODES; do
   [ -n "${RPS[router-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] && [ -n "${RPS[direct-$mode]:-}" ] || continue
   echo "$mode: router/haproxy req/s $(ratio "${RPS[router-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[router-$mode]}" "${MBS[haproxy-$mode]}");" \
-    "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms"
+    "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms;" \
+    "CPU per request: router/haproxy $(ratio "${CPU[router-$mode]}" "${CPU[haproxy-$mode]}")"
 done
 for k in "${!ERR[@]}"; do
   if [ -n "${ERR[$k]}" ]; then

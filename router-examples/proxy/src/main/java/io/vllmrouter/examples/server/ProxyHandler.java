@@ -687,12 +687,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             HttpUtil.setTransferEncodingChunked(head, true);
         }
         ctx.write(head);
-        if (sse) {
-            ctx.flush(); // the client sees the stream open before the first event
-        }
         Relay relay = new Relay(c, r, sse);
         c.relay = relay;
         r.bodyPublisher().subscribe(relay);
+        if (sse) {
+            // The client sees the stream open before the first event, but events the backend sent
+            // with its headers (already read) leave in the same write.
+            relay.flushSoon();
+        }
     }
 
     private static void keepAliveHeader(Call c, HttpHeaders out) {
