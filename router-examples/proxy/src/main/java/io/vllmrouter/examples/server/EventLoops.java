@@ -1,5 +1,7 @@
 package io.vllmrouter.examples.server;
 
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -75,6 +77,16 @@ public final class EventLoops implements AutoCloseable {
     /** How many event loops (threads). */
     public int threads() {
         return threads;
+    }
+
+    /**
+     * The buffer allocator of every channel on these loops: Netty's pooled (jemalloc-like)
+     * allocator with per-thread caches. Against Netty 4.2's default adaptive allocator it spent
+     * 5-20 % less CPU per request under wrk (streamed answers most: the adaptive one kept
+     * allocating and zeroing new direct chunks for the 64 KiB upstream reads).
+     */
+    public ByteBufAllocator allocator() {
+        return PooledByteBufAllocator.DEFAULT;
     }
 
     /** {@code "epoll"} or {@code "nio"}. */

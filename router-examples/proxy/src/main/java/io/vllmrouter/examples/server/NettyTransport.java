@@ -161,6 +161,7 @@ public final class NettyTransport implements Transport {
             this.bootstrap = new Bootstrap()
                     .group(loop)
                     .channel(loops.socketChannel())
+                    .option(ChannelOption.ALLOCATOR, loops.allocator())
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.SO_KEEPALIVE, true)
                     .option(ChannelOption.AUTO_READ, false)
