@@ -312,7 +312,9 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
         }
         // After the end too: a transport that lends pooled buffers takes the last ones back now.
         cancelUpstream();
-        queue.offer(Closed.MARK);
+        if (mode.get() != PUBLISHER) {
+            queue.offer(Closed.MARK); // wakes a reader blocked in read(); a publisher has none
+        }
     }
 
     /** The request's deadline passed: cancel upstream and fail the reader. */

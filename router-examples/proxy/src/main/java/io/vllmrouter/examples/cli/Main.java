@@ -35,7 +35,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        io.vllmrouter.examples.server.JvmSettings.apply();
+        io.vllmrouter.examples.server.JvmSettings.applyForCommandLine();
         int code = execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.exit(code);
     }
