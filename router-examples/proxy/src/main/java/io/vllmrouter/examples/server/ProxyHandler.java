@@ -83,7 +83,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private enum Wait { NOTHING, FIRST_REQUEST, IDLE, HEADERS, BODY }
 
     private Wait waiting = Wait.NOTHING;
+    /** When the current wait ends ({@link System#nanoTime()}), and its length for the message. */
+    private long deadlineNanos;
+    private java.time.Duration waitLength;
+    /** The pending check of the deadline, or null; and when it runs. */
     private io.netty.util.concurrent.ScheduledFuture<?> timer;
+    private long timerAt;
     /** Bytes of the next request arrived (set before the codec sees them). */
     private boolean sawBytes;
 
@@ -165,9 +170,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     // ---- read timeouts ------------------------------------------------------------------------
 
     /** Waits for {@code what}, closing the connection when it takes longer than its timeout. */
+    /**
+     * Starts waiting for {@code what}. The connection keeps at most one timer, and it is not moved
+     * for every wait: a keep-alive request goes through four (headers, body, idle, headers) and
+     * setting and cancelling a timer for each was a measurable share of the event loop. A check
+     * runs when the timer fires: a wait that is over is timed out, one that was extended is
+     * checked again at its end, and with nothing awaited the timer lapses.
+     */
     private void arm(Wait what) {
-        disarm();
-        waiting = what;
         io.vllmrouter.core.config.AccessConfig a = server.access();
         java.time.Duration d = switch (what) {
             case FIRST_REQUEST, HEADERS -> a.clientHeaderTimeout();
@@ -175,12 +185,48 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             case IDLE -> a.clientIdleTimeout();
             case NOTHING -> null;
         };
-        if (d != null) {
-            timer = ctx.executor().schedule(() -> timedOut(what, d), d.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        waiting = d == null ? Wait.NOTHING : what;
+        if (d == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        waitLength = d;
+        deadlineNanos = now + d.toNanos();
+        if (timer != null && timerAt - deadlineNanos > 0) {
+            timer.cancel(false); // it would run after this deadline
+            timer = null;
+        }
+        if (timer == null) {
+            checkAt(now, deadlineNanos - now);
         }
     }
 
+    private void checkAt(long now, long delayNanos) {
+        timerAt = now + delayNanos;
+        timer = ctx.executor().schedule(this::checkDeadline, delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private void checkDeadline() {
+        timer = null;
+        if (waiting == Wait.NOTHING || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long left = deadlineNanos - now;
+        if (left > 0) {
+            checkAt(now, left);
+        } else {
+            timedOut(waiting, waitLength);
+        }
+    }
+
+    /** Nothing is awaited now; the pending check, if any, finds that and lapses. */
     private void disarm() {
+        waiting = Wait.NOTHING;
+    }
+
+    /** The connection is gone: its pending check goes too. */
+    private void stopTimer() {
         waiting = Wait.NOTHING;
         if (timer != null) {
             timer.cancel(false);
@@ -829,7 +875,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        disarm();
+        stopTimer();
         Call c = call;
         if (c != null) {
             end(c, false);
