@@ -143,6 +143,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        disarm(); // the connection turned to HTTP/2: its streams have handlers of their own
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
         arm(Wait.FIRST_REQUEST);
         ctx.fireChannelActive();

@@ -161,7 +161,13 @@ public final class ProxyServer implements AutoCloseable {
                         ProxyHandler handler = new ProxyHandler(self[0]);
                         ch.pipeline().addLast("bytes", handler.byteWatch());
                         int headerBytes = self[0].access().maxHeaderBytes();
-                        ch.pipeline().addLast("http", new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024));
+                        HttpServerCodec http = new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024);
+                        if (tls != null) {
+                            ch.pipeline().addLast("http", http);
+                        } else {
+                            // HTTP/1.1, or h2c (prior knowledge or Upgrade) when the client speaks it
+                            H2cFrontDoor.install(ch.pipeline(), self[0], http);
+                        }
                         ch.pipeline().addLast("proxy", handler);
                     }
                 });
@@ -263,6 +269,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         stopping = true;
         stopBegun.complete(null);
+        H2cFrontDoor.goAway(connections); // HTTP/2 clients open no new streams; those in flight go on
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (drainLock) {
             while (active.get() > 0) {
