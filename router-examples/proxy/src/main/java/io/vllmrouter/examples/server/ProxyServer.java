@@ -149,6 +149,8 @@ public final class ProxyServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, Math.max(1024, NetUtil.SOMAXCONN))
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator().maxMessagesPerRead(256))
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // No accept until the server below exists: a connection's handlers need it.
+                .option(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -194,6 +196,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         ProxyServer proxy = new ProxyServer(router, options, loops, own, ch, connections);
         self[0] = proxy;
+        ch.config().setAutoRead(true);
         LOG.info("listening on {}://{}:{} ({} event loops, {}{})", tls != null ? "https" : "http", options.host(),
                 proxy.port(), loops.threads(), loops.kind(), access.authEnabled() ? ", API keys required" : "");
         return proxy;
