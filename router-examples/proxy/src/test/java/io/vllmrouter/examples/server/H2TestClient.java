@@ -24,6 +24,7 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
@@ -60,6 +61,8 @@ final class H2TestClient implements AutoCloseable {
     private final Channel connection;
     /** Completes with the GOAWAY the server sent. */
     final CompletableFuture<Http2GoAwayFrame> goAway = new CompletableFuture<>();
+    /** Completes with the server's first SETTINGS. */
+    final CompletableFuture<Http2Settings> settings = new CompletableFuture<>();
 
     private H2TestClient(EventLoopGroup group, Channel connection) {
         this.group = group;
@@ -69,6 +72,7 @@ final class H2TestClient implements AutoCloseable {
     static H2TestClient connect(int port) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         CompletableFuture<Http2GoAwayFrame> goAway = new CompletableFuture<>();
+        CompletableFuture<Http2Settings> settings = new CompletableFuture<>();
         Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -81,6 +85,8 @@ final class H2TestClient implements AutoCloseable {
                             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                                 if (msg instanceof Http2GoAwayFrame g) {
                                     goAway.complete(g.retain());
+                                } else if (msg instanceof Http2SettingsFrame f) {
+                                    settings.complete(f.settings());
                                 }
                                 ReferenceCountUtil.release(msg);
                             }
@@ -90,6 +96,7 @@ final class H2TestClient implements AutoCloseable {
                 .connect(new InetSocketAddress("127.0.0.1", port)).syncUninterruptibly().channel();
         H2TestClient c = new H2TestClient(group, ch);
         goAway.whenComplete((g, e) -> c.goAway.complete(g));
+        settings.whenComplete((g, e) -> c.settings.complete(g));
         return c;
     }
 

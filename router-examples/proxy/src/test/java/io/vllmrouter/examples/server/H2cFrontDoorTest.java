@@ -2,6 +2,7 @@ package io.vllmrouter.examples.server;
 
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.config.RouterConfig;
@@ -68,6 +69,10 @@ class H2cFrontDoorTest {
     }
 
     private void start() throws IOException {
+        start(ProxyOptions.DEFAULT_MAX_CONCURRENT_STREAMS);
+    }
+
+    private void start(int maxConcurrentStreams) throws IOException {
         backend = new RawBackend();
         RouterConfig config = RouterConfig.builder()
                 .healthCheckInterval(Duration.ofMillis(200))
@@ -79,7 +84,8 @@ class H2cFrontDoorTest {
                 .build();
         loops = EventLoops.create(2);
         router = RouterSetup.router(config, loops, events);
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops)
+                .maxConcurrentStreams(maxConcurrentStreams).build());
         events.awaitUntil("the backend's model is known", () -> !router.models().isEmpty(), SAFETY);
         client = H2TestClient.connect(proxy.port());
     }
@@ -122,6 +128,14 @@ class H2cFrontDoorTest {
     }
 
     @Test
+    void theServerAnnouncesItsStreamAndHeaderLimits() throws Exception {
+        start(7);
+        Http2Settings settings = client.settings.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
+        assertThat(settings.maxConcurrentStreams()).isEqualTo(7L);
+        assertThat(settings.maxHeaderListSize()).isEqualTo((long) io.vllmrouter.core.config.AccessConfig.DEFAULT.maxHeaderBytes());
+    }
+
+    @Test
     void localEndpointsAnswerOnHttp2Too() throws Exception {
         start();
         H2TestClient.Stream s = client.request("GET", "/v1/models", null);
@@ -145,6 +159,26 @@ class H2cFrontDoorTest {
             assertThat(r.version()).as("request %d", i).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(r.body()).isEqualTo("{\"id\":\"chatcmpl-2\",\"choices\":[]}");
         }
+    }
+
+    @Test
+    void anUpgradeWhoseBodyIsLargeIsServedOnHttp11() throws Exception {
+        start();
+        int[] upstreamBody = {-1};
+        backend.script = conn -> {
+            upstreamBody[0] = conn.body.length;
+            conn.json("{\"id\":\"big\",\"choices\":[]}");
+        };
+        String big = CHAT.replace("\"hi\"", "\"" + "x".repeat(H2cFrontDoor.UPGRADE_BODY_LIMIT + 1) + "\"");
+        HttpClient jdk = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+        HttpRequest post = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").timeout(SAFETY)
+                .POST(HttpRequest.BodyPublishers.ofString(big)).build();
+        HttpResponse<String> r = jdk.send(post, HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
+        assertThat(r.body()).contains("big");
+        assertThat(upstreamBody[0]).isEqualTo(big.getBytes(StandardCharsets.UTF_8).length);
     }
 
     @Test
