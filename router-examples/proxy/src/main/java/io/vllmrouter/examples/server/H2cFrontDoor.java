@@ -26,6 +26,8 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -46,6 +48,8 @@ import java.util.concurrent.TimeUnit;
  * stream that has not ended sends RST_STREAM, so a truncated answer never looks complete; a client's
  * RST_STREAM (or its closing the connection) closes the stream, which cancels the upstream request.
  * Connection-specific headers are never sent on HTTP/2 (the codec strips them).
+ *
+ * <p>With TLS the same HTTP/2 side is chosen by ALPN ({@code h2}), HTTP/1.1 otherwise.
  */
 final class H2cFrontDoor {
 
@@ -55,6 +59,7 @@ final class H2cFrontDoor {
      */
     static final int UPGRADE_BODY_LIMIT = 64 * 1024;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(H2cFrontDoor.class);
     private static final ChannelHandler STRIP_EXTENSION_HEADERS = new StripExtensionHeaders();
 
     private H2cFrontDoor() {
@@ -80,6 +85,48 @@ final class H2cFrontDoor {
         };
         p.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(http, upgrade, new PriorKnowledge(server)));
         p.addLast("h2c-switch", new Switch());
+    }
+
+    /**
+     * Sets up a new TLS connection (after its {@code "tls"} and {@code "bytes"} handlers): HTTP/2 when
+     * the client offers {@code h2} by ALPN, else HTTP/1.1 with {@code http} (no ALPN, or
+     * {@code http/1.1}).
+     */
+    static void installAlpn(ChannelPipeline p, ProxyServer server, HttpServerCodec http) {
+        p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+            @Override
+            protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                ChannelPipeline p = ctx.pipeline();
+                if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                    addHttp2(p, ctx.name(), server);
+                    p.remove("bytes");
+                    p.remove("proxy");
+                } else {
+                    p.addAfter(ctx.name(), "http", http);
+                }
+            }
+
+            @Override
+            protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+                LOG.debug("TLS handshake failed: {}", cause.toString());
+                ctx.close();
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.fireExceptionCaught(cause); // the connection's handler logs and closes
+            }
+        });
+    }
+
+    /** Adds the HTTP/2 connection's handlers after {@code after}. */
+    private static void addHttp2(ChannelPipeline p, String after, ProxyServer server) {
+        p.addAfter(after, "h2", frameCodec(server)); // first: the handlers after it look for it
+        String previous = "h2";
+        for (ChannelHandler h : connectionHandlers(server)) {
+            p.addAfter(previous, null, h);
+            previous = p.context(h).name();
+        }
     }
 
     /**
@@ -133,14 +180,8 @@ final class H2cFrontDoor {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            ChannelPipeline p = ctx.pipeline();
-            p.addAfter(ctx.name(), "h2", frameCodec(server)); // first: the handlers after it look for it
-            String previous = "h2";
-            for (ChannelHandler h : connectionHandlers(server)) {
-                p.addAfter(previous, null, h);
-                previous = p.context(h).name();
-            }
-            p.remove(this);
+            addHttp2(ctx.pipeline(), ctx.name(), server);
+            ctx.pipeline().remove(this);
         }
     }
 

@@ -165,7 +165,7 @@ public final class ProxyServer implements AutoCloseable {
                         int headerBytes = self[0].access().maxHeaderBytes();
                         HttpServerCodec http = new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024);
                         if (tls != null) {
-                            ch.pipeline().addLast("http", http);
+                            H2cFrontDoor.installAlpn(ch.pipeline(), self[0], http); // h2 by ALPN, else HTTP/1.1
                         } else {
                             // HTTP/1.1, or h2c (prior knowledge or Upgrade) when the client speaks it
                             H2cFrontDoor.install(ch.pipeline(), self[0], http);
@@ -350,7 +350,14 @@ public final class ProxyServer implements AutoCloseable {
     private static SslContext tlsContext(AccessConfig access) throws IOException {
         try {
             return SslContextBuilder.forServer(access.tlsCertFile().toFile(), access.tlsKeyFile().toFile())
-                    .sslProvider(SslProvider.JDK).build();
+                    .sslProvider(SslProvider.JDK)
+                    .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+                            io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2,
+                            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1))
+                    .build();
         } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
             throw new IOException("tls_cert_file " + access.tlsCertFile() + " / tls_key_file " + access.tlsKeyFile()
                     + ": cannot be used (expected: a PEM certificate and its PEM PKCS#8 private key, unencrypted): "
