@@ -90,6 +90,34 @@ public final class ManyStreamsRun implements Callable<Integer> {
     @Option(names = "--fleet-heap", defaultValue = "1g", description = "-Xmx of the child JVM of the simulators (default: ${DEFAULT-VALUE}).")
     String fleetHeap;
 
+    @Option(names = "--client", defaultValue = "http1",
+            description = "How the client talks to the proxy: http1 (HttpClient, one connection per stream) or h2c "
+                    + "(HTTP/2 with prior knowledge, --connections connections carrying all the streams) (default: ${DEFAULT-VALUE}).")
+    String client;
+
+    @Option(names = "--connections", defaultValue = "32", description = "h2c connections (default: ${DEFAULT-VALUE}).")
+    int connections;
+
+    @Option(names = "--ramp-seconds", defaultValue = "0",
+            description = "Spread the sends over this many seconds; 0 sends them all at once (default: ${DEFAULT-VALUE}).")
+    double rampSeconds;
+
+    @Option(names = "--proxy", paramLabel = "URL",
+            description = "Measure a proxy that runs in its own process (e.g. http://127.0.0.1:18800, started with "
+                    + "vllm-router.jar run): this JVM is only the client; the fleet runs elsewhere (--fleet-only).")
+    URI proxyUrl;
+
+    @Option(names = "--proxy-pid", paramLabel = "PID",
+            description = "With --proxy: the proxy's process id, whose /proc/PID/status (Threads, VmRSS) is sampled.")
+    long proxyPid;
+
+    @Option(names = "--fleet-only",
+            description = "Start only the simulated fleet on ports --fleet-port, --fleet-port + 1, ...; print their URLs; run until killed.")
+    boolean fleetOnly;
+
+    @Option(names = "--fleet-port", defaultValue = "0", description = "First port of --fleet-only (default: any free ports).")
+    int fleetPort;
+
     @Option(names = "--serve-fleet", hidden = true,
             description = "Internal: start the simulators, print their URLs on one line, run until stdin closes.")
     boolean serveFleet;
@@ -105,9 +133,16 @@ public final class ManyStreamsRun implements Callable<Integer> {
             System.err.println("many-streams: --fleet: " + fleet + " (expected: child or in-process)");
             return 2;
         }
+        if (!client.equals("http1") && !client.equals("h2c") || connections < 1 || rampSeconds < 0) {
+            System.err.println("many-streams: --client http1|h2c, --connections >= 1, --ramp-seconds >= 0");
+            return 2;
+        }
         int slots = (streams + servers - 1) / servers + 8;
-        if (serveFleet) {
+        if (serveFleet || fleetOnly) {
             return serveFleet(slots);
+        }
+        if (proxyUrl != null) {
+            return runExternal(System.out);
         }
         PrintStream o = System.out;
         o.println("Many concurrent streams through the proxy. " + BenchSupport.machine());
@@ -141,7 +176,8 @@ public final class ManyStreamsRun implements Callable<Integer> {
             Tally tally = new Tally();
             try (EventLoops loops = EventLoops.create(0);
                  NettyTransport transport = NettyTransport.create(loops);
-                 VllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).transport(transport).build();
+                 VllmRouter router = VllmRouters.builder().config(config.build()).listener(tally).transport(transport)
+                         .requestScheduler(loops.timers()).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .grace(Duration.ofSeconds(1)).eventLoops(loops).build())) {
                 return run(o, router, proxy, sims, tally);
@@ -161,7 +197,8 @@ public final class ManyStreamsRun implements Callable<Integer> {
         List<SimulatedVllm> sims = new ArrayList<>();
         try {
             for (int i = 0; i < servers; i++) {
-                sims.add(SimulatedVllm.start(SimConfig.builder().models(MODEL).maxNumSeqs(slots)
+                sims.add(SimulatedVllm.start(SimConfig.builder().host("127.0.0.1").port(fleetPort > 0 ? fleetPort + i : 0)
+                        .models(MODEL).maxNumSeqs(slots)
                         .ttftBaseMs(20).ttftPerPromptTokenMs(0).tpotBaseMs(tpotMs).tpotBatchAlpha(0)
                         .defaultOutputTokens(outputTokens).stepMs(10).seed(i).build()));
             }
@@ -182,13 +219,17 @@ public final class ManyStreamsRun implements Callable<Integer> {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    private int serveFleet(int slots) throws IOException {
+    private int serveFleet(int slots) throws IOException, InterruptedException {
         List<SimulatedVllm> sims = startSims(slots);
         try {
             StringBuilder b = new StringBuilder("FLEET");
             sims.forEach(s -> b.append(' ').append(s.baseUrl()));
             System.out.println(b);
             System.out.flush();
+            if (fleetOnly) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> sims.forEach(SimulatedVllm::close)));
+                new java.util.concurrent.CountDownLatch(1).await(); // until killed
+            }
             while (System.in.read() >= 0) {
                 // runs until the parent closes our stdin (or dies)
             }
@@ -244,11 +285,8 @@ public final class ManyStreamsRun implements Callable<Integer> {
 
         String loadBefore = BenchSupport.loadAverage();
         long t0 = System.nanoTime();
-        List<CompletableFuture<Outcome>> futures = new ArrayList<>(streams);
-        for (int i = 0; i < streams; i++) {
-            long sent = System.nanoTime();
-            futures.add(client.sendAsync(request, SseLines.handler()).handle((r, err) -> outcome(sent, r, err)));
-        }
+        H2cStreams h2 = this.client.equals("h2c") ? H2cStreams.connect("127.0.0.1", proxy.port(), connections, 1) : null;
+        List<CompletableFuture<Outcome>> futures = send(client, request, h2, body, t0);
         long launchedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         o.printf(Locale.ROOT, "sent %d requests in %d ms; waiting for every stream to end ...%n", streams, launchedMs);
         try {
@@ -259,6 +297,9 @@ public final class ManyStreamsRun implements Callable<Integer> {
         long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         sampler.stop = true;
         samplerThread.join(2000);
+        if (h2 != null) {
+            h2.close();
+        }
 
         int completed = 0;
         int failed = 0;
@@ -321,6 +362,183 @@ public final class ManyStreamsRun implements Callable<Integer> {
                 BenchSupport.loadAverage());
         o.println(failed == 0 ? "RESULT: PASS, all " + streams + " streams completed" : "RESULT: FAIL, " + failed + " streams failed");
         return failed == 0 ? 0 : 1;
+    }
+
+    /** Sends the streams, at once or spread over --ramp-seconds, over HTTP/1.1 ({@code http}) or h2c ({@code h2}). */
+    private List<CompletableFuture<Outcome>> send(HttpClient http, HttpRequest request, H2cStreams h2, byte[] body, long t0) {
+        List<CompletableFuture<Outcome>> futures = new ArrayList<>(streams);
+        long spacing = (long) (rampSeconds * 1e9 / streams);
+        for (int i = 0; i < streams; i++) {
+            if (spacing > 0) {
+                long due = t0 + i * spacing;
+                long wait;
+                while ((wait = due - System.nanoTime()) > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait); // pacing the load, not waiting for state
+                }
+            }
+            long sent = System.nanoTime();
+            futures.add(h2 != null ? h2.post("/v1/chat/completions", body)
+                    : http.sendAsync(request, SseLines.handler()).handle((r, err) -> outcome(sent, r, err)));
+        }
+        return futures;
+    }
+
+    /**
+     * The proxy in a process of its own ({@code --proxy}): this JVM only sends and reads the streams.
+     * The proxy's heap, live threads and in-flight count come from its {@code /metrics}, its OS
+     * threads and resident memory from {@code /proc/PID/status} when {@code --proxy-pid} is given,
+     * sampled every 250 ms.
+     */
+    private int runExternal(PrintStream o) throws IOException, InterruptedException {
+        URI target = proxyUrl.resolve("/v1/chat/completions");
+        o.println("Many concurrent streams through a proxy in its own process (" + proxyUrl + "). " + BenchSupport.machine());
+        o.printf(Locale.ROOT, "client: %s, %d streams%s%s%n", client.equals("h2c")
+                        ? "h2c (HTTP/2 prior knowledge) over " + connections + " connections" : "HTTP/1.1, one connection per stream",
+                streams, rampSeconds > 0 ? String.format(Locale.ROOT, " sent over %.0f s", rampSeconds) : " sent at once",
+                proxyPid > 0 ? "; proxy pid " + proxyPid : "");
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(60)).build();
+        awaitReady(http, target);
+        byte[] body = ("{\"model\":\"" + MODEL + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story.\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        HttpRequest request = HttpRequest.newBuilder(target).header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(timeoutSeconds)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        ProcessSampler sampler = new ProcessSampler(http, proxyUrl.resolve("/metrics"), proxyPid);
+        Thread samplerThread = new Thread(sampler, "many-streams-sampler");
+        samplerThread.setDaemon(true);
+        samplerThread.start();
+        String loadBefore = BenchSupport.loadAverage();
+        long t0 = System.nanoTime();
+        H2cStreams h2 = client.equals("h2c")
+                ? H2cStreams.connect(proxyUrl.getHost(), proxyUrl.getPort(), connections, 1) : null;
+        List<CompletableFuture<Outcome>> futures;
+        try {
+            futures = send(http, request, h2, body, t0);
+            o.printf(Locale.ROOT, "sent %d requests in %d ms; waiting for every stream to end ...%n", streams,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+            try {
+                CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(timeoutSeconds + 30, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                o.println("not every stream ended in time: " + e);
+            }
+        } finally {
+            if (h2 != null) {
+                h2.close();
+            }
+        }
+        long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        sampler.stop = true;
+        samplerThread.join(2000);
+        int completed = 0;
+        long events = 0;
+        Map<String, Integer> problems = new LinkedHashMap<>();
+        List<Long> firsts = new ArrayList<>();
+        List<Long> totals = new ArrayList<>();
+        for (CompletableFuture<Outcome> f : futures) {
+            Outcome out = f.getNow(new Outcome(false, "did not end within the timeout", -1, -1, 0));
+            if (out.ok) {
+                completed++;
+                events += out.events;
+                firsts.add(out.firstEventMs);
+                totals.add(out.totalMs);
+            } else {
+                problems.merge(out.problem, 1, Integer::sum);
+            }
+        }
+        int failed = streams - completed;
+        o.printf(Locale.ROOT, "streams: %d sent, %d completed with [DONE], %d failed (%d SSE events received)%n",
+                streams, completed, failed, events);
+        problems.forEach((p, c) -> o.printf(Locale.ROOT, "  %d x %s%n", c, p));
+        o.printf(Locale.ROOT, "proxy (from its /metrics, every 250 ms): peak in flight to the backends %d; peak heap used %d MiB "
+                        + "(garbage included; max %s); peak live JVM threads %d%n",
+                sampler.peakInFlight, sampler.peakHeap >> 20, sampler.heapMax > 0 ? (sampler.heapMax >> 20) + " MiB" : "n/a",
+                sampler.peakLiveThreads);
+        if (proxyPid > 0) {
+            o.printf(Locale.ROOT, "proxy (from /proc/%d/status): peak OS threads %d, peak resident memory %d MiB%n",
+                    proxyPid, sampler.peakOsThreads, sampler.peakRssKb >> 10);
+        }
+        if (sampler.failures > 0) {
+            o.println("(" + sampler.failures + " samples of /metrics failed)");
+        }
+        if (!firsts.isEmpty()) {
+            long[] fs = firsts.stream().mapToLong(Long::longValue).sorted().toArray();
+            long[] ts = totals.stream().mapToLong(Long::longValue).sorted().toArray();
+            o.printf(Locale.ROOT, "per stream: first event p50 %d ms, p99 %d ms, max %d ms; whole stream p50 %d ms, p99 %d ms, max %d ms%n",
+                    pct(fs, 0.5), pct(fs, 0.99), fs[fs.length - 1], pct(ts, 0.5), pct(ts, 0.99), ts[ts.length - 1]);
+        }
+        o.printf(Locale.ROOT, "wall time %.1f s; load average before %s, after %s%n", wallMs / 1000.0, loadBefore,
+                BenchSupport.loadAverage());
+        o.println(failed == 0 ? "RESULT: PASS, all " + streams + " streams completed" : "RESULT: FAIL, " + failed + " streams failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** Samples a proxy in another process: its /metrics (heap, live threads, in flight) and /proc/PID/status. */
+    private static final class ProcessSampler implements Runnable {
+        private final HttpClient http;
+        private final HttpRequest metrics;
+        private final Path status;
+        volatile boolean stop;
+        volatile long peakHeap;
+        volatile long heapMax;
+        volatile int peakLiveThreads;
+        volatile int peakInFlight;
+        volatile int peakOsThreads;
+        volatile long peakRssKb;
+        volatile int failures;
+
+        ProcessSampler(HttpClient http, URI metricsUrl, long pid) {
+            this.http = http;
+            this.metrics = HttpRequest.newBuilder(metricsUrl).timeout(Duration.ofSeconds(10)).build();
+            this.status = pid > 0 ? Path.of("/proc", String.valueOf(pid), "status") : null;
+        }
+
+        @Override
+        public void run() {
+            while (!stop) {
+                try {
+                    String text = http.send(metrics, HttpResponse.BodyHandlers.ofString()).body();
+                    long heap = 0;
+                    long max = 0;
+                    int inFlight = 0;
+                    for (String line : text.split("\n")) {
+                        if (line.startsWith("jvm_memory_used_bytes{area=\"heap\"")) {
+                            heap += (long) value(line);
+                        } else if (line.startsWith("jvm_memory_max_bytes{area=\"heap\"")) {
+                            max += Math.max(0, (long) value(line));
+                        } else if (line.startsWith("jvm_threads_live_threads")) {
+                            peakLiveThreads = Math.max(peakLiveThreads, (int) value(line));
+                        } else if (line.startsWith("vllm_router_backend_in_flight")) {
+                            inFlight += (int) value(line);
+                        }
+                    }
+                    peakHeap = Math.max(peakHeap, heap);
+                    heapMax = max;
+                    peakInFlight = Math.max(peakInFlight, inFlight);
+                } catch (IOException e) {
+                    failures++;
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (status != null) {
+                    try {
+                        for (String line : java.nio.file.Files.readAllLines(status)) {
+                            if (line.startsWith("Threads:")) {
+                                peakOsThreads = Math.max(peakOsThreads, Integer.parseInt(line.substring(8).trim()));
+                            } else if (line.startsWith("VmRSS:")) {
+                                peakRssKb = Math.max(peakRssKb, Long.parseLong(line.substring(6).replace("kB", "").trim()));
+                            }
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // the process ended
+                    }
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(250));
+            }
+        }
+
+        private static double value(String line) {
+            return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
     }
 
     private static long pct(long[] sorted, double q) {

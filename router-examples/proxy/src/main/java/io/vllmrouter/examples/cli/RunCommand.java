@@ -98,6 +98,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "Directory of the log files. Env: LOG_DIR. Default: logs/ in the working directory")
     Path logDir;
 
+    @Option(names = "--max-concurrent-streams", paramLabel = "N", defaultValue = "1000",
+            description = "Streams an HTTP/2 (h2c) client may have open at once on one connection. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int maxConcurrentStreams = io.vllmrouter.examples.server.ProxyOptions.DEFAULT_MAX_CONCURRENT_STREAMS;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "On shutdown, time in-flight requests get to finish. Default: ${DEFAULT-VALUE}")
     double graceSeconds;
@@ -189,6 +194,10 @@ public final class RunCommand implements Callable<Integer> {
             throw new Main.CliException("--grace: " + graceSeconds + " (expected: seconds >= 0)", 2);
         }
         Duration grace = Duration.ofMillis(Math.round(graceSeconds * 1000));
+        if (maxConcurrentStreams < 1) {
+            throw new Main.CliException("--max-concurrent-streams: " + maxConcurrentStreams
+                    + " (expected: an integer >= 1)", 2);
+        }
 
         // Before the config is read: the strategy it names may come from a plugin jar.
         StrategyRegistry strategies = StrategyRegistry.load(Plugins.install(pluginJars));
@@ -218,6 +227,7 @@ public final class RunCommand implements Callable<Integer> {
         ProxyServer server;
         try {
             server = ProxyServer.start(router, ProxyOptions.builder().host(bindHost).port(bindPort).grace(grace)
+                    .maxConcurrentStreams(maxConcurrentStreams)
                     .metrics(metrics).version(VersionProvider.version()).eventLoops(loops).build());
         } catch (IOException e) {
             router.close();

@@ -148,6 +148,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        stopTimer(); // the connection turned to HTTP/2 (its streams have handlers of their own), or closed
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
         arm(Wait.FIRST_REQUEST);
         ctx.fireChannelActive();

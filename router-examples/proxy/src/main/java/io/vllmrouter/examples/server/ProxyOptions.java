@@ -15,6 +15,7 @@ public final class ProxyOptions {
     public static final String DEFAULT_HOST = "0.0.0.0";
     public static final int DEFAULT_PORT = 8888;
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 
     private final String host;
     private final int port;
@@ -23,6 +24,7 @@ public final class ProxyOptions {
     private final ProxyMetrics metrics;
     private final String version;
     private final EventLoops eventLoops;
+    private final int maxConcurrentStreams;
 
     private ProxyOptions(Builder b) {
         this.host = b.host;
@@ -32,6 +34,7 @@ public final class ProxyOptions {
         this.metrics = b.metrics != null ? b.metrics : new ProxyMetrics();
         this.version = b.version;
         this.eventLoops = b.eventLoops;
+        this.maxConcurrentStreams = b.maxConcurrentStreams;
     }
 
     public static Builder builder() {
@@ -69,6 +72,12 @@ public final class ProxyOptions {
      */
     public EventLoops eventLoops() { return eventLoops; }
 
+    /**
+     * Streams an HTTP/2 (h2c) client may have open at once on one connection (its
+     * SETTINGS_MAX_CONCURRENT_STREAMS); more connections carry more. Default 1000.
+     */
+    public int maxConcurrentStreams() { return maxConcurrentStreams; }
+
     /** Builds {@link ProxyOptions}; every setter validates. Not thread-safe. */
     public static final class Builder {
         private String host = DEFAULT_HOST;
@@ -78,6 +87,7 @@ public final class ProxyOptions {
         private ProxyMetrics metrics;
         private String version = "dev";
         private EventLoops eventLoops;
+        private int maxConcurrentStreams = DEFAULT_MAX_CONCURRENT_STREAMS;
 
         private Builder() {
         }
@@ -129,6 +139,15 @@ public final class ProxyOptions {
 
         public Builder eventLoops(EventLoops eventLoops) {
             this.eventLoops = Objects.requireNonNull(eventLoops, "eventLoops");
+            return this;
+        }
+
+        public Builder maxConcurrentStreams(int maxConcurrentStreams) {
+            if (maxConcurrentStreams < 1) {
+                throw new IllegalArgumentException("maxConcurrentStreams: " + maxConcurrentStreams
+                        + " (expected: >= 1, streams per HTTP/2 connection)");
+            }
+            this.maxConcurrentStreams = maxConcurrentStreams;
             return this;
         }
 

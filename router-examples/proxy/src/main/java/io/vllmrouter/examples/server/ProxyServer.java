@@ -149,6 +149,8 @@ public final class ProxyServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, Math.max(1024, NetUtil.SOMAXCONN))
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator().maxMessagesPerRead(256))
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // No accept until the server below exists: a connection's handlers need it.
+                .option(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOCATOR, loops.allocator())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
@@ -162,7 +164,13 @@ public final class ProxyServer implements AutoCloseable {
                         ProxyHandler handler = new ProxyHandler(self[0]);
                         ch.pipeline().addLast("bytes", handler.byteWatch());
                         int headerBytes = self[0].access().maxHeaderBytes();
-                        ch.pipeline().addLast("http", new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024));
+                        HttpServerCodec http = new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024);
+                        if (tls != null) {
+                            H2cFrontDoor.installAlpn(ch.pipeline(), self[0], http); // h2 by ALPN, else HTTP/1.1
+                        } else {
+                            // HTTP/1.1, or h2c (prior knowledge or Upgrade) when the client speaks it
+                            H2cFrontDoor.install(ch.pipeline(), self[0], http);
+                        }
                         ch.pipeline().addLast("proxy", handler);
                     }
                 });
@@ -189,6 +197,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         ProxyServer proxy = new ProxyServer(router, options, loops, own, ch, connections);
         self[0] = proxy;
+        ch.config().setAutoRead(true);
         LOG.info("listening on {}://{}:{} ({} event loops, {}{})", tls != null ? "https" : "http", options.host(),
                 proxy.port(), loops.threads(), loops.kind(), access.authEnabled() ? ", API keys required" : "");
         return proxy;
@@ -264,6 +273,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         stopping = true;
         stopBegun.complete(null);
+        H2cFrontDoor.goAway(connections); // HTTP/2 clients open no new streams; those in flight go on
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (drainLock) {
             while (active.get() > 0) {
@@ -341,7 +351,14 @@ public final class ProxyServer implements AutoCloseable {
     private static SslContext tlsContext(AccessConfig access) throws IOException {
         try {
             return SslContextBuilder.forServer(access.tlsCertFile().toFile(), access.tlsKeyFile().toFile())
-                    .sslProvider(SslProvider.JDK).build();
+                    .sslProvider(SslProvider.JDK)
+                    .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+                            io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                            io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2,
+                            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1))
+                    .build();
         } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
             throw new IOException("tls_cert_file " + access.tlsCertFile() + " / tls_key_file " + access.tlsKeyFile()
                     + ": cannot be used (expected: a PEM certificate and its PEM PKCS#8 private key, unencrypted): "

@@ -76,6 +76,7 @@ final class RawBackend implements AutoCloseable {
                         length = Integer.parseInt(h.substring(15).trim());
                     }
                 }
+                conn.head = head;
                 conn.body = conn.readBytes(length);
                 String path = line[1];
                 if (line[0].equals("POST")) {
@@ -116,6 +117,8 @@ final class RawBackend implements AutoCloseable {
     static final class Conn {
         private final SocketChannel ch;
         private final ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
+        /** The request's line and headers, as received. */
+        String head;
         byte[] body;
         boolean closed;
         long written;

@@ -62,6 +62,38 @@ class TlsTest {
         }
     }
 
+    @Test
+    void http2IsChosenByAlpnAndHttp11StaysAvailable() throws Exception {
+        Path dir = Path.of("src", "test", "resources", "tls");
+        try (FakeVllm backend = new FakeVllm(List.of(FakeVllm.model("llama", 8192)));
+             EventLoops loops = EventLoops.create(1)) {
+            RouterConfig config = RouterConfig.builder()
+                    .server(new ServerConfig(backend.url(), 4))
+                    .access(AccessConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
+                    .build();
+            VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
+            ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+            try {
+                for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+                    HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))
+                            .version(version).connectTimeout(Duration.ofSeconds(5)).build();
+                    for (int i = 0; i < 2; i++) {
+                        HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                                        URI.create("https://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
+                                .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        assertThat(r.statusCode()).isEqualTo(200);
+                        assertThat(r.version()).isEqualTo(version);
+                        assertThat(r.body()).contains("Hello from " + backend.url());
+                    }
+                }
+            } finally {
+                proxy.stop(Duration.ZERO);
+                router.close();
+            }
+        }
+    }
+
     private static SSLContext trusting(Path certFile) throws Exception {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
