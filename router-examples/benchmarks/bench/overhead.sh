@@ -12,6 +12,7 @@
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s per run, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
 #   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
+#   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
@@ -28,7 +29,7 @@ MODES="${MODES:-plain stream}"
 TARGETS="${TARGETS:-direct haproxy router}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-jar="$root/router-examples/proxy/target/vllm-router.jar"
+jar="${JAR:-$root/router-examples/proxy/target/vllm-router.jar}"
 
 missing=()
 for tool in nginx haproxy wrk curl; do
@@ -159,9 +160,9 @@ servers = [
 [config]
 health_check_interval = 5
 EOF
-# shellcheck disable=SC2086 # JAVA_OPTS is split into words on purpose
+# shellcheck disable=SC2086 # JAVA_OPTS and ROUTER_ARGS are split into words on purpose
 "$JAVA" $JAVA_OPTS -jar "$jar" run --config "$work/servers.toml" --host 127.0.0.1 --port "$rtr" \
-  --console --log-level WARN --log-dir "$work/logs" >"$work/logs/router.out" 2>&1 &
+  --console --log-level WARN --log-dir "$work/logs" ${ROUTER_ARGS:-} >"$work/logs/router.out" 2>&1 &
 pids+=($!)
 
 wait_for() { # url what

@@ -22,8 +22,22 @@ public interface RouterResponse extends AutoCloseable {
     /** The backend's HTTP status; 4xx answers are passed through as they are. */
     int status();
 
-    /** Response headers, hop-by-hop ones removed. */
+    /**
+     * Response headers, hop-by-hop ones removed, and without {@code Content-Length} and
+     * {@code Transfer-Encoding}: the body's framing is the host's to choose (see
+     * {@link #contentLength()}).
+     */
     Map<String, List<String>> headers();
+
+    /**
+     * The body's length in bytes as the backend declared it, or {@code -1} when it did not (a
+     * stream, a chunked answer) or when the router may change the body (a stream it can resume on
+     * another backend). A host that knows the length can frame the answer with it instead of
+     * chunks; a body that then ends short shows as truncated.
+     */
+    default long contentLength() {
+        return -1;
+    }
 
     /** The first value of a header, ignoring case, or {@code null}. */
     default String header(String name) {

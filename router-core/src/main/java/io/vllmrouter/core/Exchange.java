@@ -272,7 +272,8 @@ final class Exchange {
             report.bodyEnded(current, status, outcome, cause, headersAt, bytes);
         });
         streamingBody = body;
-        ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()), body,
+        ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()),
+                resuming == null ? Headers.contentLength(resp.headers()) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
         long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
         deadline[0] = forwarder.scheduler().schedule(

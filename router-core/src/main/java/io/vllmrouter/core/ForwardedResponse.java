@@ -10,6 +10,7 @@ import java.util.concurrent.Flow;
 /** A backend's answer on its way to the caller; the body streams from {@link StreamingBody}. */
 final class ForwardedResponse implements RouterResponse {
 
+    private final long contentLength;
     private final int status;
     private final Map<String, List<String>> headers;
     private final StreamingBody body;
@@ -19,6 +20,12 @@ final class ForwardedResponse implements RouterResponse {
 
     ForwardedResponse(int status, Map<String, List<String>> headers, StreamingBody body, String backendId,
                       int attempts, String requestId) {
+        this(status, headers, -1, body, backendId, attempts, requestId);
+    }
+
+    ForwardedResponse(int status, Map<String, List<String>> headers, long contentLength, StreamingBody body,
+                      String backendId, int attempts, String requestId) {
+        this.contentLength = contentLength;
         this.status = status;
         this.headers = headers;
         this.body = body;
@@ -29,6 +36,7 @@ final class ForwardedResponse implements RouterResponse {
 
     @Override public int status() { return status; }
     @Override public Map<String, List<String>> headers() { return headers; }
+    @Override public long contentLength() { return contentLength; }
     @Override public InputStream body() { return body; }
     @Override public Flow.Publisher<List<ByteBuffer>> bodyPublisher() { return body.publisher(); }
     @Override public String backendId() { return backendId; }

@@ -76,6 +76,35 @@ final class Headers {
         return out;
     }
 
+    /**
+     * The body length a response declares: its one {@code Content-Length}, a decimal number, when
+     * no {@code Transfer-Encoding} overrides it; else -1.
+     */
+    static long contentLength(Map<String, List<String>> headers) {
+        String value = null;
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            String name = e.getKey();
+            if (name.equalsIgnoreCase("transfer-encoding")) {
+                return -1;
+            }
+            if (name.equalsIgnoreCase("content-length")) {
+                if (value != null || e.getValue().size() != 1) {
+                    return -1; // said more than once: not to be trusted
+                }
+                value = e.getValue().get(0);
+            }
+        }
+        if (value == null || value.isEmpty() || value.length() > 18) {
+            return -1;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            if (value.charAt(i) < '0' || value.charAt(i) > '9') {
+                return -1;
+            }
+        }
+        return Long.parseLong(value);
+    }
+
     /** The response headers a caller gets: hop-by-hop ones removed, immutable. */
     static Map<String, List<String>> response(Map<String, List<String>> in) {
         Set<String> extra = connectionTokens(in);

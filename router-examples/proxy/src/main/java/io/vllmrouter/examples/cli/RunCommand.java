@@ -103,6 +103,11 @@ public final class RunCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}")
     int maxConcurrentStreams = io.vllmrouter.examples.server.ProxyOptions.DEFAULT_MAX_CONCURRENT_STREAMS;
 
+    @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0",
+            description = "Event-loop threads carrying every connection, both sides. "
+                    + "Default: 0, one per core")
+    int ioThreads;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "On shutdown, time in-flight requests get to finish. Default: ${DEFAULT-VALUE}")
     double graceSeconds;
@@ -169,6 +174,10 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Usage errors first: they need no config file.
+        if (ioThreads < 0 || ioThreads > 1024) {
+            throw new Main.CliException("--io-threads: " + ioThreads + " (expected: 0 for one per core, or 1 to 1024)", 2);
+        }
         Path configPath = ConfigLoader.resolveConfigPath(config, env);
         if (!Files.isRegularFile(configPath)) {
             throw new Main.CliException(ConfigFiles.notFound(configPath, "--config FILE, or CONFIG_PATH"), 1);
@@ -218,7 +227,7 @@ public final class RunCommand implements Callable<Integer> {
         // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
         DiscoveryConfig discovery = DiscoveryConfig.load(configPath);
         // One event-loop group (a thread per core) serves the clients and the upstream calls.
-        EventLoops loops = EventLoops.create(0);
+        EventLoops loops = EventLoops.create(ioThreads);
         NettyTransport transport = NettyTransport.create(loops);
         VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
                 .strategies(strategies).listener(listener).transport(transport).requestScheduler(loops.timers());

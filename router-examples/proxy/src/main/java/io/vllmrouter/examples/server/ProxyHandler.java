@@ -721,17 +721,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             finishWith(c, full, c.keepAlive);
             return;
         }
-        long length = -1;
-        if (!sse) {
-            String declared = r.header("content-length");
-            if (declared != null) {
-                try {
-                    length = Long.parseLong(declared.trim());
-                } catch (NumberFormatException ignored) {
-                    length = -1;
-                }
-            }
-        }
+        // The backend's length when it declared one (a body that then ends short is aborted, and the
+        // client sees fewer bytes than announced); chunks otherwise.
+        long length = sse ? -1 : r.contentLength();
         if (length >= 0) {
             HttpUtil.setContentLength(head, length);
         } else {

@@ -46,7 +46,16 @@ class CliTest {
         Result r = run("run", "--help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("--config").contains("--host").contains("--port").contains("--console")
-                .contains("--reload").contains("--log-level").contains("--grace").contains("0.0.0.0").contains("8888");
+                .contains("--reload").contains("--log-level").contains("--grace").contains("0.0.0.0").contains("8888")
+                .contains("--io-threads").contains("--max-concurrent-streams");
+    }
+
+    @Test
+    void aNegativeIoThreadCountIsRefusedWithWhatIsExpected() {
+        Result r = run("run", "--io-threads", "-1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--io-threads: -1 (expected: 0 for one per core, or 1 to 1024)")
+                .doesNotContain("Exception");
     }
 
     @Test

@@ -188,6 +188,36 @@ class DataPlaneTest {
     }
 
     @Test
+    void aPlainAnswerKeepsTheBackendsLengthInsteadOfChunks() throws Exception {
+        start();
+        String answer = "{\"id\":\"chatcmpl-1\",\"choices\":[]}";
+        backend.script = conn -> conn.json(answer);
+        try (RawClient client = RawClient.post(proxy.port(), CHAT_STREAM.replace("true", "false"))) {
+            assertThat(client.headers).containsEntry("content-length", String.valueOf(answer.length()))
+                    .doesNotContainKey("transfer-encoding");
+            assertThat(new String(client.body(answer.length()), StandardCharsets.UTF_8)).isEqualTo(answer);
+        }
+    }
+
+    @Test
+    void aBodyFramedByLengthThatEndsShortIsAbortedShortOfTheLength() throws Exception {
+        start();
+        CountDownLatch firstSeen = new CountDownLatch(1);
+        backend.script = conn -> {
+            conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+            conn.write("{\"id\":\"chatcmpl-1\",");
+            await(firstSeen);
+            conn.cut();
+        };
+        try (RawClient client = RawClient.post(proxy.port(), CHAT_STREAM.replace("true", "false"))) {
+            assertThat(client.headers).containsEntry("content-length", "100");
+            assertThat(new String(client.body(19), StandardCharsets.UTF_8)).isEqualTo("{\"id\":\"chatcmpl-1\",");
+            firstSeen.countDown();
+            assertThat(client.body(81)).as("the connection ends short of the announced length").isEmpty();
+        }
+    }
+
+    @Test
     void backendFailingMidBodyAbortsAPlainResponse() throws Exception {
         start();
         CountDownLatch firstSeen = new CountDownLatch(1);
@@ -277,8 +307,16 @@ class DataPlaneTest {
                 int colon = h.indexOf(':');
                 c.headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
             }
+            if (c.headers.containsKey("content-length")) {
+                return c; // framed by length: read with body(n)
+            }
             assertThat(c.headers.get("transfer-encoding")).isEqualTo("chunked");
             return c;
+        }
+
+        /** Up to {@code n} bytes of a body framed by its length: fewer when the connection ends first. */
+        byte[] body(int n) throws IOException {
+            return in.readNBytes(n);
         }
 
         private String line() throws IOException {

@@ -1,0 +1,54 @@
+package io.vllmrouter.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Which headers cross the router, and the body length a response declares. */
+class HeadersTest {
+
+    private static Map<String, List<String>> headers(String... nameValue) {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        for (int i = 0; i < nameValue.length; i += 2) {
+            m.put(nameValue[i], List.of(nameValue[i + 1]));
+        }
+        return m;
+    }
+
+    @Test
+    void hopByHopNamesAreDroppedWhateverTheirCase() {
+        for (String name : List.of("Connection", "KEEP-ALIVE", "te", "Transfer-Encoding", "Upgrade", "Host",
+                "Content-Length", "Expect", "Proxy-Authorization", "proxy-connection")) {
+            assertThat(Headers.dropped(name, Set.of())).as(name).isTrue();
+        }
+        for (String name : List.of("Content-Type", "Authorization", "X-Request-Id", "Proxy", "Hosts", "TE-x")) {
+            assertThat(Headers.dropped(name, Set.of())).as(name).isFalse();
+        }
+        assertThat(Headers.dropped("X-Hop", Set.of("x-hop"))).isTrue();
+    }
+
+    @Test
+    void responseHeadersLoseTheHopByHopOnesAndThoseConnectionNames() {
+        Map<String, List<String>> out = Headers.response(headers("Content-Type", "application/json",
+                "Connection", "close, X-Hop", "X-Hop", "1", "Content-Length", "12", "X-Kept", "yes"));
+        assertThat(out).containsOnlyKeys("Content-Type", "X-Kept");
+    }
+
+    @Test
+    void theDeclaredLengthIsOneDecimalContentLengthWithoutTransferEncoding() {
+        assertThat(Headers.contentLength(headers("content-type", "a/b", "Content-Length", "343"))).isEqualTo(343);
+        assertThat(Headers.contentLength(headers("CONTENT-LENGTH", "0"))).isZero();
+        assertThat(Headers.contentLength(headers("Content-Type", "a/b"))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "12", "Transfer-Encoding", "chunked"))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "-1"))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "12 "))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "1e3"))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "99999999999999999999"))).isEqualTo(-1);
+        assertThat(Headers.contentLength(Map.of("Content-Length", List.of("5", "5")))).isEqualTo(-1);
+        assertThat(Headers.contentLength(headers("Content-Length", "5", "content-length", "6"))).isEqualTo(-1);
+    }
+}
