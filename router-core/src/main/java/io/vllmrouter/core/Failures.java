@@ -161,10 +161,9 @@ final class Failures {
         };
     }
 
-    /** "IOException: reset by peer", for retry reasons given to the listener. */
+    /** "connection refused", "I/O error: reset by peer": retry reasons given to the listener, in words. */
     static String describe(Throwable t) {
-        String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        return TransportException.describe(t);
     }
 
     private int distinctTried() {

@@ -127,7 +127,7 @@ final class FleetProbes {
     private static String verdict(RouterConfig c, Integer status, Throwable err, double millis) {
         if (err != null) {
             Throwable cause = unwrap(err);
-            return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+            return io.vllmrouter.core.transport.TransportException.describe(cause);
         }
         if (status == null || status < 200 || status >= 300) {
             return "status " + status;

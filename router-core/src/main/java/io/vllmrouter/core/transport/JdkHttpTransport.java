@@ -125,8 +125,7 @@ public final class JdkHttpTransport implements Transport {
         if (t instanceof CancellationException || t instanceof TransportException) {
             return t;
         }
-        String what = request.method() + " " + request.uri() + ": " + t.getClass().getSimpleName()
-                + (t.getMessage() == null ? "" : " (" + t.getMessage() + ")");
+        String what = request.method() + " " + request.uri() + ": " + TransportException.describe(t);
         if (t instanceof HttpConnectTimeoutException || t instanceof ConnectException
                 || t.getCause() instanceof ConnectException) {
             return new TransportException(TransportException.Kind.CONNECT, what, t);

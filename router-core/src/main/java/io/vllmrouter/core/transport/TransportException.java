@@ -51,4 +51,43 @@ public final class TransportException extends IOException {
     public String getMessage() {
         return kind + ": " + super.getMessage();
     }
+
+    /**
+     * A failure in words for people (health reasons in {@code /load-stats}, retry reasons, error
+     * messages): what happened and the detail the JDK gave, never an exception class name, e.g.
+     * {@code "connection refused"}, {@code "unknown host: gpu-7"}, {@code "timed out"}.
+     */
+    public static String describe(Throwable t) {
+        if (t instanceof TransportException) {
+            return t.getMessage();
+        }
+        String what;
+        if (t instanceof java.net.http.HttpConnectTimeoutException) {
+            what = "connect timed out";
+        } else if (t instanceof java.net.http.HttpTimeoutException || t instanceof java.net.SocketTimeoutException
+                || t instanceof java.util.concurrent.TimeoutException) {
+            what = "timed out";
+        } else if (t instanceof java.net.ConnectException) {
+            what = "connection refused";
+        } else if (t instanceof java.net.UnknownHostException) {
+            what = "unknown host";
+        } else if (t instanceof java.net.NoRouteToHostException) {
+            what = "no route to host";
+        } else if (t instanceof javax.net.ssl.SSLException) {
+            what = "TLS failed";
+        } else if (t instanceof java.io.EOFException || t instanceof java.nio.channels.ClosedChannelException) {
+            what = "connection closed";
+        } else if (t instanceof java.util.concurrent.CancellationException) {
+            what = "cancelled";
+        } else if (t instanceof IOException) {
+            what = "I/O error";
+        } else {
+            what = "unexpected failure";
+        }
+        String m = t.getMessage();
+        if (m == null || m.isBlank()) {
+            return what;
+        }
+        return m.toLowerCase(java.util.Locale.ROOT).contains(what) ? m : what + ": " + m;
+    }
 }

@@ -454,7 +454,7 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         if (t == null) {
             return "unknown error";
         }
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+        return TransportException.describe(t);
     }
 
     /** The upstream connection's handler: passes events to the call it carries, if any. */
