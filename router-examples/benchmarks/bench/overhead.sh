@@ -9,7 +9,7 @@
 # proxy itself spends per request (read from /proc: on a shared, noisy machine it moves far less
 # than req/s), and the router/HAProxy ratios. Stops everything it started, whatever happens.
 #
-#   router-examples/benchmarks/bench/overhead.sh            # 10 s per run, 64 connections
+#   router-examples/benchmarks/bench/overhead.sh            # 10 s per run after 20 s of warm-up per mode, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
 #   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
 #   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
@@ -21,7 +21,9 @@ set -euo pipefail
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
 THREADS="${THREADS:-2}"
-WARMUP="${WARMUP:-10}"
+# The JIT compiles the streamed path late when wrk, nginx and the router share two busy cores: with
+# 6-10 s of warm-up the router's streamed CPU per request measured up to twice its steady state.
+WARMUP="${WARMUP:-20}"
 JAVA="${JAVA:-java}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
