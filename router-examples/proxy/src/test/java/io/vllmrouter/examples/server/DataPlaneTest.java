@@ -19,7 +19,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -88,32 +87,15 @@ class DataPlaneTest {
     }
 
     private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(SAFETY.toSeconds(), TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the test did not release the backend");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        RawBackend.await(latch);
     }
 
     @Test
     void eachEventReachesTheClientBeforeTheBackendSendsTheNext() throws Exception {
         start();
         int events = 5;
-        List<CountDownLatch> seen = new ArrayList<>();
-        for (int i = 0; i < events; i++) {
-            seen.add(new CountDownLatch(1));
-        }
-        backend.script = conn -> {
-            conn.chunkedHead("text/event-stream");
-            for (int i = 0; i < events; i++) {
-                conn.event("{\"choices\":[{\"delta\":{\"content\":\"t" + i + "\"}}]}");
-                await(seen.get(i)); // the next event only once the client has this one
-            }
-            conn.chunk("data: [DONE]\n\n");
-            conn.endChunks();
-        };
+        List<CountDownLatch> seen = RawBackend.latches(events);
+        backend.script = RawBackend.eventsOneByOne(seen);
         try (RawClient client = RawClient.post(proxy.port(), CHAT_STREAM)) {
             assertThat(client.status).isEqualTo(200);
             assertThat(client.headers.get("content-type")).startsWith("text/event-stream");

@@ -91,13 +91,7 @@ class H2cFrontDoorTest {
     }
 
     private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(SAFETY.toSeconds(), TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the test did not release the backend");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        RawBackend.await(latch);
     }
 
     private static void assertNoConnectionHeaders(Http2Headers h) {
@@ -185,19 +179,8 @@ class H2cFrontDoorTest {
     void aStreamedCompletionArrivesEventByEvent() throws Exception {
         start();
         int n = 5;
-        List<CountDownLatch> seen = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            seen.add(new CountDownLatch(1));
-        }
-        backend.script = conn -> {
-            conn.chunkedHead("text/event-stream");
-            for (int i = 0; i < n; i++) {
-                conn.event("{\"choices\":[{\"delta\":{\"content\":\"t" + i + "\"}}]}");
-                await(seen.get(i)); // the next event only once the client has this one
-            }
-            conn.chunk("data: [DONE]\n\n");
-            conn.endChunks();
-        };
+        List<CountDownLatch> seen = RawBackend.latches(n);
+        backend.script = RawBackend.eventsOneByOne(seen);
         H2TestClient.Stream s = client.post("/v1/chat/completions", CHAT_STREAM);
         Http2Headers h = s.headers();
         assertThat(h.status().toString()).isEqualTo("200");

@@ -27,6 +27,45 @@ final class RawBackend implements AutoCloseable {
         void run(Conn conn) throws Exception;
     }
 
+    /** How long a script waits for its test before giving up. */
+    private static final long RELEASE_SECONDS = 20;
+
+    /** {@code n} latches a test counts down as it sees each event. */
+    static java.util.List<java.util.concurrent.CountDownLatch> latches(int n) {
+        java.util.List<java.util.concurrent.CountDownLatch> l = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            l.add(new java.util.concurrent.CountDownLatch(1));
+        }
+        return l;
+    }
+
+    /**
+     * A chunked SSE answer of {@code seen.size()} events ({@code t0}, {@code t1}, ...), each sent
+     * only once the client has the one before (its latch counted down), then {@code [DONE]}.
+     */
+    static Script eventsOneByOne(java.util.List<java.util.concurrent.CountDownLatch> seen) {
+        return conn -> {
+            conn.chunkedHead("text/event-stream");
+            for (int i = 0; i < seen.size(); i++) {
+                conn.event("{\"choices\":[{\"delta\":{\"content\":\"t" + i + "\"}}]}");
+                await(seen.get(i)); // the next event only once the client has this one
+            }
+            conn.chunk("data: [DONE]\n\n");
+            conn.endChunks();
+        };
+    }
+
+    /** Waits for the test to release the script; fails the script if it never does. */
+    static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            if (!latch.await(RELEASE_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the test did not release the backend");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private final ServerSocketChannel server;
     private final Thread acceptor;
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
