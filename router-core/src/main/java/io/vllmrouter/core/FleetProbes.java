@@ -2,6 +2,7 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
+import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.api.time.Ticker;
 import java.lang.System.Logger.Level;
@@ -127,7 +128,7 @@ final class FleetProbes {
     private static String verdict(RouterConfig c, Integer status, Throwable err, double millis) {
         if (err != null) {
             Throwable cause = unwrap(err);
-            return io.vllmrouter.core.transport.TransportException.describe(cause);
+            return TransportException.describe(cause);
         }
         if (status == null || status < 200 || status >= 300) {
             return "status " + status;

@@ -3,9 +3,7 @@ package io.vllmrouter.examples.server;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -43,42 +41,24 @@ class DataPlaneTest {
     private static final Duration SAFETY = Duration.ofSeconds(20);
     private static final String CHAT_STREAM = "{\"model\":\"llama\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
+    private RawProxy stack;
     private RawBackend backend;
     private VllmRouter router;
     private ProxyServer proxy;
-    private EventLoops loops;
     private final RouterEvents events = new RouterEvents();
 
     @AfterEach
     void tearDown() throws Exception {
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
-            router.close();
-        }
-        if (loops != null) {
-            loops.close();
-        }
-        if (backend != null) {
-            backend.close();
+        if (stack != null) {
+            stack.close();
         }
     }
 
     private void start() throws IOException {
-        backend = new RawBackend();
-        RouterConfig config = RouterConfig.builder()
-                .healthCheckInterval(Duration.ofMillis(200))
-                .metricsInterval(Duration.ofMillis(200))
-                .maxRetries(1)
-                .retryDelay(Duration.ZERO)
-                .requestTimeout(Duration.ofSeconds(30))
-                .server(new ServerConfig(backend.url(), 8))
-                .build();
-        loops = EventLoops.create(2);
-        router = router(config, loops, events);
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
-        events.awaitUntil("the backend's model is known", () -> !router.models().isEmpty(), SAFETY);
+        stack = RawProxy.start(8, this::router, events, o -> o, SAFETY);
+        backend = stack.backend;
+        router = stack.router;
+        proxy = stack.proxy;
     }
 
     /** The router under test: on the proxy's NettyTransport (the JDK transport in {@link DataPlaneOnJdkTransportTest}). */

@@ -5,8 +5,6 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.testing.RouterEvents;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -42,10 +40,10 @@ class H2cFrontDoorTest {
     private static final String CHAT = "{\"model\":\"llama\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     private static final String CHAT_STREAM = "{\"model\":\"llama\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
+    private RawProxy stack;
     private RawBackend backend;
     private VllmRouter router;
     private ProxyServer proxy;
-    private EventLoops loops;
     private H2TestClient client;
     private final RouterEvents events = new RouterEvents();
 
@@ -54,17 +52,8 @@ class H2cFrontDoorTest {
         if (client != null) {
             client.close();
         }
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
-            router.close();
-        }
-        if (loops != null) {
-            loops.close();
-        }
-        if (backend != null) {
-            backend.close();
+        if (stack != null) {
+            stack.close();
         }
     }
 
@@ -73,20 +62,10 @@ class H2cFrontDoorTest {
     }
 
     private void start(int maxConcurrentStreams) throws IOException {
-        backend = new RawBackend();
-        RouterConfig config = RouterConfig.builder()
-                .healthCheckInterval(Duration.ofMillis(200))
-                .metricsInterval(Duration.ofMillis(200))
-                .maxRetries(1)
-                .retryDelay(Duration.ZERO)
-                .requestTimeout(Duration.ofSeconds(30))
-                .server(new ServerConfig(backend.url(), 500))
-                .build();
-        loops = EventLoops.create(2);
-        router = RouterSetup.router(config, loops, events);
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops)
-                .maxConcurrentStreams(maxConcurrentStreams).build());
-        events.awaitUntil("the backend's model is known", () -> !router.models().isEmpty(), SAFETY);
+        stack = RawProxy.start(500, RouterSetup::router, events, o -> o.maxConcurrentStreams(maxConcurrentStreams), SAFETY);
+        backend = stack.backend;
+        router = stack.router;
+        proxy = stack.proxy;
         client = H2TestClient.connect(proxy.port());
     }
 

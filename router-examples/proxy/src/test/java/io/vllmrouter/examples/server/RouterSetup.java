@@ -12,6 +12,7 @@ final class RouterSetup {
     }
 
     static VllmRouter router(RouterConfig config, EventLoops loops, RouterListener listener) {
-        return VllmRouters.builder().config(config).listener(listener).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
+        return VllmRouters.builder().config(config).listener(listener)
+                .transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
     }
 }
