@@ -40,6 +40,9 @@ CLIENT_OPTS="${CLIENT_OPTS:--Xmx1g}"
 BASE_PORT="${BASE_PORT:-19000}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+SCRIPT=many-streams.sh
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 jar="$root/router-examples/proxy/target/vllm-router.jar"
 bench="$root/router-examples/benchmarks/target/benchmarks.jar"
 
@@ -57,12 +60,7 @@ work="$(mktemp -d /tmp/vllm-router-many-streams.XXXXXX)"
 mkdir -p "$work/logs"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
+  stop_started
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -100,19 +98,8 @@ pids+=($!)
   echo "first_byte_timeout = $TIMEOUT"
 } >"$work/servers.toml"
 
-wait_for() { # url what
-  for _ in $(seq 1 600); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "many-streams.sh: $2 did not come up ($1); logs in $work/logs:" >&2
-  tail -n 20 "$work"/logs/*.out >&2 || true
-  exit 1
-}
 for i in $(seq 0 $((SERVERS - 1))); do
-  wait_for "http://127.0.0.1:$((fleet_port + i))/health" "simulator $i"
+  wait_for "http://127.0.0.1:$((fleet_port + i))/health" "simulator $i" 60
 done
 
 # ---- the proxy ------------------------------------------------------------------------------
@@ -121,7 +108,7 @@ done
   --console --log-level WARN --log-dir "$work/logs" >"$work/logs/proxy.out" 2>&1 &
 proxy_pid=$!
 pids+=("$proxy_pid")
-wait_for "http://127.0.0.1:$proxy_port/health" "the proxy"
+wait_for "http://127.0.0.1:$proxy_port/health" "the proxy" 60
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$proxy_port/v1/models" 2>/dev/null | grep -q bench-model && break
   sleep 0.1

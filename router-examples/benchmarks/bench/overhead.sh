@@ -31,6 +31,9 @@ MODES="${MODES:-plain stream}"
 TARGETS="${TARGETS:-direct haproxy router}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+SCRIPT=overhead.sh
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 jar="${JAR:-$root/router-examples/proxy/target/vllm-router.jar}"
 
 missing=()
@@ -51,12 +54,7 @@ HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 work="$(mktemp -d /tmp/vllm-router-overhead.XXXXXX)"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
+  stop_started
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -167,17 +165,6 @@ EOF
   --console --log-level WARN --log-dir "$work/logs" ${ROUTER_ARGS:-} >"$work/logs/router.out" 2>&1 &
 pids+=($!)
 
-wait_for() { # url what
-  for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "overhead.sh: $2 did not come up ($1); logs in $work/logs:" >&2
-  tail -n 20 "$work"/logs/*.out >&2 || true
-  exit 1
-}
 wait_for "http://127.0.0.1:$b1/health" "nginx"
 wait_for "http://127.0.0.1:$hap/health" "haproxy"
 wait_for "http://127.0.0.1:$rtr/health" "the router"
