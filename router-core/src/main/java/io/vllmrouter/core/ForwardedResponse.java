@@ -18,11 +18,6 @@ final class ForwardedResponse implements RouterResponse {
     private final int attempts;
     private final String requestId;
 
-    ForwardedResponse(int status, Map<String, List<String>> headers, StreamingBody body, String backendId,
-                      int attempts, String requestId) {
-        this(status, headers, -1, body, backendId, attempts, requestId);
-    }
-
     ForwardedResponse(int status, Map<String, List<String>> headers, long contentLength, StreamingBody body,
                       String backendId, int attempts, String requestId) {
         this.contentLength = contentLength;
