@@ -224,11 +224,11 @@ final class Exchange {
                     fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
                     return;
                 }
-                backendFailed(a, cause, Failures.kind(te, wait), Failures.describe(cause));
+                backendFailed(a, cause, Failures.kind(te, wait), TransportException.describe(cause));
                 return;
             }
             if (cause instanceof IOException) {
-                backendFailed(a, cause, "connection failed", Failures.describe(cause));
+                backendFailed(a, cause, "connection failed", TransportException.describe(cause));
                 return;
             }
             // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug):
@@ -323,7 +323,7 @@ final class Exchange {
         resumeMode = true;
         streamCause = cause;
         body = continuation;
-        forwarder.listener().onRetry(requestId, failed.backend.id(), "stream failover: " + Failures.describe(cause));
+        forwarder.listener().onRetry(requestId, failed.backend.id(), "stream failover: " + TransportException.describe(cause));
         attempt();
         return true;
     }

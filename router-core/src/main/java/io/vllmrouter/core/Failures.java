@@ -161,11 +161,6 @@ final class Failures {
         };
     }
 
-    /** "connection refused", "I/O error: reset by peer": retry reasons given to the listener, in words. */
-    static String describe(Throwable t) {
-        return TransportException.describe(t);
-    }
-
     private int distinctTried() {
         int n = 0;
         for (int i = 0; i < tried.size(); i++) {
