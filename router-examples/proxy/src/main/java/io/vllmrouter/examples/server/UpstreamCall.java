@@ -111,7 +111,8 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
                 return;
             }
             if (!f.isSuccess()) {
-                failBeforeHeaders(TransportException.Kind.CONNECT, "cannot connect to " + key + ": " + describe(f.cause()), f.cause());
+                failBeforeHeaders(TransportException.Kind.CONNECT,
+                        "cannot connect to " + key + ": " + TransportException.describe(f.cause()), f.cause());
                 return;
             }
             attach(f.channel());
@@ -247,22 +248,22 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
                 return;
             }
             failBeforeHeaders(TransportException.Kind.RESET,
-                    "connection to " + key + " closed before the response" + (cause == null ? "" : ": " + describe(cause)), cause);
+                    "connection to " + key + " closed before the response" + (cause == null ? "" : ": " + TransportException.describe(cause)), cause);
             return;
         }
         if (!lastIn && failure == null) {
             failure = new TransportException(TransportException.Kind.RESET,
                     "the backend closed the connection before the end of the body"
-                            + (cause == null ? "" : ": " + describe(cause)), cause);
+                            + (cause == null ? "" : ": " + TransportException.describe(cause)), cause);
             drain();
         }
     }
 
     private void protocolError(Throwable t) {
         if (!headersIn) {
-            failBeforeHeaders(TransportException.Kind.PROTOCOL, "invalid HTTP from " + key + ": " + describe(t), t);
+            failBeforeHeaders(TransportException.Kind.PROTOCOL, "invalid HTTP from " + key + ": " + TransportException.describe(t), t);
         } else if (failure == null) {
-            failure = new TransportException(TransportException.Kind.PROTOCOL, "invalid HTTP from " + key + ": " + describe(t), t);
+            failure = new TransportException(TransportException.Kind.PROTOCOL, "invalid HTTP from " + key + ": " + TransportException.describe(t), t);
             close();
             drain();
         }
@@ -450,12 +451,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         }
     }
 
-    private static String describe(Throwable t) {
-        if (t == null) {
-            return "unknown error";
-        }
-        return TransportException.describe(t);
-    }
 
     /** The upstream connection's handler: passes events to the call it carries, if any. */
     static final class Handler extends ChannelInboundHandlerAdapter {
