@@ -20,16 +20,13 @@ import io.vllmrouter.core.transport.UpstreamResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -88,7 +85,7 @@ class FailureSemanticsTest {
     }
 
     private static CompletableFuture<UpstreamResponse> status(int status, String body) {
-        return CompletableFuture.completedFuture(UpstreamResponse.of(status, Map.of(), new Chunks(null, body)));
+        return CompletableFuture.completedFuture(UpstreamResponse.of(status, Map.of(), Chunks.of(body)));
     }
 
     private static CompletableFuture<UpstreamResponse> reset() {
@@ -295,7 +292,7 @@ class FailureSemanticsTest {
             assertThat(e.getMessage()).contains("1 requests are waiting");
         });
 
-        slow.complete(UpstreamResponse.of(200, Map.of(), new Chunks(null, "first")));
+        slow.complete(UpstreamResponse.of(200, Map.of(), Chunks.of("first")));
         try (RouterResponse r = first.get(5, TimeUnit.SECONDS)) {
             assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("first");
         }
@@ -331,46 +328,5 @@ class FailureSemanticsTest {
         assertThatThrownBy(() -> router.route(chat())).isInstanceOf(BackendsBusyException.class);
         assertThat(records).extracting(RouterListener.RequestRecord::status).containsExactly(429);
         first.cancel(true);
-    }
-
-    /** Fixed chunks, one per unit of demand, then the end or {@code failure}. */
-    static final class Chunks implements Flow.Publisher<List<ByteBuffer>> {
-        private final String[] chunks;
-        private final Throwable failure;
-        volatile boolean cancelled;
-
-        Chunks(Throwable failure, String... chunks) {
-            this.failure = failure;
-            this.chunks = chunks;
-        }
-
-        @Override
-        public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> s) {
-            AtomicBoolean done = new AtomicBoolean();
-            s.onSubscribe(new Flow.Subscription() {
-                private int next;
-
-                @Override
-                public synchronized void request(long n) {
-                    for (long i = 0; i < n && !done.get(); i++) {
-                        if (next < chunks.length) {
-                            s.onNext(List.of(ByteBuffer.wrap(chunks[next++].getBytes(StandardCharsets.UTF_8))));
-                        } else if (done.compareAndSet(false, true)) {
-                            if (failure != null) {
-                                s.onError(failure);
-                            } else {
-                                s.onComplete();
-                            }
-                        }
-                    }
-                }
-
-                @Override
-                public void cancel() {
-                    cancelled = true;
-                    done.set(true);
-                }
-            });
-        }
     }
 }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
-import io.vllmrouter.core.FailureSemanticsTest.Chunks;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;

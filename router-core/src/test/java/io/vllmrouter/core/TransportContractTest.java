@@ -18,15 +18,12 @@ import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
 import io.vllmrouter.core.transport.UpstreamResponse;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Flow;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -99,7 +96,7 @@ class TransportContractTest {
         transport.answer(A, r -> CompletableFuture.failedFuture(
                 new TransportException(TransportException.Kind.CONNECT, "refused", null)));
         transport.answer(B, r -> CompletableFuture.completedFuture(
-                UpstreamResponse.of(200, Map.of("content-type", List.of("text/event-stream")), new Chunks("data: hi\n\n"))));
+                UpstreamResponse.of(200, Map.of("content-type", List.of("text/event-stream")), Chunks.of("data: hi\n\n"))));
         try (RouterResponse r = router.route(chat())) {
             assertThat(r.status()).isEqualTo(200);
             assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: hi\n\n");
@@ -141,7 +138,7 @@ class TransportContractTest {
     @Test
     void theTransportGetsFilteredHeadersTheBackendKeyAndTheTimeLeft() throws Exception {
         start("key-of-a");
-        transport.answer(A, r -> CompletableFuture.completedFuture(UpstreamResponse.of(200, Map.of(), new Chunks("ok"))));
+        transport.answer(A, r -> CompletableFuture.completedFuture(UpstreamResponse.of(200, Map.of(), Chunks.of("ok"))));
         try (RouterResponse r = router.route(chat())) {
             r.body().readAllBytes();
         }
@@ -158,7 +155,7 @@ class TransportContractTest {
     @Test
     void closingTheResponseEarlyCancelsTheUpstreamSubscription() throws Exception {
         start(null);
-        Chunks body = new Chunks("data: 1\n\n", "data: 2\n\n");
+        Chunks body = Chunks.of("data: 1\n\n", "data: 2\n\n");
         transport.answer(A, r -> CompletableFuture.completedFuture(UpstreamResponse.of(200, Map.of(), body)));
         try (RouterResponse r = router.route(chat())) {
             byte[] first = new byte[9];
@@ -168,40 +165,5 @@ class TransportContractTest {
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
                 .isEqualTo(RequestOutcome.CANCELLED);
         assertThat(router.stats().servers().get(0).inFlight()).isZero();
-    }
-
-    /** A body of fixed chunks, one per unit of demand, as the contract asks; remembers a cancel. */
-    private static final class Chunks implements Flow.Publisher<List<ByteBuffer>> {
-        private final String[] chunks;
-        volatile boolean cancelled;
-
-        Chunks(String... chunks) {
-            this.chunks = chunks;
-        }
-
-        @Override
-        public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> s) {
-            AtomicBoolean done = new AtomicBoolean();
-            s.onSubscribe(new Flow.Subscription() {
-                private int next;
-
-                @Override
-                public synchronized void request(long n) {
-                    for (long i = 0; i < n && !done.get(); i++) {
-                        if (next < chunks.length) {
-                            s.onNext(List.of(ByteBuffer.wrap(chunks[next++].getBytes(StandardCharsets.UTF_8))));
-                        } else if (done.compareAndSet(false, true)) {
-                            s.onComplete();
-                        }
-                    }
-                }
-
-                @Override
-                public void cancel() {
-                    cancelled = true;
-                    done.set(true);
-                }
-            });
-        }
     }
 }
