@@ -14,15 +14,15 @@ import io.vllmrouter.api.CircuitState;
 final class Admission {
 
     final HealthTracker health = new HealthTracker();
-    private volatile CircuitBreaker breaker;
+    private volatile Breaker breaker;
     private volatile boolean draining;
 
     /** The breaker attempts ask for permission, or null when breakers are off. */
-    CircuitBreaker breaker() {
+    Breaker breaker() {
         return breaker;
     }
 
-    void breaker(CircuitBreaker b) {
+    void breaker(Breaker b) {
         this.breaker = b;
     }
 
@@ -40,17 +40,17 @@ final class Admission {
     }
 
     boolean breakerAdmits() {
-        CircuitBreaker b = breaker;
+        Breaker b = breaker;
         if (b == null) {
             return true;
         }
-        CircuitBreaker.State s = b.getState();
+        CircuitBreaker.State s = b.state();
         return s != CircuitBreaker.State.OPEN && s != CircuitBreaker.State.FORCED_OPEN;
     }
 
     CircuitState circuitState() {
-        CircuitBreaker b = breaker;
-        return b == null ? CircuitState.DISABLED : toCircuitState(b.getState());
+        Breaker b = breaker;
+        return b == null ? CircuitState.DISABLED : toCircuitState(b.state());
     }
 
     static CircuitState toCircuitState(CircuitBreaker.State s) {

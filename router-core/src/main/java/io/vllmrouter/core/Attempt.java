@@ -1,8 +1,6 @@
 package io.vllmrouter.core;
 
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.vllmrouter.api.time.Ticker;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -24,7 +22,7 @@ final class Attempt {
     }
 
     final Backend backend;
-    private final CircuitBreaker breaker;
+    private final Breaker breaker;
     private final Ticker ticker;
     final long startNanos;
     private final AtomicBoolean recorded = new AtomicBoolean();
@@ -35,7 +33,7 @@ final class Attempt {
     volatile boolean firstByteTimedOut;
 
     /** Starts the attempt: the in-flight count goes up now. */
-    Attempt(Backend backend, CircuitBreaker breaker, Ticker ticker) {
+    Attempt(Backend backend, Breaker breaker, Ticker ticker) {
         this.backend = backend;
         this.breaker = breaker;
         this.ticker = ticker;
@@ -56,10 +54,9 @@ final class Attempt {
         long d = elapsedNanos();
         if (breaker != null) {
             switch (result) {
-                case SUCCESS -> breaker.onSuccess(d, TimeUnit.NANOSECONDS);
-                case FAILURE -> breaker.onError(d, TimeUnit.NANOSECONDS,
-                        cause != null ? cause : new RuntimeException("backend failure"));
-                case CANCELLED -> breaker.releasePermission();
+                case SUCCESS -> breaker.onSuccess(d);
+                case FAILURE -> breaker.onError(d, cause != null ? cause : new RuntimeException("backend failure"));
+                case CANCELLED -> breaker.release();
             }
         }
         backend.counters.attemptEnded(result == Result.CANCELLED ? null : result == Result.FAILURE, d);

@@ -3,11 +3,12 @@ package io.vllmrouter.core;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Request counters and latency of one backend, for stats only: nothing routes on them. Updated
- * on request threads without locks (the rate meter's tiny lock aside), read by {@code stats()}.
+ * on request threads without locks, read by {@code stats()}.
  */
 final class BackendCounters {
 
@@ -63,34 +64,39 @@ final class BackendCounters {
                 Double.longBitsToDouble(latencyBits.get()), Double.longBitsToDouble(ttfbBits.get()));
     }
 
-    /** Completions per second over the last {@value #SECONDS} whole seconds. Per backend, tiny lock. */
+    /**
+     * Completions per second over the last {@value #SECONDS} whole seconds, without a lock: each
+     * slot is one second's count, stamped with its second. Marking from several threads at a second's
+     * turn may lose a count or two in a slot being reset, which a rate for display can afford.
+     */
     static final class RateMeter {
         static final int SECONDS = 5;
         private final Ticker ticker;
-        private final long[] counts = new long[SECONDS + 1];
-        private final long[] secondOf = new long[SECONDS + 1];
+        private final AtomicLongArray counts = new AtomicLongArray(SECONDS + 1);
+        private final AtomicLongArray secondOf = new AtomicLongArray(SECONDS + 1);
 
         RateMeter(Ticker ticker) {
             this.ticker = ticker;
         }
 
-        synchronized void mark() {
+        void mark() {
             long sec = ticker.nanoTime() / 1_000_000_000L;
-            int i = (int) Math.floorMod(sec, (long) counts.length);
-            if (secondOf[i] != sec) {
-                secondOf[i] = sec;
-                counts[i] = 0;
+            int i = (int) Math.floorMod(sec, (long) SECONDS + 1);
+            long stamped = secondOf.get(i);
+            if (stamped != sec && secondOf.compareAndSet(i, stamped, sec)) {
+                counts.set(i, 0); // this thread turned the slot over to the new second
             }
-            counts[i]++;
+            counts.incrementAndGet(i);
         }
 
-        synchronized double perSecond() {
+        double perSecond() {
             long sec = ticker.nanoTime() / 1_000_000_000L;
             long sum = 0;
-            for (int i = 0; i < counts.length; i++) {
+            for (int i = 0; i <= SECONDS; i++) {
+                long s = secondOf.get(i);
                 // whole seconds before the current one
-                if (secondOf[i] < sec && secondOf[i] >= sec - SECONDS) {
-                    sum += counts[i];
+                if (s < sec && s >= sec - SECONDS) {
+                    sum += counts.get(i);
                 }
             }
             return (double) sum / SECONDS;

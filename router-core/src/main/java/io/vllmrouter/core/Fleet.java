@@ -302,39 +302,38 @@ final class Fleet {
         return applied;
     }
 
-    private CircuitBreaker newBreaker(Backend b, CircuitBreakerConfig cbc) {
-        CircuitBreaker cb = CircuitBreaker.of(b.id(), cbc);
-        // Transitions happen on request threads: queue them, and let the scheduler's thread drain.
-        cb.getEventPublisher().onStateTransition(e -> {
-            CircuitBreaker.StateTransition t = e.getStateTransition();
-            context.executeLater(() -> breakerMoved(b, cb, t));
+    private Breaker newBreaker(Backend b, CircuitBreakerConfig cbc) {
+        Breaker[] self = new Breaker[1];
+        // Transitions are noticed on request threads: queue them, and let the scheduler's thread drain.
+        self[0] = new Breaker(CircuitBreaker.of(b.id(), cbc), (from, to) -> {
+            context.executeLater(() -> breakerMoved(b, self[0], from, to));
             try {
                 scheduler.schedule(context::drain, Duration.ZERO);
             } catch (RuntimeException closedScheduler) {
-                LOG.log(Level.DEBUG, "breaker event of {0} after close: {1}", b.id(), t);
+                LOG.log(Level.DEBUG, "breaker event of {0} after close: {1} -> {2}", b.id(), from, to);
             }
         });
-        return cb;
+        return self[0];
     }
 
-    private void breakerMoved(Backend b, CircuitBreaker cb, CircuitBreaker.StateTransition t) {
-        LOG.log(Level.INFO, "circuit breaker of {0}: {1} -> {2}", b.id(), t.getFromState(), t.getToState());
-        if (t.getToState() == CircuitBreaker.State.OPEN && !closed) {
+    private void breakerMoved(Backend b, Breaker breaker, CircuitBreaker.State from, CircuitBreaker.State to) {
+        LOG.log(Level.INFO, "circuit breaker of {0}: {1} -> {2}", b.id(), from, to);
+        if (to == CircuitBreaker.State.OPEN && !closed) {
             // OPEN backends get no traffic, so nothing would ask the breaker to half-open: we do, on time.
-            scheduler.schedule(() -> context.execute(() -> halfOpen(b, cb)), config.circuitBreakerWait());
+            scheduler.schedule(() -> context.execute(() -> halfOpen(b, breaker)), config.circuitBreakerWait());
         }
         publish(snapshot.rebuilt());
-        listener.onCircuitStateChange(b.id(), Admission.toCircuitState(t.getFromState()),
-                Admission.toCircuitState(t.getToState()));
+        listener.onCircuitStateChange(b.id(), Admission.toCircuitState(from), Admission.toCircuitState(to));
     }
 
-    private void halfOpen(Backend b, CircuitBreaker cb) {
-        if (b.admission.breaker() == cb && cb.getState() == CircuitBreaker.State.OPEN) {
+    private void halfOpen(Backend b, Breaker breaker) {
+        if (b.admission.breaker() == breaker && breaker.state() == CircuitBreaker.State.OPEN) {
             try {
-                cb.transitionToHalfOpenState();     // its event is queued and runs after this task
+                breaker.cb.transitionToHalfOpenState();
             } catch (RuntimeException e) {
                 LOG.log(Level.DEBUG, "breaker of " + b.id() + " moved on by itself", e);
             }
+            breaker.watch(); // its transition is queued and runs after this task
         }
     }
 

@@ -17,7 +17,7 @@ import java.io.IOException;
  * 400 CLIENT_ERROR, anything else UPSTREAM_ERROR.
  *
  * <p>Threads: any (the attempt's callback, the caller's {@code close}, the scheduler's deadline);
- * only the first report is passed on, under this object's monitor.
+ * only the first report is passed on, and the listener is called holding no lock.
  */
 final class RequestReport {
 
@@ -26,7 +26,7 @@ final class RequestReport {
     private final String requestId;
     private final long startNanos;
     private final Failures failures;
-    private boolean reported;
+    private final java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
 
     RequestReport(Forwarder forwarder, RequestInfo info, String requestId, long startNanos, Failures failures) {
         this.forwarder = forwarder;
@@ -79,11 +79,10 @@ final class RequestReport {
         report(499, RequestOutcome.CANCELLED, last, -1, 0);
     }
 
-    private synchronized void report(int status, RequestOutcome outcome, Backend backend, long ttfbNanos, long bytes) {
-        if (reported) {
+    private void report(int status, RequestOutcome outcome, Backend backend, long ttfbNanos, long bytes) {
+        if (!reported.compareAndSet(false, true)) {
             return;
         }
-        reported = true;
         long latency = forwarder.ticker().nanoTime() - startNanos;
         forwarder.listener().onRequestComplete(new RouterListener.RequestRecord(requestId, info.model(), info.stream(),
                 backend == null ? null : backend.id(), status, outcome, latency, ttfbNanos,

@@ -149,8 +149,8 @@ final class Snapshot {
                 throw new IllegalStateException("strategy " + settings.strategyName() + " returned " + v
                         + ", which is not one of the candidates");
             }
-            CircuitBreaker cb = b.admission.breaker();
-            if (cb == null || cb.tryAcquirePermission()) {
+            Breaker cb = b.admission.breaker();
+            if (cb == null || cb.tryAcquire()) {
                 return new Attempt(b, cb, ticker);
             }
             List<Backend> rest = new ArrayList<>(pool.size() - 1);
