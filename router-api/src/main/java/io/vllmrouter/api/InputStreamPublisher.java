@@ -3,7 +3,6 @@ package io.vllmrouter.api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -12,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * one thread per subscription reads as demand allows. Responses that can push without blocking
  * override {@code bodyPublisher()}.
  */
-final class InputStreamPublisher implements Flow.Publisher<List<ByteBuffer>> {
+final class InputStreamPublisher implements Flow.Publisher<BodyChunk> {
 
     private static final int CHUNK = 8192;
 
@@ -24,7 +23,7 @@ final class InputStreamPublisher implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     @Override
-    public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> subscriber) {
+    public void subscribe(Flow.Subscriber<? super BodyChunk> subscriber) {
         if (!subscribed.compareAndSet(false, true)) {
             subscriber.onSubscribe(new Flow.Subscription() {
                 @Override public void request(long n) { }
@@ -55,7 +54,7 @@ final class InputStreamPublisher implements Flow.Publisher<List<ByteBuffer>> {
                         subscriber.onComplete();
                         return;
                     }
-                    subscriber.onNext(List.of(ByteBuffer.wrap(buf, 0, n)));
+                    subscriber.onNext(BodyChunk.of(ByteBuffer.wrap(buf, 0, n)));
                 }
             } catch (IOException e) {
                 subscriber.onError(e);

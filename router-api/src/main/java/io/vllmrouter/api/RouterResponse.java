@@ -1,7 +1,6 @@
 package io.vllmrouter.api;
 
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Flow;
@@ -57,11 +56,12 @@ public interface RouterResponse extends AutoCloseable {
      * here or from {@link #body()}, not both; subscribe once.
      *
      * <ul>
-     *   <li>Each item is a list of buffers, in order, sent only as requested ({@code request(n)}):
+     *   <li>Each item is a {@link BodyChunk}, in order, sent only as requested ({@code request(n)}):
      *       a slow subscriber slows the backend instead of filling memory.
-     *   <li>An item's buffers may be views of the transport's pooled memory: they stay valid until
-     *       the subscriber's next {@code request(n)} or {@code cancel()}. So write them out (and
-     *       wait for the write to finish) before asking for more, and never keep them.
+     *   <li>A chunk becomes the subscriber's with {@code onNext}: it may be the transport's pooled
+     *       memory, so the subscriber releases it exactly once when done with its bytes (after the
+     *       write that sends them on completed or failed), and never reads it after that. Nothing
+     *       else releases it — not {@link #close()}, a deadline or the backend failing.
      *   <li>{@code onComplete}: the whole body arrived. {@code onError}: it was cut short (backend
      *       failure or the request's deadline); what came before is not a complete answer.
      *   <li>{@code cancel()} is {@link #close()}: before the end it cancels the upstream request.
@@ -71,7 +71,7 @@ public interface RouterResponse extends AutoCloseable {
      * <p>The default reads {@link #body()} on a thread of its own; the router's responses override
      * it and never block.
      */
-    default Flow.Publisher<List<ByteBuffer>> bodyPublisher() {
+    default Flow.Publisher<BodyChunk> bodyPublisher() {
         return new InputStreamPublisher(this);
     }
 

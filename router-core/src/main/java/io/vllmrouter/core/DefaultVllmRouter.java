@@ -11,7 +11,7 @@ import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.api.time.Scheduler;
-import io.vllmrouter.core.transport.Transport;
+import io.vllmrouter.api.transport.Transport;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;

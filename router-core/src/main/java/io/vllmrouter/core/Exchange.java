@@ -7,11 +7,10 @@ import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.time.Scheduler;
-import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamRequest;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 import java.io.IOException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One routed request: picks a backend from the published {@link Snapshot}, sends through the
- * {@link io.vllmrouter.core.transport.Transport}, retries failures that happened before anything
+ * {@link io.vllmrouter.api.transport.Transport}, retries failures that happened before anything
  * reached the caller, and reports the request's end once. It knows the router only through its
  * {@link Forwarder} (snapshot, clock, scheduler, listener, transport).
  *
@@ -72,6 +71,8 @@ final class Exchange {
     private Throwable streamCause;
 
     private volatile CompletableFuture<?> call;
+    /** The thread (or event loop) this request started on, for a wake-up from elsewhere. */
+    private final java.util.concurrent.Executor home;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
              Duration timeout, Retry retry) {
@@ -87,6 +88,7 @@ final class Exchange {
         this.failures = new Failures(info.model());
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
         this.admission = new AdmissionWait(forwarder, this, info.model(), this::fail);
+        this.home = forwarder.scheduler().callerExecutor();
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
                 forwarder.dequeue(this);
@@ -113,15 +115,18 @@ final class Exchange {
         Snapshot snap = forwarder.snapshot();
         List<Backend> candidates = snap.candidates(info.model());
         if (failures.triedAny() && !candidates.isEmpty()) {
+            // Never where the request may have run already; untried backends before those that
+            // refused it outright (connection refused, 429, 503), which may take it now.
             List<Backend> fresh = new ArrayList<>(candidates.size());
+            List<Backend> again = new ArrayList<>(candidates.size());
             for (Backend b : candidates) {
                 if (!failures.tried(b)) {
                     fresh.add(b);
+                } else if (!failures.mayHaveRunOn(b)) {
+                    again.add(b);
                 }
             }
-            if (!fresh.isEmpty()) {
-                candidates = fresh;
-            }
+            candidates = fresh.isEmpty() ? again : fresh;
         }
         Snapshot.Settings settings = snap.settings;
         if (settings.maxInFlightFactor() > 0 && !candidates.isEmpty() && !resumeMode) {
@@ -153,7 +158,7 @@ final class Exchange {
         Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
         UpstreamRequest upstream;
         try {
-            upstream = upstreamRequest(a.backend, wait);
+            upstream = upstreamRequest(a.backend);
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
@@ -169,11 +174,12 @@ final class Exchange {
         if (result.isCancelled()) {
             f.cancel(true);
         }
-        if (!deadlineBound && !f.isDone()) {
+        if (!f.isDone()) {
+            // The one timer on the wait for the headers (transports keep none): when it fires the
+            // call is cancelled, and its callback sees why.
             CompletableFuture<UpstreamResponse> pending = f;
             a.firstByteTimer = forwarder.scheduler().schedule(() -> {
-                // Flag first: the cancel completes the call, whose callback must see why.
-                a.firstByteTimedOut = true;
+                a.firstByteTimedOut = true; // first: the cancel completes the call at once
                 pending.cancel(true);
             }, wait);
         }
@@ -188,16 +194,19 @@ final class Exchange {
         });
     }
 
-    /** A slot was freed while this request waited: it tries again (on the freeing thread). */
+    /**
+     * A slot was freed while this request waited: it tries again, on its own thread where the
+     * request scheduler has one ({@link io.vllmrouter.api.time.Scheduler#callerExecutor}), not on the
+     * thread that freed the slot.
+     */
     void wake() {
-        attempt();
+        home.execute(this::attempt);
     }
 
     /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */
-    private UpstreamRequest upstreamRequest(Backend b, Duration remaining) {
-        URI uri = URI.create(b.url().toString() + request.path());
-        return new UpstreamRequest(uri, request.method(), Headers.request(request.headers(), b.apiKey()),
-                body, remaining);
+    private UpstreamRequest upstreamRequest(Backend b) {
+        return new UpstreamRequest(b.url(), request.path(), request.method(),
+                Headers.request(request.headers(), b.apiKey()), body);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
@@ -208,14 +217,17 @@ final class Exchange {
         if (err != null) {
             Throwable cause = Failures.unwrap(err);
             if (a.firstByteTimedOut && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
-                // Given up after first_byte_timeout: the call is cancelled (the slot is released
-                // only now that it is), the backend is blamed, and another one is tried.
+                // Given up waiting: the call is cancelled (the slot is released only now that it
+                // is). Before the deadline the backend is blamed and another one is tried.
                 cause = new TransportException(TransportException.Kind.TIMEOUT,
                         "no response headers within " + wait.toMillis() + " ms", null);
             } else if (result.isCancelled() || cause instanceof CancellationException) {
                 a.end(Attempt.Result.CANCELLED, null);
                 report.cancelled(a.backend);
                 return;
+            }
+            if (!(cause instanceof TransportException te && te.nothingSent())) {
+                failures.mayHaveRun(a.backend);
             }
             if (cause instanceof TransportException te) {
                 if (te.kind() == TransportException.Kind.TIMEOUT && deadlineBound) {
@@ -247,6 +259,9 @@ final class Exchange {
         }
         if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
             resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
+            if (status != 429 && status != 503) {
+                failures.mayHaveRun(a.backend); // refusals run nothing; any other error may have
+            }
             IOException cause = new IOException("backend answered " + status);
             if (status == 429) {
                 // The backend is overloaded, not broken: load, not a breaker failure.
@@ -319,6 +334,7 @@ final class Exchange {
             return false;
         }
         failed.end(Attempt.Result.FAILURE, cause);
+        failures.mayHaveRun(failed.backend);
         resumesLeft--;
         resumeMode = true;
         streamCause = cause;
@@ -343,6 +359,9 @@ final class Exchange {
         }
         resp.body().subscribe(StreamingBody.DISCARD);
         IOException cause = new IOException("backend answered " + status);
+        if (status != 429 && status != 503) {
+            failures.mayHaveRun(a.backend);
+        }
         a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
         failures.lastFailure("status " + status, a.backend);
         retryOrFail(a.backend, cause, "status " + status);

@@ -4,7 +4,7 @@ import io.vllmrouter.api.BackendsBusyException;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.UpstreamTimeoutException;
-import io.vllmrouter.core.transport.TransportException;
+import io.vllmrouter.api.transport.TransportException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,6 +42,8 @@ final class Failures {
     private String lastFailure;
     /** Attempts refused with 429. */
     private int busy;
+    /** Backends the request may have run on; null until one. */
+    private List<Backend> ran;
     /** Per kind of failure that may be the request's fault, the backends that failed that way. */
     private Map<String, List<Backend>> sameFailures;
 
@@ -67,6 +69,24 @@ final class Failures {
 
     boolean tried(Backend b) {
         return tried.contains(b);
+    }
+
+    /**
+     * The request may have run on {@code b} (it was sent, and {@code b} did not refuse it outright):
+     * it is never sent to {@code b} again, so that it runs at most once per backend.
+     */
+    void mayHaveRun(Backend b) {
+        if (ran == null) {
+            ran = new ArrayList<>(2);
+        }
+        if (!ran.contains(b)) {
+            ran.add(b);
+        }
+    }
+
+    /** Whether {@link #mayHaveRun} was said of {@code b}. */
+    boolean mayHaveRunOn(Backend b) {
+        return ran != null && ran.contains(b);
     }
 
     /** The backend of the last attempt, or null before the first. */

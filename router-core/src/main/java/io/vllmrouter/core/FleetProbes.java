@@ -2,7 +2,7 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
-import io.vllmrouter.core.transport.TransportException;
+import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.api.time.Ticker;
 import java.lang.System.Logger.Level;

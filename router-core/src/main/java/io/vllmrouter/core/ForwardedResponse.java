@@ -1,8 +1,8 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.RouterResponse;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Flow;
@@ -33,7 +33,7 @@ final class ForwardedResponse implements RouterResponse {
     @Override public Map<String, List<String>> headers() { return headers; }
     @Override public long contentLength() { return contentLength; }
     @Override public InputStream body() { return body; }
-    @Override public Flow.Publisher<List<ByteBuffer>> bodyPublisher() { return body.publisher(); }
+    @Override public Flow.Publisher<BodyChunk> bodyPublisher() { return body.publisher(); }
     @Override public String backendId() { return backendId; }
     @Override public int attempts() { return attempts; }
     @Override public String requestId() { return requestId; }

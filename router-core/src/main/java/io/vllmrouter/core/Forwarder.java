@@ -8,7 +8,7 @@ import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.api.time.Ticker;
-import io.vllmrouter.core.transport.Transport;
+import io.vllmrouter.api.transport.Transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;

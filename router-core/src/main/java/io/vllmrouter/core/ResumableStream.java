@@ -2,12 +2,12 @@ package io.vllmrouter.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.RouterRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Flow;
 
@@ -31,7 +31,7 @@ import java.util.concurrent.Flow;
  * caller's {@code request}/{@code cancel} may come from any thread, so state changes hold this
  * object's lock (one per request, never shared).
  */
-final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
+final class ResumableStream implements Flow.Publisher<BodyChunk> {
 
     /** Starts continuations; implemented by the request's {@link Exchange}. */
     interface Resumer {
@@ -48,7 +48,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     private final boolean chat;
     private final Resumer resumer;
 
-    private Flow.Subscriber<? super List<ByteBuffer>> downstream;
+    private Flow.Subscriber<? super BodyChunk> downstream;
     private Flow.Subscription upstream;
     /** Which upstream body is current: signals of older ones are ignored. */
     private int generation;
@@ -123,12 +123,12 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     /** The first backend's body. */
-    void start(Flow.Publisher<List<ByteBuffer>> body) {
+    void start(Flow.Publisher<BodyChunk> body) {
         subscribeUpstream(body);
     }
 
     @Override
-    public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> subscriber) {
+    public void subscribe(Flow.Subscriber<? super BodyChunk> subscriber) {
         synchronized (this) {
             downstream = subscriber;
         }
@@ -165,7 +165,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         });
     }
 
-    private void subscribeUpstream(Flow.Publisher<List<ByteBuffer>> body) {
+    private void subscribeUpstream(Flow.Publisher<BodyChunk> body) {
         int gen;
         synchronized (this) {
             gen = ++generation;
@@ -194,9 +194,11 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
             }
 
             @Override
-            public void onNext(List<ByteBuffer> item) {
+            public void onNext(BodyChunk item) {
                 if (gen == generation()) {
                     chunk(item);
+                } else {
+                    item.release();
                 }
             }
 
@@ -233,16 +235,23 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
         return splice.doneSent();
     }
 
-    /** One upstream chunk: its complete events go on as one item; a partial event waits. */
-    private void chunk(List<ByteBuffer> item) {
+    /**
+     * One upstream chunk: its complete events go on as one item; a partial event waits. The chunk's
+     * bytes are copied (events are rewritten here), so it is released at once.
+     */
+    private void chunk(BodyChunk item) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Flow.Subscriber<? super List<ByteBuffer>> d;
+        Flow.Subscriber<? super BodyChunk> d;
         Flow.Subscription askMore = null;
         synchronized (this) {
-            for (ByteBuffer b : item) {
-                byte[] a = new byte[b.remaining()];
-                b.get(a);
-                pending.write(a, 0, a.length);
+            try {
+                for (ByteBuffer b : item.buffers()) {
+                    byte[] a = new byte[b.remaining()];
+                    b.get(a);
+                    pending.write(a, 0, a.length);
+                }
+            } finally {
+                item.release();
             }
             byte[] buf = pending.toByteArray();
             int from = 0;
@@ -267,7 +276,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
             }
         }
         if (out.size() > 0 && d != null) {
-            d.onNext(List.of(ByteBuffer.wrap(out.toByteArray())));
+            d.onNext(BodyChunk.of(ByteBuffer.wrap(out.toByteArray())));
         }
         if (askMore != null) {
             askMore.request(1);
@@ -300,7 +309,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     /** The next backend answered: its body continues the stream. */
-    void resumed(Flow.Publisher<List<ByteBuffer>> body) {
+    void resumed(Flow.Publisher<BodyChunk> body) {
         subscribeUpstream(body);
     }
 
@@ -310,7 +319,7 @@ final class ResumableStream implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     private void finish(Throwable error) {
-        Flow.Subscriber<? super List<ByteBuffer>> d;
+        Flow.Subscriber<? super BodyChunk> d;
         synchronized (this) {
             if (finished) {
                 return;

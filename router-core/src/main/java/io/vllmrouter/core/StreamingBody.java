@@ -1,24 +1,31 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.BodyChunk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A backend's response body as an {@link InputStream} that hands over each chunk as it arrives
- * (subscribed to the transport's {@link io.vllmrouter.core.transport.UpstreamResponse#body()}, one
+ * (subscribed to the transport's {@link io.vllmrouter.api.transport.UpstreamResponse#body()}, one
  * chunk of demand at a time, so a slow reader slows the backend instead of filling memory).
  *
  * <p>Or, instead of reading, a caller subscribes to {@link #publisher()}: chunks then pass straight
  * from the transport to that subscriber (no queue, no copy, no thread), and its demand and
  * cancellation pass straight back.
+ *
+ * <p>Chunks ({@link BodyChunk}) have one owner. Published, each becomes the subscriber's with
+ * {@code onNext}; this class never releases a chunk it handed on, whatever ends the request. Read
+ * as a stream, a chunk is this class's: queued chunks are released when the body is closed, and the
+ * chunk being read is released by the reader once used up, or by whichever of the reader and
+ * {@link #close()} comes last (so a chunk is never released under a reader copying from it).
  *
  * <p>The request ends exactly once, reported to {@link EndListener}: when the reader reaches the
  * end ({@link Outcome#COMPLETED}) or an upstream error ({@link Outcome#FAILED}); when {@link #close}
@@ -26,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Outcome#CANCELLED}); or when {@link #expire} fires at the request's deadline (upstream
  * cancelled, the reader gets an {@link IOException}: {@link Outcome#TIMED_OUT}).
  */
-final class StreamingBody extends InputStream implements Flow.Subscriber<List<ByteBuffer>> {
+final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChunk> {
 
     enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT }
 
@@ -45,8 +52,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Flow.Subscription subscription;
-    /** Demand asked before the upstream subscription arrived; guarded by this. */
-    private long earlyDemand;
+    /** Demand asked before the upstream subscription arrived; handed over by whichever comes second. */
+    private final AtomicLong earlyDemand = new AtomicLong();
     /** Upstream finished: null, EOF or the Throwable it failed with. */
     private volatile Object upstreamEnd;
     /** The deadline's failure, once it passed. */
@@ -55,13 +62,19 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     /** Whether the body is read as a stream or published; the first use decides. */
     private final AtomicInteger mode = new AtomicInteger(UNDECIDED);
-    private volatile Flow.Subscriber<? super List<ByteBuffer>> downstream;
+    private volatile Flow.Subscriber<? super BodyChunk> downstream;
     private final AtomicBoolean downstreamDone = new AtomicBoolean();
     /** onSubscribe has returned: the downstream may now hear the end. */
     private volatile boolean downstreamReady;
 
+    /** The reader: outside read(), inside it, or the body closed (then the reader's chunk is released by whoever came last). */
+    private static final int IDLE = 0;
+    private static final int READING = 1;
+    private static final int CLOSED = 2;
+    private final AtomicInteger reader = new AtomicInteger(IDLE);
+
     // reader-thread state
-    private List<ByteBuffer> chunk;
+    private BodyChunk chunk;
     private int chunkIndex;
     private Object terminal;
     private boolean asked;
@@ -72,47 +85,49 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     @Override
     public void onSubscribe(Flow.Subscription s) {
-        long n;
-        synchronized (this) {
-            subscription = s;
-            n = earlyDemand;
-            earlyDemand = 0;
-        }
+        subscription = s;
         if (closed.get() || ended.get()) {
             s.cancel();
-        } else if (n > 0) {
+            return;
+        }
+        long n = earlyDemand.getAndSet(0);
+        if (n > 0) {
             s.request(n);
         }
     }
 
     /** Asks upstream for {@code n} more chunks, or keeps the demand until the subscription arrives. */
     private void requestUpstream(long n) {
-        Flow.Subscription s;
-        synchronized (this) {
-            s = subscription;
-            if (s == null) {
-                earlyDemand = earlyDemand + n < 0 ? Long.MAX_VALUE : earlyDemand + n;
-                return;
+        Flow.Subscription s = subscription;
+        if (s != null) {
+            s.request(n);
+            return;
+        }
+        earlyDemand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
+        s = subscription;
+        if (s != null) { // arrived meanwhile: whichever of the two comes second passes the demand on
+            long m = earlyDemand.getAndSet(0);
+            if (m > 0) {
+                s.request(m);
             }
         }
-        s.request(n);
     }
 
     @Override
-    public void onNext(List<ByteBuffer> item) {
-        Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
+    public void onNext(BodyChunk item) {
+        Flow.Subscriber<? super BodyChunk> d = downstream;
         if (d == null) {
             queue.offer(item);
+            if (closed.get()) {
+                releaseQueued(); // closed meanwhile: nobody will read it
+            }
             return;
         }
         if (downstreamDone.get()) {
+            item.release(); // the subscriber left: the chunk was never its
             return;
         }
-        long n = 0;
-        for (ByteBuffer b : item) {
-            n += b.remaining();
-        }
-        bytes += n;
+        bytes += item.length();
         d.onNext(item);
     }
 
@@ -142,7 +157,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
      * The body as a publisher ({@code RouterResponse.bodyPublisher()}): chunks pass through as the
      * transport delivers them, {@code request(n)} goes upstream, {@code cancel()} is {@link #close()}.
      */
-    Flow.Publisher<List<ByteBuffer>> publisher() {
+    Flow.Publisher<BodyChunk> publisher() {
         return subscriber -> {
             Objects.requireNonNull(subscriber, "subscriber");
             if (!mode.compareAndSet(UNDECIDED, PUBLISHER)) {
@@ -186,7 +201,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     }
 
     private void signalDownstream(Object end) {
-        Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
+        Flow.Subscriber<? super BodyChunk> d = downstream;
         if (d == null || !downstreamReady || !downstreamDone.compareAndSet(false, true)) {
             return;
         }
@@ -210,19 +225,33 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
         if (len == 0) {
             return 0;
         }
-        if (closed.get()) {
-            throw new IOException("response closed");
-        }
         if (mode.get() != STREAM && !mode.compareAndSet(UNDECIDED, STREAM)) {
             throw new IOException("the body is being published to a subscriber");
         }
+        if (!reader.compareAndSet(IDLE, READING)) {
+            throw new IOException("response closed");
+        }
+        try {
+            return readChunks(b, off, len);
+        } finally {
+            if (!reader.compareAndSet(READING, IDLE)) {
+                releaseChunk(); // closed while reading: the reader came last
+            }
+        }
+    }
+
+    private int readChunks(byte[] b, int off, int len) throws IOException {
         while (true) {
             if (terminal != null) {
                 return terminalResult();
             }
+            if (closed.get()) {
+                throw new IOException("response closed");
+            }
             if (chunk != null) {
-                while (chunkIndex < chunk.size()) {
-                    ByteBuffer buf = chunk.get(chunkIndex);
+                java.util.List<ByteBuffer> buffers = chunk.buffers();
+                while (chunkIndex < buffers.size()) {
+                    ByteBuffer buf = buffers.get(chunkIndex);
                     if (buf.hasRemaining()) {
                         int n = Math.min(len, buf.remaining());
                         buf.get(b, off, n);
@@ -231,11 +260,11 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                     }
                     chunkIndex++;
                 }
-                chunk = null;
+                releaseChunk();
             }
-            if (!asked && !closed.get()) {
+            if (!asked) {
                 // One chunk at a time, asked for once the previous one is used up: a slow reader
-                // slows the backend, and the transport may take the previous chunk's buffers back.
+                // slows the backend.
                 asked = true;
                 requestUpstream(1);
             }
@@ -246,9 +275,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while reading the response body");
             }
-            if (next instanceof List<?> l) {
-                @SuppressWarnings("unchecked")
-                List<ByteBuffer> c = (List<ByteBuffer>) l;
+            if (next instanceof BodyChunk c) {
                 chunk = c;
                 chunkIndex = 0;
                 asked = false;
@@ -261,6 +288,28 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
                 }
             }
         }
+    }
+
+    private void releaseChunk() {
+        BodyChunk c = chunk;
+        if (c != null) {
+            chunk = null;
+            c.release();
+        }
+    }
+
+    /**
+     * Once closed: releases the chunks nobody will read (safe from any thread: the queue hands each
+     * out once) and leaves the mark that wakes a reader blocked in {@code read()}.
+     */
+    private void releaseQueued() {
+        Object o;
+        while ((o = queue.poll()) != null) {
+            if (o instanceof BodyChunk c) {
+                c.release();
+            }
+        }
+        queue.offer(Closed.MARK);
     }
 
     private int terminalResult() throws IOException {
@@ -276,13 +325,14 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     @Override
     public int available() {
-        List<ByteBuffer> c = chunk;
+        BodyChunk c = chunk;
         if (c == null) {
             return 0;
         }
-        for (int i = chunkIndex; i < c.size(); i++) {
-            if (c.get(i).hasRemaining()) {
-                return c.get(i).remaining();
+        java.util.List<ByteBuffer> buffers = c.buffers();
+        for (int i = chunkIndex; i < buffers.size(); i++) {
+            if (buffers.get(i).hasRemaining()) {
+                return buffers.get(i).remaining();
             }
         }
         return 0;
@@ -310,10 +360,13 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
         } else {
             end(Outcome.CANCELLED, null);
         }
-        // After the end too: a transport that lends pooled buffers takes the last ones back now.
+        // After the end too: a transport that still holds buffers of this body gives them back.
         cancelUpstream();
         if (mode.get() != PUBLISHER) {
-            queue.offer(Closed.MARK); // wakes a reader blocked in read(); a publisher has none
+            releaseQueued(); // and wakes a reader blocked in read(); a publisher has none
+            if (reader.getAndSet(CLOSED) == IDLE) {
+                releaseChunk(); // no reader inside read(): its chunk is released here, once
+            }
         }
     }
 
@@ -382,9 +435,9 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     }
 
     /** Discards a body we will not pass on (an answer replaced by a retry or by the router's error). */
-    static final Flow.Subscriber<List<ByteBuffer>> DISCARD = new Flow.Subscriber<>() {
+    static final Flow.Subscriber<BodyChunk> DISCARD = new Flow.Subscriber<>() {
         @Override public void onSubscribe(Flow.Subscription s) { s.cancel(); }
-        @Override public void onNext(List<ByteBuffer> item) { }
+        @Override public void onNext(BodyChunk item) { item.release(); }
         @Override public void onError(Throwable t) { }
         @Override public void onComplete() { }
     };

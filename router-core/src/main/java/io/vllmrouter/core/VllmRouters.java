@@ -14,7 +14,7 @@ import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.core.time.ExecutorScheduler;
 import io.vllmrouter.api.time.Ticker;
 import io.vllmrouter.core.transport.JdkHttpTransport;
-import io.vllmrouter.core.transport.Transport;
+import io.vllmrouter.api.transport.Transport;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.BodyChunk;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -10,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A scripted response body for the core's tests: fixed chunks, one per unit of demand, as the
  * transport contract asks, then the end or {@code failure}; remembers a cancel.
  */
-final class Chunks implements Flow.Publisher<List<ByteBuffer>> {
+final class Chunks implements Flow.Publisher<BodyChunk> {
     private final String[] chunks;
     private final Throwable failure;
     volatile boolean cancelled;
@@ -27,7 +28,7 @@ final class Chunks implements Flow.Publisher<List<ByteBuffer>> {
     }
 
     @Override
-    public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> s) {
+    public void subscribe(Flow.Subscriber<? super BodyChunk> s) {
         AtomicBoolean done = new AtomicBoolean();
         s.onSubscribe(new Flow.Subscription() {
             private int next;
@@ -36,7 +37,7 @@ final class Chunks implements Flow.Publisher<List<ByteBuffer>> {
             public synchronized void request(long n) {
                 for (long i = 0; i < n && !done.get(); i++) {
                     if (next < chunks.length) {
-                        s.onNext(List.of(ByteBuffer.wrap(chunks[next++].getBytes(StandardCharsets.UTF_8))));
+                        s.onNext(BodyChunk.of(ByteBuffer.wrap(chunks[next++].getBytes(StandardCharsets.UTF_8))));
                     } else if (done.compareAndSet(false, true)) {
                         if (failure != null) {
                             s.onError(failure);

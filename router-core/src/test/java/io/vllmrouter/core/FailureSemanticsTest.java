@@ -15,8 +15,8 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.testing.FakeClock;
-import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -149,7 +149,6 @@ class FailureSemanticsTest {
 
         CompletableFuture<RouterResponse> f = router.routeAsync(chat());
         assertThat(f).isNotDone();
-        assertThat(transport.sent.get(0).responseTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(stats(0).inFlight()).isEqualTo(1);
 
         clock.advance(Duration.ofMillis(4_999));

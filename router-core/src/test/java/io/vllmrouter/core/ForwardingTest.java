@@ -14,6 +14,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.extension.Parameters;
+import com.github.tomakehurst.wiremock.extension.ServeEventListener;
+import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
+import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.InvalidRequestException;
@@ -31,7 +35,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -162,42 +169,83 @@ class ForwardingTest {
     }
 
     @Test
-    void allAttemptsFailingGives502NamingTheAttempts() {
+    void allAttemptsFailingGives502NamingTheAttemptsAndNoBackendRunsTheRequestTwice() {
         a.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(502)));
         b.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(504)));
-        router(RouterConfig.builder().server(server(a.baseUrl())).server(server(b.baseUrl())).maxRetries(2));
+        router(RouterConfig.builder().server(server(a.baseUrl())).server(server(b.baseUrl())).maxRetries(3));
 
         assertThatThrownBy(() -> router.route(RouterRequest.post("/v1/chat/completions", CHAT).build()))
                 .isInstanceOfSatisfying(UpstreamException.class, e -> {
                     assertThat(e.httpStatus()).isEqualTo(502);
-                    assertThat(e.attempts()).isEqualTo(3);
-                    assertThat(e.getMessage()).startsWith("all 3 attempts failed (backends tried: 2; last: status 502 from "
-                            + a.baseUrl() + ")");
+                    assertThat(e.attempts()).isEqualTo(2);
+                    assertThat(e.getMessage()).startsWith("all 2 attempts failed (backends tried: 2; last: status 504 from "
+                            + b.baseUrl() + ")");
                 });
-        // a, then b (not tried yet), then any again
-        a.verify(2, postRequestedFor(urlEqualTo("/v1/chat/completions")));
+        // a, then b; a 502 or 504 may have run the request, so neither gets it again though retries are left
+        a.verify(1, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         b.verify(1, postRequestedFor(urlEqualTo("/v1/chat/completions")));
         assertThat(records).singleElement().satisfies(rec -> {
             assertThat(rec.status()).isEqualTo(502);
             assertThat(rec.outcome()).isEqualTo(RequestOutcome.UPSTREAM_ERROR);
-            assertThat(rec.retries()).isEqualTo(2);
+            assertThat(rec.retries()).isEqualTo(1);
         });
     }
 
     @Test
-    void timeoutAfterTheBackendAcceptedIs504AndNotRetried() {
-        a.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200).withFixedDelay(1_500)));
-        b.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200)));
-        router(RouterConfig.builder().server(server(a.baseUrl())).server(server(b.baseUrl())));
+    void aBackendThatRefusedTheRequestMayTakeItAgain() throws Exception {
+        a.stubFor(post("/v1/chat/completions").inScenario("busy").whenScenarioStateIs(STARTED)
+                .willReturn(aResponse().withStatus(503)).willSetStateTo("free"));
+        a.stubFor(post("/v1/chat/completions").inScenario("busy").whenScenarioStateIs("free")
+                .willReturn(aResponse().withStatus(200).withBody("ok")));
+        router(RouterConfig.builder().server(server(a.baseUrl())).maxRetries(1));
 
-        RouterRequest req = RouterRequest.post("/v1/chat/completions", CHAT).timeout(Duration.ofMillis(200)).build();
-        assertThatThrownBy(() -> router.route(req))
-                .isInstanceOfSatisfying(UpstreamTimeoutException.class, e -> assertThat(e.httpStatus()).isEqualTo(504));
-        a.verify(1, postRequestedFor(urlEqualTo("/v1/chat/completions")));
-        b.verify(0, postRequestedFor(urlEqualTo("/v1/chat/completions")));
-        assertThat(retries).isEmpty();
-        assertThat(router.stats().servers().get(0).inFlight()).isZero();
-        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);
+        try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", CHAT).build())) {
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.attempts()).isEqualTo(2);
+        }
+        a.verify(2, postRequestedFor(urlEqualTo("/v1/chat/completions")));
+    }
+
+    @Test
+    void timeoutAfterTheBackendAcceptedIs504AndNotRetried() throws Exception {
+        CountDownLatch received = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger arrivals = new java.util.concurrent.atomic.AtomicInteger();
+        WireMockServer slow = new WireMockServer(wireMockConfig().dynamicPort().bindAddress("127.0.0.1")
+                .extensions(new ServeEventListener() {
+                    @Override
+                    public String getName() {
+                        return "received";
+                    }
+
+                    @Override
+                    public void beforeMatch(ServeEvent serveEvent, Parameters parameters) {
+                        arrivals.incrementAndGet();
+                        received.countDown();
+                    }
+                }));
+        slow.start();
+        try {
+            slow.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200).withFixedDelay(10_000)));
+            b.stubFor(post("/v1/chat/completions").willReturn(aResponse().withStatus(200)));
+            router(RouterConfig.builder().server(server(slow.baseUrl())).server(server(b.baseUrl())));
+
+            RouterRequest req = RouterRequest.post("/v1/chat/completions", CHAT).timeout(Duration.ofMillis(200)).build();
+            CompletableFuture<RouterResponse> f = router.routeAsync(req);
+            assertThat(received.await(20, TimeUnit.SECONDS)).as("the backend got the request").isTrue();
+            clock.advance(Duration.ofMillis(199));
+            assertThat(f).isNotDone();
+            clock.advance(Duration.ofMillis(1));
+            assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).cause()
+                    .isInstanceOfSatisfying(UpstreamTimeoutException.class, e -> assertThat(e.httpStatus()).isEqualTo(504));
+            assertThat(arrivals).hasValue(1); // (the journal lists a request only once it was answered)
+            b.verify(0, postRequestedFor(urlEqualTo("/v1/chat/completions")));
+            assertThat(retries).isEmpty();
+            assertThat(router.stats().servers().get(0).inFlight()).isZero();
+            assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
+                    .isEqualTo(RequestOutcome.TIMEOUT);
+        } finally {
+            slow.stop();
+        }
     }
 
     @Test

@@ -1,8 +1,8 @@
 package io.vllmrouter.core;
 
-import io.vllmrouter.core.transport.Transport;
-import io.vllmrouter.core.transport.UpstreamRequest;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.transport.Transport;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;

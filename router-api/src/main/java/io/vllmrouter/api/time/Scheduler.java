@@ -1,5 +1,6 @@
 package io.vllmrouter.api.time;
 
+import java.util.concurrent.Executor;
 import java.time.Duration;
 
 /**
@@ -17,6 +18,16 @@ public interface Scheduler extends AutoCloseable {
      * start of one run to the next. A task that throws is logged and keeps its schedule.
      */
     Cancellable scheduleAtFixedRate(Runnable task, Duration initialDelay, Duration period);
+
+    /**
+     * Where later work that belongs to the calling thread's request runs: a scheduler on event loops
+     * returns the calling thread's loop, so that a request woken from another thread (a slot freed
+     * by another request) goes on on its own thread, not on the waker's. Called on the request's
+     * thread; the default runs tasks at once on whichever thread submits them.
+     */
+    default Executor callerExecutor() {
+        return Runnable::run;
+    }
 
     /** Stops running tasks; idempotent. */
     @Override

@@ -1,4 +1,4 @@
-package io.vllmrouter.core.transport;
+package io.vllmrouter.api.transport;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -25,7 +25,7 @@ public final class TransportException extends IOException {
         CONNECT,
         /** The connection closed or was reset after the request was (perhaps partly) sent, before the headers. */
         RESET,
-        /** No response headers within {@link UpstreamRequest#responseTimeout()}. */
+        /** No response in time (the router's timeout, or a transport's own connect timeout). */
         TIMEOUT,
         /** The backend's answer was not valid HTTP. */
         PROTOCOL

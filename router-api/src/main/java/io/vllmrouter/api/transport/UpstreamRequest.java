@@ -1,7 +1,6 @@
-package io.vllmrouter.core.transport;
+package io.vllmrouter.api.transport;
 
 import java.net.URI;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -14,28 +13,50 @@ import java.util.Objects;
  * caller's {@code Authorization}. A transport sends the headers as they are and sets its own
  * {@code Host} and framing.
  *
- * @param uri             the backend's base URL joined with the request's path and query
- * @param method          upper-case HTTP method
- * @param headers         headers to send, immutable
- * @param body            the body bytes, empty for none; not copied, never modified
- * @param responseTimeout time allowed from sending until the response headers, &gt; 0
+ * @param backend the backend's base URL as configured (the same instance for every request to it)
+ * @param target  the request's path and query under that URL, starting with {@code /}
+ * @param method  upper-case HTTP method
+ * @param headers headers to send; immutable, not copied
+ * @param body    the body bytes, empty for none; not copied, never modified
  */
-public record UpstreamRequest(URI uri, String method, Map<String, List<String>> headers, byte[] body,
-                              Duration responseTimeout) {
+public record UpstreamRequest(URI backend, String target, String method, Map<String, List<String>> headers,
+                              byte[] body) {
 
     public UpstreamRequest {
-        Objects.requireNonNull(uri, "uri");
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(target, "target");
         Objects.requireNonNull(method, "method");
-        headers = Map.copyOf(Objects.requireNonNull(headers, "headers"));
+        Objects.requireNonNull(headers, "headers");
         Objects.requireNonNull(body, "body");
-        Objects.requireNonNull(responseTimeout, "responseTimeout");
-        if (responseTimeout.isNegative() || responseTimeout.isZero()) {
-            throw new IllegalArgumentException("responseTimeout: " + responseTimeout + " (expected: > 0)");
+        if (!target.startsWith("/")) {
+            throw new IllegalArgumentException("target: " + target + " (expected: starts with /)");
         }
+    }
+
+    /**
+     * What goes on the request line: the backend URL's own path (without a trailing {@code /}), then
+     * {@link #target()}.
+     */
+    public String requestTarget() {
+        String base = backend.getRawPath();
+        if (base == null || base.isEmpty() || base.equals("/")) {
+            return target;
+        }
+        return (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + target;
+    }
+
+    /**
+     * The whole URL, for transports that take one; parsed on each call.
+     *
+     * @throws IllegalArgumentException when the target does not make a valid URI
+     */
+    public URI uri() {
+        String s = backend.toString();
+        return URI.create((s.endsWith("/") ? s.substring(0, s.length() - 1) : s) + target);
     }
 
     @Override
     public String toString() {
-        return method + " " + uri + " (" + body.length + " bytes)";
+        return method + " " + backend + target + " (" + body.length + " bytes)";
     }
 }

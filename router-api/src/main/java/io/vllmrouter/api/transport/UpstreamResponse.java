@@ -1,6 +1,6 @@
-package io.vllmrouter.core.transport;
+package io.vllmrouter.api.transport;
 
-import java.nio.ByteBuffer;
+import io.vllmrouter.api.BodyChunk;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -10,11 +10,13 @@ import java.util.concurrent.Flow;
  * A backend's status and headers, with its body still to come.
  *
  * <p>The body publisher accepts one subscriber. It sends chunks only as requested
- * ({@code request(n)}: one item per unit of demand, each a list of buffers the subscriber may
- * consume), then {@code onComplete}, or {@code onError} when the connection fails mid-body
- * (a {@link TransportException} of kind {@link TransportException.Kind#RESET} where the transport
- * can tell). {@code cancel()} aborts the upstream request. A response whose body the router will not
- * read (a 503 before a retry) is cancelled at once.
+ * ({@code request(n)}: one chunk per unit of demand), then {@code onComplete}, or {@code onError}
+ * when the connection fails mid-body (a {@link TransportException} of kind
+ * {@link TransportException.Kind#RESET} where the transport can tell). Each chunk's ownership passes
+ * to the subscriber with {@code onNext} ({@link BodyChunk}): the transport never releases a chunk it
+ * has handed on, whatever happens to the request afterwards. {@code cancel()} aborts the upstream
+ * request and releases only what the transport still holds. A response whose body the router will
+ * not read (a 503 before a retry) is cancelled at once.
  */
 public interface UpstreamResponse {
 
@@ -25,16 +27,16 @@ public interface UpstreamResponse {
     Map<String, List<String>> headers();
 
     /** The body, demand-driven; subscribe once. */
-    Flow.Publisher<List<ByteBuffer>> body();
+    Flow.Publisher<BodyChunk> body();
 
     /** A plain response, for transports and tests. */
-    static UpstreamResponse of(int status, Map<String, List<String>> headers, Flow.Publisher<List<ByteBuffer>> body) {
+    static UpstreamResponse of(int status, Map<String, List<String>> headers, Flow.Publisher<BodyChunk> body) {
         Objects.requireNonNull(headers, "headers");
         Objects.requireNonNull(body, "body");
         return new UpstreamResponse() {
             @Override public int status() { return status; }
             @Override public Map<String, List<String>> headers() { return headers; }
-            @Override public Flow.Publisher<List<ByteBuffer>> body() { return body; }
+            @Override public Flow.Publisher<BodyChunk> body() { return body; }
         };
     }
 }

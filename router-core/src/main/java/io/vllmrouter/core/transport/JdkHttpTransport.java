@@ -1,5 +1,10 @@
 package io.vllmrouter.core.transport;
 
+import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.Transport;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.http.HttpClient;
@@ -90,7 +95,8 @@ public final class JdkHttpTransport implements Transport {
         CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
         exchange.whenComplete((response, error) -> {
             if (error == null) {
-                result.complete(UpstreamResponse.of(response.statusCode(), response.headers().map(), response.body()));
+                result.complete(UpstreamResponse.of(response.statusCode(), response.headers().map(),
+                        chunks(response.body())));
             } else {
                 result.completeExceptionally(map(request, unwrap(error)));
             }
@@ -104,7 +110,7 @@ public final class JdkHttpTransport implements Transport {
     }
 
     private static HttpRequest toHttpRequest(UpstreamRequest request) {
-        HttpRequest.Builder rb = HttpRequest.newBuilder(request.uri()).timeout(request.responseTimeout());
+        HttpRequest.Builder rb = HttpRequest.newBuilder(request.uri());
         byte[] body = request.body();
         rb.method(request.method(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -131,13 +137,22 @@ public final class JdkHttpTransport implements Transport {
             return new TransportException(TransportException.Kind.CONNECT, what, t);
         }
         if (t instanceof HttpTimeoutException) {
-            return new TransportException(TransportException.Kind.TIMEOUT,
-                    what + ": no response headers within " + request.responseTimeout().toMillis() + " ms", t);
+            return new TransportException(TransportException.Kind.TIMEOUT, what, t);
         }
         if (t instanceof IOException) {
             return new TransportException(TransportException.Kind.RESET, what, t);
         }
         return new TransportException(TransportException.Kind.PROTOCOL, what, t);
+    }
+
+    /** The client's body items as chunks: heap buffers the client does not reuse, so nothing to release. */
+    private static Flow.Publisher<BodyChunk> chunks(Flow.Publisher<List<ByteBuffer>> body) {
+        return subscriber -> body.subscribe(new Flow.Subscriber<>() {
+            @Override public void onSubscribe(Flow.Subscription s) { subscriber.onSubscribe(s); }
+            @Override public void onNext(List<ByteBuffer> item) { subscriber.onNext(BodyChunk.of(item)); }
+            @Override public void onError(Throwable t) { subscriber.onError(t); }
+            @Override public void onComplete() { subscriber.onComplete(); }
+        });
     }
 
     private static Throwable unwrap(Throwable t) {

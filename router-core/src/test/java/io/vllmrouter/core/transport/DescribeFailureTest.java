@@ -1,5 +1,7 @@
 package io.vllmrouter.core.transport;
 
+import io.vllmrouter.api.transport.TransportException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.EOFException;

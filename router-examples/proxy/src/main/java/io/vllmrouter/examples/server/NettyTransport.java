@@ -11,10 +11,10 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.util.concurrent.EventExecutor;
 import io.vllmrouter.core.transport.JdkHttpTransport;
-import io.vllmrouter.core.transport.Transport;
-import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamRequest;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.transport.Transport;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 
 import java.net.URI;
 import java.time.Duration;
@@ -39,14 +39,15 @@ import java.util.concurrent.CompletableFuture;
  *   <li>Keep-alive connections are pooled per backend and per event loop, and a request goes out on
  *       the event loop that calls {@link #send} (the client connection's, in the proxy): request and
  *       upstream call share one thread, with no hand-off and no lock. Idle connections older than
- *       {@value #IDLE_MILLIS} ms are closed (vLLM's server drops them after 5 s); a request that finds
- *       its reused connection closed before any response byte is sent once more on a new one.
+ *       {@value #IDLE_MILLIS} ms are closed (vLLM's server drops them after 5 s); a request whose
+ *       reused connection turns out closed before a byte of the request was written is sent once
+ *       more on a new one (the backend provably never saw it). Every other resend is the router's.
  *   <li>The response body is read only as the subscriber asks: the upstream channel does not read
  *       (auto-read off) until there is demand, so a slow client holds its backend back by TCP flow
  *       control, with at most one socket read buffered.
- *   <li>Body chunks are views of Netty's pooled buffers, lent without a copy: they stay valid until the
- *       subscriber's next {@code request(n)} or {@code cancel()} (the contract of
- *       {@code RouterResponse.bodyPublisher()}), then they are released.
+ *   <li>Body chunks are Netty's pooled buffers, handed on without a copy ({@link NettyChunk}): each
+ *       is its subscriber's to release (a Netty write of {@link NettyChunk#buf()} does it when the
+ *       write completed); the transport releases only what it has not handed on.
  *   <li>{@code cancel()} before the body's end closes the connection: the backend sees its client gone
  *       and stops generating.
  * </ul>
@@ -98,7 +99,7 @@ public final class NettyTransport implements Transport {
             future.completeExceptionally(new TransportException(TransportException.Kind.CONNECT, "transport closed", null));
             return future;
         }
-        if ("https".equalsIgnoreCase(request.uri().getScheme())) {
+        if ("https".equalsIgnoreCase(request.backend().getScheme())) {
             return tls().send(request);
         }
         EventLoop loop = loops.current();
@@ -174,8 +175,10 @@ public final class NettyTransport implements Transport {
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            UpstreamCall.Handler handler = new UpstreamCall.Handler(LoopPool.this);
+                            ch.pipeline().addLast("head-watch", new UpstreamCall.HeadWatch(handler));
                             ch.pipeline().addLast("http", new HttpClientCodec(8192, 32 * 1024, 64 * 1024));
-                            ch.pipeline().addLast("upstream", new UpstreamCall.Handler(LoopPool.this));
+                            ch.pipeline().addLast("upstream", handler);
                         }
                     });
         }

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
@@ -909,7 +910,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
      * its buffers (possibly the transport's pooled memory, wrapped here without a copy) are handed
      * back.
      */
-    private final class Relay implements Flow.Subscriber<List<ByteBuffer>> {
+    private final class Relay implements Flow.Subscriber<BodyChunk> {
         private final Call c;
         private final RouterResponse response;
         private final boolean sse;
@@ -939,7 +940,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public void onNext(List<ByteBuffer> item) {
+        public void onNext(BodyChunk item) {
             onLoop(() -> write(item));
         }
 
@@ -953,32 +954,34 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             onLoop(this::complete);
         }
 
-        private void write(List<ByteBuffer> item) {
+        /**
+         * Writes one chunk, which is this relay's until the write takes it: the write releases it
+         * when it completed or failed, whatever happens to the request meanwhile.
+         */
+        private void write(BodyChunk item) {
             if (done) {
+                item.release();
                 return;
             }
-            int last = -1;
-            long n = 0;
-            for (int i = 0; i < item.size(); i++) {
-                if (item.get(i).hasRemaining()) {
-                    last = i;
-                    n += item.get(i).remaining();
-                }
-            }
-            if (last < 0) {
+            long n = item.length();
+            if (n == 0) {
+                item.release();
                 subscription.request(1);
                 return;
             }
+            ByteBuf buf;
+            if (item instanceof NettyChunk netty) {
+                buf = netty.buf(); // released by the write
+            } else {
+                buf = Unpooled.wrappedBuffer(item.buffers().toArray(new ByteBuffer[0]));
+            }
             held = n;
             server.buffered(n);
-            for (int i = 0; i < last; i++) {
-                ByteBuffer b = item.get(i);
-                if (b.hasRemaining()) {
-                    ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(b)), ctx.voidPromise());
+            ctx.write(new DefaultHttpContent(buf)).addListener(f -> {
+                if (!(item instanceof NettyChunk)) {
+                    item.release();
                 }
-            }
-            ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(item.get(last)))).addListener(f -> {
-                server.buffered(-held);
+                server.buffered(-n);
                 held = 0;
                 if (f.isSuccess()) {
                     if (!done) {

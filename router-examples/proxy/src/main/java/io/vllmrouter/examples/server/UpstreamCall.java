@@ -17,10 +17,10 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
-import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamRequest;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -33,14 +33,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request on one pooled upstream connection, and its response: the future of the headers, then
  * the body as a demand-driven publisher. All state is touched on the pool's event loop only; calls
  * from other threads ({@code request}, {@code cancel}, a cancelled future) hop onto it.
  */
-final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBuffer>>, Flow.Subscription {
+final class UpstreamCall implements UpstreamResponse, Flow.Publisher<BodyChunk>, Flow.Subscription {
 
     private final NettyTransport.LoopPool pool;
     private final UpstreamRequest request;
@@ -52,7 +51,9 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     private boolean reused;
     private boolean retried;
     private boolean detached;
-    private ScheduledFuture<?> timeout;
+    /** Whether the first bytes of the request (its head) reached the socket: null until known. */
+    Boolean headWritten;
+    boolean headSeen;
 
     private boolean headersIn;
     private boolean informational;
@@ -60,15 +61,13 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     private Map<String, List<String>> headers;
     private boolean keepAlive;
 
-    /** Body buffers read and not yet handed on; owned here. */
+    /** Body buffers read and not yet handed on; owned here until handed on as a chunk. */
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
-    /** Buffers handed on in the last item, released at the next request(n) or cancel(). */
-    private final ArrayList<ByteBuf> lent = new ArrayList<>();
     private boolean lastIn;
     private Throwable failure;
     private Throwable cause;
 
-    private Flow.Subscriber<? super List<ByteBuffer>> subscriber;
+    private Flow.Subscriber<? super BodyChunk> subscriber;
     private long demand;
     private boolean finished;
     private boolean cancelled;
@@ -78,7 +77,7 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         this.pool = pool;
         this.request = request;
         this.future = future;
-        URI u = request.uri();
+        URI u = request.backend();
         this.key = u.getHost() + ":" + u.getPort();
     }
 
@@ -93,8 +92,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
                 onLoop(this::abort);
             }
         });
-        long nanos = request.responseTimeout().toNanos();
-        timeout = pool.loop.schedule(this::timedOut, nanos, TimeUnit.NANOSECONDS);
         Channel ch = pool.reuse(key);
         if (ch != null) {
             reused = true;
@@ -105,7 +102,7 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     }
 
     private void connect() {
-        pool.connect(request.uri()).addListener((ChannelFuture f) -> {
+        pool.connect(request.backend()).addListener((ChannelFuture f) -> {
             if (future.isDone() || cancelled) {
                 f.channel().close();
                 return;
@@ -124,6 +121,8 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         detached = false;
         handler = ch.pipeline().get(Handler.class);
         handler.call = this;
+        headSeen = false;
+        headWritten = null;
         ch.writeAndFlush(buildRequest()).addListener(f -> {
             if (!f.isSuccess() && ch == channel) {
                 ch.close(); // channelInactive decides: a retry on a new connection, or RESET
@@ -133,9 +132,8 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     }
 
     private FullHttpRequest buildRequest() {
-        URI uri = request.uri();
-        String path = uri.getRawPath();
-        String target = (path == null || path.isEmpty() ? "/" : path) + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        URI uri = request.backend();
+        String target = request.requestTarget();
         byte[] body = request.body();
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()), target,
                 body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
@@ -185,7 +183,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
             } else {
                 informational = false;
                 headersIn = true;
-                timeout.cancel(false);
                 status = r.status().code();
                 headers = headerMap(r.headers());
                 keepAlive = HttpUtil.isKeepAlive(r);
@@ -239,8 +236,10 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         }
         detached = true;
         if (!headersIn) {
-            if (reused && !retried && !future.isDone()) {
-                // A pooled connection the backend had closed: once more on a new one.
+            if (reused && !retried && !future.isDone() && Boolean.FALSE.equals(headWritten)) {
+                // A pooled connection the backend had closed before a byte of the request was
+                // written: it provably never got the request, so once more on a new connection.
+                // Any other failure is the router's to judge (retries, breakers, listeners).
                 retried = true;
                 reused = false;
                 channel = null;
@@ -269,18 +268,7 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         }
     }
 
-    private void timedOut() {
-        if (headersIn || future.isDone()) {
-            return;
-        }
-        failBeforeHeaders(TransportException.Kind.TIMEOUT,
-                "no response headers from " + key + " within " + request.responseTimeout().toMillis() + " ms", null);
-    }
-
     private void failBeforeHeaders(TransportException.Kind kind, String message, Throwable t) {
-        if (timeout != null) {
-            timeout.cancel(false);
-        }
         close();
         releaseAll();
         future.completeExceptionally(new TransportException(kind, message, t));
@@ -288,9 +276,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
 
     /** The future was cancelled, or nobody wants the answer: drop the connection. */
     private void abort() {
-        if (timeout != null) {
-            timeout.cancel(false);
-        }
         cancelled = true;
         finished = true;
         close();
@@ -334,12 +319,12 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     }
 
     @Override
-    public Flow.Publisher<List<ByteBuffer>> body() {
+    public Flow.Publisher<BodyChunk> body() {
         return this;
     }
 
     @Override
-    public void subscribe(Flow.Subscriber<? super List<ByteBuffer>> s) {
+    public void subscribe(Flow.Subscriber<? super BodyChunk> s) {
         onLoop(() -> {
             if (subscriber != null) {
                 s.onSubscribe(new Flow.Subscription() {
@@ -358,7 +343,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     @Override
     public void request(long n) {
         onLoop(() -> {
-            releaseLent(); // the subscriber is done with the previous item
             if (finished) {
                 return;
             }
@@ -377,7 +361,6 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
     @Override
     public void cancel() {
         onLoop(() -> {
-            releaseLent();
             if (cancelled) {
                 return;
             }
@@ -402,17 +385,11 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
                         return;
                     }
                     demand--;
-                    List<ByteBuffer> item = new ArrayList<>(pending.size());
-                    for (ByteBuf b : pending) {
-                        if (b.nioBufferCount() == 1) {
-                            item.add(b.nioBuffer());
-                        } else {
-                            Collections.addAll(item, b.nioBuffers());
-                        }
-                    }
-                    lent.addAll(pending);
+                    // The bytes read so far become the subscriber's, and are never touched here again.
+                    ByteBuf all = pending.size() == 1 ? pending.poll()
+                            : channelAlloc().compositeBuffer(pending.size()).addComponents(true, pending);
                     pending.clear();
-                    subscriber.onNext(item);
+                    subscriber.onNext(new NettyChunk(all));
                 } else if (lastIn) {
                     finished = true;
                     subscriber.onComplete();
@@ -428,15 +405,12 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         }
     }
 
-    private void releaseLent() {
-        for (ByteBuf b : lent) {
-            b.release();
-        }
-        lent.clear();
+    private io.netty.buffer.ByteBufAllocator channelAlloc() {
+        return channel != null ? channel.alloc() : io.netty.buffer.PooledByteBufAllocator.DEFAULT;
     }
 
+    /** Releases what was read and not handed on: the chunks handed on are their owners' to release. */
     private void releaseAll() {
-        releaseLent();
         ByteBuf b;
         while ((b = pending.poll()) != null) {
             b.release();
@@ -451,6 +425,29 @@ final class UpstreamCall implements UpstreamResponse, Flow.Publisher<List<ByteBu
         }
     }
 
+
+    /**
+     * First in the upstream pipeline (next to the socket): tells the call whether the first bytes of
+     * its request (the head) were written, which decides whether a failed pooled connection may be
+     * retried on its own ({@link #onInactive}).
+     */
+    static final class HeadWatch extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        private final Handler handler;
+
+        HeadWatch(Handler handler) {
+            this.handler = handler;
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+            UpstreamCall c = handler.call;
+            if (c != null && !c.headSeen && !promise.isVoid()) {
+                c.headSeen = true;
+                promise.addListener(f -> c.headWritten = f.isSuccess());
+            }
+            ctx.write(msg, promise);
+        }
+    }
 
     /** The upstream connection's handler: passes events to the call it carries, if any. */
     static final class Handler extends ChannelInboundHandlerAdapter {

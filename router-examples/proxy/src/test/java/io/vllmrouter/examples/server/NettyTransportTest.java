@@ -1,8 +1,9 @@
 package io.vllmrouter.examples.server;
 
-import io.vllmrouter.core.transport.TransportException;
-import io.vllmrouter.core.transport.UpstreamRequest;
-import io.vllmrouter.core.transport.UpstreamResponse;
+import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** {@link NettyTransport} against the {@link io.vllmrouter.core.transport.Transport} contract. */
+/** {@link NettyTransport} against the {@link io.vllmrouter.api.transport.Transport} contract. */
 @Timeout(60)
 class NettyTransportTest {
 
@@ -40,10 +42,10 @@ class NettyTransportTest {
         }
     }
 
-    private UpstreamRequest post(String base, Duration timeout) {
-        return new UpstreamRequest(URI.create(base + "/v1/completions"), "POST",
+    private UpstreamRequest post(String base) {
+        return new UpstreamRequest(URI.create(base), "/v1/completions", "POST",
                 Map.of("Content-Type", List.of("application/json")),
-                "{\"model\":\"llama\"}".getBytes(StandardCharsets.UTF_8), timeout);
+                "{\"model\":\"llama\"}".getBytes(StandardCharsets.UTF_8));
     }
 
     /** Reads a whole body, one chunk of demand at a time. */
@@ -58,12 +60,13 @@ class NettyTransportTest {
                 s.request(1);
             }
 
-            @Override public void onNext(List<ByteBuffer> item) {
-                for (ByteBuffer b : item) {
+            @Override public void onNext(BodyChunk item) {
+                for (ByteBuffer b : item.buffers()) {
                     byte[] a = new byte[b.remaining()];
                     b.get(a);
                     out.writeBytes(a);
                 }
+                item.release();
                 s.request(1);
             }
 
@@ -72,7 +75,6 @@ class NettyTransportTest {
             }
 
             @Override public void onComplete() {
-                s.cancel(); // hands the last buffers back
                 done.complete(out.toString(StandardCharsets.UTF_8));
             }
         });
@@ -83,7 +85,7 @@ class NettyTransportTest {
     void keepAliveConnectionsAreReused() throws Exception {
         backend = new RawBackend();
         for (int i = 0; i < 3; i++) {
-            UpstreamResponse r = transport.send(post(backend.url(), Duration.ofSeconds(10))).get(20, TimeUnit.SECONDS);
+            UpstreamResponse r = transport.send(post(backend.url())).get(20, TimeUnit.SECONDS);
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.headers().get("Content-Type")).containsExactly("application/json");
             assertThat(read(r)).contains("\"id\":\"x\"");
@@ -98,25 +100,41 @@ class NettyTransportTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        CompletableFuture<UpstreamResponse> f = transport.send(post("http://127.0.0.1:" + port, Duration.ofSeconds(10)));
+        CompletableFuture<UpstreamResponse> f = transport.send(post("http://127.0.0.1:" + port));
         assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                 .cause().isInstanceOfSatisfying(TransportException.class,
                         e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.CONNECT));
     }
 
     @Test
-    void noHeadersInTimeIsTimeoutAndClosesTheConnection() throws Exception {
+    void cancellingBeforeTheHeadersClosesTheConnection() throws Exception {
         backend = new RawBackend();
         CompletableFuture<Void> closed = new CompletableFuture<>();
+        CountDownLatch received = new CountDownLatch(1);
         backend.script = conn -> {
+            received.countDown();
             conn.awaitPeerClose();
             closed.complete(null);
         };
-        CompletableFuture<UpstreamResponse> f = transport.send(post(backend.url(), Duration.ofMillis(200)));
+        CompletableFuture<UpstreamResponse> f = transport.send(post(backend.url()));
+        assertThat(received.await(20, TimeUnit.SECONDS)).isTrue();
+        f.cancel(true); // the router's timer gives up: the transport keeps none of its own
+        closed.get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aPooledConnectionClosedAfterTheRequestWasWrittenIsResetAndNotSentAgain() throws Exception {
+        backend = new RawBackend();
+        UpstreamResponse first = transport.send(post(backend.url())).get(20, TimeUnit.SECONDS);
+        assertThat(read(first)).contains("\"id\":\"x\"");
+        backend.script = RawBackend.Conn::cut; // reads the next request on the kept connection, then drops it
+
+        CompletableFuture<UpstreamResponse> f = transport.send(post(backend.url()));
         assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                 .cause().isInstanceOfSatisfying(TransportException.class,
-                        e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.TIMEOUT));
-        closed.get(20, TimeUnit.SECONDS);
+                        e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.RESET));
+        assertThat(backend.posts.get()).as("the dropped request reached the backend once").isEqualTo(2);
+        assertThat(backend.connections.get()).isEqualTo(1);
     }
 
     @Test
@@ -125,7 +143,7 @@ class NettyTransportTest {
         // A plain-HTTP server behind an https URL: plain HTTP/1.1 would get its 200; the JDK client
         // tries a TLS handshake, which fails before any answer.
         String url = backend.url().replace("http://", "https://");
-        CompletableFuture<UpstreamResponse> f = transport.send(post(url, Duration.ofSeconds(10)));
+        CompletableFuture<UpstreamResponse> f = transport.send(post(url));
         assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                 .cause().isInstanceOf(TransportException.class);
         assertThat(backend.posts.get()).isZero();
@@ -135,7 +153,7 @@ class NettyTransportTest {
     void aConnectionClosedBeforeTheHeadersIsReset() throws Exception {
         backend = new RawBackend();
         backend.script = RawBackend.Conn::cut;
-        CompletableFuture<UpstreamResponse> f = transport.send(post(backend.url(), Duration.ofSeconds(10)));
+        CompletableFuture<UpstreamResponse> f = transport.send(post(backend.url()));
         assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
                 .cause().isInstanceOfSatisfying(TransportException.class,
                         e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.RESET));

@@ -14,7 +14,7 @@ import io.vllmrouter.api.spi.RouteContext;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.core.transport.Transport;
+import io.vllmrouter.api.transport.Transport;
 import io.vllmrouter.examples.sim.Faults;
 import io.vllmrouter.examples.sim.SimConfig;
 import io.vllmrouter.examples.sim.SimulatedVllm;

@@ -1,0 +1,53 @@
+package io.vllmrouter.examples.server;
+
+import io.netty.buffer.ByteBuf;
+import io.vllmrouter.api.BodyChunk;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Body bytes read by {@link NettyTransport}, in Netty's pooled memory, handed on without a copy. Its
+ * owner either writes {@link #buf()} to a Netty channel — the write then releases it once it
+ * completed or failed — or calls {@link #release()}; never both.
+ */
+final class NettyChunk implements BodyChunk {
+
+    private final ByteBuf buf;
+    private List<ByteBuffer> views;
+
+    NettyChunk(ByteBuf buf) {
+        this.buf = buf;
+    }
+
+    /** The bytes as one buffer, for a Netty write that takes over the release. */
+    ByteBuf buf() {
+        return buf;
+    }
+
+    @Override
+    public List<ByteBuffer> buffers() {
+        List<ByteBuffer> v = views;
+        if (v == null) {
+            v = buf.nioBufferCount() == 1 ? List.of(buf.nioBuffer()) : Arrays.asList(buf.nioBuffers());
+            views = v;
+        }
+        return v;
+    }
+
+    @Override
+    public long length() {
+        return buf.readableBytes();
+    }
+
+    @Override
+    public void release() {
+        buf.release();
+    }
+
+    @Override
+    public String toString() {
+        return "NettyChunk[" + buf.readableBytes() + " bytes]";
+    }
+}
