@@ -7,7 +7,7 @@ import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.EventLoops;
-import io.vllmrouter.examples.server.NettyTransport;
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.examples.server.ProxyServer;
 import io.vllmrouter.examples.sim.SimConfig;
 import io.vllmrouter.examples.sim.SimulatedVllm;

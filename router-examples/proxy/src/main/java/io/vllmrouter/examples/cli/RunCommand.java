@@ -19,7 +19,7 @@ import io.vllmrouter.examples.server.CompositeListener;
 import io.vllmrouter.examples.server.ProxyMetrics;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.EventLoops;
-import io.vllmrouter.examples.server.NettyTransport;
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.examples.server.ProxyServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The proxy's threads: one Netty event-loop group, one thread per core by default, shared by the
- * HTTP server and the upstream connections ({@link NettyTransport}), so a request and its
+ * HTTP server and the upstream connections ({@link io.vllmrouter.examples.server.upstream.NettyTransport}), so a request and its
  * upstream call run on the same thread with no hand-off. Native epoll where available (Linux
  * x86_64), NIO elsewhere.
  *
@@ -94,16 +94,16 @@ public final class EventLoops implements AutoCloseable {
         return epoll ? "epoll" : "nio";
     }
 
-    Class<? extends ServerChannel> serverChannel() {
+    public Class<? extends ServerChannel> serverChannel() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
-    Class<? extends SocketChannel> socketChannel() {
+    public Class<? extends SocketChannel> socketChannel() {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
     /** The event loop the calling thread runs, or the next one of the group. */
-    EventLoop current() {
+    public EventLoop current() {
         for (EventExecutor e : group) {
             if (e.inEventLoop()) {
                 return (EventLoop) e;
@@ -135,6 +135,12 @@ public final class EventLoops implements AutoCloseable {
             ScheduledFuture<?> f = current().scheduleAtFixedRate(guarded(task), initialDelay.toNanos(),
                     period.toNanos(), TimeUnit.NANOSECONDS);
             return () -> f.cancel(false);
+        }
+
+        /** The calling thread's loop: a woken request goes on on the thread that carries it. */
+        @Override
+        public java.util.concurrent.Executor callerExecutor() {
+            return current();
         }
 
         @Override

@@ -67,6 +67,15 @@ public final class ProxyMetrics implements RouterListener {
         router.onConfigReload(applied, error);
     }
 
+    /**
+     * A client connection failed: {@code kind} is {@code "protocol"} (HTTP/1.1 or HTTP/2 it could not
+     * speak), {@code "tls"} or {@code "io"} (reset, broken pipe). Counted in
+     * {@code vllm_router_client_connection_errors_total}.
+     */
+    public void clientConnectionError(String kind) {
+        registry.counter("vllm_router_client_connection_errors", "kind", kind).increment();
+    }
+
     /** Requests counted so far, over all labels (for tests and the dashboard). */
     public long requestsTotal() {
         return router.requestsTotal();

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.VllmRouter;

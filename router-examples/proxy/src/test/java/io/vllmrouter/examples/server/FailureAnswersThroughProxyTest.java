@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.VllmRouter;

@@ -142,7 +142,7 @@ class H2cFrontDoorTest {
             upstreamBody[0] = conn.body.length;
             conn.json("{\"id\":\"big\",\"choices\":[]}");
         };
-        String big = CHAT.replace("\"hi\"", "\"" + "x".repeat(H2cFrontDoor.UPGRADE_BODY_LIMIT + 1) + "\"");
+        String big = CHAT.replace("\"hi\"", "\"" + "x".repeat((64 * 1024) + 1) + "\"");
         HttpClient jdk = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
         HttpRequest post = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
                 .header("Content-Type", "application/json").timeout(SAFETY)

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server;
 
+import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;

@@ -1,4 +1,4 @@
-package io.vllmrouter.examples.server;
+package io.vllmrouter.examples.server.upstream;
 
 import io.netty.buffer.ByteBuf;
 import io.vllmrouter.api.BodyChunk;
@@ -12,7 +12,7 @@ import java.util.List;
  * owner either writes {@link #buf()} to a Netty channel — the write then releases it once it
  * completed or failed — or calls {@link #release()}; never both.
  */
-final class NettyChunk implements BodyChunk {
+public final class NettyChunk implements BodyChunk {
 
     private final ByteBuf buf;
     private List<ByteBuffer> views;
@@ -22,7 +22,7 @@ final class NettyChunk implements BodyChunk {
     }
 
     /** The bytes as one buffer, for a Netty write that takes over the release. */
-    ByteBuf buf() {
+    public ByteBuf buf() {
         return buf;
     }
 

@@ -1,4 +1,4 @@
-package io.vllmrouter.examples.server;
+package io.vllmrouter.examples.server.exchange;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,5 +20,18 @@ class PathGuardTest {
             "/v1/a%5c..", "/v1/a\\b", "/v1/a%00", "/v1/bad%zz", "/v1/bad%2", "v1/no-slash", ""})
     void refusesTraversalAndAmbiguousPaths(String path) {
         assertThat(PathGuard.check(path)).isNotNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/load_lora_%61dapter", "/v1/load%5flora_adapter", "/v1/%6Coad_lora_adapter"})
+    void rulesSeeThePathAsTheBackendDecodesIt(String path) {
+        assertThat(PathGuard.check(path)).isNull();
+        assertThat(PathGuard.decoded(path)).isEqualTo("/v1/load_lora_adapter");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/models/org%40name", "/v1/models/caf%C3%A9"})
+    void decodingKeepsEverythingElse(String path) {
+        assertThat(PathGuard.decoded(path)).isIn("/v1/models/org@name", "/v1/models/café");
     }
 }

@@ -1,4 +1,4 @@
-package io.vllmrouter.examples.server;
+package io.vllmrouter.examples.server.exchange;
 
 import io.vllmrouter.api.time.Ticker;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.vllmrouter.examples.server;
+package io.vllmrouter.examples.server.exchange;
 
 import io.vllmrouter.api.time.Ticker;
 
@@ -11,12 +11,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * concurrent map, each guarded by its own lock: no lock is shared between keys. Keys are known
  * (configured) keys' digests, so the map never grows beyond the key list. Thread-safe.
  */
-final class KeyLimits {
+public final class KeyLimits {
 
     private final ConcurrentHashMap<String, State> keys = new ConcurrentHashMap<>();
     private final Ticker ticker;
 
-    KeyLimits(Ticker ticker) {
+    public KeyLimits(Ticker ticker) {
         this.ticker = ticker;
     }
 

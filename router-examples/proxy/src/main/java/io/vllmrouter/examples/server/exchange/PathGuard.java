@@ -1,4 +1,4 @@
-package io.vllmrouter.examples.server;
+package io.vllmrouter.examples.server.exchange;
 
 import java.util.Locale;
 
@@ -8,6 +8,11 @@ import java.util.Locale;
  * slashes or backslashes, NUL and control characters, and broken percent escapes. A backend or a
  * proxy in between may normalise such paths differently from us, so they are refused (400) rather
  * than normalised and forwarded. Stateless and thread-safe.
+ *
+ * <p>A path that passes is judged by its decoded form ({@link #decoded}): every rule (local
+ * endpoints, administration paths, which paths need a key) compares the path the backend will see
+ * after decoding it, so {@code /v1/load_lora_%61dapter} is {@code /v1/load_lora_adapter}. The raw
+ * path is what is forwarded.
  */
 final class PathGuard {
 
@@ -52,6 +57,26 @@ final class PathGuard {
             start = end + 1;
         }
         return null;
+    }
+
+    /**
+     * The path as a backend decodes it: percent escapes decoded (as UTF-8), nothing else changed.
+     * Only for a path {@link #check} accepted, which has no encoded slash, dot segment or NUL, so
+     * decoding cannot change its segments.
+     */
+    static String decoded(String rawPath) {
+        if (rawPath.indexOf('%') < 0) {
+            return rawPath;
+        }
+        String latin = decode(rawPath);
+        if (latin == null) {
+            return rawPath;
+        }
+        byte[] bytes = new byte[latin.length()];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) latin.charAt(i);
+        }
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Percent-decodes one segment (no '+' handling: this is a path), or null when malformed. */

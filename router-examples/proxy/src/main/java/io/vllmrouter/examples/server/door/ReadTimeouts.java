@@ -1,0 +1,214 @@
+package io.vllmrouter.examples.server.door;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.ProxyContext;
+import io.vllmrouter.examples.server.exchange.Responses;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client's read timeouts: {@code client_header_timeout} for a request's line and headers (and
+ * for the first request of a connection), {@code client_body_timeout} for its body, and
+ * {@code client_idle_timeout} between requests. A connection that asked nothing is closed quietly; a
+ * late head or body gets 408 and the connection closes (nothing is forwarded). On an HTTP/2 stream
+ * only the body is timed (the connection's idleness is {@link Http2Door}'s).
+ *
+ * <p>The connection keeps at most one timer, moved lazily: a keep-alive request goes through four
+ * waits (headers, body, idle, headers), and setting and cancelling a timer for each was a measurable
+ * share of the event loop. When the timer fires, a wait that is over times out, one that was
+ * extended is checked again at its end, and with nothing awaited the timer lapses. Sits after
+ * {@link Pipelining}, so it times the request being served; its {@link #byteWatch()} sits before the
+ * HTTP codec and tells it when bytes of a next request arrive.
+ */
+final class ReadTimeouts extends ChannelDuplexHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReadTimeouts.class);
+
+    /** What the connection waits for now. */
+    private enum Wait { NOTHING, FIRST_REQUEST, IDLE, HEADERS, BODY }
+
+    private final ProxyContext context;
+    private final boolean stream;
+    private ChannelHandlerContext ctx;
+    private Wait waiting = Wait.NOTHING;
+    private long deadlineNanos;
+    private Duration waitLength;
+    private ScheduledFuture<?> timer;
+    private long timerAt;
+    /** Bytes of the next request arrived. */
+    private boolean sawBytes;
+    /** A request is in progress (its answer not yet written). */
+    private boolean serving;
+
+    private ReadTimeouts(ProxyContext context, boolean stream) {
+        this.context = context;
+        this.stream = stream;
+    }
+
+    /** For an HTTP/1.1 connection. */
+    static ReadTimeouts forConnection(ProxyContext context) {
+        return new ReadTimeouts(context, false);
+    }
+
+    /** For one HTTP/2 stream: its body only. */
+    static ReadTimeouts forStream(ProxyContext context) {
+        return new ReadTimeouts(context, true);
+    }
+
+    /** Goes before the HTTP codec: tells this handler that request bytes arrived. */
+    ChannelHandler byteWatch() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                sawBytes = true;
+                if (waiting == Wait.IDLE) {
+                    arm(Wait.HEADERS);
+                }
+                c.fireChannelRead(msg);
+            }
+        };
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        if (!stream && ctx.channel().isActive()) {
+            arm(Wait.FIRST_REQUEST);
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (!stream) {
+            arm(Wait.FIRST_REQUEST);
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest req) {
+            serving = true;
+            sawBytes = false;
+            if (HttpUtil.isTransferEncodingChunked(req) || req.headers().contains("content-length")) {
+                arm(Wait.BODY);
+            } else {
+                waiting = Wait.NOTHING;
+            }
+        }
+        if (msg instanceof LastHttpContent && waiting == Wait.BODY) {
+            waiting = Wait.NOTHING;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        ctx.write(msg, promise);
+        if (msg instanceof LastHttpContent && !(msg instanceof io.netty.handler.codec.http.HttpResponse r
+                && r.status().code() < 200) && serving && !stream) {
+            serving = false;
+            arm(sawBytes ? Wait.HEADERS : Wait.IDLE);
+        }
+    }
+
+    private void arm(Wait what) {
+        AccessConfig a = context.access();
+        Duration d = switch (what) {
+            case FIRST_REQUEST, HEADERS -> a.clientHeaderTimeout();
+            case BODY -> a.clientBodyTimeout();
+            case IDLE -> a.clientIdleTimeout();
+            case NOTHING -> null;
+        };
+        waiting = d == null ? Wait.NOTHING : what;
+        if (d == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        waitLength = d;
+        deadlineNanos = now + d.toNanos();
+        if (timer != null && timerAt - deadlineNanos > 0) {
+            timer.cancel(false); // it would run after this deadline
+            timer = null;
+        }
+        if (timer == null) {
+            checkAt(now, deadlineNanos - now);
+        }
+    }
+
+    private void checkAt(long now, long delayNanos) {
+        timerAt = now + delayNanos;
+        timer = ctx.executor().schedule(this::check, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void check() {
+        timer = null;
+        if (waiting == Wait.NOTHING || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long left = deadlineNanos - now;
+        if (left > 0) {
+            checkAt(now, left);
+        } else {
+            timedOut(waiting, waitLength);
+        }
+    }
+
+    private void timedOut(Wait what, Duration d) {
+        waiting = Wait.NOTHING;
+        String secs = d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
+        switch (what) {
+            case IDLE -> ctx.close();
+            case FIRST_REQUEST, HEADERS -> {
+                if (!sawBytes && what == Wait.FIRST_REQUEST) {
+                    ctx.close(); // nothing was asked: nothing to answer
+                    return;
+                }
+                LOG.debug("request headers not received within {} s from {}; closing", secs, ctx.channel().remoteAddress());
+                ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
+                        "Request headers not received within client_header_timeout (" + secs + " s)", -1)))
+                        .addListener(f -> ctx.close());
+            }
+            case BODY -> {
+                LOG.debug("request body not received within {} s; closing, nothing forwarded", secs);
+                ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
+                        "Request body not received within client_body_timeout (" + secs + " s)", -1)))
+                        .addListener(f -> ctx.close());
+            }
+            default -> {
+            }
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        stop();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        stop(); // the connection turned to HTTP/2, or closed
+    }
+
+    private void stop() {
+        waiting = Wait.NOTHING;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.vllmrouter.examples.server.exchange;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.util.ReferenceCountUtil;
+import io.vllmrouter.examples.server.LogText;
+import io.vllmrouter.examples.server.ProxyContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last step of an exchange: its answer. A refusal is sent as it is; an unknown path gets 404
+ * and a method the route does not take 405; a local endpoint answers from {@link LocalEndpoints};
+ * the rest is forwarded ({@link ForwardHandler}). Keeps the exchange being answered, to abort it when
+ * the client leaves. One per connection or stream; runs on its event loop.
+ */
+public final class Dispatch extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatch.class);
+
+    private final ProxyContext context;
+    private final LocalEndpoints local;
+    private ProxyExchange answering;
+
+    public Dispatch(ProxyContext context, LocalEndpoints local) {
+        this.context = context;
+        this.local = local;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ProxyExchange x)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        answering = x;
+        try {
+            answer(ctx, x);
+        } catch (RuntimeException | Error e) {
+            LOG.error("internal error serving {} {}", x.method, LogText.escape(x.rawPath), e);
+            if (!x.ended()) {
+                send(ctx, x, Responses.closing(Responses.error(500, "server_error", "internal_error",
+                        "Internal error in the router", -1)));
+            } else {
+                ctx.close();
+            }
+        }
+    }
+
+    private void answer(ChannelHandlerContext ctx, ProxyExchange x) {
+        if (x.refusal != null) {
+            send(ctx, x, x.refusal.response());
+            return;
+        }
+        Routes.Route route = x.route;
+        if (route == null || !route.known()) {
+            send(ctx, x, Responses.error(404, "invalid_request_error", "not_found",
+                    "Unknown path: " + x.method + " " + x.rawPath + " (see GET / for the endpoints)", -1));
+        } else if (!route.allows(x.method)) {
+            FullHttpResponse r = Responses.error(405, "invalid_request_error", "method_not_allowed",
+                    "Method " + x.method + " not allowed on " + x.rawPath + " (allowed: " + route.methods() + ")", -1);
+            r.headers().set(HttpHeaderNames.ALLOW, route.methods());
+            send(ctx, x, r);
+        } else if (route.local() != null) {
+            send(ctx, x, local.answer(route.local(), x));
+        } else {
+            ForwardHandler.forward(ctx, context, x);
+        }
+    }
+
+    /** Sends a whole answer; the exchange counts as ended before the write, so a drain sees it at once. */
+    static void send(ChannelHandlerContext ctx, ProxyExchange x, FullHttpResponse response) {
+        x.end();
+        ctx.writeAndFlush(response);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ProxyExchange x = answering;
+        answering = null;
+        if (x != null && !x.ended()) {
+            x.abort();
+        }
+        ctx.fireChannelInactive();
+    }
+}

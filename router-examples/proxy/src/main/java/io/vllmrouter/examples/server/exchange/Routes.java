@@ -1,0 +1,131 @@
+package io.vllmrouter.examples.server.exchange;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.vllmrouter.examples.server.DashboardPage;
+
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Where a request goes, by its method and decoded path: one of the proxy's own endpoints, forwarded
+ * to a backend, or nowhere (404). It only classifies ({@link ProxyExchange#route}); who may send it
+ * is {@link AccessGuard}'s decision, and the answer {@link Dispatch}'s. Stateless.
+ *
+ * <p>Forwarded: every path under {@code /v1/} (GET, POST, DELETE), vLLM's endpoints outside it
+ * ({@link #EXTRA_FORWARDED}, POST), and its administration endpoints ({@link #ADMIN_PATHS}) when
+ * {@code allow_admin_paths} is set.
+ */
+@ChannelHandler.Sharable
+public final class Routes extends ChannelInboundHandlerAdapter {
+
+    /** The proxy's own endpoints. */
+    enum Local { INFO, HEALTH, LOAD_STATS, METRICS, MODELS, MODEL, DASHBOARD }
+
+    /** Who may call a path when {@code [auth]} lists keys. */
+    enum Audience {
+        /** Anyone ({@code /health}, and the dashboard's page, which holds no data). */
+        ANYONE,
+        /** The fleet's figures: anyone unless {@code protect_stats}; then a client or admin key. */
+        STATS,
+        /** A client key. */
+        CLIENTS
+    }
+
+    /**
+     * A route: a local endpoint ({@code local} non-null) or a forward ({@code forward}), with the
+     * methods it takes; {@code admin} for vLLM's administration paths.
+     */
+    record Route(Local local, boolean forward, String methods, boolean admin, Audience audience) {
+        static final Route UNKNOWN = new Route(null, false, null, false, Audience.CLIENTS);
+
+        boolean known() {
+            return local != null || forward;
+        }
+
+        /** Whether {@code method} is one of {@link #methods}, compared in place (this runs per request). */
+        boolean allows(String method) {
+            for (int i = 0; i < methods.length(); ) {
+                int end = methods.indexOf(',', i);
+                if (end < 0) {
+                    end = methods.length();
+                }
+                if (end - i == method.length() && methods.regionMatches(i, method, 0, method.length())) {
+                    return true;
+                }
+                i = end + 1;
+                while (i < methods.length() && methods.charAt(i) == ' ') {
+                    i++;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * vLLM's administration endpoints: never forwarded unless {@code allow_admin_paths}; those
+     * outside /v1 then take POST, except the two that read state (GET).
+     */
+    public static final Set<String> ADMIN_PATHS = Set.of(
+            "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache", "/reset_mm_cache",
+            "/start_profile", "/stop_profile", "/sleep", "/wake_up", "/is_sleeping", "/collective_rpc",
+            "/scale_elastic_ep", "/is_scaling_elastic_ep", "/server_info");
+
+    /** vLLM endpoints outside /v1 that are forwarded (POST). */
+    public static final Set<String> EXTRA_FORWARDED = Set.of(
+            "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
+
+    private static final Route FORWARD_V1 = new Route(null, true, "GET, POST, DELETE", false, Audience.CLIENTS);
+    private static final Route FORWARD_POST = new Route(null, true, "POST", false, Audience.CLIENTS);
+    private static final Route ADMIN_V1 = new Route(null, true, "GET, POST", true, Audience.CLIENTS);
+    private static final Route ADMIN_POST = new Route(null, true, "POST", true, Audience.CLIENTS);
+    private static final Route ADMIN_GET = new Route(null, true, "GET", true, Audience.CLIENTS);
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ProxyExchange x && x.path != null) {
+            x.route = route(x.path, x.method);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private static final java.util.Map<String, Route> LOCAL = java.util.Map.of(
+            "/", local(Local.INFO, Audience.STATS),
+            "/health", local(Local.HEALTH, Audience.ANYONE),
+            "/load-stats", local(Local.LOAD_STATS, Audience.STATS),
+            "/metrics", local(Local.METRICS, Audience.STATS),
+            "/v1/models", local(Local.MODELS, Audience.CLIENTS),
+            DashboardPage.PATH, local(Local.DASHBOARD, Audience.ANYONE));
+    private static final Route MODEL = local(Local.MODEL, Audience.CLIENTS);
+
+    static Route route(String path, String method) {
+        Route r = LOCAL.get(path);
+        if (r != null) {
+            return r;
+        }
+        if (ADMIN_PATHS.contains(path)) {
+            return path.startsWith("/v1/") ? ADMIN_V1
+                    : path.equals("/is_sleeping") || path.equals("/server_info") ? ADMIN_GET : ADMIN_POST;
+        }
+        if (path.startsWith("/v1/models/") && method.equals("GET")) {
+            return MODEL;
+        }
+        if (path.startsWith("/v1/")) {
+            return FORWARD_V1;
+        }
+        if (EXTRA_FORWARDED.contains(path)) {
+            return FORWARD_POST;
+        }
+        return Route.UNKNOWN;
+    }
+
+    private static Route local(Local l, Audience a) {
+        return new Route(l, false, "GET", false, a);
+    }
+
+    /** The forwarded paths outside /v1, sorted, for the endpoint list at {@code GET /}. */
+    static String extraForwarded() {
+        return String.join(", ", new TreeSet<>(EXTRA_FORWARDED));
+    }
+}

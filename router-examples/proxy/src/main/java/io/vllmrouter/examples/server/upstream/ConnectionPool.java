@@ -1,0 +1,130 @@
+package io.vllmrouter.examples.server.upstream;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.vllmrouter.examples.server.EventLoops;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One event loop's keep-alive connections to the backends, keyed by {@code host:port}. Touched only
+ * on that loop: a request goes out on the loop that sends it, so no lock is needed.
+ *
+ * <p>An idle connection keeps a read pending, so the backend closing it (vLLM drops idle
+ * connections after 5 s) is seen at once; it is not reused after {@link #IDLE_MILLIS}.
+ */
+final class ConnectionPool {
+
+    /** Idle connections older than this are closed rather than reused. */
+    static final long IDLE_MILLIS = 4000;
+
+    final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final Map<String, ArrayDeque<Idle>> idle = new HashMap<>();
+    private volatile boolean closed;
+    /** Idle connections, for tests; written on the loop, read anywhere as an estimate. */
+    volatile int idleCount;
+
+    ConnectionPool(EventLoop loop, EventLoops loops, Duration connectTimeout) {
+        this.loop = loop;
+        this.bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(loops.socketChannel())
+                .option(ChannelOption.ALLOCATOR, loops.allocator())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.AUTO_READ, false)
+                // One socket read per read(): at most one read's worth (64 KiB) buffered per stream.
+                // The first read of a connection may take a whole small answer; the guess then
+                // follows the reads (down to 512 bytes for a stream of small SSE events).
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 64 * 1024, 64 * 1024)
+                        .maxMessagesPerRead(1))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        UpstreamHandler handler = new UpstreamHandler(ConnectionPool.this);
+                        ch.pipeline().addLast("head-watch", handler.headWatch());
+                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 32 * 1024, 64 * 1024));
+                        ch.pipeline().addLast("upstream", handler);
+                    }
+                });
+    }
+
+    static String key(URI backend) {
+        return backend.getHost() + ":" + port(backend);
+    }
+
+    private static int port(URI uri) {
+        return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    }
+
+    /** An idle connection to {@code key}, or null. */
+    Channel reuse(String key) {
+        ArrayDeque<Idle> q = idle.get(key);
+        if (q == null) {
+            return null;
+        }
+        long now = System.nanoTime();
+        Idle i;
+        while ((i = q.pollLast()) != null) {
+            idleCount--;
+            if (i.channel.isActive() && now - i.since < IDLE_MILLIS * 1_000_000L) {
+                return i.channel; // its pending read will take the response
+            }
+            i.channel.close();
+        }
+        return null;
+    }
+
+    ChannelFuture connect(URI backend) {
+        return bootstrap.connect(backend.getHost(), port(backend));
+    }
+
+    /** Keeps a connection whose exchange finished cleanly, watching it for the backend closing it. */
+    void release(String key, Channel ch) {
+        if (closed || !ch.isActive()) {
+            ch.close();
+            return;
+        }
+        idle.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(new Idle(ch, System.nanoTime()));
+        idleCount++;
+        ch.read(); // a read pending while idle sees the backend close it (stray bytes close it too)
+    }
+
+    /** The backend closed an idle connection. */
+    void forget(Channel ch) {
+        for (ArrayDeque<Idle> q : idle.values()) {
+            if (q.removeIf(i -> i.channel == ch)) {
+                idleCount--;
+                return;
+            }
+        }
+    }
+
+    /** Closes the idle connections; runs on the loop. */
+    void closeAll() {
+        closed = true;
+        for (ArrayDeque<Idle> q : idle.values()) {
+            for (Idle i : q) {
+                i.channel.close();
+            }
+            q.clear();
+        }
+        idleCount = 0;
+    }
+
+    private record Idle(Channel channel, long since) {
+    }
+}

@@ -1,0 +1,321 @@
+package io.vllmrouter.examples.server.upstream;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.TransportException;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+
+/**
+ * One request on one pooled upstream connection: sends it, completes the future with the status and
+ * headers, then feeds the body to its {@link UpstreamBody}. All state is touched on the pool's event
+ * loop; calls from other threads (a cancelled future, the body's subscriber) hop onto it.
+ *
+ * <p>A request is sent once. The only exception: a reused connection that fails before the head of
+ * the request was written (the backend provably never saw it) is replaced by a new connection once.
+ */
+final class UpstreamExchange implements UpstreamResponse {
+
+    /** How far the head of the request got on the current connection. */
+    enum HeadWrite { PENDING, SENDING, WRITTEN, FAILED }
+
+    private final ConnectionPool pool;
+    private final UpstreamRequest request;
+    private final CompletableFuture<UpstreamResponse> future;
+    private final String key;
+    private final UpstreamBody body;
+
+    private Channel channel;
+    private UpstreamHandler handler;
+    private boolean reused;
+    private boolean retried;
+    private boolean detached;
+    HeadWrite headWrite = HeadWrite.PENDING;
+
+    private boolean headersIn;
+    private boolean informational;
+    private int status;
+    private Map<String, List<String>> headers;
+    private boolean keepAlive;
+    private Throwable cause;
+
+    UpstreamExchange(ConnectionPool pool, UpstreamRequest request, CompletableFuture<UpstreamResponse> future) {
+        this.pool = pool;
+        this.request = request;
+        this.future = future;
+        this.key = ConnectionPool.key(request.backend());
+        this.body = new UpstreamBody(this, pool.loop);
+    }
+
+    // ---- sending ------------------------------------------------------------------------------
+
+    void start() {
+        if (future.isDone()) {
+            return;
+        }
+        future.whenComplete((r, t) -> {
+            if (future.isCancelled()) {
+                onLoop(this::abort);
+            }
+        });
+        Channel ch = pool.reuse(key);
+        if (ch != null) {
+            reused = true;
+            attach(ch);
+        } else {
+            connect();
+        }
+    }
+
+    private void connect() {
+        pool.connect(request.backend()).addListener((ChannelFuture f) -> {
+            if (future.isDone() || body.isCancelled()) {
+                f.channel().close();
+                return;
+            }
+            if (!f.isSuccess()) {
+                failBeforeHeaders(TransportException.Kind.CONNECT,
+                        "cannot connect to " + key + ": " + TransportException.describe(f.cause()), f.cause());
+                return;
+            }
+            attach(f.channel());
+        });
+    }
+
+    private void attach(Channel ch) {
+        channel = ch;
+        detached = false;
+        headWrite = HeadWrite.PENDING;
+        handler = ch.pipeline().get(UpstreamHandler.class);
+        handler.exchange = this;
+        ch.writeAndFlush(buildRequest()).addListener(f -> {
+            if (!f.isSuccess() && ch == channel) {
+                ch.close(); // onInactive decides: once more on a new connection, or RESET
+            }
+        });
+        ch.read();
+    }
+
+    private FullHttpRequest buildRequest() {
+        byte[] content = request.body();
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()),
+                request.requestTarget(), content.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content));
+        HttpHeaders h = req.headers();
+        for (Map.Entry<String, List<String>> e : request.headers().entrySet()) {
+            h.add(e.getKey(), e.getValue());
+        }
+        h.set(HttpHeaderNames.HOST, request.backend().getRawAuthority());
+        String m = request.method();
+        if (content.length > 0 || m.equals("POST") || m.equals("PUT") || m.equals("PATCH")) {
+            h.setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
+        }
+        return req;
+    }
+
+    /** From the head watch: the head of the request reached the socket, or failed to. */
+    void headWritten(boolean ok) {
+        headWrite = ok ? HeadWrite.WRITTEN : HeadWrite.FAILED;
+    }
+
+    // ---- receiving ----------------------------------------------------------------------------
+
+    void onMessage(Object msg) {
+        if (msg instanceof HttpResponse r) {
+            if (r.decoderResult().isFailure()) {
+                ReferenceCountUtil.release(msg);
+                protocolError(r.decoderResult().cause());
+                return;
+            }
+            if (r.status().code() < 200) {
+                informational = true; // 100 Continue and the like: the real answer follows
+            } else {
+                informational = false;
+                headersIn = true;
+                status = r.status().code();
+                headers = headerMap(r.headers());
+                keepAlive = HttpUtil.isKeepAlive(r);
+                if (!future.complete(this)) {
+                    ReferenceCountUtil.release(msg);
+                    abort();
+                    return;
+                }
+            }
+        }
+        if (msg instanceof HttpContent c) {
+            if (c.decoderResult().isFailure()) {
+                c.release();
+                protocolError(c.decoderResult().cause());
+                return;
+            }
+            if (informational) {
+                c.release();
+                return;
+            }
+            body.received(c.content()); // ownership moves to the body
+            if (c instanceof LastHttpContent) {
+                detach(keepAlive);
+                body.ended();
+            }
+        } else if (!(msg instanceof HttpResponse)) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    void onReadComplete() {
+        body.drain();
+        readIfWanted();
+    }
+
+    /** Reads on when the headers are awaited or the body's subscriber has demand for more. */
+    void readIfWanted() {
+        if (!detached && channel != null && (!headersIn || body.wantsMore())) {
+            channel.read();
+        }
+    }
+
+    void failedWith(Throwable t) {
+        if (cause == null) {
+            cause = t;
+        }
+    }
+
+    void onInactive() {
+        if (detached) {
+            return;
+        }
+        detached = true;
+        if (!headersIn) {
+            if (reused && !retried && !future.isDone() && headWrite == HeadWrite.FAILED) {
+                // The pooled connection was closed before a byte of the request was written: the
+                // backend never saw it, so it goes once more on a new connection. Any other
+                // failure is the router's to judge (its retries, breakers and listeners).
+                retried = true;
+                reused = false;
+                channel = null;
+                connect();
+                return;
+            }
+            failBeforeHeaders(TransportException.Kind.RESET, "connection to " + key + " closed before the response"
+                    + (cause == null ? "" : ": " + TransportException.describe(cause)), cause);
+            return;
+        }
+        body.failed(new TransportException(TransportException.Kind.RESET,
+                "the backend closed the connection before the end of the body"
+                        + (cause == null ? "" : ": " + TransportException.describe(cause)), cause));
+    }
+
+    private void protocolError(Throwable t) {
+        String message = "invalid HTTP from " + key + ": " + TransportException.describe(t);
+        if (!headersIn) {
+            failBeforeHeaders(TransportException.Kind.PROTOCOL, message, t);
+        } else {
+            close();
+            body.failed(new TransportException(TransportException.Kind.PROTOCOL, message, t));
+        }
+    }
+
+    private void failBeforeHeaders(TransportException.Kind kind, String message, Throwable t) {
+        close();
+        body.cancel();
+        future.completeExceptionally(new TransportException(kind, message, t));
+    }
+
+    /** The future was cancelled, or nobody wants the answer: drop the connection. */
+    private void abort() {
+        body.cancel();
+    }
+
+    /** Gives the connection back (clean end, kept alive) or closes it. */
+    private void detach(boolean reusable) {
+        if (detached || channel == null) {
+            return;
+        }
+        detached = true;
+        handler.exchange = null;
+        if (reusable) {
+            pool.release(key, channel);
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Closes the connection unless it was given back: the backend sees its client gone. */
+    void close() {
+        if (!detached && channel != null) {
+            detached = true;
+            handler.exchange = null;
+            channel.close();
+        }
+    }
+
+    io.netty.buffer.ByteBufAllocator alloc() {
+        return channel != null ? channel.alloc() : io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+    }
+
+    void onLoop(Runnable r) {
+        if (pool.loop.inEventLoop()) {
+            r.run();
+        } else {
+            pool.loop.execute(r);
+        }
+    }
+
+    // ---- UpstreamResponse ---------------------------------------------------------------------
+
+    @Override
+    public int status() {
+        return status;
+    }
+
+    @Override
+    public Map<String, List<String>> headers() {
+        return headers;
+    }
+
+    @Override
+    public Flow.Publisher<BodyChunk> body() {
+        return body;
+    }
+
+    /**
+     * The response headers as the core takes them, in one pass over Netty's entries with immutable
+     * lists (which the core keeps without copying): a header repeated under the same name is joined.
+     */
+    static Map<String, List<String>> headerMap(HttpHeaders in) {
+        Map<String, List<String>> map = new LinkedHashMap<>(Math.max(8, in.size() * 2));
+        for (Iterator<Map.Entry<String, String>> it = in.iteratorAsString(); it.hasNext(); ) {
+            Map.Entry<String, String> e = it.next();
+            map.merge(e.getKey(), List.of(e.getValue()), UpstreamExchange::joined);
+        }
+        return Collections.unmodifiableMap(map);
+    }
+
+    private static List<String> joined(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a.size() + b.size());
+        all.addAll(a);
+        all.addAll(b);
+        return List.copyOf(all);
+    }
+}

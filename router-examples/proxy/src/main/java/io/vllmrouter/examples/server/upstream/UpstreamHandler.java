@@ -1,0 +1,82 @@
+package io.vllmrouter.examples.server.upstream;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * The last handler of an upstream connection: passes what the connection reads to the exchange it
+ * carries now, if any; bytes on an idle connection close it. Its {@link #headWatch()} sits first,
+ * next to the socket, and tells the exchange whether the head of its request was written.
+ */
+final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+
+    private final ConnectionPool pool;
+    /** The exchange on this connection, or null while idle; set and read on the pool's loop. */
+    UpstreamExchange exchange;
+
+    UpstreamHandler(ConnectionPool pool) {
+        this.pool = pool;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        UpstreamExchange e = exchange;
+        if (e != null) {
+            e.onMessage(msg);
+        } else {
+            ReferenceCountUtil.release(msg); // bytes on an idle connection: not ours to keep
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        UpstreamExchange e = exchange;
+        if (e != null) {
+            e.onReadComplete();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        UpstreamExchange e = exchange;
+        if (e != null) {
+            exchange = null;
+            e.onInactive();
+        } else {
+            pool.forget(ctx.channel());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable t) {
+        UpstreamExchange e = exchange;
+        if (e != null) {
+            e.failedWith(t);
+        }
+        ctx.close();
+    }
+
+    /**
+     * Watches the first write of each exchange (its head, written before its body): whether it
+     * reached the socket decides if a failed pooled connection may be retried without asking the
+     * router (only when the backend provably never saw a byte of the request).
+     */
+    ChannelHandler headWatch() {
+        return new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                UpstreamExchange e = exchange;
+                if (e != null && e.headWrite == UpstreamExchange.HeadWrite.PENDING && !promise.isVoid()) {
+                    e.headWrite = UpstreamExchange.HeadWrite.SENDING;
+                    promise.addListener(f -> e.headWritten(f.isSuccess()));
+                }
+                ctx.write(msg, promise);
+            }
+        };
+    }
+}
