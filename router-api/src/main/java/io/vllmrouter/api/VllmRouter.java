@@ -85,7 +85,9 @@ public interface VllmRouter extends AutoCloseable {
     /**
      * Re-reads the configuration file now instead of at the next {@code config_reload_interval},
      * and applies it if it changed and is valid (an invalid file is logged and reported to the
-     * listener; the running configuration stays).
+     * listener; the running configuration stays). Only a whole file is applied: a new content is
+     * judged once it has stayed the same for a moment (a second, read again then), so a file
+     * caught half written is never applied.
      *
      * @return false when this router was not built from a file
      */

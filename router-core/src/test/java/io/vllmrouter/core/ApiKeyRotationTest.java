@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.api.RouterListener;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -82,7 +83,7 @@ class ApiKeyRotationTest {
                 .withHeader("Authorization", equalTo("Bearer old-key")));
 
         Files.writeString(file, toml("new-key"));
-        clock.advance(Duration.ofSeconds(5));
+        clock.advance(Duration.ofSeconds(5).plus(ConfigWatcher.SETTLE));
         assertThat(reloads).as("the key is the only change, and it is one").containsExactly("applied");
         send();
         backend.verify(1, postRequestedFor(urlEqualTo("/v1/completions"))

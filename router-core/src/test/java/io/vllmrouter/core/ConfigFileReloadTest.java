@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.core.config.ConfigWatcher;
 import io.vllmrouter.api.RouterListener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -71,19 +72,22 @@ class ConfigFileReloadTest {
         clock.advance(Duration.ofSeconds(4));
         assertThat(urls()).as("not before config_reload_interval").containsExactly("http://gpu-1:8000");
         clock.advance(Duration.ofSeconds(1));
+        assertThat(urls()).as("seen, and applied once it has stayed the same a moment").containsExactly("http://gpu-1:8000");
+        clock.advance(ConfigWatcher.SETTLE);
         assertThat(urls()).containsExactly("http://gpu-1:8000", "http://gpu-2:8000");
         assertThat(router.stats().configLoadedAt()).isAfter(firstLoad);
         assertThat(reloads).containsExactly("applied");
 
         Files.writeString(file, toml("http://gpu-2:8000").replace("max_concurrent_requests = 4", "max_concurrent_requests = 0"));
-        clock.advance(Duration.ofSeconds(5));
+        clock.advance(Duration.ofSeconds(5).plus(ConfigWatcher.SETTLE));
         assertThat(urls()).as("a broken file changes nothing").containsExactly("http://gpu-1:8000", "http://gpu-2:8000");
         assertThat(reloads).hasSize(2);
         assertThat(reloads.get(1)).startsWith("refused: ").contains("max_concurrent_requests").contains("0");
 
         Files.writeString(file, toml("http://gpu-2:8000"));
         assertThat(router.reloadConfig()).isTrue();
-        assertThat(urls()).as("removed at once on an explicit reload").containsExactly("http://gpu-2:8000");
+        clock.advance(ConfigWatcher.SETTLE);
+        assertThat(urls()).as("removed on an explicit reload, once the file has settled").containsExactly("http://gpu-2:8000");
     }
 
     @Test

@@ -47,7 +47,7 @@ class JavadocExamplesTest {
                 config.configReloadInterval(), router::reconfigure, e -> refused.add(e));
         watcher.start();
         Files.writeString(file, "[servers]\nservers = [ { url = \"http://gpu-2:8000\", max_concurrent_requests = 4 } ]\n");
-        scheduler.advance(config.configReloadInterval());
+        scheduler.advance(config.configReloadInterval().plus(ConfigWatcher.SETTLE)); // seen, then settled
         watcher.close();
         assertThat(applied).singleElement().satisfies(c -> assertThat(c.servers().get(0).id()).isEqualTo("http://gpu-2:8000"));
         assertThat(refused).isEmpty();

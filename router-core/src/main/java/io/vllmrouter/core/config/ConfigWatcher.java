@@ -29,7 +29,13 @@ import java.util.function.Consumer;
  * <p>Every {@code interval} (and on {@link #checkNow()}) the file's bytes are read and hashed
  * (SHA-256). A change is judged by content, not modification time: mtime has coarse granularity on
  * some file systems and misses two edits within it, and a touch without an edit is not a change.
- * When the content differs from the last seen:
+ *
+ * <p>Only a whole file is applied. A new content is judged once it has stayed the same for
+ * {@link #SETTLE} (it is read again then; an editor or a deployment rewriting the file in place is
+ * caught half way otherwise, and half a file can parse: fewer servers, or no {@code [auth]}). An
+ * empty file is refused, and so is one that ends in the middle of a line when it would remove
+ * servers or turn API keys off: that is what a write cut short looks like (a complete file ends
+ * with a newline). When a settled content differs from the last seen:
  * <ul>
  *   <li>valid, and a different configuration from the last one handed over: {@code onChange(config)}.
  *       An edit that changes only comments or layout calls nothing;</li>
@@ -46,6 +52,9 @@ import java.util.function.Consumer;
  * why this runs on the background scheduler and never on a request thread.
  */
 public final class ConfigWatcher implements AutoCloseable {
+
+    /** How long a new content must stay unchanged before it is judged. */
+    public static final Duration SETTLE = Duration.ofSeconds(1);
 
     private static final System.Logger LOG = System.getLogger(ConfigWatcher.class.getName());
 
@@ -66,6 +75,9 @@ public final class ConfigWatcher implements AutoCloseable {
     private String lastSeen;
     /** The last configuration handed over (or given as current); null when none yet. */
     private RouterConfig applied;
+    /** A new content seen once and not yet settled (its hash), and the check that looks again. */
+    private String pending;
+    private Scheduler.Cancellable settleCheck;
 
     // Guarded by scheduleLock.
     private Duration interval;
@@ -139,8 +151,9 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     /**
-     * Checks the file now, on the calling thread, calling {@code onChange} or {@code onError} before
-     * returning if there is something to report. Does nothing once closed.
+     * Looks at the file now, on the calling thread, calling {@code onChange} or {@code onError}
+     * before returning if a settled content has something to report; a new content is judged at a
+     * look {@link #SETTLE} later (one is scheduled). Does nothing once closed.
      */
     public void checkNow() {
         synchronized (checkLock) {
@@ -160,12 +173,21 @@ public final class ConfigWatcher implements AutoCloseable {
             }
             String hash = sha256(bytes) + keysFileState();
             if (hash.equals(lastSeen)) {
+                pending = null;
                 return;
             }
+            if (!hash.equals(pending)) {
+                // New content: judged once it has stayed the same for SETTLE (a write may be under way).
+                pending = hash;
+                lookAgainAfterSettling();
+                return;
+            }
+            pending = null;
             lastSeen = hash;
             RouterConfig config;
             try {
                 config = ConfigLoader.parse(bytes, file.toString(), env, strategies);
+                refuseIfCutShort(bytes, config);
             } catch (ConfigException e) {
                 report(e);
                 return;
@@ -179,6 +201,38 @@ public final class ConfigWatcher implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "config change handler failed for " + file, e);
             }
+        }
+    }
+
+    private void lookAgainAfterSettling() {
+        synchronized (scheduleLock) {
+            if (settleCheck != null) {
+                settleCheck.cancel();
+            }
+            settleCheck = closed ? null : scheduler.schedule(this::checkQuietly, SETTLE);
+        }
+    }
+
+    /**
+     * Refuses what a write cut short looks like: an empty file, or one ending mid-line that would
+     * remove servers or turn API keys off. Neither is applied; the running configuration stays.
+     */
+    private void refuseIfCutShort(byte[] bytes, RouterConfig config) {
+        String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        if (text.isBlank()) {
+            throw ConfigException.file(file.toString(), "the file is empty: not applied (a write in progress, or"
+                    + " a file emptied by mistake?); the running configuration stays", null);
+        }
+        if (applied == null || text.endsWith("\n")) {
+            return;
+        }
+        boolean fewerServers = config.servers().size() < applied.servers().size();
+        boolean keysOff = applied.access().authEnabled() && !config.access().authEnabled();
+        if (fewerServers || keysOff) {
+            throw ConfigException.file(file.toString(), "the file ends in the middle of a line and would "
+                    + (fewerServers ? "remove servers (" + applied.servers().size() + " -> " + config.servers().size() + ")"
+                    : "turn API keys off") + ": it looks cut short by a write in progress, so it is not applied;"
+                    + " the running configuration stays (a complete file ends with a newline)", null);
         }
     }
 
@@ -213,6 +267,10 @@ public final class ConfigWatcher implements AutoCloseable {
             if (task != null) {
                 task.cancel();
                 task = null;
+            }
+            if (settleCheck != null) {
+                settleCheck.cancel();
+                settleCheck = null;
             }
         }
     }

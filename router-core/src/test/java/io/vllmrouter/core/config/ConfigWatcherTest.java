@@ -54,6 +54,12 @@ class ConfigWatcherTest {
         Files.writeString(file, text);
     }
 
+    /** One look at the file, then long enough for a new content to settle and be judged. */
+    private void check() {
+        watcher.checkNow();
+        clock.advance(ConfigWatcher.SETTLE);
+    }
+
     private ConfigWatcher startWatcher() {
         watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, changes::add, errors::add);
         watcher.start();
@@ -71,7 +77,7 @@ class ConfigWatcherTest {
         clock.advance(INTERVAL.multipliedBy(3));
         write(servers("http://a:8000"));   // same bytes written again: a new mtime, no new content
         clock.advance(INTERVAL);
-        watcher.checkNow();
+        check();
 
         assertThat(changes).isEmpty();
         assertThat(errors).isEmpty();
@@ -82,9 +88,9 @@ class ConfigWatcherTest {
         startWatcher();
         write(servers("http://a:8000", "http://b:8000"));
 
-        clock.advance(INTERVAL.minusSeconds(1));
-        assertThat(changes).isEmpty();
-        clock.advance(Duration.ofSeconds(1));
+        clock.advance(INTERVAL);
+        assertThat(changes).as("seen, and judged once it has stayed the same for SETTLE").isEmpty();
+        clock.advance(ConfigWatcher.SETTLE);
 
         assertThat(changes).hasSize(1);
         assertThat(urls(changes.get(0))).containsExactly("http://a:8000", "http://b:8000");
@@ -97,9 +103,9 @@ class ConfigWatcherTest {
         startWatcher();
 
         write(servers("http://b:8000"));
-        watcher.checkNow();
+        check();
         write(servers("http://c:8000"));
-        watcher.checkNow();
+        check();
 
         assertThat(changes).extracting(ConfigWatcherTest::urls)
                 .containsExactly(List.of("http://b:8000"), List.of("http://c:8000"));
@@ -119,7 +125,7 @@ class ConfigWatcherTest {
         assertThat(errors.get(0).line()).isEqualTo(6);
 
         write(servers("http://a:8000") + "[config]\nrequest_timeout = 60\n");
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
 
         assertThat(errors).hasSize(1);
         assertThat(changes).hasSize(1);
@@ -131,10 +137,10 @@ class ConfigWatcherTest {
         startWatcher();
 
         write("[config]\nmax_retries = -1\n");
-        watcher.checkNow();
-        watcher.checkNow();
+        check();
+        check();
         write("[config]\nmax_retries = -2\n");
-        watcher.checkNow();
+        check();
 
         assertThat(errors).extracting(ConfigException::value).containsExactly("-1", "-2");
         assertThat(changes).isEmpty();
@@ -145,7 +151,7 @@ class ConfigWatcherTest {
         startWatcher();
         write("[config]\nrequest_timeout = \n");
 
-        watcher.checkNow();
+        check();
 
         assertThat(errors).singleElement().satisfies(e -> assertThat(e.line()).isEqualTo(2));
     }
@@ -163,7 +169,7 @@ class ConfigWatcherTest {
         });
 
         write(servers("http://b:8000"));
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
 
         assertThat(changes).singleElement().satisfies(c -> assertThat(urls(c)).containsExactly("http://b:8000"));
         assertThat(errors).hasSize(1);
@@ -173,10 +179,10 @@ class ConfigWatcherTest {
     void fileRestoredWithTheSameConfigCallsNothing() throws IOException {
         startWatcher();
         Files.delete(file);
-        watcher.checkNow();
+        check();
 
         write(servers("http://a:8000"));
-        watcher.checkNow();
+        check();
 
         assertThat(errors).hasSize(1);
         assertThat(changes).isEmpty();
@@ -187,7 +193,7 @@ class ConfigWatcherTest {
         startWatcher();
         write("# edited by ops\n" + servers("http://a:8000"));
 
-        watcher.checkNow();
+        check();
 
         assertThat(changes).isEmpty();
         assertThat(errors).isEmpty();
@@ -197,10 +203,10 @@ class ConfigWatcherTest {
     void revertingToTheRunningConfigAfterABadEditCallsNothing() throws IOException {
         startWatcher();
         write("[config]\nmax_retries = -1\n");
-        watcher.checkNow();
+        check();
 
         write(servers("http://a:8000"));
-        watcher.checkNow();
+        check();
 
         assertThat(errors).hasSize(1);
         assertThat(changes).isEmpty();
@@ -212,7 +218,7 @@ class ConfigWatcherTest {
         watcher.start();
         write(servers("http://a:8000") + "[config]\nrequest_timeout = 60\nmax_retries = 1\n");
 
-        watcher.checkNow();
+        check();
 
         assertThat(changes).singleElement().satisfies(c -> {
             assertThat(c.requestTimeout()).isEqualTo(Duration.ofSeconds(7));
@@ -227,7 +233,7 @@ class ConfigWatcherTest {
         watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, current, changes::add, errors::add);
         watcher.start();
 
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
 
         assertThat(changes).singleElement().satisfies(c -> assertThat(urls(c)).hasSize(2));
     }
@@ -253,7 +259,7 @@ class ConfigWatcherTest {
 
         clock.advance(Duration.ofSeconds(4));
         assertThat(changes).isEmpty();
-        clock.advance(Duration.ofSeconds(1));
+        clock.advance(Duration.ofSeconds(1).plus(ConfigWatcher.SETTLE));
 
         assertThat(changes).hasSize(1);
         assertThat(watcher.interval()).isEqualTo(Duration.ofSeconds(5));
@@ -267,7 +273,7 @@ class ConfigWatcherTest {
         watcher.start();
         write(servers("http://a:8000") + "[config]\nconfig_reload_interval = 2\n");
 
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
 
         assertThat(watcher.interval()).isEqualTo(Duration.ofSeconds(2));
         assertThat(clock.pendingTasks()).isEqualTo(1);
@@ -283,9 +289,9 @@ class ConfigWatcherTest {
         watcher.start();
 
         write(servers("http://b:8000"));
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
         write(servers("http://c:8000"));
-        clock.advance(INTERVAL);
+        clock.advance(INTERVAL.plus(ConfigWatcher.SETTLE));
 
         assertThat(seen).hasSize(2);
     }
@@ -297,7 +303,7 @@ class ConfigWatcherTest {
         write(servers("http://b:8000"));
 
         clock.advance(INTERVAL.multipliedBy(2));
-        watcher.checkNow();
+        check();
 
         assertThat(changes).isEmpty();
         assertThat(clock.pendingTasks()).isZero();
@@ -318,12 +324,79 @@ class ConfigWatcherTest {
         startWatcher();
 
         Files.writeString(keys, "sk-new\n");
-        watcher.checkNow();
+        check();
 
         assertThat(changes).hasSize(1);
         assertThat(changes.get(0).access().match("sk-new")).isNotNull();
         assertThat(changes.get(0).access().match("sk-old")).isNull();
-        watcher.checkNow();
+        check();
         assertThat(changes).hasSize(1);
+    }
+
+    // ---- only whole files -----------------------------------------------------------------------
+
+    @Test
+    void aFileCaughtHalfWrittenIsNeverApplied() throws IOException {
+        String whole = servers("http://a:8000", "http://b:8000", "http://c:8000") + "[auth]\napi_keys = [\"sk-1\"]\n";
+        write(whole);
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
+                changes::add, errors::add);
+        watcher.start();
+
+        // An in-place rewrite, caught after its first server and before [auth]: it parses.
+        write(servers("http://a:8000"));
+        watcher.checkNow();
+        write(whole.replace("http://c:8000", "http://d:8000")); // the writer finishes
+        clock.advance(ConfigWatcher.SETTLE);
+        clock.advance(ConfigWatcher.SETTLE);
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(urls(c)).containsExactly("http://a:8000", "http://b:8000", "http://d:8000");
+            assertThat(c.access().authEnabled()).isTrue();
+        });
+    }
+
+    @Test
+    void anEmptyFileIsRefused() throws IOException {
+        startWatcher();
+        write("");
+        check();
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).singleElement().satisfies(e -> assertThat(e.getMessage()).contains("the file is empty")
+                .contains("the running configuration stays"));
+    }
+
+    @Test
+    void aFileEndingMidLineThatWouldRemoveServersOrKeysIsRefused() throws IOException {
+        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]\n");
+        startWatcher();
+
+        write(servers("http://a:8000").stripTrailing()); // stopped after the first server, mid-line
+        check();
+        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]"); // keys cut off mid-line
+        write(servers("http://a:8000", "http://b:8000") + "[auth]");
+        check();
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).hasSize(2).allSatisfy(e -> assertThat(e.getMessage()).contains("looks cut short"));
+        assertThat(errors.get(0).getMessage()).contains("remove servers (2 -> 1)");
+        assertThat(errors.get(1).getMessage()).contains("turn API keys off");
+    }
+
+    @Test
+    void aCompleteFileThatRemovesAServerOrTheKeysIsApplied() throws IOException {
+        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]\n");
+        startWatcher();
+
+        write(servers("http://a:8000"));
+        check();
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(urls(c)).containsExactly("http://a:8000");
+            assertThat(c.access().authEnabled()).isFalse();
+        });
     }
 }

@@ -30,7 +30,8 @@ public final class ProxyContext {
     private final Object drainLock = new Object();
     private volatile boolean stopping;
 
-    ProxyContext(VllmRouter router, ProxyOptions options) {
+    /** The context of a server on {@code router} with {@code options}; {@link ProxyServer#start} makes one. */
+    public ProxyContext(VllmRouter router, ProxyOptions options) {
         this.router = router;
         this.options = options;
     }

@@ -420,7 +420,9 @@ class FrontDoorTest {
         FakeVllm a = backend();
         start(b -> b, a);
         for (String path : List.of("/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache",
-                "/start_profile", "/stop_profile", "/sleep", "/wake_up")) {
+                "/start_profile", "/stop_profile", "/sleep", "/wake_up",
+                // the backend decodes these to admin paths: so do the rules
+                "/v1/load_lora_%61dapter", "/v1/unload%5Flora_adapter", "/%73leep", "/reset_prefix_cach%65")) {
             HttpResponse<String> r = post(path, "{\"lora_name\":\"x\",\"lora_path\":\"/tmp\"}", null, null);
             assertOpenAiError(r.statusCode(), r.body(), 403, "admin_path_forbidden");
         }
@@ -431,5 +433,7 @@ class FrontDoorTest {
         start(b -> b.allowAdminPaths(true), a);
         HttpResponse<String> forwarded = post("/v1/load_lora_adapter", "{}", null, null);
         assertThat(forwarded.body()).isEqualTo("{\"error\":{\"message\":\"not found\"}}"); // FakeVllm's own answer
+        assertThat(get("/is_sleeping", null).statusCode()).as("vLLM's /is_sleeping is a GET").isNotEqualTo(405);
+        assertThat(get("/server_info", null).statusCode()).as("vLLM's /server_info is a GET").isNotEqualTo(405);
     }
 }

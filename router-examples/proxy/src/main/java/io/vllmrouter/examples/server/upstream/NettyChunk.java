@@ -17,7 +17,8 @@ public final class NettyChunk implements BodyChunk {
     private final ByteBuf buf;
     private List<ByteBuffer> views;
 
-    NettyChunk(ByteBuf buf) {
+    /** A chunk of {@code buf}, whose ownership it takes. */
+    public NettyChunk(ByteBuf buf) {
         this.buf = buf;
     }
 
