@@ -85,16 +85,16 @@ class CacheAwareSupportTest {
     }
 
     @Test
-    void cacheConfigInfoIsSummedOverEnginesAndNoneIsIgnored() throws Exception {
+    void cacheConfigInfoIsReadOnceNotSummedOverEnginesAndNoneIsIgnored() throws Exception {
         String page = """
                 vllm:num_requests_running{engine="0"} 1
-                vllm:cache_config_info{block_size="16",engine="0",num_cpu_blocks="None",num_gpu_blocks="1000"} 1.0
-                vllm:cache_config_info{block_size="16",engine="1",num_cpu_blocks="None",num_gpu_blocks="1200"} 1.0
+                vllm:cache_config_info{block_size="16",engine="0",num_cpu_blocks="None",num_gpu_blocks="2200"} 1.0
+                vllm:cache_config_info{block_size="16",engine="1",num_cpu_blocks="None",num_gpu_blocks="2200"} 1.0
                 vllm:prefix_cache_queries_total{engine="0"} 10
                 vllm:prefix_cache_queries_total{engine="1"} 5
                 """;
         LoadMetrics m = PrometheusParser.parseLoad(page);
-        assertThat(m.cacheBlocks()).isEqualTo(2200);
+        assertThat(m.cacheBlocks()).as("the front end's total, written under each engine").isEqualTo(2200);
         assertThat(m.cacheBlockSize()).isEqualTo(16);
         assertThat(m.prefixCacheQueries()).isEqualTo(15);
         LoadMetrics none = PrometheusParser.parseLoad("vllm:num_requests_running 1\n"
