@@ -55,6 +55,8 @@ final class Backend implements BackendView {
     @Override public boolean metricsFresh() { return load.fresh(); }
     @Override public long cacheBlocks() { return load.cacheBlocks(); }
     @Override public int cacheBlockSize() { return load.cacheBlockSize(); }
+    @Override public long cacheTokens() { return config.cacheTokens() > 0 ? config.cacheTokens() : load.cacheTokens(); }
+    @Override public boolean cacheTokensConfigured() { return config.cacheTokens() > 0; }
     @Override public long cacheEpoch() { return load.cacheEpoch(); }
 
     ServerConfig config() { return config; }

@@ -126,6 +126,42 @@ class CacheAwareSupportTest {
     }
 
     @Test
+    void aServersCacheTokensSettingOverridesWhatItPublishes() throws Exception {
+        RouterConfig c = ConfigLoader.parse("""
+                [servers]
+                servers = [
+                  { url = "http://hybrid:8000", cache_tokens = 1200000 },
+                  { url = "http://plain:8000" },
+                ]
+                """, "servers.toml", Map.of());
+        assertThat(c.servers().get(0).cacheTokens()).isEqualTo(1_200_000);
+        assertThat(c.servers().get(1).cacheTokens()).isZero();
+
+        FakeClock clock = new FakeClock();
+        Backend hybrid = new Backend(c.servers().get(0), 0, clock, Duration.ofSeconds(6).toNanos());
+        Backend plain = new Backend(c.servers().get(1), 1, clock, Duration.ofSeconds(6).toNanos());
+        assertThat(hybrid.cacheTokens()).isEqualTo(1_200_000);
+        assertThat(hybrid.cacheTokensConfigured()).isTrue();
+        assertThat(plain.cacheTokens()).as("nothing published yet").isEqualTo(-1);
+        assertThat(plain.cacheTokensConfigured()).isFalse();
+
+        LoadMetrics dp4 = PrometheusParser.parseLoad(read("/fixtures/metrics/vllm-v1-dp4.txt"));
+        hybrid.load.scraped(dp4);
+        plain.load.scraped(dp4);
+        assertThat(hybrid.cacheTokens()).as("the setting wins").isEqualTo(1_200_000);
+        assertThat(plain.cacheTokens()).as("DP=4: the server's real total").isEqualTo(110112L * 16);
+        assertThat(plain.cacheBlocks()).isEqualTo(110112);
+        plain.load.scraped(new LoadMetrics(1, 0, 0.1, 100));
+        assertThat(plain.cacheTokens()).as("kept when a page omits it").isEqualTo(110112L * 16);
+    }
+
+    private static String read(String resource) throws java.io.IOException {
+        try (java.io.InputStream in = CacheAwareSupportTest.class.getResourceAsStream(resource)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void strategySettingsAreReadAndCheckedWithFileLineAndKey() {
         RouterConfig c = ConfigLoader.parse("""
                 [config]

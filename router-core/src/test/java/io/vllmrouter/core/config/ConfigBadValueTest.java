@@ -168,7 +168,10 @@ class ConfigBadValueTest {
                         "an array of model names, e.g. [\"llama-3.1-8b\"]"),
                 Arguments.of("{ url = \"http://a:1\", models = [\"llama\", 3] }", "models[1]", "3", "a non-empty model name in quotes"),
                 Arguments.of("{ url = \"http://a:1\", models = [\" \"] }", "models[0]", "\" \"", "a non-empty model name in quotes"),
-                Arguments.of("{ url = \"http://a:1\", api_key = 123 }", "api_key", "123", "a string (sent as Authorization: Bearer)"));
+                Arguments.of("{ url = \"http://a:1\", api_key = 123 }", "api_key", "123", "a string (sent as Authorization: Bearer)"),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = -1 }", "cache_tokens", "-1", ServerConfig.CACHE_TOKENS_EXPECTED),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = 1.5e6 }", "cache_tokens", "1500000.0", ServerConfig.CACHE_TOKENS_EXPECTED),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = \"1M\" }", "cache_tokens", "\"1M\"", ServerConfig.CACHE_TOKENS_EXPECTED));
     }
 
     @ParameterizedTest(name = "{0}")
