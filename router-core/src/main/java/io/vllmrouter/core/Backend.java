@@ -89,12 +89,13 @@ final class Backend implements BackendView {
         models(sc.models(), infos);
     }
 
-    BackendStats stats(boolean admitted) {
+    BackendStats stats() {
         long current = Math.round(outstanding());
         int cap = capacity();
-        return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap), admitted,
-                load.detailed(), models, load.inFlight(), admission.circuitState(), admission.draining(),
-                admission.healthStats(), counters.stats());
+        String ineligible = admission.ineligibleReason();
+        return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap),
+                ineligible == null, load.detailed(), models, load.inFlight(), admission.circuitState(),
+                admission.draining(), admission.healthStats(), counters.stats(), cacheTokens(), ineligible);
     }
 
     static double round1(double d) {

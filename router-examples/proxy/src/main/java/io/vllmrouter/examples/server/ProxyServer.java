@@ -451,7 +451,7 @@ public final class ProxyServer implements AutoCloseable {
             } else {
                 n.put("response_time_ms", Math.round(h.responseTimeMillis() * 10) / 10.0);
             }
-            n.put("reason", h == null ? null : h.reason());
+            n.put("reason", h != null && h.reason() != null ? h.reason() : s.ineligibleReason());
             n.put("circuit_breaker", s.circuitState() == null ? "disabled" : s.circuitState().name().toLowerCase(Locale.ROOT));
             n.put("draining", s.draining());
             n.put("in_flight", s.inFlight());
