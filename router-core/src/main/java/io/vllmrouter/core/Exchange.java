@@ -193,11 +193,11 @@ final class Exchange {
         attempt();
     }
 
-    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */
+    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones, the request id. */
     private UpstreamRequest upstreamRequest(Backend b, Duration remaining) {
         URI uri = URI.create(b.url().toString() + request.path());
-        return new UpstreamRequest(uri, request.method(), Headers.request(request.headers(), b.apiKey()),
-                body, remaining);
+        return new UpstreamRequest(uri, request.method(),
+                RequestIdHeader.set(Headers.request(request.headers(), b.apiKey()), requestId), body, remaining);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {

@@ -111,7 +111,7 @@ final class Forwarder {
         }
         Snapshot.Settings settings = snapshots.get().settings;
         Duration timeout = request.timeout() != null ? request.timeout() : settings.requestTimeout();
-        return new Exchange(this, request, info, requestId(request), timeout, settings.retry()).start();
+        return new Exchange(this, request, info, RequestIdHeader.of(request), timeout, settings.retry()).start();
     }
 
     /** {@link io.vllmrouter.api.VllmRouter#route}: waits for the headers on the calling thread. */
@@ -144,11 +144,6 @@ final class Forwarder {
         if (a == null) {
             throw snap.unavailable(info.model());
         }
-        return new Lease(a, info, requestId(request), listener, ticker);
-    }
-
-    private static String requestId(RouterRequest r) {
-        String id = r.requestId();
-        return id != null ? id : "req-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+        return new Lease(a, info, RequestIdHeader.of(request), listener, ticker);
     }
 }
