@@ -58,6 +58,8 @@ final class Exchange {
     private final Failures failures;
     private final RequestReport report;
     private final AdmissionWait admission;
+    /** Where a request about a stored Responses API object must go; null for other requests. */
+    private final ResponsesRoute responses;
 
     /** The body sent: the caller's, or a stream continuation's. */
     private byte[] body;
@@ -87,6 +89,7 @@ final class Exchange {
         this.failures = new Failures(info.model());
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
         this.admission = new AdmissionWait(forwarder, this, info.model(), this::fail);
+        this.responses = ResponsesRoute.of(request, forwarder.responses());
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
                 forwarder.dequeue(this);
@@ -111,7 +114,8 @@ final class Exchange {
             return;
         }
         Snapshot snap = forwarder.snapshot();
-        List<Backend> candidates = snap.candidates(info.model());
+        List<Backend> candidates = responses == null ? snap.candidates(info.model())
+                : responses.candidates(snap.candidates(info.model()));
         if (failures.triedAny() && !candidates.isEmpty()) {
             List<Backend> fresh = new ArrayList<>(candidates.size());
             for (Backend b : candidates) {
@@ -245,6 +249,10 @@ final class Exchange {
             continuationAnswered(a, resp, status);
             return;
         }
+        if (responses != null && responses.notHere(a, resp, forwarder.snapshot().candidates(info.model()), failures)) {
+            attempt();          // a 404 while looking a stored response up: the next server is asked
+            return;
+        }
         if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
             resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
             IOException cause = new IOException("backend answered " + status);
@@ -259,6 +267,7 @@ final class Exchange {
             return;
         }
         retry.onComplete();
+        resp = responses == null ? resp : responses.answered(a.backend, resp);
         long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         current = a;

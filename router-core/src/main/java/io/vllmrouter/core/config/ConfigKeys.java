@@ -90,6 +90,8 @@ final class ConfigKeys {
             new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
             new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
                     (b, v) -> b.sessionHeader((String) v)),
+            integer("responses_affinity_max", 0, (b, n) -> b.responsesAffinityMax(n)),
+            seconds("responses_affinity_ttl", (b, d) -> b.responsesAffinityTtl(d)),
             // the proxy's front door (AccessConfig)
             seconds("client_header_timeout", (b, d) -> b.accessBuilder().clientHeaderTimeout(d)),
             seconds("client_body_timeout", (b, d) -> b.accessBuilder().clientBodyTimeout(d)),

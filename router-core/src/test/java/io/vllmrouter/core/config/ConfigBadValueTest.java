@@ -81,6 +81,10 @@ class ConfigBadValueTest {
                 bad("strategy", "3", "a strategy name such as \"weighted-score\""),
                 bad("session_header", "\"X Session\"", "an HTTP header name such as \"X-Session-Id\""),
                 bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""),
+                bad("responses_affinity_max", "-1", "integer >= 0"),
+                bad("responses_affinity_max", "1e5", "integer >= 0", "100000.0"),
+                bad("responses_affinity_ttl", "0", "seconds > 0"),
+                bad("responses_affinity_ttl", "\"1d\"", SECONDS),
                 // the proxy's front door
                 bad("client_header_timeout", "0", "seconds > 0"),
                 bad("client_body_timeout", "\"30s\"", SECONDS),
