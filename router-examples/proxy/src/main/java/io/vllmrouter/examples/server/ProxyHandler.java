@@ -411,11 +411,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if (ProxyServer.ADMIN_PATHS.contains(path)) {
+        if (AdminRoutes.PATHS.contains(path)) {
             if (!access.allowAdminPaths()) {
                 deferError(c, 403, "invalid_request_error", "admin_path_forbidden",
                         "Backend administration path " + path + " is not forwarded (allow_admin_paths = false)", -1);
-            } else if (allow(c, path.startsWith("/v1/") ? "GET, POST" : "POST")) {
+            } else if (allow(c, AdminRoutes.method(path))) {
                 startForward(c);
             }
             return;
@@ -476,7 +476,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
                 }
             };
         } else if (path.startsWith("/v1/")) {
-            if (allow(c, "GET, POST")) {
+            // DELETE only for stored Responses API objects (OpenAI's DELETE /v1/responses/{id})
+            if (allow(c, path.startsWith("/v1/responses/") ? "GET, POST, DELETE" : "GET, POST")) {
                 startForward(c);
             }
         } else if (ProxyServer.EXTRA_FORWARDED.contains(path)) {

@@ -86,16 +86,7 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /**
-     * vLLM's administration endpoints: never forwarded unless {@code allow_admin_paths} (those
-     * outside /v1 are then forwarded as POST).
-     */
-    static final Set<String> ADMIN_PATHS = Set.of(
-            "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache", "/reset_mm_cache",
-            "/start_profile", "/stop_profile", "/sleep", "/wake_up", "/is_sleeping", "/collective_rpc",
-            "/scale_elastic_ep", "/is_scaling_elastic_ep", "/server_info");
-
-    /** vLLM endpoints outside /v1 that are forwarded (POST). */
+    /** vLLM endpoints outside /v1 that are forwarded (POST); the administration ones are {@link AdminRoutes}. */
     static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
 

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
  * The simulator's endpoints beyond completions, each kept in its own class and reached through
  * {@link #handle}, which {@link SimulatedVllm} asks first: {@link SleepMode} (also holding
  * generation requests while asleep), {@link ResponsesEndpoint} (the Responses API and its
- * per-server store) and {@link AudioEndpoint} (transcription and translation uploads).
+ * per-server store), {@link AudioEndpoint} (transcription and translation uploads), and
+ * {@code GET /server_info} ({@code {"vllm_config": "..."}}, the configuration as text).
  */
 final class SimEndpoints {
 
@@ -46,6 +47,12 @@ final class SimEndpoints {
                 heldAsleep.decrementAndGet();
                 sim.stateChanged();
             }
+        }
+        if (path.equals("/server_info")) {
+            if (requireMethod(ex, method, "GET")) {
+                SimulatedVllm.sendJson(ex, 200, "{\"vllm_config\":" + Json.quote(sim.config().toString()) + "}");
+            }
+            return true;
         }
         return responses.handle(ex, method, path) || audio.handle(ex, method, path);
     }

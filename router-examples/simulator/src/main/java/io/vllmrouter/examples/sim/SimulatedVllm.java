@@ -463,7 +463,10 @@ public final class SimulatedVllm implements AutoCloseable {
             throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
         }
         submit(seq);
-        String id = (chat ? "chatcmpl-" : "cmpl-") + String.format("%016x%016x", config.seed(), requestIds.incrementAndGet());
+        // vLLM's request id, and the answer's id, is based on the caller's X-Request-Id when it sent one
+        String xRequestId = ex.getRequestHeaders().getFirst("X-Request-Id");
+        String id = (chat ? "chatcmpl-" : "cmpl-") + (xRequestId != null ? xRequestId
+                : String.format("%016x%016x", config.seed(), requestIds.incrementAndGet()));
         long created = System.currentTimeMillis() / 1000;
         String quotedModel = Json.quote(model);
         if (stream) {

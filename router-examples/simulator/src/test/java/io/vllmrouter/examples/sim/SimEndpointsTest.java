@@ -224,6 +224,20 @@ class SimEndpointsTest {
                 "vllm:engine_sleep_state{engine=\"0\",model_name=\"m\",sleep_state=\"discard_all\"")).isOne();
     }
 
+    @Test
+    void theAnswersIdIsTheCallersXRequestIdAsInVllmAndServerInfoIsAGet() throws Exception {
+        SimulatedVllm a = start(fast());
+        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(a.baseUrl().resolve("/v1/chat/completions"))
+                .timeout(SAFETY).header("Content-Type", "application/json").header("X-Request-Id", "trace-42")
+                .POST(HttpRequest.BodyPublishers.ofString(chat("hi", 2, false))).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(json(r.body()).path("id").asText()).isEqualTo("chatcmpl-trace-42");
+        assertThat(json(post(a.baseUrl(), "/v1/chat/completions", chat("hi", 2, false)).body()).path("id").asText())
+                .startsWith("chatcmpl-").isNotEqualTo("chatcmpl-trace-42");
+        HttpResponse<String> info = get(a.baseUrl(), "/server_info");
+        assertThat(json(info.body()).path("vllm_config").asText()).contains("maxNumSeqs=");
+        assertThat(post(a.baseUrl(), "/server_info", "").statusCode()).isEqualTo(405);
+    }
+
     // ---- data parallel ------------------------------------------------------------------------
 
     @Test
