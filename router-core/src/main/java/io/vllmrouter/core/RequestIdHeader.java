@@ -53,14 +53,14 @@ final class RequestIdHeader {
         return true;
     }
 
-    /** {@code headers} (forwarded as they are otherwise) with {@code X-Request-Id: requestId}. */
+    /**
+     * {@code headers} (forwarded as they are otherwise) with {@code X-Request-Id: requestId}.
+     * {@code headers} must belong to this one upstream request: a {@link LinkedHashMap} (what
+     * {@link Headers#request} builds) is changed in place, saving a copy per attempt; another map is copied.
+     */
     static Map<String, List<String>> set(Map<String, List<String>> headers, String requestId) {
-        Map<String, List<String>> out = new LinkedHashMap<>(headers.size() + 1);
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            if (!e.getKey().equalsIgnoreCase(NAME)) {
-                out.put(e.getKey(), e.getValue());
-            }
-        }
+        Map<String, List<String>> out = headers instanceof LinkedHashMap ? headers : new LinkedHashMap<>(headers);
+        out.keySet().removeIf(NAME::equalsIgnoreCase);
         out.put(NAME, List.of(requestId));
         return out;
     }
