@@ -13,7 +13,7 @@ import java.util.List;
  * @param maxCapacity         {@code max_concurrent_requests}
  * @param availableCapacity   {@code max(0, maxCapacity - currentLoad)}
  * @param utilizationPercent  100 * currentLoad / maxCapacity, one decimal
- * @param status              admitted: healthy by the health checks and breaker not OPEN
+ * @param status              admitted: healthy by the health checks, breaker not OPEN, not asleep
  * @param detailedMetrics     the figures of the last good scrape
  * @param models              models the backend serves (from its {@code /v1/models} or config);
  *                            empty when not known yet, meaning it is tried for any model
@@ -22,14 +22,28 @@ import java.util.List;
  * @param draining            removed from the configuration, finishing its in-flight requests
  * @param health              the active health checks' view
  * @param requests            request counters and latency
+ * @param cacheTokens         KV-cache capacity in tokens the router uses for the backend: its
+ *                            {@code cache_tokens} setting, else what it publishes; -1 when unknown
+ * @param ineligibleReason    why the backend gets no new requests ("ejected by the health checks:
+ *                            ...", "circuit breaker open", "asleep (sleep level 1: weights
+ *                            offloaded)", "draining: ..."), or null when {@code status} is true
  */
 public record BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
                            double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
                            List<String> models, int inFlight, CircuitState circuitState, boolean draining,
-                           HealthStats health, RequestStats requests) {
+                           HealthStats health, RequestStats requests, long cacheTokens, String ineligibleReason) {
 
     public BackendStats {
         models = List.copyOf(models);
+    }
+
+    /** Without a cache size (unknown) and, as {@code status} says, eligible or not for no stated reason. */
+    public BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
+                        double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
+                        List<String> models, int inFlight, CircuitState circuitState, boolean draining,
+                        HealthStats health, RequestStats requests) {
+        this(url, currentLoad, maxCapacity, availableCapacity, utilizationPercent, status, detailedMetrics, models,
+                inFlight, circuitState, draining, health, requests, -1, null);
     }
 
     /**

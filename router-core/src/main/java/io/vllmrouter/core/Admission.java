@@ -3,10 +3,12 @@ package io.vllmrouter.core;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.CircuitState;
+import io.vllmrouter.core.metrics.SleepState;
 
 /**
  * Whether one backend may get traffic: the active health checks' verdict, its passive circuit
- * breaker, and whether a reload removed it (draining).
+ * breaker, whether a reload removed it (draining), and whether its engines are asleep (vLLM's
+ * sleep mode, from its {@code /metrics}).
  *
  * <p>Threads: written only in the fleet's serial context (the breaker's own state moves on request
  * threads, but which breaker a backend has is the context's choice); read from any thread.
@@ -16,6 +18,7 @@ final class Admission {
     final HealthTracker health = new HealthTracker();
     private volatile Breaker breaker;
     private volatile boolean draining;
+    private volatile SleepState sleep = SleepState.UNKNOWN;
 
     /** The breaker attempts ask for permission, or null when breakers are off. */
     Breaker breaker() {
@@ -34,9 +37,38 @@ final class Admission {
         this.draining = d;
     }
 
-    /** Admitted: the health checks pass and the breaker lets traffic through. */
+    /**
+     * The sleep state of the last good scrape, {@link SleepState#UNKNOWN} when none steers now.
+     * Returns whether the backend went to sleep or woke (admission changed).
+     */
+    boolean sleep(SleepState s) {
+        boolean was = sleep.asleep();
+        sleep = s;
+        return was != s.asleep();
+    }
+
+    SleepState sleep() {
+        return sleep;
+    }
+
+    /** Admitted: the health checks pass, the breaker lets traffic through and the engines are not asleep. */
     boolean admitted() {
-        return health.healthy() && breakerAdmits();
+        return health.healthy() && breakerAdmits() && !sleep.asleep();
+    }
+
+    /** Why the backend gets no new requests, or null when it is admitted. */
+    String ineligibleReason() {
+        if (draining) {
+            return "draining: removed from the configuration";
+        }
+        if (!health.healthy()) {
+            return "ejected by the health checks: " + health.reason();
+        }
+        if (!breakerAdmits()) {
+            return "circuit breaker open";
+        }
+        SleepState s = sleep;
+        return s.asleep() ? "asleep (" + s.describe() + ")" : null;
     }
 
     boolean breakerAdmits() {

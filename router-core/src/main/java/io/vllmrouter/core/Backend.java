@@ -55,6 +55,8 @@ final class Backend implements BackendView {
     @Override public boolean metricsFresh() { return load.fresh(); }
     @Override public long cacheBlocks() { return load.cacheBlocks(); }
     @Override public int cacheBlockSize() { return load.cacheBlockSize(); }
+    @Override public long cacheTokens() { return config.cacheTokens() > 0 ? config.cacheTokens() : load.cacheTokens(); }
+    @Override public boolean cacheTokensConfigured() { return config.cacheTokens() > 0; }
     @Override public long cacheEpoch() { return load.cacheEpoch(); }
 
     ServerConfig config() { return config; }
@@ -87,12 +89,13 @@ final class Backend implements BackendView {
         models(sc.models(), infos);
     }
 
-    BackendStats stats(boolean admitted) {
+    BackendStats stats() {
         long current = Math.round(outstanding());
         int cap = capacity();
-        return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap), admitted,
-                load.detailed(), models, load.inFlight(), admission.circuitState(), admission.draining(),
-                admission.healthStats(), counters.stats());
+        String ineligible = admission.ineligibleReason();
+        return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap),
+                ineligible == null, load.detailed(), models, load.inFlight(), admission.circuitState(),
+                admission.draining(), admission.healthStats(), counters.stats(), cacheTokens(), ineligible);
     }
 
     static double round1(double d) {

@@ -57,6 +57,8 @@ final class Exchange {
     private final Failures failures;
     private final RequestReport report;
     private final AdmissionWait admission;
+    /** Where a request about a stored Responses API object must go; null for other requests. */
+    private final ResponsesRoute responses;
 
     /** The body sent: the caller's, or a stream continuation's. */
     private byte[] body;
@@ -89,6 +91,7 @@ final class Exchange {
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
         this.admission = new AdmissionWait(forwarder, this, info.model(), this::fail);
         this.home = forwarder.scheduler().callerExecutor();
+        this.responses = ResponsesRoute.of(request, forwarder.responses());
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
                 forwarder.dequeue(this);
@@ -113,7 +116,8 @@ final class Exchange {
             return;
         }
         Snapshot snap = forwarder.snapshot();
-        List<Backend> candidates = snap.candidates(info.model());
+        List<Backend> candidates = responses == null ? snap.candidates(info.model())
+                : responses.candidates(snap.candidates(info.model()));
         if (failures.triedAny() && !candidates.isEmpty()) {
             // Never where the request may have run already; untried backends before those that
             // refused it outright (connection refused, 429, 503), which may take it now.
@@ -203,10 +207,10 @@ final class Exchange {
         home.execute(this::attempt);
     }
 
-    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */
+    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones, the request id. */
     private UpstreamRequest upstreamRequest(Backend b) {
         return new UpstreamRequest(b.url(), request.path(), request.method(),
-                Headers.request(request.headers(), b.apiKey()), body);
+                RequestIdHeader.set(Headers.request(request.headers(), b.apiKey()), requestId), body);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
@@ -257,6 +261,10 @@ final class Exchange {
             continuationAnswered(a, resp, status);
             return;
         }
+        if (responses != null && responses.notHere(a, resp, forwarder.snapshot().candidates(info.model()), failures)) {
+            attempt();          // a 404 while looking a stored response up: the next server is asked
+            return;
+        }
         if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
             resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
             if (status != 429 && status != 503) {
@@ -274,6 +282,7 @@ final class Exchange {
             return;
         }
         retry.onComplete();
+        resp = responses == null ? resp : responses.answered(a.backend, resp);
         long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         current = a;

@@ -12,6 +12,7 @@ import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
 import io.vllmrouter.core.metrics.LoadMetrics;
+import io.vllmrouter.core.metrics.SleepState;
 import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.api.time.Ticker;
@@ -255,14 +256,25 @@ final class Fleet {
     /** Judges staleness at the start of a scrape round, and lets idle draining backends go. */
     void scrapeRoundStarted() {
         post(() -> {
+            boolean admissionChanged = false;
             for (Backend b : snapshot.all) {
                 b.load.checkStaleness();
+                if (!b.load.fresh()) {
+                    admissionChanged |= slept(b, SleepState.UNKNOWN);
+                }
+            }
+            if (admissionChanged && !closed) {
+                publish(snapshot.rebuilt());
             }
             draining.removeIf(b -> b.inFlight() == 0);
         });
     }
 
-    /** One scrape's result: figures ({@code error == null}) or a failure that stops the old ones steering. */
+    /**
+     * One scrape's result: figures ({@code error == null}) or a failure that stops the old ones
+     * steering. A server whose engines are asleep gets no requests until a scrape finds it awake, or
+     * until its figures stop steering (its state is then unknown and the health checks judge it).
+     */
     CompletableFuture<Void> scraped(Backend b, LoadMetrics m, Throwable error) {
         return post(() -> {
             if (error == null) {
@@ -270,8 +282,27 @@ final class Fleet {
             } else {
                 b.load.scrapeFailed();
             }
+            SleepState sleep = error == null && m.hasLoad() ? m.sleepState() : SleepState.UNKNOWN;
+            if (slept(b, sleep) && !closed) {
+                publish(snapshot.rebuilt());
+            }
             listener.onMetricsScraped(b.id(), error == null);
         });
+    }
+
+    /** Records {@code b}'s sleep state; returns whether it went to sleep or woke (admission changed). */
+    private boolean slept(Backend b, SleepState s) {
+        if (!b.admission.sleep(s)) {
+            return false;
+        }
+        if (s.asleep()) {
+            b.load.cacheLost();  // vLLM resets the prefix cache when it sleeps; level 1 and 2 drop the KV cache
+            LOG.log(Level.INFO, "backend {0} is asleep ({1}): no requests until it wakes", b.id(), s.describe());
+        } else {
+            LOG.log(Level.INFO, "backend {0} is {1}: it gets requests again", b.id(),
+                    s == SleepState.UNKNOWN ? "no longer known to be asleep (no fresh metrics)" : "awake");
+        }
+        return true;
     }
 
     /** A backend's {@code /v1/models}, applied unless its models are configured. */

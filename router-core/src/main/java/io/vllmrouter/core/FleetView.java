@@ -44,7 +44,7 @@ final class FleetView {
         long load = 0;
         long capacity = 0;
         for (Backend b : s.all) {
-            BackendStats bs = b.stats(b.admission.admitted());
+            BackendStats bs = b.stats();
             servers.add(bs);
             healthy += bs.status() ? 1 : 0;
             load += bs.currentLoad();
@@ -52,7 +52,7 @@ final class FleetView {
         }
         for (Backend b : draining) {
             if (b.inFlight() > 0) {
-                servers.add(b.stats(false));
+                servers.add(b.stats());
             }
         }
         double util = capacity == 0 ? 0.0 : Backend.round1(100.0 * load / capacity);

@@ -39,15 +39,18 @@ final class Forwarder {
     private final java.util.concurrent.ConcurrentLinkedDeque<Exchange> waiting =
             new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final java.util.concurrent.atomic.AtomicInteger waitingCount = new java.util.concurrent.atomic.AtomicInteger();
+    /** Which server holds each Responses API object. */
+    private final ResponsesAffinity responses;
 
     Forwarder(Supplier<Snapshot> snapshots, Transport transport, Ticker ticker, Scheduler scheduler,
-              RouterListener listener, RandomGenerator random) {
+              RouterListener listener, RandomGenerator random, ResponsesAffinity responses) {
         this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
         this.transport = Objects.requireNonNull(transport, "transport");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listener = Objects.requireNonNull(listener, "listener");
         this.random = random;
+        this.responses = Objects.requireNonNull(responses, "responses");
     }
 
     Snapshot snapshot() { return snapshots.get(); }
@@ -55,6 +58,7 @@ final class Forwarder {
     Ticker ticker() { return ticker; }
     Scheduler scheduler() { return scheduler; }
     RouterListener listener() { return listener; }
+    ResponsesAffinity responses() { return responses; }
     RandomGenerator random() { return random != null ? random : ThreadLocalRandom.current(); }
 
     /** Queues {@code e} at the tail if fewer than {@code max} wait. */
@@ -111,7 +115,7 @@ final class Forwarder {
         }
         Snapshot.Settings settings = snapshots.get().settings;
         Duration timeout = request.timeout() != null ? request.timeout() : settings.requestTimeout();
-        return new Exchange(this, request, info, requestId(request), timeout, settings.retry()).start();
+        return new Exchange(this, request, info, RequestIdHeader.of(request), timeout, settings.retry()).start();
     }
 
     /** {@link io.vllmrouter.api.VllmRouter#route}: waits for the headers on the calling thread. */
@@ -144,11 +148,6 @@ final class Forwarder {
         if (a == null) {
             throw snap.unavailable(info.model());
         }
-        return new Lease(a, info, requestId(request), listener, ticker);
-    }
-
-    private static String requestId(RouterRequest r) {
-        String id = r.requestId();
-        return id != null ? id : "req-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+        return new Lease(a, info, RequestIdHeader.of(request), listener, ticker);
     }
 }

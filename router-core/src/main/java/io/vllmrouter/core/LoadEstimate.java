@@ -29,6 +29,7 @@ final class LoadEstimate {
     private volatile long cacheEpoch = EPOCHS.incrementAndGet();
     private volatile long cacheBlocks = -1;
     private volatile int cacheBlockSize = -1;
+    private volatile long cacheTokens = -1;
     /** vllm:prefix_cache_queries_total at the last scrape that had it; NaN before. Serial context only. */
     private double prefixQueries = Double.NaN;
     private volatile long staleAfterNanos;
@@ -57,6 +58,9 @@ final class LoadEstimate {
         }
         if (m.cacheBlockSize() > 0) {
             cacheBlockSize = m.cacheBlockSize();
+        }
+        if (m.cacheTokens() > 0) {
+            cacheTokens = m.cacheTokens();
         }
         double q = m.prefixCacheQueries();
         if (!Double.isNaN(q)) {
@@ -104,6 +108,11 @@ final class LoadEstimate {
     /** {@code block_size} of the last scrape that had it; -1 before. */
     int cacheBlockSize() {
         return cacheBlockSize;
+    }
+
+    /** The capacity in tokens the last scrape that had it published ({@link LoadMetrics#cacheTokens()}); -1 before. */
+    long cacheTokens() {
+        return cacheTokens;
     }
 
     long cacheEpoch() {

@@ -14,8 +14,10 @@ import java.util.Locale;
  * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default) and, only
  * when a strategy asks, the prompt's block hashes ({@link PromptHashes}).
  *
- * <p>Bodies whose {@code Content-Type} is set and not JSON (multipart audio uploads) are not
- * parsed: they route as "any model".
+ * <p>A {@code multipart/form-data} body (vLLM's audio uploads) routes by its {@code model} and
+ * {@code stream} form fields ({@link MultipartFields}: the upload itself is neither parsed nor
+ * copied). Other bodies whose {@code Content-Type} is set and not JSON are not parsed: they route as
+ * "any model".
  */
 record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt) {
 
@@ -32,7 +34,12 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
     static RequestInfo of(RouterRequest request, String sessionHeader) {
         byte[] body = request.body();
         String session = sessionHeader == null ? null : request.header(sessionHeader);
-        if (body.length == 0 || !isJson(request.header("Content-Type"))) {
+        String contentType = request.header("Content-Type");
+        if (body.length > 0 && MultipartFields.isForm(contentType)) {
+            MultipartFields.Fields form = MultipartFields.read(body, contentType);
+            return new RequestInfo(form.model(), form.stream(), session);
+        }
+        if (body.length == 0 || !isJson(contentType)) {
             return new RequestInfo(null, false, session);
         }
         String model = null;

@@ -21,7 +21,7 @@ import java.util.TreeSet;
 
 /**
  * The picker: an immutable view of the fleet for the request path — per model, the admitted
- * backends serving it, as prebuilt immutable {@link java.util.RandomAccess} lists in configuration
+ * backends (healthy, breaker not open, not asleep) serving it, as prebuilt immutable {@link java.util.RandomAccess} lists in configuration
  * order — with the strategy and the request settings in force. Built in the fleet's serial context
  * whenever health, breaker state, models or configuration change, and published as a whole;
  * a request reads the current one once per attempt.
@@ -72,7 +72,7 @@ final class Snapshot {
             } else {
                 known.addAll(served);
             }
-            if (isHealthy && breakerOk) {
+            if (isHealthy && breakerOk && !b.admission.sleep().asleep()) {
                 adm.add(b);
                 if (served.isEmpty()) {
                     unknownAdm.add(b);

@@ -218,7 +218,8 @@ public final class VllmRouters {
                 RouterListener safe = SafeListener.of(listener);
                 Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p);
                 Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t,
-                        requestScheduler != null ? requestScheduler : s, safe, random);
+                        requestScheduler != null ? requestScheduler : s, safe, random,
+                        new ResponsesAffinity(t, fleet::config));
                 DefaultVllmRouter router = new DefaultVllmRouter(fleet, forwarder, s, ownsScheduler, ownTransport,
                         ownTransport != null, environment, registry);
                 if (configFile != null) {

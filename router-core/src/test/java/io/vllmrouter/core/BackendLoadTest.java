@@ -75,8 +75,8 @@ class BackendLoadTest {
         b.load.scrapeFailed();
         assertThat(b.metricsFresh()).isFalse();
         assertThat(b.outstanding()).isZero();
-        assertThat(b.stats(true).detailedMetrics().numRequestsRunning()).as("last good figures still shown").isEqualTo(3);
-        assertThat(b.stats(true).detailedMetrics().stale()).isTrue();
+        assertThat(b.stats().detailedMetrics().numRequestsRunning()).as("last good figures still shown").isEqualTo(3);
+        assertThat(b.stats().detailedMetrics().stale()).isTrue();
     }
 
     @Test

@@ -85,16 +85,16 @@ class CacheAwareSupportTest {
     }
 
     @Test
-    void cacheConfigInfoIsSummedOverEnginesAndNoneIsIgnored() throws Exception {
+    void cacheConfigInfoIsReadOnceNotSummedOverEnginesAndNoneIsIgnored() throws Exception {
         String page = """
                 vllm:num_requests_running{engine="0"} 1
-                vllm:cache_config_info{block_size="16",engine="0",num_cpu_blocks="None",num_gpu_blocks="1000"} 1.0
-                vllm:cache_config_info{block_size="16",engine="1",num_cpu_blocks="None",num_gpu_blocks="1200"} 1.0
+                vllm:cache_config_info{block_size="16",engine="0",num_cpu_blocks="None",num_gpu_blocks="2200"} 1.0
+                vllm:cache_config_info{block_size="16",engine="1",num_cpu_blocks="None",num_gpu_blocks="2200"} 1.0
                 vllm:prefix_cache_queries_total{engine="0"} 10
                 vllm:prefix_cache_queries_total{engine="1"} 5
                 """;
         LoadMetrics m = PrometheusParser.parseLoad(page);
-        assertThat(m.cacheBlocks()).isEqualTo(2200);
+        assertThat(m.cacheBlocks()).as("the front end's total, written under each engine").isEqualTo(2200);
         assertThat(m.cacheBlockSize()).isEqualTo(16);
         assertThat(m.prefixCacheQueries()).isEqualTo(15);
         LoadMetrics none = PrometheusParser.parseLoad("vllm:num_requests_running 1\n"
@@ -123,6 +123,42 @@ class CacheAwareSupportTest {
         assertThat(e1).isNotEqualTo(e0);
         b.load.cacheLost();
         assertThat(b.cacheEpoch()).isNotEqualTo(e1);
+    }
+
+    @Test
+    void aServersCacheTokensSettingOverridesWhatItPublishes() throws Exception {
+        RouterConfig c = ConfigLoader.parse("""
+                [servers]
+                servers = [
+                  { url = "http://hybrid:8000", cache_tokens = 1200000 },
+                  { url = "http://plain:8000" },
+                ]
+                """, "servers.toml", Map.of());
+        assertThat(c.servers().get(0).cacheTokens()).isEqualTo(1_200_000);
+        assertThat(c.servers().get(1).cacheTokens()).isZero();
+
+        FakeClock clock = new FakeClock();
+        Backend hybrid = new Backend(c.servers().get(0), 0, clock, Duration.ofSeconds(6).toNanos());
+        Backend plain = new Backend(c.servers().get(1), 1, clock, Duration.ofSeconds(6).toNanos());
+        assertThat(hybrid.cacheTokens()).isEqualTo(1_200_000);
+        assertThat(hybrid.cacheTokensConfigured()).isTrue();
+        assertThat(plain.cacheTokens()).as("nothing published yet").isEqualTo(-1);
+        assertThat(plain.cacheTokensConfigured()).isFalse();
+
+        LoadMetrics dp4 = PrometheusParser.parseLoad(read("/fixtures/metrics/vllm-v1-dp4.txt"));
+        hybrid.load.scraped(dp4);
+        plain.load.scraped(dp4);
+        assertThat(hybrid.cacheTokens()).as("the setting wins").isEqualTo(1_200_000);
+        assertThat(plain.cacheTokens()).as("DP=4: the server's real total").isEqualTo(110112L * 16);
+        assertThat(plain.cacheBlocks()).isEqualTo(110112);
+        plain.load.scraped(new LoadMetrics(1, 0, 0.1, 100));
+        assertThat(plain.cacheTokens()).as("kept when a page omits it").isEqualTo(110112L * 16);
+    }
+
+    private static String read(String resource) throws java.io.IOException {
+        try (java.io.InputStream in = CacheAwareSupportTest.class.getResourceAsStream(resource)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     @Test

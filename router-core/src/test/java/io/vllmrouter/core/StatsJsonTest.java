@@ -41,6 +41,9 @@ class StatsJsonTest {
             assertThat(s0.path("detailed_metrics").path("process_max_fds").asLong()).isEqualTo(65535);
             assertThat(s0.path("circuit_state").asText()).isEqualTo("CLOSED");
             assertThat(s0.path("requests").path("mean_latency_millis").isNull()).as("NaN is null").isTrue();
+            assertThat(s0.path("cache_tokens").asLong()).as("not published").isEqualTo(-1);
+            assertThat(s0.has("ineligible_reason")).isTrue();
+            assertThat(s0.path("ineligible_reason").isNull()).isTrue();
 
             JsonNode s1 = root.path("servers").path(1);
             assertThat(s1.path("detailed_metrics").path("gpu_cache_usage_perc").isNull()).isTrue();

@@ -214,16 +214,18 @@ public final class CacheAwareStrategy implements BalancingStrategy {
     }
 
     /**
-     * Index capacity of one backend, in blocks: its cache in tokens ({@code cache_tokens}, else what
-     * it publishes, else {@code default_cache_tokens}) in blocks of {@code block_chars /
-     * chars_per_token} tokens, at most an equal share of {@code max_index_bytes}.
+     * Index capacity of one backend, in blocks: its cache in tokens (the server's own
+     * {@code cache_tokens}, else this strategy's {@code cache_tokens}, else what it publishes, else
+     * {@code default_cache_tokens}) in blocks of {@code block_chars / chars_per_token} tokens, at
+     * most an equal share of {@code max_index_bytes}.
      */
     int capacityOf(BackendView b) {
-        long tokens = settings.cacheTokens();
-        if (tokens == 0) {
-            long blocks = b.cacheBlocks();
-            int size = b.cacheBlockSize();
-            tokens = blocks > 0 && size > 0 ? blocks * size : settings.defaultCacheTokens();
+        long tokens = b.cacheTokensConfigured() ? b.cacheTokens() : settings.cacheTokens();
+        if (tokens <= 0) {
+            tokens = b.cacheTokens();
+        }
+        if (tokens <= 0) {
+            tokens = settings.defaultCacheTokens();
         }
         double tokensPerBlock = settings.blockChars() / settings.charsPerToken();
         long fromCache = (long) Math.max(1, Math.ceil(tokens / tokensPerBlock));

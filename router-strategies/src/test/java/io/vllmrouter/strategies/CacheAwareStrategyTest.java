@@ -181,6 +181,40 @@ class CacheAwareStrategyTest {
     }
 
     @Test
+    void theServersOwnCacheTokensWinOverTheStrategysAndOverWhatItPublishes() {
+        TestBackend b = FLEET.get(0).withCache(1000, 16);            // publishes 16000 tokens in blocks
+        BackendView published = tokens(b, 3200, false);               // kv_cache_size_tokens of a hybrid model
+        BackendView configured = tokens(b, 64_000, true);             // [[servers]] cache_tokens
+        CacheAwareStrategy plain = new CacheAwareStrategy();
+        assertThat(plain.capacityOf(b)).isEqualTo(16_000 / 16);
+        assertThat(plain.capacityOf(published)).isEqualTo(3200 / 16);
+        assertThat(plain.capacityOf(configured)).isEqualTo(64_000 / 16);
+        CacheAwareStrategy fleetWide = new CacheAwareStrategy(CacheAwareSettings.parse(Map.of("cache_tokens", "8000")));
+        assertThat(fleetWide.capacityOf(published)).isEqualTo(8000 / 16);
+        assertThat(fleetWide.capacityOf(configured)).isEqualTo(64_000 / 16);
+    }
+
+    /** {@code b} saying {@code tokens} of KV cache, as its own setting or as what it publishes. */
+    private static BackendView tokens(TestBackend b, long tokens, boolean configured) {
+        return new BackendView() {
+            @Override public String id() { return b.id(); }
+            @Override public java.net.URI url() { return b.url(); }
+            @Override public int capacity() { return b.capacity(); }
+            @Override public int inFlight() { return b.inFlight(); }
+            @Override public double running() { return b.running(); }
+            @Override public double waiting() { return b.waiting(); }
+            @Override public double kvCacheUsage() { return b.kvCacheUsage(); }
+            @Override public boolean metricsFresh() { return b.metricsFresh(); }
+            @Override public List<String> models() { return b.models(); }
+            @Override public int index() { return b.index(); }
+            @Override public long cacheBlocks() { return b.cacheBlocks(); }
+            @Override public int cacheBlockSize() { return b.cacheBlockSize(); }
+            @Override public long cacheTokens() { return tokens; }
+            @Override public boolean cacheTokensConfigured() { return configured; }
+        };
+    }
+
+    @Test
     void restartOrEjectionForgetsEverything() {
         CacheAwareStrategy s = new CacheAwareStrategy();
         s.pick(List.of(FLEET.get(1)), prompt(text("sys", "a", "b")));

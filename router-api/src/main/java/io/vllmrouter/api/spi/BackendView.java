@@ -50,8 +50,9 @@ public interface BackendView {
 
     /**
      * KV-cache blocks the backend holds, from {@code vllm:cache_config_info}'s {@code num_gpu_blocks}
-     * (summed over data-parallel engines) in the last good scrape; -1 when the backend does not say.
-     * Kept while the scrape is stale: it describes the hardware, not the load.
+     * in the last good scrape (the server's total: vLLM adds up its data-parallel engines' blocks and
+     * writes the sum under each engine); -1 when the backend does not say. Kept while the scrape is
+     * stale: it describes the hardware, not the load.
      */
     default long cacheBlocks() {
         return -1;
@@ -60,6 +61,23 @@ public interface BackendView {
     /** Tokens per KV-cache block ({@code block_size} of {@code vllm:cache_config_info}); -1 when unknown. */
     default int cacheBlockSize() {
         return -1;
+    }
+
+    /**
+     * The backend's KV-cache capacity in tokens: the server's {@code cache_tokens} setting when it
+     * has one ({@link #cacheTokensConfigured()}), else what it publishes (vLLM's
+     * {@code kv_cache_size_tokens} times its engines where it prints that, else
+     * {@code cacheBlocks() * cacheBlockSize()}); -1 when unknown.
+     */
+    default long cacheTokens() {
+        long blocks = cacheBlocks();
+        int size = cacheBlockSize();
+        return blocks > 0 && size > 0 ? blocks * size : -1;
+    }
+
+    /** Whether {@link #cacheTokens()} is the operator's per-server setting rather than what the backend publishes. */
+    default boolean cacheTokensConfigured() {
+        return false;
     }
 
     /**

@@ -37,7 +37,8 @@ final class ConfigKeys {
 
     static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery", "auth");
     static final List<String> SERVERS_KEYS = List.of("servers");
-    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name");
+    static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name",
+            "cache_tokens");
 
     /** Keys of the Python router's code (not its README) that have another name here. */
     static final Map<String, String> PYTHON_KEYS = Map.of(
@@ -89,6 +90,8 @@ final class ConfigKeys {
             new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
             new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
                     (b, v) -> b.sessionHeader((String) v)),
+            integer("responses_affinity_max", 0, (b, n) -> b.responsesAffinityMax(n)),
+            seconds("responses_affinity_ttl", (b, d) -> b.responsesAffinityTtl(d)),
             // the proxy's front door (AccessConfig)
             seconds("client_header_timeout", (b, d) -> b.accessBuilder().clientHeaderTimeout(d)),
             seconds("client_body_timeout", (b, d) -> b.accessBuilder().clientBodyTimeout(d)),

@@ -54,6 +54,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     /** Default {@code session_header}. */
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
+    /** Default {@code responses_affinity_max}: Responses API ids whose server the router remembers. */
+    public static final int DEFAULT_RESPONSES_AFFINITY_MAX = 100_000;
+    /** Default {@code responses_affinity_ttl}: how long one is remembered. */
+    public static final Duration DEFAULT_RESPONSES_AFFINITY_TTL = Duration.ofHours(24);
     /** Default {@code retry_on_status}: the statuses retried on another backend before the first byte. */
     public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
     /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
@@ -89,6 +93,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final int circuitBreakerHalfOpenCalls;
     private final long maxBodyBytes;
     private final String sessionHeader;
+    private final int responsesAffinityMax;
+    private final Duration responsesAffinityTtl;
     private final List<Integer> retryOnStatus;
     private final Duration firstByteTimeout;
     final boolean firstByteTimeoutSet;
@@ -128,6 +134,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.circuitBreakerHalfOpenCalls = b.circuitBreakerHalfOpenCalls;
         this.maxBodyBytes = b.maxBodyBytes;
         this.sessionHeader = b.sessionHeader;
+        this.responsesAffinityMax = b.responsesAffinityMax;
+        this.responsesAffinityTtl = b.responsesAffinityTtl;
         this.retryOnStatus = List.copyOf(b.retryOnStatus);
         this.firstByteTimeout = b.firstByteTimeout;
         this.firstByteTimeoutSet = b.firstByteTimeoutSet;
@@ -210,6 +218,13 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
     public String sessionHeader() { return sessionHeader; }
+    /**
+     * {@code responses_affinity_max}: Responses API ids ({@code resp_...}) whose server the router
+     * remembers, from the answers that created them; the oldest go first.
+     */
+    public int responsesAffinityMax() { return responsesAffinityMax; }
+    /** {@code responses_affinity_ttl} (s): how long a Responses API id's server is remembered. */
+    public Duration responsesAffinityTtl() { return responsesAffinityTtl; }
     /** {@code [strategies.NAME]} tables: settings per strategy name, values as text. */
     public Map<String, Map<String, String>> strategySettings() { return strategySettings; }
     /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
@@ -279,6 +294,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
                 && maxBodyBytes == c.maxBodyBytes
                 && sessionHeader.equals(c.sessionHeader)
+                && responsesAffinityMax == c.responsesAffinityMax
+                && responsesAffinityTtl.equals(c.responsesAffinityTtl)
                 && retryOnStatus.equals(c.retryOnStatus)
                 && firstByteTimeout.equals(c.firstByteTimeout)
                 && streamFailover == c.streamFailover
@@ -299,7 +316,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
                 circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
                 retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
-                queueTimeout, access);
+                queueTimeout, access, responsesAffinityMax, responsesAffinityTtl);
     }
 
     @Override
@@ -318,6 +335,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
                 + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
+                + ", responsesAffinityMax=" + responsesAffinityMax + ", responsesAffinityTtl=" + responsesAffinityTtl
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout

@@ -44,6 +44,8 @@ public final class RouterConfigBuilder {
     int circuitBreakerHalfOpenCalls = RouterConfig.DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
     long maxBodyBytes = RouterConfig.DEFAULT_MAX_BODY_BYTES;
     String sessionHeader = RouterConfig.DEFAULT_SESSION_HEADER;
+    int responsesAffinityMax = RouterConfig.DEFAULT_RESPONSES_AFFINITY_MAX;
+    Duration responsesAffinityTtl = RouterConfig.DEFAULT_RESPONSES_AFFINITY_TTL;
     List<Integer> retryOnStatus = RouterConfig.DEFAULT_RETRY_ON_STATUS;
     Duration firstByteTimeout = RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT;
     boolean firstByteTimeoutSet;
@@ -86,6 +88,8 @@ public final class RouterConfigBuilder {
         circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls();
         maxBodyBytes = c.maxBodyBytes();
         sessionHeader = c.sessionHeader();
+        responsesAffinityMax = c.responsesAffinityMax();
+        responsesAffinityTtl = c.responsesAffinityTtl();
         retryOnStatus = c.retryOnStatus();
         firstByteTimeout = c.firstByteTimeoutSetting();
         firstByteTimeoutSet = c.firstByteTimeoutSet;
@@ -179,6 +183,16 @@ public final class RouterConfigBuilder {
                     + " (expected: an HTTP header name such as \"X-Session-Id\")");
         }
         sessionHeader = name;
+        return this;
+    }
+
+    public RouterConfigBuilder responsesAffinityMax(int n) {
+        responsesAffinityMax = atLeast("responses_affinity_max", n, 0);
+        return this;
+    }
+
+    public RouterConfigBuilder responsesAffinityTtl(Duration d) {
+        responsesAffinityTtl = positive("responses_affinity_ttl", d);
         return this;
     }
 

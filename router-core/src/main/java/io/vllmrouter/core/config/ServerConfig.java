@@ -6,19 +6,27 @@ import java.util.Objects;
 
 /**
  * One backend as configured: {@code { url = "http://gpu-1:8000", max_concurrent_requests = 4,
- * models = ["llama"], api_key = "...", name = "gpu-1" }}.
+ * models = ["llama"], api_key = "...", name = "gpu-1", cache_tokens = 1000000 }}.
  *
  * @param url                    base URL, http or https, no trailing slash, no query
  * @param maxConcurrentRequests  the capacity strategies divide load by, at least 1
  * @param models                 models served; empty means "learn from /v1/models"
  * @param apiKey                 sent upstream as {@code Authorization: Bearer}, or null
  * @param name                   a short name people see (dashboard), or null; the URL stays the id
+ * @param cacheTokens            the server's KV-cache capacity in tokens, overriding what its
+ *                               {@code /metrics} says (for what it cannot say: the tokens a hybrid
+ *                               model really holds on a vLLM without {@code kv_cache_size_tokens}, a
+ *                               CPU or disk offload tier behind the GPU cache); 0 = what it publishes
  */
-public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name)
+public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name,
+                           long cacheTokens)
         implements io.vllmrouter.api.BackendSettings {
 
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
     public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 3;
+
+    /** What a bad {@code cache_tokens} is told. */
+    static final String CACHE_TOKENS_EXPECTED = "integer >= 0, the server's KV-cache size in tokens (0 = what it publishes)";
 
     /** What a URL with {@code user:password@} is told; the key belongs in {@code api_key}. */
     static final String NO_CREDENTIALS = "a URL without user:password@; credentials in the URL are not allowed; use api_key";
@@ -48,14 +56,26 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
             apiKey = null;
         }
         name = name == null || name.isBlank() ? null : name.strip();
+        if (cacheTokens < 0) {
+            throw new IllegalArgumentException("cache_tokens: " + cacheTokens + " (expected: " + CACHE_TOKENS_EXPECTED + ")");
+        }
+    }
+
+    public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name) {
+        this(url, maxConcurrentRequests, models, apiKey, name, 0);
     }
 
     public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
-        this(url, maxConcurrentRequests, models, apiKey, null);
+        this(url, maxConcurrentRequests, models, apiKey, null, 0);
     }
 
     public ServerConfig(String url, int maxConcurrentRequests) {
-        this(URI.create(url), maxConcurrentRequests, List.of(), null, null);
+        this(URI.create(url), maxConcurrentRequests, List.of(), null, null, 0);
+    }
+
+    /** This entry with {@code cache_tokens} set ({@code 0}: what the server publishes). */
+    public ServerConfig withCacheTokens(long tokens) {
+        return new ServerConfig(url, maxConcurrentRequests, models, apiKey, name, tokens);
     }
 
     /** {@code url} with its user information, if any, replaced by {@code ***}. */
@@ -75,6 +95,7 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
     public String toString() {
         return "ServerConfig[url=" + url + (name == null ? "" : ", name=" + name)
                 + ", maxConcurrentRequests=" + maxConcurrentRequests
-                + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***") + "]";
+                + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***")
+                + (cacheTokens == 0 ? "" : ", cacheTokens=" + cacheTokens) + "]";
     }
 }

@@ -203,8 +203,17 @@ final class TomlConfigParser {
             throw bad(t, prefix + ".name", "name", rawName, "a short name in quotes, e.g. \"gpu-1\" (at most 64 characters)");
         }
 
+        long cacheTokens = 0;
+        Object rawCacheTokens = t.get(List.of("cache_tokens"));
+        if (rawCacheTokens != null) {
+            if (!(rawCacheTokens instanceof Long n)) {
+                throw bad(t, prefix + ".cache_tokens", "cache_tokens", rawCacheTokens, ServerConfig.CACHE_TOKENS_EXPECTED);
+            }
+            cacheTokens = n;
+        }
+
         try {
-            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName);
+            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName, cacheTokens);
         } catch (IllegalArgumentException e) {
             throw wrap(e, t, prefix + ".");
         }

@@ -27,8 +27,13 @@ import java.util.Objects;
  *       deprecated alias in V1), {@code sglang:token_usage}</td><td>mean</td></tr>
  *   <tr><td>maxFds</td><td>{@code process_max_fds}</td><td>minimum (the binding limit)</td></tr>
  *   <tr><td>cacheBlocks, cacheBlockSize</td><td>labels {@code num_gpu_blocks} and {@code block_size} of
- *       {@code vllm:cache_config_info}</td><td>sum of blocks, largest block size</td></tr>
+ *       {@code vllm:cache_config_info}</td><td>the first series that has them: vLLM writes the same,
+ *       already summed, {@code num_gpu_blocks} under every {@code engine}</td></tr>
+ *   <tr><td>cacheTokens</td><td>label {@code kv_cache_size_tokens} of {@code vllm:cache_config_info}
+ *       (one engine's), else {@code num_gpu_blocks * block_size}</td><td>times the series (engines)</td></tr>
  *   <tr><td>prefixCacheQueries</td><td>{@code vllm:prefix_cache_queries_total}</td><td>sum</td></tr>
+ *   <tr><td>sleepState</td><td>{@code vllm:engine_sleep_state} by its {@code sleep_state} label</td>
+ *       <td>asleep when any engine's {@code awake} is 0</td></tr>
  * </table>
  *
  * <p>"Several series" means any label sets: vLLM's {@code engine} (data parallel), SGLang's
@@ -59,6 +64,7 @@ public final class PrometheusParser {
     private static final int MAX_FDS = 7;
     private static final int CACHE_CONFIG = 8;
     private static final int PREFIX_QUERIES = 9;
+    private static final int SLEEP_STATE = 10;
 
     private static final String[] NAMES = {
         "vllm:num_requests_running",
@@ -71,6 +77,7 @@ public final class PrometheusParser {
         "process_max_fds",
         "vllm:cache_config_info",
         "vllm:prefix_cache_queries_total",
+        "vllm:engine_sleep_state",
     };
     private static final int[] NAME_HASHES = new int[NAMES.length];
 
@@ -100,12 +107,13 @@ public final class PrometheusParser {
     private static final class Scan extends PrometheusText {
 
         private long labelSetHash;
-        /** The family of the sample being read, and the cache-geometry labels of a cache_config_info sample. */
+        /** The family of the sample being read, and the labels read of a cache_config_info or sleep-state sample. */
         private int family = -1;
         private long labelGpuBlocks;
         private long labelBlockSize;
-        private long cacheBlocks = -1;
-        private long cacheBlockSize = -1;
+        private long labelKvTokens;
+        private int labelSleep;
+        private final EngineInfo engines = new EngineInfo();
 
         /** Per family: sum (or minimum for max fds) of the non-NaN values and their count. */
         private final double[] acc = new double[NAMES.length];
@@ -137,8 +145,8 @@ public final class PrometheusParser {
             double waiting = first(sum(V_WAITING), sum(S_QUEUE));
             double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
             double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
-            return new LoadMetrics(running, waiting, usage, maxFds, cacheBlocks,
-                    (int) Math.min(Integer.MAX_VALUE, cacheBlockSize), sum(PREFIX_QUERIES));
+            return new LoadMetrics(running, waiting, usage, maxFds, engines.cacheBlocks(), engines.cacheBlockSize(),
+                    sum(PREFIX_QUERIES), engines.cacheTokens(), engines.sleepState());
         }
 
         private int indexOfNewline(int from) {
@@ -191,6 +199,8 @@ public final class PrometheusParser {
             this.family = family;
             labelGpuBlocks = -1;
             labelBlockSize = -1;
+            labelKvTokens = -1;
+            labelSleep = 0;
             p = skipBlanks(p, e);
             labelSetHash = 0;
             if (p < e && t.charAt(p) == '{') {
@@ -214,12 +224,9 @@ public final class PrometheusParser {
             if (family >= 0) {
                 add(family, value, s, e);
                 if (family == CACHE_CONFIG) {
-                    if (labelGpuBlocks >= 0) {
-                        cacheBlocks = Math.max(0, cacheBlocks) + labelGpuBlocks;
-                    }
-                    if (labelBlockSize > 0) {
-                        cacheBlockSize = Math.max(cacheBlockSize, labelBlockSize);
-                    }
+                    engines.cacheConfig(labelGpuBlocks, labelBlockSize, labelKvTokens);
+                } else if (family == SLEEP_STATE) {
+                    engines.sleepSample(labelSleep, value);
                 }
             }
         }
@@ -313,7 +320,9 @@ public final class PrometheusParser {
                 // A cache_config_info label this reader wants as a number: its decimal value, -1 if not one.
                 int wanted = family != CACHE_CONFIG ? 0
                         : equalsExact(nameStart, nameEnd, "num_gpu_blocks") ? 1
-                        : equalsExact(nameStart, nameEnd, "block_size") ? 2 : 0;
+                        : equalsExact(nameStart, nameEnd, "block_size") ? 2
+                        : equalsExact(nameStart, nameEnd, "kv_cache_size_tokens") ? 3 : 0;
+                boolean sleepLabel = family == SLEEP_STATE && equalsExact(nameStart, nameEnd, "sleep_state");
                 long number = 0;
                 boolean isNumber = true;
                 int valueStart = p;
@@ -357,9 +366,17 @@ public final class PrometheusParser {
                 if (wanted != 0 && isNumber && p - 1 > valueStart) {
                     if (wanted == 1) {
                         labelGpuBlocks = number;
-                    } else {
+                    } else if (wanted == 2) {
                         labelBlockSize = number;
+                    } else {
+                        labelKvTokens = number;
                     }
+                }
+                if (sleepLabel) {
+                    // The raw text: the three values have no characters that need escapes.
+                    labelSleep = equalsExact(valueStart, p - 1, "awake") ? EngineInfo.AWAKE
+                            : equalsExact(valueStart, p - 1, "weights_offloaded") ? EngineInfo.WEIGHTS_OFFLOADED
+                            : equalsExact(valueStart, p - 1, "discard_all") ? EngineInfo.DISCARD_ALL : 0;
                 }
                 setHash += mix(nameHash * 0x9E3779B97F4A7C15L + valueHash);
                 p = skipBlanks(p, e);

@@ -81,6 +81,10 @@ class ConfigBadValueTest {
                 bad("strategy", "3", "a strategy name such as \"weighted-score\""),
                 bad("session_header", "\"X Session\"", "an HTTP header name such as \"X-Session-Id\""),
                 bad("session_header", "7", "an HTTP header name such as \"X-Session-Id\""),
+                bad("responses_affinity_max", "-1", "integer >= 0"),
+                bad("responses_affinity_max", "1e5", "integer >= 0", "100000.0"),
+                bad("responses_affinity_ttl", "0", "seconds > 0"),
+                bad("responses_affinity_ttl", "\"1d\"", SECONDS),
                 // the proxy's front door
                 bad("client_header_timeout", "0", "seconds > 0"),
                 bad("client_body_timeout", "\"30s\"", SECONDS),
@@ -168,7 +172,10 @@ class ConfigBadValueTest {
                         "an array of model names, e.g. [\"llama-3.1-8b\"]"),
                 Arguments.of("{ url = \"http://a:1\", models = [\"llama\", 3] }", "models[1]", "3", "a non-empty model name in quotes"),
                 Arguments.of("{ url = \"http://a:1\", models = [\" \"] }", "models[0]", "\" \"", "a non-empty model name in quotes"),
-                Arguments.of("{ url = \"http://a:1\", api_key = 123 }", "api_key", "123", "a string (sent as Authorization: Bearer)"));
+                Arguments.of("{ url = \"http://a:1\", api_key = 123 }", "api_key", "123", "a string (sent as Authorization: Bearer)"),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = -1 }", "cache_tokens", "-1", ServerConfig.CACHE_TOKENS_EXPECTED),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = 1.5e6 }", "cache_tokens", "1500000.0", ServerConfig.CACHE_TOKENS_EXPECTED),
+                Arguments.of("{ url = \"http://a:1\", cache_tokens = \"1M\" }", "cache_tokens", "\"1M\"", ServerConfig.CACHE_TOKENS_EXPECTED));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -189,6 +189,8 @@ class ConfigLoaderTest {
                 circuit_breaker_half_open_calls = 3
                 max_body_bytes = 1048576
                 session_header = "X-Conversation"
+                responses_affinity_max = 500
+                responses_affinity_ttl = 600
                 client_header_timeout = 5
                 client_body_timeout = 20
                 client_idle_timeout = 90
@@ -234,6 +236,8 @@ class ConfigLoaderTest {
                 .circuitBreakerHalfOpenCalls(3)
                 .maxBodyBytes(1048576)
                 .sessionHeader("X-Conversation")
+                .responsesAffinityMax(500)
+                .responsesAffinityTtl(Duration.ofMinutes(10))
                 .access(AccessConfig.builder().clientHeaderTimeout(Duration.ofSeconds(5))
                         .clientBodyTimeout(Duration.ofSeconds(20)).clientIdleTimeout(Duration.ofSeconds(90))
                         .maxHeaderBytes(16384).maxHeaderCount(50).maxBufferedBodyBytes(1000000).allowAdminPaths(true)

@@ -22,11 +22,14 @@ import java.util.stream.Stream;
  */
 final class MetricsFixtures {
 
-    /** running, waiting and KV-cache usage of one sample, as the README's table gives them. */
-    record Expected(String file, double running, double waiting, double usage) {
+    /**
+     * running, waiting, KV-cache usage, KV-cache size in tokens (-1: not published) and whether the
+     * server is awake (1) or asleep (0) for one sample, as the README's table gives them.
+     */
+    record Expected(String file, double running, double waiting, double usage, long cacheTokens, boolean awake) {
     }
 
-    private static final Pattern LEADING_NUMBER = Pattern.compile("^\\s*([0-9]+(?:\\.[0-9]+)?)");
+    private static final Pattern LEADING_NUMBER = Pattern.compile("^\\s*(-?[0-9]+(?:\\.[0-9]+)?)");
 
     private MetricsFixtures() {
     }
@@ -70,21 +73,22 @@ final class MetricsFixtures {
     }
 
     /**
-     * The README's table rows {@code | file | server | running | waiting | usage | notes |}; each
-     * figure is the number the cell starts with ("7 (3+4)" is 7).
+     * The README's table rows {@code | file | server | running | waiting | usage | cache tokens | awake | notes |};
+     * each figure is the number the cell starts with ("7 (3+4)" is 7).
      */
     static Map<String, Expected> readmeFigures() {
         Map<String, Expected> rows = new LinkedHashMap<>();
         for (String line : read(dir().resolve("README.md")).split("\n")) {
             String[] cells = line.split("\\|", -1);
-            if (cells.length < 7 || !cells[1].strip().endsWith(".txt")) {
+            if (cells.length < 9 || !cells[1].strip().endsWith(".txt")) {
                 continue;
             }
             String file = cells[1].strip();
-            rows.put(file, new Expected(file, number(file, cells[3]), number(file, cells[4]), number(file, cells[5])));
+            rows.put(file, new Expected(file, number(file, cells[3]), number(file, cells[4]), number(file, cells[5]),
+                    (long) number(file, cells[6]), number(file, cells[7]) == 1));
         }
         if (rows.isEmpty()) {
-            fail("README.md in " + dir() + " has no table rows '| file.txt | server | running | waiting | usage |'");
+            fail("README.md in " + dir() + " has no table rows '| file.txt | server | running | waiting | usage | cache tokens | awake | notes |'");
         }
         return rows;
     }

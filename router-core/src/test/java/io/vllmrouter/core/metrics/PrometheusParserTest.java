@@ -54,13 +54,16 @@ class PrometheusParserTest {
                         assertThat(m.running()).as(name + " running").isEqualTo(e.running());
                         assertThat(m.waiting()).as(name + " waiting").isEqualTo(e.waiting());
                         assertThat(m.kvCacheUsage()).as(name + " usage").isCloseTo(e.usage(), within(1e-12));
+                        assertThat(m.cacheTokens()).as(name + " cache tokens").isEqualTo(e.cacheTokens());
+                        assertThat(m.sleepState().asleep()).as(name + " asleep").isEqualTo(!e.awake());
                         assertThat(m.hasLoad()).isTrue();
                     }));
         }
 
         @Test
         void readmeNamesTheKnownSamples() {
-            assertThat(MetricsFixtures.readmeFigures()).containsKeys("vllm-v0.txt", "vllm-v1-dp2.txt", "sglang.txt");
+            assertThat(MetricsFixtures.readmeFigures()).containsKeys("vllm-v0.txt", "vllm-v1-dp2.txt", "vllm-v1-dp4.txt",
+                    "vllm-v1-sleeping.txt", "vllm-v1-hybrid.txt", "sglang.txt");
         }
 
         @Test
@@ -406,6 +409,84 @@ class PrometheusParserTest {
         @ValueSource(strings = {"vllm:num_requests_running{engine=\"0\"} 1\nvllm:num_requests_running{engine=\"1\"} 2\n"})
         void distinctSeriesAreNotDuplicates(String text) throws Exception {
             assertThat(PrometheusParser.parseLoad(text).running()).isEqualTo(3);
+        }
+    }
+
+    /** vllm:cache_config_info and vllm:engine_sleep_state, as vLLM writes them with several engines. */
+    @Nested
+    class EnginesAndSleep {
+
+        @Test
+        void dataParallelCacheSizeIsOneSeriesNotASum() throws Exception {
+            LoadMetrics dp2 = parse(MetricsFixtures.read("vllm-v1-dp2.txt"));
+            assertThat(dp2.cacheBlocks()).as("the same total under both engines, read once").isEqualTo(27528);
+            assertThat(dp2.cacheBlockSize()).isEqualTo(16);
+            assertThat(dp2.cacheTokens()).isEqualTo(27528L * 16);
+            LoadMetrics dp4 = parse(MetricsFixtures.read("vllm-v1-dp4.txt"));
+            assertThat(dp4.cacheBlocks()).isEqualTo(110112);
+            assertThat(dp4.cacheTokens()).as("one engine's kv_cache_size_tokens times 4 = num_gpu_blocks x block_size")
+                    .isEqualTo(4 * 440448L).isEqualTo(110112L * 16);
+            assertThat(dp4.sleepState()).isEqualTo(SleepState.AWAKE);
+        }
+
+        @Test
+        void hybridModelsTakeTheGroupAwareTokens() throws Exception {
+            LoadMetrics m = parse(MetricsFixtures.read("vllm-v1-hybrid.txt"));
+            assertThat(m.cacheBlocks() * m.cacheBlockSize()).isEqualTo(1298880);
+            assertThat(m.cacheTokens()).isEqualTo(432960);
+        }
+
+        @Test
+        void engineSeriesThatDisagreeGiveTheFirstOne() throws Exception {
+            LoadMetrics m = parse("""
+                    vllm:cache_config_info{block_size="None",engine="0",num_gpu_blocks="None"} 1.0
+                    vllm:cache_config_info{block_size="32",engine="1",num_gpu_blocks="1000",kv_cache_size_tokens="None"} 1.0
+                    vllm:cache_config_info{block_size="16",engine="2",num_gpu_blocks="1200"} 1.0
+                    """);
+            assertThat(m.cacheBlocks()).isEqualTo(1000);
+            assertThat(m.cacheBlockSize()).isEqualTo(32);
+            assertThat(m.cacheTokens()).isEqualTo(32000);
+            assertThat(parse("vllm:cache_config_info{engine=\"0\",num_gpu_blocks=\"None\"} 1\n").cacheTokens()).isEqualTo(-1);
+            assertThat(parse("vllm:cache_config_info{engine=\"0\",kv_cache_size_tokens=\"9223372036854775\"} 1\n"
+                    + "vllm:cache_config_info{engine=\"1\",kv_cache_size_tokens=\"9223372036854775\"} 1\n").cacheTokens())
+                    .isEqualTo(2 * 9223372036854775L);
+        }
+
+        @ParameterizedTest
+        @MethodSource("sleepPages")
+        void sleepStateByItsLabel(String awake, String offloaded, String discarded, SleepState expected) throws Exception {
+            String page = "vllm:engine_sleep_state{engine=\"0\",sleep_state=\"awake\"} 1.0\n"
+                    + "vllm:engine_sleep_state{engine=\"1\",sleep_state=\"awake\"} " + awake + "\n"
+                    + "vllm:engine_sleep_state{engine=\"1\",sleep_state=\"weights_offloaded\"} " + offloaded + "\n"
+                    + "vllm:engine_sleep_state{engine=\"1\",sleep_state=\"discard_all\"} " + discarded + "\n";
+            assertThat(parse(page).sleepState()).isEqualTo(expected);
+        }
+
+        static Stream<Arguments> sleepPages() {
+            return Stream.of(
+                    Arguments.of("1.0", "0.0", "0.0", SleepState.AWAKE),
+                    Arguments.of("0.0", "1.0", "0.0", SleepState.WEIGHTS_OFFLOADED),
+                    Arguments.of("0.0", "0.0", "1.0", SleepState.DISCARD_ALL),
+                    Arguments.of("0.0", "0.0", "0.0", SleepState.ASLEEP),
+                    Arguments.of("NaN", "NaN", "NaN", SleepState.AWAKE));
+        }
+
+        @Test
+        void withoutTheFamilyTheServerIsTakenAsAwake() throws Exception {
+            assertThat(parse(MetricsFixtures.read("vllm-v1-dp2.txt")).sleepState()).isEqualTo(SleepState.UNKNOWN);
+            assertThat(SleepState.UNKNOWN.asleep()).isFalse();
+            assertThat(parse("vllm:engine_sleep_state{sleep_state=\"weights_offloaded\"} 1\n").sleepState())
+                    .as("levels without an awake series").isEqualTo(SleepState.UNKNOWN);
+            LoadMetrics asleep = parse(MetricsFixtures.read("vllm-v1-sleeping.txt"));
+            assertThat(asleep.sleepState()).isEqualTo(SleepState.WEIGHTS_OFFLOADED);
+            assertThat(asleep.sleepState().describe()).isEqualTo("sleep level 1: weights offloaded");
+        }
+
+        @Test
+        void aRepeatedSleepSeriesIsRefused() {
+            assertThatThrownBy(() -> parse("vllm:engine_sleep_state{sleep_state=\"awake\"} 1\n"
+                    + "vllm:engine_sleep_state{sleep_state=\"awake\"} 0\n"))
+                    .isInstanceOf(MetricsFormatException.class).hasMessageContaining("duplicate series");
         }
     }
 

@@ -316,6 +316,8 @@ public final class DashboardRenderer {
                 sb.append(health);
             } else if (open) {
                 sb.append("breaker open after failed requests");
+            } else if (b.ineligibleReason() != null) {
+                sb.append(b.ineligibleReason());
             } else {
                 sb.append("not admitted by the health checks");
             }

@@ -194,4 +194,12 @@ public class DashboardRendererTest {
                 up.requests());
         assertThat(DashboardRenderer.reason(down)).isEqualTo("DOWN: GET /health: cannot connect");
     }
+
+    @Test
+    void aSleepingServerSaysSo() {
+        BackendStats up = server("http://127.0.0.1:9001", 0, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats asleep = new BackendStats(up.url(), 0, 4, 4, 0, false, up.detailedMetrics(), List.of("m"), 0,
+                CircuitState.CLOSED, false, up.health(), up.requests(), 65536, "asleep (sleep level 1: weights offloaded)");
+        assertThat(DashboardRenderer.reason(asleep)).isEqualTo("DOWN: asleep (sleep level 1: weights offloaded)");
+    }
 }

@@ -49,6 +49,8 @@ public final class SimConfig {
     private final Faults faults;
     private final double timeScale;
     private final double stepMs;
+    private final int dataParallelSize;
+    private final boolean responsesStore;
 
     private SimConfig(Builder b) {
         this.host = b.host;
@@ -66,6 +68,8 @@ public final class SimConfig {
         this.faults = b.faults;
         this.timeScale = b.timeScale;
         this.stepMs = b.stepMs;
+        this.dataParallelSize = b.dataParallelSize;
+        this.responsesStore = b.responsesStore;
     }
 
     public static Builder builder() {
@@ -97,6 +101,8 @@ public final class SimConfig {
         b.faults = faults;
         b.timeScale = timeScale;
         b.stepMs = stepMs;
+        b.dataParallelSize = dataParallelSize;
+        b.responsesStore = responsesStore;
         return b;
     }
 
@@ -122,6 +128,16 @@ public final class SimConfig {
     public Faults faults() { return faults; }
     public double timeScale() { return timeScale; }
     public double stepMs() { return stepMs; }
+    /**
+     * Data-parallel engines ({@code --data-parallel-size}) the server reports in {@code /metrics}:
+     * one series per {@code engine} label, the batch's counts spread over them; default 1.
+     */
+    public int dataParallelSize() { return dataParallelSize; }
+    /**
+     * Whether the Responses API stores responses for later follow-ups, as vLLM does with
+     * {@code VLLM_ENABLE_RESPONSES_API_STORE=1} (its own default is off); default true.
+     */
+    public boolean responsesStore() { return responsesStore; }
 
     @Override
     public String toString() {
@@ -129,7 +145,8 @@ public final class SimConfig {
                 + ", maxModelLen=" + maxModelLen + ", " + serviceModel + ", defaultOutputTokens=" + defaultOutputTokens
                 + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
-                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs + "]";
+                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs
+                + ", dataParallelSize=" + dataParallelSize + ", responsesStore=" + responsesStore + "]";
     }
 
     /** Every setter checks its argument and names it with the bad value when it throws. */
@@ -152,6 +169,8 @@ public final class SimConfig {
         private Faults faults = Faults.NONE;
         private double timeScale = 1;
         private double stepMs = DEFAULT_STEP_MS;
+        private int dataParallelSize = 1;
+        private boolean responsesStore = true;
 
         private Builder() {
         }
@@ -300,6 +319,21 @@ public final class SimConfig {
         public Builder stepMs(double ms) {
             ServiceModel.requireFinite("step_ms", ms, 0, true);
             this.stepMs = ms;
+            return this;
+        }
+
+        /** Data-parallel engines reported in {@code /metrics}; {@code kv_cache_blocks} is their total. */
+        public Builder dataParallelSize(int n) {
+            if (n < 1 || n > 1024) {
+                throw new IllegalArgumentException("data_parallel_size: " + n + " (expected: 1..1024)");
+            }
+            this.dataParallelSize = n;
+            return this;
+        }
+
+        /** Whether the Responses API keeps responses for follow-ups (vLLM's {@code VLLM_ENABLE_RESPONSES_API_STORE}). */
+        public Builder responsesStore(boolean on) {
+            this.responsesStore = on;
             return this;
         }
 

@@ -69,6 +69,14 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--time-scale", paramLabel = "X", defaultValue = "1", description = "Simulated ms per real ms; 10 runs ten times faster (default: ${DEFAULT-VALUE}).")
     double timeScale;
 
+    @Option(names = "--data-parallel-size", paramLabel = "N", defaultValue = "1",
+            description = "Data-parallel engines reported in /metrics, one engine label each (default: ${DEFAULT-VALUE}).")
+    int dataParallelSize;
+
+    @Option(names = "--no-responses-store", description = "Keep no Responses API responses for follow-ups "
+            + "(vLLM without VLLM_ENABLE_RESPONSES_API_STORE=1).")
+    boolean noResponsesStore;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -87,7 +95,9 @@ public final class SimulateCommand implements Callable<Integer> {
                 .seed(seed)
                 .faults(new Faults(errorRate, false, 0))
                 .prefixCache(prefixCache)
-                .timeScale(timeScale);
+                .timeScale(timeScale)
+                .dataParallelSize(dataParallelSize)
+                .responsesStore(!noResponsesStore);
         if (models != null && !models.isEmpty()) {
             b.models(models);
         }

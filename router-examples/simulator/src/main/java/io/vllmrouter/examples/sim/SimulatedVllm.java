@@ -43,7 +43,8 @@ import java.util.function.Predicate;
  *
  * <p>Endpoints: {@code GET /health}, {@code GET /v1/models}, {@code GET /metrics},
  * {@code POST /v1/chat/completions}, {@code POST /v1/completions} (both with {@code stream}),
- * {@code POST /v1/embeddings}, {@code POST /tokenize}, and {@code GET|POST /sim/faults}. Answers
+ * {@code POST /v1/embeddings}, {@code POST /tokenize}, and {@code GET|POST /sim/faults}; the
+ * Responses API, audio uploads and sleep mode are {@link SimEndpoints}'. Answers
  * to completions carry {@code x-sim-ttft-ms}: the simulated time to first token (queueing plus
  * prefill). A client that goes away mid-stream is noticed at the next write and its sequence
  * aborted, freeing its batch slot; a non-streaming client's disconnect is not noticed.
@@ -84,6 +85,8 @@ public final class SimulatedVllm implements AutoCloseable {
     private final ConcurrentHashMap<String, Integer> hanging = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private volatile Faults faults;
+    /** The endpoints kept in their own classes: Responses API, audio uploads, sleep mode. */
+    private final SimEndpoints extras;
 
     private SimulatedVllm(SimConfig config) throws IOException {
         this.config = config;
@@ -98,6 +101,7 @@ public final class SimulatedVllm implements AutoCloseable {
         this.handlers = handlerExecutor();
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
+        this.extras = new SimEndpoints(this);
         int n = INSTANCES.incrementAndGet();
         this.engineThread = new Thread(this::engineLoop, "sim-vllm-engine-" + n);
         engineThread.setDaemon(true);
@@ -136,6 +140,9 @@ public final class SimulatedVllm implements AutoCloseable {
 
     /** Sequences in the batch now. */
     public int running() { return engine.running(); }
+
+    /** Whether {@link #close} has run. */
+    boolean isClosed() { return closed; }
     /** Prompt tokens looked up in the prefix cache so far (vllm:prefix_cache_queries_total). */
     public long prefixCacheQueries() { return engine.prefixCacheQueries(); }
     /** Prompt tokens found in the prefix cache so far (vllm:prefix_cache_hits_total). */
@@ -146,6 +153,12 @@ public final class SimulatedVllm implements AutoCloseable {
 
     /** Requests to {@code path} (e.g. {@code /v1/chat/completions}) held open by the {@link Faults#hang()} fault now. */
     public int hanging(String path) { return hanging.getOrDefault(path, 0); }
+
+    /** Generation requests waiting for the server to wake from sleep mode ({@code POST /sleep}) now. */
+    public int heldAsleep() { return extras.heldAsleep(); }
+
+    /** 0 when awake, else the sleep level of vLLM's sleep mode ({@code POST /sleep?level=1|2}). */
+    public int sleepLevel() { return extras.sleepLevel(); }
 
     /**
      * Waits until {@code condition} holds of this simulator (its {@link #running}, {@link #waiting},
@@ -171,7 +184,7 @@ public final class SimulatedVllm implements AutoCloseable {
     }
 
     /** Wakes {@link #awaitState} callers: the engine's state, or the requests on hold, may have changed. */
-    private void stateChanged() {
+    void stateChanged() {
         stateLock.lock();
         try {
             stateChanged.signalAll();
@@ -286,6 +299,9 @@ public final class SimulatedVllm implements AutoCloseable {
             }
             if (faults.hang()) {
                 hang(path);
+                return;
+            }
+            if (extras.handle(ex, method, path)) {
                 return;
             }
             switch (path) {
@@ -447,7 +463,10 @@ public final class SimulatedVllm implements AutoCloseable {
             throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
         }
         submit(seq);
-        String id = (chat ? "chatcmpl-" : "cmpl-") + String.format("%016x%016x", config.seed(), requestIds.incrementAndGet());
+        // vLLM's request id, and the answer's id, is based on the caller's X-Request-Id when it sent one
+        String xRequestId = ex.getRequestHeaders().getFirst("X-Request-Id");
+        String id = (chat ? "chatcmpl-" : "cmpl-") + (xRequestId != null ? xRequestId
+                : String.format("%016x%016x", config.seed(), requestIds.incrementAndGet()));
         long created = System.currentTimeMillis() / 1000;
         String quotedModel = Json.quote(model);
         if (stream) {
@@ -753,46 +772,78 @@ public final class SimulatedVllm implements AutoCloseable {
         return b.append("]}").toString();
     }
 
+    /**
+     * vLLM's families, one series per data-parallel engine ({@link SimConfig#dataParallelSize()}):
+     * this server's counts spread over its engines, and, as vLLM's front end writes it,
+     * {@code vllm:cache_config_info} under every engine with the server's total {@code num_gpu_blocks}
+     * and one engine's {@code kv_cache_size_tokens}.
+     */
     private String metricsText() {
-        String labels = "{engine=\"0\",model_name=" + quotedModels.get(0) + "}";
-        StringBuilder b = new StringBuilder(2048);
-        gauge(b, "process_max_fds", "Maximum number of open file descriptors.", "", 65536);
-        gauge(b, "vllm:num_requests_running", "Number of requests in model execution batches.", labels, engine.running());
-        gauge(b, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", labels, engine.waiting());
-        gauge(b, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", labels, engine.kvCacheUsage());
-        counter(b, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", labels, engine.promptTokensTotal());
-        counter(b, "vllm:generation_tokens_total", "Number of generation tokens processed.", labels, engine.generationTokensTotal());
-        counter(b, "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", labels, engine.prefixCacheQueries());
-        counter(b, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", labels, engine.prefixCacheHits());
-        b.append("# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n")
-                .append("# TYPE vllm:cache_config_info gauge\n")
-                .append("vllm:cache_config_info{block_size=\"").append(BatchEngine.BLOCK_SIZE)
-                .append("\",cache_dtype=\"auto\",enable_prefix_caching=\"").append(config.prefixCache() ? "True" : "False")
-                .append("\",engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"")
-                .append(config.prefixCache() ? config.prefixCacheBlocks() : config.kvCacheBlocks())
-                .append("\"} 1.0\n");
-        b.append("# HELP vllm:request_success_total Count of successfully processed requests.\n")
-                .append("# TYPE vllm:request_success_total counter\n");
-        for (String reason : new String[] {"stop", "length", "abort"}) {
-            b.append("vllm:request_success_total{engine=\"0\",finished_reason=\"").append(reason).append("\",model_name=")
-                    .append(quotedModels.get(0)).append("} ").append((double) engine.successTotal(reason)).append('\n');
+        SimMetrics m = new SimMetrics(quotedModels.get(0), config.dataParallelSize());
+        m.untyped("process_max_fds", "Maximum number of open file descriptors.", 65536);
+        m.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", engine.running());
+        m.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", engine.waiting());
+        extras.sleepMetrics(m);
+        m.usage("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", engine.kvCacheUsage());
+        m.counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", engine.promptTokensTotal());
+        m.counter("vllm:generation_tokens_total", "Number of generation tokens processed.", engine.generationTokensTotal());
+        m.counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", engine.prefixCacheQueries());
+        m.counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", engine.prefixCacheHits());
+        m.cacheConfig(BatchEngine.BLOCK_SIZE, config.prefixCache() ? config.prefixCacheBlocks() : config.kvCacheBlocks(),
+                config.prefixCache());
+        m.requestSuccess(new String[] {"stop", "length", "abort"}, engine::successTotal);
+        return m.text();
+    }
+
+    /** What a generation run for another class's endpoint hears, token by token. */
+    interface TokenSink {
+        /** The text of the next token; an IOException (the client went away) aborts the sequence. */
+        void token(String text) throws IOException;
+    }
+
+    /**
+     * Runs one generation through the engine on the calling handler thread, for endpoints kept in
+     * other classes (the Responses API, audio uploads): {@code maxTokens} (or the default output
+     * length when 0) after a prompt of {@code promptTokens}, each token's text handed to {@code sink}
+     * as the engine produces it. Returns the sequence, finished, or aborted when the simulator closed
+     * or {@code abort} was set.
+     */
+    Sequence generate(String model, String prompt, int promptTokens, int maxTokens, long seed, TokenSink sink,
+                      java.util.function.BooleanSupplier abort) throws IOException {
+        int room = Math.max(1, config.maxModelLen() - promptTokens);
+        int output = maxTokens > 0 ? Math.min(maxTokens, room) : Math.min(config.defaultOutputTokens(), room);
+        String reason = maxTokens > 0 || output < config.defaultOutputTokens() ? "length" : "stop";
+        long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
+        TokenText text = new TokenText(config.seed(), prompt, seed);
+        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, simulatedNowMs(), reason);
+        submit(seq);
+        int written = 0;
+        try {
+            while (true) {
+                awaitChange(seq, written);
+                Progress progress = Progress.of(seq, closed);
+                for (; written < progress.produced(); written++) {
+                    sink.token(text.next());
+                }
+                if (abort.getAsBoolean() && !progress.ended()) {
+                    seq.requestAbort();
+                }
+                if (progress.ended()) {
+                    return seq;
+                }
+            }
+        } catch (IOException e) {
+            seq.requestAbort();
+            throw e;
         }
-        return b.toString();
     }
 
-    private static void gauge(StringBuilder b, String name, String help, String labels, double value) {
-        b.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                .append("# TYPE ").append(name).append(" gauge\n")
-                .append(name).append(labels).append(' ').append(value).append('\n');
+    /** Runs {@code task} on a handler thread: work that outlives the request that started it. */
+    void background(Runnable task) {
+        handlers.execute(task);
     }
 
-    private static void counter(StringBuilder b, String name, String help, String labels, long value) {
-        b.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                .append("# TYPE ").append(name).append(" counter\n")
-                .append(name).append(labels).append(' ').append((double) value).append('\n');
-    }
-
-    private static void sendJson(HttpExchange ex, int status, String json) throws IOException {
+    static void sendJson(HttpExchange ex, int status, String json) throws IOException {
         send(ex, status, "application/json", json);
     }
 

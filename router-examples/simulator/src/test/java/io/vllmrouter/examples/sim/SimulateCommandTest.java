@@ -16,7 +16,7 @@ class SimulateCommandTest {
         SimulateCommand cmd = new SimulateCommand();
         new CommandLine(cmd).parseArgs("--port", "0", "--model", "a", "--model", "b", "--max-num-seqs", "3",
                 "--ttft-ms", "30", "--tpot-ms", "12", "--seed", "9", "--error-rate", "0.25", "--prefix-cache",
-                "--time-scale", "5");
+                "--time-scale", "5", "--data-parallel-size", "4", "--no-responses-store");
         SimConfig c = cmd.toConfig();
         assertThat(c.port()).isZero();
         assertThat(c.host()).isEqualTo("127.0.0.1");
@@ -28,6 +28,8 @@ class SimulateCommandTest {
         assertThat(c.faults().errorRate()).isEqualTo(0.25);
         assertThat(c.prefixCache()).isTrue();
         assertThat(c.timeScale()).isEqualTo(5);
+        assertThat(c.dataParallelSize()).isEqualTo(4);
+        assertThat(c.responsesStore()).isFalse();
     }
 
     @Test
@@ -36,6 +38,8 @@ class SimulateCommandTest {
         new CommandLine(cmd).parseArgs();
         assertThat(cmd.toConfig().port()).isEqualTo(8000);
         assertThat(cmd.toConfig().models()).containsExactly(SimConfig.DEFAULT_MODEL);
+        assertThat(cmd.toConfig().dataParallelSize()).isEqualTo(1);
+        assertThat(cmd.toConfig().responsesStore()).isTrue();
     }
 
     @Test
@@ -51,6 +55,7 @@ class SimulateCommandTest {
     @Test
     void configValidationNamesTheValue() {
         assertThatThrownBy(() -> SimConfig.builder().timeScale(0)).hasMessage("time_scale: 0.0 (expected: > 0)");
+        assertThatThrownBy(() -> SimConfig.builder().dataParallelSize(0)).hasMessage("data_parallel_size: 0 (expected: 1..1024)");
         assertThatThrownBy(() -> SimConfig.builder().models()).hasMessageContaining("models: []");
         assertThatThrownBy(() -> new Faults(1.5, false, 0)).hasMessage("error_rate: 1.5 (expected: 0..1)");
         assertThatThrownBy(() -> SimConfig.builder().defaultOutputTokens(100).maxModelLen(50).build())

@@ -362,7 +362,9 @@ class SimulatedVllmTest {
         assertThat(metric(text, "vllm:prompt_tokens_total")).isPositive();
         assertThat(metric(text, "vllm:request_success_total{engine=\"0\",finished_reason=\"length\"")).isEqualTo(1);
         assertThat(text).contains("vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",enable_prefix_caching=\"False\","
-                + "engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"" + sim.config().kvCacheBlocks() + "\"} 1.0");
+                + "engine=\"0\",kv_cache_size_tokens=\"" + sim.config().kvCacheBlocks() * 16 + "\",num_cpu_blocks=\"None\","
+                + "num_gpu_blocks=\"" + sim.config().kvCacheBlocks() + "\"} 1.0");
+        assertThat(text).contains("vllm:engine_sleep_state{engine=\"0\",model_name=\"m\",sleep_state=\"awake\"} 1.0");
     }
 
     @Test

@@ -49,11 +49,6 @@ final class ForwardHandler {
                 rb.header(h.getKey(), h.getValue());
             }
         }
-        String requestId = x.head.headers().get("X-Request-Id");
-        // Kept only when printable: it appears in log lines.
-        if (requestId != null && !requestId.isBlank() && requestId.length() <= 200 && LogText.escape(requestId) == requestId) {
-            rb.requestId(requestId);
-        }
         CompletableFuture<RouterResponse> f = context.router().routeAsync(rb.build());
         x.onAbort = () -> f.cancel(true); // the router cancels the upstream request
         f.whenComplete((r, err) -> {

@@ -79,7 +79,7 @@ public final class LocalEndpoints {
         e.put("POST /v1/completions", "text completions, forwarded");
         e.put("POST /v1/embeddings", "embeddings, forwarded");
         e.put("GET /v1/models", "models of the healthy backends (union)");
-        e.put("/v1/*", "every other OpenAI/vLLM path under /v1, forwarded (GET, POST, DELETE)");
+        e.put("/v1/*", "every other OpenAI/vLLM path under /v1, forwarded (GET, POST; DELETE under /v1/responses/)");
         e.put("POST " + Routes.extraForwarded(), "vLLM's endpoints outside /v1, forwarded");
         e.put("GET /health", "fleet health; 200 when a backend is admitted, else 503");
         e.put("GET /load-stats", "live load per backend");
@@ -112,7 +112,7 @@ public final class LocalEndpoints {
             } else {
                 n.put("response_time_ms", Math.round(h.responseTimeMillis() * 10) / 10.0);
             }
-            n.put("reason", h == null ? null : h.reason());
+            n.put("reason", h != null && h.reason() != null ? h.reason() : s.ineligibleReason());
             n.put("circuit_breaker", s.circuitState() == null ? "disabled" : s.circuitState().name().toLowerCase(Locale.ROOT));
             n.put("draining", s.draining());
             n.put("in_flight", s.inFlight());

@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * to a backend, or nowhere (404). It only classifies ({@link ProxyExchange#route}); who may send it
  * is {@link AccessGuard}'s decision, and the answer {@link Dispatch}'s. Stateless.
  *
- * <p>Forwarded: every path under {@code /v1/} (GET, POST, DELETE), vLLM's endpoints outside it
+ * <p>Forwarded: every path under {@code /v1/} (GET, POST; DELETE for stored responses), vLLM's endpoints outside it
  * ({@link #EXTRA_FORWARDED}, POST), and its administration endpoints ({@link #ADMIN_PATHS}) when
  * {@code allow_admin_paths} is set.
  */
@@ -64,21 +64,36 @@ public final class Routes extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * vLLM's administration endpoints: never forwarded unless {@code allow_admin_paths}; those
-     * outside /v1 then take POST, except the two that read state (GET).
+     * vLLM's administration endpoints, each with the one method vLLM's API server serves it with
+     * (most behind {@code VLLM_SERVER_DEV_MODE=1}): GET for the two that only read a server's
+     * state, POST for the rest. Never forwarded unless {@code allow_admin_paths}.
      */
-    public static final Set<String> ADMIN_PATHS = Set.of(
-            "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache", "/reset_mm_cache",
-            "/start_profile", "/stop_profile", "/sleep", "/wake_up", "/is_sleeping", "/collective_rpc",
-            "/scale_elastic_ep", "/is_scaling_elastic_ep", "/server_info");
+    private static final java.util.Map<String, String> ADMIN_METHODS = java.util.Map.ofEntries(
+            java.util.Map.entry("/v1/load_lora_adapter", "POST"),
+            java.util.Map.entry("/v1/unload_lora_adapter", "POST"),
+            java.util.Map.entry("/reset_prefix_cache", "POST"),
+            java.util.Map.entry("/reset_mm_cache", "POST"),
+            java.util.Map.entry("/start_profile", "POST"),
+            java.util.Map.entry("/stop_profile", "POST"),
+            java.util.Map.entry("/sleep", "POST"),
+            java.util.Map.entry("/wake_up", "POST"),
+            java.util.Map.entry("/is_sleeping", "GET"),
+            java.util.Map.entry("/collective_rpc", "POST"),
+            java.util.Map.entry("/scale_elastic_ep", "POST"),
+            java.util.Map.entry("/is_scaling_elastic_ep", "POST"),
+            java.util.Map.entry("/server_info", "GET"));
+
+    /** vLLM's administration paths. */
+    public static final Set<String> ADMIN_PATHS = ADMIN_METHODS.keySet();
 
     /** vLLM endpoints outside /v1 that are forwarded (POST). */
     public static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
 
-    private static final Route FORWARD_V1 = new Route(null, true, "GET, POST, DELETE", false, Audience.CLIENTS);
+    private static final Route FORWARD_V1 = new Route(null, true, "GET, POST", false, Audience.CLIENTS);
+    /** Stored Responses API objects may be deleted (OpenAI's DELETE /v1/responses/{id}). */
+    private static final Route FORWARD_RESPONSES = new Route(null, true, "GET, POST, DELETE", false, Audience.CLIENTS);
     private static final Route FORWARD_POST = new Route(null, true, "POST", false, Audience.CLIENTS);
-    private static final Route ADMIN_V1 = new Route(null, true, "GET, POST", true, Audience.CLIENTS);
     private static final Route ADMIN_POST = new Route(null, true, "POST", true, Audience.CLIENTS);
     private static final Route ADMIN_GET = new Route(null, true, "GET", true, Audience.CLIENTS);
 
@@ -104,15 +119,15 @@ public final class Routes extends ChannelInboundHandlerAdapter {
         if (r != null) {
             return r;
         }
-        if (ADMIN_PATHS.contains(path)) {
-            return path.startsWith("/v1/") ? ADMIN_V1
-                    : path.equals("/is_sleeping") || path.equals("/server_info") ? ADMIN_GET : ADMIN_POST;
+        String admin = ADMIN_METHODS.get(path);
+        if (admin != null) {
+            return admin.equals("GET") ? ADMIN_GET : ADMIN_POST;
         }
         if (path.startsWith("/v1/models/") && method.equals("GET")) {
             return MODEL;
         }
         if (path.startsWith("/v1/")) {
-            return FORWARD_V1;
+            return path.startsWith("/v1/responses/") ? FORWARD_RESPONSES : FORWARD_V1;
         }
         if (EXTRA_FORWARDED.contains(path)) {
             return FORWARD_POST;
