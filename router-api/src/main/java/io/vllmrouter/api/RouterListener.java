@@ -40,7 +40,17 @@ public interface RouterListener {
     default void onHealthCheck(String backend, boolean passed, String reason) {
     }
 
-    /** A backend was ejected ({@code healthy == false}, with the reason) or re-admitted by the health checks. */
+    /** The {@code reason} of {@link #onHealthChange} when a backend's first health check passed and it became eligible. */
+    String FIRST_CHECK_PASSED = "first health check passed";
+
+    /** The {@code reason} of {@link #onHealthChange} when an ejected backend is re-admitted. */
+    String RECOVERED = "recovered";
+
+    /**
+     * A backend became healthy ({@code healthy}, with reason {@link #FIRST_CHECK_PASSED} or
+     * {@link #RECOVERED}) or was ejected ({@code healthy == false}, with the reason) by the active
+     * health checks.
+     */
     default void onHealthChange(String backend, boolean healthy, String reason) {
     }
 

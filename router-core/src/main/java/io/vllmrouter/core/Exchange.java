@@ -333,6 +333,7 @@ final class Exchange {
         if (status == 200) {
             resumeMode = false;
             current = a;
+            report.resumed();
             if (streamingBody.isEnded()) {
                 a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
                 resp.body().subscribe(StreamingBody.DISCARD);

@@ -205,6 +205,9 @@ final class Fleet {
         probes.reschedule(old, c);
         for (Backend b : added) {
             probes.refreshModels(b);
+            if (old != null && b.admission.health.lastCheckEpochMillis() < 0) {
+                probes.checkHealth(b);
+            }
         }
         if (old != null) {
             LOG.log(Level.INFO, "configuration applied: {0} servers, strategy {1}", c.servers().size(), strategyName);
@@ -228,26 +231,39 @@ final class Fleet {
 
     // ---- results posted by the probes and the breakers ------------------------------------------
 
-    /** One health check's result; the future completes once it is applied (for tests). */
+    /**
+     * One health check's result; the future completes once it is applied (for tests). A backend
+     * that has never passed a check is named at WARN on its first failure, so an operator sees at
+     * start which servers cannot be reached.
+     */
     CompletableFuture<Void> healthChecked(Backend b, HealthTracker.Rules rules, boolean passed, double millis,
                                           String reason) {
         return post(() -> {
-            HealthTracker.Change change = b.admission.health.record(passed, millis, reason,
-                    ticker.currentTimeMillis(), rules);
+            HealthTracker h = b.admission.health;
+            boolean firstFailure = !passed && !h.everPassed() && h.consecutiveFailures() == 0;
+            HealthTracker.Change change = h.record(passed, millis, reason, ticker.currentTimeMillis(), rules);
             if (change != null && !closed) {
                 publish(snapshot.rebuilt());
             }
             listener.onHealthCheck(b.id(), passed, reason);
+            if (firstFailure && !closed) {
+                LOG.log(Level.WARNING, "backend {0} is not eligible: its first health check failed: {1}",
+                        b.label(), reason);
+            }
             if (change == null || closed) {
                 return;
             }
-            boolean healthy = change == HealthTracker.Change.READMITTED;
+            boolean healthy = change != HealthTracker.Change.EJECTED;
             if (!healthy) {
                 b.load.cacheLost();  // an ejected server may come back with an empty cache
             }
-            String why = healthy ? "recovered" : b.admission.health.reason();
-            LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.id(),
-                    healthy ? "re-admitted" : "ejected", why);
+            String why = switch (change) {
+                case ADMITTED -> RouterListener.FIRST_CHECK_PASSED;
+                case READMITTED -> RouterListener.RECOVERED;
+                case EJECTED -> h.reason();
+            };
+            LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.label(),
+                    healthy ? "healthy" : "ejected", why);
             listener.onHealthChange(b.id(), healthy, why);
         });
     }

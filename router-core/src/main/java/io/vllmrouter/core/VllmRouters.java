@@ -244,13 +244,14 @@ public final class VllmRouters {
             ConfigWatcher[] self = new ConfigWatcher[1];
             ConfigWatcher w = new ConfigWatcher(file, env, scheduler, current.configReloadInterval(), current,
                     next -> {
+                        RouterConfig before = router.config();
                         try {
                             router.reconfigure(next);
                         } catch (RuntimeException refused) {
                             return; // the fleet logged it and told the listener
                         }
-                        LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1} server(s)",
-                                file, next.servers().size());
+                        LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1}",
+                                file, io.vllmrouter.core.config.ConfigDiff.describe(before, next));
                         self[0].setInterval(next.configReloadInterval());
                     },
                     problem -> {

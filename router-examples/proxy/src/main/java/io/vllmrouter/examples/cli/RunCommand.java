@@ -12,6 +12,7 @@ import io.vllmrouter.core.discovery.DiscoveryConfig;
 import io.vllmrouter.core.discovery.FleetDiscovery;
 import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.examples.dashboard.Dashboard;
+import io.vllmrouter.examples.dashboard.ServerNames;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
 import io.vllmrouter.examples.logging.RequestLog;
@@ -162,16 +163,6 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     /** The configured server names by URL, for the dashboard. */
-    static Map<String, String> names(RouterSettings config) {
-        Map<String, String> names = new java.util.HashMap<>();
-        for (BackendSettings s : config.servers()) {
-            if (s.name() != null) {
-                names.put(s.id(), s.name());
-            }
-        }
-        return names;
-    }
-
     @Override
     public Integer call() throws Exception {
         // Usage errors first: they need no config file.
@@ -271,7 +262,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().flush();
 
-        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats, () -> names(router.config()),
+        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats, () -> ServerNames.of(router.config()),
                 new DashboardInfo("vllm-router " + VersionProvider.version(), listen, server.startedAt(),
                         (hintLines.isEmpty() ? "" : hintLines + "\n") + "Ctrl-C to stop · logs in " + dir), terminal, env);
 

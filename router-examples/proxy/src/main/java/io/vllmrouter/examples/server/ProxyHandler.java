@@ -429,8 +429,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             case "/health":
                 if (allow(c, "GET")) {
                     c.answer = () -> {
-                        ObjectNode h = server.health();
-                        sendJson(c, h.get("healthy_servers").asInt() > 0 ? 200 : 503, h);
+                        HealthReport h = server.health();
+                        sendJson(c, h.httpStatus(), h.json());
                     };
                 }
                 return;

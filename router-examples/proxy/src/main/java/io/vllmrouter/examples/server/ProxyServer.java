@@ -420,58 +420,16 @@ public final class ProxyServer implements AutoCloseable {
         e.put("GET /v1/models", "models of the healthy backends (union)");
         e.put("/v1/*", "every other OpenAI/vLLM path under /v1, forwarded (GET, POST)");
         e.put("POST " + String.join(", ", new java.util.TreeSet<>(EXTRA_FORWARDED)), "vLLM's endpoints outside /v1, forwarded");
-        e.put("GET /health", "fleet health; 200 when a backend is admitted, else 503");
+        e.put("GET /health", "readiness: 200 while a server is eligible, else 503, with each server's state and reason");
         e.put("GET /load-stats", "live load per backend");
         e.put("GET /metrics", "Prometheus metrics of the router");
         e.put("GET " + DashboardPage.PATH, "live web dashboard of the fleet");
         return n;
     }
 
-    /** The body of {@code /health}; healthy when at least one backend is admitted. */
-    ObjectNode health() {
-        RouterStats stats = router.stats();
-        int total = stats.servers().size();
-        int healthy = 0;
-        ArrayNode servers = JSON.createArrayNode();
-        for (BackendStats s : stats.servers()) {
-            if (s.status()) {
-                healthy++;
-            }
-            ObjectNode n = servers.addObject();
-            n.put("url", s.url());
-            n.put("healthy", s.status());
-            BackendStats.HealthStats h = s.health();
-            n.put("health_check", h == null ? null : (h.healthy() ? "passing" : "failing"));
-            n.put("last_check", h == null || h.lastCheckEpochMillis() < 0 ? null
-                    : Instant.ofEpochMilli(h.lastCheckEpochMillis()).toString());
-            n.put("consecutive_failures", h == null ? 0 : h.consecutiveFailures());
-            n.put("success_rate", h == null ? 1.0 : round3(h.recentSuccessRate()));
-            if (h == null || h.responseTimeMillis() < 0) {
-                n.putNull("response_time_ms");
-            } else {
-                n.put("response_time_ms", Math.round(h.responseTimeMillis() * 10) / 10.0);
-            }
-            n.put("reason", h == null ? null : h.reason());
-            n.put("circuit_breaker", s.circuitState() == null ? "disabled" : s.circuitState().name().toLowerCase(Locale.ROOT));
-            n.put("draining", s.draining());
-            n.put("in_flight", s.inFlight());
-            ArrayNode models = n.putArray("models");
-            s.models().forEach(models::add);
-        }
-        String status = total > 0 && healthy == total ? "healthy" : healthy > 0 ? "degraded" : "unhealthy";
-        ObjectNode root = JSON.createObjectNode();
-        root.put("status", status);
-        root.put("total_servers", total);
-        root.put("healthy_servers", healthy);
-        root.put("unhealthy_servers", total - healthy);
-        root.put("strategy", stats.strategy());
-        root.put("timestamp", stats.generatedAt() == null ? Instant.now().toString() : stats.generatedAt().toString());
-        root.set("servers", servers);
-        return root;
-    }
-
-    private static double round3(double d) {
-        return Math.round(d * 1000) / 1000.0;
+    /** The answer of {@code /health}: 200 while a server is eligible, else 503. */
+    HealthReport health() {
+        return HealthReport.of(router.stats(), io.vllmrouter.examples.dashboard.ServerNames.of(router.config()));
     }
 
     /** OpenAI's list shape over the router's catalogue, each model once (first backend's entry kept). */

@@ -124,6 +124,22 @@ class GrafanaDashboardTest {
                 "vllm_router_time_to_first_byte_seconds_bucket", "vllm_router_requests_total", "vllm_router_strategy");
     }
 
+    @Test
+    void theErrorPanelCountsExactlyTheFailureOutcomes() throws Exception {
+        JsonNode dashboard = new ObjectMapper().readTree(Files.readString(DASHBOARD));
+        String failed = expressions(dashboard).stream().filter(e -> e.contains("outcome=~")).findFirst().orElseThrow();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("outcome=~\"([a-z_|]+)\"").matcher(failed);
+        assertThat(m.find()).as(failed).isTrue();
+        Set<String> inPanel = new TreeSet<>(List.of(m.group(1).split("\\|")));
+        Set<String> failures = new TreeSet<>();
+        for (io.vllmrouter.api.RequestOutcome o : io.vllmrouter.api.RequestOutcome.values()) {
+            if (o.isFailure()) {
+                failures.add(o.label());
+            }
+        }
+        assertThat(inPanel).isEqualTo(failures);
+    }
+
     /** Sample names of a real scrape of the proxy, after one request went through it. */
     private static Set<String> scrapeNames() throws Exception {
         try (FakeVllm backend = new FakeVllm(List.of(FakeVllm.model("llama", 8192)))) {

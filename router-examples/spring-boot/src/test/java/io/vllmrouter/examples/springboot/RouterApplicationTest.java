@@ -114,7 +114,7 @@ class RouterApplicationTest {
         assertThat(requests.path("name").asText()).isEqualTo("vllm.router.requests");
         assertThat(requests.path("measurements").get(0).path("value").asDouble()).isGreaterThanOrEqualTo(1.0);
         assertThat(get("/actuator/prometheus").body())
-                .contains("vllm_router_requests_total{backend=\"" + sim.baseUrl() + "\",model=\"llama\",status=\"200\"}")
+                .contains("vllm_router_requests_total{backend=\"" + sim.baseUrl() + "\",model=\"llama\",outcome=\"success\",status=\"200\"}")
                 .contains("vllm_router_backend_capacity{backend=\"" + sim.baseUrl() + "\"} 4");
     }
 
