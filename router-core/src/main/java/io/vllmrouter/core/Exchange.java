@@ -15,6 +15,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
@@ -99,6 +100,7 @@ final class Exchange {
     }
 
     CompletableFuture<RouterResponse> start() {
+        forwarder.listener().onRequestStart(requestId, info.model(), request);
         attempt();
         return result;
     }
@@ -153,7 +155,7 @@ final class Exchange {
         Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
         UpstreamRequest upstream;
         try {
-            upstream = upstreamRequest(a.backend, wait);
+            upstream = upstreamRequest(a, wait);
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
@@ -193,11 +195,21 @@ final class Exchange {
         attempt();
     }
 
-    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones. */
-    private UpstreamRequest upstreamRequest(Backend b, Duration remaining) {
+    /**
+     * The request for attempt {@code a}: its backend's URL and key, the caller's headers without
+     * hop-by-hop ones, and the headers the listener adds to this attempt (a trace context).
+     */
+    private UpstreamRequest upstreamRequest(Attempt a, Duration remaining) {
+        Backend b = a.backend;
         URI uri = URI.create(b.url().toString() + request.path());
-        return new UpstreamRequest(uri, request.method(), Headers.request(request.headers(), b.apiKey()),
-                body, remaining);
+        Map<String, List<String>> headers = Headers.request(request.headers(), b.apiKey());
+        a.traced(forwarder.listener(), requestId, failures.attempts());
+        forwarder.listener().onAttemptStart(requestId, b.id(), failures.attempts(),
+                (name, value) -> {
+                    headers.keySet().removeIf(name::equalsIgnoreCase);   // replaces the caller's, e.g. its traceparent
+                    headers.put(name, List.of(value));
+                });
+        return new UpstreamRequest(uri, request.method(), headers, body, remaining);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
@@ -239,6 +251,7 @@ final class Exchange {
             return;
         }
         int status = resp.status();
+        a.status = status;
         long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
         a.backend.counters.headersArrived(ttfb);
         if (resumeMode) {

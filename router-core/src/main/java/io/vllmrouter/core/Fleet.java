@@ -59,6 +59,8 @@ final class Fleet {
     /** Backends removed by a reload that still had requests in flight, shown in stats until idle. */
     private final List<Backend> draining = new CopyOnWriteArrayList<>();
     private CircuitBreakerConfig breakerConfig;
+    /** Completes once every backend of the first configuration has had a health check (or checks are off). */
+    private final CompletableFuture<Void> firstChecks = new CompletableFuture<>();
 
     Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
           StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe) {
@@ -203,6 +205,9 @@ final class Fleet {
             LOG.log(Level.WARNING, "strategy " + strategyName + " failed to take the new backend list", e);
         }
         probes.reschedule(old, c);
+        if (!c.enableActiveHealthCheck() || next.isEmpty()) {
+            firstChecks.complete(null);
+        }
         for (Backend b : added) {
             probes.refreshModels(b);
             if (old != null && b.admission.health.lastCheckEpochMillis() < 0) {
@@ -246,6 +251,9 @@ final class Fleet {
                 publish(snapshot.rebuilt());
             }
             listener.onHealthCheck(b.id(), passed, reason);
+            if (!firstChecks.isDone() && snapshot.all.stream().allMatch(x -> x.admission.health.lastCheckEpochMillis() >= 0)) {
+                firstChecks.complete(null);
+            }
             if (firstFailure && !closed) {
                 LOG.log(Level.WARNING, "backend {0} is not eligible: its first health check failed: {1}",
                         b.label(), reason);
@@ -370,11 +378,17 @@ final class Fleet {
         return closed;
     }
 
+    /** Completes once every server has had its first health check, passed or failed (at once when checks are off). */
+    CompletableFuture<Void> firstHealthChecks() {
+        return firstChecks;
+    }
+
     /** Stops the probes; state stays readable. Idempotent; returns once done unless called from the context. */
     void close() {
         Runnable stop = () -> {
             closed = true;
             probes.cancel();
+            firstChecks.complete(null);
         };
         if (context.inContext()) {
             context.execute(stop);      // runs right after the current task

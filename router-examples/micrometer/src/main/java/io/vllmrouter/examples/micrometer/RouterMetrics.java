@@ -206,6 +206,15 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
         return (long) bound.get(0).requests.values().stream().mapToDouble(Counter::count).sum();
     }
 
+    /** Requests counted so far in the first bound registry, by outcome label ({@code success}, {@code cut_short}, ...). */
+    public Map<String, Long> requestsByOutcome() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        if (!bound.isEmpty()) {
+            bound.get(0).requests.forEach((k, c) -> out.merge(k.outcome(), (long) c.count(), Long::sum));
+        }
+        return out;
+    }
+
     /** Configuration reloads counted with {@code result} ({@code applied} or {@code refused}) in the first bound registry. */
     public long reloads(String result) {
         if (bound.isEmpty()) {

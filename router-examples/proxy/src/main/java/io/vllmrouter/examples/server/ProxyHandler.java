@@ -69,7 +69,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     private static final int PIPELINE_PAUSE = 16;
 
     /** Paths that show the fleet: open without a key unless {@code protect_stats}. */
-    private static final Set<String> STATS_PATHS = Set.of("/", "/load-stats", "/metrics", DashboardPage.PATH);
+    private static final Set<String> STATS_PATHS = Set.of("/", "/load-stats", "/metrics", DashboardPage.PATH,
+            DashboardPage.DATA_PATH);
 
     /** Initial size of a body buffer when Content-Length is larger: memory follows the bytes received. */
     private static final int INITIAL_BODY_BUFFER = 64 * 1024;
@@ -458,6 +459,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
             case DashboardPage.PATH:
                 if (allow(c, "GET")) {
                     c.answer = () -> dashboard(c);
+                }
+                return;
+            case DashboardPage.DATA_PATH:
+                if (allow(c, "GET")) {
+                    c.answer = () -> sendJson(c, 200, server.dashboardData());
                 }
                 return;
             default:

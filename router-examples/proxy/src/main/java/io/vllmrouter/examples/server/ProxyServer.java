@@ -115,6 +115,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Object drainLock = new Object();
     private volatile boolean stopping;
     private final CompletableFuture<Void> stopBegun = new CompletableFuture<>();
+    private final io.vllmrouter.examples.dashboard.WebDashboardFeed dashboard;
 
     private ProxyServer(VllmRouter router, ProxyOptions options, EventLoops loops, boolean ownsLoops,
                         Channel listener, ChannelGroup connections) {
@@ -124,6 +125,7 @@ public final class ProxyServer implements AutoCloseable {
         this.ownsLoops = ownsLoops;
         this.listener = listener;
         this.connections = connections;
+        this.dashboard = DashboardPage.feed(router, options, loops.timers(), address(), startedAt);
     }
 
     /**
@@ -273,6 +275,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         stopping = true;
         stopBegun.complete(null);
+        dashboard.close();
         H2cFrontDoor.goAway(connections); // HTTP/2 clients open no new streams; those in flight go on
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (drainLock) {
@@ -425,6 +428,11 @@ public final class ProxyServer implements AutoCloseable {
         e.put("GET /metrics", "Prometheus metrics of the router");
         e.put("GET " + DashboardPage.PATH, "live web dashboard of the fleet");
         return n;
+    }
+
+    /** The web dashboard's data ({@code GET /dashboard/data}). */
+    ObjectNode dashboardData() {
+        return dashboard.data();
     }
 
     /** The answer of {@code /health}: 200 while a server is eligible, else 503. */

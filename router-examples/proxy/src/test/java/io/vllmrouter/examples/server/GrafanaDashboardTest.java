@@ -154,10 +154,12 @@ class GrafanaDashboardTest {
             // cache-aware: the one built-in strategy with figures of its own (vllm_router_strategy).
             RouterConfig config = RouterConfig.builder().server(new ServerConfig(backend.url(), 4))
                     .strategy("cache-aware").requestTimeout(Duration.ofSeconds(20)).build();
+            io.vllmrouter.testing.RouterEvents events = new io.vllmrouter.testing.RouterEvents();
             try (VllmRouter router = VllmRouters.builder().config(config)
-                    .listener(CompositeListener.of(metrics, counted)).build();
+                    .listener(CompositeListener.of(metrics, counted, events)).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .metrics(metrics).grace(Duration.ZERO).build())) {
+                events.awaitEligible(router, 1, Duration.ofSeconds(20));
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
                 String base = "http://127.0.0.1:" + proxy.port();
                 HttpResponse<String> chat = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))

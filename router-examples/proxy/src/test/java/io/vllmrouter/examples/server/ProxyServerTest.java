@@ -370,9 +370,29 @@ class ProxyServerTest {
         HttpResponse<String> r = get("/dashboard");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/html");
-        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"load-stats\"")
+        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"dashboard/data\"")
                 .doesNotContain("http://").doesNotContain("https://");
         assertThat(post("/dashboard", "{}", null).statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void theDashboardsDataNamesTheServersAndSaysWhyOneIsDown() throws Exception {
+        FakeVllm a = backend(FakeVllm.model("llama", 8192));
+        FakeVllm b = backend(FakeVllm.model("llama", 8192));
+        start(c -> c, a, b);
+        b.healthStatus = 500;
+        await("b ejected", () -> ejected.contains(b.url()));
+        HttpResponse<String> r = get("/dashboard/data");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode d = json(r);
+        assertThat(d.path("title").asText()).isEqualTo("vllm-router 9.9.9");
+        assertThat(d.path("summary").path("eligible").asInt()).isEqualTo(1);
+        JsonNode down = d.path("servers").get(1);
+        assertThat(down.path("url").asText()).isEqualTo(b.url());
+        assertThat(down.path("state").asText()).isEqualTo("ejected");
+        assertThat(down.path("reason").asText()).startsWith("ejected: ").contains("status 500");
+        assertThat(d.path("history").path("times").size()).as("sampled from the start").isPositive();
+        assertThat(d.path("outcomes").path("per_second").has("cut_short")).isTrue();
     }
 
     @Test
