@@ -308,7 +308,7 @@ final class Fleet {
             if (b.config().models().isEmpty() && !ids.equals(b.models())) {
                 b.models(ids, infos);
                 publish(snapshot.rebuilt());
-                LOG.log(Level.INFO, "backend {0} serves {1}", b.id(), ids);
+                LOG.log(Level.INFO, "backend {0} serves {1}", b.label(), ids);
             }
             listener.onModelsRefreshed(b.id(), b.models());
         });

@@ -110,7 +110,7 @@ class HealthCheckTest {
         assertThatThrownBy(() -> router.route(RouterRequest.get("/v1/models").build()))
                 .isInstanceOfSatisfying(NoHealthyBackendException.class, e -> {
                     assertThat(e.retryAfterSeconds()).isEqualTo(10);
-                    assertThat(e.getMessage()).contains("total=1, healthy=0");
+                    assertThat(e.getMessage()).contains("No eligible server").contains("total=1, healthy=0, breaker open=0");
                 });
         probe.healthStatus(A, 200);
         clock.advance(Duration.ofSeconds(20));

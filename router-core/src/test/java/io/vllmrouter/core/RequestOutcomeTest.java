@@ -44,8 +44,14 @@ class RequestOutcomeTest {
         }
     }
 
+    /** A router on {@code urls} without active checks (every server eligible at once). */
     private void start(RouterConfigBuilder c, String... urls) {
-        c.enableActiveHealthCheck(false).retryDelay(Duration.ZERO);
+        build(c.enableActiveHealthCheck(false), urls);
+    }
+
+    /** A router on {@code urls} as {@code c} says; with checks on, no server is eligible until the fake clock runs one. */
+    private void build(RouterConfigBuilder c, String... urls) {
+        c.retryDelay(Duration.ZERO);
         for (String u : urls) {
             c.server(new ServerConfig(URI.create(u), 4, List.of(), null));
         }
@@ -149,16 +155,7 @@ class RequestOutcomeTest {
 
     @Test
     void noEligibleBackendIsNoBackend() {
-        RouterConfigBuilder c = RouterConfig.builder().retryDelay(Duration.ZERO)
-                .server(new ServerConfig(URI.create(A), 4, List.of(), null));
-        router = VllmRouters.builder().config(c.build()).ticker(clock).scheduler(clock)
-                .strategy(new TestSupport.FirstStrategy()).probe(new TestSupport.FakeProbe()).transport(transport)
-                .listener(new RouterListener() {
-                    @Override
-                    public void onRequestComplete(RequestRecord r) {
-                        records.add(r);
-                    }
-                }).buildRouter();
+        build(RouterConfig.builder(), A);
         // no health check has run yet: the server is not eligible
         assertThatThrownBy(() -> router.route(chat(false))).isInstanceOf(RouterException.class);
         assertThat(outcome()).isEqualTo(RequestOutcome.NO_BACKEND);
