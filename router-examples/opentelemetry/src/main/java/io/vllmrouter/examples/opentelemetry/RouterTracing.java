@@ -70,11 +70,6 @@ public final class RouterTracing implements RouterListener {
 
     private static final TextMapGetter<Map<String, List<String>>> HEADERS = new TextMapGetter<>() {
         @Override
-        public Iterable<String> keys(Map<String, List<String>> carrier) {
-            return carrier.keySet();
-        }
-
-        @Override
         public String get(Map<String, List<String>> carrier, String key) {
             if (carrier == null) {
                 return null;
