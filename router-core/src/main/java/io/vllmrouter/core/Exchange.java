@@ -195,20 +195,15 @@ final class Exchange {
         attempt();
     }
 
-    /**
-     * The request for attempt {@code a}: its backend's URL and key, the caller's headers without
-     * hop-by-hop ones, and the headers the listener adds to this attempt (a trace context).
-     */
+    /** Attempt {@code a}'s request: URL, key, the caller's end-to-end headers and the listener's (a trace context). */
     private UpstreamRequest upstreamRequest(Attempt a, Duration remaining) {
-        Backend b = a.backend;
-        URI uri = URI.create(b.url().toString() + request.path());
-        Map<String, List<String>> headers = Headers.request(request.headers(), b.apiKey());
+        Map<String, List<String>> headers = Headers.request(request.headers(), a.backend.apiKey());
         a.traced(forwarder.listener(), requestId, failures.attempts());
-        forwarder.listener().onAttemptStart(requestId, b.id(), failures.attempts(),
-                (name, value) -> {
-                    headers.keySet().removeIf(name::equalsIgnoreCase);   // replaces the caller's, e.g. its traceparent
-                    headers.put(name, List.of(value));
-                });
+        forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), (name, value) -> {
+            headers.keySet().removeIf(name::equalsIgnoreCase);
+            headers.put(name, List.of(value));
+        });
+        URI uri = URI.create(a.backend.url() + request.path());
         return new UpstreamRequest(uri, request.method(), headers, body, remaining);
     }
 
