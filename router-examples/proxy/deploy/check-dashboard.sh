@@ -66,13 +66,13 @@ flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --dis
   --dump-dom "$url" > "$work/dom.html" 2> "$work/chromium-dom.log"
 
 fail=0
-rows="$(grep -o '<tr class="server"' "$work/dom.html" | wc -l)"
+rows="$(grep -o '<tr class="server[ "]' "$work/dom.html" | wc -l)"
 if [ "$rows" -ne "${#backends[@]}" ]; then
   echo "FAIL: the page shows $rows server rows, the demo has ${#backends[@]} backends" >&2
   fail=1
 fi
 for b in "${backends[@]}"; do
-  if grep -q "data-url=\"$b\"" "$work/dom.html" && grep -q ">${b#http://}<" "$work/dom.html"; then
+  if grep -q "data-url=\"$b\"" "$work/dom.html" && grep -q ">$b<" "$work/dom.html"; then
     echo "ok: row for $b"
   else
     echo "FAIL: no row for $b" >&2
@@ -80,15 +80,15 @@ for b in "${backends[@]}"; do
   fi
 done
 if grep -q 'no data yet' "$work/dom.html"; then
-  echo "FAIL: the page never rendered /load-stats" >&2
+  echo "FAIL: the page never rendered /dashboard/data" >&2
   fail=1
 fi
 if grep -q '<span id="error">cannot reach' "$work/dom.html"; then
-  echo "FAIL: the page could not reach /load-stats" >&2
+  echo "FAIL: the page could not reach /dashboard/data" >&2
   fail=1
 fi
-healthy="$(grep -o '<div class="v" id="healthy">[^<]*' "$work/dom.html" | sed 's/.*>//')"
-echo "servers healthy: $healthy"
+eligible="$(grep -o 'id="eligible">[^<]*' "$work/dom.html" | sed 's/.*>//')"
+echo "servers eligible: $eligible"
 
 "$browser" "${flags[@]}" --user-data-dir="$(mktemp -d -p "$work")" --virtual-time-budget=30000 \
   --screenshot="$screenshot" "$url" > /dev/null 2> "$work/chromium-shot.log"

@@ -13,7 +13,8 @@ import java.util.List;
  * @param maxCapacity         {@code max_concurrent_requests}
  * @param availableCapacity   {@code max(0, maxCapacity - currentLoad)}
  * @param utilizationPercent  100 * currentLoad / maxCapacity, one decimal
- * @param status              admitted: healthy by the health checks, breaker not OPEN, not asleep
+ * @param status              eligible ({@link BackendState}): healthy by the health checks, breaker not
+ *                            open, not asleep
  * @param detailedMetrics     the figures of the last good scrape
  * @param models              models the backend serves (from its {@code /v1/models} or config);
  *                            empty when not known yet, meaning it is tried for any model
@@ -46,6 +47,49 @@ public record BackendStats(String url, long currentLoad, int maxCapacity, long a
                 inFlight, circuitState, draining, health, requests, -1, null);
     }
 
+    /** Where the backend stands for new requests; see {@link BackendState} for the words. */
+    public BackendState state() {
+        if (draining) {
+            return BackendState.DRAINING;
+        }
+        if (health != null && !health.healthy()) {
+            return health.everPassed() ? BackendState.EJECTED : BackendState.NOT_READY;
+        }
+        if (circuitState == CircuitState.OPEN) {
+            return BackendState.BREAKER_OPEN;
+        }
+        if (!status && ineligibleReason != null && ineligibleReason.startsWith("asleep")) {
+            return BackendState.ASLEEP;
+        }
+        return status ? BackendState.ELIGIBLE : BackendState.NOT_READY;
+    }
+
+    /** {@link #state()}'s {@linkplain BackendState#label() label}, e.g. {@code "breaker_open"}. */
+    public String stateLabel() {
+        return state().label();
+    }
+
+    /**
+     * Why the backend gets no new requests, in words for people, or null when it is
+     * {@linkplain BackendState#ELIGIBLE eligible}; e.g. {@code "not ready: health check failed:
+     * connection refused"}, {@code "ejected: 3 consecutive failed health checks (last: status 503)"}.
+     */
+    public String stateReason() {
+        BackendState s = state();
+        String why = switch (s) {
+            case ELIGIBLE -> null;
+            case DRAINING -> "removed from the configuration, finishing " + inFlight + " request(s) in flight";
+            case BREAKER_OPEN -> "too many recent requests failed; trial requests follow after a wait";
+            case ASLEEP -> null;
+            case NOT_READY, EJECTED -> health == null || health.reason() == null ? "no health check has passed"
+                    : health.reason();
+        };
+        if (s == BackendState.ASLEEP) {
+            return ineligibleReason; // "asleep (sleep level 1: weights offloaded)"
+        }
+        return why == null ? null : s.words() + ": " + why;
+    }
+
     /**
      * What the last good {@code /metrics} scrape said. Numbers are -1 (fds) or NaN (usage) when
      * the backend does not report them.
@@ -64,15 +108,23 @@ public record BackendStats(String url, long currentLoad, int maxCapacity, long a
     /**
      * The active health checks' view of a backend.
      *
-     * @param healthy              admitted by the health checks
+     * @param healthy              admitted by the health checks ({@linkplain BackendState healthy})
      * @param lastCheckEpochMillis when the last check finished, -1 when none has
      * @param consecutiveFailures  failed checks in a row
      * @param recentSuccessRate    success rate over the recent window (0..1), 1 when empty
      * @param responseTimeMillis   the last check's response time, -1 when none
-     * @param reason               why the backend is ejected, or null when healthy
+     * @param reason               why the backend is not healthy (ejected, or no check passed yet), or null when healthy
+     * @param everPassed           a check has passed since the backend joined (false: not ready yet)
      */
     public record HealthStats(boolean healthy, long lastCheckEpochMillis, int consecutiveFailures,
-                              double recentSuccessRate, double responseTimeMillis, String reason) {
+                              double recentSuccessRate, double responseTimeMillis, String reason, boolean everPassed) {
+
+        /** Health figures of a backend that has passed a check when it is healthy, and not otherwise. */
+        public HealthStats(boolean healthy, long lastCheckEpochMillis, int consecutiveFailures,
+                           double recentSuccessRate, double responseTimeMillis, String reason) {
+            this(healthy, lastCheckEpochMillis, consecutiveFailures, recentSuccessRate, responseTimeMillis, reason,
+                    healthy);
+        }
     }
 
     /**

@@ -1,6 +1,9 @@
 package io.vllmrouter.api;
 
-/** Backends serve the model but none is admitted now: 503 with a {@code Retry-After} hint. */
+/**
+ * Servers serve the model but none is {@linkplain BackendState eligible} now (none healthy, or their
+ * breakers open, or no health check passed yet): 503 with a {@code Retry-After} hint.
+ */
 public final class NoHealthyBackendException extends RouterException {
 
     private static final long serialVersionUID = 1L;
@@ -8,7 +11,7 @@ public final class NoHealthyBackendException extends RouterException {
     private final int retryAfterSeconds;
 
     public NoHealthyBackendException(String model, int total, int healthy, int open, int retryAfterSeconds) {
-        super("No healthy backend for model " + (model == null ? "(any)" : "'" + model + "'") + " "
+        super("No eligible server for model " + (model == null ? "(any)" : "'" + model + "'") + " "
                 + fleet(total, healthy, open) + "; retry after " + retryAfterSeconds + "s",
                 null, model, total, healthy, open);
         this.retryAfterSeconds = retryAfterSeconds;

@@ -2,23 +2,48 @@ package io.vllmrouter.api;
 
 import java.util.Locale;
 
-/** How a routed request ended, as reported in {@link RouterListener.RequestRecord#outcome()}. */
+/**
+ * How a routed request ended, as reported in {@link RouterListener.RequestRecord#outcome()}: one
+ * closed set, the same in metrics ({@code vllm_router_requests_total{outcome=...}}), logs, traces and
+ * dashboards. Exactly one outcome per request. {@link #isFailure()} tells the ones an error-ratio
+ * alert counts: the router or a backend failed the caller.
+ */
 public enum RequestOutcome {
-    /** The backend answered below 400 and the body reached its end. */
-    OK,
-    /** The caller's fault: the backend answered 4xx, or the router refused the request (400). */
+    /** The answer (status below 400) reached its end. */
+    SUCCESS,
+    /** The caller's fault: the backend answered 4xx (429 aside), or the router refused the request (400). */
     CLIENT_ERROR,
-    /** A backend failed: 5xx, a reset or refused connection, a body cut short; or every retry failed. */
+    /**
+     * The backends failed before any answer began: 5xx, refused or reset connections, no headers in
+     * time on every attempt; the caller got the last 5xx or the router's 502.
+     */
     UPSTREAM_ERROR,
-    /** The request ran past its timeout (504, or a stream cut at its deadline). */
+    /**
+     * The answer began (status and perhaps part of the body reached the caller) and its backend then
+     * failed: the body ends with an error, never like a complete answer. The status said 200.
+     */
+    CUT_SHORT,
+    /**
+     * A streamed answer whose backend failed mid-answer went on on another backend
+     * ({@code stream_failover}) and reached its end: the caller got a whole answer.
+     */
+    RESUMED,
+    /** The request ran past its timeout: 504 before any answer, or an answer cut at its deadline. */
     TIMEOUT,
+    /** Refused for load: the router's queue was full or timed out, or every backend tried answered 429 (status 429). */
+    REJECTED,
+    /** No backend could take it: none serves the model (404), or none is eligible (503). */
+    NO_BACKEND,
     /** The caller went away first (status 499); never held against a backend. */
-    CANCELLED,
-    /** No backend could take it: no backend serves the model (404) or none is admitted (503). */
-    NO_BACKEND;
+    CANCELLED;
 
-    /** Lower-case name, e.g. {@code "upstream_error"}, for metric labels and log fields. */
+    /** Lower-case name, e.g. {@code "cut_short"}, for metric labels and log fields. */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether the router or a backend failed the caller: upstream errors, cut answers, timeouts, rejections and no backend. */
+    public boolean isFailure() {
+        return this == UPSTREAM_ERROR || this == CUT_SHORT || this == TIMEOUT || this == REJECTED || this == NO_BACKEND;
     }
 }

@@ -4,8 +4,8 @@ package io.vllmrouter.api;
  * A request the router could not serve, with the HTTP status a proxy should answer, an OpenAI error
  * type and code, and the state of the fleet when it happened.
  *
- * <p>The message names what to look at, e.g. {@code "no healthy backend for model 'llama' (total=3,
- * healthy=0, open=2)"}.
+ * <p>The message names what to look at, e.g. {@code "No eligible server for model 'llama' (total=3,
+ * healthy=0, breaker open=2)"}.
  */
 public abstract class RouterException extends RuntimeException {
 
@@ -59,8 +59,11 @@ public abstract class RouterException extends RuntimeException {
         return openBackends;
     }
 
-    /** {@code (total=3, healthy=1, open=2)}, for messages. */
+    /**
+     * {@code (total=3, healthy=1, breaker open=2)}, for messages: servers configured, servers the health
+     * checks admit, and servers whose circuit breaker is open (the words of {@link BackendState}).
+     */
     protected static String fleet(int total, int healthy, int open) {
-        return "(total=" + total + ", healthy=" + healthy + ", open=" + open + ")";
+        return "(total=" + total + ", healthy=" + healthy + ", breaker open=" + open + ")";
     }
 }

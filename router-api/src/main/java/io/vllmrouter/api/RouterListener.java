@@ -27,6 +27,33 @@ public interface RouterListener {
     default void onRequestComplete(RequestRecord record) {
     }
 
+    /**
+     * A request was accepted by {@code route()} and is about to be tried; {@code request} carries the
+     * caller's headers (a tracer continues the caller's trace from them). Runs on the caller's thread,
+     * before the first attempt. Not called for requests refused before routing (a body that is not JSON).
+     *
+     * @param model the request's model, or null
+     */
+    default void onRequestStart(String requestId, String model, RouterRequest request) {
+    }
+
+    /**
+     * Attempt {@code attempt} (1 for the first) of request {@code requestId} is about to be sent to
+     * {@code backend}. {@code header} adds a header to this attempt's upstream request only, e.g. W3C
+     * {@code traceparent}; it must not be kept after the call. Runs on the thread that sends the attempt.
+     */
+    default void onAttemptStart(String requestId, String backend, int attempt, java.util.function.BiConsumer<String, String> header) {
+    }
+
+    /**
+     * That attempt ended: {@code status} is the backend's HTTP status, or -1 when none arrived;
+     * {@code failure} says why the attempt counts as failed ({@code "connection refused"},
+     * {@code "status 503"}, {@code "cut short: connection reset"}), {@code "cancelled"} when the router or the caller gave
+     * it up, or null when it succeeded. Called once per started attempt, on whichever thread ended it.
+     */
+    default void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
+    }
+
     /** An attempt failed before any byte reached the caller, and the request will be tried again. */
     default void onRetry(String requestId, String failedBackend, String reason) {
     }
@@ -40,7 +67,17 @@ public interface RouterListener {
     default void onHealthCheck(String backend, boolean passed, String reason) {
     }
 
-    /** A backend was ejected ({@code healthy == false}, with the reason) or re-admitted by the health checks. */
+    /** The {@code reason} of {@link #onHealthChange} when a backend's first health check passed and it became eligible. */
+    String FIRST_CHECK_PASSED = "first health check passed";
+
+    /** The {@code reason} of {@link #onHealthChange} when an ejected backend is re-admitted. */
+    String RECOVERED = "recovered";
+
+    /**
+     * A backend became healthy ({@code healthy}, with reason {@link #FIRST_CHECK_PASSED} or
+     * {@link #RECOVERED}) or was ejected ({@code healthy == false}, with the reason) by the active
+     * health checks.
+     */
     default void onHealthChange(String backend, boolean healthy, String reason) {
     }
 

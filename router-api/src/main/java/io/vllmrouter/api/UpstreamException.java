@@ -6,7 +6,7 @@ package io.vllmrouter.api;
  *
  * <p>The message names the attempts, the backends tried and the last failure, e.g. {@code "all 3
  * attempts failed (backends tried: 3; last: status 500 from http://gpu-2:8000) (total=3, healthy=3,
- * open=0)"}; never a backend's own error page.
+ * breaker open=0)"}; never a backend's own error page.
  */
 public final class UpstreamException extends RouterException {
 

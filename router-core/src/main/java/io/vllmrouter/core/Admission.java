@@ -96,6 +96,7 @@ final class Admission {
 
     BackendStats.HealthStats healthStats() {
         return new BackendStats.HealthStats(health.healthy(), health.lastCheckEpochMillis(),
-                health.consecutiveFailures(), health.successRate(), health.lastResponseMillis(), health.reason());
+                health.consecutiveFailures(), health.successRate(), health.lastResponseMillis(), health.reason(),
+                health.everPassed());
     }
 }

@@ -1,5 +1,6 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.time.Ticker;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -31,6 +32,18 @@ final class Attempt {
     volatile io.vllmrouter.api.time.Scheduler.Cancellable firstByteTimer;
     /** Set by the first-byte timer before it cancels the upstream call. */
     volatile boolean firstByteTimedOut;
+    /** The backend's status once its headers arrived, else -1; for {@link RouterListener#onAttemptEnd}. */
+    volatile int status = -1;
+    /** Who hears this attempt's end, or null (a lease's attempt); set once before the attempt is sent. */
+    private volatile Traced traced;
+
+    private record Traced(RouterListener listener, String requestId, int number) {
+    }
+
+    /** Makes {@code listener} hear this attempt's end as attempt {@code number} of {@code requestId}. */
+    void traced(RouterListener listener, String requestId, int number) {
+        this.traced = new Traced(listener, requestId, number);
+    }
 
     /** Starts the attempt: the in-flight count goes up now. */
     Attempt(Backend backend, Breaker breaker, Ticker ticker) {
@@ -60,6 +73,16 @@ final class Attempt {
             }
         }
         backend.counters.attemptEnded(result == Result.CANCELLED ? null : result == Result.FAILURE, d);
+        Traced t = traced;
+        if (t != null) {
+            String failure = switch (result) {
+                case SUCCESS -> null;
+                case CANCELLED -> "cancelled";
+                case FAILURE -> cause == null ? "failed" : (status >= 0 && status < 400 ? "cut short: " : "")
+                        + io.vllmrouter.api.transport.TransportException.describe(cause);
+            };
+            t.listener().onAttemptEnd(t.requestId(), backend.id(), t.number(), status, failure);
+        }
         return true;
     }
 

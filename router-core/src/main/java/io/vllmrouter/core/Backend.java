@@ -61,6 +61,12 @@ final class Backend implements BackendView {
 
     ServerConfig config() { return config; }
 
+    /** How logs name the backend: {@code "gpu-1 (http://10.0.0.1:8000)"}, or the URL when it has no name. */
+    String label() {
+        String name = config.name();
+        return name == null ? id : name + " (" + id + ")";
+    }
+
     /** The key sent upstream as a bearer token, or null; read at each attempt, so a rotation applies at once. */
     String apiKey() { return config.apiKey(); }
 

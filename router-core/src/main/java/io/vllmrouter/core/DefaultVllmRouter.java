@@ -132,6 +132,16 @@ public final class DefaultVllmRouter implements VllmRouter {
         return true;
     }
 
+    /**
+     * Completes once every configured server has had its first health check, passed or failed, or at
+     * once when active checks are off. A server is not eligible before its first check passes, so a
+     * host that routes right after building waits on this (bounded: a check takes at most
+     * {@code health_check_timeout}).
+     */
+    public CompletableFuture<Void> firstHealthChecks() {
+        return fleet.firstHealthChecks();
+    }
+
     // ---- for tests: one background round now, the future completing once its results applied ----
 
     CompletableFuture<Void> runHealthChecks() {

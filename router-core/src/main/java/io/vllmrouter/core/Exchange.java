@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
@@ -104,6 +105,7 @@ final class Exchange {
     }
 
     CompletableFuture<RouterResponse> start() {
+        forwarder.listener().onRequestStart(requestId, info.model(), request);
         attempt();
         return result;
     }
@@ -162,7 +164,7 @@ final class Exchange {
         Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
         UpstreamRequest upstream;
         try {
-            upstream = upstreamRequest(a.backend);
+            upstream = upstreamRequest(a);
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
@@ -207,10 +209,19 @@ final class Exchange {
         home.execute(this::attempt);
     }
 
-    /** The request for {@code b}: its URL and key, the caller's headers without hop-by-hop ones, the request id. */
-    private UpstreamRequest upstreamRequest(Backend b) {
-        return new UpstreamRequest(b.url(), request.path(), request.method(),
-                RequestIdHeader.set(Headers.request(request.headers(), b.apiKey()), requestId), body);
+    /**
+     * Attempt {@code a}'s request: URL, key, the caller's end-to-end headers, the listener's (a trace
+     * context) and the request id.
+     */
+    private UpstreamRequest upstreamRequest(Attempt a) {
+        Map<String, List<String>> headers = Headers.request(request.headers(), a.backend.apiKey());
+        a.traced(forwarder.listener(), requestId, failures.attempts());
+        forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), (name, value) -> {
+            headers.keySet().removeIf(name::equalsIgnoreCase);
+            headers.put(name, List.of(value));
+        });
+        return new UpstreamRequest(a.backend.url(), request.path(), request.method(),
+                RequestIdHeader.set(headers, requestId), body);
     }
 
     private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
@@ -255,6 +266,7 @@ final class Exchange {
             return;
         }
         int status = resp.status();
+        a.status = status;
         long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
         a.backend.counters.headersArrived(ttfb);
         if (resumeMode) {
@@ -358,6 +370,7 @@ final class Exchange {
         if (status == 200) {
             resumeMode = false;
             current = a;
+            report.resumed();
             if (streamingBody.isEnded()) {
                 a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
                 resp.body().subscribe(StreamingBody.DISCARD);

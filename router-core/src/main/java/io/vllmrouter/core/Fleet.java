@@ -60,6 +60,8 @@ final class Fleet {
     /** Backends removed by a reload that still had requests in flight, shown in stats until idle. */
     private final List<Backend> draining = new CopyOnWriteArrayList<>();
     private CircuitBreakerConfig breakerConfig;
+    /** Completes once every backend of the first configuration has had a health check (or checks are off). */
+    private final CompletableFuture<Void> firstChecks = new CompletableFuture<>();
 
     Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
           StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe) {
@@ -204,8 +206,14 @@ final class Fleet {
             LOG.log(Level.WARNING, "strategy " + strategyName + " failed to take the new backend list", e);
         }
         probes.reschedule(old, c);
+        if (!c.enableActiveHealthCheck() || next.isEmpty()) {
+            firstChecks.complete(null);
+        }
         for (Backend b : added) {
             probes.refreshModels(b);
+            if (old != null && b.admission.health.lastCheckEpochMillis() < 0) {
+                probes.checkHealth(b);
+            }
         }
         if (old != null) {
             LOG.log(Level.INFO, "configuration applied: {0} servers, strategy {1}", c.servers().size(), strategyName);
@@ -229,26 +237,42 @@ final class Fleet {
 
     // ---- results posted by the probes and the breakers ------------------------------------------
 
-    /** One health check's result; the future completes once it is applied (for tests). */
+    /**
+     * One health check's result; the future completes once it is applied (for tests). A backend
+     * that has never passed a check is named at WARN on its first failure, so an operator sees at
+     * start which servers cannot be reached.
+     */
     CompletableFuture<Void> healthChecked(Backend b, HealthTracker.Rules rules, boolean passed, double millis,
                                           String reason) {
         return post(() -> {
-            HealthTracker.Change change = b.admission.health.record(passed, millis, reason,
-                    ticker.currentTimeMillis(), rules);
+            HealthTracker h = b.admission.health;
+            boolean firstFailure = !passed && !h.everPassed() && h.consecutiveFailures() == 0;
+            HealthTracker.Change change = h.record(passed, millis, reason, ticker.currentTimeMillis(), rules);
             if (change != null && !closed) {
                 publish(snapshot.rebuilt());
             }
             listener.onHealthCheck(b.id(), passed, reason);
+            if (!firstChecks.isDone() && snapshot.all.stream().allMatch(x -> x.admission.health.lastCheckEpochMillis() >= 0)) {
+                firstChecks.complete(null);
+            }
+            if (firstFailure && !closed) {
+                LOG.log(Level.WARNING, "backend {0} is not eligible: its first health check failed: {1}",
+                        b.label(), reason);
+            }
             if (change == null || closed) {
                 return;
             }
-            boolean healthy = change == HealthTracker.Change.READMITTED;
+            boolean healthy = change != HealthTracker.Change.EJECTED;
             if (!healthy) {
                 b.load.cacheLost();  // an ejected server may come back with an empty cache
             }
-            String why = healthy ? "recovered" : b.admission.health.reason();
-            LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.id(),
-                    healthy ? "re-admitted" : "ejected", why);
+            String why = switch (change) {
+                case ADMITTED -> RouterListener.FIRST_CHECK_PASSED;
+                case READMITTED -> RouterListener.RECOVERED;
+                case EJECTED -> h.reason();
+            };
+            LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.label(),
+                    healthy ? "healthy" : "ejected", why);
             listener.onHealthChange(b.id(), healthy, why);
         });
     }
@@ -315,7 +339,7 @@ final class Fleet {
             if (b.config().models().isEmpty() && !ids.equals(b.models())) {
                 b.models(ids, infos);
                 publish(snapshot.rebuilt());
-                LOG.log(Level.INFO, "backend {0} serves {1}", b.id(), ids);
+                LOG.log(Level.INFO, "backend {0} serves {1}", b.label(), ids);
             }
             listener.onModelsRefreshed(b.id(), b.models());
         });
@@ -384,11 +408,17 @@ final class Fleet {
         return closed;
     }
 
+    /** Completes once every server has had its first health check, passed or failed (at once when checks are off). */
+    CompletableFuture<Void> firstHealthChecks() {
+        return firstChecks;
+    }
+
     /** Stops the probes; state stays readable. Idempotent; returns once done unless called from the context. */
     void close() {
         Runnable stop = () -> {
             closed = true;
             probes.cancel();
+            firstChecks.complete(null);
         };
         if (context.inContext()) {
             context.execute(stop);      // runs right after the current task

@@ -100,28 +100,34 @@ final class FleetProbes {
      * round's results are applied (for tests).
      */
     CompletableFuture<Void> runHealthChecks() {
+        List<CompletableFuture<?>> round = new ArrayList<>();
+        for (Backend b : fleet.snapshot().all) {
+            round.add(checkHealth(b));
+        }
+        return settled(round);
+    }
+
+    /**
+     * Checks one backend now (a backend that joined on a reload is checked at once rather than at
+     * the next round, since it gets no traffic before a check passes). Skipped when checks are
+     * off or one is running; the future completes when the result is applied.
+     */
+    CompletableFuture<Void> checkHealth(Backend b) {
         RouterConfig c = fleet.config();
-        if (fleet.closed() || !c.enableActiveHealthCheck()) {
+        AtomicBoolean busy = running(b).check;
+        if (fleet.closed() || !c.enableActiveHealthCheck() || !busy.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
         HealthTracker.Rules rules = new HealthTracker.Rules(c.healthCheckFailureThreshold(),
                 c.healthCheckSuccessThreshold(), c.healthCheckWindow(), c.healthCheckMinSuccessRate());
-        List<CompletableFuture<?>> round = new ArrayList<>();
-        for (Backend b : fleet.snapshot().all) {
-            AtomicBoolean busy = running(b).check;
-            if (!busy.compareAndSet(false, true)) {
-                continue;
-            }
-            long start = ticker.nanoTime();
-            round.add(call(() -> probe.checkHealth(b.url(), b.apiKey(), c.healthCheckTimeout()))
-                    .handle((status, err) -> {
-                        double millis = (ticker.nanoTime() - start) / 1e6;
-                        String reason = verdict(c, status, err, millis);
-                        busy.set(false);
-                        return fleet.healthChecked(b, rules, reason == null, millis, reason);
-                    }).thenCompose(applied -> applied));
-        }
-        return settled(round);
+        long start = ticker.nanoTime();
+        return call(() -> probe.checkHealth(b.url(), b.apiKey(), c.healthCheckTimeout()))
+                .handle((status, err) -> {
+                    double millis = (ticker.nanoTime() - start) / 1e6;
+                    String reason = verdict(c, status, err, millis);
+                    busy.set(false);
+                    return fleet.healthChecked(b, rules, reason == null, millis, reason);
+                }).thenCompose(applied -> applied);
     }
 
     /** Why a check failed, or null when it passed. */

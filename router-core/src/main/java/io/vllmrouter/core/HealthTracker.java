@@ -6,13 +6,19 @@ package io.vllmrouter.core;
  *
  * <pre>{@code
  * HealthTracker.Rules rules = new HealthTracker.Rules(3, 2, 10, 0.8);
- * HealthTracker t = new HealthTracker();
+ * HealthTracker t = new HealthTracker();                 // not healthy: not checked yet
+ * HealthTracker.Change first = t.record(true, 8.0, null, clock.currentTimeMillis(), rules);  // ADMITTED
  * HealthTracker.Change c = t.record(false, 12.0, "status 503", clock.currentTimeMillis(), rules);
- * // c: null (no change of verdict), EJECTED or READMITTED
+ * // c: null (no change of verdict), ADMITTED, EJECTED or READMITTED
  * }</pre>
  *
  * <p>Threads: {@link #record} and {@link #reset} run in the fleet's serial context; the getters
  * are read by {@code stats()} on any thread.
+ *
+ * <p>A new backend is not yet checked: it is not healthy, and the first check that passes admits it
+ * ({@link Change#ADMITTED}), so that a router never sends traffic to a server nobody has seen answer.
+ * Checks that fail before that keep it out without ejecting it (it was never in), with the last
+ * failure as the reason.
  *
  * <p>A healthy backend is ejected after {@code failureThreshold} failed checks in a row, or when its
  * success rate over the last {@code window} checks falls below {@code minSuccessRate}. The rate is
@@ -23,8 +29,11 @@ package io.vllmrouter.core;
  */
 final class HealthTracker {
 
-    /** What a check result changed. */
-    enum Change { EJECTED, READMITTED }
+    /** What a check result changed: the first pass ever, an ejection, or a pass that ends an ejection. */
+    enum Change { ADMITTED, EJECTED, READMITTED }
+
+    /** The reason of a backend no check has judged yet. */
+    static final String NOT_CHECKED = "not checked yet: no health check has passed";
 
     /**
      * The thresholds, from the configuration.
@@ -48,7 +57,8 @@ final class HealthTracker {
         }
     }
 
-    private boolean healthy = true;
+    private boolean healthy;
+    private boolean everPassed;
     private int consecutiveFailures;
     private int consecutiveSuccesses;
     private boolean[] ring = new boolean[0];
@@ -57,7 +67,7 @@ final class HealthTracker {
     private int ringSuccesses;
     private long lastCheckEpochMillis = -1;
     private double lastResponseMillis = -1;
-    private String reason;
+    private String reason = NOT_CHECKED;
 
     /**
      * Records one check.
@@ -80,6 +90,17 @@ final class HealthTracker {
             consecutiveFailures++;
             consecutiveSuccesses = 0;
         }
+        if (!everPassed) {
+            if (success) {
+                everPassed = true;
+                healthy = true;
+                reason = null;
+                clearWindow();  // the failures before the first pass must not eject it at once
+                return Change.ADMITTED;
+            }
+            reason = "health check failed: " + failureReason;
+            return null;
+        }
         if (healthy) {
             if (!success && consecutiveFailures >= rules.failureThreshold()) {
                 return eject(consecutiveFailures + " consecutive failed health checks (last: " + failureReason + ")");
@@ -94,15 +115,19 @@ final class HealthTracker {
         if (success && consecutiveSuccesses >= rules.successThreshold()) {
             healthy = true;
             reason = null;
-            ringSize = 0;
-            ringNext = 0;
-            ringSuccesses = 0;
+            clearWindow();
             return Change.READMITTED;
         }
         if (!success) {
             reason = failureReason;
         }
         return null;
+    }
+
+    private void clearWindow() {
+        ringSize = 0;
+        ringNext = 0;
+        ringSuccesses = 0;
     }
 
     private Change eject(String why) {
@@ -129,12 +154,17 @@ final class HealthTracker {
         ringNext = (ringNext + 1) % window;
     }
 
+    /** Whether a check has ever passed (false until the first one does). */
+    synchronized boolean everPassed() {
+        return everPassed;
+    }
+
     /** Whether the checks admit the backend. */
     synchronized boolean healthy() {
         return healthy;
     }
 
-    /** Why the backend is ejected, or null when healthy. */
+    /** Why the backend is not healthy (ejected, or not passed a check yet), or null when healthy. */
     synchronized String reason() {
         return reason;
     }
@@ -156,10 +186,11 @@ final class HealthTracker {
         return lastResponseMillis;
     }
 
-    /** Admits the backend again without checks (active checks turned off by a reload). */
+    /** Admits the backend without checks (active checks turned off). */
     synchronized boolean reset() {
         boolean was = healthy;
         healthy = true;
+        everPassed = true;
         reason = null;
         consecutiveFailures = 0;
         consecutiveSuccesses = 0;

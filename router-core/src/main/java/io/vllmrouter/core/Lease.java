@@ -61,7 +61,7 @@ final class Lease implements BackendLease {
         attempt.release();
         Attempt.Result r = result;
         int status = r == Attempt.Result.SUCCESS ? 200 : r == Attempt.Result.FAILURE ? 502 : 499;
-        RequestOutcome outcome = r == Attempt.Result.SUCCESS ? RequestOutcome.OK
+        RequestOutcome outcome = r == Attempt.Result.SUCCESS ? RequestOutcome.SUCCESS
                 : r == Attempt.Result.FAILURE ? RequestOutcome.UPSTREAM_ERROR : RequestOutcome.CANCELLED;
         listener.onRequestComplete(new RouterListener.RequestRecord(requestId, info.model(), info.stream(),
                 backendId(), status, outcome, ticker.nanoTime() - attempt.startNanos, -1, 0, 0));

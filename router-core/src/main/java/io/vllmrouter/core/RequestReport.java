@@ -10,11 +10,12 @@ import java.io.IOException;
  * {@code onRequestComplete} (status, {@link RequestOutcome}, backend, latency, time to headers,
  * retries, bytes), and, when an answer's body ends, the last attempt's breaker outcome.
  *
- * <p>Outcomes: a body that completes is OK below 400, CLIENT_ERROR below 500 and UPSTREAM_ERROR
- * (counted against the backend) from 500; a body cut by the backend is UPSTREAM_ERROR, by the
- * deadline TIMEOUT, and by the caller CANCELLED (status 499, counted against nobody). A request that
- * fails before any headers maps its error's status: 404, 429 and 503 are NO_BACKEND, 504 TIMEOUT,
- * 400 CLIENT_ERROR, anything else UPSTREAM_ERROR.
+ * <p>Outcomes (this class is the one place they are decided): a body that completes is SUCCESS
+ * below 400 (RESUMED when a stream went on on another backend), CLIENT_ERROR below 500 and
+ * UPSTREAM_ERROR (counted against the backend) from 500; a body cut by the backend is CUT_SHORT, by
+ * the deadline TIMEOUT, and by the caller CANCELLED (status 499, counted against nobody). A request
+ * that fails before any headers maps its error's status: 404 and 503 are NO_BACKEND, 429 REJECTED,
+ * 504 TIMEOUT, 400 CLIENT_ERROR, anything else UPSTREAM_ERROR.
  *
  * <p>Threads: any (the attempt's callback, the caller's {@code close}, the scheduler's deadline);
  * only the first report is passed on, and the listener is called holding no lock.
@@ -27,6 +28,7 @@ final class RequestReport {
     private final long startNanos;
     private final Failures failures;
     private final java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean resumed;
 
     RequestReport(Forwarder forwarder, RequestInfo info, String requestId, long startNanos, Failures failures) {
         this.forwarder = forwarder;
@@ -34,6 +36,11 @@ final class RequestReport {
         this.requestId = requestId;
         this.startNanos = startNanos;
         this.failures = failures;
+    }
+
+    /** The answer went on on another backend after its first one failed mid-stream. */
+    void resumed() {
+        resumed = true;
     }
 
     /** The answer's body ended with {@code outcome}: the attempt {@code a} ends, and the request is reported. */
@@ -44,13 +51,13 @@ final class RequestReport {
                 boolean serverError = status >= 500;
                 a.end(serverError ? Attempt.Result.FAILURE : Attempt.Result.SUCCESS,
                         serverError ? new IOException("backend answered " + status) : null);
-                report(status, status < 400 ? RequestOutcome.OK
+                report(status, status < 400 ? (resumed ? RequestOutcome.RESUMED : RequestOutcome.SUCCESS)
                         : status < 500 ? RequestOutcome.CLIENT_ERROR : RequestOutcome.UPSTREAM_ERROR, a.backend,
                         headersAt, bytes);
             }
             case FAILED -> {
                 a.end(Attempt.Result.FAILURE, cause);
-                report(status, RequestOutcome.UPSTREAM_ERROR, a.backend, headersAt, bytes);
+                report(status, RequestOutcome.CUT_SHORT, a.backend, headersAt, bytes);
             }
             case TIMED_OUT -> {
                 a.end(Attempt.Result.FAILURE, cause);
@@ -66,7 +73,8 @@ final class RequestReport {
     /** The request fails with {@code e} before any headers reached the caller; {@code last} may be null. */
     void failed(RouterException e, Backend last) {
         RequestOutcome outcome = switch (e.httpStatus()) {
-            case 404, 503, 429 -> RequestOutcome.NO_BACKEND;
+            case 404, 503 -> RequestOutcome.NO_BACKEND;
+            case 429 -> RequestOutcome.REJECTED;
             case 504 -> RequestOutcome.TIMEOUT;
             case 400 -> RequestOutcome.CLIENT_ERROR;
             default -> RequestOutcome.UPSTREAM_ERROR;

@@ -50,7 +50,17 @@ public final class RouterJson {
         m.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
         m.disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
         m.registerModule(module);
+        m.addMixIn(io.vllmrouter.api.BackendStats.class, BackendStatsWords.class);
         return m;
+    }
+
+    /** Each backend's state and its reason in the router's words ({@code "state":"ejected"}), beside the record's figures. */
+    private abstract static class BackendStatsWords {
+        @com.fasterxml.jackson.annotation.JsonProperty("state")
+        abstract String stateLabel();
+
+        @com.fasterxml.jackson.annotation.JsonProperty("state_reason")
+        abstract String stateReason();
     }
 
     /** ISO-8601 without the jsr310 module, which we do not want as a dependency. */

@@ -35,6 +35,34 @@ final class SafeListener implements RouterListener {
     }
 
     @Override
+    public void onRequestStart(String requestId, String model, io.vllmrouter.api.RouterRequest request) {
+        try {
+            d.onRequestStart(requestId, model, request);
+        } catch (RuntimeException e) {
+            failed("onRequestStart", e);
+        }
+    }
+
+    @Override
+    public void onAttemptStart(String requestId, String backend, int attempt,
+                               java.util.function.BiConsumer<String, String> header) {
+        try {
+            d.onAttemptStart(requestId, backend, attempt, header);
+        } catch (RuntimeException e) {
+            failed("onAttemptStart", e);
+        }
+    }
+
+    @Override
+    public void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
+        try {
+            d.onAttemptEnd(requestId, backend, attempt, status, failure);
+        } catch (RuntimeException e) {
+            failed("onAttemptEnd", e);
+        }
+    }
+
+    @Override
     public void onRetry(String requestId, String failedBackend, String reason) {
         try {
             d.onRetry(requestId, failedBackend, reason);

@@ -50,7 +50,8 @@ public final class VllmRouters {
     /**
      * A router on the TOML file {@code file} (environment overrides from {@link System#getenv()}),
      * with hot reload: the file is checked every {@code config_reload_interval}; a valid change is
-     * applied, an invalid one is logged and refused while the running config stays.
+     * applied, an invalid one is logged and refused while the running config stays. Like
+     * {@link Builder#build()}, it returns once each server has had its first health check.
      *
      * @throws ConfigException when the file is missing or invalid (the message names the key,
      *     value and expectation; an unknown strategy lists the known names)
@@ -180,7 +181,12 @@ public final class VllmRouters {
         }
 
         /**
-         * Builds and starts the router: background checks are scheduled at once.
+         * Builds and starts the router: background checks are scheduled at once. A server is not
+         * eligible before its first health check passes, so when the router runs its own scheduler
+         * (none was given), this returns once each server has had that check, passed or failed: at
+         * most {@code health_check_timeout} and a second later. A request routed right away then finds
+         * the servers that answer eligible. With a scheduler of the host's (a test's fake clock), it
+         * returns at once; {@link DefaultVllmRouter#firstHealthChecks()} tells when the checks are done.
          *
          * @throws IllegalStateException when neither a config nor a config file was given
          * @throws ConfigException when the config file is missing or invalid
@@ -227,6 +233,9 @@ public final class VllmRouters {
                     router.configWatcher(w);
                     w.start();
                 }
+                if (ownsScheduler) {
+                    awaitFirstChecks(router, initial);
+                }
                 return router;
             } catch (RuntimeException e) {
                 if (ownsScheduler) {
@@ -239,19 +248,31 @@ public final class VllmRouters {
             }
         }
 
+        private static void awaitFirstChecks(DefaultVllmRouter router, RouterConfig config) {
+            try {
+                router.firstHealthChecks().get(config.healthCheckTimeout().toMillis() + 1000,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                // a check still running: the router serves meanwhile, the server is eligible once it passes
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
         private static ConfigWatcher newWatcher(DefaultVllmRouter router, Fleet fleet, Path file,
                                                 Map<String, String> env, Scheduler scheduler, RouterConfig current,
                                                 StrategyRegistry registry) {
             ConfigWatcher[] self = new ConfigWatcher[1];
             ConfigWatcher w = new ConfigWatcher(file, env, scheduler, current.configReloadInterval(), current,
                     next -> {
+                        RouterConfig before = router.config();
                         try {
                             router.reconfigure(next);
                         } catch (RuntimeException refused) {
                             return; // the fleet logged it and told the listener
                         }
-                        LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1} server(s)",
-                                file, next.servers().size());
+                        LOG.log(System.Logger.Level.INFO, "configuration reloaded from {0}: {1}",
+                                file, io.vllmrouter.core.config.ConfigDiff.describe(before, next));
                         self[0].setInterval(next.configReloadInterval());
                     },
                     problem -> {

@@ -83,6 +83,7 @@ class BackendClientIntegrationTest {
         vllm.stubFor(get("/health").willReturn(aResponse().withStatus(200)));
         router();
 
+        router.runHealthChecks().get(10, TimeUnit.SECONDS);
         router.runScrapes().get(10, TimeUnit.SECONDS);
         router.runModelRefresh().get(10, TimeUnit.SECONDS);
         var s = router.stats().servers().get(0);

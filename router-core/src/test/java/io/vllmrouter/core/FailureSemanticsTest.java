@@ -164,7 +164,7 @@ class FailureSemanticsTest {
         assertThat(stats(0).requests().failed()).isEqualTo(1);
         assertThat(stats(0).inFlight()).isZero();
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.SUCCESS);
             assertThat(rec.retries()).isEqualTo(1);
         });
     }
@@ -270,7 +270,7 @@ class FailureSemanticsTest {
             assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class);
         }
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
-                .isEqualTo(RequestOutcome.UPSTREAM_ERROR);
+                .isEqualTo(RequestOutcome.CUT_SHORT);
         assertThat(stats(0).requests().failed()).isEqualTo(1);
     }
 

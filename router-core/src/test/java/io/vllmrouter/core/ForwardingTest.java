@@ -118,7 +118,7 @@ class ForwardingTest {
         assertThat(retries.get(0)).startsWith(dead).containsIgnoringCase("connect").doesNotContain("Exception");
         assertThat(records).singleElement().satisfies(rec -> {
             assertThat(rec.status()).isEqualTo(200);
-            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.SUCCESS);
             assertThat(rec.retries()).isEqualTo(1);
             assertThat(rec.bytes()).isEqualTo(11);
         });

@@ -62,10 +62,14 @@ class HealthCheckTest {
     @Test
     void ejectsAfterFailedChecksAndReadmitsWhenTheBackendReturns() {
         router(A, B);
-        probe.healthStatus(A, 503);
-        clock.runDueTasks(); // first check at start
+        clock.runDueTasks(); // first check at start: both pass and become eligible
         assertThat(admitted(0)).isTrue();
-        clock.advance(Duration.ofSeconds(20)); // checks 2 and 3
+        assertThat(changes).containsExactly(A + " up", B + " up");
+        changes.clear();
+        probe.healthStatus(A, 503);
+        clock.advance(Duration.ofSeconds(20)); // checks 2 and 3 fail
+        assertThat(admitted(0)).isTrue();
+        clock.advance(Duration.ofSeconds(10)); // check 4: the third failure in a row
         assertThat(admitted(0)).isFalse();
         assertThat(admitted(1)).isTrue();
         assertThat(router.stats().servers().get(0).health().reason()).contains("status 503");
@@ -81,6 +85,24 @@ class HealthCheckTest {
     }
 
     @Test
+    void aServerIsNotEligibleUntilItsFirstCheckPasses() {
+        router(A, B);
+        probe.healthFails(A);
+        assertThat(admitted(0)).as("before any check").isFalse();
+        assertThat(admitted(1)).isFalse();
+        assertThat(router.stats().servers().get(0).health().reason()).contains("not checked yet");
+        clock.runDueTasks();
+        assertThat(admitted(0)).isFalse();
+        assertThat(admitted(1)).isTrue();
+        assertThat(router.stats().servers().get(0).health().reason()).startsWith("health check failed: ");
+        assertThat(changes).containsExactly(B + " up");
+        probe.healthStatus(A, 200);
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(admitted(0)).as("one pass admits a new server").isTrue();
+        assertThat(changes).containsExactly(B + " up", A + " up");
+    }
+
+    @Test
     void allDownGives503AndTheRouterRecoversByItself() {
         router(A);
         probe.healthFails(A);
@@ -88,10 +110,12 @@ class HealthCheckTest {
         assertThatThrownBy(() -> router.route(RouterRequest.get("/v1/models").build()))
                 .isInstanceOfSatisfying(NoHealthyBackendException.class, e -> {
                     assertThat(e.retryAfterSeconds()).isEqualTo(10);
-                    assertThat(e.getMessage()).contains("total=1, healthy=0");
+                    assertThat(e.getMessage()).contains("No eligible server").contains("total=1, healthy=0, breaker open=0");
                 });
         probe.healthStatus(A, 200);
         clock.advance(Duration.ofSeconds(20));
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(admitted(0)).as("the failures before the first pass do not eject it").isTrue();
         assertThat(admitted(0)).isTrue();
     }
 

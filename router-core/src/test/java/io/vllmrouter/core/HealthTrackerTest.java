@@ -18,7 +18,34 @@ class HealthTrackerTest {
     }
 
     @Test
+    void aNewBackendIsNotHealthyUntilItsFirstCheckPasses() {
+        assertThat(t.healthy()).isFalse();
+        assertThat(t.everPassed()).isFalse();
+        assertThat(t.reason()).isEqualTo(HealthTracker.NOT_CHECKED);
+        assertThat(fail()).as("never admitted, so nothing to eject").isNull();
+        assertThat(fail()).isNull();
+        assertThat(fail()).isNull();
+        assertThat(fail()).isNull();
+        assertThat(t.healthy()).isFalse();
+        assertThat(t.reason()).isEqualTo("health check failed: status 500");
+        assertThat(t.consecutiveFailures()).isEqualTo(4);
+        assertThat(ok()).as("one pass admits a new backend").isEqualTo(HealthTracker.Change.ADMITTED);
+        assertThat(t.healthy()).isTrue();
+        assertThat(t.reason()).isNull();
+        assertThat(t.successRate()).as("the failures before it are forgotten").isEqualTo(1.0);
+        assertThat(ok()).isNull();
+    }
+
+    @Test
+    void resetAdmitsWithoutAnyCheck() {
+        assertThat(t.reset()).isTrue();
+        assertThat(t.healthy()).isTrue();
+        assertThat(t.everPassed()).isTrue();
+    }
+
+    @Test
     void ejectsAfterConsecutiveFailures() {
+        assertThat(ok()).isEqualTo(HealthTracker.Change.ADMITTED);
         assertThat(t.healthy()).isTrue();
         assertThat(fail()).isNull();
         assertThat(fail()).isNull();
@@ -30,6 +57,7 @@ class HealthTrackerTest {
 
     @Test
     void readmitsAfterConsecutiveSuccessesAndClearsTheWindow() {
+        ok();
         fail();
         fail();
         fail();
@@ -48,6 +76,7 @@ class HealthTrackerTest {
     @Test
     void ejectsWhenTheRecentSuccessRateFallsBelowTheMinimum() {
         // alternating: never 3 failures in a row, but a 50% success rate
+        ok(); // admits; the window starts afresh after it
         HealthTracker.Change last = null;
         int checks = 0;
         while (last == null && checks < 20) {
@@ -60,6 +89,7 @@ class HealthTrackerTest {
 
     @Test
     void oneEarlyFailureDoesNotEjectThroughTheRate() {
+        ok(); // admits
         ok();
         assertThat(fail()).isNull();
         ok();

@@ -26,6 +26,8 @@ class JavadocExamplesTest {
         HealthTracker.Rules rules = new HealthTracker.Rules(3, 2, 10, 0.8);
         // as in HealthTracker's javadoc:
         HealthTracker t = new HealthTracker();
+        HealthTracker.Change first = t.record(true, 8.0, null, clock.currentTimeMillis(), rules);
+        assertThat(first).as("the first pass admits").isEqualTo(HealthTracker.Change.ADMITTED);
         HealthTracker.Change c = t.record(false, 12.0, "status 503", clock.currentTimeMillis(), rules);
         assertThat(c).as("one failure of three").isNull();
         assertThat(t.record(false, 12.0, "status 503", clock.currentTimeMillis(), rules)).isNull();

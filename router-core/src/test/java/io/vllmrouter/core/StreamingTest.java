@@ -117,7 +117,7 @@ class StreamingTest {
             assertThat(reader.readLine()).isNull();
         }
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.SUCCESS);
             assertThat(rec.stream()).isTrue();
             assertThat(rec.model()).isEqualTo("llama");
         });
@@ -205,7 +205,7 @@ class StreamingTest {
         } finally {
             callers.shutdownNow();
         }
-        assertThat(records).hasSize(n).allSatisfy(rec -> assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK));
+        assertThat(records).hasSize(n).allSatisfy(rec -> assertThat(rec.outcome()).isEqualTo(RequestOutcome.SUCCESS));
         var stats = router.stats().servers().get(0);
         assertThat(stats.inFlight()).isZero();
         assertThat(stats.requests().succeeded()).isEqualTo(n);

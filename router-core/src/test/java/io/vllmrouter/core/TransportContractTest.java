@@ -105,7 +105,7 @@ class TransportContractTest {
         }
         assertThat(retries).singleElement().asString().startsWith(A).contains("CONNECT");
         assertThat(records).singleElement().satisfies(rec -> {
-            assertThat(rec.outcome()).isEqualTo(RequestOutcome.OK);
+            assertThat(rec.outcome()).isEqualTo(RequestOutcome.SUCCESS);
             assertThat(rec.retries()).isEqualTo(1);
         });
         assertThat(router.stats().servers().get(0).requests().failed()).isEqualTo(1);

@@ -55,39 +55,67 @@ public final class TransportException extends IOException {
     /**
      * A failure in words for people (health reasons in {@code /load-stats}, retry reasons, error
      * messages): what happened and the detail the JDK gave, never an exception class name, e.g.
-     * {@code "connection refused"}, {@code "unknown host: gpu-7"}, {@code "timed out"}.
+     * {@code "connection refused"}, {@code "unknown host: gpu-7"}, {@code "connect timed out"},
+     * {@code "TLS handshake failed: ..."}. The causes are searched too: the JDK's client reports an
+     * unknown host as a {@code ConnectException} caused by an unresolved address, which must not
+     * read as "connection refused".
      */
     public static String describe(Throwable t) {
         if (t instanceof TransportException) {
             return t.getMessage();
         }
-        String what;
-        if (t instanceof java.net.http.HttpConnectTimeoutException) {
-            what = "connect timed out";
-        } else if (t instanceof java.net.http.HttpTimeoutException || t instanceof java.net.SocketTimeoutException
-                || t instanceof java.util.concurrent.TimeoutException) {
-            what = "timed out";
-        } else if (t instanceof java.net.ConnectException) {
-            what = "connection refused";
-        } else if (t instanceof java.net.UnknownHostException) {
-            what = "unknown host";
-        } else if (t instanceof java.net.NoRouteToHostException) {
-            what = "no route to host";
-        } else if (t instanceof javax.net.ssl.SSLException) {
-            what = "TLS failed";
-        } else if (t instanceof java.io.EOFException || t instanceof java.nio.channels.ClosedChannelException) {
-            what = "connection closed";
-        } else if (t instanceof java.util.concurrent.CancellationException) {
-            what = "cancelled";
-        } else if (t instanceof IOException) {
-            what = "I/O error";
-        } else {
-            what = "unexpected failure";
+        String what = null;
+        Throwable detail = t;
+        for (Throwable c = t; c != null && what == null; c = c.getCause() == c ? null : c.getCause()) {
+            what = specific(c);
+            detail = c;
         }
-        String m = t.getMessage();
-        if (m == null || m.isBlank()) {
+        if (what == null) {
+            what = general(t);
+            detail = t;
+        }
+        String m = detail.getMessage();
+        if (m == null || m.isBlank() || m.contains("Exception") || m.contains("java.")) {
+            m = detail == t ? null : t.getMessage();
+        }
+        if (m == null || m.isBlank() || m.contains("Exception") || m.contains("java.")) {
             return what;
         }
         return m.toLowerCase(java.util.Locale.ROOT).contains(what) ? m : what + ": " + m;
+    }
+
+    /** A failure that names its cause plainly wherever it is in the chain, or null. */
+    private static String specific(Throwable t) {
+        if (t instanceof java.net.UnknownHostException || t instanceof java.nio.channels.UnresolvedAddressException) {
+            return "unknown host";
+        }
+        if (t instanceof javax.net.ssl.SSLException) {
+            return "TLS handshake failed";
+        }
+        if (t instanceof java.net.http.HttpConnectTimeoutException
+                || (t instanceof java.net.ConnectException && t.getClass().getSimpleName().contains("Timeout"))) {
+            return "connect timed out";   // Netty's ConnectTimeoutException is a ConnectException
+        }
+        if (t instanceof java.net.NoRouteToHostException) {
+            return "no route to host";
+        }
+        return null;
+    }
+
+    private static String general(Throwable t) {
+        if (t instanceof java.net.http.HttpTimeoutException || t instanceof java.net.SocketTimeoutException
+                || t instanceof java.util.concurrent.TimeoutException) {
+            return "timed out";
+        }
+        if (t instanceof java.net.ConnectException) {
+            return "connection refused";
+        }
+        if (t instanceof java.io.EOFException || t instanceof java.nio.channels.ClosedChannelException) {
+            return "connection closed";
+        }
+        if (t instanceof java.util.concurrent.CancellationException) {
+            return "cancelled";
+        }
+        return t instanceof IOException ? "I/O error" : "unexpected failure";
     }
 }

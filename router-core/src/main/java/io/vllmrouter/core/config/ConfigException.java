@@ -12,6 +12,9 @@ package io.vllmrouter.core.config;
  * /etc/vllm-router/servers.toml: file not found
  * </pre>
  *
+ * <p>A file with several mistakes is reported at once: the exception names the first (its parts
+ * below) and its message has one line per mistake; {@link #mistakes()} lists them all.
+ *
  * <p>An {@link IllegalArgumentException}, as {@code VllmRouter.reconfigure(String)} promises for
  * invalid text. The parts are available on their own for tools ({@code check-config}, tests): {@link #file()},
  * {@link #line()}, {@link #key()}, {@link #value()}, {@link #expected()}.
@@ -29,6 +32,7 @@ public final class ConfigException extends IllegalArgumentException {
     private final String key;
     private final String value;
     private final String expected;
+    private final java.util.List<ConfigException> mistakes;
 
     /**
      * A bad value.
@@ -56,6 +60,41 @@ public final class ConfigException extends IllegalArgumentException {
         this.key = key;
         this.value = value;
         this.expected = expected;
+        this.mistakes = java.util.List.of(this);
+    }
+
+    private ConfigException(java.util.List<ConfigException> all) {
+        super(all.size() + " mistakes in the configuration:" + lines(all), all.get(0).getCause());
+        ConfigException first = all.get(0);
+        this.file = first.file;
+        this.line = first.line;
+        this.column = first.column;
+        this.key = first.key;
+        this.value = first.value;
+        this.expected = first.expected;
+        this.mistakes = java.util.List.copyOf(all);
+    }
+
+    private static String lines(java.util.List<ConfigException> all) {
+        StringBuilder sb = new StringBuilder();
+        for (ConfigException e : all) {
+            sb.append("\n  ").append(e.getMessage());
+        }
+        return sb.toString();
+    }
+
+    /** {@code all} as one exception: the only one, or one naming the first whose message lists every mistake. */
+    static ConfigException of(java.util.List<ConfigException> all) {
+        java.util.List<ConfigException> flat = new java.util.ArrayList<>();
+        for (ConfigException e : all) {
+            flat.addAll(e.mistakes());
+        }
+        return flat.size() == 1 ? flat.get(0) : new ConfigException(flat);
+    }
+
+    /** Every mistake found, in file order as read; just this one when there was one. */
+    public java.util.List<ConfigException> mistakes() {
+        return mistakes;
     }
 
     /** A TOML syntax error at {@code line}:{@code column}. */

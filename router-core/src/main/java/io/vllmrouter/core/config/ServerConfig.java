@@ -47,6 +47,13 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
         if (s.endsWith("/")) {
             url = URI.create(s.substring(0, s.length() - 1));
         }
+        String path = url.getRawPath() == null ? "" : url.getRawPath();
+        if (path.equals("/v1") || path.endsWith("/v1") || path.endsWith("/v1/")) {
+            // An OpenAI base URL ends in /v1; the router adds /v1/... itself, so this would ask for /v1/v1/models.
+            String base = url.toString().substring(0, url.toString().lastIndexOf("/v1"));
+            throw new IllegalArgumentException("url: " + url + " (expected: the server's address without /v1: drop /v1, e.g. "
+                    + base + "; the router adds /v1/... to it)");
+        }
         if (maxConcurrentRequests < 1) {
             throw new IllegalArgumentException("max_concurrent_requests: " + maxConcurrentRequests
                     + " (expected: integer >= 1)");

@@ -31,6 +31,8 @@ final class TomlConfigParser {
 
     private final String source;
     private final StrategyRegistry strategies;
+    /** Mistakes found so far: each part of the file is read on after one, so all are reported at once. */
+    private final List<ConfigException> mistakes = new ArrayList<>();
 
     TomlConfigParser(String source, StrategyRegistry strategies) {
         this.source = source;
@@ -56,60 +58,85 @@ final class TomlConfigParser {
         RouterConfigBuilder builder = RouterConfig.builder();
         for (String key : root.keySet()) {
             if (!ROOT_KEYS.contains(key)) {
-                throw unknownRootKey(root, key);
+                mistakes.add(unknownRootKey(root, key));
             }
         }
         List<TomlTable> serverTables = new ArrayList<>();
         List<ServerConfig> servers = new ArrayList<>();
         Object serversValue = root.get(List.of("servers"));
         if (serversValue != null) {
-            if (!(serversValue instanceof TomlTable serversTable)) {
-                throw bad(root, "servers", "servers", serversValue, SERVERS_EXPECTED);
-            }
-            readServers(serversTable, serverTables, servers);
+            check(() -> {
+                if (!(serversValue instanceof TomlTable serversTable)) {
+                    throw bad(root, "servers", "servers", serversValue, SERVERS_EXPECTED);
+                }
+                readServers(serversTable, serverTables, servers);
+            });
         }
         Object configValue = root.get(List.of("config"));
         if (configValue != null) {
-            if (!(configValue instanceof TomlTable configTable)) {
-                throw bad(root, "config", "config", configValue, "a [config] table");
-            }
-            readConfig(configTable, builder);
-            if (configTable.contains("strategy")) {
-                try {
-                    strategies.requireKnown((String) configTable.get("strategy"));
-                } catch (IllegalArgumentException e) {
-                    throw wrap(e, configTable, "config.");
+            check(() -> {
+                if (!(configValue instanceof TomlTable configTable)) {
+                    throw bad(root, "config", "config", configValue, "a [config] table");
                 }
-            }
+                readConfig(configTable, builder);
+                boolean strategyWellFormed = mistakes.stream().noneMatch(m -> "config.strategy".equals(m.key()));
+                if (strategyWellFormed && configTable.get("strategy") instanceof String name) {
+                    try {
+                        strategies.requireKnown(name);
+                    } catch (IllegalArgumentException e) {
+                        throw wrap(e, configTable, "config.");
+                    }
+                }
+            });
         }
         Object strategiesValue = root.get(List.of("strategies"));
         if (strategiesValue != null) {
-            if (!(strategiesValue instanceof TomlTable strategiesTable)) {
-                throw bad(root, "strategies", "strategies", strategiesValue,
-                        "tables of strategy settings such as [strategies.cache-aware]");
-            }
-            readStrategies(strategiesTable, builder);
+            check(() -> {
+                if (!(strategiesValue instanceof TomlTable strategiesTable)) {
+                    throw bad(root, "strategies", "strategies", strategiesValue,
+                            "tables of strategy settings such as [strategies.cache-aware]");
+                }
+                readStrategies(strategiesTable, builder);
+            });
         }
         Object authValue = root.get(List.of("auth"));
         if (authValue != null) {
-            if (!(authValue instanceof TomlTable authTable)) {
-                throw bad(root, "auth", "auth", authValue, "an [auth] table");
+            check(() -> {
+                if (!(authValue instanceof TomlTable authTable)) {
+                    throw bad(root, "auth", "auth", authValue, "an [auth] table");
+                }
+                AuthTable.read(authTable, source, builder.accessBuilder());
+            });
+        }
+        check(() -> {
+            try {
+                builder.access(builder.accessBuilder().build());
+            } catch (ConfigException e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
             }
-            AuthTable.read(authTable, source, builder.accessBuilder());
-        }
-        try {
-            builder.access(builder.accessBuilder().build());
-        } catch (IllegalArgumentException e) {
-            throw wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
-        }
+        });
         // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
-        io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source);
-        applyEnvironment(env, builder);
+        check(() -> io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source));
+        check(() -> applyEnvironment(env, builder));
+        if (!mistakes.isEmpty()) {
+            throw ConfigException.of(mistakes);
+        }
         builder.servers(servers);
         try {
             return builder.build();
         } catch (IllegalArgumentException e) {
             throw duplicateUrl(e, serverTables, servers);
+        }
+    }
+
+    /** Runs one part of the reading; a mistake in it is kept and the reading goes on with the next part. */
+    private void check(Runnable part) {
+        try {
+            part.run();
+        } catch (ConfigException e) {
+            mistakes.add(e);
         }
     }
 
@@ -132,10 +159,14 @@ final class TomlConfigParser {
             Object entry = array.get(i);
             String prefix = "servers[" + i + "]";
             if (!(entry instanceof TomlTable t)) {
-                throw new ConfigException(source, fallbackLine, prefix, show(entry), SERVER_EXPECTED);
+                mistakes.add(new ConfigException(source, fallbackLine, prefix, show(entry), SERVER_EXPECTED));
+                continue;
             }
-            tables.add(t);
-            out.add(readServer(t, prefix, entryLine(t, fallbackLine)));
+            check(() -> {
+                ServerConfig server = readServer(t, prefix, entryLine(t, fallbackLine));
+                tables.add(t);
+                out.add(server);
+            });
         }
     }
 
@@ -221,26 +252,30 @@ final class TomlConfigParser {
 
     private void readConfig(TomlTable config, RouterConfigBuilder builder) {
         for (String key : config.keySet()) {
-            Setting setting = SETTINGS.get(key);
-            if (setting == null) {
-                String hint = null;
-                if (PYTHON_KEYS.containsKey(key)) {
-                    hint = "the Python router's name; here it is " + PYTHON_KEYS.get(key);
-                } else if (key.equals("auto_recovery_threshold")) {
-                    hint = "not used here: a backend is re-admitted after health_check_success_threshold good checks";
-                }
-                throw unknownKey(config, "config.", key, SETTINGS.keySet(), "[config]", hint);
+            check(() -> readSetting(config, key, builder));
+        }
+    }
+
+    private void readSetting(TomlTable config, String key, RouterConfigBuilder builder) {
+        Setting setting = SETTINGS.get(key);
+        if (setting == null) {
+            String hint = null;
+            if (PYTHON_KEYS.containsKey(key)) {
+                hint = "the Python router's name; here it is " + PYTHON_KEYS.get(key);
+            } else if (key.equals("auto_recovery_threshold")) {
+                hint = "not used here: a backend is re-admitted after health_check_success_threshold good checks";
             }
-            Object raw = config.get(List.of(key));
-            Object value = convert(setting.kind(), raw);
-            if (value == null) {
-                throw bad(config, "config." + key, key, raw, setting.expected());
-            }
-            try {
-                setting.apply().accept(builder, value);
-            } catch (IllegalArgumentException e) {
-                throw wrap(e, config, "config.");
-            }
+            throw unknownKey(config, "config.", key, SETTINGS.keySet(), "[config]", hint);
+        }
+        Object raw = config.get(List.of(key));
+        Object value = convert(setting.kind(), raw);
+        if (value == null) {
+            throw bad(config, "config." + key, key, raw, setting.expected());
+        }
+        try {
+            setting.apply().accept(builder, value);
+        } catch (IllegalArgumentException e) {
+            throw wrap(e, config, "config.");
         }
     }
 
@@ -251,33 +286,37 @@ final class TomlConfigParser {
      */
     private void readStrategies(TomlTable table, RouterConfigBuilder builder) {
         for (String name : table.keySet()) {
-            Object v = table.get(List.of(name));
-            if (!(v instanceof TomlTable t)) {
-                throw bad(table, "strategies." + name, name, v, "a table of settings such as [strategies." + name + "]");
-            }
-            Map<String, String> settings = new java.util.LinkedHashMap<>();
-            for (String key : t.keySet()) {
-                Object raw = t.get(List.of(key));
-                if (raw instanceof String || raw instanceof Number || raw instanceof Boolean) {
-                    settings.put(key, String.valueOf(raw));
-                } else {
-                    throw bad(t, "strategies." + name + "." + key, key, raw, "a string, number or boolean");
-                }
-            }
-            if (strategies.names().contains(name)) {
-                try {
-                    strategies.create(name, settings);
-                } catch (IllegalArgumentException e) {
-                    throw wrap(e, t, "strategies." + name + ".");
-                } catch (IllegalStateException e) {
-                    if (e.getCause() instanceof IllegalArgumentException iae) {
-                        throw wrap(iae, t, "strategies." + name + ".");
-                    }
-                    throw e;
-                }
-            }
-            builder.strategySettings(name, settings);
+            check(() -> readStrategy(table, name, builder));
         }
+    }
+
+    private void readStrategy(TomlTable table, String name, RouterConfigBuilder builder) {
+        Object v = table.get(List.of(name));
+        if (!(v instanceof TomlTable t)) {
+            throw bad(table, "strategies." + name, name, v, "a table of settings such as [strategies." + name + "]");
+        }
+        Map<String, String> settings = new java.util.LinkedHashMap<>();
+        for (String key : t.keySet()) {
+            Object raw = t.get(List.of(key));
+            if (raw instanceof String || raw instanceof Number || raw instanceof Boolean) {
+                settings.put(key, String.valueOf(raw));
+            } else {
+                throw bad(t, "strategies." + name + "." + key, key, raw, "a string, number or boolean");
+            }
+        }
+        if (strategies.names().contains(name)) {
+            try {
+                strategies.create(name, settings);
+            } catch (IllegalArgumentException e) {
+                throw wrap(e, t, "strategies." + name + ".");
+            } catch (IllegalStateException e) {
+                if (e.getCause() instanceof IllegalArgumentException iae) {
+                    throw wrap(iae, t, "strategies." + name + ".");
+                }
+                throw e;
+            }
+        }
+        builder.strategySettings(name, settings);
     }
 
     private void applyEnvironment(Map<String, String> env, RouterConfigBuilder builder) {

@@ -161,13 +161,15 @@ public final class FleetDiscovery implements AutoCloseable {
             merged.putIfAbsent(s.id(), s);
         }
         RouterConfig next = base.toBuilder().servers(new ArrayList<>(merged.values())).build();
-        if (next.equals(current.get())) {
+        RouterConfig before = current.get();
+        if (next.equals(before)) {
             return;
         }
         try {
             reconfigure.accept(next);
-            LOG.log(System.Logger.Level.INFO, "{0}: {1} server(s) now ({2} discovered)", why, next.servers().size(),
-                    discovered.size());
+            LOG.log(System.Logger.Level.INFO, "{0}: {1} server(s) now ({2} discovered): {3}", why, next.servers().size(),
+                    discovered.size(), before == null ? "first configuration"
+                            : io.vllmrouter.core.config.ConfigDiff.describe(before, next));
         } catch (RuntimeException refused) {
             LOG.log(System.Logger.Level.WARNING, "{0}: not applied, the running configuration stays: {1}", why,
                     refused.getMessage());

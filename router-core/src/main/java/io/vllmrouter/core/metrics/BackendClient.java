@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vllmrouter.api.ModelInfo;
+import io.vllmrouter.api.transport.TransportException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -177,10 +178,10 @@ public final class BackendClient implements BackendProbe {
         } else if (error instanceof HttpTimeoutException) {
             mapped = new HttpTimeoutException(what + ": no response within " + timeout);
         } else if (error instanceof ConnectException) {
-            mapped = new ConnectException(what + ": cannot connect"
-                    + (error.getMessage() == null ? "" : " (" + error.getMessage() + ")"));
+            // in words: "connection refused", "unknown host" (the JDK reports both as a ConnectException)
+            mapped = new ConnectException(what + ": " + TransportException.describe(error));
         } else if (error instanceof IOException) {
-            mapped = new IOException(what + ": " + error, error);
+            mapped = new IOException(what + ": " + TransportException.describe(error), error);
         } else {
             return error;
         }

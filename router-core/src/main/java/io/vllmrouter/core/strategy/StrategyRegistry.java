@@ -225,7 +225,8 @@ public final class StrategyRegistry {
     public void requireKnown(String name) {
         if (name == null || !providers.containsKey(name)) {
             throw new IllegalArgumentException("strategy: " + (name == null ? "null" : "\"" + name + "\"")
-                    + " (expected: one of " + providers.keySet() + ")");
+                    + " (expected: one of " + providers.keySet() + "; a strategy from a plugin jar is loaded when the"
+                    + " router starts: put the jar in plugins/ and restart)");
         }
     }
 

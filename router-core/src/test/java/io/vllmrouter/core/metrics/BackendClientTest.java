@@ -14,6 +14,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
+import io.vllmrouter.api.transport.TransportException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -223,9 +224,17 @@ class BackendClientTest {
         Throwable health = failure(client.checkHealth(base, null, TIMEOUT));
 
         assertThat(scrape).isInstanceOf(ConnectException.class)
-                .hasMessageStartingWith("GET " + base + "/metrics: cannot connect");
+                .hasMessage("GET " + base + "/metrics: connection refused");
         assertThat(health).isInstanceOf(ConnectException.class)
-                .hasMessageStartingWith("GET " + base + "/health: cannot connect");
+                .hasMessage("GET " + base + "/health: connection refused");
+        assertThat(TransportException.describe(health)).isEqualTo("GET " + base + "/health: connection refused");
+    }
+
+    @Test
+    void anUnknownHostIsNotAConnectionRefused() throws Exception {
+        URI base = URI.create("http://no-such-host.invalid:8000");
+        Throwable health = failure(client.checkHealth(base, null, TIMEOUT));
+        assertThat(TransportException.describe(health)).isEqualTo("GET " + base + "/health: unknown host");
     }
 
     // ---- /v1/models

@@ -39,10 +39,10 @@ class StrategyRegistryTest {
     void unknownNameListsTheNamesFound() {
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create("foo"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: \"foo\" (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score])");
+                .hasMessage("strategy: \"foo\" (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: null (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score])");
+                .hasMessage("strategy: null (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
     }
 
     @Test
@@ -87,7 +87,7 @@ class StrategyRegistryTest {
         StrategyRegistry registry = StrategyRegistry.load(new HidingLoader(true));
         assertThat(registry.names()).isEmpty();
         assertThatThrownBy(() -> registry.create("weighted-score"))
-                .hasMessage("strategy: \"weighted-score\" (expected: one of [])");
+                .hasMessage("strategy: \"weighted-score\" (expected: one of []; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
     }
 
     @Test

@@ -34,6 +34,28 @@ class DescribeFailureTest {
     }
 
     @Test
+    void theCauseThatNamesTheProblemWins() {
+        // the JDK client's unknown host: a ConnectException without a message, caused by an unresolved address
+        ConnectException unresolved = new ConnectException();
+        unresolved.initCause(new java.nio.channels.UnresolvedAddressException());
+        assertThat(TransportException.describe(unresolved)).isEqualTo("unknown host");
+        ConnectException viaHost = new ConnectException("gpu-7");
+        viaHost.initCause(new UnknownHostException("gpu-7: Name or service not known"));
+        assertThat(TransportException.describe(viaHost)).isEqualTo("unknown host: gpu-7: Name or service not known");
+        IOException tls = new IOException("handshake", new javax.net.ssl.SSLHandshakeException("PKIX path building failed"));
+        assertThat(TransportException.describe(tls)).isEqualTo("TLS handshake failed: PKIX path building failed");
+        class ConnectTimeoutException extends ConnectException {  // as Netty's, a ConnectException
+            ConnectTimeoutException(String m) {
+                super(m);
+            }
+        }
+        assertThat(TransportException.describe(new ConnectTimeoutException("connection timed out: /10.0.0.9:8000")))
+                .isEqualTo("connect timed out: connection timed out: /10.0.0.9:8000");
+        assertThat(TransportException.describe(new java.net.NoRouteToHostException("No route to host")))
+                .isEqualTo("No route to host");
+    }
+
+    @Test
     void noDescriptionNamesAnExceptionClass() {
         for (Throwable t : new Throwable[] {new ConnectException(), new UnknownHostException(), new EOFException(),
                 new IOException(), new RuntimeException(), new javax.net.ssl.SSLHandshakeException("bad certificate")}) {

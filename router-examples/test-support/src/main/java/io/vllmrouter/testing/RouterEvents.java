@@ -178,6 +178,15 @@ public final class RouterEvents implements RouterListener {
     }
 
     /**
+     * Waits until {@code servers} of the router's servers are eligible (a server gets no requests
+     * before its first health check passed). This recorder must be one of the router's listeners.
+     */
+    public void awaitEligible(io.vllmrouter.api.VllmRouter router, int servers, Duration timeout) {
+        awaitUntil(servers + " eligible server(s)", () -> router.stats().servers().stream()
+                .filter(io.vllmrouter.api.BackendStats::status).count() >= servers, timeout);
+    }
+
+    /**
      * Waits until {@code condition} holds, checking it now and again after each event the router
      * reports (it runs outside this recorder's lock, so it may call the router).
      */

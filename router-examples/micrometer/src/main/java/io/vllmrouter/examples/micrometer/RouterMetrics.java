@@ -49,7 +49,7 @@ import java.util.function.ToDoubleFunction;
  */
 public final class RouterMetrics implements RouterListener, MeterBinder {
 
-    /** Most distinct (backend, model, status) series; further models count as {@code _other}. */
+    /** Most distinct (backend, model, status, outcome) series; further models count as {@code _other}. */
     public static final int MAX_SERIES = 2000;
 
     /** Timer buckets, 5 ms to 5 min: short embeddings to long generations. */
@@ -67,7 +67,7 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                             Map<String, Long> strategyStats, long readAtNanos) {
     }
 
-    private record RequestKey(String backend, String model, int status) {
+    private record RequestKey(String backend, String model, int status, String outcome) {
     }
 
     /** Metrics without a stats source yet: gauges appear once {@link #stats} or {@link #update} is called. */
@@ -158,9 +158,10 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
     @Override
     public void onHealthChange(String backend, boolean healthy, String reason) {
         for (Bound b : bound) {
-            b.counter(b.healthTransitions, healthy ? "readmitted" : "ejected",
+            String transition = !healthy ? "ejected" : FIRST_CHECK_PASSED.equals(reason) ? "admitted" : "readmitted";
+            b.counter(b.healthTransitions, transition,
                     k -> Counter.builder("vllm.router.health.transitions").tag("transition", k)
-                            .description("Backends ejected or re-admitted by the active health checks.")).increment();
+                            .description("Backends admitted (first check passed), ejected or re-admitted by the active health checks.")).increment();
         }
     }
 
@@ -203,6 +204,15 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
             return 0;
         }
         return (long) bound.get(0).requests.values().stream().mapToDouble(Counter::count).sum();
+    }
+
+    /** Requests counted so far in the first bound registry, by outcome label ({@code success}, {@code cut_short}, ...). */
+    public Map<String, Long> requestsByOutcome() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        if (!bound.isEmpty()) {
+            bound.get(0).requests.forEach((k, c) -> out.merge(k.outcome(), (long) c.count(), Long::sum));
+        }
+        return out;
     }
 
     /** Configuration reloads counted with {@code result} ({@code applied} or {@code refused}) in the first bound registry. */
@@ -255,24 +265,28 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
             for (CircuitState st : CircuitState.values()) {
                 counter(circuitTransitions, stateName(st), RouterMetrics::circuitCounter);
             }
-            for (String t : new String[] {"ejected", "readmitted"}) {
+            for (String t : new String[] {"admitted", "ejected", "readmitted"}) {
                 counter(healthTransitions, t, k -> Counter.builder("vllm.router.health.transitions").tag("transition", k)
-                        .description("Backends ejected or re-admitted by the active health checks."));
+                        .description("Backends admitted (first check passed), ejected or re-admitted by the active health checks."));
             }
         }
 
         void request(RequestRecord r) {
             String backend = r.backend() == null ? "none" : r.backend();
             String model = r.model() == null ? "" : r.model();
-            RequestKey key = new RequestKey(backend, model, r.status());
+            String outcome = r.outcome().label();
+            RequestKey key = new RequestKey(backend, model, r.status(), outcome);
             Counter c = requests.get(key);
             if (c == null) {
                 if (requests.size() >= MAX_SERIES) {
-                    key = new RequestKey(backend, "_other", r.status());
+                    key = new RequestKey(backend, "_other", r.status(), outcome);
                 }
                 c = requests.computeIfAbsent(key, k -> Counter.builder("vllm.router.requests")
-                        .tags("backend", k.backend(), "model", k.model(), "status", String.valueOf(k.status()))
-                        .description("Requests finished, by the backend of the last attempt, model and HTTP status (499: client went away).")
+                        .tags("backend", k.backend(), "model", k.model(), "status", String.valueOf(k.status()),
+                                "outcome", k.outcome())
+                        .description("Requests finished, by the backend of the last attempt, model, HTTP status "
+                                + "(499: client went away) and outcome (success, client_error, upstream_error, cut_short, "
+                                + "resumed, timeout, rejected, no_backend, cancelled).")
                         .register(registry));
             }
             c.increment();

@@ -56,14 +56,14 @@ class RouterMetricsTest {
         RouterMetrics metrics = new RouterMetrics();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         metrics.bindTo(registry);
-        metrics.onRequestComplete(new RequestRecord("r1", "llama", true, "http://a:1", 200, RequestOutcome.OK, 30_000_000L, 5_000_000L, 0, 100));
+        metrics.onRequestComplete(new RequestRecord("r1", "llama", true, "http://a:1", 200, RequestOutcome.SUCCESS, 30_000_000L, 5_000_000L, 0, 100));
         metrics.onRetry("r1", "http://b:2", "refused");
         metrics.onCircuitStateChange("http://b:2", CircuitState.CLOSED, CircuitState.OPEN);
         metrics.onConfigReload(true, null);
         metrics.update(fleet(backend("http://a:1", 0, 4, CircuitState.CLOSED)));
 
         assertThat(registry.scrape())
-                .contains("vllm_router_requests_total{backend=\"http://a:1\",model=\"llama\",status=\"200\"} 1")
+                .contains("vllm_router_requests_total{backend=\"http://a:1\",model=\"llama\",outcome=\"success\",status=\"200\"} 1")
                 .contains("vllm_router_request_duration_seconds_bucket{backend=\"http://a:1\",le=\"0.05\"} 1")
                 .contains("vllm_router_time_to_first_byte_seconds_count{backend=\"http://a:1\"} 1")
                 .contains("vllm_router_response_bytes_total{backend=\"http://a:1\"} 100")

@@ -12,6 +12,8 @@ import io.vllmrouter.core.discovery.DiscoveryConfig;
 import io.vllmrouter.core.discovery.FleetDiscovery;
 import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.examples.dashboard.Dashboard;
+import io.vllmrouter.examples.dashboard.ServerNames;
+import io.vllmrouter.examples.tracing.ProxyTracing;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
 import io.vllmrouter.examples.logging.RequestLog;
@@ -108,6 +110,12 @@ public final class RunCommand implements Callable<Integer> {
                     + "Default: 0, one per core")
     int ioThreads;
 
+    @Option(names = "--otlp-endpoint", paramLabel = "URL",
+            description = "Send traces (a span per request and per attempt, GenAI attributes) to this OpenTelemetry "
+                    + "collector over OTLP/HTTP, e.g. http://127.0.0.1:4318. Env: OTEL_EXPORTER_OTLP_ENDPOINT and the "
+                    + "other OTEL_* variables. Default: no tracing")
+    String otlpEndpoint;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "On shutdown, time in-flight requests get to finish. Default: ${DEFAULT-VALUE}")
     double graceSeconds;
@@ -162,16 +170,6 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     /** The configured server names by URL, for the dashboard. */
-    static Map<String, String> names(RouterSettings config) {
-        Map<String, String> names = new java.util.HashMap<>();
-        for (BackendSettings s : config.servers()) {
-            if (s.name() != null) {
-                names.put(s.id(), s.name());
-            }
-        }
-        return names;
-    }
-
     @Override
     public Integer call() throws Exception {
         // Usage errors first: they need no config file.
@@ -221,7 +219,14 @@ public final class RunCommand implements Callable<Integer> {
                 configPath.toAbsolutePath(), routerConfig.servers().size(), routerConfig.strategy());
 
         ProxyMetrics metrics = new ProxyMetrics();
-        RouterListener listener = CompositeListener.of(metrics, new RequestLog(), extraListener);
+        ProxyTracing tracing;
+        try {
+            tracing = ProxyTracing.start(otlpEndpoint, env);
+        } catch (RuntimeException e) {
+            throw new Main.CliException("tracing: " + e.getMessage(), 2);
+        }
+        RouterListener listener = CompositeListener.of(metrics, new RequestLog(), extraListener,
+                tracing == null ? new RouterListener() { } : tracing.listener());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
         // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
@@ -242,7 +247,10 @@ public final class RunCommand implements Callable<Integer> {
             router.close();
             transport.close();
             loops.close();
-            throw new Main.CliException("cannot listen on " + bindHost + ":" + bindPort + ": " + e.getMessage(), 1);
+            if (tracing != null) {
+                tracing.close();
+            }
+            throw new Main.CliException(ListenError.describe(bindHost, bindPort, e), 1);
         }
 
         ConfigFileWatch fileWatch = null;
@@ -254,6 +262,11 @@ public final class RunCommand implements Callable<Integer> {
             }
         }
 
+        // Announce once the servers have answered their first check (bounded): a server is not
+        // eligible before, so a request sent to the printed address would get 503 meanwhile.
+        for (String problem : FirstChecks.await(router, routerConfig.healthCheckTimeout().plusSeconds(1))) {
+            spec.commandLine().getOut().println("warning: " + problem);
+        }
         String listen = bindHost + ":" + server.port();
         PrintStream terminal = System.out;
         spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on "
@@ -265,13 +278,16 @@ public final class RunCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("plugins: " + pluginJars.describe() + " (from "
                     + pluginJars.dir().toAbsolutePath() + ")");
         }
+        if (tracing != null) {
+            spec.commandLine().getOut().println("tracing: " + tracing.describe());
+        }
         String hintLines = hint.apply(server.port());
         if (!hintLines.isEmpty()) {
             spec.commandLine().getOut().println(hintLines);
         }
         spec.commandLine().getOut().flush();
 
-        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats, () -> names(router.config()),
+        Dashboard dashboard = toConsole ? null : Dashboard.start(router::stats, () -> ServerNames.of(router.config()),
                 new DashboardInfo("vllm-router " + VersionProvider.version(), listen, server.startedAt(),
                         (hintLines.isEmpty() ? "" : hintLines + "\n") + "Ctrl-C to stop · logs in " + dir), terminal, env);
 
@@ -295,6 +311,9 @@ public final class RunCommand implements Callable<Integer> {
             router.close();
             transport.close();
             loops.close();
+            if (tracing != null) {
+                tracing.close();
+            }
             LOG.info("vllm-router stopped");
         };
         Thread hook = new Thread(shutdown, "vllm-router-shutdown");

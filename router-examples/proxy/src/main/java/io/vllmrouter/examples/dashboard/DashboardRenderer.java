@@ -1,7 +1,6 @@
 package io.vllmrouter.examples.dashboard;
 
 import io.vllmrouter.api.BackendStats;
-import io.vllmrouter.api.CircuitState;
 import io.vllmrouter.api.RouterStats;
 
 import java.time.Duration;
@@ -18,18 +17,19 @@ import java.util.Map;
  *
  * <pre>
  * vllm-router 0.1.0 · 0.0.0.0:8888 · weighted-score · up 1h02m
- * servers 2/3 healthy · load 5/12 (42%) · 3.2 req/s
+ * servers 1/2 eligible · load 5/12 (42%) · 3.2 req/s
  *
- * SERVER          MODELS    HLTH  CB   RUN WAI INF CAP UTIL          KV%  REQ/S   LAT
- * gpu-1           llama-3…  up    ok     2   0   2   3 ██████░░░ 67%  79%    1.2  850ms
- * gpu-2           llama-3…  DOWN  OPEN   -   -   0   4 ░░░░░░░░░  0%    -      -      -
+ * SERVER          MODELS    STATE        RUN WAI INF CAP UTIL          KV%  REQ/S   LAT
+ * gpu-1           llama-3…  eligible       2   0   2   3 ██████░░░ 67%  79%    1.2  850ms
+ * gpu-2           llama-3…  ejected        -   -   0   4 ░░░░░░░░░  0%    -      -      -
  *
- * gpu-2: DOWN: 3 consecutive failed health checks (last: connection refused)
+ * gpu-2: ejected: 3 consecutive failed health checks (last: connection refused); breaker open
  * </pre>
  *
- * <p>The table tells the truth at once: a server whose metrics went stale reads {@code stale} (its
- * last figures are not shown as current), one failing its health checks but not yet ejected reads
- * {@code fail}, and below the table each server that is not plainly up gets a line with the reason.
+ * <p>The table tells the truth at once: the state column uses the router's words ({@link ServerStatus}:
+ * eligible, not ready, ejected, breaker open, draining), an eligible server with something to watch
+ * (stale metrics, whose figures are then not shown as current; failing checks) is yellow, and below
+ * the table each such server gets a line with the reason — the same line the web dashboard shows.
  * Servers show their configured {@code name} when they have one.
  */
 public final class DashboardRenderer {
@@ -44,16 +44,15 @@ public final class DashboardRenderer {
     static final char EMPTY = '\u2591';
     static final char ELLIPSIS = '\u2026';
 
-    /** Fixed column widths: HLTH CB RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT. */
-    private static final int HEALTH_W = 5;
-    private static final int CB_W = 4;
+    /** Fixed column widths: STATE RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT. */
+    private static final int HEALTH_W = 12;
     private static final int NUM_W = 3;
     private static final int PCT_W = 4;
     private static final int KV_W = 4;
     private static final int RPS_W = 5;
     private static final int LAT_W = 5;
-    /** Columns: SERVER MODELS HLTH CB RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT: 12 columns, 11 gaps. */
-    private static final int FIXED = HEALTH_W + CB_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + 11;
+    /** Columns: SERVER MODELS STATE RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT: 11 columns, 10 gaps. */
+    private static final int FIXED = HEALTH_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + 10;
 
     private DashboardRenderer() {
     }
@@ -115,9 +114,13 @@ public final class DashboardRenderer {
             double r = b.requests() == null ? 0 : b.requests().requestsPerSecond();
             rps += r >= 0 ? r : 0; // NaN when unknown
         }
-        String healthColour = s.healthyServers() == s.totalServers() && s.totalServers() > 0 ? GREEN
-                : s.healthyServers() > 0 ? YELLOW : RED;
-        lines.add("servers " + healthColour + s.healthyServers() + "/" + s.totalServers() + " healthy" + RESET
+        int eligible = 0;
+        for (BackendStats b : stats.servers()) {
+            eligible += b.status() ? 1 : 0;
+        }
+        int total = stats.servers().size();
+        String healthColour = eligible == total && total > 0 ? GREEN : eligible > 0 ? YELLOW : RED;
+        lines.add("servers " + healthColour + eligible + "/" + total + " eligible" + RESET
                 + " · load " + s.totalActiveLoad() + "/" + s.totalCapacity()
                 + " (" + Math.round(s.overallUtilizationPercent()) + "%)"
                 + " · " + String.format(Locale.ROOT, "%.1f", rps) + " req/s");
@@ -128,8 +131,7 @@ public final class DashboardRenderer {
         if (layout.models > 0) {
             cell(h, "MODELS", layout.models, false);
         }
-        cell(h, "HLTH", HEALTH_W, false);
-        cell(h, "CB", CB_W, false);
+        cell(h, "STATE", HEALTH_W, false);
         cell(h, "RUN", NUM_W, true);
         cell(h, "WAI", NUM_W, true);
         cell(h, "INF", NUM_W, true);
@@ -195,42 +197,15 @@ public final class DashboardRenderer {
         }
         BackendStats.DetailedMetrics m = b.detailedMetrics();
         boolean stale = m != null && m.stale();
-        boolean failing = b.health() != null && b.health().consecutiveFailures() > 0;
-        String health;
-        String colour;
-        if (b.draining()) {
-            health = "drain";
-            colour = YELLOW;
-        } else if (!b.status()) {
-            health = "DOWN";
-            colour = RED;
-        } else if (stale) {
-            health = "stale";
-            colour = YELLOW;
-        } else if (failing) {
-            health = "fail";
-            colour = YELLOW;
-        } else {
-            health = "up";
-            colour = GREEN;
-        }
+        String health = ServerStatus.word(b);
+        String colour = switch (b.state()) {
+            case ELIGIBLE -> ServerStatus.watch(b) ? YELLOW : GREEN;
+            case DRAINING, ASLEEP -> YELLOW;
+            case NOT_READY, EJECTED, BREAKER_OPEN -> RED;
+        };
         r.append(colour);
         cell(r, health, HEALTH_W, false);
         r.append(RESET);
-        CircuitState cs = b.circuitState();
-        String cb = cs == null ? "-" : switch (cs) {
-            case CLOSED -> "ok";
-            case HALF_OPEN -> "half";
-            case OPEN -> "OPEN";
-            case DISABLED -> "off";
-        };
-        if (cs == CircuitState.OPEN) {
-            r.append(RED);
-        }
-        cell(r, cb, CB_W, false);
-        if (cs == CircuitState.OPEN) {
-            r.append(RESET);
-        }
         boolean known = m != null && m.ageMillis() >= 0 && !stale; // stale figures are not shown as current
         cell(r, known ? compact(m.numRequestsRunning()) : "-", NUM_W, true);
         cell(r, known ? compact(m.numRequestsWaiting()) : "-", NUM_W, true);
@@ -295,57 +270,11 @@ public final class DashboardRenderer {
         return host.substring(0, budget - tail) + ELLIPSIS + host.substring(host.length() - tail) + port;
     }
 
-    /**
-     * Why a server is not plainly up, for the line under the table; null when it is. Exception
-     * class names in health-check reasons ({@code ConnectException: ...}) are left out.
-     */
+    /** Why a server is not plainly fine, for the line under the table; null when it is ({@link ServerStatus#reason}). */
     static String reason(BackendStats b) {
-        BackendStats.DetailedMetrics m = b.detailedMetrics();
-        BackendStats.HealthStats h = b.health();
-        // "GET http://gpu-1:8000/health: cannot connect" reads "GET /health: cannot connect" on its row.
-        String health = h == null || h.reason() == null ? null : plain(h.reason()).replace(b.url() + "/", "/");
-        String metrics = m == null || !m.stale() ? null
-                : m.ageMillis() < 0 ? "no metrics yet" : "stale metrics (last good scrape " + age(m.ageMillis()) + " ago)";
-        boolean open = b.circuitState() == CircuitState.OPEN;
-        if (b.draining()) {
-            return "draining: removed from the configuration, finishing " + b.inFlight() + " request(s)";
-        }
-        if (!b.status()) {
-            StringBuilder sb = new StringBuilder("DOWN: ");
-            if (health != null) {
-                sb.append(health);
-            } else if (open) {
-                sb.append("breaker open after failed requests");
-            } else if (b.ineligibleReason() != null) {
-                sb.append(b.ineligibleReason());
-            } else {
-                sb.append("not admitted by the health checks");
-            }
-            if (open && health != null) {
-                sb.append("; breaker open");
-            }
-            return sb.toString(); // its metrics are stale too, which says nothing more
-        }
-        if (metrics != null) {
-            return metrics + "; routed by its own counts";
-        }
-        if (h != null && h.consecutiveFailures() > 0) {
-            return "failing health checks (" + h.consecutiveFailures() + " in a row)" + (health != null ? ": " + health : "");
-        }
-        if (b.circuitState() == CircuitState.HALF_OPEN) {
-            return "breaker half-open: trying a few requests";
-        }
-        return null;
+        return ServerStatus.reason(b);
     }
 
-    /** A message without the Java exception class names it may carry. */
-    static String plain(String message) {
-        return message.replaceAll("\\b(?:[a-z][a-z0-9_]*\\.)*[A-Z][A-Za-z0-9]*(?:Exception|Error): ", "");
-    }
-
-    private static String age(long millis) {
-        return millis < 10_000 ? String.format(Locale.ROOT, "%.1fs", millis / 1000.0) : uptime(Duration.ofMillis(millis));
-    }
 
     /**
      * The part every model name shares, cut after a separator ({@code -}, {@code _}, {@code .},

@@ -1,6 +1,7 @@
 package io.vllmrouter.examples.logging;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.examples.server.LogText;
 import org.slf4j.Logger;
@@ -48,12 +49,18 @@ public final class RequestLog implements RouterListener {
         if (structured.isInfoEnabled()) {
             structured.info(toJson(r, clock.get()));
         }
-        if (access.isInfoEnabled()) {
-            access.info("{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}",
-                    LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()), r.status(),
-                    r.outcome().label(),
-                    millis(r.latencyNanos()), r.ttfbNanos() < 0 ? -1 : millis(r.ttfbNanos()), r.retries(),
-                    r.stream() ? " stream" : "");
+        // An answer cut short went out with a 200 status: without a WARN nobody would notice it.
+        boolean cut = r.outcome() == RequestOutcome.CUT_SHORT;
+        if (cut ? access.isWarnEnabled() : access.isInfoEnabled()) {
+            String format = "{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}";
+            Object[] args = {LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()),
+                    r.status(), r.outcome().label(), millis(r.latencyNanos()),
+                    r.ttfbNanos() < 0 ? -1 : millis(r.ttfbNanos()), r.retries(), r.stream() ? " stream" : ""};
+            if (cut) {
+                access.warn(format + " (the answer was cut short after it began)", args);
+            } else {
+                access.info(format, args);
+            }
         }
     }
 

@@ -38,6 +38,40 @@ public final class CompositeListener implements RouterListener {
     }
 
     @Override
+    public void onRequestStart(String requestId, String model, io.vllmrouter.api.RouterRequest request) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onRequestStart(requestId, model, request);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
+    @Override
+    public void onAttemptStart(String requestId, String backend, int attempt,
+                               java.util.function.BiConsumer<String, String> header) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onAttemptStart(requestId, backend, attempt, header);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
+    @Override
+    public void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
+        for (RouterListener l : listeners) {
+            try {
+                l.onAttemptEnd(requestId, backend, attempt, status, failure);
+            } catch (RuntimeException e) {
+                failed(l, e);
+            }
+        }
+    }
+
+    @Override
     public void onRetry(String requestId, String failedBackend, String reason) {
         for (RouterListener l : listeners) {
             try {

@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * The web dashboard served at {@value #PATH}: one self-contained HTML page (inline CSS and script,
- * nothing loaded from elsewhere) that polls {@code /load-stats}. Read once from the class path; every
+ * nothing loaded from elsewhere) that polls {@value #DATA_PATH}. Read once from the class path; every
  * request gets the same bytes.
  *
  * <pre>{@code
@@ -23,6 +23,8 @@ public final class DashboardPage {
 
     /** Where the proxy serves the page. */
     public static final String PATH = "/dashboard";
+    /** Where the page reads its data ({@link io.vllmrouter.examples.dashboard.DashboardData}). */
+    public static final String DATA_PATH = "/dashboard/data";
     public static final String CONTENT_TYPE = "text/html; charset=utf-8";
     /** Headers to send with the page: no caching of a live page, and a policy that lets it reach only its own origin. */
     public static final Map<String, String> HEADERS = Map.of(
@@ -58,6 +60,16 @@ public final class DashboardPage {
         try (OutputStream out = ex.getResponseBody()) {
             out.write(PAGE);
         }
+    }
+
+    /** The page's data source for a proxy on {@code router}, sampling on {@code scheduler}. */
+    public static io.vllmrouter.examples.dashboard.WebDashboardFeed feed(io.vllmrouter.api.VllmRouter router, ProxyOptions options,
+                                                               io.vllmrouter.api.time.Scheduler scheduler,
+                                                               java.net.InetSocketAddress address, java.time.Instant startedAt) {
+        io.vllmrouter.examples.dashboard.DashboardInfo info = new io.vllmrouter.examples.dashboard.DashboardInfo(
+                "vllm-router " + options.version(), address.getHostString() + ":" + address.getPort(), startedAt, "");
+        return io.vllmrouter.examples.dashboard.WebDashboardFeed.start(router::stats, options.metrics()::requestsByOutcome,
+                () -> io.vllmrouter.examples.dashboard.ServerNames.of(router.config()), info, scheduler);
     }
 
     private static byte[] load() {

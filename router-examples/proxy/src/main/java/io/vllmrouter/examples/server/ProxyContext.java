@@ -29,6 +29,8 @@ public final class ProxyContext {
     private final AtomicLong bodyBytes = new AtomicLong();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
+    /** The web dashboard's data source, set once the server is bound. */
+    private volatile io.vllmrouter.examples.dashboard.WebDashboardFeed dashboard;
 
     /** The context of a server on {@code router} with {@code options}; {@link ProxyServer#start} makes one. */
     public ProxyContext(VllmRouter router, ProxyOptions options) {
@@ -62,6 +64,15 @@ public final class ProxyContext {
         return keyLimits;
     }
 
+    /** The web dashboard's data (its history kept here), or null before the server is bound. */
+    public io.vllmrouter.examples.dashboard.WebDashboardFeed dashboard() {
+        return dashboard;
+    }
+
+    void dashboard(io.vllmrouter.examples.dashboard.WebDashboardFeed feed) {
+        this.dashboard = feed;
+    }
+
     /** Whether a stop has begun: new requests are refused. */
     public boolean stopping() {
         return stopping;
@@ -69,6 +80,10 @@ public final class ProxyContext {
 
     void beginStop() {
         stopping = true;
+        io.vllmrouter.examples.dashboard.WebDashboardFeed d = dashboard;
+        if (d != null) {
+            d.close();
+        }
     }
 
     // ---- exchanges in flight ------------------------------------------------------------------

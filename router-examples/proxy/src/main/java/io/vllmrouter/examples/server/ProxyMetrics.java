@@ -81,6 +81,11 @@ public final class ProxyMetrics implements RouterListener {
         return router.requestsTotal();
     }
 
+    /** Requests counted so far by outcome label (for the web dashboard's outcome rates). */
+    public java.util.Map<String, Long> requestsByOutcome() {
+        return router.requestsByOutcome();
+    }
+
     /** Configuration reloads counted with {@code result} ({@code applied} or {@code refused}). */
     public long reloads(String result) {
         return router.reloads(result);

@@ -116,6 +116,7 @@ public final class ProxyServer implements AutoCloseable {
             throw new IOException(e.getMessage() == null ? e.toString() : e.getMessage(), e);
         }
         ProxyServer proxy = new ProxyServer(context, loops, own, ch, connections);
+        context.dashboard(DashboardPage.feed(router, options, loops.timers(), proxy.address(), context.startedAt()));
         LOG.info("listening on {}://{}:{} ({} event loops, {}{})", tls != null ? "https" : "http", options.host(),
                 proxy.port(), loops.threads(), loops.kind(), access.authEnabled() ? ", API keys required" : "");
         return proxy;

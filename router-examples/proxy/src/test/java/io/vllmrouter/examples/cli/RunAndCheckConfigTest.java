@@ -124,6 +124,27 @@ class RunAndCheckConfigTest {
     }
 
     @Test
+    void checkConfigRefusesAnOpenAiBaseUrlAndListsEveryMistake() throws Exception {
+        Path bad = Files.writeString(dir.resolve("v1.toml"), "[servers]\nservers = [\n  { url = \"" + url()
+                + "/v1\", max_concurrent_requests = 4 },\n  { url = \"" + url() + "\", max_concurrent_requests = 0 },\n]\n");
+        CliTest.Result r = CliTest.run("check-config", bad.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("v1.toml:3: servers[0].url").contains("drop /v1").contains(url() + ";")
+                .contains("v1.toml:4: servers[1].max_concurrent_requests = 0").doesNotContain("\tat ");
+    }
+
+    @Test
+    void runOnAPortInUseSaysToChooseAnother() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            CliTest.Result r = CliTest.run("run", "--console", "--config", config(url()).toString(), "--host", "127.0.0.1",
+                    "--port", String.valueOf(taken.getLocalPort()), "--log-dir", dir.resolve("logs").toString());
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .contains("in use").contains("--port").doesNotContain("Exception");
+        }
+    }
+
+    @Test
     void checkConfigRefusesAnUnknownStrategyListingTheKnownOnes() throws Exception {
         Path bad = Files.writeString(dir.resolve("strategy.toml"),
                 "[servers]\nservers = [ { url = \"" + url() + "\", max_concurrent_requests = 4 } ]\n[config]\nstrategy = \"fastest\"\n");

@@ -23,7 +23,8 @@ public class DashboardRendererTest {
         double util = Math.round(1000.0 * load / capacity) / 10.0;
         return new BackendStats(url, load, capacity, Math.max(0, capacity - load), util, healthy,
                 new BackendStats.DetailedMetrics(load, 0, 42.5, 65535, 300, false), models, (int) load, cs, false,
-                new BackendStats.HealthStats(healthy, T0.toEpochMilli(), healthy ? 0 : 3, healthy ? 1 : 0, 12, healthy ? null : "refused"),
+                new BackendStats.HealthStats(healthy, T0.toEpochMilli(), healthy ? 0 : 3, healthy ? 1 : 0, 12,
+                        healthy ? null : "3 consecutive failed health checks (last: refused)", true),
                 new BackendStats.RequestStats(100, 99, 1, 2.5, 850, 120));
     }
 
@@ -60,9 +61,9 @@ public class DashboardRendererTest {
         // Each server stays recognisable: its host's start and end, and its port.
         assertThat(frame).containsPattern("gpu-[a-z-]*\u2026?[a-z-]*1:8081").containsPattern("gpu-[a-z-]*\u2026?[a-z-]*2:8088")
                 .contains("10.0.0.3:8089");
-        assertThat(frame).contains("servers 2/3 healthy").contains("load 6/13").contains("weighted-score")
+        assertThat(frame).contains("servers 2/3 eligible").contains("load 6/13").contains("weighted-score")
                 .contains("up 1h02m").contains("0.0.0.0:8888").contains("7.5 req/s");
-        assertThat(frame).contains("DOWN").contains("OPEN").contains("half");
+        assertThat(frame).contains("ejected").contains("breaker half-open");
     }
 
     @Test
@@ -139,7 +140,7 @@ public class DashboardRendererTest {
                 fresh.health(), fresh.requests());
         String frame = plain(DashboardRenderer.render(stats(List.of(stale)), INFO, 80, 24, java.util.Map.of(fresh.url(), "gpu-b")));
         String row = frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow();
-        assertThat(row).contains("stale").doesNotContain(" up ");
+        assertThat(row).contains("eligible");
         assertThat(row.split("\\s+")[4]).as("RUN of %s", row).isEqualTo("-");
         assertThat(frame).contains("gpu-b: stale metrics (last good scrape 4.2s ago)");
     }
@@ -150,15 +151,15 @@ public class DashboardRendererTest {
         BackendStats down = new BackendStats("http://127.0.0.1:9002", 0, 4, 4, 0, false,
                 new BackendStats.DetailedMetrics(0, 0, 0, 65535, 31_000, true), List.of("m"), 0, CircuitState.OPEN, false,
                 new BackendStats.HealthStats(false, T0.toEpochMilli(), 3, 0, -1,
-                        "3 consecutive failed health checks (last: java.net.ConnectException: Connection refused)"),
+                        "3 consecutive failed health checks (last: java.net.ConnectException: Connection refused)", true),
                 up.requests());
         String frame = plain(DashboardRenderer.render(stats(List.of(up, down)), INFO, 80, 24,
                 java.util.Map.of(up.url(), "gpu-a", down.url(), "gpu-b")));
         assertThat(DashboardRenderer.reason(down))
-                .isEqualTo("DOWN: 3 consecutive failed health checks (last: Connection refused); breaker open");
-        assertThat(frame).contains("gpu-b: DOWN: 3 consecutive failed health checks (last: Connection refused)")
+                .isEqualTo("ejected: 3 consecutive failed health checks (last: Connection refused); breaker open");
+        assertThat(frame).contains("gpu-b: ejected: 3 consecutive failed health checks (last: Connection refused)")
                 .doesNotContain("Exception");
-        assertThat(frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow()).contains("DOWN").contains("OPEN");
+        assertThat(frame.lines().filter(l -> l.startsWith("gpu-b ")).findFirst().orElseThrow()).contains("ejected");
         assertThat(frame).doesNotContain("gpu-a:");
     }
 
@@ -182,7 +183,7 @@ public class DashboardRendererTest {
     void commonPrefixIsCutAtASeparator() {
         assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 30)).isEqualTo("llama-8b,qwen-7b");
         assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 12)).isEqualTo("llama-8b,+1");
-        assertThat(DashboardRenderer.plain("x (last: java.net.ConnectException: refused)")).isEqualTo("x (last: refused)");
+        assertThat(ServerStatus.plain("x (last: java.net.ConnectException: refused)")).isEqualTo("x (last: refused)");
     }
 
     @Test
@@ -192,7 +193,7 @@ public class DashboardRendererTest {
                 new BackendStats.DetailedMetrics(0, 0, 0, 65535, 9_000, true), List.of("m"), 0, CircuitState.CLOSED, false,
                 new BackendStats.HealthStats(false, T0.toEpochMilli(), 3, 0, -1, "GET http://127.0.0.1:9002/health: cannot connect"),
                 up.requests());
-        assertThat(DashboardRenderer.reason(down)).isEqualTo("DOWN: GET /health: cannot connect");
+        assertThat(DashboardRenderer.reason(down)).isEqualTo("not ready: GET /health: cannot connect");
     }
 
     @Test
@@ -200,6 +201,8 @@ public class DashboardRendererTest {
         BackendStats up = server("http://127.0.0.1:9001", 0, 4, true, CircuitState.CLOSED, List.of("m"));
         BackendStats asleep = new BackendStats(up.url(), 0, 4, 4, 0, false, up.detailedMetrics(), List.of("m"), 0,
                 CircuitState.CLOSED, false, up.health(), up.requests(), 65536, "asleep (sleep level 1: weights offloaded)");
-        assertThat(DashboardRenderer.reason(asleep)).isEqualTo("DOWN: asleep (sleep level 1: weights offloaded)");
+        assertThat(asleep.state()).isEqualTo(io.vllmrouter.api.BackendState.ASLEEP);
+        assertThat(ServerStatus.word(asleep)).isEqualTo("asleep");
+        assertThat(DashboardRenderer.reason(asleep)).isEqualTo("asleep (sleep level 1: weights offloaded)");
     }
 }

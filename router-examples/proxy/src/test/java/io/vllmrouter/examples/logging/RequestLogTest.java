@@ -15,7 +15,7 @@ class RequestLogTest {
 
     @Test
     void structuredLineHasEveryField() throws Exception {
-        String line = RequestLog.toJson(new RequestRecord("req-1", "llama", true, "http://a:1", 200, RequestOutcome.OK,
+        String line = RequestLog.toJson(new RequestRecord("req-1", "llama", true, "http://a:1", 200, RequestOutcome.SUCCESS,
                 1_234_567_890L, 45_600_000L, 1, 999), Instant.parse("2026-01-01T00:00:00Z"));
         assertThat(line).doesNotContain("\n");
         JsonNode n = new ObjectMapper().readTree(line);
@@ -28,7 +28,7 @@ class RequestLogTest {
         assertThat(n.get("ttfb_ms").asDouble()).isEqualTo(45.6);
         assertThat(n.get("retries").asInt()).isEqualTo(1);
         assertThat(n.get("stream").asBoolean()).isTrue();
-        assertThat(n.get("outcome").asText()).isEqualTo("ok");
+        assertThat(n.get("outcome").asText()).isEqualTo("success");
     }
 
     @Test
@@ -57,7 +57,7 @@ class RequestLogTest {
     @Test
     void stringsAreEscaped() throws Exception {
         String model = "a \"quoted\"\nmodel\\ \u00e9";
-        String line = RequestLog.toJson(new RequestRecord("r", model, false, "http://a:1", 200, RequestOutcome.OK, 1000, 10, 0, 5), Instant.EPOCH);
+        String line = RequestLog.toJson(new RequestRecord("r", model, false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5), Instant.EPOCH);
         assertThat(line).doesNotContain("\n");
         assertThat(new ObjectMapper().readTree(line).get("model").asText()).isEqualTo(model);
     }
@@ -65,7 +65,7 @@ class RequestLogTest {
     @Test
     void aNewlineInTheModelCannotForgeALine() throws Exception {
         String model = "llama\n2026-01-01 00:00:00 INFO vllmrouter.access forged status=200\r";
-        RequestRecord r = new RequestRecord("r\n1", model, false, "http://a:1", 200, RequestOutcome.OK, 1000, 10, 0, 5);
+        RequestRecord r = new RequestRecord("r\n1", model, false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5);
         java.util.List<String> lines = new java.util.ArrayList<>();
         org.slf4j.Logger access = (org.slf4j.Logger) java.lang.reflect.Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[] {org.slf4j.Logger.class}, (p, m, args) -> {

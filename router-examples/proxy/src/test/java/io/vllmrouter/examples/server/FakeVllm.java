@@ -42,6 +42,8 @@ final class FakeVllm implements AutoCloseable {
     final AtomicInteger healthChecks = new AtomicInteger();
     /** The Authorization header of the last chat request, or null. */
     volatile String lastAuthorization;
+    /** The traceparent header of the last chat request, or null. */
+    volatile String lastTraceparent;
     /** Completed when a {@code hang} request has arrived and waits for {@link #release}. */
     final CompletableFuture<Void> hanging = new CompletableFuture<>();
 
@@ -84,6 +86,7 @@ final class FakeVllm implements AutoCloseable {
                 case "/v1/completions":
                     ex.getRequestBody().readAllBytes();
                     lastAuthorization = ex.getRequestHeaders().getFirst("Authorization");
+                    lastTraceparent = ex.getRequestHeaders().getFirst("traceparent");
                     chatRequests.incrementAndGet();
                     chatArrivals.release();
                     chat(ex);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
+import io.vllmrouter.testing.RouterEvents;
 import io.vllmrouter.core.config.AccessConfig;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
@@ -97,8 +98,11 @@ class FrontDoorTest {
                 .access(access.apply(AccessConfig.builder()).build());
         config.server(new ServerConfig(URI.create(backend.url()), 4, List.of(), backendKey));
         loops = EventLoops.create(loopThreads);
-        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
+        RouterEvents events = new RouterEvents();
+        router = VllmRouters.builder().config(tweak.apply(config).build()).listener(events)
+                .transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+        events.awaitEligible(router, 1, SAFETY);
     }
 
     private URI uri(String path) {

@@ -124,6 +124,22 @@ class GrafanaDashboardTest {
                 "vllm_router_time_to_first_byte_seconds_bucket", "vllm_router_requests_total", "vllm_router_strategy");
     }
 
+    @Test
+    void theErrorPanelCountsExactlyTheFailureOutcomes() throws Exception {
+        JsonNode dashboard = new ObjectMapper().readTree(Files.readString(DASHBOARD));
+        String failed = expressions(dashboard).stream().filter(e -> e.contains("outcome=~")).findFirst().orElseThrow();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("outcome=~\"([a-z_|]+)\"").matcher(failed);
+        assertThat(m.find()).as(failed).isTrue();
+        Set<String> inPanel = new TreeSet<>(List.of(m.group(1).split("\\|")));
+        Set<String> failures = new TreeSet<>();
+        for (io.vllmrouter.api.RequestOutcome o : io.vllmrouter.api.RequestOutcome.values()) {
+            if (o.isFailure()) {
+                failures.add(o.label());
+            }
+        }
+        assertThat(inPanel).isEqualTo(failures);
+    }
+
     /** Sample names of a real scrape of the proxy, after one request went through it. */
     private static Set<String> scrapeNames() throws Exception {
         try (FakeVllm backend = new FakeVllm(List.of(FakeVllm.model("llama", 8192)))) {
@@ -138,10 +154,12 @@ class GrafanaDashboardTest {
             // cache-aware: the one built-in strategy with figures of its own (vllm_router_strategy).
             RouterConfig config = RouterConfig.builder().server(new ServerConfig(backend.url(), 4))
                     .strategy("cache-aware").requestTimeout(Duration.ofSeconds(20)).build();
+            io.vllmrouter.testing.RouterEvents events = new io.vllmrouter.testing.RouterEvents();
             try (VllmRouter router = VllmRouters.builder().config(config)
-                    .listener(CompositeListener.of(metrics, counted)).build();
+                    .listener(CompositeListener.of(metrics, counted, events)).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .metrics(metrics).grace(Duration.ZERO).build())) {
+                events.awaitEligible(router, 1, Duration.ofSeconds(20));
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
                 String base = "http://127.0.0.1:" + proxy.port();
                 HttpResponse<String> chat = client.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))

@@ -15,8 +15,8 @@ class ProxyMetricsTest {
     @Test
     void countsRequestsAndFillsHistograms() {
         ProxyMetrics m = new ProxyMetrics();
-        m.onRequestComplete(new RequestRecord("r1", "llama", false, "http://a:1", 200, RequestOutcome.OK, 30_000_000L, 5_000_000L, 0, 10));
-        m.onRequestComplete(new RequestRecord("r2", "llama", true, "http://a:1", 200, RequestOutcome.OK, 2_000_000_000L, 7_000_000L, 1, 10));
+        m.onRequestComplete(new RequestRecord("r1", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 30_000_000L, 5_000_000L, 0, 10));
+        m.onRequestComplete(new RequestRecord("r2", "llama", true, "http://a:1", 200, RequestOutcome.SUCCESS, 2_000_000_000L, 7_000_000L, 1, 10));
         m.onRequestComplete(new RequestRecord("r3", "nope", false, null, 404, RequestOutcome.NO_BACKEND, 1_000_000L, -1, 0, 0));
         m.onRetry("r2", "http://b:2", "connect refused");
         m.onConfigReload(true, null);
@@ -25,8 +25,8 @@ class ProxyMetricsTest {
         String text = m.render(DashboardRendererTest.stats(List.of(
                 DashboardRendererTest.server("http://a:1", 3, 4, true, CircuitState.OPEN, List.of("llama")))));
 
-        assertThat(text).contains("vllm_router_requests_total{backend=\"http://a:1\",model=\"llama\",status=\"200\"} 2")
-                .contains("vllm_router_requests_total{backend=\"none\",model=\"nope\",status=\"404\"} 1")
+        assertThat(text).contains("vllm_router_requests_total{backend=\"http://a:1\",model=\"llama\",outcome=\"success\",status=\"200\"} 2")
+                .contains("vllm_router_requests_total{backend=\"none\",model=\"nope\",outcome=\"no_backend\",status=\"404\"} 1")
                 .contains("vllm_router_request_duration_seconds_bucket{backend=\"http://a:1\",le=\"0.05\"} 1")
                 .contains("vllm_router_request_duration_seconds_bucket{backend=\"http://a:1\",le=\"2.5\"} 2")
                 .contains("vllm_router_request_duration_seconds_count{backend=\"http://a:1\"} 2")
@@ -74,9 +74,9 @@ class ProxyMetricsTest {
             m.onRequestComplete(new RequestRecord("r", "m" + i, false, "b", 404, RequestOutcome.NO_BACKEND, 1, -1, 0, 0));
         }
         String text = m.render(null);
-        assertThat(text).contains("model=\"_other\",status=\"404\"} 50");
+        assertThat(text).contains("model=\"_other\",outcome=\"no_backend\",status=\"404\"} 50");
         ProxyMetrics fresh = new ProxyMetrics();
-        fresh.onRequestComplete(new RequestRecord("r", "a\"b\\c\nd", false, "b", 200, RequestOutcome.OK, 1, -1, 0, 0));
+        fresh.onRequestComplete(new RequestRecord("r", "a\"b\\c\nd", false, "b", 200, RequestOutcome.SUCCESS, 1, -1, 0, 0));
         assertThat(fresh.render(null)).contains("model=\"a\\\"b\\\\c\\nd\"");
     }
 }

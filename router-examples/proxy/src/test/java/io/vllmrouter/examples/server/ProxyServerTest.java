@@ -119,6 +119,7 @@ class ProxyServerTest {
                 .listener(CompositeListener.of(metrics, events, recorded)).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics)
                 .version("9.9.9").eventLoops(loops).build());
+        recorded.awaitEligible(router, backends.length, SAFETY);
     }
 
     private URI uri(String path) {
@@ -274,12 +275,15 @@ class ProxyServerTest {
         HttpResponse<String> r = get("/health");
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode h = json(r);
-        assertThat(h.get("status").asText()).isEqualTo("healthy");
+        assertThat(h.get("status").asText()).isEqualTo("ok");
         assertThat(h.get("total_servers").asInt()).isEqualTo(2);
+        assertThat(h.get("eligible_servers").asInt()).isEqualTo(2);
         assertThat(h.get("healthy_servers").asInt()).isEqualTo(2);
         JsonNode s0 = h.get("servers").get(0);
         assertThat(s0.get("url").asText()).isEqualTo(a.url());
         assertThat(s0.get("healthy").asBoolean()).isTrue();
+        assertThat(s0.get("state").asText()).isEqualTo("eligible");
+        assertThat(s0.get("reason").isNull()).isTrue();
         assertThat(s0.get("circuit_breaker").asText()).isEqualTo("closed");
         for (String field : new String[] {"last_check", "consecutive_failures", "success_rate", "response_time_ms", "models", "in_flight"}) {
             assertThat(s0.has(field)).as(field).isTrue();
@@ -291,20 +295,53 @@ class ProxyServerTest {
         assertThat(r.statusCode()).isEqualTo(200);
         h = json(r);
         assertThat(h.get("status").asText()).isEqualTo("degraded");
-        assertThat(h.get("healthy_servers").asInt()).isEqualTo(1);
+        assertThat(h.get("eligible_servers").asInt()).isEqualTo(1);
         assertThat(h.get("servers").get(0).get("healthy").asBoolean()).isFalse();
+        assertThat(h.get("servers").get(0).get("state").asText()).isEqualTo("ejected");
+        assertThat(h.get("servers").get(0).get("reason").asText()).startsWith("ejected: ").contains("status 500");
         assertThat(h.get("servers").get(0).get("consecutive_failures").asInt()).isPositive();
 
         b.healthStatus = 500;
         await("b ejected", () -> ejected.contains(b.url()));
         r = get("/health");
         assertThat(r.statusCode()).isEqualTo(503);
-        assertThat(json(r).get("status").asText()).isEqualTo("unhealthy");
+        assertThat(json(r).get("status").asText()).isEqualTo("unavailable");
 
         HttpResponse<String> refused = post("/v1/chat/completions", CHAT, null);
         assertOpenAiError(refused, 503, null);
         assertThat(refused.headers().firstValue("retry-after")).isPresent();
         assertThat(Integer.parseInt(refused.headers().firstValue("retry-after").orElseThrow())).isNotNegative();
+    }
+
+    @Test
+    void healthIs503FromTheFirstAnswerWhileNoServerHasPassedACheck() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        String dead = "http://127.0.0.1:" + closedPort;
+        RouterConfigBuilder config = RouterConfig.builder().healthCheckInterval(Duration.ofSeconds(30))
+                .server(new ServerConfig(URI.create(dead), 4, List.of(), null, "gpu-dead"));
+        metrics = new ProxyMetrics();
+        loops = EventLoops.create(1);
+        router = VllmRouters.builder().config(config.build()).listener(recorded)
+                .transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
+        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics)
+                .eventLoops(loops).build());
+
+        HttpResponse<String> first = get("/health");
+        assertThat(first.statusCode()).isEqualTo(503);
+        assertThat(json(first).get("status").asText()).isEqualTo("unavailable");
+        assertThat(json(first).get("servers").get(0).get("state").asText()).isEqualTo("not_ready");
+
+        recorded.await(RouterEvents.HealthCheck.class, e -> !e.passed(), SAFETY);
+        JsonNode h = json(get("/health"));
+        JsonNode s0 = h.get("servers").get(0);
+        assertThat(s0.get("name").asText()).isEqualTo("gpu-dead");
+        assertThat(s0.get("state").asText()).isEqualTo("not_ready");
+        assertThat(s0.get("reason").asText()).startsWith("not ready: health check failed: ")
+                .contains("connection refused").doesNotContain("Exception");
+        assertThat(get("/health").statusCode()).isEqualTo(503);
     }
 
     @Test
@@ -334,9 +371,29 @@ class ProxyServerTest {
         HttpResponse<String> r = get("/dashboard");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/html");
-        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"load-stats\"")
+        assertThat(r.body()).contains("<title>vllm-router dashboard</title>").contains("fetch(\"dashboard/data\"")
                 .doesNotContain("http://").doesNotContain("https://");
         assertThat(post("/dashboard", "{}", null).statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void theDashboardsDataNamesTheServersAndSaysWhyOneIsDown() throws Exception {
+        FakeVllm a = backend(FakeVllm.model("llama", 8192));
+        FakeVllm b = backend(FakeVllm.model("llama", 8192));
+        start(c -> c, a, b);
+        b.healthStatus = 500;
+        await("b ejected", () -> ejected.contains(b.url()));
+        HttpResponse<String> r = get("/dashboard/data");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode d = json(r);
+        assertThat(d.path("title").asText()).isEqualTo("vllm-router 9.9.9");
+        assertThat(d.path("summary").path("eligible").asInt()).isEqualTo(1);
+        JsonNode down = d.path("servers").get(1);
+        assertThat(down.path("url").asText()).isEqualTo(b.url());
+        assertThat(down.path("state").asText()).isEqualTo("ejected");
+        assertThat(down.path("reason").asText()).startsWith("ejected: ").contains("status 500");
+        assertThat(d.path("history").path("times").size()).as("sampled from the start").isPositive();
+        assertThat(d.path("outcomes").path("per_second").has("cut_short")).isTrue();
     }
 
     @Test
@@ -351,7 +408,7 @@ class ProxyServerTest {
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
         String backend = a.url();
         assertThat(r.body())
-                .contains("vllm_router_requests_total{backend=\"" + backend + "\",model=\"llama\",status=\"200\"} 2")
+                .contains("vllm_router_requests_total{backend=\"" + backend + "\",model=\"llama\",outcome=\"success\",status=\"200\"} 2")
                 .contains("vllm_router_request_duration_seconds_count{backend=\"" + backend + "\"} 2")
                 .contains("vllm_router_time_to_first_byte_seconds_bucket{backend=\"" + backend + "\",le=\"+Inf\"} 2")
                 .contains("vllm_router_backend_in_flight{backend=\"" + backend + "\"} 0")

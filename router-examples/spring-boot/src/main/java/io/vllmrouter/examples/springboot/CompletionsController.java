@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.springboot;
 
+import io.vllmrouter.api.ModelInfo;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
@@ -10,6 +11,7 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
@@ -26,7 +28,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Forwards OpenAI requests through the router. The response body is copied as it arrives and
+ * Serves OpenAI's API through the router: {@code GET /v1/models} (and one model) from the router's
+ * catalogue, and forwards chat completions, completions and embeddings. The response body is copied as it arrives and
  * flushed after every read, so a stream reaches the caller event by event; when the caller goes
  * away the write fails, the router's response is closed and that cancels the upstream request.
  */
@@ -68,6 +71,36 @@ public class CompletionsController {
         headers.set("X-Vllm-Router-Backend", response.backendId());
         StreamingResponseBody copy = out -> relay(response, out);
         return new ResponseEntity<>(copy, headers, HttpStatus.valueOf(response.status()));
+    }
+
+    /**
+     * The models the eligible servers serve, in OpenAI's list shape (each model once, its server's own
+     * entry): OpenAI clients and tools list models before they call one.
+     */
+    @GetMapping("/v1/models")
+    public ResponseEntity<String> models() {
+        StringBuilder data = new StringBuilder();
+        Set<String> seen = new java.util.HashSet<>();
+        for (ModelInfo m : router.models()) {
+            if (seen.add(m.id())) {
+                data.append(data.length() == 0 ? "" : ",").append(m.json());
+            }
+        }
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                .body("{\"object\":\"list\",\"data\":[" + data + "]}");
+    }
+
+    /** One model's entry, or 404 in OpenAI's error shape when no eligible server serves it. */
+    @GetMapping("/v1/models/{id}")
+    public ResponseEntity<String> model(@PathVariable("id") String id) {
+        for (ModelInfo m : router.models()) {
+            if (m.id().equals(id)) {
+                return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(m.json());
+            }
+        }
+        return ResponseEntity.status(HttpStatus.NOT_FOUND).contentType(MediaType.APPLICATION_JSON)
+                .body("{\"error\":{\"message\":" + quote("The model '" + id + "' does not exist on any eligible server")
+                        + ",\"type\":\"invalid_request_error\",\"param\":\"model\",\"code\":\"model_not_found\"}}");
     }
 
     @GetMapping("/load-stats")

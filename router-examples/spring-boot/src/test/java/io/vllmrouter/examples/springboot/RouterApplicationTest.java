@@ -114,8 +114,43 @@ class RouterApplicationTest {
         assertThat(requests.path("name").asText()).isEqualTo("vllm.router.requests");
         assertThat(requests.path("measurements").get(0).path("value").asDouble()).isGreaterThanOrEqualTo(1.0);
         assertThat(get("/actuator/prometheus").body())
-                .contains("vllm_router_requests_total{backend=\"" + sim.baseUrl() + "\",model=\"llama\",status=\"200\"}")
+                .contains("vllm_router_requests_total{backend=\"" + sim.baseUrl() + "\",model=\"llama\",outcome=\"success\",status=\"200\"}")
                 .contains("vllm_router_backend_capacity{backend=\"" + sim.baseUrl() + "\"} 4");
+    }
+
+    /** The calls an OpenAI client makes, with its headers: list the models, read one, then a chat completion. */
+    @Test
+    void anOpenAiClientListsTheModelsAndChats() throws Exception {
+        HttpResponse<String> list = openAi(HttpRequest.newBuilder(uri("/v1/models")).GET());
+        assertThat(list.statusCode()).isEqualTo(200);
+        assertThat(list.headers().firstValue("content-type").orElse("")).startsWith("application/json");
+        JsonNode models = new ObjectMapper().readTree(list.body());
+        assertThat(models.path("object").asText()).isEqualTo("list");
+        assertThat(models.path("data")).singleElement().satisfies(m -> {
+            assertThat(m.path("id").asText()).isEqualTo("llama");
+            assertThat(m.path("object").asText()).isEqualTo("model");
+        });
+        HttpResponse<String> one = openAi(HttpRequest.newBuilder(uri("/v1/models/llama")).GET());
+        assertThat(new ObjectMapper().readTree(one.body()).path("id").asText()).isEqualTo("llama");
+        HttpResponse<String> missing = openAi(HttpRequest.newBuilder(uri("/v1/models/nope")).GET());
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(new ObjectMapper().readTree(missing.body()).path("error").path("code").asText()).isEqualTo("model_not_found");
+
+        HttpResponse<String> chat = openAi(HttpRequest.newBuilder(uri("/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"llama\",\"max_tokens\":4,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}")));
+        assertThat(chat.statusCode()).isEqualTo(200);
+        JsonNode answer = new ObjectMapper().readTree(chat.body());
+        assertThat(answer.path("object").asText()).isEqualTo("chat.completion");
+        assertThat(answer.path("choices").get(0).path("message").path("role").asText()).isEqualTo("assistant");
+    }
+
+    /** As the OpenAI SDKs send it: bearer key, JSON, their user agent and X-Stainless headers. */
+    private HttpResponse<String> openAi(HttpRequest.Builder b) throws Exception {
+        return client.send(b.timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer sk-test")
+                .header("Accept", "application/json").header("Content-Type", "application/json")
+                .header("User-Agent", "OpenAI/Java 4.0.0").header("X-Stainless-Lang", "java")
+                .header("X-Stainless-Retry-Count", "0").build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -9,12 +9,12 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.ModelInfo;
-import io.vllmrouter.api.RouterStats;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.RouterJson;
+import io.vllmrouter.examples.dashboard.ServerNames;
 import io.vllmrouter.examples.server.DashboardPage;
+import io.vllmrouter.examples.server.HealthReport;
 import io.vllmrouter.examples.server.ProxyContext;
 
 import java.io.IOException;
@@ -22,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -43,8 +42,9 @@ public final class LocalEndpoints {
         return switch (endpoint) {
             case INFO -> Responses.json(200, info());
             case HEALTH -> {
-                ObjectNode h = health();
-                yield Responses.json(h.get("healthy_servers").asInt() > 0 ? 200 : 503, h);
+                HealthReport h = HealthReport.of(context.router().stats(),
+                        ServerNames.of(context.router().config()));
+                yield Responses.json(h.httpStatus(), h.json());
             }
             case LOAD_STATS -> Responses.full(200, "application/json", loadStats());
             case METRICS -> Responses.full(200, "text/plain; version=0.0.4; charset=utf-8",
@@ -52,6 +52,7 @@ public final class LocalEndpoints {
             case MODELS -> Responses.json(200, models());
             case MODEL -> model(x.path.substring("/v1/models/".length()));
             case DASHBOARD -> dashboard();
+            case DASHBOARD_DATA -> Responses.json(200, context.dashboard().data());
         };
     }
 
@@ -81,54 +82,11 @@ public final class LocalEndpoints {
         e.put("GET /v1/models", "models of the healthy backends (union)");
         e.put("/v1/*", "every other OpenAI/vLLM path under /v1, forwarded (GET, POST; DELETE under /v1/responses/)");
         e.put("POST " + Routes.extraForwarded(), "vLLM's endpoints outside /v1, forwarded");
-        e.put("GET /health", "fleet health; 200 when a backend is admitted, else 503");
+        e.put("GET /health", "readiness: 200 while a server is eligible, else 503, with each server's state and reason");
         e.put("GET /load-stats", "live load per backend");
         e.put("GET /metrics", "Prometheus metrics of the router");
         e.put("GET " + DashboardPage.PATH, "live web dashboard of the fleet");
         return n;
-    }
-
-    /** The body of {@code /health}; healthy when at least one backend is admitted. */
-    ObjectNode health() {
-        RouterStats stats = context.router().stats();
-        int total = stats.servers().size();
-        int healthy = 0;
-        ArrayNode servers = Responses.JSON.createArrayNode();
-        for (BackendStats s : stats.servers()) {
-            if (s.status()) {
-                healthy++;
-            }
-            ObjectNode n = servers.addObject();
-            n.put("url", s.url());
-            n.put("healthy", s.status());
-            BackendStats.HealthStats h = s.health();
-            n.put("health_check", h == null ? null : (h.healthy() ? "passing" : "failing"));
-            n.put("last_check", h == null || h.lastCheckEpochMillis() < 0 ? null
-                    : Instant.ofEpochMilli(h.lastCheckEpochMillis()).toString());
-            n.put("consecutive_failures", h == null ? 0 : h.consecutiveFailures());
-            n.put("success_rate", h == null ? 1.0 : Math.round(h.recentSuccessRate() * 1000) / 1000.0);
-            if (h == null || h.responseTimeMillis() < 0) {
-                n.putNull("response_time_ms");
-            } else {
-                n.put("response_time_ms", Math.round(h.responseTimeMillis() * 10) / 10.0);
-            }
-            n.put("reason", h != null && h.reason() != null ? h.reason() : s.ineligibleReason());
-            n.put("circuit_breaker", s.circuitState() == null ? "disabled" : s.circuitState().name().toLowerCase(Locale.ROOT));
-            n.put("draining", s.draining());
-            n.put("in_flight", s.inFlight());
-            ArrayNode models = n.putArray("models");
-            s.models().forEach(models::add);
-        }
-        String status = total > 0 && healthy == total ? "healthy" : healthy > 0 ? "degraded" : "unhealthy";
-        ObjectNode root = Responses.JSON.createObjectNode();
-        root.put("status", status);
-        root.put("total_servers", total);
-        root.put("healthy_servers", healthy);
-        root.put("unhealthy_servers", total - healthy);
-        root.put("strategy", stats.strategy());
-        root.put("timestamp", stats.generatedAt() == null ? Instant.now().toString() : stats.generatedAt().toString());
-        root.set("servers", servers);
-        return root;
     }
 
     /** OpenAI's list shape over the router's catalogue, each model once (first backend's entry kept). */

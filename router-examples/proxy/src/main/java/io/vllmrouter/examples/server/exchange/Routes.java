@@ -21,7 +21,7 @@ import java.util.TreeSet;
 public final class Routes extends ChannelInboundHandlerAdapter {
 
     /** The proxy's own endpoints. */
-    enum Local { INFO, HEALTH, LOAD_STATS, METRICS, MODELS, MODEL, DASHBOARD }
+    enum Local { INFO, HEALTH, LOAD_STATS, METRICS, MODELS, MODEL, DASHBOARD, DASHBOARD_DATA }
 
     /** Who may call a path when {@code [auth]} lists keys. */
     enum Audience {
@@ -111,7 +111,8 @@ public final class Routes extends ChannelInboundHandlerAdapter {
             "/load-stats", local(Local.LOAD_STATS, Audience.STATS),
             "/metrics", local(Local.METRICS, Audience.STATS),
             "/v1/models", local(Local.MODELS, Audience.CLIENTS),
-            DashboardPage.PATH, local(Local.DASHBOARD, Audience.ANYONE));
+            DashboardPage.PATH, local(Local.DASHBOARD, Audience.ANYONE),
+            DashboardPage.DATA_PATH, local(Local.DASHBOARD_DATA, Audience.STATS));
     private static final Route MODEL = local(Local.MODEL, Audience.CLIENTS);
 
     static Route route(String path, String method) {
