@@ -27,6 +27,4 @@ public interface RouterSettings {
     /** Time between checks of the configuration file for changes. */
     Duration configReloadInterval();
 
-    /** The largest request body a proxy should accept (it answers 413 above). */
-    long maxBodyBytes();
 }

@@ -47,7 +47,6 @@ public final class ConfigDiff {
             Map.entry("circuit_breaker_window", RouterConfig::circuitBreakerWindow),
             Map.entry("circuit_breaker_wait", RouterConfig::circuitBreakerWait),
             Map.entry("circuit_breaker_half_open_calls", RouterConfig::circuitBreakerHalfOpenCalls),
-            Map.entry("max_body_bytes", RouterConfig::maxBodyBytes),
             Map.entry("session_header", RouterConfig::sessionHeader),
             Map.entry("retry_on_status", RouterConfig::retryOnStatus),
             Map.entry("first_byte_timeout", RouterConfig::firstByteTimeout),
@@ -56,8 +55,7 @@ public final class ConfigDiff {
             Map.entry("max_in_flight_factor", RouterConfig::maxInFlightFactor),
             Map.entry("max_queue", RouterConfig::maxQueue),
             Map.entry("queue_timeout", RouterConfig::queueTimeout),
-            Map.entry("strategies", RouterConfig::strategySettings),
-            Map.entry("auth", RouterConfig::access));
+            Map.entry("strategies", RouterConfig::strategySettings));
 
     private ConfigDiff() {
     }
@@ -87,7 +85,15 @@ public final class ConfigDiff {
             Object a = e.getValue().apply(before);
             Object b = e.getValue().apply(after);
             if (!Objects.equals(a, b)) {
-                settings.add(e.getKey().equals("auth") ? "auth changed" : e.getKey() + " " + show(a) + " -> " + show(b));
+                settings.add(e.getKey() + " " + show(a) + " -> " + show(b));
+            }
+        }
+        // A host's own settings (the front door's, with its keys): named, never shown.
+        java.util.Set<String> names = new java.util.TreeSet<>(before.extensions.keySet());
+        names.addAll(after.extensions.keySet());
+        for (String name : names) {
+            if (!Objects.equals(before.extensions.get(name), after.extensions.get(name))) {
+                settings.add(name + " settings changed");
             }
         }
         List<String> parts = new ArrayList<>();

@@ -84,7 +84,7 @@ public final class ConfigException extends IllegalArgumentException {
     }
 
     /** {@code all} as one exception: the only one, or one naming the first whose message lists every mistake. */
-    static ConfigException of(java.util.List<ConfigException> all) {
+    public static ConfigException of(java.util.List<ConfigException> all) {
         java.util.List<ConfigException> flat = new java.util.ArrayList<>();
         for (ConfigException e : all) {
             flat.addAll(e.mistakes());

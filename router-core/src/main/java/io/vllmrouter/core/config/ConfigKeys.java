@@ -35,7 +35,7 @@ final class ConfigKeys {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery", "auth");
+    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery");
     static final List<String> SERVERS_KEYS = List.of("servers");
     static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name",
             "cache_tokens");
@@ -87,24 +87,10 @@ final class ConfigKeys {
             integer("circuit_breaker_window", 1, (b, n) -> b.circuitBreakerWindow(n)),
             seconds("circuit_breaker_wait", (b, d) -> b.circuitBreakerWait(d)),
             integer("circuit_breaker_half_open_calls", 1, (b, n) -> b.circuitBreakerHalfOpenCalls(n)),
-            new Setting("max_body_bytes", Kind.LONG, "integer >= 1", (b, v) -> b.maxBodyBytes((Long) v)),
             new Setting("session_header", Kind.STRING, "an HTTP header name such as \"X-Session-Id\"",
                     (b, v) -> b.sessionHeader((String) v)),
             integer("responses_affinity_max", 0, (b, n) -> b.responsesAffinityMax(n)),
             seconds("responses_affinity_ttl", (b, d) -> b.responsesAffinityTtl(d)),
-            // the proxy's front door (AccessConfig)
-            seconds("client_header_timeout", (b, d) -> b.accessBuilder().clientHeaderTimeout(d)),
-            seconds("client_body_timeout", (b, d) -> b.accessBuilder().clientBodyTimeout(d)),
-            seconds("client_idle_timeout", (b, d) -> b.accessBuilder().clientIdleTimeout(d)),
-            integer("max_header_bytes", 1024, (b, n) -> b.accessBuilder().maxHeaderBytes(n)),
-            integer("max_header_count", 1, (b, n) -> b.accessBuilder().maxHeaderCount(n)),
-            new Setting("max_buffered_body_bytes", Kind.LONG, "integer >= 1",
-                    (b, v) -> b.accessBuilder().maxBufferedBodyBytes((Long) v)),
-            new Setting("allow_admin_paths", Kind.BOOL, "true or false", (b, v) -> b.accessBuilder().allowAdminPaths((Boolean) v)),
-            new Setting("tls_cert_file", Kind.STRING, "path of a PEM certificate file",
-                    (b, v) -> b.accessBuilder().tlsCertFile(java.nio.file.Path.of((String) v))),
-            new Setting("tls_key_file", Kind.STRING, "path of a PEM PKCS#8 private key file",
-                    (b, v) -> b.accessBuilder().tlsKeyFile(java.nio.file.Path.of((String) v))),
             new Setting("retry_on_status", Kind.INT_LIST, "a list of HTTP statuses such as [500, 502, 503, 504, 429]",
                     (b, v) -> b.retryOnStatus(ints(v))),
             seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)),

@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -226,12 +227,16 @@ public final class ConfigWatcher implements AutoCloseable {
         if (applied == null || text.endsWith("\n")) {
             return;
         }
-        boolean fewerServers = config.servers().size() < applied.servers().size();
-        boolean keysOff = applied.access().authEnabled() && !config.access().authEnabled();
-        if (fewerServers || keysOff) {
-            throw ConfigException.file(file.toString(), "the file ends in the middle of a line and would "
-                    + (fewerServers ? "remove servers (" + applied.servers().size() + " -> " + config.servers().size() + ")"
-                    : "turn API keys off") + ": it looks cut short by a write in progress, so it is not applied;"
+        String weakened = config.servers().size() < applied.servers().size()
+                ? "remove servers (" + applied.servers().size() + " -> " + config.servers().size() + ")" : null;
+        for (ConfigExtension<?> e : ConfigExtensions.installed()) {
+            if (weakened == null) {
+                weakened = weakening(e, applied, config);
+            }
+        }
+        if (weakened != null) {
+            throw ConfigException.file(file.toString(), "the file ends in the middle of a line and would " + weakened
+                    + ": it looks cut short by a write in progress, so it is not applied;"
                     + " the running configuration stays (a complete file ends with a newline)", null);
         }
     }
@@ -313,20 +318,36 @@ public final class ConfigWatcher implements AutoCloseable {
         return d;
     }
 
-    /** The [auth] keys file's content, so that editing it alone reloads too ("" when there is none). */
-    private String keysFileState() {
-        Path keys = applied == null ? null : applied.access().apiKeysFile();
-        if (keys == null) {
-            return "";
-        }
-        try {
-            return "+" + sha256(Files.readAllBytes(keys));
-        } catch (IOException e) {
-            return "+unreadable";
-        }
+    private static <T> String weakening(ConfigExtension<T> e, RouterConfig before, RouterConfig after) {
+        return e.weakening(before.extension(e), after.extension(e));
     }
 
-        private static String sha256(byte[] bytes) {
+    /**
+     * The content of the other files the configuration was read from (an extension's keys file), so
+     * that editing one alone reloads too ("" when there is none).
+     */
+    private String keysFileState() {
+        if (applied == null) {
+            return "";
+        }
+        StringBuilder state = new StringBuilder();
+        for (ConfigExtension<?> e : ConfigExtensions.installed()) {
+            for (Path p : watchedFiles(e, applied)) {
+                try {
+                    state.append('+').append(sha256(Files.readAllBytes(p)));
+                } catch (IOException ex) {
+                    state.append("+unreadable");
+                }
+            }
+        }
+        return state.toString();
+    }
+
+    private static <T> List<Path> watchedFiles(ConfigExtension<T> e, RouterConfig c) {
+        return e.watchedFiles(c.extension(e));
+    }
+
+    private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {

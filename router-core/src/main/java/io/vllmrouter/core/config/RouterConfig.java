@@ -51,7 +51,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final int DEFAULT_CIRCUIT_BREAKER_WINDOW = 20;
     public static final Duration DEFAULT_CIRCUIT_BREAKER_WAIT = Duration.ofSeconds(15);
     public static final int DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS = 2;
-    public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
     /** Default {@code session_header}. */
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
     /** Default {@code responses_affinity_max}: Responses API ids whose server the router remembers. */
@@ -91,7 +90,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final int circuitBreakerWindow;
     private final Duration circuitBreakerWait;
     private final int circuitBreakerHalfOpenCalls;
-    private final long maxBodyBytes;
     private final String sessionHeader;
     private final int responsesAffinityMax;
     private final Duration responsesAffinityTtl;
@@ -104,10 +102,11 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final int maxQueue;
     private final Duration queueTimeout;
     private final Map<String, Map<String, String>> strategySettings;
-    private final AccessConfig access;
+    /** Settings of {@link ConfigExtension}s, by extension name; package-private for the builder's copy. */
+    final Map<String, Object> extensions;
 
     RouterConfig(RouterConfigBuilder b) {
-        this.access = b.accessBuilder != null ? b.accessBuilder.build() : b.access;
+        this.extensions = Map.copyOf(b.extensions);
         this.servers = List.copyOf(b.servers);
         this.healthCheckInterval = b.healthCheckInterval;
         this.healthCheckTimeout = b.healthCheckTimeout;
@@ -132,7 +131,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.circuitBreakerWindow = b.circuitBreakerWindow;
         this.circuitBreakerWait = b.circuitBreakerWait;
         this.circuitBreakerHalfOpenCalls = b.circuitBreakerHalfOpenCalls;
-        this.maxBodyBytes = b.maxBodyBytes;
         this.sessionHeader = b.sessionHeader;
         this.responsesAffinityMax = b.responsesAffinityMax;
         this.responsesAffinityTtl = b.responsesAffinityTtl;
@@ -213,9 +211,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public Duration circuitBreakerWait() { return circuitBreakerWait; }
     /** {@code circuit_breaker_half_open_calls}: trial calls in HALF_OPEN. */
     public int circuitBreakerHalfOpenCalls() { return circuitBreakerHalfOpenCalls; }
-    /** {@code max_body_bytes}: the proxy answers 413 for larger request bodies. */
-    @Override
-    public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code session_header}: the request header whose value is the affinity key when the body has no {@code user}. */
     public String sessionHeader() { return sessionHeader; }
     /**
@@ -252,7 +247,15 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
     Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
-    public AccessConfig access() { return access; }
+    /**
+     * The settings of {@code extension} (a host's own part of the file), or its defaults when the
+     * configuration has none.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T extension(ConfigExtension<T> extension) {
+        Object v = extensions.get(extension.name());
+        return v == null ? extension.defaults() : (T) v;
+    }
     /** The settings of strategy {@code name}; empty when it has none. */
     public Map<String, String> strategySettings(String name) {
         return strategySettings.getOrDefault(name, Map.of());
@@ -292,7 +295,6 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && circuitBreakerWindow == c.circuitBreakerWindow
                 && circuitBreakerWait.equals(c.circuitBreakerWait)
                 && circuitBreakerHalfOpenCalls == c.circuitBreakerHalfOpenCalls
-                && maxBodyBytes == c.maxBodyBytes
                 && sessionHeader.equals(c.sessionHeader)
                 && responsesAffinityMax == c.responsesAffinityMax
                 && responsesAffinityTtl.equals(c.responsesAffinityTtl)
@@ -304,7 +306,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && maxQueue == c.maxQueue
                 && queueTimeout.equals(c.queueTimeout)
                 && strategySettings.equals(c.strategySettings)
-                && access.equals(c.access);
+                && extensions.equals(c.extensions);
     }
 
     @Override
@@ -314,9 +316,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 healthCheckWindow, configReloadInterval, enableActiveHealthCheck, requestTimeout, connectTimeout,
                 maxRetries, retryDelay, strategy, metricsInterval, metricsTimeout, metricsStaleAfter,
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
-                circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
+                circuitBreakerWait, circuitBreakerHalfOpenCalls, sessionHeader, strategySettings,
                 retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
-                queueTimeout, access, responsesAffinityMax, responsesAffinityTtl);
+                queueTimeout, extensions, responsesAffinityMax, responsesAffinityTtl);
     }
 
     @Override
@@ -334,11 +336,11 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", circuitBreakerFailureRate=" + circuitBreakerFailureRate
                 + ", circuitBreakerMinimumCalls=" + circuitBreakerMinimumCalls + ", circuitBreakerWindow=" + circuitBreakerWindow
                 + ", circuitBreakerWait=" + circuitBreakerWait + ", circuitBreakerHalfOpenCalls=" + circuitBreakerHalfOpenCalls
-                + ", maxBodyBytes=" + maxBodyBytes + ", sessionHeader=" + sessionHeader
+                + ", sessionHeader=" + sessionHeader
                 + ", responsesAffinityMax=" + responsesAffinityMax + ", responsesAffinityTtl=" + responsesAffinityTtl
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
-                + ", strategySettings=" + strategySettings + ", access=" + access + "]";
+                + ", strategySettings=" + strategySettings + ", extensions=" + extensions + "]";
     }
 }

@@ -42,7 +42,6 @@ public final class RouterConfigBuilder {
     int circuitBreakerWindow = RouterConfig.DEFAULT_CIRCUIT_BREAKER_WINDOW;
     Duration circuitBreakerWait = RouterConfig.DEFAULT_CIRCUIT_BREAKER_WAIT;
     int circuitBreakerHalfOpenCalls = RouterConfig.DEFAULT_CIRCUIT_BREAKER_HALF_OPEN_CALLS;
-    long maxBodyBytes = RouterConfig.DEFAULT_MAX_BODY_BYTES;
     String sessionHeader = RouterConfig.DEFAULT_SESSION_HEADER;
     int responsesAffinityMax = RouterConfig.DEFAULT_RESPONSES_AFFINITY_MAX;
     Duration responsesAffinityTtl = RouterConfig.DEFAULT_RESPONSES_AFFINITY_TTL;
@@ -55,8 +54,8 @@ public final class RouterConfigBuilder {
     int maxQueue;
     Duration queueTimeout = RouterConfig.DEFAULT_QUEUE_TIMEOUT;
     final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
-    AccessConfig access = AccessConfig.DEFAULT;
-    AccessConfig.Builder accessBuilder;
+    /** Settings of {@link ConfigExtension}s, by extension name. */
+    final Map<String, Object> extensions = new TreeMap<>();
 
     RouterConfigBuilder() {
     }
@@ -86,7 +85,6 @@ public final class RouterConfigBuilder {
         circuitBreakerWindow = c.circuitBreakerWindow();
         circuitBreakerWait = c.circuitBreakerWait();
         circuitBreakerHalfOpenCalls = c.circuitBreakerHalfOpenCalls();
-        maxBodyBytes = c.maxBodyBytes();
         sessionHeader = c.sessionHeader();
         responsesAffinityMax = c.responsesAffinityMax();
         responsesAffinityTtl = c.responsesAffinityTtl();
@@ -99,22 +97,17 @@ public final class RouterConfigBuilder {
         maxQueue = c.maxQueue();
         queueTimeout = c.queueTimeout();
         strategySettings.putAll(c.strategySettings());
-        access = c.access();
+        extensions.putAll(c.extensions);
     }
 
-    /** The proxy's admission settings ({@link AccessConfig}). */
-    public RouterConfigBuilder access(AccessConfig a) {
-        access = Objects.requireNonNull(a, "access");
-        accessBuilder = null;
-        return this;
-    }
-
-    /** For the TOML parser: the admission settings being built key by key. */
-    AccessConfig.Builder accessBuilder() {
-        if (accessBuilder == null) {
-            accessBuilder = access.toBuilder();
+    /** {@code settings} for {@code extension} (a host's own part of the file, {@link ConfigExtension}). */
+    public <T> RouterConfigBuilder extension(ConfigExtension<T> extension, T settings) {
+        if (Objects.requireNonNull(settings, "settings").equals(extension.defaults())) {
+            extensions.remove(extension.name()); // the defaults are what an absent entry means
+        } else {
+            extensions.put(extension.name(), settings);
         }
-        return accessBuilder;
+        return this;
     }
 
     public RouterConfigBuilder server(ServerConfig server) {
@@ -238,14 +231,6 @@ public final class RouterConfigBuilder {
     }
     public RouterConfigBuilder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
     public RouterConfigBuilder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
-
-    public RouterConfigBuilder maxBodyBytes(long n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");
-        }
-        maxBodyBytes = n;
-        return this;
-    }
 
     /**
      * Checks the values that depend on each other (unique server URLs) and builds.

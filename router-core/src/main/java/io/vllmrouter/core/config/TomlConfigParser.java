@@ -57,7 +57,7 @@ final class TomlConfigParser {
 
         RouterConfigBuilder builder = RouterConfig.builder();
         for (String key : root.keySet()) {
-            if (!ROOT_KEYS.contains(key)) {
+            if (!ROOT_KEYS.contains(key) && !ConfigExtensions.ownsTable(key)) {
                 mistakes.add(unknownRootKey(root, key));
             }
         }
@@ -99,24 +99,10 @@ final class TomlConfigParser {
                 readStrategies(strategiesTable, builder);
             });
         }
-        Object authValue = root.get(List.of("auth"));
-        if (authValue != null) {
-            check(() -> {
-                if (!(authValue instanceof TomlTable authTable)) {
-                    throw bad(root, "auth", "auth", authValue, "an [auth] table");
-                }
-                AuthTable.read(authTable, source, builder.accessBuilder());
-            });
+        // The hosts' own parts of the file (the proxy's front door): read by their extensions.
+        for (ConfigExtension<?> extension : ConfigExtensions.installed()) {
+            check(() -> readExtension(extension, root, builder));
         }
-        check(() -> {
-            try {
-                builder.access(builder.accessBuilder().build());
-            } catch (ConfigException e) {
-                throw e;
-            } catch (IllegalArgumentException e) {
-                throw wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
-            }
-        });
         // [discovery] is checked here, so a bad table fails the load; FleetDiscovery reads it.
         check(() -> io.vllmrouter.core.discovery.DiscoveryConfig.from(root, source));
         check(() -> applyEnvironment(env, builder));
@@ -256,8 +242,19 @@ final class TomlConfigParser {
         }
     }
 
+    /** An extension's settings; kept only when they differ from its defaults, as a built config has them. */
+    private <T> void readExtension(ConfigExtension<T> extension, TomlTable root, RouterConfigBuilder builder) {
+        T settings = extension.read(new ConfigSection(source, root, ""));
+        if (!settings.equals(extension.defaults())) {
+            builder.extension(extension, settings);
+        }
+    }
+
     private void readSetting(TomlTable config, String key, RouterConfigBuilder builder) {
         Setting setting = SETTINGS.get(key);
+        if (setting == null && ConfigExtensions.ofConfigKey(key) != null) {
+            return; // an extension's key: it reads it
+        }
         if (setting == null) {
             String hint = null;
             if (PYTHON_KEYS.containsKey(key)) {
@@ -265,7 +262,9 @@ final class TomlConfigParser {
             } else if (key.equals("auto_recovery_threshold")) {
                 hint = "not used here: a backend is re-admitted after health_check_success_threshold good checks";
             }
-            throw unknownKey(config, "config.", key, SETTINGS.keySet(), "[config]", hint);
+            java.util.Set<String> known = new java.util.LinkedHashSet<>(SETTINGS.keySet());
+            ConfigExtensions.installed().forEach(e -> known.addAll(e.configKeys()));
+            throw unknownKey(config, "config.", key, known, "[config]", hint);
         }
         Object raw = config.get(List.of(key));
         Object value = convert(setting.kind(), raw);
@@ -376,7 +375,13 @@ final class TomlConfigParser {
         } else if (SERVER_KEYS.contains(key)) {
             hint = "servers go in [servers] servers = [ { url = ..., max_concurrent_requests = ... } ]";
         }
-        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config], [strategies.NAME] and [discovery])", hint);
+        java.util.List<String> known = new java.util.ArrayList<>(ROOT_KEYS);
+        for (ConfigExtension<?> e : ConfigExtensions.installed()) {
+            known.addAll(e.tables());
+        }
+        return unknownKey(root, "", key, known, "the top level ([servers], [config], [strategies.NAME], [discovery]"
+                + (known.size() > ROOT_KEYS.size() ? " and " + known.subList(ROOT_KEYS.size(), known.size()).stream()
+                .map(t -> "[" + t + "]").collect(java.util.stream.Collectors.joining(", ")) : "") + ")", hint);
     }
 
     private ConfigException unknownKey(TomlTable table, String prefix, String key, Collection<String> known,

@@ -66,6 +66,11 @@ class ConfigWatcherTest {
         return watcher;
     }
 
+    /** The keys of the test extension's [test_keys] table (a host's part of the file). */
+    private static List<String> keys(RouterConfig c) {
+        return c.extension(TestKeysExtension.INSTANCE).keys();
+    }
+
     private static List<String> urls(RouterConfig c) {
         return c.servers().stream().map(ServerConfig::id).toList();
     }
@@ -320,15 +325,14 @@ class ConfigWatcherTest {
     void editingTheKeysFileAloneReloads() throws IOException {
         Path keys = file.resolveSibling("keys.txt");
         Files.writeString(keys, "sk-old\n");
-        write(servers("http://a:8000") + "[auth]\napi_keys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
+        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
         startWatcher();
 
         Files.writeString(keys, "sk-new\n");
         check();
 
         assertThat(changes).hasSize(1);
-        assertThat(changes.get(0).access().match("sk-new")).isNotNull();
-        assertThat(changes.get(0).access().match("sk-old")).isNull();
+        assertThat(keys(changes.get(0))).containsExactly("sk-new");
         check();
         assertThat(changes).hasSize(1);
     }
@@ -337,13 +341,13 @@ class ConfigWatcherTest {
 
     @Test
     void aFileCaughtHalfWrittenIsNeverApplied() throws IOException {
-        String whole = servers("http://a:8000", "http://b:8000", "http://c:8000") + "[auth]\napi_keys = [\"sk-1\"]\n";
+        String whole = servers("http://a:8000", "http://b:8000", "http://c:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n";
         write(whole);
         watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
                 changes::add, errors::add);
         watcher.start();
 
-        // An in-place rewrite, caught after its first server and before [auth]: it parses.
+        // An in-place rewrite, caught after its first server and before [test_keys]: it parses.
         write(servers("http://a:8000"));
         watcher.checkNow();
         write(whole.replace("http://c:8000", "http://d:8000")); // the writer finishes
@@ -353,7 +357,7 @@ class ConfigWatcherTest {
         assertThat(errors).isEmpty();
         assertThat(changes).singleElement().satisfies(c -> {
             assertThat(urls(c)).containsExactly("http://a:8000", "http://b:8000", "http://d:8000");
-            assertThat(c.access().authEnabled()).isTrue();
+            assertThat(keys(c)).isNotEmpty();
         });
     }
 
@@ -370,24 +374,24 @@ class ConfigWatcherTest {
 
     @Test
     void aFileEndingMidLineThatWouldRemoveServersOrKeysIsRefused() throws IOException {
-        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]\n");
+        write(servers("http://a:8000", "http://b:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n");
         startWatcher();
 
         write(servers("http://a:8000").stripTrailing()); // stopped after the first server, mid-line
         check();
-        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]"); // keys cut off mid-line
-        write(servers("http://a:8000", "http://b:8000") + "[auth]");
+        write(servers("http://a:8000", "http://b:8000") + "[test_keys]\nkeys = [\"sk-1\"]"); // keys cut off mid-line
+        write(servers("http://a:8000", "http://b:8000") + "[test_keys]");
         check();
 
         assertThat(changes).isEmpty();
         assertThat(errors).hasSize(2).allSatisfy(e -> assertThat(e.getMessage()).contains("looks cut short"));
         assertThat(errors.get(0).getMessage()).contains("remove servers (2 -> 1)");
-        assertThat(errors.get(1).getMessage()).contains("turn API keys off");
+        assertThat(errors.get(1).getMessage()).contains("turn test keys off");
     }
 
     @Test
     void aCompleteFileThatRemovesAServerOrTheKeysIsApplied() throws IOException {
-        write(servers("http://a:8000", "http://b:8000") + "[auth]\napi_keys = [\"sk-1\"]\n");
+        write(servers("http://a:8000", "http://b:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n");
         startWatcher();
 
         write(servers("http://a:8000"));
@@ -396,7 +400,7 @@ class ConfigWatcherTest {
         assertThat(errors).isEmpty();
         assertThat(changes).singleElement().satisfies(c -> {
             assertThat(urls(c)).containsExactly("http://a:8000");
-            assertThat(c.access().authEnabled()).isFalse();
+            assertThat(keys(c)).isEmpty();
         });
     }
 }

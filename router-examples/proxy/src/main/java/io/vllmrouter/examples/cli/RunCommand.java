@@ -23,6 +23,7 @@ import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.EventLoops;
 import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.examples.server.ProxyServer;
+import io.vllmrouter.examples.server.config.FrontDoorSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -270,8 +271,8 @@ public final class RunCommand implements Callable<Integer> {
         String listen = bindHost + ":" + server.port();
         PrintStream terminal = System.out;
         spec.commandLine().getOut().println("vllm-router " + VersionProvider.version() + " listening on "
-                + (routerConfig.access().tls() ? "https://" : "http://") + listen + " ("
-                + (routerConfig.access().authEnabled() ? "API keys required, " : "")
+                + (FrontDoorSettings.of(routerConfig).tls() ? "https://" : "http://") + listen + " ("
+                + (FrontDoorSettings.of(routerConfig).authEnabled() ? "API keys required, " : "")
                 + routerConfig.servers().size() + " servers, strategy " + routerConfig.strategy()
                 + ", logs in " + dir.toAbsolutePath() + ")");
         if (!pluginJars.jars().isEmpty()) {

@@ -2,8 +2,7 @@ package io.vllmrouter.examples.server;
 
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.api.time.Ticker;
-import io.vllmrouter.core.config.AccessConfig;
-import io.vllmrouter.core.config.RouterConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.exchange.KeyLimits;
 
 import java.time.Instant;
@@ -51,13 +50,13 @@ public final class ProxyContext {
     }
 
     /** The front-door settings now in force (read per connection and request, so a reload applies). */
-    public AccessConfig access() {
-        return router.config() instanceof RouterConfig c ? c.access() : AccessConfig.DEFAULT;
+    public FrontDoorConfig access() {
+        return io.vllmrouter.examples.server.config.FrontDoorSettings.of(router.config());
     }
 
     /** Largest request body forwarded: the options' when set, else the configuration's. */
     public long maxBodyBytes() {
-        return options.maxBodyBytes() > 0 ? options.maxBodyBytes() : router.config().maxBodyBytes();
+        return options.maxBodyBytes() > 0 ? options.maxBodyBytes() : access().maxBodyBytes();
     }
 
     public KeyLimits keyLimits() {

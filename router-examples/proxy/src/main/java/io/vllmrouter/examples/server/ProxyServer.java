@@ -15,7 +15,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.door.FrontDoor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +85,7 @@ public final class ProxyServer implements AutoCloseable {
         Objects.requireNonNull(router, "router");
         Objects.requireNonNull(options, "options");
         ProxyContext context = new ProxyContext(router, options);
-        AccessConfig access = context.access();
+        FrontDoorConfig access = context.access();
         SslContext tls = access.tls() ? tlsContext(access) : null;
         boolean own = options.eventLoops() == null;
         EventLoops loops = own ? EventLoops.create(0) : options.eventLoops();
@@ -122,7 +122,7 @@ public final class ProxyServer implements AutoCloseable {
         return proxy;
     }
 
-    private static SslContext tlsContext(AccessConfig access) throws IOException {
+    private static SslContext tlsContext(FrontDoorConfig access) throws IOException {
         try {
             return SslContextBuilder.forServer(access.tlsCertFile().toFile(), access.tlsKeyFile().toFile())
                     .sslProvider(SslProvider.JDK)

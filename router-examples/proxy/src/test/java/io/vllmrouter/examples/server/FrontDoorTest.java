@@ -6,7 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.testing.RouterEvents;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
+import io.vllmrouter.examples.server.config.FrontDoorSettings;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
@@ -83,11 +84,11 @@ class FrontDoorTest {
         return b;
     }
 
-    private void start(UnaryOperator<AccessConfig.Builder> access, FakeVllm backend) throws IOException {
+    private void start(UnaryOperator<FrontDoorConfig.Builder> access, FakeVllm backend) throws IOException {
         start(access, c -> c, backend, null);
     }
 
-    private void start(UnaryOperator<AccessConfig.Builder> access, UnaryOperator<RouterConfigBuilder> tweak,
+    private void start(UnaryOperator<FrontDoorConfig.Builder> access, UnaryOperator<RouterConfigBuilder> tweak,
                        FakeVllm backend, String backendKey) throws IOException {
         RouterConfigBuilder config = RouterConfig.builder()
                 .healthCheckInterval(Duration.ofSeconds(30))
@@ -95,7 +96,7 @@ class FrontDoorTest {
                 .modelsRefreshInterval(Duration.ofSeconds(30))
                 .maxRetries(0)
                 .requestTimeout(Duration.ofSeconds(30))
-                .access(access.apply(AccessConfig.builder()).build());
+                .extension(FrontDoorSettings.INSTANCE, access.apply(FrontDoorConfig.builder()).build());
         config.server(new ServerConfig(URI.create(backend.url()), 4, List.of(), backendKey));
         loops = EventLoops.create(loopThreads);
         RouterEvents events = new RouterEvents();
@@ -366,6 +367,33 @@ class FrontDoorTest {
         assertThat(get("/metrics", null).statusCode()).isEqualTo(401);
         assertThat(get("/load-stats", null).statusCode()).isEqualTo(401);
         assertThat(get("/metrics", "sk-good").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void anAdminKeyOpensTheFleetsFiguresAndNothingElse() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b.apiKey("sk-client").adminKey("sk-ops"), a);
+
+        assertThat(get("/dashboard", null).statusCode()).as("the page holds no data: open to all").isEqualTo(200);
+        for (String figures : List.of("/dashboard/data", "/load-stats", "/metrics", "/")) {
+            assertThat(get(figures, null).statusCode()).as(figures + " without a key").isEqualTo(401);
+            assertThat(get(figures, "sk-ops").statusCode()).as(figures + " with the admin key").isEqualTo(200);
+            assertThat(get(figures, "sk-client").statusCode()).as(figures + " with a client key").isEqualTo(200);
+        }
+        HttpResponse<String> chat = post("/v1/chat/completions", CHAT, "sk-ops", null);
+        assertOpenAiError(chat.statusCode(), chat.body(), 401, "invalid_api_key");
+        assertThat(a.chatRequests.get()).as("an admin key is not a client key").isZero();
+        assertThat(get("/v1/models", "sk-ops").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void adminKeysAloneProtectTheFiguresAndLeaveTheApiOpen() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b.adminKey("sk-ops"), a);
+
+        assertThat(get("/load-stats", null).statusCode()).isEqualTo(401);
+        assertThat(get("/load-stats", "sk-ops").statusCode()).isEqualTo(200);
+        assertThat(post("/v1/chat/completions", CHAT, null, null).statusCode()).isEqualTo(200);
     }
 
     @Test

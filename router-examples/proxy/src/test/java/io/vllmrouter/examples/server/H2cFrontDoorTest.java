@@ -105,7 +105,7 @@ class H2cFrontDoorTest {
         start(7);
         Http2Settings settings = client.settings.get(SAFETY.toSeconds(), TimeUnit.SECONDS);
         assertThat(settings.maxConcurrentStreams()).isEqualTo(7L);
-        assertThat(settings.maxHeaderListSize()).isEqualTo((long) io.vllmrouter.core.config.AccessConfig.DEFAULT.maxHeaderBytes());
+        assertThat(settings.maxHeaderListSize()).isEqualTo((long) io.vllmrouter.examples.server.config.FrontDoorConfig.DEFAULT.maxHeaderBytes());
     }
 
     @Test

@@ -452,7 +452,8 @@ class ProxyServerTest {
     @Test
     void bodyOverTheLimitIs413() throws Exception {
         FakeVllm a = backend(FakeVllm.model("llama", 8192));
-        start(c -> c.maxBodyBytes(1024), a);
+        start(c -> c.extension(io.vllmrouter.examples.server.config.FrontDoorSettings.INSTANCE,
+                io.vllmrouter.examples.server.config.FrontDoorConfig.builder().maxBodyBytes(1024).build()), a);
         String big = "{\"model\":\"llama\",\"prompt\":\"" + "x".repeat(2000) + "\"}";
         assertOpenAiError(post("/v1/completions", big, null), 413, "request_too_large");
         // Without Content-Length (chunked upload) the bounded read catches it too.

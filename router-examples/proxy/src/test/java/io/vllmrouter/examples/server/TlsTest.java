@@ -3,7 +3,8 @@ package io.vllmrouter.examples.server;
 import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
+import io.vllmrouter.examples.server.config.FrontDoorSettings;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import org.junit.jupiter.api.Test;
@@ -41,7 +42,7 @@ class TlsTest {
              EventLoops loops = EventLoops.create(1)) {
             RouterConfig config = RouterConfig.builder()
                     .server(new ServerConfig(backend.url(), 4))
-                    .access(AccessConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
+                    .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
                     .build();
             VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
             ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
@@ -70,7 +71,7 @@ class TlsTest {
              EventLoops loops = EventLoops.create(1)) {
             RouterConfig config = RouterConfig.builder()
                     .server(new ServerConfig(backend.url(), 4))
-                    .access(AccessConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
+                    .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
                     .build();
             VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
             ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());

@@ -7,7 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
+import io.vllmrouter.examples.server.config.FrontDoorSettings;
 import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
@@ -237,7 +238,7 @@ class VllmFleetThroughProxyTest {
     @Test
     void adminReadsAreGetsWhereAdminPathsAreAllowed() throws Exception {
         sim(SimConfig.builder().models("llama"));
-        start(c -> c.access(AccessConfig.builder().allowAdminPaths(true).build()));
+        start(c -> c.extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().allowAdminPaths(true).build()));
         HttpResponse<String> sleeping = get("/is_sleeping");
         assertThat(sleeping.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(sleeping.body()).path("is_sleeping").asBoolean()).isFalse();

@@ -9,7 +9,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.ProxyContext;
 import io.vllmrouter.examples.server.exchange.Responses;
 import org.slf4j.Logger;
@@ -125,7 +125,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
     }
 
     private void arm(Wait what) {
-        AccessConfig a = context.access();
+        FrontDoorConfig a = context.access();
         Duration d = switch (what) {
             case FIRST_REQUEST, HEADERS -> a.clientHeaderTimeout();
             case BODY -> a.clientBodyTimeout();

@@ -4,13 +4,15 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.ProxyContext;
 
 /**
  * Who may send a request, decided on its route ({@link Routes}): with {@code [auth]} keys, a client
  * key ({@code Authorization: Bearer <key>}) for everything but {@code /health} and the dashboard's
- * page, and for the fleet's figures only when {@code protect_stats}; vLLM's administration paths
+ * page, and for the fleet's figures ({@code /}, {@code /load-stats}, {@code /metrics}, the
+ * dashboard's data) only when {@code protect_stats} — there an admin key ({@code admin_keys}) does
+ * too, which opens nothing else; vLLM's administration paths
  * only with {@code allow_admin_paths} (403); and a forwarded request within its key's limits
  * ({@code requests_per_minute}, {@code max_concurrent}: 429 with {@code Retry-After}). The first
  * refusal of an exchange stands. Stateless (the key limits are the context's).
@@ -32,15 +34,19 @@ public final class AccessGuard extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
-    private void judge(ProxyExchange x, AccessConfig access) {
+    private void judge(ProxyExchange x, FrontDoorConfig access) {
         Routes.Route route = x.route;
-        boolean keyed = access.authEnabled() && switch (route.audience()) {
+        boolean keyed = switch (route.audience()) {
             case ANYONE -> false;
-            case STATS -> access.protectStats();
-            case CLIENTS -> true;
+            case STATS -> access.protectStats() && (access.authEnabled() || !access.adminKeyDigests().isEmpty());
+            case CLIENTS -> access.authEnabled();
         };
         if (keyed) {
-            x.keyId = access.match(bearer(x.head.headers().get(HttpHeaderNames.AUTHORIZATION)));
+            String presented = bearer(x.head.headers().get(HttpHeaderNames.AUTHORIZATION));
+            x.keyId = access.match(presented);
+            if (x.keyId == null && route.audience() == Routes.Audience.STATS && access.matchAdmin(presented) != null) {
+                return; // an admin key opens the fleet's figures, and nothing else
+            }
             if (x.keyId == null) {
                 x.refuse(new ProxyExchange.Refusal(401, "invalid_request_error", "invalid_api_key",
                         "Missing or invalid API key: send it as \"Authorization: Bearer <key>\"", -1, null, true, false));

@@ -7,7 +7,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.vllmrouter.core.config.AccessConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.ProxyContext;
 
 /**
@@ -48,7 +48,7 @@ public final class RequestHead extends ChannelInboundHandlerAdapter {
         int q = uri.indexOf('?');
         String raw = q < 0 ? uri : uri.substring(0, q);
         String query = q < 0 ? null : uri.substring(q + 1);
-        AccessConfig access = context.access();
+        FrontDoorConfig access = context.access();
         if (req.decoderResult().isFailure()) {
             // The decoder drops whatever follows: answer, then close gently.
             ProxyExchange x = new ProxyExchange(context, req, raw, null, query);

@@ -1,4 +1,4 @@
-package io.vllmrouter.core.config;
+package io.vllmrouter.examples.server.config;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -11,14 +11,17 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How the proxy admits clients: read timeouts, header and memory limits, TLS, which paths it
- * refuses, and the {@code [auth]} table (API keys and the limits applied to each). Immutable; part
- * of {@link RouterConfig} ({@link RouterConfig#access()}). Keys are held as SHA-256 digests only.
+ * The standalone proxy's front door: client read timeouts, header and body limits, request-body
+ * memory, TLS, which paths it forwards, and the {@code [auth]} table (client keys, the limits applied
+ * to each, and admin keys). The proxy's part of the configuration file, read by
+ * {@link FrontDoorSettings} (the router parses the file but does not interpret these keys) and kept in
+ * the router's configuration ({@link FrontDoorSettings#of}). Immutable. Keys are held as SHA-256
+ * digests only.
  *
  * <p>Every setter checks its value and throws {@link IllegalArgumentException} naming the TOML key,
  * the value and what is expected.
  */
-public final class AccessConfig {
+public final class FrontDoorConfig {
 
     public static final Duration DEFAULT_CLIENT_HEADER_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CLIENT_BODY_TIMEOUT = Duration.ofSeconds(30);
@@ -26,9 +29,10 @@ public final class AccessConfig {
     public static final int DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
     public static final int DEFAULT_MAX_HEADER_COUNT = 100;
     public static final long DEFAULT_MAX_BUFFERED_BODY_BYTES = 256L * 1024 * 1024;
+    public static final long DEFAULT_MAX_BODY_BYTES = 32L * 1024 * 1024;
 
     /** The defaults: no keys (authentication off), no TLS, the limits above. */
-    public static final AccessConfig DEFAULT = builder().build();
+    public static final FrontDoorConfig DEFAULT = builder().build();
 
     private final Duration clientHeaderTimeout;
     private final Duration clientBodyTimeout;
@@ -36,6 +40,7 @@ public final class AccessConfig {
     private final int maxHeaderBytes;
     private final int maxHeaderCount;
     private final long maxBufferedBodyBytes;
+    private final long maxBodyBytes;
     private final boolean allowAdminPaths;
     private final Path tlsCertFile;
     private final Path tlsKeyFile;
@@ -45,14 +50,17 @@ public final class AccessConfig {
     private final int requestsPerMinute;
     private final int maxConcurrent;
     private final boolean protectStats;
+    private final List<String> adminDigests;
+    private final byte[][] admins;
 
-    private AccessConfig(Builder b) {
+    private FrontDoorConfig(Builder b) {
         clientHeaderTimeout = b.clientHeaderTimeout;
         clientBodyTimeout = b.clientBodyTimeout;
         clientIdleTimeout = b.clientIdleTimeout;
         maxHeaderBytes = b.maxHeaderBytes;
         maxHeaderCount = b.maxHeaderCount;
         maxBufferedBodyBytes = b.maxBufferedBodyBytes;
+        maxBodyBytes = b.maxBodyBytes;
         allowAdminPaths = b.allowAdminPaths;
         tlsCertFile = b.tlsCertFile;
         tlsKeyFile = b.tlsKeyFile;
@@ -65,6 +73,11 @@ public final class AccessConfig {
         requestsPerMinute = b.requestsPerMinute;
         maxConcurrent = b.maxConcurrent;
         protectStats = b.protectStats;
+        adminDigests = List.copyOf(b.adminDigests);
+        admins = new byte[adminDigests.size()][];
+        for (int i = 0; i < admins.length; i++) {
+            admins[i] = HexFormat.of().parseHex(adminDigests.get(i));
+        }
     }
 
     public static Builder builder() {
@@ -79,6 +92,7 @@ public final class AccessConfig {
         b.maxHeaderBytes = maxHeaderBytes;
         b.maxHeaderCount = maxHeaderCount;
         b.maxBufferedBodyBytes = maxBufferedBodyBytes;
+        b.maxBodyBytes = maxBodyBytes;
         b.allowAdminPaths = allowAdminPaths;
         b.tlsCertFile = tlsCertFile;
         b.tlsKeyFile = tlsKeyFile;
@@ -87,6 +101,7 @@ public final class AccessConfig {
         b.requestsPerMinute = requestsPerMinute;
         b.maxConcurrent = maxConcurrent;
         b.protectStats = protectStats;
+        b.adminDigests.addAll(adminDigests);
         return b;
     }
 
@@ -102,6 +117,8 @@ public final class AccessConfig {
     public int maxHeaderCount() { return maxHeaderCount; }
     /** {@code max_buffered_body_bytes}: request-body memory held across all connections; beyond it 503. */
     public long maxBufferedBodyBytes() { return maxBufferedBodyBytes; }
+    /** {@code max_body_bytes}: the largest request body forwarded; larger gets 413. */
+    public long maxBodyBytes() { return maxBodyBytes; }
     /** {@code allow_admin_paths}: whether backend administration paths are forwarded. */
     public boolean allowAdminPaths() { return allowAdminPaths; }
     /** {@code tls_cert_file}: PEM certificate chain; with {@link #tlsKeyFile()} the proxy speaks HTTPS. */
@@ -120,14 +137,28 @@ public final class AccessConfig {
     public int requestsPerMinute() { return requestsPerMinute; }
     /** {@code [auth] max_concurrent} requests per key; 0 = unlimited. */
     public int maxConcurrent() { return maxConcurrent; }
-    /** {@code [auth] protect_stats}: whether /, /load-stats, /metrics and the dashboard need a key. */
+    /** {@code [auth] protect_stats}: whether /, /load-stats, /metrics and the dashboard's data need a key. */
     public boolean protectStats() { return protectStats; }
+    /** {@code [auth] admin_keys}, as hex SHA-256 digests: keys that open the fleet's figures and nothing else. */
+    public List<String> adminKeyDigests() { return adminDigests; }
 
     /**
      * The digest (hex) of the listed key matching {@code presented}, or null. Every listed key is
      * compared, each in constant time, so the time taken tells nothing about the keys.
      */
     public String match(String presented) {
+        return match(presented, digests, keyDigests);
+    }
+
+    /**
+     * The digest (hex) of the admin key ({@code admin_keys}) matching {@code presented}, or null;
+     * compared as {@link #match} does.
+     */
+    public String matchAdmin(String presented) {
+        return match(presented, admins, adminDigests);
+    }
+
+    private static String match(String presented, byte[][] digests, List<String> hex) {
         if (presented == null || digests.length == 0) {
             return null;
         }
@@ -138,7 +169,7 @@ public final class AccessConfig {
                 found = i;
             }
         }
-        return found < 0 ? null : keyDigests.get(found);
+        return found < 0 ? null : hex.get(found);
     }
 
     static byte[] sha256(String s) {
@@ -151,10 +182,11 @@ public final class AccessConfig {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof AccessConfig c
+        return o instanceof FrontDoorConfig c
                 && clientHeaderTimeout.equals(c.clientHeaderTimeout) && clientBodyTimeout.equals(c.clientBodyTimeout)
                 && clientIdleTimeout.equals(c.clientIdleTimeout) && maxHeaderBytes == c.maxHeaderBytes
                 && maxHeaderCount == c.maxHeaderCount && maxBufferedBodyBytes == c.maxBufferedBodyBytes
+                && maxBodyBytes == c.maxBodyBytes && adminDigests.equals(c.adminDigests)
                 && allowAdminPaths == c.allowAdminPaths && Objects.equals(tlsCertFile, c.tlsCertFile)
                 && Objects.equals(tlsKeyFile, c.tlsKeyFile) && keyDigests.equals(c.keyDigests)
                 && Objects.equals(apiKeysFile, c.apiKeysFile) && requestsPerMinute == c.requestsPerMinute
@@ -164,21 +196,22 @@ public final class AccessConfig {
     @Override
     public int hashCode() {
         return Objects.hash(clientHeaderTimeout, clientBodyTimeout, clientIdleTimeout, maxHeaderBytes, maxHeaderCount,
-                maxBufferedBodyBytes, allowAdminPaths, tlsCertFile, tlsKeyFile, keyDigests, apiKeysFile,
+                maxBufferedBodyBytes, maxBodyBytes, adminDigests, allowAdminPaths, tlsCertFile, tlsKeyFile, keyDigests, apiKeysFile,
                 requestsPerMinute, maxConcurrent, protectStats);
     }
 
     @Override
     public String toString() {
-        return "AccessConfig[clientHeaderTimeout=" + clientHeaderTimeout + ", clientBodyTimeout=" + clientBodyTimeout
+        return "FrontDoorConfig[clientHeaderTimeout=" + clientHeaderTimeout + ", clientBodyTimeout=" + clientBodyTimeout
                 + ", clientIdleTimeout=" + clientIdleTimeout + ", maxHeaderBytes=" + maxHeaderBytes
                 + ", maxHeaderCount=" + maxHeaderCount + ", maxBufferedBodyBytes=" + maxBufferedBodyBytes
+                + ", maxBodyBytes=" + maxBodyBytes + ", adminKeys=" + adminDigests.size()
                 + ", allowAdminPaths=" + allowAdminPaths + ", tls=" + tls() + ", apiKeys=" + keyDigests.size()
                 + ", requestsPerMinute=" + requestsPerMinute + ", maxConcurrent=" + maxConcurrent
                 + ", protectStats=" + protectStats + "]";
     }
 
-    /** Builds an {@link AccessConfig}; every setter validates. Not thread-safe. */
+    /** Builds an {@link FrontDoorConfig}; every setter validates. Not thread-safe. */
     public static final class Builder {
         private Duration clientHeaderTimeout = DEFAULT_CLIENT_HEADER_TIMEOUT;
         private Duration clientBodyTimeout = DEFAULT_CLIENT_BODY_TIMEOUT;
@@ -186,6 +219,8 @@ public final class AccessConfig {
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private int maxHeaderCount = DEFAULT_MAX_HEADER_COUNT;
         private long maxBufferedBodyBytes = DEFAULT_MAX_BUFFERED_BODY_BYTES;
+        private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private final List<String> adminDigests = new ArrayList<>();
         private boolean allowAdminPaths;
         private Path tlsCertFile;
         private Path tlsKeyFile;
@@ -226,6 +261,14 @@ public final class AccessConfig {
             return this;
         }
 
+        public Builder maxBodyBytes(long n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("max_body_bytes: " + n + " (expected: integer >= 1)");
+            }
+            maxBodyBytes = n;
+            return this;
+        }
+
         public Builder allowAdminPaths(boolean b) { allowAdminPaths = b; return this; }
         public Builder tlsCertFile(Path p) { tlsCertFile = p; return this; }
         public Builder tlsKeyFile(Path p) { tlsKeyFile = p; return this; }
@@ -236,19 +279,32 @@ public final class AccessConfig {
          * Adds a client key: the key itself, or {@code "sha256:<64 hex digits>"}, its SHA-256 digest.
          */
         public Builder apiKey(String key) {
+            keyDigests.add(digest("api_keys", key));
+            return this;
+        }
+
+        /**
+         * Adds an admin key (the key, or its {@code "sha256:..."} digest): it opens the fleet's
+         * figures ({@code /}, {@code /load-stats}, {@code /metrics}, the dashboard's data) and nothing
+         * else.
+         */
+        public Builder adminKey(String key) {
+            adminDigests.add(digest("admin_keys", key));
+            return this;
+        }
+
+        private static String digest(String list, String key) {
             if (key == null || key.isBlank()) {
-                throw new IllegalArgumentException("api_keys: \"\" (expected: a non-empty key, or \"sha256:<64 hex digits>\")");
+                throw new IllegalArgumentException(list + ": \"\" (expected: a non-empty key, or \"sha256:<64 hex digits>\")");
             }
             if (key.startsWith("sha256:")) {
                 String hex = key.substring(7).toLowerCase(java.util.Locale.ROOT);
                 if (!hex.matches("[0-9a-f]{64}")) {
-                    throw new IllegalArgumentException("api_keys: \"sha256:...\" (expected: \"sha256:\" followed by 64 hex digits)");
+                    throw new IllegalArgumentException(list + ": \"sha256:...\" (expected: \"sha256:\" followed by 64 hex digits)");
                 }
-                keyDigests.add(hex);
-            } else {
-                keyDigests.add(HexFormat.of().formatHex(sha256(key)));
+                return hex;
             }
-            return this;
+            return HexFormat.of().formatHex(sha256(key));
         }
 
         public Builder requestsPerMinute(int n) {
@@ -268,12 +324,12 @@ public final class AccessConfig {
         }
 
         /** @throws IllegalArgumentException when only one of the TLS files is given */
-        public AccessConfig build() {
+        public FrontDoorConfig build() {
             if ((tlsCertFile == null) != (tlsKeyFile == null)) {
                 String missing = tlsCertFile == null ? "tls_cert_file" : "tls_key_file";
                 throw new IllegalArgumentException(missing + ": (nothing) (expected: tls_cert_file and tls_key_file together)");
             }
-            return new AccessConfig(this);
+            return new FrontDoorConfig(this);
         }
 
         private static Duration positive(String key, Duration d) {
