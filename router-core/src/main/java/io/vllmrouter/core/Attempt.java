@@ -29,10 +29,6 @@ final class Attempt {
     final long startNanos;
     private final AtomicBoolean recorded = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
-    /** The first-byte timer, cancelled when the headers (or a failure) arrive; null when none. */
-    volatile io.vllmrouter.api.time.Scheduler.Cancellable firstByteTimer;
-    /** Set by the first-byte timer before it cancels the upstream call. */
-    volatile boolean firstByteTimedOut;
 
     /** Starts the attempt: the in-flight count goes up now. */
     Attempt(Backend backend, CircuitBreaker breaker, Ticker ticker) {

@@ -10,13 +10,16 @@ import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
 import io.vllmrouter.core.transport.UpstreamResponse;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 
 /**
  * One routed request: picks a backend from the published {@link Snapshot}, sends through the
@@ -25,11 +28,13 @@ import java.util.concurrent.CompletableFuture;
  * {@link Forwarder} (snapshot, clock, scheduler, listener, transport).
  *
  * <p>Retry rules, for any transport (docs/resilience.md): before anything reached the caller, a
- * connect failure, a reset, no headers within {@code first_byte_timeout} (the upstream call is
- * cancelled) and a status in {@code retry_on_status} are retried on another backend while the retry
- * policy and the request's deadline allow; when every attempt failed the caller gets a 502 naming
- * them, never a backend's error page. No headers by the request's deadline is 504. After the
- * headers nothing is retried here.
+ * connect failure, a reset, a status in {@code retry_on_status} and, for a stream, no first data
+ * event within {@code first_token_timeout} or an in-band error as its first event ({@link
+ * FirstTokenTimer}, {@link SseRelay}: the caller's response waits for that first event) are retried
+ * on another backend while the retry policy and the request's deadline allow; when every attempt
+ * failed the caller gets a 502 naming them, never a backend's error page. Nothing by the request's
+ * deadline is 504; a non-streaming request is bounded by its deadline only, since vLLM sends its
+ * headers when the whole answer is done. After the answer started nothing is retried here.
  *
  * <p>Breaker accounting: only the backend's own failures count against it. A 429 is load (retried,
  * not counted), 4xx answers are successes, a cancelled caller and the router's own errors (an
@@ -63,8 +68,8 @@ final class Exchange {
     private byte[] body;
     /** The attempt whose body the caller is reading (changes when a stream resumes). */
     private volatile Attempt current;
-    /** Set when the answer may resume on another backend ({@code stream_failover}). */
-    private ResumableStream resumable;
+    /** Set when the answer may resume on another backend ({@code stream_failover}), from the start. */
+    private final ResumableStream resumable;
     private StreamingBody streamingBody;
     /** A continuation is being sought: successes feed the stream, failures end it. */
     private boolean resumeMode;
@@ -72,6 +77,8 @@ final class Exchange {
     private Throwable streamCause;
 
     private volatile CompletableFuture<?> call;
+    /** A stream's body held until its first event, so that a caller's cancel reaches it; else null. */
+    private volatile SseRelay holding;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
              Duration timeout, Retry retry) {
@@ -83,7 +90,8 @@ final class Exchange {
         this.timeout = timeout;
         this.deadlineNanos = startNanos + timeout.toNanos();
         this.retry = retry.asyncContext();
-        this.body = request.body();
+        this.resumable = ResumableStream.forRequest(forwarder.snapshot().settings, request, info, this::resume);
+        this.body = resumable != null ? resumable.body() : request.body();
         this.failures = new Failures(info.model());
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
         this.admission = new AdmissionWait(forwarder, this, info.model(), this::fail);
@@ -93,6 +101,10 @@ final class Exchange {
                 CompletableFuture<?> c = call;
                 if (c != null) {
                     c.cancel(true);
+                }
+                SseRelay h = holding;
+                if (h != null) {
+                    h.abandon(t);
                 }
             }
         });
@@ -148,12 +160,10 @@ final class Exchange {
             fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
             return;
         }
-        Duration firstByte = snap.settings.firstByteTimeout();
-        boolean deadlineBound = firstByte == null || firstByte.toNanos() >= remaining;
-        Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
+        Duration left = Duration.ofNanos(remaining);
         UpstreamRequest upstream;
         try {
-            upstream = upstreamRequest(a.backend, wait);
+            upstream = upstreamRequest(a.backend, left);
         } catch (IllegalArgumentException e) {
             a.end(Attempt.Result.CANCELLED, null);
             fail(new InvalidRequestException("Cannot forward the request: " + e.getMessage(), e));
@@ -169,17 +179,15 @@ final class Exchange {
         if (result.isCancelled()) {
             f.cancel(true);
         }
-        if (!deadlineBound && !f.isDone()) {
-            CompletableFuture<UpstreamResponse> pending = f;
-            a.firstByteTimer = forwarder.scheduler().schedule(() -> {
-                // Flag first: the cancel completes the call, whose callback must see why.
-                a.firstByteTimedOut = true;
-                pending.cancel(true);
-            }, wait);
-        }
+        FirstTokenTimer timer = info.stream() && !f.isCompletedExceptionally()
+                ? FirstTokenTimer.start(forwarder.scheduler(), snap.settings.firstByteTimeout(), left, f) : null;
         f.whenComplete((resp, err) -> {
             try {
-                onResponse(a, resp, err, deadlineBound, wait);
+                if (err != null) {
+                    attemptFailed(a, timer, err);
+                } else {
+                    onResponse(a, timer, resp);
+                }
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.ERROR, "request " + requestId + ": unexpected error", e);
                 a.end(Attempt.Result.CANCELLED, null);
@@ -200,70 +208,125 @@ final class Exchange {
                 body, remaining);
     }
 
-    private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
-        Scheduler.Cancellable timer = a.firstByteTimer;
+    /**
+     * The attempt failed before the answer started: the backend's failure (retried elsewhere), the
+     * deadline (504), the caller's cancel, or the router's own error.
+     */
+    private void attemptFailed(Attempt a, FirstTokenTimer timer, Throwable err) {
         if (timer != null) {
             timer.cancel();
         }
-        if (err != null) {
-            Throwable cause = Failures.unwrap(err);
-            if (a.firstByteTimedOut && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
-                // Given up after first_byte_timeout: the call is cancelled (the slot is released
-                // only now that it is), the backend is blamed, and another one is tried.
-                cause = new TransportException(TransportException.Kind.TIMEOUT,
-                        "no response headers within " + wait.toMillis() + " ms", null);
-            } else if (result.isCancelled() || cause instanceof CancellationException) {
-                a.end(Attempt.Result.CANCELLED, null);
-                report.cancelled(a.backend);
-                return;
-            }
-            if (cause instanceof TransportException te) {
-                if (te.kind() == TransportException.Kind.TIMEOUT && deadlineBound) {
-                    // No headers by the request's deadline: no time is left for another backend.
+        Throwable cause = Failures.unwrap(err);
+        if (timer != null && timer.fired() && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
+            // Given up after the first-token timeout: the call is cancelled (the slot is released
+            // only now that it is), the backend is blamed, and another one is tried.
+            cause = timer.timeout();
+        } else if (result.isCancelled() || cause instanceof CancellationException) {
+            a.end(Attempt.Result.CANCELLED, null);
+            report.cancelled(a.backend);
+            return;
+        }
+        if (cause instanceof TransportException te) {
+            if (te.kind() == TransportException.Kind.TIMEOUT) {
+                if (timer == null || !timer.fired() || timer.isDeadline()) {
+                    // Nothing by the request's deadline: no time is left for another backend.
                     a.end(Attempt.Result.FAILURE, cause);
                     fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
                     return;
                 }
-                backendFailed(a, cause, Failures.kind(te, wait), TransportException.describe(cause));
+                backendFailed(a, cause, timer.describe(), timer.describe());
                 return;
             }
-            if (cause instanceof IOException) {
-                backendFailed(a, cause, "connection failed", TransportException.describe(cause));
-                return;
-            }
-            // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug):
-            // its breaker hears nothing and no other backend is tried.
-            a.end(Attempt.Result.CANCELLED, null);
-            LOG.log(System.Logger.Level.WARNING, "request " + requestId + ": the router failed to forward it", cause);
-            fail(failures.routerFailed(cause, forwarder.snapshot()));
+            backendFailed(a, cause, Failures.kind(te, Duration.ZERO), TransportException.describe(cause));
             return;
         }
+        if (cause instanceof InBandError) {
+            backendFailed(a, cause, "in-band error", cause.getMessage());
+            return;
+        }
+        if (cause instanceof IOException) {
+            backendFailed(a, cause, cause instanceof EOFException ? "stream ended early" : "connection failed",
+                    TransportException.describe(cause));
+            return;
+        }
+        // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug): its
+        // breaker hears nothing and no other backend is tried.
+        a.end(Attempt.Result.CANCELLED, null);
+        LOG.log(System.Logger.Level.WARNING, "request " + requestId + ": the router failed to forward it", cause);
+        fail(failures.routerFailed(cause, forwarder.snapshot()));
+    }
+
+    /** The headers arrived: a retried status, a stream held until its first event, or the answer. */
+    private void onResponse(Attempt a, FirstTokenTimer timer, UpstreamResponse resp) {
         int status = resp.status();
-        long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
-        a.backend.counters.headersArrived(ttfb);
-        if (resumeMode) {
-            continuationAnswered(a, resp, status);
+        if (resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status)) {
+            if (timer != null) {
+                timer.cancel();
+            }
+            statusFailed(a, status, resp);
             return;
         }
-        if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
-            resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
-            IOException cause = new IOException("backend answered " + status);
-            if (status == 429) {
-                // The backend is overloaded, not broken: load, not a breaker failure.
-                failures.busy(a.backend);
-                a.end(Attempt.Result.CANCELLED, null);
-                retryOrFail(a.backend, cause, "status 429");
+        if (timer == null || status != 200 || !SseRelay.isEventStream(resp.headers())) {
+            if (timer != null) {
+                timer.cancel();
+            }
+            started(a, resp, resp.body());
+            return;
+        }
+        SseRelay relay = new SseRelay(resp.body(), resumable == null, r -> {
+            holding = null;
+            timer.cancel();
+            started(a, resp, r);
+        }, cause -> {
+            holding = null;
+            attemptFailed(a, timer, cause);
+        });
+        holding = relay;
+        timer.holding(relay);
+        relay.start();
+    }
+
+    /** A status that is not an answer: retried (a 429 as load), or a continuation's failure. */
+    private void statusFailed(Attempt a, int status, UpstreamResponse resp) {
+        resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
+        IOException cause = new IOException("backend answered " + status);
+        if (resumeMode) {
+            a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
+            failures.lastFailure("status " + status, a.backend);
+            retryOrFail(a.backend, cause, "status " + status);
+        } else if (status == 429) {
+            // The backend is overloaded, not broken: load, not a breaker failure.
+            failures.busy(a.backend);
+            a.end(Attempt.Result.CANCELLED, null);
+            retryOrFail(a.backend, cause, "status 429");
+        } else {
+            backendFailed(a, cause, "status " + status, "status " + status);
+        }
+    }
+
+    /**
+     * The answer starts (for a stream, its first event arrived): it goes to the caller, or, for a
+     * continuation, on in the caller's stream.
+     */
+    private void started(Attempt a, UpstreamResponse resp, Flow.Publisher<List<ByteBuffer>> upstreamBody) {
+        int status = resp.status();
+        a.backend.counters.headersArrived(forwarder.ticker().nanoTime() - a.startNanos);
+        if (resumeMode) {
+            resumeMode = false;
+            current = a;
+            if (streamingBody.isEnded()) {
+                a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
+                upstreamBody.subscribe(StreamingBody.DISCARD);
                 return;
             }
-            backendFailed(a, cause, "status " + status, "status " + status);
+            resumable.resumed(upstreamBody);
             return;
         }
         retry.onComplete();
         long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         current = a;
-        ResumableStream resuming = status == 200
-                ? ResumableStream.forRequest(forwarder.snapshot().settings, request, info, this::resume) : null;
+        ResumableStream resuming = status == 200 ? resumable : null;
         StreamingBody body = new StreamingBody((outcome, cause, bytes) -> {
             Scheduler.Cancellable d = deadline[0];
             if (d != null) {
@@ -282,12 +345,11 @@ final class Exchange {
             deadline[0].cancel();
         }
         if (resuming != null) {
-            resumable = resuming;
             resumesLeft = forwarder.snapshot().settings.streamFailoverMax();
             resuming.subscribe(body);
-            resuming.start(resp.body());
+            resuming.start(upstreamBody);
         } else {
-            resp.body().subscribe(body);
+            upstreamBody.subscribe(body);
         }
         if (!result.complete(response)) {
             body.close();
@@ -326,26 +388,6 @@ final class Exchange {
         forwarder.listener().onRetry(requestId, failed.backend.id(), "stream failover: " + TransportException.describe(cause));
         attempt();
         return true;
-    }
-
-    /** A continuation's headers: a 200 goes on in the caller's stream, anything else is a failure. */
-    private void continuationAnswered(Attempt a, UpstreamResponse resp, int status) {
-        if (status == 200) {
-            resumeMode = false;
-            current = a;
-            if (streamingBody.isEnded()) {
-                a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
-                resp.body().subscribe(StreamingBody.DISCARD);
-                return;
-            }
-            resumable.resumed(resp.body());
-            return;
-        }
-        resp.body().subscribe(StreamingBody.DISCARD);
-        IOException cause = new IOException("backend answered " + status);
-        a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
-        failures.lastFailure("status " + status, a.backend);
-        retryOrFail(a.backend, cause, "status " + status);
     }
 
     private void retryOrFail(Backend failed, Throwable cause, String reason) {

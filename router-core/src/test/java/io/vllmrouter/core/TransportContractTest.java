@@ -55,13 +55,13 @@ class TransportContractTest {
         start(keyOfA, RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT);
     }
 
-    private void start(String keyOfA, Duration firstByteTimeout) {
+    private void start(String keyOfA, Duration firstTokenTimeout) {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder()
                         .server(new ServerConfig(URI.create(A), 4, List.of(), keyOfA))
                         .server(new ServerConfig(URI.create(B), 4, List.of(), null))
                         .enableActiveHealthCheck(false).retryDelay(Duration.ZERO).maxRetries(1)
-                        .firstByteTimeout(firstByteTimeout).build())
+                        .firstTokenTimeout(firstTokenTimeout).build())
                 .ticker(clock).scheduler(clock)
                 .strategy(new TestSupport.FirstStrategy())
                 .probe(new TestSupport.FakeProbe())
@@ -149,7 +149,8 @@ class TransportContractTest {
         assertThat(sent.headers()).containsEntry("Authorization", List.of("Bearer key-of-a"))
                 .containsEntry("X-Trace", List.of("kept"))
                 .doesNotContainKeys("Connection", "X-Hop");
-        assertThat(sent.responseTimeout()).isEqualTo(RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT);
+        // the time left until the request's deadline: the router's own timers cut shorter waits
+        assertThat(sent.responseTimeout()).isEqualTo(RouterConfig.DEFAULT_REQUEST_TIMEOUT);
     }
 
     @Test

@@ -215,11 +215,18 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
     public List<Integer> retryOnStatus() { return retryOnStatus; }
     /**
-     * {@code first_byte_timeout} (s): time a backend has to send its response headers before the
+     * {@code first_token_timeout} (s; formerly {@code first_byte_timeout}): time a streamed request's
+     * backend has to send its first SSE data event (vLLM sends a stream's headers at once) before the
      * request is cancelled there and tried elsewhere; never more than {@link #requestTimeout()}.
+     * Non-streaming requests are bounded by {@code request_timeout} alone: vLLM sends their headers
+     * only once the whole answer is generated.
      */
-    public Duration firstByteTimeout() {
+    public Duration firstTokenTimeout() {
         return firstByteTimeout.compareTo(requestTimeout) > 0 ? requestTimeout : firstByteTimeout;
+    }
+    /** {@link #firstTokenTimeout()} under its former name, {@code first_byte_timeout}. */
+    public Duration firstByteTimeout() {
+        return firstTokenTimeout();
     }
     /** {@code stream_failover}: a streamed completion cut mid-answer is continued on another backend. */
     public boolean streamFailover() { return streamFailover; }

@@ -109,7 +109,9 @@ final class TomlConfigParser {
         try {
             return builder.build();
         } catch (IllegalArgumentException e) {
-            throw duplicateUrl(e, serverTables, servers);
+            boolean aboutServers = e.getMessage() != null && e.getMessage().startsWith("servers:");
+            throw aboutServers ? duplicateUrl(e, serverTables, servers)
+                    : wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
         }
     }
 
@@ -212,7 +214,7 @@ final class TomlConfigParser {
 
     private void readConfig(TomlTable config, RouterConfigBuilder builder) {
         for (String key : config.keySet()) {
-            Setting setting = SETTINGS.get(key);
+            Setting setting = SETTINGS.containsKey(key) ? SETTINGS.get(key) : ALIASES.get(key);
             if (setting == null) {
                 String hint = null;
                 if (PYTHON_KEYS.containsKey(key)) {
