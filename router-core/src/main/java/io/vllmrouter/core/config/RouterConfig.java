@@ -56,7 +56,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final String DEFAULT_SESSION_HEADER = "X-Session-Id";
     /** Default {@code retry_on_status}: the statuses retried on another backend before the first byte. */
     public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
-    /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
+    /** Default {@code first_token_timeout} (capped by {@code request_timeout}). */
     public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
     /** Default {@code stream_failover_max}: continuations tried for one streamed answer. */
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
@@ -241,7 +241,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public int maxQueue() { return maxQueue; }
     /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
     public Duration queueTimeout() { return queueTimeout; }
-    /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
+    /** The configured {@code first_token_timeout}, uncapped (for the builder). */
     Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
     public AccessConfig access() { return access; }
