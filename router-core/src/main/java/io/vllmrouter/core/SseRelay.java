@@ -65,6 +65,8 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
     /** An end that came before the held bytes were passed on: EOF, or the Throwable. */
     private Object pendingEnd;
     private boolean emitting;
+    /** Demand asked while the held bytes were being passed on, forwarded upstream after them. */
+    private long demandWhileEmitting;
     private boolean ended;
     /** Watching: {@code [DONE]} was passed on. */
     private boolean doneSeen;
@@ -392,9 +394,14 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
             if (ended) {
                 return;
             }
+            if (emitting) {
+                // on this thread from inside onNext, or on another: forwarded once the held bytes are out
+                demandWhileEmitting = demandWhileEmitting + n < 0 ? Long.MAX_VALUE : demandWhileEmitting + n;
+                return;
+            }
             d = downstream;
             s = upstream;
-            emitHeld = heldPending && !emitting;
+            emitHeld = heldPending;
             if (emitHeld) {
                 emitting = true;
                 heldPending = false;
@@ -408,6 +415,8 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
                 emitting = false;
                 end = pendingEnd;
                 held = null;
+                n = n + demandWhileEmitting < 0 ? Long.MAX_VALUE : n + demandWhileEmitting;
+                demandWhileEmitting = 0;
             }
             if (end != null) {
                 deliver(end);
