@@ -169,8 +169,14 @@ final class SseParser {
                         data(b);
                     }
                 }
-                case DATA -> data(b);
-                default -> { }
+                case DATA -> {
+                    if (prefixLength < PREFIX) {
+                        data(b);
+                    } else {
+                        i = restOfValue(buf, i, limit, true) - 1;
+                    }
+                }
+                default -> i = restOfValue(buf, i, limit, false) - 1;     // a comment's or another field's value
             }
             if (capture && i + 1 - segment + rawLength > maxEventBytes) {
                 throw new EventTooLarge(maxEventBytes);
@@ -217,6 +223,46 @@ final class SseParser {
         }
         hasData = true;
         return DATA_START;
+    }
+
+    /**
+     * The rest of a value from {@code from} to its line end (or the buffer's end), which is all the
+     * parser needs of a long value once it has its prefix: found in a tight loop, and for data
+     * counted (and captured) in bulk. Returns the index of the line end, or {@code limit}.
+     */
+    private int restOfValue(ByteBuffer buf, int from, int limit, boolean isData) {
+        int j = from;
+        if (buf.hasArray()) {
+            byte[] a = buf.array();
+            int off = buf.arrayOffset();
+            int end = off + limit;
+            int k = off + from;
+            while (k < end && a[k] != '\n' && a[k] != '\r') {
+                k++;
+            }
+            j = k - off;
+        } else {
+            while (j < limit) {
+                byte c = buf.get(j);
+                if (c == '\n' || c == '\r') {
+                    break;
+                }
+                j++;
+            }
+        }
+        if (isData) {
+            int n = j - from;
+            dataLength += n;
+            if (capture) {
+                int room = Math.min(maxEventBytes + 1 - dataCaptured, n);   // past the limit the scan fails anyway
+                if (dataCaptured + room > data.length) {
+                    data = Arrays.copyOf(data, Math.min(Math.max(dataCaptured + room, data.length * 2), maxEventBytes + 1));
+                }
+                buf.get(from, data, dataCaptured, room);
+                dataCaptured += room;
+            }
+        }
+        return j;
     }
 
     private void data(byte b) {
