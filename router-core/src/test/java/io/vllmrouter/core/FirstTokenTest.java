@@ -11,19 +11,16 @@ import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.UpstreamTimeoutException;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
-import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamResponse;
 import io.vllmrouter.testing.FakeClock;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,18 +41,16 @@ class FirstTokenTest {
     private static final String B = "http://gpu-b:8000";
     private static final String CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     private static final String STREAM = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    private static final Map<String, List<String>> SSE = Map.of("content-type", List.of("text/event-stream; charset=utf-8"));
 
-    private final FakeClock clock = new FakeClock();
-    private final ScriptedTransport transport = new ScriptedTransport();
-    private final List<RouterListener.RequestRecord> records = new CopyOnWriteArrayList<>();
+    private final ScriptedFleet fleet = new ScriptedFleet();
+    private final FakeClock clock = fleet.clock;
+    private final ScriptedTransport transport = fleet.transport;
+    private final List<RouterListener.RequestRecord> records = fleet.records;
     private DefaultVllmRouter router;
 
     @AfterEach
     void stop() {
-        if (router != null) {
-            router.close();
-        }
+        fleet.close();
     }
 
     private void start(RouterConfigBuilder config, String... urls) {
@@ -64,22 +59,7 @@ class FirstTokenTest {
 
     /** With {@code timers} as the request scheduler (a request's deadline and first-token timers). */
     private void start(FakeClock timers, RouterConfigBuilder config, String... urls) {
-        for (String u : urls) {
-            config.server(new ServerConfig(URI.create(u), 4, List.of(), null));
-        }
-        router = VllmRouters.builder()
-                .config(config.enableActiveHealthCheck(false).retryDelay(Duration.ZERO).build())
-                .ticker(clock).scheduler(clock).requestScheduler(timers)
-                .strategy(new TestSupport.FirstStrategy())
-                .probe(new TestSupport.FakeProbe())
-                .transport(transport)
-                .listener(new RouterListener() {
-                    @Override
-                    public void onRequestComplete(RequestRecord record) {
-                        records.add(record);
-                    }
-                })
-                .buildRouter();
+        router = fleet.start(config, timers, urls);
     }
 
     private static RouterRequest post(String body) {
@@ -88,11 +68,11 @@ class FirstTokenTest {
     }
 
     private static CompletableFuture<UpstreamResponse> sse(Chunks body) {
-        return CompletableFuture.completedFuture(UpstreamResponse.of(200, SSE, body));
+        return ScriptedFleet.sse(body);
     }
 
     private long sentTo(String base) {
-        return transport.sent.stream().filter(r -> r.uri().getHost().equals(URI.create(base).getHost())).count();
+        return fleet.sentTo(base).size();
     }
 
     private static String read(RouterResponse r) throws IOException {

@@ -8,20 +8,14 @@ import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
 import io.vllmrouter.core.transport.UpstreamResponse;
-import io.vllmrouter.testing.FakeClock;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,38 +30,23 @@ class StreamContinuationTest {
     private static final String A = "http://gpu-a:8000";
     private static final String B = "http://gpu-b:8000";
     private static final String C = "http://gpu-c:8000";
-    private static final Map<String, List<String>> SSE = Map.of("content-type", List.of("text/event-stream"));
 
-    private final FakeClock clock = new FakeClock();
-    private final ScriptedTransport transport = new ScriptedTransport();
-    private final List<RouterListener.RequestRecord> records = new CopyOnWriteArrayList<>();
+    private final ScriptedFleet fleet = new ScriptedFleet();
+    private final ScriptedTransport transport = fleet.transport;
+    private final List<RouterListener.RequestRecord> records = fleet.records;
     private DefaultVllmRouter router;
 
     @AfterEach
     void stop() {
-        if (router != null) {
-            router.close();
-        }
+        fleet.close();
     }
 
     private void start(String... urls) {
-        var c = RouterConfig.builder().enableActiveHealthCheck(false).retryDelay(Duration.ZERO).streamFailover(true);
-        for (String u : urls) {
-            c.server(new ServerConfig(URI.create(u), 4, List.of(), null));
-        }
-        router = VllmRouters.builder().config(c.build()).ticker(clock).scheduler(clock)
-                .strategy(new TestSupport.FirstStrategy()).probe(new TestSupport.FakeProbe()).transport(transport)
-                .listener(new RouterListener() {
-                    @Override
-                    public void onRequestComplete(RequestRecord record) {
-                        records.add(record);
-                    }
-                })
-                .buildRouter();
+        router = fleet.start(RouterConfig.builder().streamFailover(true), fleet.clock, urls);
     }
 
     private static CompletableFuture<UpstreamResponse> sse(Chunks body) {
-        return CompletableFuture.completedFuture(UpstreamResponse.of(200, SSE, body));
+        return ScriptedFleet.sse(body);
     }
 
     private static TransportException reset() {
@@ -82,13 +61,7 @@ class StreamContinuationTest {
     }
 
     private List<UpstreamRequest> sentTo(String base) {
-        List<UpstreamRequest> out = new ArrayList<>();
-        for (UpstreamRequest r : transport.sent) {
-            if (r.uri().getHost().equals(URI.create(base).getHost())) {
-                out.add(r);
-            }
-        }
-        return out;
+        return fleet.sentTo(base);
     }
 
     private static JsonNode json(UpstreamRequest r) throws IOException {

@@ -22,7 +22,6 @@ import io.vllmrouter.examples.sim.SimulatedVllm;
 import io.vllmrouter.testing.FakeClock;
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
