@@ -10,7 +10,6 @@ import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.core.transport.TransportException;
 import io.vllmrouter.core.transport.UpstreamRequest;
 import io.vllmrouter.core.transport.UpstreamResponse;
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -226,27 +225,19 @@ final class Exchange {
             report.cancelled(a.backend);
             return;
         }
-        if (cause instanceof TransportException te) {
-            if (te.kind() == TransportException.Kind.TIMEOUT) {
-                if (timer == null || !timer.fired() || timer.isDeadline()) {
-                    // Nothing by the request's deadline: no time is left for another backend.
-                    a.end(Attempt.Result.FAILURE, cause);
-                    fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
-                    return;
-                }
-                backendFailed(a, cause, timer.describe(), timer.describe());
+        if (cause instanceof TransportException te && te.kind() == TransportException.Kind.TIMEOUT) {
+            if (timer == null || !timer.fired() || timer.isDeadline()) {
+                // Nothing by the request's deadline: no time is left for another backend.
+                a.end(Attempt.Result.FAILURE, cause);
+                fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
                 return;
             }
-            backendFailed(a, cause, Failures.kind(te, Duration.ZERO), TransportException.describe(cause));
+            backendFailed(a, cause, timer.describe(), timer.describe());
             return;
         }
-        if (cause instanceof InBandError) {
-            backendFailed(a, cause, "in-band error", cause.getMessage());
-            return;
-        }
-        if (cause instanceof IOException) {
-            backendFailed(a, cause, cause instanceof EOFException ? "stream ended early" : "connection failed",
-                    TransportException.describe(cause));
+        String kind = Failures.kind(cause);
+        if (kind != null) {
+            backendFailed(a, cause, kind, cause instanceof InBandError ? cause.getMessage() : TransportException.describe(cause));
             return;
         }
         // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug): its
@@ -259,17 +250,16 @@ final class Exchange {
     /** The headers arrived: a retried status, a stream held until its first event, or the answer. */
     private void onResponse(Attempt a, FirstTokenTimer timer, UpstreamResponse resp) {
         int status = resp.status();
-        if (resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status)) {
-            if (timer != null) {
-                timer.cancel();
-            }
+        boolean notAnAnswer = resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status);
+        boolean hold = timer != null && status == 200 && !notAnAnswer && SseRelay.isEventStream(resp.headers());
+        if (timer != null && !hold) {
+            timer.cancel();
+        }
+        if (notAnAnswer) {
             statusFailed(a, status, resp);
             return;
         }
-        if (timer == null || status != 200 || !SseRelay.isEventStream(resp.headers())) {
-            if (timer != null) {
-                timer.cancel();
-            }
+        if (!hold) {
             started(a, resp, resp.body());
             return;
         }

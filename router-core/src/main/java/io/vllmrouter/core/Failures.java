@@ -153,14 +153,27 @@ final class Failures {
         return t;
     }
 
-    /** How a transport failure is named in messages and matched for the query of death. */
-    static String kind(TransportException te, Duration wait) {
-        return switch (te.kind()) {
-            case CONNECT -> "connection failed";
-            case RESET -> "connection reset";
-            case TIMEOUT -> "no response headers within " + wait.toMillis() + " ms";
-            case PROTOCOL -> "invalid HTTP answer";
-        };
+    /**
+     * How a failure before the answer is named in messages and matched for the query of death, or
+     * null when it is not the backend's (an {@link Error}, a rejected task, a bug). A timeout is
+     * named by whoever timed it.
+     */
+    static String kind(Throwable cause) {
+        if (cause instanceof TransportException te) {
+            return switch (te.kind()) {
+                case CONNECT -> "connection failed";
+                case RESET -> "connection reset";
+                case TIMEOUT -> "timed out";
+                case PROTOCOL -> "invalid HTTP answer";
+            };
+        }
+        if (cause instanceof InBandError) {
+            return "in-band error";
+        }
+        if (cause instanceof java.io.EOFException) {
+            return "stream ended early";
+        }
+        return cause instanceof java.io.IOException ? "connection failed" : null;
     }
 
     private int distinctTried() {

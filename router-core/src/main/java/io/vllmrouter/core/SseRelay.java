@@ -126,11 +126,6 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
         failed.accept(cause);
     }
 
-    /** Bytes held so far (at most one event of {@link SseParser#MAX_EVENT_BYTES} and a chunk). */
-    synchronized int heldBytes() {
-        return heldLength;
-    }
-
     // ---------------------------------------------------------------- from the backend
 
     @Override
