@@ -51,7 +51,7 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
     private boolean cancelled;
 
     // holding (transport thread only, until released)
-    private byte[] held = new byte[1024];
+    private byte[] held;
     private int heldLength;
     private boolean firstData;
     /** An error event: where it ended in the held bytes (watching), or -1. */
@@ -261,7 +261,9 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
 
     private void append(ByteBuffer b, int from, int to) {
         int n = to - from;
-        if (heldLength + n > held.length) {
+        if (held == null) {
+            held = new byte[n];     // most streams' first chunk holds their first event
+        } else if (heldLength + n > held.length) {
             held = Arrays.copyOf(held, Math.max(heldLength + n, held.length * 2));
         }
         b.get(from, held, heldLength, n);
@@ -404,7 +406,7 @@ final class SseRelay implements Flow.Publisher<List<ByteBuffer>>, Flow.Subscribe
             }
         }
         if (emitHeld) {
-            d.onNext(List.of(ByteBuffer.wrap(held, 0, heldLength)));
+            d.onNext(List.of(held == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(held, 0, heldLength)));
             Object end;
             synchronized (this) {
                 emitting = false;
