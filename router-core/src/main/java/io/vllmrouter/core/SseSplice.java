@@ -124,12 +124,13 @@ final class SseSplice {
         }
         JsonNode choices = o.get("choices");
         JsonNode c0 = choices != null && choices.isArray() && !choices.isEmpty() ? choices.get(0) : null;
-        boolean finishes = false;
         if (c0 != null) {
             JsonNode delta = c0.path("delta");
             String piece = chat ? delta.path("content").asText("") : c0.path("text").asText("");
             String thought = chat ? reasoningOf(delta) : "";
-            if (chat && delta.has("role") && piece.isEmpty() && thought.isEmpty() && c0.path("finish_reason").isNull()) {
+            JsonNode finish = c0.path("finish_reason");
+            boolean finishes = !finish.isNull() && !finish.isMissingNode();   // vLLM 0.9.0 left a null one out
+            if (chat && delta.has("role") && piece.isEmpty() && thought.isEmpty() && !finishes) {
                 if (rolePassed) {
                     return null;           // the continuation's role event: the caller has had one
                 }
@@ -143,7 +144,7 @@ final class SseSplice {
             if (!piece.isEmpty() || !thought.isEmpty()) {
                 eventsSinceUsage++;
             }
-            finishes = !c0.path("finish_reason").isNull() && !c0.path("finish_reason").isMissingNode();
+            finished |= finishes;
         }
         JsonNode usage = o.get("usage");
         if (usage instanceof ObjectNode u && u.has("completion_tokens")) {
@@ -167,7 +168,6 @@ final class SseSplice {
                 }
             }
         }
-        finished |= finishes;
         if (!rewritten) {
             return raw;
         }

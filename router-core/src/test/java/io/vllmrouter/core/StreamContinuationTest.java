@@ -284,6 +284,23 @@ class StreamContinuationTest {
     }
 
     @Test
+    void chunksWithoutANullFinishReasonAsVllm090SentThemAreSplicedWithOneRoleEvent() throws Exception {
+        start(A, B);
+        String role = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+        String token = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"T\",\"tool_calls\":[]}}]}\n\n";
+        transport.answer(A, r -> sse(new Chunks(reset(), role, token.replace("T", "Hello"))));
+        transport.answer(B, r -> sse(Chunks.of(role, token.replace("T", " there"), "data: [DONE]\n\n")));
+
+        String out = chat(HI);
+
+        assertThat(count(out, "\"role\"")).isEqualTo(1);
+        assertThat(field(out, "content")).isEqualTo("Hello there");
+        assertThat(List.of(sentTo(A).size(), sentTo(B).size())).containsExactly(1, 1);
+    }
+
+    @Test
     void aContinuationThatOpensWithAnInBandErrorIsTriedOnTheNextBackend() throws Exception {
         start(A, B, C);
         transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hello\"}", null, null))));
