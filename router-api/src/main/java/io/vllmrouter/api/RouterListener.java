@@ -114,7 +114,8 @@ public interface RouterListener {
      *                      400/404/503/502/504), or 499 when the caller went away first
      * @param outcome       how it ended
      * @param latencyNanos  from route() to the body's end (or the failure)
-     * @param ttfbNanos     from route() to the response headers, -1 when none arrived
+     * @param ttfbNanos     from route() to the answer's start (the response headers; for a stream,
+     *                      its first SSE data event), -1 when it never started
      * @param retries       attempts after the first
      * @param bytes         body bytes passed to the caller
      */

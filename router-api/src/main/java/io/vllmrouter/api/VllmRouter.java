@@ -32,9 +32,10 @@ public interface VllmRouter extends AutoCloseable {
      * {@link RouterResponse#body()} as the backend sends it; closing the response before the end
      * cancels the upstream request.
      *
-     * <p>Failures before any response byte (refused or reset connection, no headers within
-     * {@code first_byte_timeout}, a status in {@code retry_on_status}: 500/502/503/504/429 by
-     * default) are retried on another backend; other 4xx answers are returned as they are.
+     * <p>Failures before any response byte (refused or reset connection, a status in
+     * {@code retry_on_status}: 500/502/503/504/429 by default; for a stream, no first token within
+     * {@code first_token_timeout}) are retried on another backend; other 4xx answers are returned as
+     * they are. A stream returns once its first SSE data event arrived, not at its headers.
      *
      * @throws RouterException with the HTTP status a proxy should answer and the fleet's state:
      *     {@link NoBackendForModelException} (404), {@link NoHealthyBackendException} (503),

@@ -28,10 +28,6 @@ final class Attempt {
     final long startNanos;
     private final AtomicBoolean recorded = new AtomicBoolean();
     private final AtomicBoolean released = new AtomicBoolean();
-    /** The first-byte timer, cancelled when the headers (or a failure) arrive; null when none. */
-    volatile io.vllmrouter.api.time.Scheduler.Cancellable firstByteTimer;
-    /** Set by the first-byte timer before it cancels the upstream call. */
-    volatile boolean firstByteTimedOut;
     /** The backend's status once its headers arrived, else -1; for {@link RouterListener#onAttemptEnd}. */
     volatile int status = -1;
     /** Who hears this attempt's end, or null (a lease's attempt); set once before the attempt is sent. */

@@ -7,6 +7,7 @@ import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.time.Scheduler;
+import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;
 import io.vllmrouter.api.transport.UpstreamResponse;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 
 /**
  * One routed request: picks a backend from the published {@link Snapshot}, sends through the
@@ -25,11 +27,13 @@ import java.util.concurrent.CompletableFuture;
  * {@link Forwarder} (snapshot, clock, scheduler, listener, transport).
  *
  * <p>Retry rules, for any transport (docs/resilience.md): before anything reached the caller, a
- * connect failure, a reset, no headers within {@code first_byte_timeout} (the upstream call is
- * cancelled) and a status in {@code retry_on_status} are retried on another backend while the retry
- * policy and the request's deadline allow; when every attempt failed the caller gets a 502 naming
- * them, never a backend's error page. No headers by the request's deadline is 504. After the
- * headers nothing is retried here.
+ * connect failure, a reset, a status in {@code retry_on_status} and, for a stream, no first data
+ * event within {@code first_token_timeout} or an in-band error as its first event ({@link
+ * FirstTokenTimer}, {@link SseRelay}: the caller's response waits for that first event) are retried
+ * on another backend while the retry policy and the request's deadline allow; when every attempt
+ * failed the caller gets a 502 naming them, never a backend's error page. Nothing by the request's
+ * deadline is 504; a non-streaming request is bounded by its deadline only, since vLLM sends its
+ * headers when the whole answer is done. After the answer started nothing is retried here.
  *
  * <p>Breaker accounting: only the backend's own failures count against it. A 429 is load (retried,
  * not counted), 4xx answers are successes, a cancelled caller and the router's own errors (an
@@ -58,15 +62,15 @@ final class Exchange {
     private final Failures failures;
     private final RequestReport report;
     private final AdmissionWait admission;
-    /** Where a request about a stored Responses API object must go; null for other requests. */
+    /** Where a Responses API request must go, or null for any other request. */
     private final ResponsesRoute responses;
 
     /** The body sent: the caller's, or a stream continuation's. */
     private byte[] body;
     /** The attempt whose body the caller is reading (changes when a stream resumes). */
     private volatile Attempt current;
-    /** Set when the answer may resume on another backend ({@code stream_failover}). */
-    private ResumableStream resumable;
+    /** Set when the answer may resume on another backend ({@code stream_failover}), from the start. */
+    private final ResumableStream resumable;
     private StreamingBody streamingBody;
     /** A continuation is being sought: successes feed the stream, failures end it. */
     private boolean resumeMode;
@@ -74,6 +78,8 @@ final class Exchange {
     private Throwable streamCause;
 
     private volatile CompletableFuture<?> call;
+    /** A stream's body held until its first event, so that a caller's cancel reaches it; else null. */
+    private volatile SseRelay holding;
     /** The thread (or event loop) this request started on, for a wake-up from elsewhere. */
     private final java.util.concurrent.Executor home;
 
@@ -87,7 +93,8 @@ final class Exchange {
         this.timeout = timeout;
         this.deadlineNanos = startNanos + timeout.toNanos();
         this.retry = retry.asyncContext();
-        this.body = request.body();
+        this.resumable = ResumableStream.forRequest(forwarder.snapshot().settings, request, info, this::resume);
+        this.body = resumable != null ? resumable.body() : request.body();
         this.failures = new Failures(info.model());
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
         this.admission = new AdmissionWait(forwarder, this, info.model(), this::fail);
@@ -99,6 +106,10 @@ final class Exchange {
                 CompletableFuture<?> c = call;
                 if (c != null) {
                     c.cancel(true);
+                }
+                SseRelay h = holding;
+                if (h != null) {
+                    h.abandon(t);
                 }
             }
         });
@@ -159,9 +170,7 @@ final class Exchange {
             fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
             return;
         }
-        Duration firstByte = snap.settings.firstByteTimeout();
-        boolean deadlineBound = firstByte == null || firstByte.toNanos() >= remaining;
-        Duration wait = deadlineBound ? Duration.ofNanos(remaining) : firstByte;
+        Duration left = Duration.ofNanos(remaining);
         UpstreamRequest upstream;
         try {
             upstream = upstreamRequest(a);
@@ -180,18 +189,17 @@ final class Exchange {
         if (result.isCancelled()) {
             f.cancel(true);
         }
-        if (!f.isDone()) {
-            // The one timer on the wait for the headers (transports keep none): when it fires the
-            // call is cancelled, and its callback sees why.
-            CompletableFuture<UpstreamResponse> pending = f;
-            a.firstByteTimer = forwarder.scheduler().schedule(() -> {
-                a.firstByteTimedOut = true; // first: the cancel completes the call at once
-                pending.cancel(true);
-            }, wait);
-        }
+        // The one timer on the wait for the answer to start (transports keep none): a stream's first
+        // token within first_token_timeout; anything else by the request's deadline.
+        FirstTokenTimer timer = f.isCompletedExceptionally() ? null : FirstTokenTimer.start(forwarder.scheduler(),
+                info.stream() ? snap.settings.firstByteTimeout() : null, left, f);
         f.whenComplete((resp, err) -> {
             try {
-                onResponse(a, resp, err, deadlineBound, wait);
+                if (err != null) {
+                    attemptFailed(a, timer, err);
+                } else {
+                    onResponse(a, timer, resp);
+                }
             } catch (RuntimeException | Error e) {
                 LOG.log(System.Logger.Level.ERROR, "request " + requestId + ": unexpected error", e);
                 a.end(Attempt.Result.CANCELLED, null);
@@ -224,82 +232,139 @@ final class Exchange {
                 RequestIdHeader.set(headers, requestId), body);
     }
 
-    private void onResponse(Attempt a, UpstreamResponse resp, Throwable err, boolean deadlineBound, Duration wait) {
-        Scheduler.Cancellable timer = a.firstByteTimer;
+    /**
+     * The attempt failed before the answer started: the backend's failure (retried elsewhere), the
+     * deadline (504), the caller's cancel, or the router's own error.
+     */
+    private void attemptFailed(Attempt a, FirstTokenTimer timer, Throwable err) {
         if (timer != null) {
             timer.cancel();
         }
-        if (err != null) {
-            Throwable cause = Failures.unwrap(err);
-            if (a.firstByteTimedOut && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
-                // Given up waiting: the call is cancelled (the slot is released only now that it
-                // is). Before the deadline the backend is blamed and another one is tried.
-                cause = new TransportException(TransportException.Kind.TIMEOUT,
-                        "no response headers within " + wait.toMillis() + " ms", null);
-            } else if (result.isCancelled() || cause instanceof CancellationException) {
-                a.end(Attempt.Result.CANCELLED, null);
-                report.cancelled(a.backend);
-                return;
-            }
-            if (!(cause instanceof TransportException te && te.nothingSent())) {
-                failures.mayHaveRun(a.backend);
-            }
-            if (cause instanceof TransportException te) {
-                if (te.kind() == TransportException.Kind.TIMEOUT && deadlineBound) {
-                    // No headers by the request's deadline: no time is left for another backend.
-                    a.end(Attempt.Result.FAILURE, cause);
-                    fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
-                    return;
-                }
-                backendFailed(a, cause, Failures.kind(te, wait), TransportException.describe(cause));
-                return;
-            }
-            if (cause instanceof IOException) {
-                backendFailed(a, cause, "connection failed", TransportException.describe(cause));
-                return;
-            }
-            // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug):
-            // its breaker hears nothing and no other backend is tried.
+        Throwable cause = Failures.unwrap(err);
+        if (timer != null && timer.fired() && cause instanceof CancellationException && (!result.isDone() || resumeMode)) {
+            // Given up after the first-token timeout: the call is cancelled (the slot is released
+            // only now that it is), the backend is blamed, and another one is tried.
+            cause = timer.timeout();
+        } else if (result.isCancelled() || cause instanceof CancellationException) {
             a.end(Attempt.Result.CANCELLED, null);
-            LOG.log(System.Logger.Level.WARNING, "request " + requestId + ": the router failed to forward it", cause);
-            fail(failures.routerFailed(cause, forwarder.snapshot()));
+            report.cancelled(a.backend);
             return;
         }
+        if (!(cause instanceof TransportException te && te.nothingSent())) {
+            failures.mayHaveRun(a.backend); // sent: it may have run there, so never there again
+        }
+        if (cause instanceof TransportException te && te.kind() == TransportException.Kind.TIMEOUT) {
+            if (timer == null || !timer.fired() || timer.isDeadline()) {
+                // Nothing by the request's deadline: no time is left for another backend.
+                a.end(Attempt.Result.FAILURE, cause);
+                fail(failures.timedOut(a.backend, timeout, forwarder.snapshot()));
+                return;
+            }
+            backendFailed(a, cause, timer.describe(), timer.describe());
+            return;
+        }
+        String kind = Failures.kind(cause);
+        if (kind != null) {
+            backendFailed(a, cause, kind, cause instanceof InBandError ? cause.getMessage() : TransportException.describe(cause));
+            return;
+        }
+        // Not the backend's doing (an Error such as OutOfMemoryError, a rejected task, a bug): its
+        // breaker hears nothing and no other backend is tried.
+        a.end(Attempt.Result.CANCELLED, null);
+        LOG.log(System.Logger.Level.WARNING, "request " + requestId + ": the router failed to forward it", cause);
+        fail(failures.routerFailed(cause, forwarder.snapshot()));
+    }
+
+    /** The headers arrived: a retried status, a stream held until its first event, or the answer. */
+    private void onResponse(Attempt a, FirstTokenTimer timer, UpstreamResponse resp) {
         int status = resp.status();
         a.status = status;
-        long ttfb = forwarder.ticker().nanoTime() - a.startNanos;
-        a.backend.counters.headersArrived(ttfb);
-        if (resumeMode) {
-            continuationAnswered(a, resp, status);
-            return;
-        }
-        if (responses != null && responses.notHere(a, resp, forwarder.snapshot().candidates(info.model()), failures)) {
+        if (!resumeMode && responses != null
+                && responses.notHere(a, resp, forwarder.snapshot().candidates(info.model()), failures)) {
+            if (timer != null) {
+                timer.cancel();
+            }
             attempt();          // a 404 while looking a stored response up: the next server is asked
             return;
         }
-        if (forwarder.snapshot().settings.retryOnStatus().contains(status)) {
-            resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
-            if (status != 429 && status != 503) {
-                failures.mayHaveRun(a.backend); // refusals run nothing; any other error may have
-            }
-            IOException cause = new IOException("backend answered " + status);
-            if (status == 429) {
-                // The backend is overloaded, not broken: load, not a breaker failure.
-                failures.busy(a.backend);
-                a.end(Attempt.Result.CANCELLED, null);
-                retryOrFail(a.backend, cause, "status 429");
+        boolean notAnAnswer = resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status);
+        boolean hold = timer != null && status == 200 && !notAnAnswer && SseRelay.isEventStream(resp.headers());
+        if (timer != null && !hold) {
+            timer.cancel();
+        }
+        if (notAnAnswer) {
+            statusFailed(a, status, resp);
+            return;
+        }
+        if (!hold) {
+            started(a, resp, resp.body());
+            return;
+        }
+        SseRelay relay = new SseRelay(resp.body(), resumable == null, r -> {
+            holding = null;
+            timer.cancel();
+            started(a, resp, r);
+        }, cause -> {
+            holding = null;
+            attemptFailed(a, timer, cause);
+        });
+        String path = request.path();
+        if (path.startsWith("/v1/chat/completions") || path.startsWith("/v1/completions")) {
+            relay.endsWithDone();
+        }
+        holding = relay;
+        timer.holding(relay);
+        relay.start();
+    }
+
+    /** A status that is not an answer: retried (a 429 as load), or a continuation's failure. */
+    private void statusFailed(Attempt a, int status, UpstreamResponse resp) {
+        resp.body().subscribe(StreamingBody.DISCARD);   // never passed on: the caller gets a retry or our 502
+        IOException cause = new IOException("backend answered " + status);
+        if (status != 429 && status != 503) {
+            failures.mayHaveRun(a.backend); // refusals run nothing; any other error may have
+        }
+        if (resumeMode) {
+            a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
+            failures.lastFailure("status " + status, a.backend);
+            retryOrFail(a.backend, cause, "status " + status);
+        } else if (status == 429) {
+            // The backend is overloaded, not broken: load, not a breaker failure.
+            failures.busy(a.backend);
+            a.end(Attempt.Result.CANCELLED, null);
+            retryOrFail(a.backend, cause, "status 429");
+        } else {
+            backendFailed(a, cause, "status " + status, "status " + status);
+        }
+    }
+
+    /**
+     * The answer starts (for a stream, its first event arrived): it goes to the caller, or, for a
+     * continuation, on in the caller's stream.
+     */
+    private void started(Attempt a, UpstreamResponse resp, Flow.Publisher<BodyChunk> upstreamBody) {
+        int status = resp.status();
+        a.backend.counters.headersArrived(forwarder.ticker().nanoTime() - a.startNanos);
+        if (resumeMode) {
+            resumeMode = false;
+            current = a;
+            report.resumed();
+            if (streamingBody.isEnded()) {
+                a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
+                upstreamBody.subscribe(StreamingBody.DISCARD);
                 return;
             }
-            backendFailed(a, cause, "status " + status, "status " + status);
+            resumable.resumed(upstreamBody);
             return;
         }
         retry.onComplete();
-        resp = responses == null ? resp : responses.answered(a.backend, resp);
+        if (responses != null) {
+            upstreamBody = responses.answered(a.backend, resp, upstreamBody);
+        }
         long headersAt = forwarder.ticker().nanoTime() - startNanos;
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         current = a;
-        ResumableStream resuming = status == 200
-                ? ResumableStream.forRequest(forwarder.snapshot().settings, request, info, this::resume) : null;
+        ResumableStream resuming = status == 200 ? resumable : null;
         StreamingBody body = new StreamingBody((outcome, cause, bytes) -> {
             Scheduler.Cancellable d = deadline[0];
             if (d != null) {
@@ -318,12 +383,11 @@ final class Exchange {
             deadline[0].cancel();
         }
         if (resuming != null) {
-            resumable = resuming;
             resumesLeft = forwarder.snapshot().settings.streamFailoverMax();
             resuming.subscribe(body);
-            resuming.start(resp.body());
+            resuming.start(upstreamBody);
         } else {
-            resp.body().subscribe(body);
+            upstreamBody.subscribe(body);
         }
         if (!result.complete(response)) {
             body.close();
@@ -363,30 +427,6 @@ final class Exchange {
         forwarder.listener().onRetry(requestId, failed.backend.id(), "stream failover: " + TransportException.describe(cause));
         attempt();
         return true;
-    }
-
-    /** A continuation's headers: a 200 goes on in the caller's stream, anything else is a failure. */
-    private void continuationAnswered(Attempt a, UpstreamResponse resp, int status) {
-        if (status == 200) {
-            resumeMode = false;
-            current = a;
-            report.resumed();
-            if (streamingBody.isEnded()) {
-                a.end(Attempt.Result.CANCELLED, null);     // the caller left meanwhile
-                resp.body().subscribe(StreamingBody.DISCARD);
-                return;
-            }
-            resumable.resumed(resp.body());
-            return;
-        }
-        resp.body().subscribe(StreamingBody.DISCARD);
-        IOException cause = new IOException("backend answered " + status);
-        if (status != 429 && status != 503) {
-            failures.mayHaveRun(a.backend);
-        }
-        a.end(status == 429 || status < 500 ? Attempt.Result.CANCELLED : Attempt.Result.FAILURE, cause);
-        failures.lastFailure("status " + status, a.backend);
-        retryOrFail(a.backend, cause, "status " + status);
     }
 
     private void retryOrFail(Backend failed, Throwable cause, String reason) {

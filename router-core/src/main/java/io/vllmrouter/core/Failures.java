@@ -19,8 +19,9 @@ import java.util.concurrent.ExecutionException;
  * judge a failure before the headers and which error the caller gets when no attempt is left.
  *
  * <p>Judging failures (docs/resilience.md): only the backend's own failures count against it. A 429
- * is load ({@link #busy}: retried, not counted against the backend). A reset, an invalid answer or a
- * 500 is the backend's, unless the same request already failed that same way on other backends:
+ * is load ({@link #busy}: retried, not counted against the backend). A reset, an invalid answer, a
+ * 500 or a stream's in-band error or early end (before its first event) is the backend's, unless
+ * the same request already failed that same way on other backends:
  * after {@link #QUERY_OF_DEATH} of them the request is judged the cause, is not retried further, and
  * only the first of those failures counts, so one poisonous request cannot open every breaker.
  * When every attempt was refused with 429 the caller gets 429 (busy), otherwise a 502 naming the
@@ -118,7 +119,8 @@ final class Failures {
     RouterException failed(Backend b, Throwable cause, String kind, Snapshot s) {
         lastFailure = kind + " from " + b.id();
         boolean mayBeTheRequest = kind.equals("status 500") || kind.equals("connection reset")
-                || kind.equals("invalid HTTP answer");
+                || kind.equals("invalid HTTP answer") || kind.equals("in-band error")
+                || kind.equals("stream ended early");
         if (!mayBeTheRequest) {
             return null;
         }
@@ -171,14 +173,27 @@ final class Failures {
         return t;
     }
 
-    /** How a transport failure is named in messages and matched for the query of death. */
-    static String kind(TransportException te, Duration wait) {
-        return switch (te.kind()) {
-            case CONNECT -> "connection failed";
-            case RESET -> "connection reset";
-            case TIMEOUT -> "no response headers within " + wait.toMillis() + " ms";
-            case PROTOCOL -> "invalid HTTP answer";
-        };
+    /**
+     * How a failure before the answer is named in messages and matched for the query of death, or
+     * null when it is not the backend's (an {@link Error}, a rejected task, a bug). A timeout is
+     * named by whoever timed it.
+     */
+    static String kind(Throwable cause) {
+        if (cause instanceof TransportException te) {
+            return switch (te.kind()) {
+                case CONNECT -> "connection failed";
+                case RESET -> "connection reset";
+                case TIMEOUT -> "timed out";
+                case PROTOCOL -> "invalid HTTP answer";
+            };
+        }
+        if (cause instanceof InBandError) {
+            return "in-band error";
+        }
+        if (cause instanceof java.io.EOFException) {
+            return "stream ended early";
+        }
+        return cause instanceof java.io.IOException ? "connection failed" : null;
     }
 
     private int distinctTried() {

@@ -3,9 +3,11 @@ package io.vllmrouter.core;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vllmrouter.api.RouterRequest;
+import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.transport.UpstreamResponse;
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.Flow;
 
 /**
  * Where a Responses API request must go. vLLM keeps each stored response in the server process
@@ -117,23 +119,22 @@ final class ResponsesRoute {
     }
 
     /**
-     * {@code b} answered {@code resp}: a success remembers that {@code b} holds the named response,
-     * and a create's body is watched for the new id. Returns the response to pass on.
+     * {@code b} answered {@code resp}, whose body goes on as {@code body}: a success remembers that
+     * {@code b} holds the named response, and a create's body is watched for the new id. Returns the
+     * body to pass on.
      */
-    UpstreamResponse answered(Backend b, UpstreamResponse resp) {
+    Flow.Publisher<BodyChunk> answered(Backend b, UpstreamResponse resp, Flow.Publisher<BodyChunk> body) {
         int status = resp.status();
         if (status < 200 || status >= 300) {
-            return resp;
+            return body;
         }
         if (named != null && lookingUp) {
             affinity.learned(named, b.id());
         }
         if (!learnsNewId) {
-            return resp;
+            return body;
         }
-        ResponseIdTap tap = new ResponseIdTap(resp.body(), ResponseIdTap.isEventStream(resp.headers()),
-                id -> affinity.learned(id, b.id()));
-        return UpstreamResponse.of(status, resp.headers(), tap);
+        return new ResponseIdTap(body, ResponseIdTap.isEventStream(resp.headers()), id -> affinity.learned(id, b.id()));
     }
 
     /** The fields of a create that matter here. */

@@ -7,7 +7,9 @@ import io.vllmrouter.api.RouterRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Flow;
 
@@ -16,15 +18,23 @@ import java.util.concurrent.Flow;
  * ({@code stream_failover}): a publisher between the backends' SSE bodies and the caller's
  * {@link StreamingBody}.
  *
- * <p>Events pass on one by one as they complete (a partial event is held until its blank line, so
- * a cut never leaves half an event with the caller); on the way it keeps only the text passed on,
- * the number of content events (one token each), and the first event's {@code id}, {@code created}
- * and {@code model}. When the backend fails before {@code data: [DONE]}, it asks its {@link Resumer}
- * for a continuation — the request re-sent with the text so far (a final assistant message with
- * {@code continue_final_message}, or appended to a completion's prompt), {@code max_tokens}
- * reduced — on another backend, and splices that backend's events into the same stream: the same
- * {@code id}, {@code created} and {@code model}, no second role event, {@code usage} counting the
- * whole answer, one {@code [DONE]}. When it cannot resume, the caller sees the original failure.
+ * <pre>{@code
+ * ResumableStream s = ResumableStream.forRequest(settings, request, info, resumer); // null: not resumable
+ * byte[] sent = s.body();      // the request as sent upstream: continuous usage asked for
+ * s.subscribe(callerBody);
+ * s.start(firstBackendBody);   // later, on failure: resumer.resume(...), then s.resumed(next) or s.giveUp(why)
+ * }</pre>
+ *
+ * <p>Events pass on one by one as they complete ({@link SseParser}, one pass over a buffer of at
+ * most one event, {@link SseParser#MAX_EVENT_BYTES}): a partial event is held until its end, so a cut
+ * never leaves half an event with the caller. {@link SseSplice} notes what they carry. When the
+ * backend fails before the answer is complete — a reset, the end of the body, an in-band error event
+ * (not passed on), an event too long to hold — it asks its {@link Resumer} for a continuation: the
+ * request re-sent with the text and reasoning so far and the token limits reduced by the tokens
+ * produced, on another backend, whose events are spliced into the same stream. An answer whose
+ * {@code [DONE]} or final {@code finish_reason} was passed on is complete: if its backend then goes
+ * away, the caller gets the rest of the end ({@code [DONE]}, and the usage chunk it asked for) and
+ * nothing is generated again. When it cannot resume, the caller sees the failure.
  *
  * <p>Demand: one upstream chunk is asked at a time while the caller has demand; a chunk yields at
  * most one item downstream (its complete events). Upstream signals are serial per backend; the
@@ -44,8 +54,12 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         boolean resume(byte[] body, Throwable cause);
     }
 
+    /** Request keys whose output a continuation cannot honour (structured outputs, several answers, tools, token details). */
+    private static final List<String> NEVER = List.of("tools", "functions", "tool_choice", "top_logprobs",
+            "prompt_logprobs", "structured_outputs", "prompt_embeds");
+
     private final ObjectNode request;
-    private final boolean chat;
+    private final byte[] body;
     private final Resumer resumer;
 
     private Flow.Subscriber<? super BodyChunk> downstream;
@@ -57,20 +71,24 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
     private boolean cancelled;
     private boolean finished;
     private boolean resuming;
-    private final ByteArrayOutputStream pending = new ByteArrayOutputStream(512);
+    private SseParser parser = new SseParser(true);
 
     /** What the caller has seen, and the rewriting of a continuation's events. */
     private final SseSplice splice;
 
-    /**
-     * @param request the caller's request body, parsed; {@link #eligible} was true for it
-     * @param chat    a chat completion (else a text completion)
-     */
-    ResumableStream(ObjectNode request, boolean chat, Resumer resumer) {
+    private ResumableStream(ObjectNode request, boolean chat, Resumer resumer) throws IOException {
+        JsonNode options = request.get("stream_options");
+        // vLLM's reading: stream_options present means include_usage unless it says false.
+        boolean usage = options != null && options.isObject()
+                && (!options.has("include_usage") || options.get("include_usage").asBoolean(false));
+        boolean continuous = usage && options.path("continuous_usage_stats").asBoolean(false);
+        this.splice = new SseSplice(chat, usage, continuous);
+        ObjectNode asked = request.putObject("stream_options");
+        asked.put("include_usage", true);
+        asked.put("continuous_usage_stats", true);
         this.request = request;
-        this.chat = chat;
+        this.body = RouterJson.mapper().writeValueAsBytes(request);
         this.resumer = Objects.requireNonNull(resumer, "resumer");
-        this.splice = new SseSplice(chat);
     }
 
     /**
@@ -96,30 +114,49 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
     }
 
     /**
-     * Whether a request can be resumed: a streamed chat or text completion without tool calls,
-     * several choices, log probabilities or token-array prompts (docs/resilience.md).
+     * Whether a request can be resumed (docs/resilience.md): a streamed chat or text completion
+     * without tools, several choices, log probabilities, echo, beam search, token-array prompts or
+     * structured output ({@code response_format} other than text, {@code structured_outputs},
+     * {@code guided_*}: a continuation would restart the grammar mid-output).
      */
     static boolean eligible(JsonNode body, boolean chat) {
-        if (!(body instanceof ObjectNode) || !body.path("stream").asBoolean(false)) {
+        if (!(body instanceof ObjectNode o) || !o.path("stream").asBoolean(false)) {
             return false;
         }
-        if (body.path("n").asInt(1) > 1 || body.path("best_of").asInt(1) > 1 || body.hasNonNull("tools")
-                || body.hasNonNull("functions") || body.hasNonNull("tool_choice") || body.path("echo").asBoolean(false)) {
+        if (o.path("n").asInt(1) > 1 || o.path("best_of").asInt(1) > 1 || o.path("echo").asBoolean(false)
+                || o.path("use_beam_search").asBoolean(false)) {
             return false;
         }
-        JsonNode lp = body.get("logprobs");
+        for (String key : NEVER) {
+            if (o.hasNonNull(key)) {
+                return false;
+            }
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().startsWith("guided_") && !e.getValue().isNull()) {
+                return false;
+            }
+        }
+        JsonNode format = o.get("response_format");
+        if (format != null && !format.isNull() && !"text".equals(format.path("type").asText())) {
+            return false;
+        }
+        JsonNode lp = o.get("logprobs");
         if (lp != null && !lp.isNull() && !(lp.isBoolean() && !lp.asBoolean())) {
             return false;
         }
-        if (body.hasNonNull("top_logprobs") || body.hasNonNull("prompt_logprobs")) {
-            return false;
-        }
         if (chat) {
-            JsonNode m = body.get("messages");
-            return m != null && m.isArray() && !m.isEmpty() && !body.path("continue_final_message").asBoolean(false);
+            JsonNode m = o.get("messages");
+            return m != null && m.isArray() && !m.isEmpty() && !o.path("continue_final_message").asBoolean(false);
         }
-        JsonNode p = body.get("prompt");
+        JsonNode p = o.get("prompt");
         return p != null && (p.isTextual() || (p.isArray() && p.size() == 1 && p.get(0).isTextual()));
+    }
+
+    /** The request to send upstream: the caller's, asking for usage in every chunk (to count tokens exactly). */
+    byte[] body() {
+        return body;
     }
 
     /** The first backend's body. */
@@ -170,7 +207,7 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         synchronized (this) {
             gen = ++generation;
             upstreamAsked = false;
-            pending.reset();
+            parser = new SseParser(true);
         }
         body.subscribe(new Flow.Subscriber<>() {
             @Override
@@ -198,7 +235,7 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
                 if (gen == generation()) {
                     chunk(item);
                 } else {
-                    item.release();
+                    item.release(); // a body given up: its chunks are dropped
                 }
             }
 
@@ -211,12 +248,7 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
 
             @Override
             public void onComplete() {
-                if (gen != generation()) {
-                    return;
-                }
-                if (doneSent()) {
-                    finish(null);
-                } else {
+                if (gen == generation()) {
                     upstreamFailed(new IOException("the backend ended the stream before data: [DONE]"));
                 }
             }
@@ -231,46 +263,49 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         return cancelled;
     }
 
-    private synchronized boolean doneSent() {
-        return splice.doneSent();
-    }
-
     /**
      * One upstream chunk: its complete events go on as one item; a partial event waits. The chunk's
-     * bytes are copied (events are rewritten here), so it is released at once.
+     * bytes are read here (events are rewritten), so it is released at once.
      */
     private void chunk(BodyChunk item) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Flow.Subscriber<? super BodyChunk> d;
         Flow.Subscription askMore = null;
+        Flow.Subscription failed = null;
+        IOException[] failure = {null};
         synchronized (this) {
-            try {
-                for (ByteBuffer b : item.buffers()) {
-                    byte[] a = new byte[b.remaining()];
-                    b.get(a);
-                    pending.write(a, 0, a.length);
+            SseParser p = parser;
+            for (ByteBuffer b : item.buffers()) {
+                try {
+                    p.scan(b, (kind, end) -> {
+                        try {
+                            byte[] event = splice.event(kind, p.raw(), p.data());
+                            if (event != null) {
+                                out.write(event, 0, event.length);
+                            }
+                            return true;
+                        } catch (InBandError e) {
+                            failure[0] = e;
+                            return false;
+                        }
+                    });
+                } catch (SseParser.EventTooLarge e) {
+                    failure[0] = e;
                 }
-            } finally {
-                item.release();
-            }
-            byte[] buf = pending.toByteArray();
-            int from = 0;
-            int end;
-            while ((end = indexOf(buf, from)) >= 0) {
-                byte[] event = splice.event(new String(buf, from, end - from, StandardCharsets.UTF_8));
-                if (event != null) {
-                    out.write(event, 0, event.length);
+                if (failure[0] != null) {
+                    break;
                 }
-                from = end + 2;
             }
-            pending.reset();
-            pending.write(buf, from, buf.length - from);
+            item.release();
             d = downstream;
             upstreamAsked = false;
             if (out.size() > 0) {
                 demand--;
             }
-            if ((demand > 0 || out.size() == 0) && !cancelled && upstream != null) {
+            if (failure[0] != null) {
+                generation++;       // the cancel's echo from this body is ignored
+                failed = upstream;
+            } else if ((demand > 0 || out.size() == 0) && !cancelled && upstream != null) {
                 upstreamAsked = true;
                 askMore = upstream;
             }
@@ -278,34 +313,51 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         if (out.size() > 0 && d != null) {
             d.onNext(BodyChunk.of(ByteBuffer.wrap(out.toByteArray())));
         }
-        if (askMore != null) {
+        if (failed != null) {
+            failed.cancel();
+            upstreamFailed(failure[0]);
+        } else if (askMore != null) {
             askMore.request(1);
         }
     }
 
-    private static int indexOf(byte[] buf, int from) {
-        for (int i = from; i + 1 < buf.length; i++) {
-            if (buf[i] == '\n' && buf[i + 1] == '\n') {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     private void upstreamFailed(Throwable t) {
         byte[] body;
+        byte[] tail = null;
         synchronized (this) {
-            if (cancelled || finished) {
+            if (cancelled || finished || resuming) {
                 return;
             }
-            resuming = true;
+            generation++;           // later signals of this body are ignored
             upstream = null;
             upstreamAsked = false;
-            body = splice.continuationBody(request);
+            if (splice.complete()) {
+                tail = splice.tail();
+                body = null;
+            } else {
+                resuming = true;
+                body = splice.continuationBody(request);
+            }
+        }
+        if (tail != null) {
+            end(tail);
+            return;
         }
         if (body == null || !resumer.resume(body, t)) {
             finish(t);
         }
+    }
+
+    /** A complete answer's backend went away: the caller gets the end it is owed, then a normal end. */
+    private void end(byte[] tail) {
+        Flow.Subscriber<? super BodyChunk> d;
+        synchronized (this) {
+            d = downstream;
+        }
+        if (tail.length > 0 && d != null) {
+            d.onNext(BodyChunk.of(ByteBuffer.wrap(tail)));
+        }
+        finish(null);
     }
 
     /** The next backend answered: its body continues the stream. */

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the router promises when backends fail (docs/resilience.md): retried statuses, a bounded
- * time to the first byte, a clean 502, visible mid-stream failures, and breakers that hear only the
+ * time to a stream's first token, a clean 502, visible mid-stream failures, and breakers that hear only the
  * backends' own failures. The transport is scripted in memory and time is a {@link FakeClock}.
  */
 class FailureSemanticsTest {
@@ -41,6 +41,8 @@ class FailureSemanticsTest {
     private static final String B = "http://gpu-b:8000";
     private static final String C = "http://gpu-c:8000";
     private static final byte[] CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] STREAM_CHAT = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
             .getBytes(StandardCharsets.UTF_8);
 
     private final FakeClock clock = new FakeClock();
@@ -82,6 +84,10 @@ class FailureSemanticsTest {
 
     private static RouterRequest chat() {
         return RouterRequest.post("/v1/chat/completions", CHAT).header("Content-Type", "application/json").build();
+    }
+
+    private static RouterRequest streamedChat() {
+        return RouterRequest.post("/v1/chat/completions", STREAM_CHAT).header("Content-Type", "application/json").build();
     }
 
     private static CompletableFuture<UpstreamResponse> status(int status, String body) {
@@ -141,13 +147,13 @@ class FailureSemanticsTest {
     }
 
     @Test
-    void aHungBackendIsGivenUpAfterTheFirstByteTimeoutAndTheRequestServedElsewhere() throws Exception {
-        start(RouterConfig.builder().firstByteTimeout(Duration.ofSeconds(5)), A, B);
+    void aHungStreamIsGivenUpAfterTheFirstTokenTimeoutAndTheRequestServedElsewhere() throws Exception {
+        start(RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(5)), A, B);
         CompletableFuture<UpstreamResponse> hung = new CompletableFuture<>();
         transport.answer(A, r -> hung);
         transport.answer(B, r -> status(200, "fine"));
 
-        CompletableFuture<RouterResponse> f = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> f = router.routeAsync(streamedChat());
         assertThat(f).isNotDone();
         assertThat(stats(0).inFlight()).isEqualTo(1);
 
@@ -172,13 +178,13 @@ class FailureSemanticsTest {
     @Test
     void requestTimersRunOnTheRequestSchedulerWhenOneIsGiven() throws Exception {
         FakeClock timers = new FakeClock();
-        start(b -> b.requestScheduler(timers), RouterConfig.builder().firstByteTimeout(Duration.ofSeconds(5)), A, B);
+        start(b -> b.requestScheduler(timers), RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(5)), A, B);
         CompletableFuture<UpstreamResponse> hung = new CompletableFuture<>();
         transport.answer(A, r -> hung);
         transport.answer(B, r -> status(200, "fine"));
 
-        CompletableFuture<RouterResponse> f = router.routeAsync(chat());
-        assertThat(timers.pendingTasks()).isEqualTo(1); // A's first-byte timer
+        CompletableFuture<RouterResponse> f = router.routeAsync(streamedChat());
+        assertThat(timers.pendingTasks()).isEqualTo(1); // A's first-token timer
         clock.advance(Duration.ofSeconds(6));            // the background scheduler does not own it
         assertThat(f).isNotDone();
 
@@ -193,12 +199,12 @@ class FailureSemanticsTest {
     }
 
     @Test
-    void firstByteTimeoutMayNotExceedTheRequestTimeout() {
+    void firstTokenTimeoutMayNotExceedTheRequestTimeout() {
         assertThatThrownBy(() -> RouterConfig.builder().requestTimeout(Duration.ofSeconds(10))
-                .firstByteTimeout(Duration.ofSeconds(20)).build())
-                .hasMessage("first_byte_timeout: 20.0 (expected: seconds > 0 and <= request_timeout, 10.0)");
+                .firstTokenTimeout(Duration.ofSeconds(20)).build())
+                .hasMessage("first_token_timeout: 20.0 (expected: seconds > 0 and <= request_timeout, 10.0)");
         // unset, it follows a shorter request_timeout
-        assertThat(RouterConfig.builder().requestTimeout(Duration.ofSeconds(10)).build().firstByteTimeout())
+        assertThat(RouterConfig.builder().requestTimeout(Duration.ofSeconds(10)).build().firstTokenTimeout())
                 .isEqualTo(Duration.ofSeconds(10));
     }
 

@@ -67,7 +67,7 @@ class ReconfigureTest {
                 out.write("data: one\n\n".getBytes(StandardCharsets.UTF_8));
                 out.flush();
                 release.await(10, TimeUnit.SECONDS);
-                out.write("data: two\n\n".getBytes(StandardCharsets.UTF_8));
+                out.write("data: two\n\ndata: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -98,6 +98,8 @@ class ReconfigureTest {
         release.countDown();
         assertThat(reader.readLine()).isEmpty();
         assertThat(reader.readLine()).isEqualTo("data: two");
+        assertThat(reader.readLine()).isEmpty();
+        assertThat(reader.readLine()).isEqualTo("data: [DONE]");
         assertThat(reader.readLine()).isEmpty();
         assertThat(reader.readLine()).isNull();
         r.close();

@@ -91,7 +91,7 @@ class ResumableStreamTest {
                         + "\"completion_tokens\":2,\"total_tokens\":11}}\n\n", "data: [DONE]\n\n"));
 
         String out = read("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"max_tokens\":10,"
-                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+                + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
 
         assertThat(out).isEqualTo(role + first
                 + chunk("a", "world").replace("\"m-a\"", "\"m-a\"") + chunk("a", "!")
@@ -104,6 +104,7 @@ class ResumableStreamTest {
         assertThat(continuation.path("continue_final_message").asBoolean()).isTrue();
         assertThat(continuation.path("add_generation_prompt").asBoolean(true)).isFalse();
         assertThat(continuation.path("max_tokens").asInt()).isEqualTo(9);
+        assertThat(continuation.path("stream_options").path("continuous_usage_stats").asBoolean()).isTrue();
         assertThat(transport.sent.get(1).uri().getHost()).isEqualTo("gpu-b");
         assertThat(router.stats().servers().get(0).requests().failed()).isEqualTo(1);
         assertThat(router.stats().servers().get(0).inFlight()).isZero();
@@ -162,6 +163,35 @@ class ResumableStreamTest {
         assertThat(eligible("{\"stream\":true,\"prompt\":\"x\"}", false)).isTrue();
         assertThat(eligible("{\"stream\":true,\"prompt\":[1,2,3]}", false)).isFalse();
         assertThat(eligible("{\"stream\":true,\"prompt\":\"x\",\"logprobs\":2}", false)).isFalse();
+        assertThat(eligible("{\"stream\":true,\"prompt\":\"x\",\"echo\":true}", false)).isFalse();
+        assertThat(eligible("{\"stream\":true,\"prompt\":\"x\",\"use_beam_search\":true}", false)).isFalse();
+    }
+
+    @Test
+    void structuredOutputsAreNeverContinuedForTheGrammarWouldRestart() throws Exception {
+        String msgs = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"response_format\":{\"type\":\"json_object\"}}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"response_format\":{\"type\":\"json_schema\","
+                + "\"json_schema\":{\"name\":\"x\",\"schema\":{}}}}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"response_format\":{\"type\":\"structural_tag\"}}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"structured_outputs\":{\"choice\":[\"a\",\"b\"]}}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"guided_json\":{\"type\":\"object\"}}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"guided_choice\":[\"yes\",\"no\"]}", true)).isFalse();
+        assertThat(eligible("{\"stream\":true,\"prompt\":\"x\",\"guided_regex\":\"[0-9]+\"}", false)).isFalse();
+        // plain text output and unset fields are fine
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"response_format\":{\"type\":\"text\"}}", true)).isTrue();
+        assertThat(eligible("{\"stream\":true," + msgs + ",\"guided_json\":null,\"structured_outputs\":null}", true)).isTrue();
+    }
+
+    @Test
+    void aRequestThatCannotResumeIsSentAsTheCallerWroteIt() throws Exception {
+        start(2, A, B);
+        String body = "{\"model\":\"m\",\"stream\":true,\"response_format\":{\"type\":\"json_object\"},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        transport.answer(A, r -> sse(reset(), chunk("a", "{\\\"x\\\":")));
+        assertThatThrownBy(() -> read("/v1/chat/completions", body)).isInstanceOf(IOException.class);
+        assertThat(new String(transport.sent.get(0).body(), StandardCharsets.UTF_8)).isEqualTo(body);
+        assertThat(transport.sent).hasSize(1);
     }
 
     private static boolean eligible(String json, boolean chat) throws IOException {

@@ -55,13 +55,13 @@ class TransportContractTest {
         start(keyOfA, RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT);
     }
 
-    private void start(String keyOfA, Duration firstByteTimeout) {
+    private void start(String keyOfA, Duration firstTokenTimeout) {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder()
                         .server(new ServerConfig(URI.create(A), 4, List.of(), keyOfA))
                         .server(new ServerConfig(URI.create(B), 4, List.of(), null))
                         .enableActiveHealthCheck(false).retryDelay(Duration.ZERO).maxRetries(1)
-                        .firstByteTimeout(firstByteTimeout).build())
+                        .firstTokenTimeout(firstTokenTimeout).build())
                 .ticker(clock).scheduler(clock)
                 .strategy(new TestSupport.FirstStrategy())
                 .probe(new TestSupport.FakeProbe())
@@ -96,10 +96,10 @@ class TransportContractTest {
         transport.answer(A, r -> CompletableFuture.failedFuture(
                 new TransportException(TransportException.Kind.CONNECT, "refused", null)));
         transport.answer(B, r -> CompletableFuture.completedFuture(
-                UpstreamResponse.of(200, Map.of("content-type", List.of("text/event-stream")), Chunks.of("data: hi\n\n"))));
+                UpstreamResponse.of(200, Map.of("content-type", List.of("text/event-stream")), Chunks.of("data: hi\n\n", "data: [DONE]\n\n"))));
         try (RouterResponse r = router.route(chat())) {
             assertThat(r.status()).isEqualTo(200);
-            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: hi\n\n");
+            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("data: hi\n\ndata: [DONE]\n\n");
             assertThat(r.backendId()).isEqualTo(B);
             assertThat(r.attempts()).isEqualTo(2);
         }

@@ -93,13 +93,18 @@ final class ConfigKeys {
             seconds("responses_affinity_ttl", (b, d) -> b.responsesAffinityTtl(d)),
             new Setting("retry_on_status", Kind.INT_LIST, "a list of HTTP statuses such as [500, 502, 503, 504, 429]",
                     (b, v) -> b.retryOnStatus(ints(v))),
-            seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)),
+            seconds("first_token_timeout", (b, d) -> b.firstTokenTimeout(d)),
             new Setting("stream_failover", Kind.BOOL, "true or false", (b, v) -> b.streamFailover((Boolean) v)),
             integer("stream_failover_max", 1, (b, n) -> b.streamFailoverMax(n)),
             new Setting("max_in_flight_factor", Kind.NUMBER, "number >= 0 and <= 1000, 0 for off",
                     (b, v) -> b.maxInFlightFactor((Double) v)),
             integer("max_queue", 0, (b, n) -> b.maxQueue(n)),
             seconds("queue_timeout", (b, d) -> b.queueTimeout(d)));
+
+    /** {@code [config]} keys read under a former name, which their messages then use. */
+    @SuppressWarnings("deprecation")
+    static final Map<String, Setting> ALIASES = Map.of(
+            "first_byte_timeout", seconds("first_byte_timeout", (b, d) -> b.firstByteTimeout(d)));
 
     /** Environment variables that override a {@code [config]} key, in the order they are applied. */
     static final Map<String, String> ENV_OVERRIDES = orderedMap(

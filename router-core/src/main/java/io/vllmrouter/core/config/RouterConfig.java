@@ -59,7 +59,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final Duration DEFAULT_RESPONSES_AFFINITY_TTL = Duration.ofHours(24);
     /** Default {@code retry_on_status}: the statuses retried on another backend before the first byte. */
     public static final List<Integer> DEFAULT_RETRY_ON_STATUS = List.of(500, 502, 503, 504, 429);
-    /** Default {@code first_byte_timeout} (capped by {@code request_timeout}). */
+    /** Default {@code first_token_timeout} (capped by {@code request_timeout}). */
     public static final Duration DEFAULT_FIRST_BYTE_TIMEOUT = Duration.ofSeconds(30);
     /** Default {@code stream_failover_max}: continuations tried for one streamed answer. */
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
@@ -225,11 +225,18 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     /** {@code retry_on_status}: statuses retried on another backend while nothing reached the caller. */
     public List<Integer> retryOnStatus() { return retryOnStatus; }
     /**
-     * {@code first_byte_timeout} (s): time a backend has to send its response headers before the
+     * {@code first_token_timeout} (s; formerly {@code first_byte_timeout}): time a streamed request's
+     * backend has to send its first SSE data event (vLLM sends a stream's headers at once) before the
      * request is cancelled there and tried elsewhere; never more than {@link #requestTimeout()}.
+     * Non-streaming requests are bounded by {@code request_timeout} alone: vLLM sends their headers
+     * only once the whole answer is generated.
      */
-    public Duration firstByteTimeout() {
+    public Duration firstTokenTimeout() {
         return firstByteTimeout.compareTo(requestTimeout) > 0 ? requestTimeout : firstByteTimeout;
+    }
+    /** {@link #firstTokenTimeout()} under its former name, {@code first_byte_timeout}. */
+    public Duration firstByteTimeout() {
+        return firstTokenTimeout();
     }
     /** {@code stream_failover}: a streamed completion cut mid-answer is continued on another backend. */
     public boolean streamFailover() { return streamFailover; }
@@ -244,7 +251,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public int maxQueue() { return maxQueue; }
     /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
     public Duration queueTimeout() { return queueTimeout; }
-    /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
+    /** The configured {@code first_token_timeout}, uncapped (for the builder). */
     Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
     /**

@@ -48,6 +48,8 @@ public final class RouterConfigBuilder {
     List<Integer> retryOnStatus = RouterConfig.DEFAULT_RETRY_ON_STATUS;
     Duration firstByteTimeout = RouterConfig.DEFAULT_FIRST_BYTE_TIMEOUT;
     boolean firstByteTimeoutSet;
+    /** The name {@code first_token_timeout} was set under by this builder, for messages; null when not set here. */
+    private String firstTokenTimeoutKey;
     boolean streamFailover;
     int streamFailoverMax = RouterConfig.DEFAULT_STREAM_FAILOVER_MAX;
     double maxInFlightFactor;
@@ -213,10 +215,32 @@ public final class RouterConfigBuilder {
         return this;
     }
 
-    /** {@code first_byte_timeout} (s); when set, it must not exceed {@code request_timeout}. */
+    /**
+     * {@code first_token_timeout} (s): a stream's time to its first data event (see
+     * {@link RouterConfig#firstTokenTimeout()}); when set, it must not exceed {@code request_timeout}.
+     */
+    public RouterConfigBuilder firstTokenTimeout(Duration d) {
+        return firstTokenTimeout("first_token_timeout", d);
+    }
+
+    /**
+     * {@link #firstTokenTimeout} under its former name, {@code first_byte_timeout}; not with the new one.
+     *
+     * @deprecated use {@link #firstTokenTimeout}
+     */
+    @Deprecated
     public RouterConfigBuilder firstByteTimeout(Duration d) {
-        firstByteTimeout = positive("first_byte_timeout", d);
+        return firstTokenTimeout("first_byte_timeout", d);
+    }
+
+    private RouterConfigBuilder firstTokenTimeout(String key, Duration d) {
+        if (firstTokenTimeoutKey != null && !firstTokenTimeoutKey.equals(key)) {
+            throw new IllegalArgumentException(key + ": " + (d == null ? null : seconds(d))
+                    + " (expected: only one of first_token_timeout and first_byte_timeout, its former name)");
+        }
+        firstByteTimeout = positive(key, d);
         firstByteTimeoutSet = true;
+        firstTokenTimeoutKey = key;
         return this;
     }
 
@@ -245,7 +269,8 @@ public final class RouterConfigBuilder {
             }
         }
         if (firstByteTimeoutSet && firstByteTimeout.compareTo(requestTimeout) > 0) {
-            throw new IllegalArgumentException("first_byte_timeout: " + seconds(firstByteTimeout)
+            throw new IllegalArgumentException((firstTokenTimeoutKey != null ? firstTokenTimeoutKey : "first_token_timeout")
+                    + ": " + seconds(firstByteTimeout)
                     + " (expected: seconds > 0 and <= request_timeout, " + seconds(requestTimeout) + ")");
         }
         return new RouterConfig(this);

@@ -113,7 +113,9 @@ final class TomlConfigParser {
         try {
             return builder.build();
         } catch (IllegalArgumentException e) {
-            throw duplicateUrl(e, serverTables, servers);
+            boolean aboutServers = e.getMessage() != null && e.getMessage().startsWith("servers:");
+            throw aboutServers ? duplicateUrl(e, serverTables, servers)
+                    : wrap(e, configValue instanceof TomlTable t ? t : root, "config.");
         }
     }
 
@@ -251,7 +253,7 @@ final class TomlConfigParser {
     }
 
     private void readSetting(TomlTable config, String key, RouterConfigBuilder builder) {
-        Setting setting = SETTINGS.get(key);
+        Setting setting = SETTINGS.containsKey(key) ? SETTINGS.get(key) : ALIASES.get(key);
         if (setting == null && ConfigExtensions.ofConfigKey(key) != null) {
             return; // an extension's key: it reads it
         }

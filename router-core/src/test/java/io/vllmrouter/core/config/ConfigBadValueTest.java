@@ -86,13 +86,13 @@ class ConfigBadValueTest {
                 bad("retry_on_status", "500", "a list of HTTP statuses such as [500, 502, 503, 504, 429]"),
                 bad("retry_on_status", "[\"500\"]", "a list of HTTP statuses such as [500, 502, 503, 504, 429]"),
                 bad("retry_on_status", "[200]", "a list of HTTP statuses from 400 to 599, such as [500, 502, 503, 504, 429]"),
-                bad("first_byte_timeout", "0", "seconds > 0"),
+                bad("first_token_timeout", "0", "seconds > 0"),
                 bad("stream_failover", "\"yes\"", "true or false"),
                 bad("stream_failover_max", "0", "integer >= 1"),
                 bad("max_in_flight_factor", "-1", "number >= 0 and <= 1000, 0 for off"),
                 bad("max_queue", "-1", "integer >= 0"),
                 bad("queue_timeout", "0", "seconds > 0"),
-                bad("first_byte_timeout", "\"30s\"", SECONDS));
+                bad("first_token_timeout", "\"30s\"", SECONDS));
     }
 
     private static Arguments bad(String key, String toml, String expected) {

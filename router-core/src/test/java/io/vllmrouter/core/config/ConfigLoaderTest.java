@@ -144,7 +144,7 @@ class ConfigLoaderTest {
                 responses_affinity_max = 500
                 responses_affinity_ttl = 600
                 retry_on_status = [503, 429]
-                first_byte_timeout = 12.5
+                first_token_timeout = 12.5
                 stream_failover = true
                 stream_failover_max = 5
                 max_in_flight_factor = 1.5
@@ -181,7 +181,7 @@ class ConfigLoaderTest {
                 .responsesAffinityMax(500)
                 .responsesAffinityTtl(Duration.ofMinutes(10))
                 .retryOnStatus(List.of(503, 429))
-                .firstByteTimeout(Duration.ofMillis(12500))
+                .firstTokenTimeout(Duration.ofMillis(12500))
                 .streamFailover(true)
                 .streamFailoverMax(5)
                 .maxInFlightFactor(1.5)
@@ -211,6 +211,7 @@ class ConfigLoaderTest {
         for (var method : RouterConfigBuilder.class.getDeclaredMethods()) {
             if (java.lang.reflect.Modifier.isPublic(method.getModifiers())
                     && method.getReturnType() == RouterConfigBuilder.class
+                    && !method.isAnnotationPresent(Deprecated.class)   // a former name, read as an alias
                     && !method.getName().startsWith("server")
                     && !method.getName().equals("strategySettings")
                     && !method.getName().equals("extension")) {
@@ -229,6 +230,23 @@ class ConfigLoaderTest {
         assertThat(c.healthCheckInterval()).isEqualTo(RouterConfig.DEFAULT_HEALTH_CHECK_INTERVAL);
         assertThat(c.requestTimeout()).isEqualTo(RouterConfig.DEFAULT_REQUEST_TIMEOUT);
         assertThat(c.strategy()).isEqualTo("weighted-score");
+    }
+
+    @Test
+    void firstByteTimeoutIsReadAsTheFirstTokenTimeoutUnderItsFormerName() {
+        RouterConfig c = ConfigLoader.parse("[config]\nfirst_byte_timeout = 7\n", "old.toml", NO_ENV);
+        assertThat(c.firstTokenTimeout()).isEqualTo(Duration.ofSeconds(7));
+        assertThat(c).isEqualTo(RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(7)).build());
+
+        ConfigException tooLong = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(
+                "[config]\nrequest_timeout = 10\nfirst_byte_timeout = 20\n", "old.toml", NO_ENV));
+        assertThat(tooLong.getMessage()).isEqualTo(
+                "old.toml:3: config.first_byte_timeout = 20 (expected: seconds > 0 and <= request_timeout, 10.0)");
+
+        ConfigException both = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(
+                "[config]\nfirst_token_timeout = 5\nfirst_byte_timeout = 6\n", "both.toml", NO_ENV));
+        assertThat(both).isNotNull();
+        assertThat(both.getMessage()).contains("only one of first_token_timeout and first_byte_timeout");
     }
 
     @Test

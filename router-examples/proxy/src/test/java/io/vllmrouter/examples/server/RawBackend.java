@@ -287,7 +287,8 @@ final class RawBackend implements AutoCloseable {
                     }
                     sent += data.length();
                 }
-                ByteBuffer end = ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                // vLLM ends a completion stream with [DONE]; then the chunked terminator.
+                ByteBuffer end = ByteBuffer.wrap("e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 while (end.hasRemaining()) {
                     if (ch.write(end) == 0) {
                         sel.select();

@@ -47,6 +47,7 @@ public final class SimConfig {
     private final boolean sharedPrefill;
     private final long seed;
     private final Faults faults;
+    private final Reasoning reasoning;
     private final double timeScale;
     private final double stepMs;
     private final int dataParallelSize;
@@ -66,6 +67,7 @@ public final class SimConfig {
         this.sharedPrefill = b.sharedPrefill;
         this.seed = b.seed;
         this.faults = b.faults;
+        this.reasoning = b.reasoning;
         this.timeScale = b.timeScale;
         this.stepMs = b.stepMs;
         this.dataParallelSize = b.dataParallelSize;
@@ -99,6 +101,7 @@ public final class SimConfig {
         b.sharedPrefill = sharedPrefill;
         b.seed = seed;
         b.faults = faults;
+        b.reasoning = reasoning;
         b.timeScale = timeScale;
         b.stepMs = stepMs;
         b.dataParallelSize = dataParallelSize;
@@ -126,6 +129,8 @@ public final class SimConfig {
     public boolean sharedPrefill() { return sharedPrefill; }
     public long seed() { return seed; }
     public Faults faults() { return faults; }
+    /** How the model thinks ({@link Reasoning#NONE}: it does not). */
+    public Reasoning reasoning() { return reasoning; }
     public double timeScale() { return timeScale; }
     public double stepMs() { return stepMs; }
     /**
@@ -145,7 +150,7 @@ public final class SimConfig {
                 + ", maxModelLen=" + maxModelLen + ", " + serviceModel + ", defaultOutputTokens=" + defaultOutputTokens
                 + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
-                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs
+                + ", faults=" + faults + ", reasoning=" + reasoning + ", timeScale=" + timeScale + ", stepMs=" + stepMs
                 + ", dataParallelSize=" + dataParallelSize + ", responsesStore=" + responsesStore + "]";
     }
 
@@ -167,6 +172,7 @@ public final class SimConfig {
         private boolean sharedPrefill = true;
         private long seed;
         private Faults faults = Faults.NONE;
+        private Reasoning reasoning = Reasoning.NONE;
         private double timeScale = 1;
         private double stepMs = DEFAULT_STEP_MS;
         private int dataParallelSize = 1;
@@ -303,6 +309,12 @@ public final class SimConfig {
 
         public Builder faults(Faults faults) {
             this.faults = Objects.requireNonNull(faults, "faults");
+            return this;
+        }
+
+        /** Makes the model a reasoning model, as vLLM serves one with {@code --reasoning-parser}. */
+        public Builder reasoning(Reasoning reasoning) {
+            this.reasoning = Objects.requireNonNull(reasoning, "reasoning");
             return this;
         }
 

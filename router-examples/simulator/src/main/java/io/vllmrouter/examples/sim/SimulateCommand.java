@@ -63,6 +63,14 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--error-rate", paramLabel = "SHARE", defaultValue = "0", description = "Share 0..1 of requests answered 500/503 (default: ${DEFAULT-VALUE}).")
     double errorRate;
 
+    @Option(names = "--reasoning-tokens", paramLabel = "N", defaultValue = "0",
+            description = "A reasoning model: the first N tokens of each answer are its thinking (default: ${DEFAULT-VALUE}, none).")
+    int reasoningTokens;
+
+    @Option(names = "--reasoning-field", paramLabel = "NAME", defaultValue = "reasoning",
+            description = "Field of the thinking: reasoning (vLLM v0.11.1 on) or reasoning_content (before) (default: ${DEFAULT-VALUE}).")
+    String reasoningField;
+
     @Option(names = "--prefix-cache", description = "Enable the prefix cache (a hit shortens time to first token).")
     boolean prefixCache;
 
@@ -94,6 +102,7 @@ public final class SimulateCommand implements Callable<Integer> {
                 .defaultOutputTokens(defaultMaxTokens)
                 .seed(seed)
                 .faults(new Faults(errorRate, false, 0))
+                .reasoning(new Reasoning(reasoningTokens, reasoningField))
                 .prefixCache(prefixCache)
                 .timeScale(timeScale)
                 .dataParallelSize(dataParallelSize)

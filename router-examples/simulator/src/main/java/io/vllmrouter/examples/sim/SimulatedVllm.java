@@ -66,7 +66,6 @@ public final class SimulatedVllm implements AutoCloseable {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     private static final long PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final SimConfig config;
     private final HttpServer server;
@@ -151,7 +150,10 @@ public final class SimulatedVllm implements AutoCloseable {
     /** Sequences waiting for a slot now. */
     public int waiting() { return engine.waiting(); }
 
-    /** Requests to {@code path} (e.g. {@code /v1/chat/completions}) held open by the {@link Faults#hang()} fault now. */
+    /**
+     * Requests to {@code path} (e.g. {@code /v1/chat/completions}) held open by the
+     * {@link Faults#hang()} or {@link Faults#stall()} fault now.
+     */
     public int hanging(String path) { return hanging.getOrDefault(path, 0); }
 
     /** Generation requests waiting for the server to wake from sleep mode ({@code POST /sleep}) now. */
@@ -381,7 +383,8 @@ public final class SimulatedVllm implements AutoCloseable {
             JsonNode n = readJson(ex);
             try {
                 faults(new Faults(n.path("error_rate").asDouble(0), n.path("hang").asBoolean(false),
-                        n.path("reset_after_events").asInt(0)));
+                        n.path("reset_after_events").asInt(0), n.path("stall").asBoolean(false),
+                        n.path("error_after_events").asInt(0), n.path("reset_after_done").asBoolean(false)));
             } catch (IllegalArgumentException e) {
                 throw BadRequest.of(e.getMessage());
             }
@@ -429,36 +432,31 @@ public final class SimulatedVllm implements AutoCloseable {
             throw BadRequest.of("This model's maximum context length is " + config.maxModelLen()
                     + " tokens. However, your request has " + promptTokens + " input tokens. Please reduce the length of the input messages.");
         }
-        JsonNode maxNode = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
-        int output;
-        String reason;
-        if (maxNode == null || maxNode.isNull()) {
-            output = Math.min(config.defaultOutputTokens(), config.maxModelLen() - promptTokens);
-            reason = output < config.defaultOutputTokens() ? "length" : "stop";
-        } else {
-            if (!maxNode.canConvertToInt() || !maxNode.isIntegralNumber() || maxNode.asInt() < 1) {
-                throw BadRequest.of("max_tokens: " + maxNode + " (expected: integer >= 1)");
-            }
-            output = Math.min(maxNode.asInt(), config.maxModelLen() - promptTokens);
-            reason = "length";
+        AnswerShape shape;
+        try {
+            shape = AnswerShape.of(body, chat, promptTokens, config);
+        } catch (IllegalArgumentException e) {
+            throw BadRequest.of(e.getMessage());
         }
-        boolean stream = body.path("stream").asBoolean(false);
-        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         long requestSeed = body.path("seed").asLong(0);
         long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
         TokenText text;
-        String continued = chat ? continuedText(body) : null;
-        if (continued != null) {
+        if (shape.continued()) {
             // vLLM's continue_final_message: go on from the assistant text; the words are those the
             // uninterrupted answer to the same conversation would have had after it.
             JsonNode messages = body.get("messages");
             text = new TokenText(config.seed(), chatPrompt(messages, messages.size() - 1), requestSeed);
-            text.skip(continued);
+            text.skip(shape.continuedReasoning() + shape.continuedContent());
         } else {
             text = new TokenText(config.seed(), prompt, requestSeed);
         }
+        Faults now = faults;
+        if (now.stall()) {
+            stall(ex, shape.stream(), ex.getRequestURI().getPath());
+            return;
+        }
 
-        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, simulatedNowMs(), reason);
+        HttpSequence seq = new HttpSequence(promptTokens, shape.output(), prefix, simulatedNowMs(), shape.reason());
         if (closed) {
             throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
         }
@@ -469,15 +467,15 @@ public final class SimulatedVllm implements AutoCloseable {
                 : String.format("%016x%016x", config.seed(), requestIds.incrementAndGet()));
         long created = System.currentTimeMillis() / 1000;
         String quotedModel = Json.quote(model);
-        if (stream) {
-            stream(ex, seq, chat, id, created, quotedModel, text, includeUsage);
+        if (shape.stream()) {
+            stream(ex, seq, new SseAnswer.Ids(chat, id, created, quotedModel), shape, text, now);
         } else {
-            whole(ex, seq, chat, id, created, quotedModel, text);
+            whole(ex, seq, chat, id, created, quotedModel, text, shape.reasoningTokens(config.reasoning()));
         }
     }
 
     private void whole(HttpExchange ex, Sequence seq, boolean chat, String id, long created, String quotedModel,
-                       TokenText text) throws IOException {
+                       TokenText text, int reasoningTokens) throws IOException {
         while (!seq.done() && !closed) {
             awaitChange(seq, seq.produced());
         }
@@ -485,9 +483,10 @@ public final class SimulatedVllm implements AutoCloseable {
             seq.requestAbort();
             return;
         }
+        StringBuilder reasoning = new StringBuilder();
         StringBuilder content = new StringBuilder(seq.outputTokens() * 8);
         for (int i = 0; i < seq.outputTokens(); i++) {
-            content.append(text.next());
+            (i < reasoningTokens ? reasoning : content).append(text.next());
         }
         StringBuilder b = new StringBuilder(content.length() + 512);
         b.append("{\"id\":\"").append(id).append("\",\"object\":\"").append(chat ? "chat.completion" : "text_completion")
@@ -495,7 +494,13 @@ public final class SimulatedVllm implements AutoCloseable {
         if (chat) {
             b.append("\"message\":{\"role\":\"assistant\",\"content\":");
             Json.appendQuoted(b, content.toString());
-            b.append(",\"reasoning_content\":null,\"tool_calls\":[]},\"logprobs\":null,");
+            b.append(",\"").append(config.reasoning().field()).append("\":");
+            if (reasoningTokens > 0) {
+                Json.appendQuoted(b, reasoning.toString());
+            } else {
+                b.append("null");
+            }
+            b.append(",\"tool_calls\":[]},\"logprobs\":null,");
         } else {
             b.append("\"text\":");
             Json.appendQuoted(b, content.toString());
@@ -519,90 +524,41 @@ public final class SimulatedVllm implements AutoCloseable {
                 .append(",\"prompt_tokens_details\":null}");
     }
 
-    private void stream(HttpExchange ex, Sequence seq, boolean chat, String id, long created, String quotedModel,
-                        TokenText text, boolean includeUsage) throws IOException {
-        int resetAfter = faults.resetAfterEvents();
-        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        String head = "data: {\"id\":\"" + id + "\",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
-                + "\",\"created\":" + created + ",\"model\":" + quotedModel + ",\"choices\":";
-        StringBuilder b = new StringBuilder(256);
-        int written = 0;
-        int events = 0;
+    private void stream(HttpExchange ex, Sequence seq, SseAnswer.Ids ids, AnswerShape shape, TokenText text,
+                        Faults now) throws IOException {
+        sseHeaders(ex);
         try {
-            ex.sendResponseHeaders(200, 0);
-            OutputStream out = ex.getResponseBody();
-            Progress progress;
-            while (true) {
-                awaitChange(seq, written);
-                progress = Progress.of(seq, closed);
-                int produced = progress.produced();
-                if (produced > written) {
-                    if (written == 0 && chat) {
-                        b.setLength(0);
-                        b.append(head).append("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-                        events = write(out, b, events, resetAfter, seq);
-                    }
-                    while (written < produced) {
-                        boolean last = written == seq.outputTokens() - 1;
-                        b.setLength(0);
-                        b.append(head).append("[{\"index\":0,");
-                        if (chat) {
-                            b.append("\"delta\":{\"content\":\"").append(text.next()).append("\"}");
-                        } else {
-                            b.append("\"text\":\"").append(text.next()).append('"');
-                        }
-                        b.append(",\"logprobs\":null,\"finish_reason\":");
-                        if (last) {
-                            b.append('"').append(seq.finishReason()).append('"');
-                        } else {
-                            b.append("null");
-                        }
-                        b.append(",\"stop_reason\":null}]}\n\n");
-                        written++;
-                        events = write(out, b, events, resetAfter, seq);
-                    }
-                    out.flush();
-                }
-                if (progress.ended()) {
-                    break;
-                }
-            }
-            if (progress.finished()) {
-                if (includeUsage) {
-                    b.setLength(0);
-                    b.append(head).append("[],");
-                    appendUsage(b, seq);
-                    b.append("}\n\n");
-                    events = write(out, b, events, resetAfter, seq);
-                }
-                out.write(DONE);
-                out.flush();
-            } else {
-                seq.requestAbort();
-            }
+            new SseAnswer(ex.getResponseBody(), seq, ids, shape, config.reasoning(), now).write(text, (s, written) -> {
+                awaitChange(s, written);
+                return Progress.of(s, closed);
+            });
         } catch (IOException e) {
             // The client went away: free the batch slot.
             seq.requestAbort();
         }
     }
 
-    private static int write(OutputStream out, StringBuilder b, int events, int resetAfter, Sequence seq) throws IOException {
-        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
-        events++;
-        if (resetAfter > 0 && events >= resetAfter) {
-            out.flush();
-            seq.requestAbort();
-            throw new ResetStream();
+    /** A stream's headers, sent at once as vLLM does (before any token), and pushed to the client. */
+    private static void sseHeaders(HttpExchange ex) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        ex.sendResponseHeaders(200, 0);
+        ex.getResponseBody().flush();
+    }
+
+    /** The {@link Faults#stall()} fault: a stream gets its headers, then, like any request, nothing. */
+    private void stall(HttpExchange ex, boolean stream, String path) throws IOException {
+        if (stream) {
+            sseHeaders(ex);
         }
-        return events;
+        hang(path);
     }
 
     /**
      * Thrown out of the handler to cut a stream: the JDK server then closes the connection without
      * ending the chunked body, which the client sees as a reset mid-stream.
      */
-    private static final class ResetStream extends RuntimeException {
+    static final class ResetStream extends RuntimeException {
         ResetStream() {
             super("simulated reset mid-stream", null, false, false);
         }
@@ -685,19 +641,6 @@ public final class SimulatedVllm implements AutoCloseable {
             throw new BadRequest(404, Json.error("The model `" + model + "` does not exist.", "NotFoundError", "model", 404));
         }
         return model;
-    }
-
-    /** The final assistant message's text when the request asks to continue it, else null. */
-    private static String continuedText(JsonNode body) {
-        if (!body.path("continue_final_message").asBoolean(false)) {
-            return null;
-        }
-        JsonNode messages = body.get("messages");
-        JsonNode last = messages.get(messages.size() - 1);
-        if (!"assistant".equals(last.path("role").asText()) || messages.size() < 2) {
-            throw BadRequest.of("continue_final_message: true (expected: the last message to be the assistant's)");
-        }
-        return last.path("content").asText("");
     }
 
     private static String chatPrompt(JsonNode body) {

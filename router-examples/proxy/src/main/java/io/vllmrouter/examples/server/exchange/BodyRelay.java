@@ -7,7 +7,9 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.buffer.Unpooled;
 import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.InBandErrorException;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.examples.server.ProxyContext;
 import io.vllmrouter.examples.server.upstream.NettyChunk;
@@ -179,19 +181,25 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         LOG.debug("upstream body of request {} from {} failed: {}", response.requestId(), response.backendId(), reason);
         response.close();
         exchange.end();
-        if (tail != null) {
-            tail.discard();
-            byte[] event = ("data: " + Responses.utf8(Responses.errorJson("upstream_error", 502,
-                    "The answer was cut short: " + reason)) + "\n\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            ctx.writeAndFlush(new DefaultHttpContent(ctx.alloc().buffer(event.length).writeBytes(event)))
-                    .addListener(ChannelFutureListener.CLOSE);
-            // A client that reads nothing would hold the connection open for ever: close it anyway.
-            ctx.executor().schedule(() -> {
-                ctx.close();
-            }, CUT_CLOSE_SECONDS, TimeUnit.SECONDS);
-        } else {
+        if (tail == null) {
             ctx.close();
+            return;
         }
+        tail.discard();
+        // After the backend's own error event (the last thing relayed) nothing is added: it says
+        // what happened. Otherwise the client gets ours.
+        ByteBuf last = t instanceof InBandErrorException ? Unpooled.EMPTY_BUFFER : errorEvent(reason);
+        ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(ChannelFutureListener.CLOSE);
+        // A client that reads nothing would hold the connection open for ever: closed anyway.
+        ctx.executor().schedule(() -> {
+            ctx.close();
+        }, CUT_CLOSE_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private ByteBuf errorEvent(String reason) {
+        byte[] event = ("data: " + Responses.utf8(Responses.errorJson("upstream_error", 502,
+                "The answer was cut short: " + reason)) + "\n\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return ctx.alloc().buffer(event.length).writeBytes(event);
     }
 
     /** The client's connection closed: cancel the upstream request. */

@@ -162,6 +162,20 @@ class BodyRelayTest {
     }
 
     @Test
+    void afterTheBackendsOwnErrorEventNothingIsAdded() {
+        relay();
+        answer.body.onNext(chunk("data: {\"n\":1}\n\ndata: {\"error\":{\"message\":\"engine died\"}}\n\n"));
+        channel.runPendingTasks();
+        answer.body.onError(new io.vllmrouter.api.InBandErrorException("the backend sent an error event"));
+        channel.runPendingTasks();
+        client.drain(true);
+        channel.runPendingTasks();
+
+        assertThat(client.seen.toString()).isEqualTo("data: {\"n\":1}\n\ndata: {\"error\":{\"message\":\"engine died\"}}\n\n");
+        assertThat(channel.isOpen()).as("closed without the body's end").isFalse();
+    }
+
+    @Test
     void aCutStreamIsClosedInBoundedTimeEvenIfTheClientNeverReads() {
         relay();
         answer.body.onNext(chunk("data: 1\n\n"));

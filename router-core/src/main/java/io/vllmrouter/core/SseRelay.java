@@ -1,0 +1,484 @@
+package io.vllmrouter.core;
+
+import io.vllmrouter.api.BodyChunk;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.Flow;
+import java.util.function.Consumer;
+
+/**
+ * A streamed answer's body between the transport and the caller. It starts by holding: it reads
+ * (copying each chunk's bytes, then releasing the chunk) until the first
+ * {@code data:} event has arrived, and only then says that the answer may go to the caller. vLLM
+ * sends a stream's headers before any token, so a backend that stalls after its headers, fails, or
+ * opens with an in-band error event is a failure before anything reached the caller: the request is
+ * tried elsewhere like any other. Then, as the caller's publisher, it passes the held bytes and
+ * every later chunk on as they come (no copy; each chunk's ownership goes on with it, and a chunk
+ * that arrives after the end is released here).
+ *
+ * <pre>{@code
+ * SseRelay relay = new SseRelay(response.body(), true, r -> answer(r), cause -> retry(cause));
+ * relay.start();                  // then one of the two, once
+ * relay.subscribe(callerBody);    // after the first
+ * }</pre>
+ *
+ * <p>Watching (streams that are not resumed elsewhere): an event carrying an {@code "error"} object
+ * is passed on and ends the stream as a failure ({@link InBandError}), whatever follows it (vLLM sends
+ * {@code [DONE]}), so the cut never looks like a complete answer; a connection lost after
+ * {@code [DONE]} passed is a complete answer, not a failure. Without watching ({@link ResumableStream}
+ * reads the events itself) chunks pass untouched.
+ *
+ * <p>Threads: upstream signals come one at a time from the transport; the caller's {@code request}
+ * and {@code cancel}, and {@link #abandon} from a timer, may come from any thread. State changes take
+ * this object's monitor (one per request); no subscriber is called while holding it.
+ */
+final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyChunk> {
+
+    private enum Phase { HOLDING, RELEASED, FAILED }
+
+    private final Flow.Publisher<BodyChunk> upstreamBody;
+    private final boolean watch;
+    private final Consumer<SseRelay> arrived;
+    private final Consumer<Throwable> failed;
+    private final SseParser parser = new SseParser(false);
+    private boolean endsWithDone;
+
+    private Phase phase = Phase.HOLDING;
+    private Flow.Subscription upstream;
+    private boolean cancelled;
+
+    // holding (transport thread only, until released)
+    private byte[] held;
+    private int heldLength;
+    private boolean firstData;
+    /** An error event: where it ended in the held bytes (watching), or -1. */
+    private int errorEnd = -1;
+    private boolean errorFirst;
+
+    // released
+    private Flow.Subscriber<? super BodyChunk> downstream;
+    /** The held bytes still to be passed on. */
+    private boolean heldPending;
+    /** An end that came before the held bytes were passed on: EOF, or the Throwable. */
+    private Object pendingEnd;
+    private boolean emitting;
+    /** Demand asked while the held bytes were being passed on, forwarded upstream after them. */
+    private long demandWhileEmitting;
+    private boolean ended;
+    /** Watching: {@code [DONE]} was passed on. */
+    private boolean doneSeen;
+
+    private static final Object EOF = new Object();
+
+    /**
+     * How the start went is told once, on the transport's thread or on the thread calling {@link #abandon}.
+     *
+     * @param body    the backend's body, not yet subscribed
+     * @param watch   whether to watch for the in-band error and {@code [DONE]} after the start
+     * @param arrived hears that the first data event arrived: the answer may go to the caller
+     * @param failed  hears that no data event came: the body failed or ended, opened with an error
+     *                event, or was abandoned
+     */
+    SseRelay(Flow.Publisher<BodyChunk> body, boolean watch, Consumer<SseRelay> arrived,
+             Consumer<Throwable> failed) {
+        this.upstreamBody = Objects.requireNonNull(body, "body");
+        this.watch = watch;
+        this.arrived = Objects.requireNonNull(arrived, "arrived");
+        this.failed = Objects.requireNonNull(failed, "failed");
+    }
+
+    /** Whether {@code headers} announce a server-sent event stream ({@code text/event-stream}). */
+    static boolean isEventStream(Map<String, List<String>> headers) {
+        for (Map.Entry<String, List<String>> h : headers.entrySet()) {
+            if (h.getKey().equalsIgnoreCase("content-type") && !h.getValue().isEmpty()) {
+                return h.getValue().get(0).toLowerCase(Locale.ROOT).startsWith("text/event-stream");
+            }
+        }
+        return false;
+    }
+
+    /** Subscribes to the backend's body and reads until the first data event. */
+    void start() {
+        upstreamBody.subscribe(this);
+    }
+
+    /**
+     * Gives up on a body still held (the first-token timer ran out, the caller left): the upstream
+     * request is cancelled and the failure callback hears {@code cause}. Nothing happens once the
+     * start was told.
+     */
+    void abandon(Throwable cause) {
+        Flow.Subscription s;
+        synchronized (this) {
+            if (phase != Phase.HOLDING) {
+                return;
+            }
+            phase = Phase.FAILED;
+            cancelled = true;
+            s = upstream;
+        }
+        if (s != null) {
+            s.cancel();
+        }
+        failed.accept(cause);
+    }
+
+    // ---------------------------------------------------------------- from the backend
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+        boolean cancel;
+        synchronized (this) {
+            upstream = s;
+            cancel = cancelled;
+        }
+        if (cancel) {
+            s.cancel();
+        } else {
+            s.request(1);
+        }
+    }
+
+    @Override
+    public void onNext(BodyChunk item) {
+        Phase p;
+        synchronized (this) {
+            p = phase;
+        }
+        if (p == Phase.HOLDING) {
+            try {
+                hold(item);
+            } finally {
+                item.release(); // held as a copy
+            }
+        } else if (p == Phase.RELEASED) {
+            pass(item);
+        } else {
+            item.release();
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        if (!failWhileHolding(t)) {
+            end(watch && doneSeen() ? EOF : t);
+        }
+    }
+
+    @Override
+    public void onComplete() {
+        if (!failWhileHolding(new IOException("the backend ended the stream before its first event"))) {
+            end(watch && endsWithDone && !doneSeen() ? new IOException("the backend ended the stream before data: [DONE]")
+                    : EOF);
+        }
+    }
+
+    /**
+     * The stream is an OpenAI completion stream (chat or text), which ends with {@code data: [DONE]}:
+     * a clean end of the body before it (a server shutting down) is a cut, not a complete answer.
+     * Call before {@link #start()}.
+     */
+    SseRelay endsWithDone() {
+        endsWithDone = true;
+        return this;
+    }
+
+    private synchronized boolean doneSeen() {
+        return doneSeen;
+    }
+
+    /** While holding, an end of the body is the start's failure; returns whether it was. */
+    private boolean failWhileHolding(Throwable cause) {
+        synchronized (this) {
+            if (phase == Phase.FAILED) {
+                return true;
+            }
+            if (phase != Phase.HOLDING) {
+                return false;
+            }
+            phase = Phase.FAILED;
+        }
+        failed.accept(cause);
+        return true;
+    }
+
+    /** Holding: copies the chunk, looks for the first data event, and asks for more or tells how the start went. */
+    private void hold(BodyChunk item) {
+        for (ByteBuffer b : item.buffers()) {
+            int from = b.position();
+            int stop;
+            int base = heldLength;
+            try {
+                stop = parser.scan(b, (kind, end) -> holdEvent(kind, base + end - from));
+            } catch (SseParser.EventTooLarge e) {
+                stop = b.limit();     // a watching parser captures nothing: cannot happen
+            }
+            append(b, from, stop);
+            if (errorFirst || errorEnd >= 0) {
+                break;
+            }
+        }
+        Flow.Subscription s;
+        Runnable tell = null;
+        synchronized (this) {
+            if (phase != Phase.HOLDING) {
+                return;             // abandoned meanwhile; the cancel has gone upstream
+            }
+            s = upstream;
+            if (errorFirst) {
+                phase = Phase.FAILED;
+                cancelled = true;
+                tell = () -> failed.accept(new InBandError("the backend's first event was an error event"));
+            } else if (firstData || heldLength > SseParser.MAX_EVENT_BYTES) {
+                // A first event longer than a held one may be is passed on as it comes.
+                phase = Phase.RELEASED;
+                heldPending = true;
+                if (errorEnd >= 0) {
+                    heldLength = errorEnd;
+                    pendingEnd = new InBandError("the backend sent an error event");
+                    cancelled = true;
+                }
+                tell = () -> arrived.accept(this);
+            }
+        }
+        if (tell == null) {
+            s.request(1);
+            return;
+        }
+        if (cancelled()) {
+            s.cancel();
+        }
+        tell.run();
+    }
+
+    private boolean holdEvent(SseParser.Kind kind, int heldEnd) {
+        switch (kind) {
+            case ERROR -> {
+                if (!firstData) {
+                    errorFirst = true;
+                    return false;
+                }
+                if (watch) {
+                    errorEnd = heldEnd;
+                    return false;
+                }
+            }
+            case DONE -> {
+                firstData = true;
+                doneSeen |= watch;
+            }
+            case DATA -> firstData = true;
+            default -> { }
+        }
+        return true;
+    }
+
+    private void append(ByteBuffer b, int from, int to) {
+        int n = to - from;
+        if (held == null) {
+            held = new byte[n];     // most streams' first chunk holds their first event
+        } else if (heldLength + n > held.length) {
+            held = Arrays.copyOf(held, Math.max(heldLength + n, held.length * 2));
+        }
+        b.get(from, held, heldLength, n);
+        heldLength += n;
+    }
+
+    private synchronized boolean cancelled() {
+        return cancelled;
+    }
+
+    /** Released: a chunk goes on as it is, unless (watching) it holds an error event. */
+    private void pass(BodyChunk item) {
+        Flow.Subscriber<? super BodyChunk> d;
+        synchronized (this) {
+            if (ended) {
+                item.release();
+                return;
+            }
+            d = downstream;
+        }
+        if (!watch) {
+            d.onNext(item);
+            return;
+        }
+        List<ByteBuffer> buffers = item.buffers();
+        for (int i = 0; i < buffers.size(); i++) {
+            ByteBuffer b = buffers.get(i);
+            int[] cut = {-1};
+            try {
+                parser.scan(b, (kind, end) -> {
+                    if (kind == SseParser.Kind.DONE) {
+                        synchronized (this) {
+                            doneSeen = true;
+                        }
+                    } else if (kind == SseParser.Kind.ERROR) {
+                        cut[0] = end;
+                        return false;
+                    }
+                    return true;
+                });
+            } catch (SseParser.EventTooLarge e) {
+                // a watching parser captures nothing
+            }
+            if (cut[0] >= 0) {
+                errorInChunk(d, item, i, cut[0]);
+                return;
+            }
+        }
+        d.onNext(item);
+    }
+
+    /**
+     * The error event ends at {@code cut} in buffer {@code index}: the bytes up to it are copied and the
+     * chunk released, the upstream request is cancelled, and the caller gets those bytes and then the
+     * failure.
+     */
+    private void errorInChunk(Flow.Subscriber<? super BodyChunk> d, BodyChunk chunk, int index, int cut) {
+        List<ByteBuffer> item = chunk.buffers();
+        int n = 0;
+        for (int i = 0; i < index; i++) {
+            n += item.get(i).remaining();
+        }
+        ByteBuffer last = item.get(index);
+        n += cut - last.position();
+        byte[] copy = new byte[n];
+        int at = 0;
+        for (int i = 0; i < index; i++) {
+            ByteBuffer b = item.get(i);
+            b.get(b.position(), copy, at, b.remaining());
+            at += b.remaining();
+        }
+        last.get(last.position(), copy, at, cut - last.position());
+        chunk.release(); // copied
+        Flow.Subscription s;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            cancelled = true;
+            s = upstream;
+        }
+        s.cancel();
+        d.onNext(BodyChunk.of(ByteBuffer.wrap(copy)));
+        d.onError(new InBandError("the backend sent an error event"));
+    }
+
+    // ---------------------------------------------------------------- to the caller
+
+    @Override
+    public void subscribe(Flow.Subscriber<? super BodyChunk> subscriber) {
+        Objects.requireNonNull(subscriber, "subscriber");
+        synchronized (this) {
+            if (phase != Phase.RELEASED || downstream != null) {
+                throw new IllegalStateException("the body is not ready or already subscribed");
+            }
+            downstream = subscriber;
+        }
+        subscriber.onSubscribe(new Flow.Subscription() {
+            @Override
+            public void request(long n) {
+                requested(n);
+            }
+
+            @Override
+            public void cancel() {
+                Flow.Subscription s;
+                synchronized (SseRelay.this) {
+                    ended = true;
+                    cancelled = true;
+                    s = upstream;
+                }
+                if (s != null) {
+                    s.cancel();
+                }
+            }
+        });
+    }
+
+    private void requested(long n) {
+        if (n <= 0) {
+            end(new IllegalArgumentException("request(" + n + "): expected > 0"));
+            return;
+        }
+        Flow.Subscriber<? super BodyChunk> d;
+        Flow.Subscription s;
+        boolean emitHeld;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            if (emitting) {
+                // on this thread from inside onNext, or on another: forwarded once the held bytes are out
+                demandWhileEmitting = demandWhileEmitting + n < 0 ? Long.MAX_VALUE : demandWhileEmitting + n;
+                return;
+            }
+            d = downstream;
+            s = upstream;
+            emitHeld = heldPending;
+            if (emitHeld) {
+                emitting = true;
+                heldPending = false;
+                n--;
+            }
+        }
+        if (emitHeld) {
+            d.onNext(BodyChunk.of(held == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(held, 0, heldLength)));
+            Object end;
+            synchronized (this) {
+                emitting = false;
+                end = pendingEnd;
+                held = null;
+                n = n + demandWhileEmitting < 0 ? Long.MAX_VALUE : n + demandWhileEmitting;
+                demandWhileEmitting = 0;
+            }
+            if (end != null) {
+                deliver(end);
+                return;
+            }
+        }
+        if (n > 0 && s != null && !cancelled()) {
+            s.request(n);
+        }
+    }
+
+    /** The upstream ended after the start: passed on, after the held bytes if they are still pending. */
+    private void end(Object end) {
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            if (heldPending || emitting || downstream == null) {
+                if (pendingEnd == null) {
+                    pendingEnd = end;
+                }
+                return;
+            }
+        }
+        deliver(end);
+    }
+
+    private void deliver(Object end) {
+        Flow.Subscriber<? super BodyChunk> d;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            d = downstream;
+        }
+        if (end == EOF) {
+            d.onComplete();
+        } else {
+            Throwable t = (Throwable) end;
+            d.onError(t instanceof CancellationException ? new IOException("cancelled", t) : t);
+        }
+    }
+}
