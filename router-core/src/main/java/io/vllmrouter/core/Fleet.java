@@ -50,6 +50,7 @@ final class Fleet {
     /** A strategy instance from the builder that replaces the config's name, or null. */
     private final BalancingStrategy strategyOverride;
     private final FleetProbes probes;
+    private final PromptServices prompts = new PromptServices();
 
     private volatile Snapshot snapshot;
     // Written only in the context; volatile so that config() and stats() can read them anywhere.
@@ -139,6 +140,7 @@ final class Fleet {
             strategy = prev.strategy();                    // keep its state (a round-robin counter)
             strategyName = prev.strategyName();
         }
+        PromptServices.Active active = prompts.apply(c, strategy);   // throws for a missing module: nothing changed yet
         boolean newBreakers = old == null || Breakers.settingsChanged(old, c);
         CircuitBreakerConfig cbc = newBreakers ? Breakers.config(c, ticker) : breakerConfig;
         long staleAfter = c.metricsInterval().toNanos() * c.metricsStaleAfter();
@@ -196,7 +198,7 @@ final class Fleet {
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
                 c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
-                c.queueTimeout())));
+                c.queueTimeout(), active)));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {
@@ -359,6 +361,7 @@ final class Fleet {
         Runnable stop = () -> {
             closed = true;
             probes.cancel();
+            prompts.close();
         };
         if (context.inContext()) {
             context.execute(stop);      // runs right after the current task

@@ -13,8 +13,10 @@ import java.util.Objects;
  * @param models                 models served; empty means "learn from /v1/models"
  * @param apiKey                 sent upstream as {@code Authorization: Bearer}, or null
  * @param name                   a short name people see (dashboard), or null; the URL stays the id
+ * @param kvEvents               where the server publishes its KV-cache events, or null
  */
-public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name)
+public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name,
+                           KvEventsConfig kvEvents)
         implements io.vllmrouter.api.BackendSettings {
 
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
@@ -50,12 +52,16 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
         name = name == null || name.isBlank() ? null : name.strip();
     }
 
+    public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name) {
+        this(url, maxConcurrentRequests, models, apiKey, name, null);
+    }
+
     public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
-        this(url, maxConcurrentRequests, models, apiKey, null);
+        this(url, maxConcurrentRequests, models, apiKey, null, null);
     }
 
     public ServerConfig(String url, int maxConcurrentRequests) {
-        this(URI.create(url), maxConcurrentRequests, List.of(), null, null);
+        this(URI.create(url), maxConcurrentRequests, List.of(), null, null, null);
     }
 
     /** {@code url} with its user information, if any, replaced by {@code ***}. */
@@ -75,6 +81,7 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
     public String toString() {
         return "ServerConfig[url=" + url + (name == null ? "" : ", name=" + name)
                 + ", maxConcurrentRequests=" + maxConcurrentRequests
-                + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***") + "]";
+                + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***")
+                + (kvEvents == null ? "" : ", kvEvents=" + kvEvents) + "]";
     }
 }

@@ -203,8 +203,9 @@ final class TomlConfigParser {
             throw bad(t, prefix + ".name", "name", rawName, "a short name in quotes, e.g. \"gpu-1\" (at most 64 characters)");
         }
 
+        KvEventsConfig kvEvents = KvEventsKeys.read(t, prefix, source);
         try {
-            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName);
+            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName, kvEvents);
         } catch (IllegalArgumentException e) {
             throw wrap(e, t, prefix + ".");
         }
