@@ -41,7 +41,11 @@ public final class KvEventPublisher implements AutoCloseable {
     private final int replayPort;
     private final int bufferSteps;
     private final byte[] topic;
-    private final BlockingQueue<byte[]> queue = new LinkedBlockingQueue<>();
+    /** A payload to send (and buffer), to buffer only (lost on the way), or sequence numbers to skip. */
+    private record Item(byte[] payload, boolean send, long skip) {
+    }
+
+    private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
     private final ArrayDeque<Object[]> buffer = new ArrayDeque<>();
     private final Thread thread;
     private volatile boolean running = true;
@@ -108,14 +112,21 @@ public final class KvEventPublisher implements AutoCloseable {
     /** Queues one batch's payload; it gets the next sequence number. Any thread; never blocks. */
     public void publish(byte[] payload) {
         if (running) {
-            queue.add(payload);
+            queue.add(new Item(payload, true, 0));
         }
     }
 
-    /** Skips {@code n} sequence numbers, as if that many batches were lost on the way (for tests of gaps). */
+    /**
+     * Gives {@code payload} the next sequence number and keeps it for replay without sending it, as
+     * if it was lost on the way (a subscriber past its high-water mark); for tests of gaps.
+     */
+    public void publishLost(byte[] payload) {
+        queue.add(new Item(payload, false, 0));
+    }
+
+    /** Skips {@code n} sequence numbers: batches lost and no longer buffered either; for tests of gaps. */
     public void skip(long n) {
-        queue.add(new byte[0]);
-        queue.add(KvSubscriber.bytes(n));
+        queue.add(new Item(null, false, n));
     }
 
     private void run() {
@@ -127,18 +138,21 @@ public final class KvEventPublisher implements AutoCloseable {
                     }
                 }
                 subscriptions();
-                byte[] payload = queue.poll(replay == null ? 100 : 5, TimeUnit.MILLISECONDS);
-                if (payload == null) {
+                Item item = queue.poll(replay == null ? 100 : 5, TimeUnit.MILLISECONDS);
+                if (item == null) {
                     continue;
                 }
-                if (payload.length == 0) {          // skip(n): the next element is n
-                    seq += KvSubscriber.seq(queue.take());
+                if (item.payload() == null) {
+                    seq += item.skip();
+                    published = seq;
                     continue;
                 }
-                byte[] s = KvSubscriber.bytes(seq);
-                pub.sendMore(topic);
-                pub.sendMore(s);
-                pub.send(payload);
+                byte[] payload = item.payload();
+                if (item.send()) {
+                    pub.sendMore(topic);
+                    pub.sendMore(KvSubscriber.bytes(seq));
+                    pub.send(payload);
+                }
                 buffer.addLast(new Object[] {seq, payload});
                 if (buffer.size() > bufferSteps) {
                     buffer.removeFirst();

@@ -187,8 +187,9 @@ public final class KvIndex implements KvCacheIndex {
                 gone.subscribers.forEach(KvSubscriber::stop);
                 post(() -> {
                     for (RankState r : gone.ranks) {
-                        addBytes(r.clear());
+                        addBytes(r.clear() - r.bytes());
                     }
+                    publishCounts();
                 });
             }
         }
