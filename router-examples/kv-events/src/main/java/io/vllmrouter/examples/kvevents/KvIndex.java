@@ -353,7 +353,7 @@ public final class KvIndex implements KvCacheIndex {
      * Waits until {@code condition} holds, checking it each time the owner has run a task; returns
      * whether it held in time. For tests and tools that must not poll.
      */
-    boolean await(java.util.function.BooleanSupplier condition, java.time.Duration timeout) throws InterruptedException {
+    public boolean await(java.util.function.BooleanSupplier condition, java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (progress) {
             while (!condition.getAsBoolean()) {

@@ -49,6 +49,7 @@ public final class SimConfig {
     private final Faults faults;
     private final double timeScale;
     private final double stepMs;
+    private final KvEventsSettings kvEvents;
 
     private SimConfig(Builder b) {
         this.host = b.host;
@@ -66,6 +67,7 @@ public final class SimConfig {
         this.faults = b.faults;
         this.timeScale = b.timeScale;
         this.stepMs = b.stepMs;
+        this.kvEvents = b.kvEvents;
     }
 
     public static Builder builder() {
@@ -97,6 +99,7 @@ public final class SimConfig {
         b.faults = faults;
         b.timeScale = timeScale;
         b.stepMs = stepMs;
+        b.kvEvents = kvEvents;
         return b;
     }
 
@@ -122,6 +125,8 @@ public final class SimConfig {
     public Faults faults() { return faults; }
     public double timeScale() { return timeScale; }
     public double stepMs() { return stepMs; }
+    /** KV-cache events ({@link KvEventsSettings#OFF} by default). */
+    public KvEventsSettings kvEvents() { return kvEvents; }
 
     @Override
     public String toString() {
@@ -129,7 +134,8 @@ public final class SimConfig {
                 + ", maxModelLen=" + maxModelLen + ", " + serviceModel + ", defaultOutputTokens=" + defaultOutputTokens
                 + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
-                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs + "]";
+                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs
+                + (kvEvents.enabled() ? ", kvEvents=" + kvEvents : "") + "]";
     }
 
     /** Every setter checks its argument and names it with the bad value when it throws. */
@@ -152,8 +158,15 @@ public final class SimConfig {
         private Faults faults = Faults.NONE;
         private double timeScale = 1;
         private double stepMs = DEFAULT_STEP_MS;
+        private KvEventsSettings kvEvents = KvEventsSettings.OFF;
 
         private Builder() {
+        }
+
+        /** Publishes KV-cache events from the prefix cache (which must be on). */
+        public Builder kvEvents(KvEventsSettings settings) {
+            this.kvEvents = Objects.requireNonNull(settings, "kvEvents");
+            return this;
         }
 
         public Builder host(String host) {
@@ -307,6 +320,10 @@ public final class SimConfig {
             if (defaultOutputTokens >= maxModelLen) {
                 throw new IllegalArgumentException("default_output_tokens: " + defaultOutputTokens
                         + " (expected: < max_model_len " + maxModelLen + ")");
+            }
+            if (kvEvents.enabled() && !prefixCache) {
+                throw new IllegalArgumentException("kv_events_port: " + kvEvents.port()
+                        + " (expected: the prefix cache on, whose blocks the events report)");
             }
             return new SimConfig(this);
         }
