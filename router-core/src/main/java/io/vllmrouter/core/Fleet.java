@@ -50,7 +50,7 @@ final class Fleet {
     /** A strategy instance from the builder that replaces the config's name, or null. */
     private final BalancingStrategy strategyOverride;
     private final FleetProbes probes;
-    private final PromptServices prompts = new PromptServices();
+    private final PromptServices prompts;
 
     private volatile Snapshot snapshot;
     // Written only in the context; volatile so that config() and stats() can read them anywhere.
@@ -63,6 +63,14 @@ final class Fleet {
 
     Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
           StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe) {
+        this(initial, ticker, scheduler, listener, strategies, strategyOverride, probe, null);
+    }
+
+    /** @param kvIndexProvider makes the KV-event index instead of {@link java.util.ServiceLoader}'s, or null */
+    Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
+          StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe,
+          io.vllmrouter.api.spi.KvCacheIndexProvider kvIndexProvider) {
+        this.prompts = new PromptServices(kvIndexProvider);
         this.ticker = ticker;
         this.scheduler = scheduler;
         this.listener = listener;

@@ -81,12 +81,20 @@ final class PromptServices implements AutoCloseable {
         }
     }
 
+    /** The host's index provider, or null for ServiceLoader's. */
+    private final KvCacheIndexProvider indexProvider;
+
     // Fleet context only.
     private KvCacheIndex index;
     private TokenSource tokenizer;
     private String tokenizerSpec;
     private final LongAdder timeouts = new LongAdder();
     private boolean warnedUnfollowed;
+
+    /** @param indexProvider makes the KV-event index; null: the first one {@link ServiceLoader} finds */
+    PromptServices(KvCacheIndexProvider indexProvider) {
+        this.indexProvider = indexProvider;
+    }
 
     /**
      * Brings the services in line with {@code strategy}'s needs and {@code config}'s servers.
@@ -96,7 +104,7 @@ final class PromptServices implements AutoCloseable {
      */
     Active apply(RouterConfig config, BalancingStrategy strategy) {
         PickInputs in = strategy.pickInputs();
-        KvCacheIndex newIndex = in.kvEvents() && index == null ? createIndex(in.kvIndexMaxBytes()) : null;
+        KvCacheIndex newIndex = in.kvEvents() && index == null ? createIndex(in.kvIndexMaxBytes(), indexProvider) : null;
         TokenSource newTokenizer = null;
         try {
             if (in.wantsTokens() && !in.tokenizer().equals(tokenizerSpec)) {
@@ -149,7 +157,10 @@ final class PromptServices implements AutoCloseable {
         return out;
     }
 
-    private static KvCacheIndex createIndex(long maxBytes) {
+    private static KvCacheIndex createIndex(long maxBytes, KvCacheIndexProvider given) {
+        if (given != null) {
+            return given.create(maxBytes);
+        }
         for (KvCacheIndexProvider p : load(KvCacheIndexProvider.class)) {
             return p.create(maxBytes);
         }
