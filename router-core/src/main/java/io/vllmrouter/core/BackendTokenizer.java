@@ -57,10 +57,12 @@ final class BackendTokenizer implements TokenSource {
     private final LongAdder prefixHits = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder callMicros = new LongAdder();
+    /** The last background tokenization started for a later turn (tests wait on it). */
+    private volatile CompletableFuture<int[]> refreshing = CompletableFuture.completedFuture(null);
 
     /** @param timeout how long one /tokenize call may take (the HTTP request's timeout) */
     BackendTokenizer(Duration timeout) {
-        this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         this.timeout = timeout;
     }
 
@@ -80,7 +82,7 @@ final class BackendTokenizer implements TokenSource {
             int[] leading = cache.get(keys[k]);
             if (leading != null) {
                 prefixHits.increment();
-                call(server, prompt, keys[keys.length - 1]);      // for the next turn
+                refreshing = call(server, prompt, keys[keys.length - 1]);      // for the next turn
                 return CompletableFuture.completedFuture(leading);
             }
         }
@@ -202,6 +204,10 @@ final class BackendTokenizer implements TokenSource {
             h = (h ^ s.charAt(i)) * 0x100000001b3L;
         }
         return PromptBlocks.mix(h);
+    }
+
+    CompletableFuture<int[]> refreshing() {
+        return refreshing;
     }
 
     @Override
