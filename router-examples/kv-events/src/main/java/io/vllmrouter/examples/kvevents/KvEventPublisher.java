@@ -57,6 +57,7 @@ public final class KvEventPublisher implements AutoCloseable {
         this.bufferSteps = bufferSteps;
         this.topic = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         pub = zmq.createSocket(SocketType.XPUB);
+        pub.setXpubVerbose(true);     // every subscriber's subscription, not only the first to a topic
         pub.setSndHWM(100_000);
         pub.setLinger(0);
         this.port = bindPort(pub, port, rank);

@@ -168,6 +168,22 @@ class KvSubscriberTest {
         assertThat(held()).isEqualTo(4);
     }
 
+    /** Router replicas: each follows the server on its own and both hold the same entries. */
+    @Test
+    void twoIndexesFollowingOneServerAgree() throws InterruptedException {
+        KvEventPublisher p = publisher(0, 0, 0);
+        try (KvIndex replica = new KvIndex(64L << 20)) {
+            index.follow(List.of(new KvEventSource("b0", "tcp://127.0.0.1:" + p.port(), null, 1)));
+            replica.follow(List.of(new KvEventSource("b0", "tcp://127.0.0.1:" + p.port(), null, 1)));
+            assertThat(p.awaitSubscribers(2, WAIT)).isTrue();
+            p.publish(maps.encode(1, List.of(blocks(0, 3)), 0));
+            assertThat(index.await(() -> index.batchesApplied() >= 1, WAIT)).isTrue();
+            assertThat(replica.await(() -> replica.batchesApplied() >= 1, WAIT)).isTrue();
+            assertThat(replica.match(b0, PromptTokens.of(null, T, null))).isEqualTo(index.match(b0, PromptTokens.of(null, T, null)))
+                    .isEqualTo(new CachedPrefix(12, 0));
+        }
+    }
+
     @Test
     void aPayloadThatIsNotABatchIsCountedAndSkipped() throws InterruptedException {
         KvEventPublisher p = publisher(0, -1, 0);
