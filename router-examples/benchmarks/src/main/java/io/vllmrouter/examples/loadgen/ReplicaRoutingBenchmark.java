@@ -356,22 +356,36 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
     }
 
     /**
-     * The oracle: each system prompt's conversations go to one server, the prompts split evenly
-     * over the servers in configuration order (prompt {@code k} to server {@code k mod n}); its
-     * requests carry {@code system-k} as their session key.
+     * The oracle: each system prompt's conversations go to one server, the prompts split evenly over
+     * the servers in configuration order (prompt {@code k} to server {@code k mod n}; its requests
+     * carry {@code system-k} as their session key), so every prompt is cached exactly once and every
+     * later turn finds its history, with no index at all; unless that server is overloaded by
+     * cache-aware's own rule (load above the lowest by more than {@code load_margin} 0.5 and more
+     * than {@code load_ratio} 1.5 times it), when the least loaded takes the request.
      */
     static final class Oracle implements BalancingStrategy {
         @Override
         public BackendView pick(List<? extends BackendView> candidates, RouteContext context) {
             String key = context.affinityKey();
             int k = key != null && key.startsWith("system-") ? Integer.parseInt(key.substring(7)) : 0;
-            BackendView fallback = candidates.get(0);
+            BackendView home = null;
+            BackendView least = null;
+            double min = Double.POSITIVE_INFINITY;
             for (BackendView b : candidates) {
-                if (b.index() == k % 4) {
-                    return b;
+                double l = b.outstanding() / b.capacity();
+                if (least == null || l < min) {
+                    least = b;
+                    min = l;
+                }
+                if (b.index() == k % CacheRoutingBenchmark.CHAT_FLEET.size()) {
+                    home = b;
                 }
             }
-            return fallback;
+            if (home == null) {
+                return least;
+            }
+            double homeLoad = home.outstanding() / home.capacity();
+            return homeLoad > Math.max(min + 0.5, min * 1.5) ? least : home;
         }
     }
 
