@@ -2,10 +2,11 @@ package io.vllmrouter.examples.tokenizers;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.interpret.FatalTemplateErrorsException;
-import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,20 +15,22 @@ import java.util.Map;
  * rendered as transformers' {@code apply_chat_template} does for vLLM: with {@code messages},
  * {@code add_generation_prompt}, {@code tools}, the special tokens of the tokenizer config
  * ({@code bos_token}, {@code eos_token}, ...), the request's {@code chat_template_kwargs}, and
- * transformers' {@code raise_exception} helper. Rendered with HubSpot's Jinjava; thread-safe.
+ * transformers' {@code raise_exception} helper. Rendered with HubSpot's Jinjava from a tree parsed
+ * once (parsing at each call took about as long again as rendering); thread-safe, one rendering at a
+ * time (the router calls it from one tokenizer thread).
  */
 final class ChatTemplate {
 
-    private final String template;
     private final Map<String, Object> tokens;
     private final Jinjava jinja;
+    private final Node tree;
 
     ChatTemplate(String template, Map<String, Object> specialTokens) {
-        this.template = template;
         this.tokens = Map.copyOf(specialTokens);
         this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class,
                 "raiseException", String.class));
+        this.tree = jinja.newInterpreter().parse(template);
     }
 
     /** transformers' {@code raise_exception}: a template's refusal of its input. */
@@ -50,13 +53,22 @@ final class ChatTemplate {
         if (kwargs != null) {
             context.putAll(kwargs);
         }
-        RenderResult r;
-        try {
-            r = jinja.renderForResult(template, context);
-        } catch (FatalTemplateErrorsException e) {
-            throw new IllegalArgumentException("chat template: " + e.getMessage(), e);
+        String out;
+        JinjavaInterpreter interpreter;
+        synchronized (this) {
+            interpreter = new JinjavaInterpreter(jinja, new Context(jinja.getGlobalContext(), context), jinja.getGlobalConfig());
+            JinjavaInterpreter.pushCurrent(interpreter);
+            try {
+                out = interpreter.render(tree);
+            } catch (IllegalArgumentException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("chat template: " + e.getMessage(), e);
+            } finally {
+                JinjavaInterpreter.popCurrent();
+            }
         }
-        for (TemplateError e : r.getErrors()) {
+        for (TemplateError e : interpreter.getErrorsCopy()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
                 Throwable cause = e.getException();
                 while (cause != null && !(cause instanceof IllegalArgumentException)) {
@@ -66,6 +78,6 @@ final class ChatTemplate {
                         : new IllegalArgumentException("chat template: " + e.getMessage());
             }
         }
-        return r.getOutput();
+        return out;
     }
 }
