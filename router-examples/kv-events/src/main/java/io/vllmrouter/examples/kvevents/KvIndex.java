@@ -254,7 +254,6 @@ public final class KvIndex implements KvCacheIndex {
         if (servers.get(s.source.backendId()) != s) {
             return;     // no longer followed
         }
-        batches.increment();
         skippedEvents.add(batch.skipped());
         RankState r = s.ranks[rank];
         for (KvEvent e : batch.events()) {
@@ -272,6 +271,7 @@ public final class KvIndex implements KvCacheIndex {
             }
         }
         publishCounts();
+        batches.increment();    // last: a reader that sees the batch counted sees its figures
     }
 
     /** Drops a rank's entries: they are no longer trusted. Owner thread. */

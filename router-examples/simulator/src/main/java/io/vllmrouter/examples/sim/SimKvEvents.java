@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.sim;
 
+import io.vllmrouter.api.spi.PromptBlocks;
 import io.vllmrouter.examples.kvevents.KvEventEncoder;
 import io.vllmrouter.examples.kvevents.KvEventPublisher;
 import java.security.SecureRandom;
@@ -39,7 +40,7 @@ final class SimKvEvents implements BatchEngine.CacheListener, AutoCloseable {
 
     /** @param config with events off, hashes are still made, for the prefix cache */
     SimKvEvents(KvEventsSettings config) {
-        this.seed = config.hashSeed() != null ? BatchHash.mix(config.hashSeed()) : new SecureRandom().nextLong();
+        this.seed = config.hashSeed() != null ? PromptBlocks.mix(config.hashSeed()) : new SecureRandom().nextLong();
         this.rank = config.rank();
         if (config.enabled()) {
             this.publisher = KvEventPublisher.bind(config.port(), config.replayPort(), rank, 10_000);
@@ -64,7 +65,7 @@ final class SimKvEvents implements BatchEngine.CacheListener, AutoCloseable {
         for (int i = 0; i < n; i++) {
             long h = parent;
             for (int j = i * BatchEngine.BLOCK_SIZE, end = j + BatchEngine.BLOCK_SIZE; j < end; j++) {
-                h = BatchHash.mix(h * 0x100000001b3L ^ ids[j]);
+                h = PromptBlocks.mix(h * 0x100000001b3L ^ ids[j]);
             }
             out[i] = h;
             parent = h;
@@ -111,21 +112,6 @@ final class SimKvEvents implements BatchEngine.CacheListener, AutoCloseable {
     public void close() {
         if (publisher != null) {
             publisher.close();
-        }
-    }
-
-    /** The hash mixer (MurmurHash3's finalizer). */
-    static final class BatchHash {
-        private BatchHash() {
-        }
-
-        static long mix(long h) {
-            h ^= h >>> 33;
-            h *= 0xff51afd7ed558ccdL;
-            h ^= h >>> 33;
-            h *= 0xc4ceb9fe1a85ec53L;
-            h ^= h >>> 33;
-            return h;
         }
     }
 }
