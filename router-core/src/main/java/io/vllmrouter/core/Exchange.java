@@ -146,6 +146,9 @@ final class Exchange {
             candidates = fresh.isEmpty() ? again : fresh;
         }
         Snapshot.Settings settings = snap.settings;
+        if (!candidates.isEmpty() && !info.tokens().ready(settings.prompts(), candidates, forwarder.scheduler(), this::attempt)) {
+            return;   // tokenizing: attempt() runs again once the tokens came or their wait ran out
+        }
         if (settings.maxInFlightFactor() > 0 && !candidates.isEmpty() && !resumeMode) {
             candidates = AdmissionWait.unsaturated(candidates, settings.maxInFlightFactor());
             if (candidates.isEmpty()) {

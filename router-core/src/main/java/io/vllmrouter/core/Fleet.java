@@ -51,6 +51,7 @@ final class Fleet {
     /** A strategy instance from the builder that replaces the config's name, or null. */
     private final BalancingStrategy strategyOverride;
     private final FleetProbes probes;
+    private final PromptServices prompts;
 
     private volatile Snapshot snapshot;
     // Written only in the context; volatile so that config() and stats() can read them anywhere.
@@ -65,6 +66,14 @@ final class Fleet {
 
     Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
           StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe) {
+        this(initial, ticker, scheduler, listener, strategies, strategyOverride, probe, null);
+    }
+
+    /** @param kvIndexProvider makes the KV-event index instead of {@link java.util.ServiceLoader}'s, or null */
+    Fleet(RouterConfig initial, Ticker ticker, Scheduler scheduler, RouterListener listener,
+          StrategyRegistry strategies, BalancingStrategy strategyOverride, BackendProbe probe,
+          io.vllmrouter.api.spi.KvCacheIndexProvider kvIndexProvider) {
+        this.prompts = new PromptServices(kvIndexProvider);
         this.ticker = ticker;
         this.scheduler = scheduler;
         this.listener = listener;
@@ -142,6 +151,7 @@ final class Fleet {
             strategy = prev.strategy();                    // keep its state (a round-robin counter)
             strategyName = prev.strategyName();
         }
+        PromptServices.Active active = prompts.apply(c, strategy);   // throws for a missing module: nothing changed yet
         boolean newBreakers = old == null || Breakers.settingsChanged(old, c);
         CircuitBreakerConfig cbc = newBreakers ? Breakers.config(c, ticker) : breakerConfig;
         long staleAfter = c.metricsInterval().toNanos() * c.metricsStaleAfter();
@@ -199,7 +209,7 @@ final class Fleet {
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
                 c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
-                c.queueTimeout())));
+                c.queueTimeout(), active)));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {
@@ -419,6 +429,7 @@ final class Fleet {
             closed = true;
             probes.cancel();
             firstChecks.complete(null);
+            prompts.close();
         };
         if (context.inContext()) {
             context.execute(stop);      // runs right after the current task

@@ -59,6 +59,11 @@ final class FleetView {
         Map<String, Long> strategyStats;
         try {
             strategyStats = s.settings.strategy() == null ? Map.of() : s.settings.strategy().stats();
+            Map<String, Long> more = s.settings.prompts().stats();
+            if (!more.isEmpty()) {
+                strategyStats = new java.util.LinkedHashMap<>(strategyStats);
+                strategyStats.putAll(more);
+            }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "strategy " + s.settings.strategyName() + " failed to report its figures", e);
             strategyStats = Map.of();

@@ -1,10 +1,20 @@
 package io.vllmrouter.core;
 
+import io.vllmrouter.api.spi.KvCacheIndex;
+import io.vllmrouter.api.spi.PromptTokens;
 import io.vllmrouter.api.spi.RouteContext;
 import java.util.random.RandomGenerator;
 
-/** The router's {@link RouteContext}: the request's fields, and its prompt hashes on demand. */
-record RequestContext(RequestInfo info, int attempt, RandomGenerator random) implements RouteContext {
+/**
+ * The router's {@link RouteContext}: the request's fields, its prompt hashes on demand, its tokens
+ * when the strategy asked for them, and the router's KV-event index (null when none).
+ */
+record RequestContext(RequestInfo info, int attempt, RandomGenerator random, KvCacheIndex kvCacheIndex)
+        implements RouteContext {
+
+    RequestContext(RequestInfo info, int attempt, RandomGenerator random) {
+        this(info, attempt, random, null);
+    }
 
     @Override
     public String model() {
@@ -19,6 +29,11 @@ record RequestContext(RequestInfo info, int attempt, RandomGenerator random) imp
     @Override
     public String affinityKey() {
         return info.affinityKey();
+    }
+
+    @Override
+    public PromptTokens promptTokens() {
+        return info.tokens().tokens();
     }
 
     @Override

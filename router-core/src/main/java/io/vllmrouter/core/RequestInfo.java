@@ -12,19 +12,23 @@ import java.util.Locale;
  * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
  * fields of its JSON body (read with a streaming parser; the body is never re-serialised), the
  * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default) and, only
- * when a strategy asks, the prompt's block hashes ({@link PromptHashes}).
+ * when a strategy asks, the prompt's block hashes ({@link PromptHashes}) and tokens ({@link RequestTokens}).
  *
  * <p>A {@code multipart/form-data} body (vLLM's audio uploads) routes by its {@code model} and
  * {@code stream} form fields ({@link MultipartFields}: the upload itself is neither parsed nor
  * copied). Other bodies whose {@code Content-Type} is set and not JSON are not parsed: they route as
  * "any model".
  */
-record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt) {
+record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt, RequestTokens tokens) {
 
     static final String SESSION_HEADER = "X-Session-Id";
 
     RequestInfo(String model, boolean stream, String affinityKey) {
-        this(model, stream, affinityKey, PromptHashes.NONE);
+        this(model, stream, affinityKey, PromptHashes.NONE, RequestTokens.NONE);
+    }
+
+    RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt) {
+        this(model, stream, affinityKey, prompt, RequestTokens.NONE);
     }
 
     static RequestInfo of(RouterRequest request) {
@@ -85,7 +89,8 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
         } catch (IOException e) {
             throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
         }
-        return new RequestInfo(model, stream, user != null ? user : session, new PromptHashes(body, model));
+        return new RequestInfo(model, stream, user != null ? user : session, new PromptHashes(body, model),
+                new RequestTokens(body, model));
     }
 
     private static boolean isJson(String contentType) {

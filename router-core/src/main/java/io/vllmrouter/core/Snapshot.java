@@ -35,7 +35,8 @@ final class Snapshot {
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
                     int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
                     Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax,
-                    double maxInFlightFactor, int maxQueue, Duration queueTimeout) {
+                    double maxInFlightFactor, int maxQueue, Duration queueTimeout,
+                    PromptServices.Active prompts) {
     }
 
     final Settings settings;
@@ -138,7 +139,7 @@ final class Snapshot {
     Attempt pick(List<Backend> candidates, RequestInfo info, int attempt, java.util.random.RandomGenerator random,
                  Ticker ticker) {
         BalancingStrategy s = settings.strategy();
-        RouteContext ctx = new RequestContext(info, attempt, random);
+        RouteContext ctx = new RequestContext(info, attempt, random, settings.prompts().index());
         List<Backend> pool = candidates;
         while (!pool.isEmpty()) {
             BackendView v = s.pick(pool, ctx);

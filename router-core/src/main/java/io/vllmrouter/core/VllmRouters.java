@@ -75,6 +75,7 @@ public final class VllmRouters {
         private BalancingStrategy strategy;
         private RouterListener listener;
         private BackendProbe probe;
+        private io.vllmrouter.api.spi.KvCacheIndexProvider kvIndexProvider;
 
         private Builder() {
         }
@@ -168,6 +169,15 @@ public final class VllmRouters {
             return this;
         }
 
+        /**
+         * Makes the KV-event index ({@code [strategies.cache-aware] index = "kv-events"}) instead of the
+         * first {@link io.vllmrouter.api.spi.KvCacheIndexProvider} found by {@link java.util.ServiceLoader}.
+         */
+        public Builder kvCacheIndexProvider(io.vllmrouter.api.spi.KvCacheIndexProvider provider) {
+            this.kvIndexProvider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
         /** Hears requests, retries, health and breaker changes; must be quick and not throw. */
         public Builder listener(RouterListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
@@ -222,7 +232,7 @@ public final class VllmRouters {
                         : ownTransport != null ? ownTransport : new JdkHttpTransport(http);
                 BackendProbe p = probe != null ? probe : new BackendClient(http);
                 RouterListener safe = SafeListener.of(listener);
-                Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p);
+                Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p, kvIndexProvider);
                 Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t,
                         requestScheduler != null ? requestScheduler : s, safe, random,
                         new ResponsesAffinity(t, fleet::config));

@@ -103,8 +103,13 @@ public record CacheAwareSettings(int blockChars, double charsPerToken, long defa
                     }
                     sessionAffinity = v.equals("true");
                 }
-                default -> throw new IllegalArgumentException(k + ": " + e.getValue()
-                        + " (expected: a key of [strategies.cache-aware]: " + String.join(", ", KEYS.keySet()) + ")");
+                default -> {
+                    if (!KvIndexSettings.KEYS.containsKey(k)) {  // those are KvIndexSettings.parse's
+                        throw new IllegalArgumentException(k + ": " + e.getValue()
+                                + " (expected: a key of [strategies.cache-aware]: " + String.join(", ", KEYS.keySet())
+                                + ", " + String.join(", ", KvIndexSettings.KEYS.keySet()) + ")");
+                    }
+                }
             }
         }
         return new CacheAwareSettings(blockChars, charsPerToken, defaultCacheTokens, cacheTokens, maxIndexBytes,

@@ -2,7 +2,10 @@ package io.vllmrouter.strategies;
 
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.api.spi.KvCacheIndex;
+import io.vllmrouter.api.spi.PickInputs;
 import io.vllmrouter.api.spi.PromptBlocks;
+import io.vllmrouter.api.spi.PromptTokens;
 import io.vllmrouter.api.spi.RouteContext;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -48,6 +51,11 @@ import java.util.concurrent.atomic.LongAdder;
  * its {@link BackendView#cacheEpoch() cache epoch} changes (ejected, restarted), and when it leaves
  * the configuration ({@link #backendsChanged}). {@link #stats()} reports the figures.
  *
+ * <p>With {@code index = "kv-events"} ({@link KvIndexSettings}) the match length of a backend whose
+ * KV-cache events the router follows comes from that exact index ({@link ExactMatch}), given the
+ * request's tokens; backends that publish no events, and requests whose tokens did not come within
+ * {@code tokenize_timeout}, use the approximate index, which keeps recording every pick.
+ *
  * <p>Thread-safety: indexes are found in a {@link ConcurrentHashMap} by backend id (lock-free
  * reads); each index has its own monitor, held for one lookup or one recording. A pick locks the
  * candidates' indexes one after the other, never two at once and never a lock shared by all
@@ -59,6 +67,7 @@ public final class CacheAwareStrategy implements BalancingStrategy {
     public static final String NAME = "cache-aware";
 
     private final CacheAwareSettings settings;
+    private final KvIndexSettings kv;
     private final Map<String, BlockIndex> indexes = new ConcurrentHashMap<>();
     /** Backends in the configuration, for the equal share of the memory cap; at least the indexes held. */
     private volatile int configured;
@@ -69,6 +78,8 @@ public final class CacheAwareStrategy implements BalancingStrategy {
     private final LongAdder loadOverrides = new LongAdder();
     private final LongAdder promptBlocks = new LongAdder();
     private final LongAdder matchedBlocks = new LongAdder();
+    private final LongAdder exactPicks = new LongAdder();
+    private final LongAdder tokensMissing = new LongAdder();
 
     /** With the default settings. */
     public CacheAwareStrategy() {
@@ -76,7 +87,18 @@ public final class CacheAwareStrategy implements BalancingStrategy {
     }
 
     public CacheAwareStrategy(CacheAwareSettings settings) {
+        this(settings, KvIndexSettings.DEFAULTS);
+    }
+
+    public CacheAwareStrategy(CacheAwareSettings settings, KvIndexSettings kv) {
         this.settings = java.util.Objects.requireNonNull(settings, "settings");
+        this.kv = java.util.Objects.requireNonNull(kv, "kv");
+    }
+
+    /** With {@code index = "kv-events"}: the prompt's tokens and the router's KV-event index. */
+    @Override
+    public PickInputs pickInputs() {
+        return kv.pickInputs(settings.maxIndexBytes());
     }
 
     public CacheAwareSettings settings() {
@@ -101,6 +123,12 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         BackendView chosen = null;
         int bestMatch = 0;
         boolean overridden = false;
+        KvCacheIndex exact = kv.kvEvents() && blocks.length > 0 ? context.kvCacheIndex() : null;
+        PromptTokens tokens = exact == null ? null : context.promptTokens();
+        if (exact != null && tokens == null) {
+            tokensMissing.increment();
+        }
+        boolean usedExact = false;
         if (blocks.length > 0) {
             double bestLoad = 0;
             long rendezvousKey = blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1];
@@ -108,7 +136,12 @@ public final class CacheAwareStrategy implements BalancingStrategy {
             for (int i = 0; i < n; i++) {
                 BackendView b = candidates.get(i);
                 BlockIndex idx = index(b);
-                int m = idx.longestPrefix(blocks, b.cacheEpoch());
+                int m = ExactMatch.blocks(exact, tokens, b, settings, kv.offloadedWeight());
+                if (m == ExactMatch.NOT_TRACKED) {
+                    m = idx.longestPrefix(blocks, b.cacheEpoch());
+                } else {
+                    usedExact = true;
+                }
                 if (m < settings.minMatchBlocks() || m < bestMatch) {
                     continue;
                 }
@@ -126,6 +159,9 @@ public final class CacheAwareStrategy implements BalancingStrategy {
                 }
             }
             promptBlocks.add(blocks.length);
+            if (usedExact) {
+                exactPicks.increment();
+            }
         }
         if (chosen != null) {
             hitPicks.increment();
@@ -261,7 +297,9 @@ public final class CacheAwareStrategy implements BalancingStrategy {
      * cap), {@code index_backends}, {@code index_evictions}, and pick counts: {@code picks_cache_hit},
      * {@code picks_cold}, {@code picks_session}, {@code picks_load_override}; {@code prompt_blocks}
      * and {@code matched_blocks} (their ratio is the share of prompt text routed to a backend that
-     * held it).
+     * held it); {@code picks_kv_events} (picks that read the KV-event index for some candidate) and
+     * {@code picks_without_tokens} (picks with {@code index = "kv-events"} whose tokens did not come
+     * in time).
      */
     @Override
     public Map<String, Long> stats() {
@@ -285,6 +323,10 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         m.put("picks_load_override", loadOverrides.sum());
         m.put("prompt_blocks", promptBlocks.sum());
         m.put("matched_blocks", matchedBlocks.sum());
+        if (kv.kvEvents()) {
+            m.put("picks_kv_events", exactPicks.sum());
+            m.put("picks_without_tokens", tokensMissing.sum());
+        }
         return m;
     }
 

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * Makes {@link CacheAwareStrategy} known as {@value CacheAwareStrategy#NAME}, at priority 5; its
- * settings are the keys of {@link CacheAwareSettings} ({@code [strategies.cache-aware]}).
+ * settings are the keys of {@link CacheAwareSettings} and {@link KvIndexSettings}
+ * ({@code [strategies.cache-aware]}).
  */
 public final class CacheAwareStrategyProvider implements BalancingStrategyProvider {
 
@@ -31,6 +32,6 @@ public final class CacheAwareStrategyProvider implements BalancingStrategyProvid
 
     @Override
     public BalancingStrategy create(Map<String, String> settings) {
-        return new CacheAwareStrategy(CacheAwareSettings.parse(settings));
+        return new CacheAwareStrategy(CacheAwareSettings.parse(settings), KvIndexSettings.parse(settings));
     }
 }

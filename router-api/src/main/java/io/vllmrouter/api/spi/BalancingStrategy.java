@@ -39,6 +39,14 @@ public interface BalancingStrategy {
     }
 
     /**
+     * What the router prepares before each pick: the prompt's tokens, a KV-event index. Read once when
+     * the strategy is created or reconfigured. The default is {@link PickInputs#NONE}.
+     */
+    default PickInputs pickInputs() {
+        return PickInputs.NONE;
+    }
+
+    /**
      * Figures the strategy publishes about itself (for example the size of an index), by
      * snake_case name; shown in {@link io.vllmrouter.api.RouterStats#strategyStats()}, hence
      * {@code /load-stats} and {@code /metrics}. Called now and then, not on the request path. The

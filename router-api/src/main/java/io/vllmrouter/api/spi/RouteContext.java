@@ -31,6 +31,21 @@ public interface RouteContext {
         return PromptBlocks.NONE;
     }
 
+    /**
+     * The prompt's token ids as the model server computes them, for a strategy whose
+     * {@link BalancingStrategy#pickInputs()} asks for them; null when it did not, when the request has
+     * no prompt, or when the tokenizer did not answer within its time budget (the strategy then
+     * routes without them).
+     */
+    default PromptTokens promptTokens() {
+        return null;
+    }
+
+    /** The router's KV-event index, for a strategy that asked for one; null otherwise. */
+    default KvCacheIndex kvCacheIndex() {
+        return null;
+    }
+
     /** A plain context, for tests and for hosts that call a strategy directly. */
     static RouteContext of(String model, boolean stream, String affinityKey, int attempt, RandomGenerator random) {
         return new Simple(model, stream, affinityKey, attempt, random);

@@ -38,7 +38,7 @@ final class ConfigKeys {
     static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery");
     static final List<String> SERVERS_KEYS = List.of("servers");
     static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name",
-            "cache_tokens");
+            "cache_tokens", "kv_events", "kv_events_replay", "kv_events_ranks");
 
     /** Keys of the Python router's code (not its README) that have another name here. */
     static final Map<String, String> PYTHON_KEYS = Map.of(

@@ -17,9 +17,10 @@ import java.util.Objects;
  *                               {@code /metrics} says (for what it cannot say: the tokens a hybrid
  *                               model really holds on a vLLM without {@code kv_cache_size_tokens}, a
  *                               CPU or disk offload tier behind the GPU cache); 0 = what it publishes
+ * @param kvEvents               where the server publishes its KV-cache events, or null
  */
 public record ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name,
-                           long cacheTokens)
+                           long cacheTokens, KvEventsConfig kvEvents)
         implements io.vllmrouter.api.BackendSettings {
 
     /** Capacity of a server whose entry has no {@code max_concurrent_requests}, as in the Python router. */
@@ -69,20 +70,20 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
     }
 
     public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey, String name) {
-        this(url, maxConcurrentRequests, models, apiKey, name, 0);
+        this(url, maxConcurrentRequests, models, apiKey, name, 0, null);
     }
 
     public ServerConfig(URI url, int maxConcurrentRequests, List<String> models, String apiKey) {
-        this(url, maxConcurrentRequests, models, apiKey, null, 0);
+        this(url, maxConcurrentRequests, models, apiKey, null, 0, null);
     }
 
     public ServerConfig(String url, int maxConcurrentRequests) {
-        this(URI.create(url), maxConcurrentRequests, List.of(), null, null, 0);
+        this(URI.create(url), maxConcurrentRequests, List.of(), null, null, 0, null);
     }
 
     /** This entry with {@code cache_tokens} set ({@code 0}: what the server publishes). */
     public ServerConfig withCacheTokens(long tokens) {
-        return new ServerConfig(url, maxConcurrentRequests, models, apiKey, name, tokens);
+        return new ServerConfig(url, maxConcurrentRequests, models, apiKey, name, tokens, kvEvents);
     }
 
     /** {@code url} with its user information, if any, replaced by {@code ***}. */
@@ -103,6 +104,7 @@ public record ServerConfig(URI url, int maxConcurrentRequests, List<String> mode
         return "ServerConfig[url=" + url + (name == null ? "" : ", name=" + name)
                 + ", maxConcurrentRequests=" + maxConcurrentRequests
                 + ", models=" + models + ", apiKey=" + (apiKey == null ? "none" : "***")
-                + (cacheTokens == 0 ? "" : ", cacheTokens=" + cacheTokens) + "]";
+                + (cacheTokens == 0 ? "" : ", cacheTokens=" + cacheTokens)
+                + (kvEvents == null ? "" : ", kvEvents=" + kvEvents) + "]";
     }
 }

@@ -230,9 +230,9 @@ final class TomlConfigParser {
             }
             cacheTokens = n;
         }
-
+        KvEventsConfig kvEvents = KvEventsKeys.read(t, prefix, source);
         try {
-            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName, cacheTokens);
+            return new ServerConfig(uri, capacity, models, (String) rawKey, (String) rawName, cacheTokens, kvEvents);
         } catch (IllegalArgumentException e) {
             throw wrap(e, t, prefix + ".");
         }

@@ -145,6 +145,17 @@ public final class ChatWorkload {
         return out;
     }
 
+    /** Which of the shape's system prompts (0 .. systemPrompts - 1) a turn's prompt starts with. */
+    public static int systemPrompt(Shape shape, Turn turn) {
+        long id = turn.segments().get(0)[0];
+        for (int s = 0; s < shape.systemPrompts(); s++) {
+            if (segmentId(0, s, 0) == id) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("turn " + turn.request().id() + " starts with no system prompt of the shape");
+    }
+
     /** Role names of segments, by their third field. */
     public static final List<String> ROLES = List.of("system", "user", "assistant");
 

@@ -424,7 +424,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     /** Waits until every backend has been scraped once, so every strategy starts with figures. */
-    private static void awaitReady(HttpClient client, URI target, VllmRouter router) throws IOException, InterruptedException {
+    static void awaitReady(HttpClient client, URI target, VllmRouter router) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             boolean ready = true;
@@ -442,7 +442,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     /** Waits until no simulator has anything running or waiting. */
-    private static void awaitIdle(List<SimulatedVllm> fleet) throws InterruptedException {
+    static void awaitIdle(List<SimulatedVllm> fleet) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             boolean idle = true;

@@ -34,6 +34,28 @@ public final class BatchEngine {
     private final int prefixCacheBlocks;
     private final boolean sharedPrefill;
     private final Map<Long, Boolean> prefixCache;
+    /** Told of blocks cached and evicted (KV-cache events); NONE by default. Engine thread. */
+    private CacheListener cacheListener = CacheListener.NONE;
+
+    /**
+     * Hears what the prefix cache does, on the engine thread: vLLM's {@code BlockStored},
+     * {@code BlockRemoved} and {@code AllBlocksCleared}.
+     */
+    public interface CacheListener {
+        CacheListener NONE = new CacheListener() { };
+
+        /** Blocks {@code [from, to)} of {@code s}'s prefix were newly cached. */
+        default void stored(Sequence s, int from, int to) {
+        }
+
+        /** The block with this hash was evicted. */
+        default void evicted(long hash) {
+        }
+
+        /** Every block was dropped. */
+        default void cleared() {
+        }
+    }
 
     private final ArrayDeque<Sequence> waitingQueue = new ArrayDeque<>();
     private final ArrayList<Sequence> runningList = new ArrayList<>();
@@ -92,12 +114,29 @@ public final class BatchEngine {
         this.prefixCache = prefixCacheBlocks == 0 ? null : new LinkedHashMap<>(64, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
-                return size() > prefixCacheBlocks;
+                if (size() > prefixCacheBlocks) {
+                    cacheListener.evicted(eldest.getKey());
+                    return true;
+                }
+                return false;
             }
         };
     }
 
     public ServiceModel model() { return model; }
+
+    /** Sets who hears of blocks cached and evicted. Before the engine runs, or on its thread. */
+    public void cacheListener(CacheListener listener) {
+        this.cacheListener = listener == null ? CacheListener.NONE : listener;
+    }
+
+    /** Drops every cached block (vLLM's {@code reset_prefix_cache}). Engine thread. */
+    public void resetPrefixCache() {
+        if (prefixCache != null) {
+            prefixCache.clear();
+            cacheListener.cleared();
+        }
+    }
     public int maxNumSeqs() { return maxNumSeqs; }
 
     /** Adds a sequence to the waiting queue; it is admitted at the next step at the earliest. */
@@ -257,6 +296,17 @@ public final class BatchEngine {
         promptTokensTotal += s.promptTokens();
         long[] prefix = s.prefixBlocks();
         if (prefixCache != null && prefix != null) {
+            // Runs of blocks not cached yet: each is one BlockStored, its parent the block before.
+            int from = -1;
+            for (int i = 0; i <= prefix.length; i++) {
+                boolean fresh = i < prefix.length && !prefixCache.containsKey(prefix[i]);
+                if (fresh && from < 0) {
+                    from = i;
+                } else if (!fresh && from >= 0) {
+                    cacheListener.stored(s, from, i);
+                    from = -1;
+                }
+            }
             // Last block first, so the first (most shared) block is the most recently used: vLLM
             // frees a sequence's blocks from the end, and evicts those first.
             for (int i = prefix.length - 1; i >= 0; i--) {

@@ -15,6 +15,7 @@ public class Sequence {
     private final int promptTokens;
     private final int outputTokens;
     private final long[] prefixBlocks;
+    private final int[] tokenIds;
     private final double arrivalMs;
     private final String finishReason;
 
@@ -36,6 +37,15 @@ public class Sequence {
      * @param finishReason  what the request ends with when it completes: "stop" or "length"
      */
     public Sequence(int promptTokens, int outputTokens, long[] prefixBlocks, double arrivalMs, String finishReason) {
+        this(promptTokens, outputTokens, prefixBlocks, null, arrivalMs, finishReason);
+    }
+
+    /**
+     * @param tokenIds the prompt's token ids (for the KV-cache events of its blocks), or null
+     * @see #Sequence(int, int, long[], double, String)
+     */
+    public Sequence(int promptTokens, int outputTokens, long[] prefixBlocks, int[] tokenIds, double arrivalMs,
+                    String finishReason) {
         if (promptTokens < 1) {
             throw new IllegalArgumentException("promptTokens: " + promptTokens + " (expected: >= 1)");
         }
@@ -45,6 +55,7 @@ public class Sequence {
         this.promptTokens = promptTokens;
         this.outputTokens = outputTokens;
         this.prefixBlocks = prefixBlocks;
+        this.tokenIds = tokenIds;
         this.arrivalMs = arrivalMs;
         this.finishReason = finishReason;
     }
@@ -61,6 +72,8 @@ public class Sequence {
     public int promptTokens() { return promptTokens; }
     public int outputTokens() { return outputTokens; }
     long[] prefixBlocks() { return prefixBlocks; }
+    /** The prompt's token ids, or null when not given. */
+    int[] tokenIds() { return tokenIds; }
     public double arrivalMs() { return arrivalMs; }
     public String finishReason() { return finishReason; }
     /** Prompt tokens found in the prefix cache at admission. */

@@ -52,6 +52,7 @@ public final class SimConfig {
     private final double stepMs;
     private final int dataParallelSize;
     private final boolean responsesStore;
+    private final KvEventsSettings kvEvents;
 
     private SimConfig(Builder b) {
         this.host = b.host;
@@ -72,6 +73,7 @@ public final class SimConfig {
         this.stepMs = b.stepMs;
         this.dataParallelSize = b.dataParallelSize;
         this.responsesStore = b.responsesStore;
+        this.kvEvents = b.kvEvents;
     }
 
     public static Builder builder() {
@@ -106,6 +108,7 @@ public final class SimConfig {
         b.stepMs = stepMs;
         b.dataParallelSize = dataParallelSize;
         b.responsesStore = responsesStore;
+        b.kvEvents = kvEvents;
         return b;
     }
 
@@ -143,6 +146,8 @@ public final class SimConfig {
      * {@code VLLM_ENABLE_RESPONSES_API_STORE=1} (its own default is off); default true.
      */
     public boolean responsesStore() { return responsesStore; }
+    /** KV-cache events ({@link KvEventsSettings#OFF} by default). */
+    public KvEventsSettings kvEvents() { return kvEvents; }
 
     @Override
     public String toString() {
@@ -151,7 +156,8 @@ public final class SimConfig {
                 + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
                 + ", faults=" + faults + ", reasoning=" + reasoning + ", timeScale=" + timeScale + ", stepMs=" + stepMs
-                + ", dataParallelSize=" + dataParallelSize + ", responsesStore=" + responsesStore + "]";
+                + ", dataParallelSize=" + dataParallelSize + ", responsesStore=" + responsesStore
+                + (kvEvents.enabled() ? ", kvEvents=" + kvEvents : "") + "]";
     }
 
     /** Every setter checks its argument and names it with the bad value when it throws. */
@@ -177,8 +183,15 @@ public final class SimConfig {
         private double stepMs = DEFAULT_STEP_MS;
         private int dataParallelSize = 1;
         private boolean responsesStore = true;
+        private KvEventsSettings kvEvents = KvEventsSettings.OFF;
 
         private Builder() {
+        }
+
+        /** Publishes KV-cache events from the prefix cache (which must be on). */
+        public Builder kvEvents(KvEventsSettings settings) {
+            this.kvEvents = Objects.requireNonNull(settings, "kvEvents");
+            return this;
         }
 
         public Builder host(String host) {
@@ -353,6 +366,10 @@ public final class SimConfig {
             if (defaultOutputTokens >= maxModelLen) {
                 throw new IllegalArgumentException("default_output_tokens: " + defaultOutputTokens
                         + " (expected: < max_model_len " + maxModelLen + ")");
+            }
+            if (kvEvents.enabled() && !prefixCache) {
+                throw new IllegalArgumentException("kv_events_port: " + kvEvents.port()
+                        + " (expected: the prefix cache on, whose blocks the events report)");
             }
             return new SimConfig(this);
         }

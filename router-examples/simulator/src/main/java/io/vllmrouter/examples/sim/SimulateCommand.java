@@ -84,6 +84,29 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--no-responses-store", description = "Keep no Responses API responses for follow-ups "
             + "(vLLM without VLLM_ENABLE_RESPONSES_API_STORE=1).")
     boolean noResponsesStore;
+    @Option(names = "--kv-events-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "Publish KV-cache events as vLLM's --kv-events-config does, on tcp://127.0.0.1:PORT (plus the "
+                    + "data-parallel rank); turns the prefix cache on; 0 for any free port, -1 for none (default: ${DEFAULT-VALUE}).")
+    int kvEventsPort;
+
+    @Option(names = "--kv-events-replay-port", paramLabel = "PORT", defaultValue = "-1",
+            description = "The replay socket's port (plus the rank); 0 for any free port, -1 for none (default: ${DEFAULT-VALUE}).")
+    int kvEventsReplayPort;
+
+    @Option(names = "--kv-events-shape", paramLabel = "SHAPE", defaultValue = "map",
+            description = "Wire shape: map (current vLLM) or array (its first releases' tagged tuples) (default: ${DEFAULT-VALUE}).")
+    String kvEventsShape;
+
+    @Option(names = "--kv-hash-bytes", description = "Block hashes as 32-byte strings, as with VLLM_KV_EVENTS_USE_INT_BLOCK_HASHES=0.")
+    boolean kvHashBytes;
+
+    @Option(names = "--kv-hash-seed", paramLabel = "N",
+            description = "Fixed block-hash seed, as PYTHONHASHSEED fixes vLLM's (default: random per start).")
+    Long kvHashSeed;
+
+    @Option(names = "--data-parallel-rank", paramLabel = "R", defaultValue = "0",
+            description = "The data-parallel rank to publish as; ports are offset by it (default: ${DEFAULT-VALUE}).")
+    int dataParallelRank;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -103,10 +126,18 @@ public final class SimulateCommand implements Callable<Integer> {
                 .seed(seed)
                 .faults(new Faults(errorRate, false, 0))
                 .reasoning(new Reasoning(reasoningTokens, reasoningField))
-                .prefixCache(prefixCache)
+                .prefixCache(prefixCache || kvEventsPort >= 0)
                 .timeScale(timeScale)
                 .dataParallelSize(dataParallelSize)
                 .responsesStore(!noResponsesStore);
+        if (kvEventsPort >= 0) {
+            io.vllmrouter.examples.kvevents.KvEventEncoder.Shape shape = switch (kvEventsShape) {
+                case "map" -> io.vllmrouter.examples.kvevents.KvEventEncoder.Shape.MAP;
+                case "array" -> io.vllmrouter.examples.kvevents.KvEventEncoder.Shape.ARRAY;
+                default -> throw new IllegalArgumentException("kv-events-shape: " + kvEventsShape + " (expected: map or array)");
+            };
+            b.kvEvents(new KvEventsSettings(kvEventsPort, kvEventsReplayPort, shape, kvHashBytes, kvHashSeed, dataParallelRank));
+        }
         if (models != null && !models.isEmpty()) {
             b.models(models);
         }
@@ -132,7 +163,10 @@ public final class SimulateCommand implements Callable<Integer> {
             stopped.countDown();
         }, "simulate-shutdown"));
         out.println("Simulated vLLM serving " + config.models() + " at " + sim.baseUrl()
-                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale() + "); Ctrl-C to stop");
+                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale() + ")"
+                + (sim.kvEventsPort() < 0 ? "" : "; KV-cache events on tcp://127.0.0.1:" + sim.kvEventsPort()
+                        + (sim.kvEventsReplayPort() < 0 ? "" : ", replay on tcp://127.0.0.1:" + sim.kvEventsReplayPort()))
+                + "; Ctrl-C to stop");
         out.flush();
         stopped.await();
         return 0;

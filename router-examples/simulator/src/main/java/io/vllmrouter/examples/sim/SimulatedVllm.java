@@ -86,6 +86,8 @@ public final class SimulatedVllm implements AutoCloseable {
     private volatile Faults faults;
     /** The endpoints kept in their own classes: Responses API, audio uploads, sleep mode. */
     private final SimEndpoints extras;
+    private final SimKvEvents kvEvents;
+    private final java.util.concurrent.atomic.AtomicBoolean resetPrefixCache = new java.util.concurrent.atomic.AtomicBoolean();
 
     private SimulatedVllm(SimConfig config) throws IOException {
         this.config = config;
@@ -94,6 +96,8 @@ public final class SimulatedVllm implements AutoCloseable {
         this.quotedModels = config.models().stream().map(Json::quote).toList();
         this.engine = new BatchEngine(config.serviceModel(), config.maxNumSeqs(), config.kvCacheBlocks(),
                 config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs(), config.sharedPrefill());
+        this.kvEvents = new SimKvEvents(config.kvEvents());
+        engine.cacheListener(kvEvents);
         double wallStepMs = config.stepMs() / config.timeScale();
         this.tickNanos = (long) (Math.max(0.2, Math.min(20, wallStepMs)) * 1_000_000);
         this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
@@ -146,6 +150,29 @@ public final class SimulatedVllm implements AutoCloseable {
     public long prefixCacheQueries() { return engine.prefixCacheQueries(); }
     /** Prompt tokens found in the prefix cache so far (vllm:prefix_cache_hits_total). */
     public long prefixCacheHits() { return engine.prefixCacheHits(); }
+
+    /** The KV-cache event PUB port bound (rank's), or -1 when events are off. */
+    public int kvEventsPort() {
+        return kvEvents.publisher() == null ? -1 : kvEvents.publisher().port();
+    }
+
+    /** The replay port bound, or -1. */
+    public int kvEventsReplayPort() {
+        return kvEvents.publisher() == null ? -1 : kvEvents.publisher().replayPort();
+    }
+
+    /**
+     * Waits until {@code n} subscribers follow this simulator's KV-cache events (a PUB socket drops
+     * what it sends before a subscription arrives); false when events are off or time ran out.
+     */
+    public boolean awaitKvEventSubscribers(int n, Duration timeout) throws InterruptedException {
+        return kvEvents.publisher() != null && kvEvents.publisher().awaitSubscribers(n, timeout);
+    }
+
+    /** KV-cache event batches published so far (0 when events are off). */
+    public long kvEventBatches() {
+        return kvEvents.publisher() == null ? 0 : kvEvents.publisher().published();
+    }
 
     /** Sequences waiting for a slot now. */
     public int waiting() { return engine.waiting(); }
@@ -217,6 +244,7 @@ public final class SimulatedVllm implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         handlers.shutdownNow();
+        kvEvents.close();
     }
 
     // ---------------------------------------------------------------- engine thread
@@ -228,7 +256,11 @@ public final class SimulatedVllm implements AutoCloseable {
                 while ((s = inbox.poll()) != null) {
                     engine.submit(s);
                 }
+                if (resetPrefixCache.getAndSet(false)) {
+                    engine.resetPrefixCache();
+                }
                 engine.advanceTo(simulatedNowMs());
+                kvEvents.flush();
                 stateChanged();
                 if (engine.idle() && inbox.isEmpty()) {
                     LockSupport.park(this);
@@ -256,8 +288,8 @@ public final class SimulatedVllm implements AutoCloseable {
     private static final class HttpSequence extends Sequence {
         private final Thread writer = Thread.currentThread();
 
-        HttpSequence(int prompt, int output, long[] prefix, double arrival, String reason) {
-            super(prompt, output, prefix, arrival, reason);
+        HttpSequence(int prompt, int output, long[] prefix, int[] ids, double arrival, String reason) {
+            super(prompt, output, prefix, ids, arrival, reason);
         }
 
         @Override
@@ -340,6 +372,13 @@ public final class SimulatedVllm implements AutoCloseable {
                 case "/tokenize":
                     if (requireMethod(ex, method, "POST")) {
                         tokenize(ex);
+                    }
+                    break;
+                case "/reset_prefix_cache":
+                    if (requireMethod(ex, method, "POST")) {
+                        resetPrefixCache.set(true);     // on the engine thread, which owns the cache
+                        LockSupport.unpark(engineThread);
+                        ex.sendResponseHeaders(200, -1);
                     }
                     break;
                 default:
@@ -425,9 +464,8 @@ public final class SimulatedVllm implements AutoCloseable {
             return;
         }
         String prompt = chat ? chatPrompt(body) : completionPrompt(body);
-        JsonNode promptNode = body.path("prompt");
-        int promptTokens = !chat && promptNode.isArray() && promptNode.size() > 0 && promptNode.get(0).isInt()
-                ? promptNode.size() : TokenText.countTokens(prompt);
+        int[] ids = promptIds(body, chat);
+        int promptTokens = Math.max(1, ids.length);
         if (promptTokens >= config.maxModelLen()) {
             throw BadRequest.of("This model's maximum context length is " + config.maxModelLen()
                     + " tokens. However, your request has " + promptTokens + " input tokens. Please reduce the length of the input messages.");
@@ -439,7 +477,7 @@ public final class SimulatedVllm implements AutoCloseable {
             throw BadRequest.of(e.getMessage());
         }
         long requestSeed = body.path("seed").asLong(0);
-        long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
+        long[] prefix = config.prefixCache() ? kvEvents.hashes(ids) : null;
         TokenText text;
         if (shape.continued()) {
             // vLLM's continue_final_message: go on from the assistant text; the words are those the
@@ -456,7 +494,7 @@ public final class SimulatedVllm implements AutoCloseable {
             return;
         }
 
-        HttpSequence seq = new HttpSequence(promptTokens, shape.output(), prefix, simulatedNowMs(), shape.reason());
+        HttpSequence seq = new HttpSequence(promptTokens, shape.output(), prefix, ids, simulatedNowMs(), shape.reason());
         if (closed) {
             throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
         }
@@ -617,8 +655,7 @@ public final class SimulatedVllm implements AutoCloseable {
     private void tokenize(HttpExchange ex) throws IOException {
         JsonNode body = readJson(ex);
         servedModel(body);
-        String text = body.has("messages") ? chatPrompt(body) : completionPrompt(body);
-        int[] ids = TokenText.tokenIds(text);
+        int[] ids = promptIds(body, body.has("messages"));
         StringBuilder b = new StringBuilder(ids.length * 7 + 64);
         b.append("{\"count\":").append(ids.length).append(",\"max_model_len\":").append(config.maxModelLen()).append(",\"tokens\":[");
         for (int i = 0; i < ids.length; i++) {
@@ -629,6 +666,26 @@ public final class SimulatedVllm implements AutoCloseable {
         }
         b.append("],\"token_strs\":null}");
         sendJson(ex, 200, b.toString());
+    }
+
+    /**
+     * The prompt's token ids as the model would see them: a chat request's messages rendered with the
+     * chat template ({@link SimTokenizer}), a completions prompt tokenized, or given as ids.
+     */
+    private static int[] promptIds(JsonNode body, boolean chat) {
+        if (chat) {
+            chatPrompt(body);   // checks the messages
+            return SimTokenizer.encode(SimTokenizer.chatText(body));
+        }
+        JsonNode p = body.path("prompt");
+        if (p.isArray() && p.size() > 0 && p.get(0).isIntegralNumber()) {
+            int[] ids = new int[p.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = p.get(i).asInt();
+            }
+            return ids;
+        }
+        return SimTokenizer.encode(completionPrompt(body));
     }
 
     private String servedModel(JsonNode body) {
@@ -756,9 +813,10 @@ public final class SimulatedVllm implements AutoCloseable {
         int room = Math.max(1, config.maxModelLen() - promptTokens);
         int output = maxTokens > 0 ? Math.min(maxTokens, room) : Math.min(config.defaultOutputTokens(), room);
         String reason = maxTokens > 0 || output < config.defaultOutputTokens() ? "length" : "stop";
-        long[] prefix = config.prefixCache() ? TokenText.prefixBlocks(model, prompt) : null;
+        int[] ids = SimTokenizer.encode(prompt);
+        long[] prefix = config.prefixCache() ? kvEvents.hashes(ids) : null;
         TokenText text = new TokenText(config.seed(), prompt, seed);
-        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, simulatedNowMs(), reason);
+        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, ids, simulatedNowMs(), reason);
         submit(seq);
         int written = 0;
         try {

@@ -43,34 +43,8 @@ final class TokenText {
         }
     }
 
-    /** Fake token ids for /tokenize: one per 4 characters, from the characters. */
-    static int[] tokenIds(String text) {
-        int n = Math.max(1, (text.length() + 3) / 4);
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            int from = Math.min(text.length(), i * 4);
-            int to = Math.min(text.length(), from + 4);
-            ids[i] = Math.floorMod(text.substring(from, to).hashCode(), 151_643);
-        }
-        return ids;
-    }
-
     /** Rough token count of a text: characters / 4, at least 1. */
     static int countTokens(String text) {
         return Math.max(1, (text.length() + 3) / 4);
-    }
-
-    /** Chained hashes of the prompt's full blocks (BLOCK_SIZE tokens = 4 * BLOCK_SIZE characters). */
-    static long[] prefixBlocks(String model, String text) {
-        int chars = BatchEngine.BLOCK_SIZE * 4;
-        int n = text.length() / chars;
-        long[] out = new long[n];
-        long h = model.hashCode();
-        for (int i = 0; i < n; i++) {
-            h = h * 0x100000001B3L ^ text.substring(i * chars, (i + 1) * chars).hashCode();
-            h ^= h >>> 29;
-            out[i] = h;
-        }
-        return out;
     }
 }

@@ -1,4 +1,4 @@
-package io.vllmrouter.core.testing;
+package io.vllmrouter.testing;
 
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -13,14 +13,17 @@ import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 
 /**
- * Keeps router-core's log output of the build quiet without hiding it when it matters: the
- * {@code java.util.logging} handler of the tests (see {@code src/test/resources/logging.properties})
- * holds each test's records, and this JUnit extension prints them, stack traces included, only
- * when the test fails. Tests that provoke warnings on purpose (broken providers, failing
- * backends, refused configurations) then print nothing on a green build.
+ * Keeps a module's log output of the build quiet without hiding it when it matters: the
+ * {@code java.util.logging} handler of the tests ({@link Holder}, named in the module's
+ * {@code src/test/resources/logging.properties}) holds each test's records, and this JUnit extension
+ * prints them, stack traces included, only when the test fails. Tests that provoke warnings on
+ * purpose (broken providers, failing backends, refused configurations, lost connections) then print
+ * nothing on a green build.
  *
- * <p>Registered for every test through {@code META-INF/services} and the
- * {@code junit.jupiter.extensions.autodetection.enabled} system property set in router-core's pom.
+ * <p>A module registers it for every test through
+ * {@code src/test/resources/META-INF/services/org.junit.jupiter.api.extension.Extension} and the
+ * {@code junit.jupiter.extensions.autodetection.enabled} system property in its surefire
+ * configuration (router-core's and router-kv-events' poms).
  */
 public final class HeldLogs implements BeforeEachCallback, TestWatcher {
 
