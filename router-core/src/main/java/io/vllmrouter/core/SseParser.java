@@ -1,7 +1,10 @@
 package io.vllmrouter.core;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -16,7 +19,9 @@ import java.util.Arrays;
  * int stop = p.scan(chunk, (kind, end) -> kind != SseParser.Kind.ERROR);  // where to cut, if anywhere
  * }</pre>
  *
- * <p>One pass: each byte is looked at once, whatever the chunking, and nothing is rescanned. Each
+ * <p>One pass: each byte is looked at once, whatever the chunking, and nothing is rescanned. A line
+ * that ends in the buffer at hand is read at once (its end found eight bytes at a time, its field
+ * name checked in place, its value's first bytes copied); one split between buffers goes byte by byte. Each
  * event is classified by the start of its data: {@link Kind#DONE} for OpenAI's {@code [DONE]},
  * {@link Kind#ERROR} for a JSON object whose first member is an {@code "error"} object (the in-band
  * error vLLM's serving layer sends when generation fails mid-stream, {@code {"error": {"message": ...,
@@ -35,6 +40,8 @@ final class SseParser {
 
     /** Data bytes kept to classify an event. */
     static final int PREFIX = 32;
+    /** Data bytes after which an event is known to be plain data when it cannot be anything else. */
+    private static final int DECIDE_AT = 12;
 
     /** What an event carries. */
     enum Kind {
@@ -67,6 +74,10 @@ final class SseParser {
     }
 
     private static final byte[] DATA_NAME = {'d', 'a', 't', 'a'};
+    /** Reads eight bytes of a heap or direct buffer at an index, in little-endian order: the lowest byte first. */
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long LFS = 0x0a0a0a0a0a0a0a0aL;
+    private static final long CRS = 0x0d0d0d0d0d0d0d0dL;
     private static final byte[] DONE_TEXT = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ERROR_NAME = "\"error\"".getBytes(StandardCharsets.US_ASCII);
 
@@ -90,6 +101,8 @@ final class SseParser {
     private long dataLength;
     private final byte[] prefix = new byte[PREFIX];
     private int prefixLength;
+    /** The prefix cannot be {@code [DONE]} or an error object: the event is {@link Kind#DATA}. */
+    private boolean decided;
 
     /** Capture only: the current event's bytes before the current buffer, and its data. */
     private byte[] raw;
@@ -152,6 +165,17 @@ final class SseParser {
                 }
                 continue;
             }
+            if (lineEmpty && state == NAME) {
+                int end = lineEnd(buf, i, limit);
+                if (end < limit) {
+                    wholeLine(buf, i, end);     // a line that ends in this buffer: read at once
+                    i = end - 1;
+                    if (capture && end - segment + rawLength > maxEventBytes) {
+                        throw new EventTooLarge(maxEventBytes);
+                    }
+                    continue;
+                }
+            }
             lineEmpty = false;
             switch (state) {
                 case NAME -> {
@@ -170,8 +194,11 @@ final class SseParser {
                     }
                 }
                 case DATA -> {
-                    if (prefixLength < PREFIX) {
+                    if (prefixLength < PREFIX && !decided) {
                         data(b);
+                        if (prefixLength == DECIDE_AT && !maySayMore()) {
+                            decided = true;
+                        }
                     } else {
                         i = restOfValue(buf, i, limit, true) - 1;
                     }
@@ -231,38 +258,100 @@ final class SseParser {
      * counted (and captured) in bulk. Returns the index of the line end, or {@code limit}.
      */
     private int restOfValue(ByteBuffer buf, int from, int limit, boolean isData) {
-        int j = from;
-        if (buf.hasArray()) {
-            byte[] a = buf.array();
-            int off = buf.arrayOffset();
-            int end = off + limit;
-            int k = off + from;
-            while (k < end && a[k] != '\n' && a[k] != '\r') {
-                k++;
-            }
-            j = k - off;
-        } else {
-            while (j < limit) {
-                byte c = buf.get(j);
-                if (c == '\n' || c == '\r') {
-                    break;
-                }
-                j++;
-            }
-        }
+        int j = lineEnd(buf, from, limit);
         if (isData) {
-            int n = j - from;
-            dataLength += n;
-            if (capture) {
-                int room = Math.min(maxEventBytes + 1 - dataCaptured, n);   // past the limit the scan fails anyway
-                if (dataCaptured + room > data.length) {
-                    data = Arrays.copyOf(data, Math.min(Math.max(dataCaptured + room, data.length * 2), maxEventBytes + 1));
-                }
-                buf.get(from, data, dataCaptured, room);
-                dataCaptured += room;
-            }
+            dataValue(buf, from, j);
         }
         return j;
+    }
+
+    /**
+     * A line from {@code from} to its line end at {@code end}, all in the buffer: its field name
+     * checked in place, a data value's prefix copied and the rest counted (and captured) at once.
+     */
+    private void wholeLine(ByteBuffer buf, int from, int end) {
+        lineEmpty = false;
+        state = OTHER;
+        int n = end - from;
+        if (n < DATA_NAME.length || buf.get(from) != 'd' || buf.get(from + 1) != 'a' || buf.get(from + 2) != 't'
+                || buf.get(from + 3) != 'a') {
+            return;
+        }
+        if (n == DATA_NAME.length) {
+            dataLineStarts();       // "data" without a colon: a data line with an empty value
+            return;
+        }
+        if (buf.get(from + DATA_NAME.length) != ':') {
+            return;
+        }
+        dataLineStarts();
+        int value = from + DATA_NAME.length + 1;
+        if (value < end && buf.get(value) == ' ') {
+            value++;
+        }
+        if (!decided && prefixLength < PREFIX) {
+            int k = Math.min(end - value, PREFIX - prefixLength);
+            buf.get(value, prefix, prefixLength, k);
+            prefixLength += k;
+            if (prefixLength >= DECIDE_AT && !maySayMore()) {
+                decided = true;
+            }
+            if (capture) {
+                capture(buf, value, k);
+            }
+            dataLength += k;
+            value += k;
+        }
+        dataValue(buf, value, end);
+    }
+
+    /** Data bytes past the prefix: counted, and captured when capturing. */
+    private void dataValue(ByteBuffer buf, int from, int to) {
+        int n = to - from;
+        dataLength += n;
+        if (capture) {
+            capture(buf, from, n);
+        }
+    }
+
+    private void capture(ByteBuffer buf, int from, int n) {
+        int room = Math.min(maxEventBytes + 1 - dataCaptured, n);   // past the limit the scan fails anyway
+        if (dataCaptured + room > data.length) {
+            data = Arrays.copyOf(data, Math.min(Math.max(dataCaptured + room, data.length * 2), maxEventBytes + 1));
+        }
+        buf.get(from, data, dataCaptured, room);
+        dataCaptured += room;
+    }
+
+    /**
+     * The index of the first CR or LF in {@code buf} from {@code from}, or {@code limit}: eight bytes
+     * at a time (a long read in little-endian order, its CR and LF bytes found with the
+     * has-zero-byte test), then the few that are left one by one.
+     */
+    static int lineEnd(ByteBuffer buf, int from, int limit) {
+        int j = from;
+        for (; j + Long.BYTES <= limit; j += Long.BYTES) {
+            long word = (long) LONGS.get(buf, j);
+            long found = zeroByte(word ^ LFS) | zeroByte(word ^ CRS);
+            if (found != 0) {
+                return j + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; j < limit; j++) {
+            byte c = buf.get(j);
+            if (c == '\n' || c == '\r') {
+                return j;
+            }
+        }
+        return limit;
+    }
+
+    /**
+     * The high bit of each zero byte of {@code x} set; above the lowest zero byte, other bytes may be
+     * set too, so only the lowest set bit is to be trusted.
+     */
+    private static long zeroByte(long x) {
+        return (x - 0x0101010101010101L) & ~x & 0x8080808080808080L;
     }
 
     private void data(byte b) {
@@ -298,6 +387,7 @@ final class SseParser {
     }
 
     private void resetEvent() {
+        decided = false;
         hasData = false;
         dataLength = 0;
         prefixLength = 0;
@@ -306,6 +396,9 @@ final class SseParser {
     private Kind classify() {
         if (!hasData) {
             return Kind.NO_DATA;
+        }
+        if (decided) {
+            return Kind.DATA;
         }
         int from = skipSpace(0);
         int to = prefixLength;
@@ -332,6 +425,47 @@ final class SseParser {
             }
         }
         return Kind.DATA;
+    }
+
+    /**
+     * Whether the data so far may yet be {@code [DONE]} or open an error object: false once it
+     * departs from both (an answer's chunk, {@code {"id":...}}, at its third byte).
+     */
+    private boolean maySayMore() {
+        int at = skipSpace(0);
+        if (at == prefixLength) {
+            return true;
+        }
+        if (prefix[at] == '[') {
+            return startsWith(at, DONE_TEXT);
+        }
+        if (prefix[at] != '{') {
+            return false;
+        }
+        at = skipSpace(at + 1);
+        if (!startsWith(at, ERROR_NAME)) {
+            return false;
+        }
+        at = skipSpace(at + ERROR_NAME.length);
+        if (at >= prefixLength) {
+            return true;
+        }
+        if (prefix[at] != ':') {
+            return false;
+        }
+        at = skipSpace(at + 1);
+        return at >= prefixLength || prefix[at] == '{';
+    }
+
+    /** Whether the prefix from {@code at} agrees with {@code text} as far as both go. */
+    private boolean startsWith(int at, byte[] text) {
+        int n = Math.min(text.length, prefixLength - at);
+        for (int k = 0; k < n; k++) {
+            if (prefix[at + k] != text[k]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int skipSpace(int i) {

@@ -3,7 +3,7 @@ package io.vllmrouter.core;
 import io.vllmrouter.api.BodyChunk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Locale;
@@ -14,13 +14,14 @@ import java.util.function.Consumer;
 
 /**
  * A streamed answer's body between the transport and the caller. It starts by holding: it reads
- * (copying each chunk's bytes, then releasing the chunk) until the first
- * {@code data:} event has arrived, and only then says that the answer may go to the caller. vLLM
+ * (keeping each chunk, which it owns meanwhile) until the first {@code data:} event has arrived,
+ * and only then says that the answer may go to the caller. vLLM
  * sends a stream's headers before any token, so a backend that stalls after its headers, fails, or
  * opens with an in-band error event is a failure before anything reached the caller: the request is
- * tried elsewhere like any other. Then, as the caller's publisher, it passes the held bytes and
- * every later chunk on as they come (no copy; each chunk's ownership goes on with it, and a chunk
- * that arrives after the end is released here).
+ * tried elsewhere like any other. Then, as the caller's publisher, it passes the held chunks and
+ * every later chunk on as they come (no copy: each chunk's ownership goes on with it; held chunks
+ * of a start that failed, and a chunk that arrives after the end, are released here). Only a cut
+ * inside a chunk (an error event, watching) copies the bytes before it.
  *
  * <pre>{@code
  * SseRelay relay = new SseRelay(response.body(), true, r -> answer(r), cause -> retry(cause));
@@ -47,6 +48,8 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     private final Consumer<SseRelay> arrived;
     private final Consumer<Throwable> failed;
     private final SseParser parser = new SseParser(false);
+    private final SseParser.Listener holdListener = this::holdEvent;
+    private final SseParser.Listener passListener = this::passEvent;
     private boolean endsWithDone;
 
     private Phase phase = Phase.HOLDING;
@@ -54,12 +57,15 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     private boolean cancelled;
 
     // holding (transport thread only, until released)
-    private byte[] held;
-    private int heldLength;
+    /** The chunks read so far, owned here until passed on or released (guarded by the monitor). */
+    private List<BodyChunk> held = new ArrayList<>(2);
+    private long heldBytes;
     private boolean firstData;
-    /** An error event: where it ended in the held bytes (watching), or -1. */
-    private int errorEnd = -1;
+    /** Watching: an error event after the first data event; the scan stopped just after it. */
+    private boolean errorSeen;
     private boolean errorFirst;
+    /** Watching: {@code [DONE]} was scanned (transport thread). */
+    private boolean doneSeen;
 
     // released
     private Flow.Subscriber<? super BodyChunk> downstream;
@@ -71,8 +77,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     /** Demand asked while the held bytes were being passed on, forwarded upstream after them. */
     private long demandWhileEmitting;
     private boolean ended;
-    /** Watching: {@code [DONE]} was passed on. */
-    private boolean doneSeen;
 
     private static final Object EOF = new Object();
 
@@ -115,6 +119,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
      */
     void abandon(Throwable cause) {
         Flow.Subscription s;
+        List<BodyChunk> drop;
         synchronized (this) {
             if (phase != Phase.HOLDING) {
                 return;
@@ -122,7 +127,9 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             phase = Phase.FAILED;
             cancelled = true;
             s = upstream;
+            drop = takeHeld();
         }
+        releaseAll(drop);
         if (s != null) {
             s.cancel();
         }
@@ -152,11 +159,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             p = phase;
         }
         if (p == Phase.HOLDING) {
-            try {
-                hold(item);
-            } finally {
-                item.release(); // held as a copy
-            }
+            hold(item);
         } else if (p == Phase.RELEASED) {
             pass(item);
         } else {
@@ -167,14 +170,14 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     @Override
     public void onError(Throwable t) {
         if (!failWhileHolding(t)) {
-            end(watch && doneSeen() ? EOF : t);
+            end(watch && doneSeen ? EOF : t);
         }
     }
 
     @Override
     public void onComplete() {
-        if (!failWhileHolding(new IOException("the backend ended the stream before its first event"))) {
-            end(watch && endsWithDone && !doneSeen() ? new IOException("the backend ended the stream before data: [DONE]")
+        if (!failWhileHolding(null)) {
+            end(watch && endsWithDone && !doneSeen ? new IOException("the backend ended the stream before data: [DONE]")
                     : EOF);
         }
     }
@@ -189,12 +192,12 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         return this;
     }
 
-    private synchronized boolean doneSeen() {
-        return doneSeen;
-    }
-
-    /** While holding, an end of the body is the start's failure; returns whether it was. */
+    /**
+     * While holding, an end of the body ({@code cause}, or null for a clean end) is the start's
+     * failure; returns whether it was.
+     */
     private boolean failWhileHolding(Throwable cause) {
+        List<BodyChunk> drop;
         synchronized (this) {
             if (phase == Phase.FAILED) {
                 return true;
@@ -203,50 +206,58 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
                 return false;
             }
             phase = Phase.FAILED;
+            drop = takeHeld();
         }
-        failed.accept(cause);
+        releaseAll(drop);
+        failed.accept(cause != null ? cause : new IOException("the backend ended the stream before its first event"));
         return true;
     }
 
-    /** Holding: copies the chunk, looks for the first data event, and asks for more or tells how the start went. */
+    /** Holding: keeps the chunk, looks for the first data event, and asks for more or tells how the start went. */
     private void hold(BodyChunk item) {
-        for (ByteBuffer b : item.buffers()) {
-            int from = b.position();
-            int stop;
-            int base = heldLength;
-            try {
-                stop = parser.scan(b, (kind, end) -> holdEvent(kind, base + end - from));
-            } catch (SseParser.EventTooLarge e) {
-                stop = b.limit();     // a watching parser captures nothing: cannot happen
-            }
-            append(b, from, stop);
-            if (errorFirst || errorEnd >= 0) {
+        List<ByteBuffer> buffers = item.buffers();
+        int cutBuffer = -1;
+        int cutAt = -1;
+        for (int i = 0; i < buffers.size(); i++) {
+            ByteBuffer b = buffers.get(i);
+            int stop = scan(b, holdListener);
+            if (errorFirst || errorSeen) {
+                cutBuffer = i;
+                cutAt = stop;
                 break;
             }
         }
+        heldBytes += item.length();
         Flow.Subscription s;
         Runnable tell = null;
+        List<BodyChunk> drop = null;
         synchronized (this) {
             if (phase != Phase.HOLDING) {
-                return;             // abandoned meanwhile; the cancel has gone upstream
+                item.release();     // abandoned meanwhile: the held chunks went, the cancel has gone upstream
+                return;
             }
+            held.add(item);
             s = upstream;
             if (errorFirst) {
                 phase = Phase.FAILED;
                 cancelled = true;
+                drop = takeHeld();
                 tell = () -> failed.accept(new InBandError("the backend's first event was an error event"));
-            } else if (firstData || heldLength > SseParser.MAX_EVENT_BYTES) {
+            } else if (firstData || heldBytes > SseParser.MAX_EVENT_BYTES) {
                 // A first event longer than a held one may be is passed on as it comes.
                 phase = Phase.RELEASED;
                 heldPending = true;
-                if (errorEnd >= 0) {
-                    heldLength = errorEnd;
+                if (errorSeen) {
+                    List<BodyChunk> all = takeHeld();
+                    held = new ArrayList<>(1);
+                    held.add(copyUpTo(all, all.size() - 1, cutBuffer, cutAt));
                     pendingEnd = new InBandError("the backend sent an error event");
                     cancelled = true;
                 }
                 tell = () -> arrived.accept(this);
             }
         }
+        releaseAll(drop);
         if (tell == null) {
             s.request(1);
             return;
@@ -257,7 +268,15 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         tell.run();
     }
 
-    private boolean holdEvent(SseParser.Kind kind, int heldEnd) {
+    private int scan(ByteBuffer b, SseParser.Listener listener) {
+        try {
+            return parser.scan(b, listener);
+        } catch (SseParser.EventTooLarge e) {
+            return b.limit();       // a watching parser captures nothing: cannot happen
+        }
+    }
+
+    private boolean holdEvent(SseParser.Kind kind, int end) {
         switch (kind) {
             case ERROR -> {
                 if (!firstData) {
@@ -265,7 +284,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
                     return false;
                 }
                 if (watch) {
-                    errorEnd = heldEnd;
+                    errorSeen = true;
                     return false;
                 }
             }
@@ -279,15 +298,64 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         return true;
     }
 
-    private void append(ByteBuffer b, int from, int to) {
-        int n = to - from;
-        if (held == null) {
-            held = new byte[n];     // most streams' first chunk holds their first event
-        } else if (heldLength + n > held.length) {
-            held = Arrays.copyOf(held, Math.max(heldLength + n, held.length * 2));
+    private boolean passEvent(SseParser.Kind kind, int end) {
+        if (kind == SseParser.Kind.DONE) {
+            doneSeen = true;
+        } else if (kind == SseParser.Kind.ERROR) {
+            errorSeen = true;
+            return false;
         }
-        b.get(from, held, heldLength, n);
-        heldLength += n;
+        return true;
+    }
+
+    /** The held chunks, handed over by the monitor's holder; none are held after. */
+    private List<BodyChunk> takeHeld() {
+        List<BodyChunk> h = held;
+        held = null;
+        return h;
+    }
+
+    private static void releaseAll(List<BodyChunk> chunks) {
+        if (chunks != null) {
+            for (BodyChunk c : chunks) {
+                c.release();
+            }
+        }
+    }
+
+    /**
+     * A heap copy of {@code chunks}' bytes, those of {@code chunks[last]} up to {@code cut} in its
+     * buffer {@code index}; every chunk is released.
+     */
+    private static BodyChunk copyUpTo(List<BodyChunk> chunks, int last, int index, int cut) {
+        int n = 0;
+        for (int c = 0; c <= last; c++) {
+            List<ByteBuffer> bs = chunks.get(c).buffers();
+            int upTo = c < last ? bs.size() : index;
+            for (int i = 0; i < upTo; i++) {
+                n += bs.get(i).remaining();
+            }
+            if (c == last) {
+                n += cut - bs.get(index).position();
+            }
+        }
+        byte[] copy = new byte[n];
+        int at = 0;
+        for (int c = 0; c <= last; c++) {
+            List<ByteBuffer> bs = chunks.get(c).buffers();
+            int upTo = c < last ? bs.size() : index;
+            for (int i = 0; i < upTo; i++) {
+                ByteBuffer b = bs.get(i);
+                b.get(b.position(), copy, at, b.remaining());
+                at += b.remaining();
+            }
+            if (c == last) {
+                ByteBuffer b = bs.get(index);
+                b.get(b.position(), copy, at, cut - b.position());
+            }
+        }
+        releaseAll(chunks);
+        return BodyChunk.of(ByteBuffer.wrap(copy));
     }
 
     private synchronized boolean cancelled() {
@@ -310,25 +378,9 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         }
         List<ByteBuffer> buffers = item.buffers();
         for (int i = 0; i < buffers.size(); i++) {
-            ByteBuffer b = buffers.get(i);
-            int[] cut = {-1};
-            try {
-                parser.scan(b, (kind, end) -> {
-                    if (kind == SseParser.Kind.DONE) {
-                        synchronized (this) {
-                            doneSeen = true;
-                        }
-                    } else if (kind == SseParser.Kind.ERROR) {
-                        cut[0] = end;
-                        return false;
-                    }
-                    return true;
-                });
-            } catch (SseParser.EventTooLarge e) {
-                // a watching parser captures nothing
-            }
-            if (cut[0] >= 0) {
-                errorInChunk(d, item, i, cut[0]);
+            int stop = scan(buffers.get(i), passListener);
+            if (errorSeen) {
+                errorInChunk(d, item, i, stop);
                 return;
             }
         }
@@ -341,22 +393,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
      * failure.
      */
     private void errorInChunk(Flow.Subscriber<? super BodyChunk> d, BodyChunk chunk, int index, int cut) {
-        List<ByteBuffer> item = chunk.buffers();
-        int n = 0;
-        for (int i = 0; i < index; i++) {
-            n += item.get(i).remaining();
-        }
-        ByteBuffer last = item.get(index);
-        n += cut - last.position();
-        byte[] copy = new byte[n];
-        int at = 0;
-        for (int i = 0; i < index; i++) {
-            ByteBuffer b = item.get(i);
-            b.get(b.position(), copy, at, b.remaining());
-            at += b.remaining();
-        }
-        last.get(last.position(), copy, at, cut - last.position());
-        chunk.release(); // copied
+        BodyChunk copy = copyUpTo(List.of(chunk), 0, index, cut);
         Flow.Subscription s;
         synchronized (this) {
             if (ended) {
@@ -367,7 +404,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             s = upstream;
         }
         s.cancel();
-        d.onNext(BodyChunk.of(ByteBuffer.wrap(copy)));
+        d.onNext(copy);
         d.onError(new InBandError("the backend sent an error event"));
     }
 
@@ -391,11 +428,17 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             @Override
             public void cancel() {
                 Flow.Subscription s;
+                List<BodyChunk> drop = null;
                 synchronized (SseRelay.this) {
                     ended = true;
                     cancelled = true;
                     s = upstream;
+                    if (heldPending) {
+                        heldPending = false;
+                        drop = takeHeld();  // never passed on
+                    }
                 }
+                releaseAll(drop);
                 if (s != null) {
                     s.cancel();
                 }
@@ -411,6 +454,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         Flow.Subscriber<? super BodyChunk> d;
         Flow.Subscription s;
         boolean emitHeld;
+        BodyChunk heldChunk = null;
         synchronized (this) {
             if (ended) {
                 return;
@@ -426,16 +470,16 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             if (emitHeld) {
                 emitting = true;
                 heldPending = false;
+                heldChunk = one(takeHeld());
                 n--;
             }
         }
         if (emitHeld) {
-            d.onNext(BodyChunk.of(held == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(held, 0, heldLength)));
+            d.onNext(heldChunk);
             Object end;
             synchronized (this) {
                 emitting = false;
                 end = pendingEnd;
-                held = null;
                 n = n + demandWhileEmitting < 0 ? Long.MAX_VALUE : n + demandWhileEmitting;
                 demandWhileEmitting = 0;
             }
@@ -447,6 +491,28 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         if (n > 0 && s != null && !cancelled()) {
             s.request(n);
         }
+    }
+
+    /** The held chunks as one: the only one as it is (most streams' first read holds their first event), or all together. */
+    private static BodyChunk one(List<BodyChunk> chunks) {
+        if (chunks.size() == 1) {
+            return chunks.get(0);
+        }
+        List<ByteBuffer> buffers = new ArrayList<>();
+        for (BodyChunk c : chunks) {
+            buffers.addAll(c.buffers());
+        }
+        return new BodyChunk() {
+            @Override
+            public List<ByteBuffer> buffers() {
+                return buffers;
+            }
+
+            @Override
+            public void release() {
+                releaseAll(chunks);
+            }
+        };
     }
 
     /** The upstream ended after the start: passed on, after the held bytes if they are still pending. */

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A scripted response body for the core's tests: fixed chunks, one per unit of demand, as the
  * transport contract asks, then the end, {@code failure}, or (hanging) nothing until cancelled;
- * remembers a cancel and counts the bytes it handed over. A {@code request} made from inside
+ * remembers a cancel, counts the bytes it handed over, and each chunk's releases. A {@code request} made from inside
  * {@code onNext} adds demand for the running delivery loop instead of recursing, so a body split into
  * thousands of one-byte chunks does not grow the stack.
  */
@@ -23,6 +23,28 @@ final class Chunks implements Flow.Publisher<BodyChunk> {
     volatile boolean cancelled;
     /** Bytes handed to the subscriber so far. */
     final AtomicLong delivered = new AtomicLong();
+    /** Every chunk handed to the subscriber, in order, counting its releases. */
+    final List<Tracked> handed = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** A chunk that counts how often it was released: its owner must release it once. */
+    static final class Tracked implements BodyChunk {
+        private final ByteBuffer bytes;
+        final java.util.concurrent.atomic.AtomicInteger releases = new java.util.concurrent.atomic.AtomicInteger();
+
+        Tracked(byte[] bytes) {
+            this.bytes = ByteBuffer.wrap(bytes);
+        }
+
+        @Override
+        public List<ByteBuffer> buffers() {
+            return List.of(bytes);
+        }
+
+        @Override
+        public void release() {
+            releases.incrementAndGet();
+        }
+    }
 
     private Chunks(Throwable failure, boolean hang, List<byte[]> chunks) {
         this.failure = failure;
@@ -104,7 +126,9 @@ final class Chunks implements Flow.Publisher<BodyChunk> {
                     }
                     if (chunk != null) {
                         delivered.addAndGet(chunk.length);
-                        s.onNext(BodyChunk.of(ByteBuffer.wrap(chunk)));
+                        Tracked t = new Tracked(chunk);
+                        handed.add(t);
+                        s.onNext(t);
                     } else if (end) {
                         if (failure != null) {
                             s.onError(failure);

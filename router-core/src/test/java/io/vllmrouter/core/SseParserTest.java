@@ -167,4 +167,64 @@ class SseParserTest {
         p.scan(ByteBuffer.wrap("\n\n".getBytes(StandardCharsets.US_ASCII)), (k, e) -> seen.add(k));
         assertThat(seen).containsExactly(SseParser.Kind.DATA);
     }
+
+    @Test
+    void lineEndFindsTheFirstCrOrLfAtEveryOffsetInHeapAndDirectBuffers() {
+        java.util.Random random = new java.util.Random(42);
+        for (int round = 0; round < 2000; round++) {
+            byte[] bytes = new byte[random.nextInt(40)];
+            for (int i = 0; i < bytes.length; i++) {
+                // mostly text, some bytes close to CR and LF, an occasional line end
+                int r = random.nextInt(20);
+                bytes[i] = (byte) (r == 0 ? '\n' : r == 1 ? '\r' : r == 2 ? 0x0b : r == 3 ? 0x8d : r == 4 ? 0x0a + 0x100 - 1 : 'a' + r);
+            }
+            int from = bytes.length == 0 ? 0 : random.nextInt(bytes.length + 1);
+            int limit = from + random.nextInt(bytes.length - from + 1);
+            int expected = limit;
+            for (int i = from; i < limit; i++) {
+                if (bytes[i] == '\n' || bytes[i] == '\r') {
+                    expected = i;
+                    break;
+                }
+            }
+            ByteBuffer heap = ByteBuffer.wrap(bytes);
+            ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length + 3).position(3).slice().put(bytes).flip();
+            ByteBuffer offset = ByteBuffer.wrap(new byte[bytes.length + 5]).position(5).slice().put(bytes).flip();
+            for (ByteBuffer b : List.of(heap, direct, offset, heap.asReadOnlyBuffer())) {
+                assertThat(SseParser.lineEnd(b, from, limit)).as("%s from %d to %d in %s", Arrays.toString(bytes), from, limit, b)
+                        .isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void directBuffersGiveTheSameEventsAsHeapOnes() throws Exception {
+        for (String name : SseFixtures.ALL) {
+            byte[] bytes = SseFixtures.text(name).getBytes(StandardCharsets.UTF_8);
+            for (int size : new int[] {1, 7, 64, bytes.length}) {
+                SseParser heap = new SseParser(false);
+                SseParser direct = new SseParser(false);
+                List<SseParser.Kind> fromHeap = new ArrayList<>();
+                List<SseParser.Kind> fromDirect = new ArrayList<>();
+                for (byte[] c : Chunks.split(bytes, size)) {
+                    heap.scan(ByteBuffer.wrap(c), (kind, end) -> fromHeap.add(kind));
+                    direct.scan(ByteBuffer.allocateDirect(c.length).put(c).flip(), (kind, end) -> fromDirect.add(kind));
+                }
+                assertThat(fromDirect).as("%s in %d-byte pieces", name, size).isEqualTo(fromHeap).isNotEmpty();
+            }
+        }
+    }
+
+    @Test
+    void anEventIsKnownForDataOnlyOnceItCannotBeAnythingElse() throws Exception {
+        // whitespace that pushes the telling bytes past the first dozen
+        assertThat(kinds(parse(false, "data:    {   \"error\"  :  {\"code\": 500}}\n\n")))
+                .containsExactly(SseParser.Kind.ERROR);
+        assertThat(kinds(parse(false, "data:            [DONE]\n\n"))).containsExactly(SseParser.Kind.DONE);
+        assertThat(kinds(parse(false, "data: {\"errors\": {\"code\": 500}}\n\n"))).containsExactly(SseParser.Kind.DATA);
+        assertThat(kinds(parse(false, "data: {\"error\" , {\"code\": 500}}\n\n"))).containsExactly(SseParser.Kind.DATA);
+        assertThat(kinds(parse(false, "data: [DONE]                 x\n\n"))).containsExactly(SseParser.Kind.DATA);
+        assertThat(kinds(parse(false, "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\"}\ndata: [DONE]\n\n")))
+                .containsExactly(SseParser.Kind.DATA);
+    }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class SseRelayTest {
 
     /** Records what it is given; asks for one more item from inside each onNext, as a reader that keeps up. */
-    static final class Reader implements Flow.Subscriber<io.vllmrouter.api.BodyChunk> {
+    static class Reader implements Flow.Subscriber<io.vllmrouter.api.BodyChunk> {
         final StringBuilder text = new StringBuilder();
         final List<String> signals = new ArrayList<>();
         Throwable error;
@@ -125,5 +125,119 @@ class SseRelayTest {
         cut.subscribe(before);
         assertThat(before.signals).endsWith("error");
         assertThat(before.error).isSameAs(reset);
+    }
+
+    /** Releases what it is given, once, as the last owner does. */
+    static final class Releasing extends Reader {
+        final List<io.vllmrouter.api.BodyChunk> items = new ArrayList<>();
+
+        @Override
+        public void onNext(io.vllmrouter.api.BodyChunk item) {
+            items.add(item);
+            super.onNext(item);
+            item.release();
+        }
+    }
+
+    private static void eachReleasedOnce(Chunks body) {
+        assertThat(body.handed).isNotEmpty();
+        assertThat(body.handed).allSatisfy(c -> assertThat(c.releases.get()).as("releases").isEqualTo(1));
+    }
+
+    @Test
+    void heldChunksGoOnAsTheyAreAndEveryChunkIsReleasedOnceByItsLastOwner() {
+        Chunks body = Chunks.of(": comment\n\ndata: 1\n\n", "data: 2\n\n", "data: [DONE]\n\n");
+        SseRelay relay = relay(body, true, new AtomicReference<>());
+        relay.start();
+        assertThat(body.handed).hasSize(1);
+        assertThat(body.handed.get(0).releases.get()).as("held, not released").isZero();
+        Releasing reader = new Releasing();
+        relay.subscribe(reader);
+        assertThat(reader.items).as("no copies").containsExactlyElementsOf(body.handed);
+        eachReleasedOnce(body);
+        assertThat(reader.signals).endsWith("complete");
+    }
+
+    @Test
+    void severalHeldChunksGoOnTogetherAndAreReleasedWithTheirCarrier() {
+        Chunks body = Chunks.of(": one\n\n", ": two\n\n", "data: 1\n\n", "data: [DONE]\n\n");
+        SseRelay relay = relay(body, true, new AtomicReference<>());
+        relay.start();
+        Releasing reader = new Releasing();
+        relay.subscribe(reader);
+        assertThat(reader.text.toString()).isEqualTo(": one\n\n: two\n\ndata: 1\n\ndata: [DONE]\n\n");
+        assertThat(reader.items).hasSize(2);
+        eachReleasedOnce(body);
+    }
+
+    @Test
+    void aStartThatFailsReleasesWhatItHeld() {
+        Chunks abandoned = Chunks.hanging(": waiting\n\n", ": still\n\n");
+        SseRelay a = relay(abandoned, true, new AtomicReference<>());
+        a.start();
+        a.abandon(new TransportException(TransportException.Kind.TIMEOUT, "no first token", null));
+        eachReleasedOnce(abandoned);
+
+        Chunks errorFirst = Chunks.of(": hello\n\n", "data: {\"error\": {\"code\": 500}}\n\n");
+        AtomicReference<Object> told = new AtomicReference<>();
+        relay(errorFirst, true, told).start();
+        assertThat(told.get()).isInstanceOf(InBandError.class);
+        eachReleasedOnce(errorFirst);
+
+        Chunks ended = Chunks.of(": only comments\n\n");
+        AtomicReference<Object> endTold = new AtomicReference<>();
+        relay(ended, true, endTold).start();
+        assertThat(endTold.get()).isInstanceOf(java.io.IOException.class);
+        eachReleasedOnce(ended);
+    }
+
+    @Test
+    void aCallerThatLeavesBeforeReadingReleasesTheHeldChunks() {
+        Chunks body = Chunks.hanging("data: 1\n\n");
+        SseRelay relay = relay(body, true, new AtomicReference<>());
+        relay.start();
+        relay.subscribe(new Flow.Subscriber<>() {
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                s.cancel();
+            }
+
+            @Override
+            public void onNext(io.vllmrouter.api.BodyChunk item) {
+                throw new AssertionError("nothing was asked for");
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onComplete() {
+            }
+        });
+        eachReleasedOnce(body);
+        assertThat(body.cancelled).isTrue();
+    }
+
+    @Test
+    void anErrorEventCutsItsChunkIntoACopyAndReleasesTheOriginal() {
+        String error = "data: {\"error\": {\"code\": 500}}\n\n";
+        Chunks held = Chunks.of("data: 1\n\n" + error + "data: [DONE]\n\n");
+        SseRelay inHeld = relay(held, true, new AtomicReference<>());
+        inHeld.start();
+        Releasing first = new Releasing();
+        inHeld.subscribe(first);
+        assertThat(first.text.toString()).isEqualTo("data: 1\n\n" + error);
+        assertThat(first.items).doesNotContainAnyElementsOf(held.handed);
+        eachReleasedOnce(held);
+
+        Chunks later = Chunks.of("data: 1\n\n", "data: 2\n\n" + error + "data: [DONE]\n\n");
+        SseRelay passing = relay(later, true, new AtomicReference<>());
+        passing.start();
+        Releasing second = new Releasing();
+        passing.subscribe(second);
+        assertThat(second.text.toString()).isEqualTo("data: 1\n\ndata: 2\n\n" + error);
+        assertThat(second.signals).containsExactly("next", "next", "error");
+        eachReleasedOnce(later);
     }
 }
