@@ -51,7 +51,7 @@ public final class DashboardData {
         root.put("title", info.title());
         root.put("listen", info.listen());
         root.put("strategy", stats.strategy());
-        root.put("uptime", DashboardRenderer.uptime(Duration.between(info.startedAt(), now)));
+        root.put("uptime", Cells.uptime(Duration.between(info.startedAt(), now)));
         root.put("generated_at", now.toString());
 
         int eligible = 0;
@@ -65,7 +65,7 @@ public final class DashboardData {
             String name = names.get(b.url());
             s.put("name", name);
             s.put("url", b.url());
-            s.put("label", name != null ? name : DashboardRenderer.abbreviateUrl(b.url(), Integer.MAX_VALUE));
+            s.put("label", name != null ? name : Cells.abbreviateUrl(b.url(), Integer.MAX_VALUE));
             s.put("state", b.state().label());
             s.put("state_words", ServerStatus.word(b));
             s.put("watch", ServerStatus.watch(b));

@@ -82,8 +82,8 @@ public class DashboardRendererTest {
             assertThat(filled(find(lines, ":8089"))).isZero();                              // 0 %
             assertThat(filled(find(lines, ":8081"))).isEqualTo(Math.round(bar / 2.0f)); // 50 %
         }
-        assertThat(DashboardRenderer.bar(25, 8)).isEqualTo("\u2588\u2588\u2591\u2591\u2591\u2591\u2591\u2591");
-        assertThat(DashboardRenderer.bar(250, 4)).isEqualTo("\u2588\u2588\u2588\u2588");
+        assertThat(Cells.bar(25, 8)).isEqualTo("\u2588\u2588\u2591\u2591\u2591\u2591\u2591\u2591");
+        assertThat(Cells.bar(250, 4)).isEqualTo("\u2588\u2588\u2588\u2588");
     }
 
     @Test
@@ -111,12 +111,12 @@ public class DashboardRendererTest {
 
     @Test
     void abbreviatesUrlsKeepingThePort() {
-        assertThat(DashboardRenderer.abbreviateUrl("http://very-long-host-name.example.com:8081", 30))
+        assertThat(Cells.abbreviateUrl("http://very-long-host-name.example.com:8081", 30))
                 .isEqualTo("very-long-host-name:8081");
-        assertThat(DashboardRenderer.abbreviateUrl("http://very-long-host-name-07.example.com:8081", 16))
+        assertThat(Cells.abbreviateUrl("http://very-long-host-name-07.example.com:8081", 16))
                 .hasSize(16).startsWith("very-l").endsWith("\u2026e-07:8081");
-        assertThat(DashboardRenderer.abbreviateUrl("http://10.1.2.3:8000", 40)).isEqualTo("10.1.2.3:8000");
-        assertThat(DashboardRenderer.abbreviateUrl("https://a:1", 16)).isEqualTo("a:1");
+        assertThat(Cells.abbreviateUrl("http://10.1.2.3:8000", 40)).isEqualTo("10.1.2.3:8000");
+        assertThat(Cells.abbreviateUrl("https://a:1", 16)).isEqualTo("a:1");
     }
 
     private static String find(String[] lines, String needle) {
@@ -181,8 +181,8 @@ public class DashboardRendererTest {
 
     @Test
     void commonPrefixIsCutAtASeparator() {
-        assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 30)).isEqualTo("llama-8b,qwen-7b");
-        assertThat(DashboardRenderer.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 12)).isEqualTo("llama-8b,+1");
+        assertThat(Cells.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 30)).isEqualTo("llama-8b,qwen-7b");
+        assertThat(Cells.fitModels(List.of("demo-llama-8b", "demo-qwen-7b"), "demo-", 12)).isEqualTo("llama-8b,+1");
         assertThat(ServerStatus.plain("x (last: java.net.ConnectException: refused)")).isEqualTo("x (last: refused)");
     }
 
