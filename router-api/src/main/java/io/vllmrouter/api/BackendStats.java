@@ -22,14 +22,25 @@ import java.util.List;
  * @param draining            removed from the configuration, finishing its in-flight requests
  * @param health              the active health checks' view
  * @param requests            request counters and latency
+ * @param speed               how fast the backend has been lately ({@link io.vllmrouter.api.spi.BackendSpeed})
  */
 public record BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
                            double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
                            List<String> models, int inFlight, CircuitState circuitState, boolean draining,
-                           HealthStats health, RequestStats requests) {
+                           HealthStats health, RequestStats requests, SpeedStats speed) {
 
     public BackendStats {
         models = List.copyOf(models);
+        speed = speed == null ? SpeedStats.UNKNOWN : speed;
+    }
+
+    /** Without speed figures ({@link SpeedStats#UNKNOWN}). */
+    public BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
+                        double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
+                        List<String> models, int inFlight, CircuitState circuitState, boolean draining,
+                        HealthStats health, RequestStats requests) {
+        this(url, currentLoad, maxCapacity, availableCapacity, utilizationPercent, status, detailedMetrics, models,
+                inFlight, circuitState, draining, health, requests, SpeedStats.UNKNOWN);
     }
 
     /**
@@ -73,5 +84,25 @@ public record BackendStats(String url, long currentLoad, int maxCapacity, long a
      */
     public record RequestStats(long total, long succeeded, long failed, double requestsPerSecond,
                                double meanLatencyMillis, double meanTtfbMillis) {
+    }
+
+    /**
+     * The router's speed estimate of a backend ({@link io.vllmrouter.api.spi.BackendSpeed}) in
+     * milliseconds, and what it predicts for a new request now. NaN when not known.
+     *
+     * @param timePerOutputTokenMillis time between two output tokens of one answer
+     * @param timeToFirstTokenMillis   time to the first token of a request that finds a free slot (no queueing)
+     * @param prefillMillisPerToken    prefill time per prompt token; NaN when the backend does not publish it
+     * @param typicalOutputTokens      typical answer length of recent requests, in tokens
+     * @param expectedWaitMillis       how long a request sent now would wait for a batch slot
+     * @param confidence               0..1, how much of the estimate is measured (0: the fleet's or the default figures)
+     */
+    public record SpeedStats(double timePerOutputTokenMillis, double timeToFirstTokenMillis,
+                             double prefillMillisPerToken, double typicalOutputTokens, double expectedWaitMillis,
+                             double confidence) {
+
+        /** Nothing known. */
+        public static final SpeedStats UNKNOWN =
+                new SpeedStats(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
     }
 }
