@@ -31,6 +31,9 @@ final class Backend implements BackendView {
     final Admission admission = new Admission();
     final LoadEstimate load;
     final BackendCounters counters;
+    /** The speed estimate (fleet context) and what relayed streams add to it (request threads). */
+    final SpeedEstimate speedEstimate = new SpeedEstimate();
+    final RelayedSpeed relayedSpeed = new RelayedSpeed();
 
     Backend(ServerConfig config, int index, Ticker ticker, long staleAfterNanos) {
         this.id = config.id();
@@ -56,6 +59,7 @@ final class Backend implements BackendView {
     @Override public long cacheBlocks() { return load.cacheBlocks(); }
     @Override public int cacheBlockSize() { return load.cacheBlockSize(); }
     @Override public long cacheEpoch() { return load.cacheEpoch(); }
+    @Override public io.vllmrouter.api.spi.BackendSpeed speed() { return speedEstimate.speed(); }
 
     ServerConfig config() { return config; }
 
@@ -92,7 +96,14 @@ final class Backend implements BackendView {
         int cap = capacity();
         return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap), admitted,
                 load.detailed(), models, load.inFlight(), admission.circuitState(), admission.draining(),
-                admission.healthStats(), counters.stats());
+                admission.healthStats(), counters.stats(), speedStats());
+    }
+
+    private BackendStats.SpeedStats speedStats() {
+        io.vllmrouter.api.spi.BackendSpeed s = speed();
+        return new BackendStats.SpeedStats(s.timePerOutputToken() * 1000, s.timeToFirstToken() * 1000,
+                s.prefillPerToken() * 1000, s.outputTokens(),
+                io.vllmrouter.api.spi.ExpectedTime.queueSeconds(this) * 1000, s.confidence());
     }
 
     static double round1(double d) {

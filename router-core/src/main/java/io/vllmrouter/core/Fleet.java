@@ -174,6 +174,7 @@ final class Fleet {
                 }
             }
             b.load.staleAfterNanos(staleAfter);
+            b.speedEstimate.halfLifeNanos(c.speedHalfLife().toNanos());
             if (!c.enableActiveHealthCheck()) {
                 b.admission.health.reset();
             }
@@ -196,7 +197,7 @@ final class Fleet {
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
                 c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
-                c.queueTimeout())));
+                c.queueTimeout(), c.ttftSlo())));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {
@@ -258,6 +259,7 @@ final class Fleet {
             for (Backend b : snapshot.all) {
                 b.load.checkStaleness();
             }
+            SpeedEstimate.round(snapshot.all, ticker.nanoTime());
             draining.removeIf(b -> b.inFlight() == 0);
         });
     }
@@ -267,6 +269,7 @@ final class Fleet {
         return post(() -> {
             if (error == null) {
                 b.load.scraped(m);
+                b.speedEstimate.scraped(m == null ? null : m.latency(), ticker.nanoTime());
             } else {
                 b.load.scrapeFailed();
             }

@@ -22,6 +22,11 @@ record RequestContext(RequestInfo info, int attempt, RandomGenerator random) imp
     }
 
     @Override
+    public io.vllmrouter.api.spi.RequestSize size() {
+        return info.size();
+    }
+
+    @Override
     public long[] promptBlockHashes(int blockChars) {
         return info.prompt().hashes(blockChars);
     }

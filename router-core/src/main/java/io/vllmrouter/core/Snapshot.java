@@ -35,7 +35,8 @@ final class Snapshot {
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
                     int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
                     Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax,
-                    double maxInFlightFactor, int maxQueue, Duration queueTimeout) {
+                    double maxInFlightFactor, int maxQueue, Duration queueTimeout,
+                    io.vllmrouter.core.config.TtftSlo ttftSlo) {
     }
 
     final Settings settings;

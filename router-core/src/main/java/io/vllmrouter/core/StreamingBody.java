@@ -42,6 +42,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final EndListener listener;
+    /** Times the chunks for the backend's speed estimate; null when not timed. */
+    private final StreamTiming timing;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Flow.Subscription subscription;
@@ -67,7 +69,13 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
     private boolean asked;
 
     StreamingBody(EndListener listener) {
+        this(listener, null);
+    }
+
+    /** With {@code timing} told of each chunk as it arrives (null: none). */
+    StreamingBody(EndListener listener, StreamTiming timing) {
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.timing = timing;
     }
 
     @Override
@@ -100,6 +108,9 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<List<By
 
     @Override
     public void onNext(List<ByteBuffer> item) {
+        if (timing != null) {
+            timing.chunk();
+        }
         Flow.Subscriber<? super List<ByteBuffer>> d = downstream;
         if (d == null) {
             queue.offer(item);

@@ -62,6 +62,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
     /** Default {@code queue_timeout}: the longest a request waits for a saturated fleet. */
     public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(5);
+    /** Default {@code speed_half_life}: how fast old samples of a backend's speed lose weight. */
+    public static final Duration DEFAULT_SPEED_HALF_LIFE = Duration.ofSeconds(10);
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -99,6 +101,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final Duration queueTimeout;
     private final Map<String, Map<String, String>> strategySettings;
     private final AccessConfig access;
+    private final Duration speedHalfLife;
+    private final TtftSlo ttftSlo;
 
     RouterConfig(RouterConfigBuilder b) {
         this.access = b.accessBuilder != null ? b.accessBuilder.build() : b.access;
@@ -136,6 +140,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.maxInFlightFactor = b.maxInFlightFactor;
         this.maxQueue = b.maxQueue;
         this.queueTimeout = b.queueTimeout;
+        this.speedHalfLife = b.speedHalfLife;
+        this.ttftSlo = b.ttftSlo;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -234,6 +240,10 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public int maxQueue() { return maxQueue; }
     /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
     public Duration queueTimeout() { return queueTimeout; }
+    /** {@code speed_half_life} (s): the age at which a sample of a backend's speed counts half. */
+    public Duration speedHalfLife() { return speedHalfLife; }
+    /** {@code [slo]}: the optional time-to-first-token objective. */
+    public TtftSlo ttftSlo() { return ttftSlo; }
     /** The configured {@code first_byte_timeout}, uncapped (for the builder). */
     Duration firstByteTimeoutSetting() { return firstByteTimeout; }
     /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
@@ -287,7 +297,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && maxQueue == c.maxQueue
                 && queueTimeout.equals(c.queueTimeout)
                 && strategySettings.equals(c.strategySettings)
-                && access.equals(c.access);
+                && access.equals(c.access)
+                && speedHalfLife.equals(c.speedHalfLife)
+                && ttftSlo.equals(c.ttftSlo);
     }
 
     @Override
@@ -299,7 +311,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
                 circuitBreakerWait, circuitBreakerHalfOpenCalls, maxBodyBytes, sessionHeader, strategySettings,
                 retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
-                queueTimeout, access);
+                queueTimeout, access, speedHalfLife, ttftSlo);
     }
 
     @Override
@@ -321,6 +333,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
-                + ", strategySettings=" + strategySettings + ", access=" + access + "]";
+                + ", strategySettings=" + strategySettings + ", access=" + access
+                + ", speedHalfLife=" + speedHalfLife + ", ttftSlo=" + ttftSlo + "]";
     }
 }

@@ -55,6 +55,8 @@ public final class RouterConfigBuilder {
     final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
     AccessConfig access = AccessConfig.DEFAULT;
     AccessConfig.Builder accessBuilder;
+    Duration speedHalfLife = RouterConfig.DEFAULT_SPEED_HALF_LIFE;
+    TtftSlo ttftSlo = TtftSlo.DEFAULT;
 
     RouterConfigBuilder() {
     }
@@ -96,6 +98,8 @@ public final class RouterConfigBuilder {
         queueTimeout = c.queueTimeout();
         strategySettings.putAll(c.strategySettings());
         access = c.access();
+        speedHalfLife = c.speedHalfLife();
+        ttftSlo = c.ttftSlo();
     }
 
     /** The proxy's admission settings ({@link AccessConfig}). */
@@ -224,6 +228,12 @@ public final class RouterConfigBuilder {
     }
     public RouterConfigBuilder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
     public RouterConfigBuilder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
+
+    /** {@code speed_half_life} (s): the age at which a sample of a backend's speed counts half. */
+    public RouterConfigBuilder speedHalfLife(Duration d) { speedHalfLife = positive("speed_half_life", d); return this; }
+
+    /** {@code [slo]}: the optional time-to-first-token objective. */
+    public RouterConfigBuilder ttftSlo(TtftSlo slo) { ttftSlo = Objects.requireNonNull(slo, "slo"); return this; }
 
     public RouterConfigBuilder maxBodyBytes(long n) {
         if (n < 1) {

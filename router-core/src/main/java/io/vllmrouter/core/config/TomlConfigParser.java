@@ -97,6 +97,13 @@ final class TomlConfigParser {
             }
             AuthTable.read(authTable, source, builder.accessBuilder());
         }
+        Object sloValue = root.get(List.of("slo"));
+        if (sloValue != null) {
+            if (!(sloValue instanceof TomlTable sloTable)) {
+                throw bad(root, "slo", "slo", sloValue, "an [slo] table");
+            }
+            builder.ttftSlo(SloTable.read(sloTable, source));
+        }
         try {
             builder.access(builder.accessBuilder().build());
         } catch (IllegalArgumentException e) {
@@ -328,7 +335,7 @@ final class TomlConfigParser {
         } else if (SERVER_KEYS.contains(key)) {
             hint = "servers go in [servers] servers = [ { url = ..., max_concurrent_requests = ... } ]";
         }
-        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config], [strategies.NAME] and [discovery])", hint);
+        return unknownKey(root, "", key, ROOT_KEYS, "the top level ([servers], [config], [strategies.NAME], [discovery], [auth] and [slo])", hint);
     }
 
     private ConfigException unknownKey(TomlTable table, String prefix, String key, Collection<String> known,

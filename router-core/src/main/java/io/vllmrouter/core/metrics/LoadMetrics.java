@@ -12,9 +12,20 @@ package io.vllmrouter.core.metrics;
  * @param cacheBlockSize     {@code block_size} of {@code vllm:cache_config_info} (tokens per block); -1 when absent
  * @param prefixCacheQueries {@code vllm:prefix_cache_queries_total}, summed over engines: a counter
  *                           that goes back only when the server restarted; NaN when absent
+ * @param latency            the latency histograms' sums and counts ({@link LatencyCounters#NONE} when absent)
  */
 public record LoadMetrics(double running, double waiting, double kvCacheUsage, double maxFds, long cacheBlocks,
-                          int cacheBlockSize, double prefixCacheQueries) {
+                          int cacheBlockSize, double prefixCacheQueries, LatencyCounters latency) {
+
+    public LoadMetrics {
+        latency = latency == null ? LatencyCounters.NONE : latency;
+    }
+
+    /** Without latency histograms. */
+    public LoadMetrics(double running, double waiting, double kvCacheUsage, double maxFds, long cacheBlocks,
+                       int cacheBlockSize, double prefixCacheQueries) {
+        this(running, waiting, kvCacheUsage, maxFds, cacheBlocks, cacheBlockSize, prefixCacheQueries, LatencyCounters.NONE);
+    }
 
     /** A page that carried none of the figures. */
     public static final LoadMetrics EMPTY = new LoadMetrics(Double.NaN, Double.NaN, Double.NaN, Double.NaN);

@@ -29,6 +29,10 @@ import java.util.Objects;
  *   <tr><td>cacheBlocks, cacheBlockSize</td><td>labels {@code num_gpu_blocks} and {@code block_size} of
  *       {@code vllm:cache_config_info}</td><td>sum of blocks, largest block size</td></tr>
  *   <tr><td>prefixCacheQueries</td><td>{@code vllm:prefix_cache_queries_total}</td><td>sum</td></tr>
+ *   <tr><td>latency ({@link LatencyCounters})</td><td>{@code _sum} and {@code _count} of
+ *       {@code vllm:inter_token_latency_seconds} (else {@code vllm:time_per_output_token_seconds}, else
+ *       {@code sglang:inter_token_latency_seconds}), {@code vllm:request_prefill_time_seconds},
+ *       {@code vllm:request_prompt_tokens}, {@code vllm:request_generation_tokens}</td><td>sum</td></tr>
  * </table>
  *
  * <p>"Several series" means any label sets: vLLM's {@code engine} (data parallel), SGLang's
@@ -59,6 +63,18 @@ public final class PrometheusParser {
     private static final int MAX_FDS = 7;
     private static final int CACHE_CONFIG = 8;
     private static final int PREFIX_QUERIES = 9;
+    // Latency histograms' sums and counts (LatencyCounters).
+    private static final int ITL_SUM = 10;
+    private static final int ITL_COUNT = 11;
+    private static final int TPOT_SUM = 12;
+    private static final int TPOT_COUNT = 13;
+    private static final int S_ITL_SUM = 14;
+    private static final int S_ITL_COUNT = 15;
+    private static final int PREFILL_SUM = 16;
+    private static final int PREFILL_COUNT = 17;
+    private static final int PROMPT_SUM = 18;
+    private static final int GENERATION_SUM = 19;
+    private static final int GENERATION_COUNT = 20;
 
     private static final String[] NAMES = {
         "vllm:num_requests_running",
@@ -71,6 +87,17 @@ public final class PrometheusParser {
         "process_max_fds",
         "vllm:cache_config_info",
         "vllm:prefix_cache_queries_total",
+        "vllm:inter_token_latency_seconds_sum",
+        "vllm:inter_token_latency_seconds_count",
+        "vllm:time_per_output_token_seconds_sum",
+        "vllm:time_per_output_token_seconds_count",
+        "sglang:inter_token_latency_seconds_sum",
+        "sglang:inter_token_latency_seconds_count",
+        "vllm:request_prefill_time_seconds_sum",
+        "vllm:request_prefill_time_seconds_count",
+        "vllm:request_prompt_tokens_sum",
+        "vllm:request_generation_tokens_sum",
+        "vllm:request_generation_tokens_count",
     };
     private static final int[] NAME_HASHES = new int[NAMES.length];
 
@@ -138,7 +165,20 @@ public final class PrometheusParser {
             double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
             double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
             return new LoadMetrics(running, waiting, usage, maxFds, cacheBlocks,
-                    (int) Math.min(Integer.MAX_VALUE, cacheBlockSize), sum(PREFIX_QUERIES));
+                    (int) Math.min(Integer.MAX_VALUE, cacheBlockSize), sum(PREFIX_QUERIES), latency());
+        }
+
+        /** The first token-gap family present (sum and count together), and the per-request histograms. */
+        private LatencyCounters latency() {
+            int gapSum = ITL_SUM;
+            int gapCount = ITL_COUNT;
+            if (Double.isNaN(sum(ITL_SUM)) || Double.isNaN(sum(ITL_COUNT))) {
+                boolean older = !Double.isNaN(sum(TPOT_SUM)) && !Double.isNaN(sum(TPOT_COUNT));
+                gapSum = older ? TPOT_SUM : S_ITL_SUM;
+                gapCount = older ? TPOT_COUNT : S_ITL_COUNT;
+            }
+            return new LatencyCounters(sum(gapSum), sum(gapCount), sum(PREFILL_SUM), sum(PREFILL_COUNT), sum(PROMPT_SUM),
+                    sum(GENERATION_SUM), sum(GENERATION_COUNT));
         }
 
         private int indexOfNewline(int from) {

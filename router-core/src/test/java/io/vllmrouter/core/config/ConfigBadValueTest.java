@@ -100,6 +100,7 @@ class ConfigBadValueTest {
                 bad("max_in_flight_factor", "-1", "number >= 0 and <= 1000, 0 for off"),
                 bad("max_queue", "-1", "integer >= 0"),
                 bad("queue_timeout", "0", "seconds > 0"),
+                bad("speed_half_life", "0", "seconds > 0"),
                 bad("first_byte_timeout", "\"30s\"", SECONDS));
     }
 
