@@ -49,6 +49,7 @@ public final class SimConfig {
     private final Faults faults;
     private final double timeScale;
     private final double stepMs;
+    private final SpeedDrift drift;
 
     private SimConfig(Builder b) {
         this.host = b.host;
@@ -66,6 +67,7 @@ public final class SimConfig {
         this.faults = b.faults;
         this.timeScale = b.timeScale;
         this.stepMs = b.stepMs;
+        this.drift = b.drift;
     }
 
     public static Builder builder() {
@@ -97,6 +99,7 @@ public final class SimConfig {
         b.faults = faults;
         b.timeScale = timeScale;
         b.stepMs = stepMs;
+        b.drift = drift;
         return b;
     }
 
@@ -122,6 +125,8 @@ public final class SimConfig {
     public Faults faults() { return faults; }
     public double timeScale() { return timeScale; }
     public double stepMs() { return stepMs; }
+    /** How the server's speed changes from its start ({@link SpeedDrift#NONE}: it does not). */
+    public SpeedDrift drift() { return drift; }
 
     @Override
     public String toString() {
@@ -129,7 +134,7 @@ public final class SimConfig {
                 + ", maxModelLen=" + maxModelLen + ", " + serviceModel + ", defaultOutputTokens=" + defaultOutputTokens
                 + ", kvCacheBlocks=" + kvCacheBlocks + ", prefixCache=" + prefixCache + ", prefixCacheBlocks=" + prefixCacheBlocks
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
-                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs + "]";
+                + ", faults=" + faults + ", timeScale=" + timeScale + ", stepMs=" + stepMs + ", drift=" + drift + "]";
     }
 
     /** Every setter checks its argument and names it with the bad value when it throws. */
@@ -152,6 +157,7 @@ public final class SimConfig {
         private Faults faults = Faults.NONE;
         private double timeScale = 1;
         private double stepMs = DEFAULT_STEP_MS;
+        private SpeedDrift drift = SpeedDrift.NONE;
 
         private Builder() {
         }
@@ -300,6 +306,12 @@ public final class SimConfig {
         public Builder stepMs(double ms) {
             ServiceModel.requireFinite("step_ms", ms, 0, true);
             this.stepMs = ms;
+            return this;
+        }
+
+        /** How the server's speed changes from its start, e.g. {@code SpeedDrift.parse("30:1,35:4")}. */
+        public Builder drift(SpeedDrift d) {
+            this.drift = Objects.requireNonNull(d, "drift");
             return this;
         }
 

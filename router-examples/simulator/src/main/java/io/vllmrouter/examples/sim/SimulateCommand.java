@@ -69,6 +69,9 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--time-scale", paramLabel = "X", defaultValue = "1", description = "Simulated ms per real ms; 10 runs ten times faster (default: ${DEFAULT-VALUE}).")
     double timeScale;
 
+    @Option(names = "--drift", paramLabel = "S:F,...", description = "Speed over time: SECONDS:FACTOR points after start, a factor on the time per token and the prefill, linear between points; 30:1,35:4 slows the server 4x from 30 to 35 s (default: none).")
+    String drift;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -87,7 +90,8 @@ public final class SimulateCommand implements Callable<Integer> {
                 .seed(seed)
                 .faults(new Faults(errorRate, false, 0))
                 .prefixCache(prefixCache)
-                .timeScale(timeScale);
+                .timeScale(timeScale)
+                .drift(SpeedDrift.parse(drift));
         if (models != null && !models.isEmpty()) {
             b.models(models);
         }
@@ -113,7 +117,8 @@ public final class SimulateCommand implements Callable<Integer> {
             stopped.countDown();
         }, "simulate-shutdown"));
         out.println("Simulated vLLM serving " + config.models() + " at " + sim.baseUrl()
-                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale() + "); Ctrl-C to stop");
+                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale()
+                + (config.drift() == SpeedDrift.NONE ? "" : ", drift " + config.drift()) + "); Ctrl-C to stop");
         out.flush();
         stopped.await();
         return 0;

@@ -82,6 +82,7 @@ public final class SimulatedVllm implements AutoCloseable {
     private final ReentrantLock stateLock = new ReentrantLock();
     private final Condition stateChanged = stateLock.newCondition();
     private final ConcurrentHashMap<String, Integer> hanging = new ConcurrentHashMap<>();
+    private final LatencyHistograms histograms;
     private volatile boolean closed;
     private volatile Faults faults;
 
@@ -89,9 +90,12 @@ public final class SimulatedVllm implements AutoCloseable {
         this.config = config;
         this.faults = config.faults();
         this.faultRandom = new SplittableRandom(config.seed() ^ 0x5DEECE66DL);
+        this.histograms = new LatencyHistograms(config.maxModelLen());
         this.quotedModels = config.models().stream().map(Json::quote).toList();
         this.engine = new BatchEngine(config.serviceModel(), config.maxNumSeqs(), config.kvCacheBlocks(),
                 config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs(), config.sharedPrefill());
+        engine.histograms(histograms);
+        engine.drift(config.drift(), 0);
         double wallStepMs = config.stepMs() / config.timeScale();
         this.tickNanos = (long) (Math.max(0.2, Math.min(20, wallStepMs)) * 1_000_000);
         this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
@@ -132,6 +136,19 @@ public final class SimulatedVllm implements AutoCloseable {
     /** Replaces the faults; applies to requests that arrive from now on. */
     public void faults(Faults faults) {
         this.faults = java.util.Objects.requireNonNull(faults, "faults");
+    }
+
+    /**
+     * Changes the server's speed from now on: {@code drift}'s times count from this moment (a
+     * server that slows down mid-run). Replaces the drift in force.
+     */
+    public void drift(SpeedDrift drift) {
+        engine.drift(drift, simulatedNowMs());
+    }
+
+    /** The factor on the time per output token and the prefill in force now (1: the configured speed). */
+    public double speedFactor() {
+        return engine.speedFactorAt(simulatedNowMs());
     }
 
     /** Sequences in the batch now. */
@@ -771,6 +788,7 @@ public final class SimulatedVllm implements AutoCloseable {
                 .append("\",engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"")
                 .append(config.prefixCache() ? config.prefixCacheBlocks() : config.kvCacheBlocks())
                 .append("\"} 1.0\n");
+        histograms.appendTo(b, "\"0\"", quotedModels.get(0));
         b.append("# HELP vllm:request_success_total Count of successfully processed requests.\n")
                 .append("# TYPE vllm:request_success_total counter\n");
         for (String reason : new String[] {"stop", "length", "abort"}) {
