@@ -23,11 +23,16 @@ import java.util.List;
  * </ul>
  * Before adding samples the sums are multiplied by {@code 0.5^(elapsed / half-life)}, so a figure
  * follows a backend that slows down (thermal throttling, a bigger batch) within a few half-lives.
- * The published value is {@code (sum + prior * seed) / (weight + prior)}: the seed (the median of
- * the fleet's other well-measured backends, else {@link BackendSpeed#DEFAULT}) counts as a few samples
- * ({@value #PRIOR_GAPS} token gaps, {@value #PRIOR_REQUESTS} requests), so a backend nothing is known
- * of looks like the rest of the fleet, and one whose samples have decayed away (it got no traffic)
- * drifts back to the fleet's figures and is tried again.
+ *
+ * <p>Each figure is kept twice: recent (the half-life, {@code speed_half_life}) and its history
+ * ({@value #HISTORY_HALF_LIVES} half-lives). The published value is
+ * {@code (recent sum + prior * history) / (recent weight + prior)}, and the history is
+ * {@code (history sum + prior * seed) / (history weight + prior)}, where the seed is the median of the
+ * fleet's other well-measured backends, else {@link BackendSpeed#DEFAULT}, and the prior counts as a
+ * few samples ({@value #PRIOR_GAPS} token gaps, {@value #PRIOR_REQUESTS} requests). So a backend
+ * nothing is known of looks like the rest of the fleet; one that got no traffic for a while keeps
+ * its own longer history (a slow card the router avoids is not taken for a fast one half a minute
+ * later); and one left alone for many minutes drifts back to the fleet's figures and is tried again.
  *
  * <p>Threads: every method but {@link #speed()} runs in the fleet's serial context; {@link #speed()}
  * is one volatile read from anywhere.
@@ -75,10 +80,26 @@ final class SpeedEstimate {
         }
     }
 
-    private final Figure tokenGap = new Figure();
-    private final Figure firstToken = new Figure();
-    private final Figure prefillPerToken = new Figure();
-    private final Figure outputTokens = new Figure();
+    /** The four figures, decayed at one pace. */
+    private static final class Figures {
+        final Figure tokenGap = new Figure();
+        final Figure firstToken = new Figure();
+        final Figure prefillPerToken = new Figure();
+        final Figure outputTokens = new Figure();
+
+        void decay(double f) {
+            tokenGap.decay(f);
+            firstToken.decay(f);
+            prefillPerToken.decay(f);
+            outputTokens.decay(f);
+        }
+    }
+
+    /** Half-lives of the history, in half-lives of the recent figures. */
+    static final int HISTORY_HALF_LIVES = 20;
+
+    private final Figures recent = new Figures();
+    private final Figures history = new Figures();
     private LatencyCounters lastScrape;
     private long halfLifeNanos = DEFAULT_HALF_LIFE_NANOS;
     private long decayedAt;
@@ -95,9 +116,10 @@ final class SpeedEstimate {
         this.halfLifeNanos = Math.max(1, nanos);
     }
 
-    /** Whether the backend's own samples outweigh its seed, so that it may seed others. */
+    /** Whether the backend's own samples outweigh the prior in its history, so that it may seed others. */
     boolean measured() {
-        return published.confidence() >= MEASURED;
+        Figure h = history.tokenGap;
+        return h.weight / (h.weight + PRIOR_GAPS) >= MEASURED;
     }
 
     /**
@@ -134,10 +156,12 @@ final class SpeedEstimate {
         Samples s = between(lastScrape, c);
         lastScrape = c;
         decayTo(nowNanos);
-        tokenGap.add(s.gapSeconds(), s.gaps());
-        firstToken.add(s.prefillSeconds(), s.prefills());
-        prefillPerToken.add(s.promptSeconds(), s.promptTokens());
-        outputTokens.add(s.outputTokens(), s.answers());
+        for (Figures f : new Figures[] {recent, history}) {
+            f.tokenGap.add(s.gapSeconds(), s.gaps());
+            f.firstToken.add(s.prefillSeconds(), s.prefills());
+            f.prefillPerToken.add(s.promptSeconds(), s.promptTokens());
+            f.outputTokens.add(s.outputTokens(), s.answers());
+        }
         publish();
     }
 
@@ -156,9 +180,11 @@ final class SpeedEstimate {
     /** What the relayed streams showed since the last round, at {@code nowNanos}. */
     void relayed(RelayedSpeed.Delta d, long nowNanos) {
         decayTo(nowNanos);
-        tokenGap.add(d.decodeSeconds(), d.tokenGaps());
-        firstToken.add(d.firstTokenSeconds(), d.firstTokens());
-        outputTokens.add(d.outputTokens(), d.streams());
+        for (Figures f : new Figures[] {recent, history}) {
+            f.tokenGap.add(d.decodeSeconds(), d.tokenGaps());
+            f.firstToken.add(d.firstTokenSeconds(), d.firstTokens());
+            f.outputTokens.add(d.outputTokens(), d.streams());
+        }
         publish();
     }
 
@@ -179,24 +205,29 @@ final class SpeedEstimate {
             return;
         }
         decayedAt = nowNanos;
-        double f = Math.pow(0.5, elapsed / (double) halfLifeNanos);
-        tokenGap.decay(f);
-        firstToken.decay(f);
-        prefillPerToken.decay(f);
-        outputTokens.decay(f);
+        double halfLives = elapsed / (double) halfLifeNanos;
+        recent.decay(Math.pow(0.5, halfLives));
+        history.decay(Math.pow(0.5, halfLives / HISTORY_HALF_LIVES));
     }
 
     private void publish() {
-        double tpot = tokenGap.value(seed.timePerOutputToken(), PRIOR_GAPS);
-        double ttft = firstToken.value(seed.timeToFirstToken(), PRIOR_REQUESTS);
+        double tpot = layered(recent.tokenGap, history.tokenGap, seed.timePerOutputToken(), PRIOR_GAPS);
+        double ttft = layered(recent.firstToken, history.firstToken, seed.timeToFirstToken(), PRIOR_REQUESTS);
+        double answer = layered(recent.outputTokens, history.outputTokens, seed.outputTokens(), PRIOR_REQUESTS);
         // Only a backend that publishes its own prefill rate has one: the others' would not describe it.
-        double perToken = prefillPerToken.weight > 0 ? prefillPerToken.value(seed.prefillPerToken(), PRIOR_PROMPT_TOKENS)
+        double perToken = history.prefillPerToken.weight > 0
+                ? layered(recent.prefillPerToken, history.prefillPerToken, seed.prefillPerToken(), PRIOR_PROMPT_TOKENS)
                 : Double.NaN;
-        double answer = outputTokens.value(seed.outputTokens(), PRIOR_REQUESTS);
-        double confidence = tokenGap.weight / (tokenGap.weight + PRIOR_GAPS);
+        double confidence = recent.tokenGap.weight / (recent.tokenGap.weight + PRIOR_GAPS);
         published = new BackendSpeed(positive(tpot, seed.timePerOutputToken()), positive(ttft, seed.timeToFirstToken()),
                 perToken >= 0 ? perToken : Double.NaN, positive(answer, seed.outputTokens()),
                 Math.max(0, Math.min(1, confidence)));
+    }
+
+    /** The recent figure over the history, the history over the seed, each prior counting {@code prior} samples. */
+    private static double layered(Figure recent, Figure history, double seed, double prior) {
+        double h = history.value(seed, prior);
+        return Double.isNaN(h) ? Double.NaN : recent.value(h, prior);
     }
 
     private static double positive(double v, double fallback) {

@@ -136,11 +136,15 @@ class RelayedSpeedTest {
         clock.advance(Duration.ofSeconds(2));  // the next scrape round
 
         BackendStats.SpeedStats s = router.stats().servers().get(0).speed();
-        // 65 chunks: 63 token gaps of 30 ms between the first and the last; with the default seed
-        // (20 ms) counting as 16 gaps. First token 120 ms, one request, with the seed's 200 ms as 2.
-        assertThat(s.timePerOutputTokenMillis()).isCloseTo((63 * 30.0 + 16 * 20.0) / (63 + 16), within(1e-6));
-        assertThat(s.timeToFirstTokenMillis()).isCloseTo((120.0 + 2 * 200.0) / 3, within(1e-6));
-        assertThat(s.typicalOutputTokens()).isCloseTo((64.0 + 2 * 256) / 3, within(1e-9));
+        // 65 chunks: 63 token gaps of 30 ms between the first and the last, over the history (the
+        // same gaps over the default seed, 20 ms, as 16 gaps) as 16 gaps. First token 120 ms, one
+        // request, over its history (over the default 200 ms as 2 requests) as 2; 64 tokens.
+        double history = (63 * 30.0 + 16 * 20.0) / (63 + 16);
+        assertThat(s.timePerOutputTokenMillis()).isCloseTo((63 * 30.0 + 16 * history) / (63 + 16), within(1e-6));
+        double ttftHistory = (120.0 + 2 * 200.0) / 3;
+        assertThat(s.timeToFirstTokenMillis()).isCloseTo((120.0 + 2 * ttftHistory) / 3, within(1e-6));
+        double answerHistory = (64.0 + 2 * 256) / 3;
+        assertThat(s.typicalOutputTokens()).isCloseTo((64.0 + 2 * answerHistory) / 3, within(1e-9));
         assertThat(s.confidence()).isCloseTo(63.0 / 79, within(1e-12));
         assertThat(s.prefillMillisPerToken()).as("the router's own streams give no prefill rate").isNaN();
     }
@@ -163,6 +167,7 @@ class RelayedSpeedTest {
 
         BackendStats.SpeedStats s = router.stats().servers().get(0).speed();
         assertThat(s.timeToFirstTokenMillis()).as("the default: no sample").isCloseTo(200.0, within(1e-9));
-        assertThat(s.timePerOutputTokenMillis()).isCloseTo((63 * 30.0 + 16 * 20.0) / (63 + 16), within(1e-6));
+        double history = (63 * 30.0 + 16 * 20.0) / (63 + 16);
+        assertThat(s.timePerOutputTokenMillis()).isCloseTo((63 * 30.0 + 16 * history) / (63 + 16), within(1e-6));
     }
 }

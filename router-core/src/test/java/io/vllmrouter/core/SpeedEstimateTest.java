@@ -74,17 +74,22 @@ class SpeedEstimateTest {
         Backend b = backend("http://gpu:8000");
         b.speedEstimate.scraped(page("vllm-v0.11-dp2-scrape1.txt"), 0);
         b.speedEstimate.scraped(page("vllm-v0.11-dp2-scrape2.txt"), 2 * SECOND);
-        // Lifetime sample (256 gaps at 25/1800 s) decayed over 2 s of a 10 s half-life, the interval's
-        // 400 gaps at 20 ms, and the default seed (20 ms) as 16 gaps.
+        // Recent figures: the lifetime sample (256 gaps at 25/1800 s) decayed over 2 s of a 10 s
+        // half-life, the interval's 400 gaps at 20 ms, and 16 gaps of the history; the history: the
+        // same samples decayed over 2 s of 200 s, and 16 gaps of the seed (the default, 20 ms).
         double f = Math.pow(0.5, 0.2);
-        double expected = (f * 256 * 25.0 / 1800 + 8.0 + 16 * 0.020) / (f * 256 + 400 + 16);
+        double fh = Math.pow(0.5, 0.01);
+        double history = (fh * 256 * 25.0 / 1800 + 8.0 + 16 * 0.020) / (fh * 256 + 400 + 16);
+        double expected = (f * 256 * 25.0 / 1800 + 8.0 + 16 * history) / (f * 256 + 400 + 16);
         assertThat(b.speed().timePerOutputToken()).isCloseTo(expected, within(1e-12));
         assertThat(b.speed().confidence()).isCloseTo((f * 256 + 400) / (f * 256 + 400 + 16), within(1e-12));
-        // Prefill: 8 lifetime requests at 0.1 s, 7 at 0.3 s, the seed's 200 ms as 2.
+        // Prefill: 8 lifetime requests at 0.1 s, 7 at 0.3 s, the prior as 2.
+        double ttftHistory = (fh * 8 * 0.1 + 2.1 + 2 * 0.2) / (fh * 8 + 7 + 2);
         assertThat(b.speed().timeToFirstToken())
-                .isCloseTo((f * 8 * 0.1 + 2.1 + 2 * 0.2) / (f * 8 + 7 + 2), within(1e-12));
-        assertThat(b.speed().prefillPerToken()).as("its own prefill rate, no seed to blend with")
-                .isCloseTo((f * 2048 * 9.0 / 45000 + 2.1) / (f * 2048 + 4200), within(1e-12));
+                .isCloseTo((f * 8 * 0.1 + 2.1 + 2 * ttftHistory) / (f * 8 + 7 + 2), within(1e-12));
+        double perTokenHistory = (fh * 2048 * 9.0 / 45000 + 2.1) / (fh * 2048 + 4200);  // no seed to blend with
+        assertThat(b.speed().prefillPerToken())
+                .isCloseTo((f * 2048 * 9.0 / 45000 + 2.1 + 256 * perTokenHistory) / (f * 2048 + 4200 + 256), within(1e-12));
         assertThat(b.stats(true).speed().timePerOutputTokenMillis()).isCloseTo(expected * 1000, within(1e-9));
     }
 
@@ -110,9 +115,8 @@ class SpeedEstimateTest {
             b.relayedSpeed.stream(-1, 0, 6_000_000_000L, 100, 101);
             SpeedEstimate.round(List.of(b), t);
         }
-        // Steady state: ~773 gaps of weight against the seed's 16 (20 ms).
-        double weight = 100 / (1 - Math.pow(0.5, 0.2));
-        assertThat(b.speed().timePerOutputToken()).isCloseTo((weight * 0.060 + 16 * 0.020) / (weight + 16), within(0.0001));
+        // Nearly all of it measured; the 16 gaps of history (still partly the old speed) pull a little.
+        assertThat(b.speed().timePerOutputToken()).isCloseTo(0.060, within(0.0005));
     }
 
     @Test
@@ -147,10 +151,12 @@ class SpeedEstimateTest {
         b.relayedSpeed.stream(300_000_000, 40, 19_200_000_000L, 640, 641);  // 30 ms, 300 ms
         c.relayedSpeed.stream(900_000_000, 40, 57_600_000_000L, 640, 641);  // 90 ms, 900 ms
         SpeedEstimate.round(List.of(a, b, c, fresh), SECOND);
-        // The median of the three measured ones (b's, with the default seed as 16 gaps and 2 requests),
-        // nothing measured of its own.
-        assertThat(fresh.speed().timePerOutputToken()).isCloseTo((19.2 + 16 * 0.020) / 656, within(1e-12));
-        assertThat(fresh.speed().timeToFirstToken()).isCloseTo((0.3 + 2 * 0.200) / 3, within(1e-12));
+        // The median of the three measured ones (b's: its samples over its history over the default
+        // seed, each prior as 16 gaps or 2 requests), nothing measured of its own.
+        double bHistory = (19.2 + 16 * 0.020) / 656;
+        assertThat(fresh.speed().timePerOutputToken()).isCloseTo((19.2 + 16 * bHistory) / 656, within(1e-12));
+        double bTtftHistory = (0.3 + 2 * 0.200) / 3;
+        assertThat(fresh.speed().timeToFirstToken()).isCloseTo((0.3 + 2 * bTtftHistory) / 3, within(1e-12));
         assertThat(fresh.speed().confidence()).isZero();
         assertThat(fresh.speed().prefillPerToken()).isNaN();
         // A measured backend keeps its own figures, pulled only a little towards the others'.
@@ -159,7 +165,7 @@ class SpeedEstimateTest {
     }
 
     @Test
-    void aBackendWhoseSamplesDecayedAwayReturnsToTheFleetsFiguresAndIsTriedAgain() {
+    void aBackendLeftAloneKeepsItsOwnHistoryForMinutesThenReturnsToTheFleetsFigures() {
         Backend slow = backend("http://slow:8000");
         Backend other = backend("http://other:8000");
         Backend third = backend("http://third:8000");
@@ -168,14 +174,27 @@ class SpeedEstimateTest {
         third.relayedSpeed.stream(-1, 0, 16_000_000_000L, 1000, 1001);
         SpeedEstimate.round(List.of(slow, other, third), 0);
         assertThat(slow.speed().timePerOutputToken()).isCloseTo(0.064, within(0.001));
-        // No traffic to it for three minutes (the others keep theirs): 18 half-lives.
-        for (long t = 2 * SECOND; t <= 180 * SECOND; t += 2 * SECOND) {
-            other.relayedSpeed.stream(-1, 0, 1_600_000_000L, 100, 101);
-            third.relayedSpeed.stream(-1, 0, 1_600_000_000L, 100, 101);
-            SpeedEstimate.round(List.of(slow, other, third), t);
+        long t = 2 * SECOND;
+        // No traffic to it for two minutes (the others keep theirs): its recent figures are gone, its
+        // history is not: the router does not take the slow card for a fast one.
+        for (; t <= 120 * SECOND; t += 2 * SECOND) {
+            keepBusy(List.of(slow, other, third), t);
+        }
+        assertThat(slow.speed().confidence()).isLessThan(0.1);
+        assertThat(slow.speed().timePerOutputToken()).isCloseTo(0.064, within(0.002));
+        // An hour later its history has faded too: it looks like the rest of the fleet, and is tried again.
+        for (; t <= 3600 * SECOND; t += 2 * SECOND) {
+            keepBusy(List.of(slow, other, third), t);
         }
         assertThat(slow.speed().timePerOutputToken()).isCloseTo(0.016, within(0.0005));
-        assertThat(slow.speed().confidence()).isLessThan(0.01);
+    }
+
+    /** One round in which every backend but the first relays 100 gaps at 16 ms. */
+    private static void keepBusy(List<Backend> fleet, long t) {
+        for (Backend b : fleet.subList(1, fleet.size())) {
+            b.relayedSpeed.stream(-1, 0, 1_600_000_000L, 100, 101);
+        }
+        SpeedEstimate.round(fleet, t);
     }
 
     @Test

@@ -23,10 +23,11 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code vllm:cache_config_info}, else {@code default_cache_tokens}). A pick:
  *
  * <ol>
- *   <li>Load is the request's expected completion time there beyond its shortest service time
- *       among the candidates, in units of that service time ({@link ExpectedTime#relativeLoad}): on
- *       equally fast backends exactly {@code outstanding / capacity} (as {@code least-loaded}); a
- *       slower backend adds what its slowness costs this request. A backend is <em>overloaded</em>
+ *   <li>Load is what sending the request there costs in expected time, beyond its shortest service
+ *       time among the candidates ({@link ExpectedTime#relativeLoad}, the figure {@code latency-aware}
+ *       minimizes): on equally fast backends with free slots exactly {@code outstanding / capacity}
+ *       (as {@code least-loaded}); a queue, or a slower backend, adds what it costs this request.
+ *       A backend is <em>overloaded</em>
  *       when its load exceeds the lowest by more than {@code load_margin} and is more than
  *       {@code load_ratio} times it; the others are <em>eligible</em>. So a cached prefix on a slow,
  *       busy backend does not win over a cold fast one when it would finish later overall.</li>

@@ -15,20 +15,29 @@ import java.util.List;
  * BackendView b = s.pick(candidates, RouteContext.ofSize("llama", null, new RequestSize(300, 64), random));
  * }</pre>
  *
- * <p>For each candidate, {@link ExpectedTime#completionSeconds}: the work outstanding there in that
- * backend's own time shared by its slots, plus this request's service time at its speed (prefill
- * of its prompt, then its expected answer length at the backend's time per output token). Speeds
- * are the router's estimates ({@link BackendView#speed()}); the size is the request's
- * ({@link RouteContext#size()}). So a request goes where it would finish sooner, and a slow card
- * still gets the short requests it serves well when the fast ones are busy. On equally fast
- * backends it ranks as {@code least-loaded}.
+ * <p>For each candidate, with {@link ExpectedTime} (speeds are the router's estimates,
+ * {@link BackendView#speed()}; the size is the request's, {@link RouteContext#size()}):
+ * <pre>
+ *   score = service + queue_weight * queue wait + load_weight * work ahead
+ * </pre>
+ * where <b>service</b> is this request's own time there (prefill of its prompt, then its expected
+ * answer at the backend's time per output token), the <b>queue wait</b> the time until a slot
+ * frees there, and the <b>work ahead</b> the outstanding requests' work in that backend's own time
+ * shared by its slots. {@code service + queue wait} is the expected completion time; the wait counts
+ * {@code queue_weight} (3) times because a request that joins a queue also delays every request that
+ * arrives there after it, and ranking by each request's own earliest finish alone fills the fastest
+ * backend's queue until it is as slow as the next one, which later requests then pay. The work-ahead
+ * term ({@code load_weight}, 0.25) makes a fuller batch count as busier, so equally fast backends share
+ * requests as {@code least-loaded} shares them. So a request goes where it would finish soonest
+ * without making the next ones wait, and a slow card still gets the short requests it serves well
+ * while the fast ones are busy.
  *
  * <p>Against herding: router replicas that see the same figures would send every request to the
- * same backend. Each expected time is multiplied by {@code 1 + spread * u}, where {@code u} in
- * [0, 1) is the rendezvous weight of the request's key and the backend (the affinity key when the
- * request has one, else a draw from {@link RouteContext#random()}), so backends within about
- * {@code spread} of each other share the requests, and a conversation tends to stay where it is.
- * Ties (equal products) go to the higher rendezvous weight: deterministic for a given key.
+ * same backend. Each score is multiplied by {@code 1 + spread * u}, where {@code u} in [0, 1) is the
+ * rendezvous weight of the request's key and the backend (the affinity key when the request has
+ * one, else a draw from {@link RouteContext#random()}), so backends within about {@code spread} of
+ * each other share the requests, and a conversation tends to stay where it is. Ties (equal
+ * products) go to the higher rendezvous weight: deterministic for a given key.
  *
  * <p>A pick is one pass over the candidates and allocates one small object; stateless and
  * thread-safe.
@@ -63,13 +72,15 @@ public final class LatencyAwareStrategy implements BalancingStrategy {
         String affinity = context.affinityKey();
         long key = affinity != null ? BlockIndex.hash64(affinity) : context.random().nextLong();
         double spread = settings.spread();
+        double queueWeight = settings.queueWeight();
+        double loadWeight = settings.loadWeight();
         BackendView best = null;
         double bestScore = Double.POSITIVE_INFINITY;
         long bestRank = 0;
         for (int i = 0; i < n; i++) {
             BackendView b = candidates.get(i);
             long rank = rank(key, b);
-            double seconds = time.completionSeconds(b);
+            double seconds = time.cost(b, queueWeight, loadWeight);
             double score = Double.isNaN(seconds) ? Double.POSITIVE_INFINITY : seconds * (1 + spread * unit(rank));
             if (best == null || score < bestScore
                     || (score == bestScore && Long.compareUnsigned(rank, bestRank) > 0)) {

@@ -33,7 +33,8 @@ class ExpectedTimeTest {
         assertThat(ExpectedTime.workAheadSeconds(busy)).isCloseTo(12 * 1.0 / 8, within(1e-12));
         assertThat(ExpectedTime.workAheadSeconds(FAST.withLoad(4, 0))).as("half full counts").isCloseTo(0.5, within(1e-12));
         ExpectedTime t = ExpectedTime.of(RequestSize.UNKNOWN, List.of(busy));
-        assertThat(t.completionSeconds(busy)).isCloseTo(1.5 + 1.0, within(1e-12));
+        assertThat(t.completionSeconds(busy)).as("its wait for a slot, then its service")
+                .isCloseTo(5 * 1.0 / 8 + 1.0, within(1e-12));
     }
 
     @Test
@@ -70,15 +71,27 @@ class ExpectedTimeTest {
     }
 
     @Test
-    void relativeLoadIsLeastLoadedsFigureOnEquallyFastBackends() {
-        List<TestBackend> same = List.of(TestBackend.of(0, 8, 6, 0), TestBackend.of(1, 4, 3, 0), TestBackend.of(2, 10, 12, 3));
+    void relativeLoadIsLeastLoadedsFigureOnEquallyFastBackendsWithFreeSlots() {
+        List<TestBackend> same = List.of(TestBackend.of(0, 8, 6, 0), TestBackend.of(1, 4, 3, 0), TestBackend.of(2, 10, 7, 2));
         ExpectedTime t = ExpectedTime.of(RequestSize.UNKNOWN, same);
         for (TestBackend b : same) {
             assertThat(t.relativeLoad(b)).as(b.id()).isEqualTo(b.outstanding() / b.capacity());
         }
-        // An idle slow backend costs this request (4.0 - 1.0) / 1.0 = 3 loads against an idle fast one.
+        // A queue adds its cost: 15 outstanding on 10 slots wait 6/10 of a service, weighed 3 / 0.25.
+        TestBackend queued = TestBackend.of(3, 10, 10, 5);
+        assertThat(t.relativeLoad(queued)).isCloseTo(1.5 + 3 * 0.6 / 0.25, within(1e-12));
+        // An idle slow backend costs this request (4.0 - 1.0) / (0.25 * 1.0) = 12 against an idle fast one.
         ExpectedTime mixed = ExpectedTime.of(RequestSize.UNKNOWN, List.of(FAST, SLOW));
         assertThat(mixed.relativeLoad(FAST)).isZero();
-        assertThat(mixed.relativeLoad(SLOW)).isCloseTo(3.0, within(1e-12));
+        assertThat(mixed.relativeLoad(SLOW)).isCloseTo(12.0, within(1e-12));
+    }
+
+    @Test
+    void theCostWeighsTheWaitAndTheWorkAhead() {
+        TestBackend busy = FAST.withLoad(8, 4);
+        ExpectedTime t = ExpectedTime.of(RequestSize.UNKNOWN, List.of(busy));
+        assertThat(t.cost(busy, 1, 0)).as("the expected completion").isCloseTo(t.completionSeconds(busy), within(1e-12));
+        assertThat(t.cost(busy, ExpectedTime.QUEUE_WEIGHT, ExpectedTime.LOAD_WEIGHT))
+                .isCloseTo(1.0 + 3 * 5.0 / 8 + 0.25 * 12.0 / 8, within(1e-12));
     }
 }

@@ -10,31 +10,38 @@ import java.util.List;
  *
  * <pre>{@code
  * ExpectedTime t = ExpectedTime.of(context.size(), candidates);
- * double seconds = t.completionSeconds(backend);   // work ahead of it + its own service time
+ * double seconds = t.completionSeconds(backend);   // wait for a slot + its own service time
  * }</pre>
  *
- * <p>For a backend {@code b} with {@code c} slots ({@link BackendView#capacity()}) and {@code n}
- * requests outstanding ({@link BackendView#outstanding()}, running and waiting):
+ * <p>For a backend {@code b} with {@code c} slots ({@link BackendView#capacity()}), {@code n}
+ * requests outstanding ({@link BackendView#outstanding()}, running and waiting), and a typical
+ * request keeping a slot {@code typical} seconds there ({@link BackendSpeed#typicalServiceSeconds()}):
  * <ul>
- *   <li><b>service</b>: this request's own time there, {@code prefill + out * tpot}, where prefill is
- *       {@code promptTokens * prefillPerToken} when the backend publishes its prefill rate and the
- *       size is known, else its time to first token, and {@code out} is {@link #outputTokens()};</li>
+ *   <li><b>service</b>: this request's own time on a slot, {@code prefill + out * tpot}, where
+ *       prefill is {@code promptTokens * prefillPerToken} when the backend publishes its prefill rate
+ *       and the size is known, else its time to first token, and {@code out} is {@link #outputTokens()};</li>
+ *   <li><b>queue wait</b>: the time until a slot frees: 0 while {@code n < c}, else
+ *       {@code (n - c + 1) * typical / c} (slots free one every {@code typical / c} seconds);</li>
+ *   <li><b>completion</b> = queue wait + service; <b>first token</b> = queue wait + prefill;</li>
  *   <li><b>work ahead</b>: {@code n * typical / c}, the outstanding requests' work in that backend's
- *       own time ({@link BackendSpeed#typicalServiceSeconds()} each) shared by its slots. It counts
- *       a running request as a whole one, so a half-full batch already weighs: among equally fast
- *       backends the ranking is {@code least-loaded}'s;</li>
- *   <li><b>completion</b> = work ahead + service;</li>
- *   <li><b>queue wait</b>: the time until a slot frees, 0 while {@code n < c}, else
- *       {@code (n - c + 1) * typical / c}; <b>first token</b> = queue wait + prefill.</li>
+ *       own time shared by its slots. Unlike the queue wait it grows with every request, running or
+ *       not, so on equally fast backends it ranks as {@code least-loaded}.</li>
+ *   <li><b>cost</b>: {@code service + queueWeight * queue wait + loadWeight * work ahead}, what the
+ *       strategies minimize ({@link #QUEUE_WEIGHT} 3 and {@link #LOAD_WEIGHT} 0.25 by default). The
+ *       wait counts several times because a request that joins a queue also delays every request
+ *       that arrives there after it: ranking by each request's own completion alone fills the
+ *       fastest backend's queue until it is as slow as the next one, which later requests then pay.
+ *       The work-ahead term makes a fuller batch count as busier.</li>
  * </ul>
- * The work-ahead term is deliberately not the queue wait: ranking by each request's own earliest
- * finish fills the fastest backend's queue until it is as slow as the next one, which every later
- * request then pays; counting the work already there keeps queues short and sends the overflow
- * where it finishes soonest.
  *
  * <p>Stateless apart from the request's figures; no I/O, no lock; reads each backend's live figures.
  */
 public final class ExpectedTime {
+
+    /** Default weight of a second of queue wait against a second of service, in {@link #cost}. */
+    public static final double QUEUE_WEIGHT = 3;
+    /** Default weight of the work ahead, in {@link #cost}. */
+    public static final double LOAD_WEIGHT = 0.25;
 
     private final RequestSize size;
     private final double outputTokens;
@@ -100,9 +107,9 @@ public final class ExpectedTime {
         return prefillSeconds(b) + outputTokens * b.speed().timePerOutputToken();
     }
 
-    /** Seconds to this request's last token on {@code b}: {@link #workAheadSeconds} + {@link #serviceSeconds}. */
+    /** Seconds to this request's last token on {@code b}: {@link #queueSeconds} + {@link #serviceSeconds}. */
     public double completionSeconds(BackendView b) {
-        return workAheadSeconds(b) + serviceSeconds(b);
+        return queueSeconds(b) + serviceSeconds(b);
     }
 
     /** Seconds to this request's first token on {@code b}: {@link #queueSeconds} + {@link #prefillSeconds}. */
@@ -111,14 +118,24 @@ public final class ExpectedTime {
     }
 
     /**
-     * {@link #completionSeconds} beyond the shortest service time among the candidates, in units of
-     * that service time: {@code (n / c) * typical / ref + (service - ref) / ref}. On equally fast
-     * backends it is exactly {@code least-loaded}'s {@code outstanding / capacity}; a slower backend
-     * adds what its slowness costs this request.
+     * What sending this request to {@code b} costs, in seconds:
+     * {@code service + queueWeight * queue wait + loadWeight * work ahead}.
+     */
+    public double cost(BackendView b, double queueWeight, double loadWeight) {
+        return serviceSeconds(b) + queueWeight * queueSeconds(b) + loadWeight * workAheadSeconds(b);
+    }
+
+    /**
+     * {@link #cost} with the default weights, beyond the shortest service time among the
+     * candidates ({@code ref}), in units of {@code LOAD_WEIGHT * ref}:
+     * {@code (n / c) * typical / ref + (QUEUE_WEIGHT * queue wait + service - ref) / (LOAD_WEIGHT * ref)}.
+     * On equally fast backends with free slots it is exactly {@code least-loaded}'s
+     * {@code outstanding / capacity}; a queue, or a slower backend, adds what it costs this request.
+     * {@code cache-aware}'s load margins compare it.
      */
     public double relativeLoad(BackendView b) {
         double l = b.outstanding() / b.capacity() * (b.speed().typicalServiceSeconds() / reference)
-                + (serviceSeconds(b) - reference) / reference;
+                + (QUEUE_WEIGHT * queueSeconds(b) + serviceSeconds(b) - reference) / (LOAD_WEIGHT * reference);
         return Double.isNaN(l) ? Double.POSITIVE_INFINITY : l;
     }
 
