@@ -45,16 +45,22 @@ public final class ExpectedTime {
 
     private final RequestSize size;
     private final double outputTokens;
-    private final double reference;
+    /** The shortest service time of this request, and of a typical request, among the candidates. */
+    private final double shortestService;
+    private final double shortestTypical;
 
     private ExpectedTime(RequestSize size, double outputTokens, List<? extends BackendView> candidates) {
         this.size = size;
         this.outputTokens = outputTokens;
-        double ref = Double.POSITIVE_INFINITY;
+        double service = Double.POSITIVE_INFINITY;
+        double typical = Double.POSITIVE_INFINITY;
         for (int i = 0, n = candidates.size(); i < n; i++) {
-            ref = Math.min(ref, serviceSeconds(candidates.get(i)));
+            BackendView b = candidates.get(i);
+            service = Math.min(service, serviceSeconds(b));
+            typical = Math.min(typical, b.speed().typicalServiceSeconds());
         }
-        this.reference = ref > 0 && ref < Double.POSITIVE_INFINITY ? ref : 1.0;
+        this.shortestService = service < Double.POSITIVE_INFINITY ? service : 0;
+        this.shortestTypical = typical > 0 && typical < Double.POSITIVE_INFINITY ? typical : 1.0;
     }
 
     /**
@@ -126,16 +132,16 @@ public final class ExpectedTime {
     }
 
     /**
-     * {@link #cost} with the default weights, beyond the shortest service time among the
-     * candidates ({@code ref}), in units of {@code LOAD_WEIGHT * ref}:
-     * {@code (n / c) * typical / ref + (QUEUE_WEIGHT * queue wait + service - ref) / (LOAD_WEIGHT * ref)}.
+     * {@link #cost} with the default weights beyond the least it could be, in units of the work
+     * ahead: {@code (n / c) * typical / ref + (QUEUE_WEIGHT * queue wait + service - shortest service)
+     * / (LOAD_WEIGHT * ref)}, where {@code ref} is the shortest typical service among the candidates.
      * On equally fast backends with free slots it is exactly {@code least-loaded}'s
-     * {@code outstanding / capacity}; a queue, or a slower backend, adds what it costs this request.
-     * {@code cache-aware}'s load margins compare it.
+     * {@code outstanding / capacity}, whatever the request; a queue, or a slower backend, adds what
+     * it costs. {@code cache-aware}'s load margins compare it.
      */
     public double relativeLoad(BackendView b) {
-        double l = b.outstanding() / b.capacity() * (b.speed().typicalServiceSeconds() / reference)
-                + (QUEUE_WEIGHT * queueSeconds(b) + serviceSeconds(b) - reference) / (LOAD_WEIGHT * reference);
+        double l = b.outstanding() / b.capacity() * (b.speed().typicalServiceSeconds() / shortestTypical)
+                + (QUEUE_WEIGHT * queueSeconds(b) + serviceSeconds(b) - shortestService) / (LOAD_WEIGHT * shortestTypical);
         return Double.isNaN(l) ? Double.POSITIVE_INFINITY : l;
     }
 
