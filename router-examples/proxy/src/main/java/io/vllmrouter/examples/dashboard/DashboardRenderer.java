@@ -44,7 +44,7 @@ public final class DashboardRenderer {
     static final char EMPTY = '\u2591';
     static final char ELLIPSIS = '\u2026';
 
-    /** Fixed column widths: HLTH CB RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT. */
+    /** Fixed column widths: HLTH CB RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT, TPOT. */
     private static final int HEALTH_W = 5;
     private static final int CB_W = 4;
     private static final int NUM_W = 3;
@@ -52,8 +52,10 @@ public final class DashboardRenderer {
     private static final int KV_W = 4;
     private static final int RPS_W = 5;
     private static final int LAT_W = 5;
-    /** Columns: SERVER MODELS HLTH CB RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT: 12 columns, 11 gaps. */
-    private static final int FIXED = HEALTH_W + CB_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + 11;
+    /** The speed estimate's time per output token. */
+    private static final int TPOT_W = 5;
+    /** Columns: SERVER MODELS HLTH CB RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT TPOT: 13 columns, 12 gaps. */
+    private static final int FIXED = HEALTH_W + CB_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + TPOT_W + 12;
 
     private DashboardRenderer() {
     }
@@ -138,6 +140,7 @@ public final class DashboardRenderer {
         cell(h, "KV%", KV_W, true);
         cell(h, "REQ/S", RPS_W, true);
         cell(h, "LAT", LAT_W, true);
+        cell(h, "TPOT", TPOT_W, true);
         lines.add(BOLD + clip(h.toString().stripTrailing(), width) + RESET);
 
         String[] footer = info.footer().isEmpty() ? new String[0] : info.footer().split("\n");
@@ -245,6 +248,10 @@ public final class DashboardRenderer {
         BackendStats.RequestStats q = b.requests();
         cell(r, q == null || !(q.requestsPerSecond() >= 0) ? "-" : rate(q.requestsPerSecond()), RPS_W, true);
         cell(r, q == null || !(q.meanLatencyMillis() > 0) ? "-" : latency(q.meanLatencyMillis()), LAT_W, true);
+        // The speed estimate's time per output token, shown once something of it is measured.
+        BackendStats.SpeedStats sp = b.speed();
+        cell(r, sp.confidence() > 0 && sp.timePerOutputTokenMillis() > 0 ? latency(sp.timePerOutputTokenMillis()) : "-",
+                TPOT_W, true);
         return clip(r.toString().stripTrailing(), width);
     }
 
