@@ -92,9 +92,9 @@ public final class LatencyAwareStrategy implements BalancingStrategy {
         return best;
     }
 
-    /** Rendezvous weight of {@code b} for {@code key}, compared as unsigned. */
+    /** Rendezvous weight of {@code b} for {@code key}, compared as unsigned (the id's hash is cached by String). */
     static long rank(long key, BackendView b) {
-        return PromptBlocks.mix(key ^ PromptBlocks.mix(b.id().hashCode() + 0x9E3779B97F4A7C15L));
+        return PromptBlocks.mix(key ^ (b.id().hashCode() * 0x9E3779B97F4A7C15L));
     }
 
     /** {@code rank} as a fraction in [0, 1). */

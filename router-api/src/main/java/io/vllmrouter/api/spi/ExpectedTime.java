@@ -45,13 +45,21 @@ public final class ExpectedTime {
 
     private final RequestSize size;
     private final double outputTokens;
-    /** The shortest service time of this request, and of a typical request, among the candidates. */
-    private final double shortestService;
-    private final double shortestTypical;
+    private final List<? extends BackendView> candidates;
+    /**
+     * The shortest service time of this request, and of a typical request, among the candidates;
+     * NaN until {@link #relativeLoad} first needs them (a {@code latency-aware} pick never does).
+     */
+    private double shortestService = Double.NaN;
+    private double shortestTypical = Double.NaN;
 
     private ExpectedTime(RequestSize size, double outputTokens, List<? extends BackendView> candidates) {
         this.size = size;
         this.outputTokens = outputTokens;
+        this.candidates = candidates;
+    }
+
+    private void references() {
         double service = Double.POSITIVE_INFINITY;
         double typical = Double.POSITIVE_INFINITY;
         for (int i = 0, n = candidates.size(); i < n; i++) {
@@ -59,8 +67,8 @@ public final class ExpectedTime {
             service = Math.min(service, serviceSeconds(b));
             typical = Math.min(typical, b.speed().typicalServiceSeconds());
         }
-        this.shortestService = service < Double.POSITIVE_INFINITY ? service : 0;
-        this.shortestTypical = typical > 0 && typical < Double.POSITIVE_INFINITY ? typical : 1.0;
+        shortestService = service < Double.POSITIVE_INFINITY ? service : 0;
+        shortestTypical = typical > 0 && typical < Double.POSITIVE_INFINITY ? typical : 1.0;
     }
 
     /**
@@ -100,7 +108,10 @@ public final class ExpectedTime {
 
     /** Seconds from a free slot to this request's first token on {@code b}. */
     public double prefillSeconds(BackendView b) {
-        BackendSpeed s = b.speed();
+        return prefill(b.speed());
+    }
+
+    private double prefill(BackendSpeed s) {
         double perToken = s.prefillPerToken();
         if (size.promptTokens() > 0 && perToken > 0) {
             return size.promptTokens() * perToken;
@@ -110,7 +121,8 @@ public final class ExpectedTime {
 
     /** Seconds this request holds a slot on {@code b}: prefill, then its answer at {@code b}'s speed. */
     public double serviceSeconds(BackendView b) {
-        return prefillSeconds(b) + outputTokens * b.speed().timePerOutputToken();
+        BackendSpeed s = b.speed();
+        return prefill(s) + outputTokens * s.timePerOutputToken();
     }
 
     /** Seconds to this request's last token on {@code b}: {@link #queueSeconds} + {@link #serviceSeconds}. */
@@ -128,7 +140,14 @@ public final class ExpectedTime {
      * {@code service + queueWeight * queue wait + loadWeight * work ahead}.
      */
     public double cost(BackendView b, double queueWeight, double loadWeight) {
-        return serviceSeconds(b) + queueWeight * queueSeconds(b) + loadWeight * workAheadSeconds(b);
+        // The three terms of one read of the backend's figures (a pick computes this per candidate).
+        BackendSpeed s = b.speed();
+        double n = Math.max(0, b.outstanding());
+        int c = b.capacity();
+        double perSlot = s.typicalServiceSeconds() / c;
+        double ahead = n - c + 1;
+        return prefill(s) + outputTokens * s.timePerOutputToken() + queueWeight * (ahead <= 0 ? 0 : ahead * perSlot)
+                + loadWeight * n * perSlot;
     }
 
     /**
@@ -140,6 +159,9 @@ public final class ExpectedTime {
      * it costs. {@code cache-aware}'s load margins compare it.
      */
     public double relativeLoad(BackendView b) {
+        if (Double.isNaN(shortestTypical)) {
+            references();
+        }
         double l = b.outstanding() / b.capacity() * (b.speed().typicalServiceSeconds() / shortestTypical)
                 + (QUEUE_WEIGHT * queueSeconds(b) + serviceSeconds(b) - shortestService) / (LOAD_WEIGHT * shortestTypical);
         return Double.isNaN(l) ? Double.POSITIVE_INFINITY : l;
