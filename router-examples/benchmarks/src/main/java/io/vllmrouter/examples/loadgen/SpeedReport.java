@@ -193,8 +193,8 @@ final class SpeedReport {
         }
         Canvas c = new Canvas(980, 560, 80, 230, 50, 70);
         c.linearAxis(0, Math.max(1, Math.ceil(max * 1.2)), "mean end-to-end latency of the requests arriving in each 5 s (s)");
-        c.title("drift fleet: the fast server slows to half its speed half-way"
-                + (left.isEmpty() ? "" : " (" + String.join(", ", left) + " left out: its queue grew without bound)"));
+        c.title("drift fleet: the fast server at half speed from half-way"
+                + (left.isEmpty() ? "" : "; " + String.join(", ", left) + " left out (unbounded queue)"));
         double seconds = windows * OpenLoopRun.WINDOW_SECONDS;
         for (int s = 0; s <= seconds; s += 10) {
             int x = c.left + (int) Math.round(s / seconds * c.pw);
