@@ -28,23 +28,38 @@ import java.util.List;
  * @param ineligibleReason    why the backend gets no new requests ("ejected by the health checks:
  *                            ...", "circuit breaker open", "asleep (sleep level 1: weights
  *                            offloaded)", "draining: ..."), or null when {@code status} is true
+ * @param speed               how fast the backend has been lately ({@link io.vllmrouter.api.spi.BackendSpeed})
  */
 public record BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
                            double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
                            List<String> models, int inFlight, CircuitState circuitState, boolean draining,
-                           HealthStats health, RequestStats requests, long cacheTokens, String ineligibleReason) {
+                           HealthStats health, RequestStats requests, long cacheTokens, String ineligibleReason,
+                           SpeedStats speed) {
 
     public BackendStats {
         models = List.copyOf(models);
+        speed = speed == null ? SpeedStats.UNKNOWN : speed;
     }
 
-    /** Without a cache size (unknown) and, as {@code status} says, eligible or not for no stated reason. */
+    /** Without speed figures ({@link SpeedStats#UNKNOWN}). */
+    public BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
+                        double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
+                        List<String> models, int inFlight, CircuitState circuitState, boolean draining,
+                        HealthStats health, RequestStats requests, long cacheTokens, String ineligibleReason) {
+        this(url, currentLoad, maxCapacity, availableCapacity, utilizationPercent, status, detailedMetrics, models,
+                inFlight, circuitState, draining, health, requests, cacheTokens, ineligibleReason, SpeedStats.UNKNOWN);
+    }
+
+    /**
+     * Without a cache size (unknown), speed figures, and, as {@code status} says, eligible or not
+     * for no stated reason.
+     */
     public BackendStats(String url, long currentLoad, int maxCapacity, long availableCapacity,
                         double utilizationPercent, boolean status, DetailedMetrics detailedMetrics,
                         List<String> models, int inFlight, CircuitState circuitState, boolean draining,
                         HealthStats health, RequestStats requests) {
         this(url, currentLoad, maxCapacity, availableCapacity, utilizationPercent, status, detailedMetrics, models,
-                inFlight, circuitState, draining, health, requests, -1, null);
+                inFlight, circuitState, draining, health, requests, -1, null, SpeedStats.UNKNOWN);
     }
 
     /** Where the backend stands for new requests; see {@link BackendState} for the words. */
@@ -139,5 +154,25 @@ public record BackendStats(String url, long currentLoad, int maxCapacity, long a
      */
     public record RequestStats(long total, long succeeded, long failed, double requestsPerSecond,
                                double meanLatencyMillis, double meanTtfbMillis) {
+    }
+
+    /**
+     * The router's speed estimate of a backend ({@link io.vllmrouter.api.spi.BackendSpeed}) in
+     * milliseconds, and what it predicts for a new request now. NaN when not known.
+     *
+     * @param timePerOutputTokenMillis time between two output tokens of one answer
+     * @param timeToFirstTokenMillis   time to the first token of a request that finds a free slot (no queueing)
+     * @param prefillMillisPerToken    prefill time per prompt token; NaN when the backend does not publish it
+     * @param typicalOutputTokens      typical answer length of recent requests, in tokens
+     * @param expectedWaitMillis       how long a request sent now would wait for a batch slot
+     * @param confidence               0..1, how much of the estimate is measured (0: the fleet's or the default figures)
+     */
+    public record SpeedStats(double timePerOutputTokenMillis, double timeToFirstTokenMillis,
+                             double prefillMillisPerToken, double typicalOutputTokens, double expectedWaitMillis,
+                             double confidence) {
+
+        /** Nothing known. */
+        public static final SpeedStats UNKNOWN =
+                new SpeedStats(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
     }
 }

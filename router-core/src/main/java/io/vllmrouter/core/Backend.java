@@ -31,6 +31,9 @@ final class Backend implements BackendView {
     final Admission admission = new Admission();
     final LoadEstimate load;
     final BackendCounters counters;
+    /** The speed estimate (fleet context) and what relayed streams add to it (request threads). */
+    final SpeedEstimate speedEstimate = new SpeedEstimate();
+    final RelayedSpeed relayedSpeed = new RelayedSpeed();
 
     Backend(ServerConfig config, int index, Ticker ticker, long staleAfterNanos) {
         this.id = config.id();
@@ -58,6 +61,7 @@ final class Backend implements BackendView {
     @Override public long cacheTokens() { return config.cacheTokens() > 0 ? config.cacheTokens() : load.cacheTokens(); }
     @Override public boolean cacheTokensConfigured() { return config.cacheTokens() > 0; }
     @Override public long cacheEpoch() { return load.cacheEpoch(); }
+    @Override public io.vllmrouter.api.spi.BackendSpeed speed() { return speedEstimate.speed(); }
 
     ServerConfig config() { return config; }
 
@@ -101,7 +105,14 @@ final class Backend implements BackendView {
         String ineligible = admission.ineligibleReason();
         return new BackendStats(id, current, cap, Math.max(0, cap - current), round1(100.0 * current / cap),
                 ineligible == null, load.detailed(), models, load.inFlight(), admission.circuitState(),
-                admission.draining(), admission.healthStats(), counters.stats(), cacheTokens(), ineligible);
+                admission.draining(), admission.healthStats(), counters.stats(), cacheTokens(), ineligible, speedStats());
+    }
+
+    private BackendStats.SpeedStats speedStats() {
+        io.vllmrouter.api.spi.BackendSpeed s = speed();
+        return new BackendStats.SpeedStats(s.timePerOutputToken() * 1000, s.timeToFirstToken() * 1000,
+                s.prefillPerToken() * 1000, s.outputTokens(),
+                io.vllmrouter.api.spi.ExpectedTime.queueSeconds(this) * 1000, s.confidence());
     }
 
     static double round1(double d) {

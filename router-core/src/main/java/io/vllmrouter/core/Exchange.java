@@ -82,6 +82,8 @@ final class Exchange {
     private volatile SseRelay holding;
     /** The thread (or event loop) this request started on, for a wake-up from elsewhere. */
     private final java.util.concurrent.Executor home;
+    /** The request's time-to-first-token objective in seconds ({@link SloGate}); NaN when it has none. */
+    private double ttftObjective = Double.NaN;
 
     Exchange(Forwarder forwarder, RouterRequest request, RequestInfo info, String requestId,
              Duration timeout, Retry retry) {
@@ -117,6 +119,12 @@ final class Exchange {
 
     CompletableFuture<RouterResponse> start() {
         forwarder.listener().onRequestStart(requestId, info.model(), request);
+        try {
+            ttftObjective = SloGate.objective(request, info.model(), forwarder.snapshot().settings.ttftSlo());
+        } catch (RouterException e) {
+            fail(e);
+            return result;
+        }
         attempt();
         return result;
     }
@@ -157,6 +165,14 @@ final class Exchange {
             }
         }
         admission.leave();
+        if (!Double.isNaN(ttftObjective) && !candidates.isEmpty() && !resumeMode) {
+            try {
+                candidates = SloGate.meeting(candidates, info.size(), ttftObjective, info.model(), snap);
+            } catch (RouterException e) {
+                fail(e);
+                return;
+            }
+        }
         Attempt a = candidates.isEmpty() ? null
                 : snap.pick(candidates, info, failures.attempts() + 1, forwarder.random(), forwarder.ticker());
         if (a != null && settings.maxInFlightFactor() > 0) {
@@ -368,13 +384,19 @@ final class Exchange {
         Scheduler.Cancellable[] deadline = new Scheduler.Cancellable[1];
         current = a;
         ResumableStream resuming = status == 200 ? resumable : null;
+        // A stream relayed whole from one backend also times that backend (its speed estimate).
+        StreamTiming timing = resuming == null && status == 200 && info.stream()
+                ? StreamTiming.of(a, info.size().promptTokens(), forwarder.ticker()) : null;
         StreamingBody body = new StreamingBody((outcome, cause, bytes) -> {
             Scheduler.Cancellable d = deadline[0];
             if (d != null) {
                 d.cancel();
             }
+            if (timing != null && outcome == StreamingBody.Outcome.COMPLETED) {
+                timing.completed();
+            }
             report.bodyEnded(current, status, outcome, cause, headersAt, bytes);
-        });
+        }, timing);
         streamingBody = body;
         ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()),
                 resuming == null ? Headers.contentLength(resp.headers()) : -1, body,

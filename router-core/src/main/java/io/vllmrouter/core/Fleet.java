@@ -187,6 +187,7 @@ final class Fleet {
                 }
             }
             b.load.staleAfterNanos(staleAfter);
+            b.speedEstimate.halfLifeNanos(c.speedHalfLife().toNanos());
             if (!c.enableActiveHealthCheck()) {
                 b.admission.health.reset();
             }
@@ -209,7 +210,7 @@ final class Fleet {
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
                 (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
                 c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
-                c.queueTimeout(), active)));
+                c.queueTimeout(), active, c.ttftSlo())));
         try {
             strategy.backendsChanged(List.copyOf(next));
         } catch (RuntimeException e) {
@@ -300,6 +301,7 @@ final class Fleet {
             if (admissionChanged && !closed) {
                 publish(snapshot.rebuilt());
             }
+            SpeedEstimate.round(snapshot.all, ticker.nanoTime());
             draining.removeIf(b -> b.inFlight() == 0);
         });
     }
@@ -313,6 +315,7 @@ final class Fleet {
         return post(() -> {
             if (error == null) {
                 b.load.scraped(m);
+                b.speedEstimate.scraped(m == null ? null : m.latency(), ticker.nanoTime());
             } else {
                 b.load.scrapeFailed();
             }

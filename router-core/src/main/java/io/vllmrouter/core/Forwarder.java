@@ -144,6 +144,10 @@ final class Forwarder {
         Snapshot snap = snapshots.get();
         RequestInfo info = RequestInfo.of(request, snap.settings.sessionHeader());
         List<Backend> candidates = snap.candidates(info.model());
+        double objective = SloGate.objective(request, info.model(), snap.settings.ttftSlo());
+        if (!Double.isNaN(objective) && !candidates.isEmpty()) {
+            candidates = SloGate.meeting(candidates, info.size(), objective, info.model(), snap);
+        }
         Attempt a = candidates.isEmpty() ? null : snap.pick(candidates, info, 1, random(), ticker);
         if (a == null) {
             throw snap.unavailable(info.model());

@@ -37,6 +37,11 @@ record RequestContext(RequestInfo info, int attempt, RandomGenerator random, KvC
     }
 
     @Override
+    public io.vllmrouter.api.spi.RequestSize size() {
+        return info.size();
+    }
+
+    @Override
     public long[] promptBlockHashes(int blockChars) {
         return info.prompt().hashes(blockChars);
     }

@@ -5,30 +5,33 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vllmrouter.api.InvalidRequestException;
 import io.vllmrouter.api.RouterRequest;
+import io.vllmrouter.api.spi.RequestSize;
 import java.io.IOException;
 import java.util.Locale;
 
 /**
  * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
  * fields of its JSON body (read with a streaming parser; the body is never re-serialised), the
- * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default) and, only
- * when a strategy asks, the prompt's block hashes ({@link PromptHashes}) and tokens ({@link RequestTokens}).
+ * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default), its
+ * {@link RequestSize} (the body's length and its answer-token limit) and, only when a strategy asks,
+ * the prompt's block hashes ({@link PromptHashes}) and tokens ({@link RequestTokens}).
  *
  * <p>A {@code multipart/form-data} body (vLLM's audio uploads) routes by its {@code model} and
  * {@code stream} form fields ({@link MultipartFields}: the upload itself is neither parsed nor
  * copied). Other bodies whose {@code Content-Type} is set and not JSON are not parsed: they route as
  * "any model".
  */
-record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt, RequestTokens tokens) {
+record RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt, RequestTokens tokens,
+                   RequestSize size) {
 
     static final String SESSION_HEADER = "X-Session-Id";
 
     RequestInfo(String model, boolean stream, String affinityKey) {
-        this(model, stream, affinityKey, PromptHashes.NONE, RequestTokens.NONE);
+        this(model, stream, affinityKey, PromptHashes.NONE, RequestTokens.NONE, RequestSize.UNKNOWN);
     }
 
     RequestInfo(String model, boolean stream, String affinityKey, PromptHashes prompt) {
-        this(model, stream, affinityKey, prompt, RequestTokens.NONE);
+        this(model, stream, affinityKey, prompt, RequestTokens.NONE, RequestSize.UNKNOWN);
     }
 
     static RequestInfo of(RouterRequest request) {
@@ -49,6 +52,8 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
         String model = null;
         boolean stream = false;
         String user = null;
+        int maxTokens = -1;
+        int maxCompletionTokens = -1;
         try (JsonParser p = RouterJson.factory().createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new InvalidRequestException("Request body must be a JSON object", null);
@@ -78,6 +83,9 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
                         }
                         p.skipChildren();
                     }
+                    // The answer's limit, for the size: chat's newer name wins, the Responses API has its own.
+                    case "max_tokens" -> maxTokens = positiveInt(p, v, maxTokens);
+                    case "max_completion_tokens", "max_output_tokens" -> maxCompletionTokens = positiveInt(p, v, maxCompletionTokens);
                     default -> p.skipChildren();
                 }
             }
@@ -90,7 +98,17 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
             throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
         }
         return new RequestInfo(model, stream, user != null ? user : session, new PromptHashes(body, model),
-                new RequestTokens(body, model));
+                new RequestTokens(body, model),
+                RequestSize.of(body.length, maxCompletionTokens > 0 ? maxCompletionTokens : maxTokens));
+    }
+
+    /** A positive integer value, else {@code otherwise} (a wrong value is the backend's to refuse). */
+    private static int positiveInt(JsonParser p, JsonToken v, int otherwise) throws IOException {
+        if (v == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT && p.getIntValue() > 0) {
+            return p.getIntValue();
+        }
+        p.skipChildren();
+        return otherwise;
     }
 
     private static boolean isJson(String contentType) {

@@ -36,7 +36,7 @@ final class Snapshot {
                     int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
                     Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax,
                     double maxInFlightFactor, int maxQueue, Duration queueTimeout,
-                    PromptServices.Active prompts) {
+                    PromptServices.Active prompts, io.vllmrouter.core.config.TtftSlo ttftSlo) {
     }
 
     final Settings settings;

@@ -49,6 +49,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
 
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final EndListener listener;
+    /** Times the chunks for the backend's speed estimate; null when not timed. */
+    private final StreamTiming timing;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Flow.Subscription subscription;
@@ -80,7 +82,13 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
     private boolean asked;
 
     StreamingBody(EndListener listener) {
+        this(listener, null);
+    }
+
+    /** With {@code timing} told of each chunk as it arrives (null: none). */
+    StreamingBody(EndListener listener, StreamTiming timing) {
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.timing = timing;
     }
 
     @Override
@@ -115,6 +123,9 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
 
     @Override
     public void onNext(BodyChunk item) {
+        if (timing != null) {
+            timing.chunk();
+        }
         Flow.Subscriber<? super BodyChunk> d = downstream;
         if (d == null) {
             queue.offer(item);

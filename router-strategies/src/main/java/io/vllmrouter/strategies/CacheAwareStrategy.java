@@ -2,6 +2,7 @@ package io.vllmrouter.strategies;
 
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.api.spi.ExpectedTime;
 import io.vllmrouter.api.spi.KvCacheIndex;
 import io.vllmrouter.api.spi.PickInputs;
 import io.vllmrouter.api.spi.PromptBlocks;
@@ -25,9 +26,14 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code vllm:cache_config_info}, else {@code default_cache_tokens}). A pick:
  *
  * <ol>
- *   <li>Load is {@code outstanding / capacity} (as {@code least-loaded}). A backend is
- *       <em>overloaded</em> when its load exceeds the lowest by more than {@code load_margin} and
- *       is more than {@code load_ratio} times it; the others are <em>eligible</em>.</li>
+ *   <li>Load is what sending the request there costs in expected time, beyond its shortest service
+ *       time among the candidates ({@link ExpectedTime#relativeLoad}, the figure {@code latency-aware}
+ *       minimizes): on equally fast backends with free slots exactly {@code outstanding / capacity}
+ *       (as {@code least-loaded}); a queue, or a slower backend, adds what it costs this request.
+ *       A backend is <em>overloaded</em>
+ *       when its load exceeds the lowest by more than {@code load_margin} and is more than
+ *       {@code load_ratio} times it; the others are <em>eligible</em>. So a cached prefix on a slow,
+ *       busy backend does not win over a cold fast one when it would finish later overall.</li>
  *   <li>The eligible backend holding the longest cached prefix (at least {@code min_match_blocks}
  *       blocks) wins; among equal prefixes the least loaded, then rendezvous.</li>
  *   <li>No eligible backend holds any of it, and the request has an affinity key (the {@code user}
@@ -113,9 +119,10 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         }
         long[] blocks = context.promptBlockHashes(settings.blockChars());
         String key = settings.sessionAffinity() ? context.affinityKey() : null;
+        ExpectedTime time = ExpectedTime.of(context.size(), candidates);
         double min = Double.POSITIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            min = Math.min(min, load(candidates.get(i)));
+            min = Math.min(min, time.relativeLoad(candidates.get(i)));
         }
         double limit = Math.max(min + settings.loadMargin(), min * settings.loadRatio());
         double coldLimit = min + settings.coldMargin();
@@ -145,7 +152,7 @@ public final class CacheAwareStrategy implements BalancingStrategy {
                 if (m < settings.minMatchBlocks() || m < bestMatch) {
                     continue;
                 }
-                double l = load(b);
+                double l = time.relativeLoad(b);
                 if (l > limit) {
                     overridden = true;
                     continue;
@@ -169,24 +176,24 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         } else if (key != null) {
             // No usable cached prefix: the session's backend, while it is not overloaded.
             long keyHash = BlockIndex.hash64(key);
-            chosen = rendezvous(candidates, keyHash, Double.POSITIVE_INFINITY);
-            if (load(chosen) <= limit) {
+            chosen = rendezvous(candidates, time, keyHash, Double.POSITIVE_INFINITY);
+            if (time.relativeLoad(chosen) <= limit) {
                 sessionPicks.increment();
             } else {
-                chosen = rendezvous(candidates, keyHash, coldLimit);
+                chosen = rendezvous(candidates, time, keyHash, coldLimit);
                 loadOverrides.increment();
             }
         } else if (blocks.length > 0) {
             // A cold prefix: among the backends about as loaded as the least loaded, the one its
             // leading blocks rank first, so that other replicas send it to the same place.
-            chosen = rendezvous(candidates, blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1], coldLimit);
+            chosen = rendezvous(candidates, time, blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1], coldLimit);
             if (overridden) {
                 loadOverrides.increment();
             } else {
                 coldPicks.increment();
             }
         } else {
-            return leastLoaded(candidates, context);
+            return leastLoaded(candidates, time, context);
         }
         if (blocks.length > 0) {
             index(chosen).record(blocks, blocks.length, chosen.cacheEpoch(), capacityOf(chosen));
@@ -194,19 +201,13 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         return chosen;
     }
 
-    /** {@code outstanding / capacity}; NaN counts as unbounded. */
-    static double load(BackendView b) {
-        double l = b.outstanding() / b.capacity();
-        return Double.isNaN(l) ? Double.POSITIVE_INFINITY : l;
-    }
-
     /** The candidate with load at most {@code limit} ranked first for {@code key} (highest random weight). */
-    private BackendView rendezvous(List<? extends BackendView> candidates, long key, double limit) {
+    private BackendView rendezvous(List<? extends BackendView> candidates, ExpectedTime time, long key, double limit) {
         BackendView best = null;
         long bestRank = 0;
         for (int i = 0, n = candidates.size(); i < n; i++) {
             BackendView b = candidates.get(i);
-            if (load(b) > limit) {
+            if (time.relativeLoad(b) > limit) {
                 continue;
             }
             long r = rank(key, index(b).idHash);
@@ -223,13 +224,13 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         return PromptBlocks.mix(key ^ PromptBlocks.mix(backendHash + 0x9E3779B97F4A7C15L));
     }
 
-    private static BackendView leastLoaded(List<? extends BackendView> candidates, RouteContext context) {
+    private static BackendView leastLoaded(List<? extends BackendView> candidates, ExpectedTime time, RouteContext context) {
         BackendView chosen = null;
         double best = Double.POSITIVE_INFINITY;
         int ties = 0;
         for (int i = 0, n = candidates.size(); i < n; i++) {
             BackendView b = candidates.get(i);
-            double l = load(b);
+            double l = time.relativeLoad(b);
             if (chosen == null || l < best) {
                 chosen = b;
                 best = l;

@@ -12,18 +12,19 @@ import org.junit.jupiter.api.Test;
 class ProvidersTest {
 
     @Test
-    void serviceLoaderFindsTheFourBuiltIns() {
+    void serviceLoaderFindsTheFiveBuiltIns() {
         Map<String, BalancingStrategyProvider> byName = new HashMap<>();
         for (BalancingStrategyProvider p : ServiceLoader.load(BalancingStrategyProvider.class)) {
             assertThat(byName.put(p.name(), p)).as("duplicate %s", p.name()).isNull();
         }
         assertThat(byName).containsOnlyKeys(WeightedScoreStrategy.NAME, LeastLoadedStrategy.NAME, RoundRobinStrategy.NAME,
-                CacheAwareStrategy.NAME);
+                CacheAwareStrategy.NAME, LatencyAwareStrategy.NAME);
         assertThat(byName.values()).allSatisfy(p -> assertThat(p.priority()).isEqualTo(5));
         assertCreates(byName.get("weighted-score"), WeightedScoreStrategy.class);
         assertCreates(byName.get("least-loaded"), LeastLoadedStrategy.class);
         assertCreates(byName.get("round-robin"), RoundRobinStrategy.class);
         assertCreates(byName.get("cache-aware"), CacheAwareStrategy.class);
+        assertCreates(byName.get("latency-aware"), LatencyAwareStrategy.class);
     }
 
     private static void assertCreates(BalancingStrategyProvider provider, Class<? extends BalancingStrategy> type) {

@@ -89,4 +89,15 @@ public interface BackendView {
     default long cacheEpoch() {
         return 0;
     }
+
+    /**
+     * How fast the backend has been lately (time per output token, time to first token, prefill
+     * rate, typical answer length), as the router's fleet owner estimates it from vLLM's histograms
+     * and from the streams it relays; see {@link BackendSpeed}. Never null: a backend nothing is
+     * known of has the fleet's figures, or {@link BackendSpeed#DEFAULT}. Read live (one volatile
+     * read); changes at each scrape round.
+     */
+    default BackendSpeed speed() {
+        return BackendSpeed.DEFAULT;
+    }
 }

@@ -46,6 +46,16 @@ public interface RouteContext {
         return null;
     }
 
+    /**
+     * The request's size: estimated prompt tokens and its own limit on answer tokens, read from the
+     * JSON body when the router parsed it; {@link RequestSize#UNKNOWN} when there is none (a
+     * multipart upload, a host's own context). Strategies that weigh requests by their size
+     * ({@code latency-aware}) use it with {@link ExpectedTime}.
+     */
+    default RequestSize size() {
+        return RequestSize.UNKNOWN;
+    }
+
     /** A plain context, for tests and for hosts that call a strategy directly. */
     static RouteContext of(String model, boolean stream, String affinityKey, int attempt, RandomGenerator random) {
         return new Simple(model, stream, affinityKey, attempt, random);
@@ -58,6 +68,25 @@ public interface RouteContext {
      */
     static RouteContext ofPrompt(String model, String affinityKey, CharSequence prompt, RandomGenerator random) {
         return new Prompted(model, affinityKey, prompt, random);
+    }
+
+    /** A context of a request of {@code size}: streaming, first attempt (tests, benchmarks, hosts). */
+    static RouteContext ofSize(String model, String affinityKey, RequestSize size, RandomGenerator random) {
+        return new Sized(model, affinityKey, size, random);
+    }
+
+    /** The value behind {@link #ofSize}. */
+    record Sized(String model, String affinityKey, RequestSize size, RandomGenerator random) implements RouteContext {
+
+        @Override
+        public boolean stream() {
+            return true;
+        }
+
+        @Override
+        public int attempt() {
+            return 1;
+        }
     }
 
     /** The value behind {@link #of}. */

@@ -35,7 +35,7 @@ final class ConfigKeys {
             "a table such as { url = \"http://host:8000\", max_concurrent_requests = 4 }";
     static final String URL_EXPECTED = "http:// or https:// URL with a host";
 
-    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery");
+    static final List<String> ROOT_KEYS = List.of("servers", "config", "strategies", "discovery", "slo");
     static final List<String> SERVERS_KEYS = List.of("servers");
     static final List<String> SERVER_KEYS = List.of("url", "max_concurrent_requests", "models", "api_key", "name",
             "cache_tokens", "kv_events", "kv_events_replay", "kv_events_ranks");
@@ -99,7 +99,8 @@ final class ConfigKeys {
             new Setting("max_in_flight_factor", Kind.NUMBER, "number >= 0 and <= 1000, 0 for off",
                     (b, v) -> b.maxInFlightFactor((Double) v)),
             integer("max_queue", 0, (b, n) -> b.maxQueue(n)),
-            seconds("queue_timeout", (b, d) -> b.queueTimeout(d)));
+            seconds("queue_timeout", (b, d) -> b.queueTimeout(d)),
+            seconds("speed_half_life", (b, d) -> b.speedHalfLife(d)));
 
     /** {@code [config]} keys read under a former name, which their messages then use. */
     @SuppressWarnings("deprecation")

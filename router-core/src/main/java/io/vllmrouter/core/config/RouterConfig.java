@@ -65,6 +65,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public static final int DEFAULT_STREAM_FAILOVER_MAX = 2;
     /** Default {@code queue_timeout}: the longest a request waits for a saturated fleet. */
     public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofSeconds(5);
+    /** Default {@code speed_half_life}: how fast old samples of a backend's speed lose weight. */
+    public static final Duration DEFAULT_SPEED_HALF_LIFE = Duration.ofSeconds(10);
 
     private final List<ServerConfig> servers;
     private final Duration healthCheckInterval;
@@ -104,6 +106,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     private final Map<String, Map<String, String>> strategySettings;
     /** Settings of {@link ConfigExtension}s, by extension name; package-private for the builder's copy. */
     final Map<String, Object> extensions;
+    private final Duration speedHalfLife;
+    private final TtftSlo ttftSlo;
 
     RouterConfig(RouterConfigBuilder b) {
         this.extensions = Map.copyOf(b.extensions);
@@ -142,6 +146,8 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
         this.maxInFlightFactor = b.maxInFlightFactor;
         this.maxQueue = b.maxQueue;
         this.queueTimeout = b.queueTimeout;
+        this.speedHalfLife = b.speedHalfLife;
+        this.ttftSlo = b.ttftSlo;
         Map<String, Map<String, String>> ss = new TreeMap<>();
         b.strategySettings.forEach((k, v) -> ss.put(k, Collections.unmodifiableMap(new TreeMap<>(v))));
         this.strategySettings = Collections.unmodifiableMap(ss);
@@ -251,9 +257,12 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
     public int maxQueue() { return maxQueue; }
     /** {@code queue_timeout} (s): the longest a request waits in that queue before its 429. */
     public Duration queueTimeout() { return queueTimeout; }
+    /** {@code speed_half_life} (s): the age at which a sample of a backend's speed counts half. */
+    public Duration speedHalfLife() { return speedHalfLife; }
+    /** {@code [slo]}: the optional time-to-first-token objective. */
+    public TtftSlo ttftSlo() { return ttftSlo; }
     /** The configured {@code first_token_timeout}, uncapped (for the builder). */
     Duration firstByteTimeoutSetting() { return firstByteTimeout; }
-    /** How the proxy admits clients: timeouts, limits, TLS, admin paths and {@code [auth]}. */
     /**
      * The settings of {@code extension} (a host's own part of the file), or its defaults when the
      * configuration has none.
@@ -313,7 +322,9 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 && maxQueue == c.maxQueue
                 && queueTimeout.equals(c.queueTimeout)
                 && strategySettings.equals(c.strategySettings)
-                && extensions.equals(c.extensions);
+                && extensions.equals(c.extensions)
+                && speedHalfLife.equals(c.speedHalfLife)
+                && ttftSlo.equals(c.ttftSlo);
     }
 
     @Override
@@ -325,7 +336,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 modelsRefreshInterval, circuitBreakerFailureRate, circuitBreakerMinimumCalls, circuitBreakerWindow,
                 circuitBreakerWait, circuitBreakerHalfOpenCalls, sessionHeader, strategySettings,
                 retryOnStatus, firstByteTimeout, streamFailover, streamFailoverMax, maxInFlightFactor, maxQueue,
-                queueTimeout, extensions, responsesAffinityMax, responsesAffinityTtl);
+                queueTimeout, extensions, responsesAffinityMax, responsesAffinityTtl, speedHalfLife, ttftSlo);
     }
 
     @Override
@@ -348,6 +359,7 @@ public final class RouterConfig implements io.vllmrouter.api.RouterSettings {
                 + ", retryOnStatus=" + retryOnStatus + ", firstByteTimeout=" + firstByteTimeout
                 + ", streamFailover=" + streamFailover + ", streamFailoverMax=" + streamFailoverMax
                 + ", maxInFlightFactor=" + maxInFlightFactor + ", maxQueue=" + maxQueue + ", queueTimeout=" + queueTimeout
-                + ", strategySettings=" + strategySettings + ", extensions=" + extensions + "]";
+                + ", strategySettings=" + strategySettings + ", extensions=" + extensions
+                + ", speedHalfLife=" + speedHalfLife + ", ttftSlo=" + ttftSlo + "]";
     }
 }

@@ -58,6 +58,8 @@ public final class RouterConfigBuilder {
     final Map<String, Map<String, String>> strategySettings = new TreeMap<>();
     /** Settings of {@link ConfigExtension}s, by extension name. */
     final Map<String, Object> extensions = new TreeMap<>();
+    Duration speedHalfLife = RouterConfig.DEFAULT_SPEED_HALF_LIFE;
+    TtftSlo ttftSlo = TtftSlo.DEFAULT;
 
     RouterConfigBuilder() {
     }
@@ -100,6 +102,8 @@ public final class RouterConfigBuilder {
         queueTimeout = c.queueTimeout();
         strategySettings.putAll(c.strategySettings());
         extensions.putAll(c.extensions);
+        speedHalfLife = c.speedHalfLife();
+        ttftSlo = c.ttftSlo();
     }
 
     /** {@code settings} for {@code extension} (a host's own part of the file, {@link ConfigExtension}). */
@@ -255,6 +259,12 @@ public final class RouterConfigBuilder {
     }
     public RouterConfigBuilder maxQueue(int n) { maxQueue = atLeast("max_queue", n, 0); return this; }
     public RouterConfigBuilder queueTimeout(Duration d) { queueTimeout = positive("queue_timeout", d); return this; }
+
+    /** {@code speed_half_life} (s): the age at which a sample of a backend's speed counts half. */
+    public RouterConfigBuilder speedHalfLife(Duration d) { speedHalfLife = positive("speed_half_life", d); return this; }
+
+    /** {@code [slo]}: the optional time-to-first-token objective. */
+    public RouterConfigBuilder ttftSlo(TtftSlo slo) { ttftSlo = Objects.requireNonNull(slo, "slo"); return this; }
 
     /**
      * Checks the values that depend on each other (unique server URLs) and builds.

@@ -99,6 +99,15 @@ final class TomlConfigParser {
                 readStrategies(strategiesTable, builder);
             });
         }
+        Object sloValue = root.get(List.of("slo"));
+        if (sloValue != null) {
+            check(() -> {
+                if (!(sloValue instanceof TomlTable sloTable)) {
+                    throw bad(root, "slo", "slo", sloValue, "an [slo] table");
+                }
+                builder.ttftSlo(SloTable.read(sloTable, source));
+            });
+        }
         // The hosts' own parts of the file (the proxy's front door): read by their extensions.
         for (ConfigExtension<?> extension : ConfigExtensions.installed()) {
             check(() -> readExtension(extension, root, builder));
@@ -381,7 +390,7 @@ final class TomlConfigParser {
         for (ConfigExtension<?> e : ConfigExtensions.installed()) {
             known.addAll(e.tables());
         }
-        return unknownKey(root, "", key, known, "the top level ([servers], [config], [strategies.NAME], [discovery]"
+        return unknownKey(root, "", key, known, "the top level ([servers], [config], [strategies.NAME], [discovery], [slo]"
                 + (known.size() > ROOT_KEYS.size() ? " and " + known.subList(ROOT_KEYS.size(), known.size()).stream()
                 .map(t -> "[" + t + "]").collect(java.util.stream.Collectors.joining(", ")) : "") + ")", hint);
     }

@@ -21,15 +21,18 @@ import java.util.Objects;
  *                           hybrid models too) times the engines, where vLLM prints it, else
  *                           {@code cacheBlocks * cacheBlockSize}; -1 when unknown
  * @param sleepState         what {@code vllm:engine_sleep_state} says, {@link SleepState#UNKNOWN} when absent
+ * @param latency            the latency histograms' sums and counts ({@link LatencyCounters#NONE} when absent)
  */
 public record LoadMetrics(double running, double waiting, double kvCacheUsage, double maxFds, long cacheBlocks,
-                          int cacheBlockSize, double prefixCacheQueries, long cacheTokens, SleepState sleepState) {
+                          int cacheBlockSize, double prefixCacheQueries, long cacheTokens, SleepState sleepState,
+                          LatencyCounters latency) {
 
     /** A page that carried none of the figures. */
     public static final LoadMetrics EMPTY = new LoadMetrics(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
 
     public LoadMetrics {
         Objects.requireNonNull(sleepState, "sleepState");
+        latency = latency == null ? LatencyCounters.NONE : latency;
     }
 
     /** The load figures alone, cache geometry, counters and sleep state unknown. */
@@ -37,11 +40,12 @@ public record LoadMetrics(double running, double waiting, double kvCacheUsage, d
         this(running, waiting, kvCacheUsage, maxFds, -1, -1, Double.NaN);
     }
 
-    /** Figures of a page without {@code kv_cache_size_tokens} or {@code vllm:engine_sleep_state}. */
+    /** Figures of a page without {@code kv_cache_size_tokens}, {@code vllm:engine_sleep_state} or latency histograms. */
     public LoadMetrics(double running, double waiting, double kvCacheUsage, double maxFds, long cacheBlocks,
                        int cacheBlockSize, double prefixCacheQueries) {
         this(running, waiting, kvCacheUsage, maxFds, cacheBlocks, cacheBlockSize, prefixCacheQueries,
-                cacheBlocks > 0 && cacheBlockSize > 0 ? cacheBlocks * cacheBlockSize : -1, SleepState.UNKNOWN);
+                cacheBlocks > 0 && cacheBlockSize > 0 ? cacheBlocks * cacheBlockSize : -1, SleepState.UNKNOWN,
+                LatencyCounters.NONE);
     }
 
     /** Whether the page named running or waiting requests: the figures that steer. */

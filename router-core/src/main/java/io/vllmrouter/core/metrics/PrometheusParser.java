@@ -34,6 +34,10 @@ import java.util.Objects;
  *   <tr><td>prefixCacheQueries</td><td>{@code vllm:prefix_cache_queries_total}</td><td>sum</td></tr>
  *   <tr><td>sleepState</td><td>{@code vllm:engine_sleep_state} by its {@code sleep_state} label</td>
  *       <td>asleep when any engine's {@code awake} is 0</td></tr>
+ *   <tr><td>latency ({@link LatencyCounters})</td><td>{@code _sum} and {@code _count} of
+ *       {@code vllm:inter_token_latency_seconds} (else {@code vllm:time_per_output_token_seconds}, else
+ *       {@code sglang:inter_token_latency_seconds}), {@code vllm:request_prefill_time_seconds},
+ *       {@code vllm:request_prompt_tokens}, {@code vllm:request_generation_tokens}</td><td>sum</td></tr>
  * </table>
  *
  * <p>"Several series" means any label sets: vLLM's {@code engine} (data parallel), SGLang's
@@ -65,6 +69,18 @@ public final class PrometheusParser {
     private static final int CACHE_CONFIG = 8;
     private static final int PREFIX_QUERIES = 9;
     private static final int SLEEP_STATE = 10;
+    // Latency histograms' sums and counts (LatencyCounters).
+    private static final int ITL_SUM = 11;
+    private static final int ITL_COUNT = 12;
+    private static final int TPOT_SUM = 13;
+    private static final int TPOT_COUNT = 14;
+    private static final int S_ITL_SUM = 15;
+    private static final int S_ITL_COUNT = 16;
+    private static final int PREFILL_SUM = 17;
+    private static final int PREFILL_COUNT = 18;
+    private static final int PROMPT_SUM = 19;
+    private static final int GENERATION_SUM = 20;
+    private static final int GENERATION_COUNT = 21;
 
     private static final String[] NAMES = {
         "vllm:num_requests_running",
@@ -78,6 +94,17 @@ public final class PrometheusParser {
         "vllm:cache_config_info",
         "vllm:prefix_cache_queries_total",
         "vllm:engine_sleep_state",
+        "vllm:inter_token_latency_seconds_sum",
+        "vllm:inter_token_latency_seconds_count",
+        "vllm:time_per_output_token_seconds_sum",
+        "vllm:time_per_output_token_seconds_count",
+        "sglang:inter_token_latency_seconds_sum",
+        "sglang:inter_token_latency_seconds_count",
+        "vllm:request_prefill_time_seconds_sum",
+        "vllm:request_prefill_time_seconds_count",
+        "vllm:request_prompt_tokens_sum",
+        "vllm:request_generation_tokens_sum",
+        "vllm:request_generation_tokens_count",
     };
     private static final int[] NAME_HASHES = new int[NAMES.length];
 
@@ -146,7 +173,20 @@ public final class PrometheusParser {
             double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
             double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
             return new LoadMetrics(running, waiting, usage, maxFds, engines.cacheBlocks(), engines.cacheBlockSize(),
-                    sum(PREFIX_QUERIES), engines.cacheTokens(), engines.sleepState());
+                    sum(PREFIX_QUERIES), engines.cacheTokens(), engines.sleepState(), latency());
+        }
+
+        /** The first token-gap family present (sum and count together), and the per-request histograms. */
+        private LatencyCounters latency() {
+            int gapSum = ITL_SUM;
+            int gapCount = ITL_COUNT;
+            if (Double.isNaN(sum(ITL_SUM)) || Double.isNaN(sum(ITL_COUNT))) {
+                boolean older = !Double.isNaN(sum(TPOT_SUM)) && !Double.isNaN(sum(TPOT_COUNT));
+                gapSum = older ? TPOT_SUM : S_ITL_SUM;
+                gapCount = older ? TPOT_COUNT : S_ITL_COUNT;
+            }
+            return new LatencyCounters(sum(gapSum), sum(gapCount), sum(PREFILL_SUM), sum(PREFILL_COUNT), sum(PROMPT_SUM),
+                    sum(GENERATION_SUM), sum(GENERATION_COUNT));
         }
 
         private int indexOfNewline(int from) {

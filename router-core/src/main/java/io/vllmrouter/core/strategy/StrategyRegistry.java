@@ -54,6 +54,7 @@ public final class StrategyRegistry {
         m.put("least-loaded", "io.vllmrouter.strategies.LeastLoadedStrategyProvider");
         m.put("round-robin", "io.vllmrouter.strategies.RoundRobinStrategyProvider");
         m.put("cache-aware", "io.vllmrouter.strategies.CacheAwareStrategyProvider");
+        m.put("latency-aware", "io.vllmrouter.strategies.LatencyAwareStrategyProvider");
         return Collections.unmodifiableMap(m);
     }
 

@@ -92,6 +92,7 @@ class ConfigBadValueTest {
                 bad("max_in_flight_factor", "-1", "number >= 0 and <= 1000, 0 for off"),
                 bad("max_queue", "-1", "integer >= 0"),
                 bad("queue_timeout", "0", "seconds > 0"),
+                bad("speed_half_life", "0", "seconds > 0"),
                 bad("first_token_timeout", "\"30s\"", SECONDS));
     }
 

@@ -150,6 +150,7 @@ class ConfigLoaderTest {
                 max_in_flight_factor = 1.5
                 max_queue = 64
                 queue_timeout = 2
+                speed_half_life = 30
                 """;
         RouterConfig expected = RouterConfig.builder()
                 .server(new ServerConfig(URI.create("http://a:8000"), 4, List.of("llama", "qwen"), "sk-a"))
@@ -187,6 +188,7 @@ class ConfigLoaderTest {
                 .maxInFlightFactor(1.5)
                 .maxQueue(64)
                 .queueTimeout(Duration.ofSeconds(2))
+                .speedHalfLife(Duration.ofSeconds(30))
                 .build();
 
         RouterConfig c = ConfigLoader.parse(toml, "all.toml", NO_ENV);
@@ -214,7 +216,8 @@ class ConfigLoaderTest {
                     && !method.isAnnotationPresent(Deprecated.class)   // a former name, read as an alias
                     && !method.getName().startsWith("server")
                     && !method.getName().equals("strategySettings")
-                    && !method.getName().equals("extension")) {
+                    && !method.getName().equals("extension")
+                    && !method.getName().equals("ttftSlo")) {  // the [slo] table
                 setters.add(method.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT));
             }
         }

@@ -94,6 +94,74 @@ class PrometheusParserTest {
         }
     }
 
+    /** The latency histograms' sums and counts ({@link LatencyCounters}), the speed estimate's input. */
+    @Nested
+    class Latency {
+
+        @Test
+        void v011HistogramsAreSummedOverEngines() throws Exception {
+            // fixtures/metrics/latency/README.md gives the figures.
+            LoadMetrics m = PrometheusParser.parseLoad(MetricsFixtures.read("latency/vllm-v0.11-dp2-scrape2.txt"));
+            assertFigures(m, 8, 3, 0.375, 1048576);
+            LatencyCounters c = m.latency();
+            assertThat(c.tokenGapSeconds()).isCloseTo(33.0, within(1e-12));
+            assertThat(c.tokenGaps()).isEqualTo(2200);
+            assertThat(c.prefillSeconds()).isCloseTo(11.1, within(1e-12));
+            assertThat(c.prefills()).isEqualTo(97);
+            assertThat(c.promptTokens()).isEqualTo(49200);
+            assertThat(c.outputTokens()).isEqualTo(12416);
+            assertThat(c.finished()).isEqualTo(97);
+        }
+
+        @Test
+        void theOlderNameOfTheTokenGapHistogramIsReadWhenTheNewOneIsAbsent() throws Exception {
+            String v010 = """
+                    vllm:num_requests_running{engine="0",model_name="m"} 1.0
+                    vllm:time_per_output_token_seconds_count{engine="0",model_name="m"} 40.0
+                    vllm:time_per_output_token_seconds_sum{engine="0",model_name="m"} 0.8
+                    """;
+            LatencyCounters c = PrometheusParser.parseLoad(v010).latency();
+            assertThat(c.tokenGaps()).isEqualTo(40);
+            assertThat(c.tokenGapSeconds()).isEqualTo(0.8);
+            // With both (vLLM 0.11 with --show-hidden-metrics-for-version), the new name wins.
+            String both = v010 + """
+                    vllm:inter_token_latency_seconds_count{engine="0",model_name="m"} 50.0
+                    vllm:inter_token_latency_seconds_sum{engine="0",model_name="m"} 1.5
+                    """;
+            assertThat(PrometheusParser.parseLoad(both).latency().tokenGaps()).isEqualTo(50);
+        }
+
+        @Test
+        void sglangsInterTokenLatencyIsRead() throws Exception {
+            String page = """
+                    sglang:num_running_reqs{tp_rank="0"} 3
+                    sglang:inter_token_latency_seconds_sum{tp_rank="0"} 2.5
+                    sglang:inter_token_latency_seconds_count{tp_rank="0"} 100
+                    """;
+            LatencyCounters c = PrometheusParser.parseLoad(page).latency();
+            assertThat(c.tokenGapSeconds() / c.tokenGaps()).isEqualTo(0.025);
+        }
+
+        @Test
+        void aPageWithoutHistogramsHasNoLatencyFigures() throws Exception {
+            LatencyCounters c = PrometheusParser.parseLoad(MetricsFixtures.read("vllm-v0.txt")).latency();
+            assertThat(c.tokenGaps()).isNaN();
+            assertThat(c.prefills()).isNaN();
+            assertThat(c.finished()).isNaN();
+            assertThat(PrometheusParser.parseLoad("vllm:num_requests_running 1\n").latency()).isEqualTo(LatencyCounters.NONE);
+        }
+
+        @Test
+        void aRepeatedSeriesOfAHistogramReadHereIsRefused() {
+            String page = """
+                    vllm:inter_token_latency_seconds_sum{engine="0",model_name="m"} 1.5
+                    vllm:inter_token_latency_seconds_sum{model_name="m",engine="0"} 1.5
+                    """;
+            assertThatThrownBy(() -> PrometheusParser.parseLoad(page)).isInstanceOf(MetricsFormatException.class)
+                    .hasMessageContaining("duplicate series");
+        }
+    }
+
     @Nested
     class Syntax {
 

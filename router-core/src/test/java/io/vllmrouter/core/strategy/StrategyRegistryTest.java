@@ -24,7 +24,7 @@ class StrategyRegistryTest {
         StrategyRegistry registry = StrategyRegistry.defaultRegistry();
         // router-core's test resources also register the engine tests' "test-fewest" and "test-first".
         assertThat(registry.names())
-                .containsExactly("cache-aware", "least-loaded", "round-robin", "test-fewest", "test-first", "weighted-score");
+                .containsExactly("cache-aware", "latency-aware", "least-loaded", "round-robin", "test-fewest", "test-first", "weighted-score");
         assertThat(registry.create("weighted-score").getClass().getName())
                 .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
         assertThat(registry.create("least-loaded").getClass().getName())
@@ -39,10 +39,10 @@ class StrategyRegistryTest {
     void unknownNameListsTheNamesFound() {
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create("foo"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: \"foo\" (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
+                .hasMessage("strategy: \"foo\" (expected: one of [cache-aware, latency-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
         assertThatThrownBy(() -> StrategyRegistry.defaultRegistry().create(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("strategy: null (expected: one of [cache-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
+                .hasMessage("strategy: null (expected: one of [cache-aware, latency-aware, least-loaded, round-robin, test-fewest, test-first, weighted-score]; a strategy from a plugin jar is loaded when the router starts: put the jar in plugins/ and restart)");
     }
 
     @Test
@@ -51,7 +51,7 @@ class StrategyRegistryTest {
             StrategyRegistry registry = StrategyRegistry.load(loader);
             // "throwing" (constructor throws), NoSuchProvider (class missing) and "Bad Name" are skipped.
             assertThat(registry.names())
-                    .containsExactly("cache-aware", "fails-to-create", "least-loaded", "round-robin", "test-fewest", "test-first", "test-only",
+                    .containsExactly("cache-aware", "fails-to-create", "latency-aware", "least-loaded", "round-robin", "test-fewest", "test-first", "test-only",
                             "weighted-score");
             assertThat(registry.create("round-robin")).as("priority 7 beats the built-in's 5")
                     .isInstanceOf(TestProviders.FirstCandidate.class);
@@ -77,7 +77,7 @@ class StrategyRegistryTest {
     @Test
     void builtInsAreFoundByClassNameWhenServicesFilesAreLost() {
         StrategyRegistry registry = StrategyRegistry.load(new HidingLoader(false));
-        assertThat(registry.names()).containsExactly("cache-aware", "least-loaded", "round-robin", "weighted-score");
+        assertThat(registry.names()).containsExactly("cache-aware", "latency-aware", "least-loaded", "round-robin", "weighted-score");
         assertThat(registry.create("weighted-score").getClass().getName())
                 .isEqualTo("io.vllmrouter.strategies.WeightedScoreStrategy");
     }

@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 public class StrategyPickBenchmark {
 
-    @Param({"weighted-score", "least-loaded", "round-robin", "kv-cache-aware"})
+    @Param({"weighted-score", "least-loaded", "round-robin", "kv-cache-aware", "latency-aware"})
     public String strategy;
 
     @Param({"128"})

@@ -1,11 +1,14 @@
 package io.vllmrouter.examples.bench;
 
+import io.vllmrouter.api.spi.BackendSpeed;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
+import io.vllmrouter.api.spi.RequestSize;
 import io.vllmrouter.api.spi.RouteContext;
 import io.vllmrouter.examples.sim.BatchEngine;
 import io.vllmrouter.examples.sim.DemoFleet;
 import io.vllmrouter.examples.sim.Sequence;
+import io.vllmrouter.examples.sim.ServiceModel;
 
 import java.net.URI;
 import java.util.ArrayList;
@@ -77,15 +80,16 @@ public final class FleetSimulation {
         int n = fleet.size();
         BatchEngine[] engines = new BatchEngine[n];
         List<View> views = new ArrayList<>(n);
+        double meanPrompt = workload.stream().mapToInt(Workload.Request::promptTokens).average().orElse(1);
+        double meanOutput = workload.stream().mapToInt(Workload.Request::outputTokens).average().orElse(1);
         for (int i = 0; i < n; i++) {
             DemoFleet.Spec s = fleet.get(i);
             engines[i] = new BatchEngine(s.serviceModel(), s.maxNumSeqs(), 1 << 20, servers.prefixCacheBlocks(), STEP_MS,
                     servers.sharedPrefill());
-            views.add(new View(i, s, engines[i], servers.prefixCacheBlocks()));
+            views.add(new View(i, s, engines[i], servers.prefixCacheBlocks(), meanPrompt, meanOutput));
         }
         List<View> candidates = List.copyOf(views);
         SplittableRandom random = new SplittableRandom(seed);
-        RouteContext ctx = RouteContext.of(DemoFleet.MODEL, true, null, 1, random);
         strategy.backendsChanged(views);
         Tracked[] tracked = new Tracked[workload.size()];
         long[] sentTo = new long[n];
@@ -98,7 +102,10 @@ public final class FleetSimulation {
                 nextScrape += metricsIntervalMs;
             }
             advance(engines, r.arrivalMs());
-            BackendView pick = strategy.pick(candidates, r.blocks() == null ? ctx : new Prompted(r, random));
+            RouteContext ctx = r.blocks() == null
+                    ? RouteContext.ofSize(DemoFleet.MODEL, r.session(), new RequestSize(r.promptTokens(), r.outputTokens()), random)
+                    : new Prompted(r, random);
+            BackendView pick = strategy.pick(candidates, ctx);
             if (pick == null) {
                 continue;
             }
@@ -140,6 +147,7 @@ public final class FleetSimulation {
         @Override public boolean stream() { return true; }
         @Override public String affinityKey() { return request.session(); }
         @Override public int attempt() { return 1; }
+        @Override public RequestSize size() { return new RequestSize(request.promptTokens(), request.outputTokens()); }
 
         @Override
         public long[] promptBlockHashes(int blockChars) {
@@ -258,6 +266,9 @@ public final class FleetSimulation {
     /**
      * The backend as a strategy sees it, with the engine's estimate: {@code total = max(0, running +
      * waiting + delta)}, {@code running' = min(total, max(running, capacity))}, {@code waiting' = total - running'}.
+     * Its {@link #speed()} is the server's true one, steady as the router's decayed estimate is: time
+     * per output token with a full batch, prefill of the workload's mean prompt, the workload's mean
+     * answer.
      */
     private static final class View implements BackendView {
         final int index;
@@ -265,14 +276,18 @@ public final class FleetSimulation {
         final BatchEngine engine;
         final URI url;
         final int cacheBlocks;
+        final double meanPrompt;
+        final double meanOutput;
         int inFlight;
         int delta;
         int scrapedRunning;
         int scrapedWaiting;
         double scrapedKv;
 
-        View(int index, DemoFleet.Spec spec, BatchEngine engine, int cacheBlocks) {
+        View(int index, DemoFleet.Spec spec, BatchEngine engine, int cacheBlocks, double meanPrompt, double meanOutput) {
             this.cacheBlocks = cacheBlocks;
+            this.meanPrompt = meanPrompt;
+            this.meanOutput = meanOutput;
             this.index = index;
             this.spec = spec;
             this.engine = engine;
@@ -295,5 +310,13 @@ public final class FleetSimulation {
         @Override public int index() { return index; }
         @Override public long cacheBlocks() { return cacheBlocks > 0 ? cacheBlocks : -1; }
         @Override public int cacheBlockSize() { return cacheBlocks > 0 ? BatchEngine.BLOCK_SIZE : -1; }
+
+        @Override
+        public BackendSpeed speed() {
+            ServiceModel m = spec.serviceModel();
+            double prefillMs = m.prefillMs(meanPrompt);
+            return new BackendSpeed(m.tpotMs(spec.maxNumSeqs()) / 1000, prefillMs / 1000,
+                    prefillMs / meanPrompt / 1000, meanOutput, 1);
+        }
     }
 }

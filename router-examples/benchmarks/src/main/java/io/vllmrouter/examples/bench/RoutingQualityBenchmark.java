@@ -38,7 +38,7 @@ import java.util.function.Supplier;
         description = "Routing-quality benchmark in simulated time (deterministic discrete-event simulation).")
 public final class RoutingQualityBenchmark implements Callable<Integer> {
 
-    public static final List<String> DEFAULT_STRATEGIES = List.of("weighted-score", "least-loaded", "round-robin");
+    public static final List<String> DEFAULT_STRATEGIES = List.of("weighted-score", "least-loaded", "round-robin", "latency-aware");
     public static final double[] LOADS = {0.50, 0.80, 0.95};
 
     @Option(names = "--out", defaultValue = "target/bench", description = "Output directory (default: ${DEFAULT-VALUE}).")
@@ -53,7 +53,7 @@ public final class RoutingQualityBenchmark implements Callable<Integer> {
     @Option(names = "--metrics-interval", defaultValue = "2", description = "Simulated scrape interval, s (default: ${DEFAULT-VALUE}).")
     double metricsIntervalSeconds;
 
-    @Option(names = "--strategies", split = ",", description = "Strategy names (default: weighted-score,least-loaded,round-robin).")
+    @Option(names = "--strategies", split = ",", description = "Strategy names (default: weighted-score,least-loaded,round-robin,latency-aware).")
     List<String> strategies;
 
     /** Settings of one benchmark run. */

@@ -97,7 +97,7 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
             description = "Router scrape interval in simulated seconds (default: ${DEFAULT-VALUE}; divided by the scale).")
     double metricsIntervalSeconds;
 
-    @Option(names = "--strategies", split = ",", description = "Strategy names (default: weighted-score,least-loaded,round-robin).")
+    @Option(names = "--strategies", split = ",", description = "Strategy names (default: weighted-score,least-loaded,round-robin,latency-aware; with --workload chat: round-robin,least-loaded,weighted-score,cache-aware).")
     List<String> strategies;
 
     @Option(names = "--no-simulated", description = "Skip the simulated-time run of the same settings shown for comparison.")

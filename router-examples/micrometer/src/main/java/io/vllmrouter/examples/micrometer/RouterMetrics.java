@@ -346,6 +346,7 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                 meters.add(gauge(url, "vllm.router.backend.draining",
                         "1 while a backend removed from the configuration finishes its requests, else 0.",
                         s -> s.draining() ? 1 : 0));
+                meters.addAll(speedGauges(url));
                 backendGauges.put(url, meters);
             }
         }
@@ -364,6 +365,30 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                         .description("The balancing strategy's own figures by name, e.g. cache-aware's index_bytes and index_max_bytes.")
                         .register(registry));
             }
+        }
+
+        /** The router's speed estimate of the backend (BackendStats.speed), in seconds. */
+        private List<Meter> speedGauges(String url) {
+            return List.of(
+                    seconds(url, "vllm.router.backend.time.per.output.token",
+                            "The router's estimate of the backend's time between two output tokens of one answer.",
+                            s -> s.speed().timePerOutputTokenMillis() / 1000),
+                    seconds(url, "vllm.router.backend.time.to.first.token",
+                            "The router's estimate of the backend's time to the first token of a request that finds a free slot.",
+                            s -> s.speed().timeToFirstTokenMillis() / 1000),
+                    seconds(url, "vllm.router.backend.expected.wait",
+                            "How long a request sent now would wait for a batch slot on the backend, as the router expects.",
+                            s -> s.speed().expectedWaitMillis() / 1000),
+                    gauge(url, "vllm.router.backend.speed.confidence",
+                            "0..1: how much of the speed estimate is the backend's own recent measurement.",
+                            s -> s.speed().confidence()));
+        }
+
+        private Meter seconds(String url, String name, String help, ToDoubleFunction<BackendStats> f) {
+            return Gauge.builder(name, () -> {
+                BackendStats s = backend(url);
+                return s == null ? Double.NaN : f.applyAsDouble(s);
+            }).tags(Tags.of("backend", url)).baseUnit("seconds").description(help).register(registry);
         }
 
         private Meter gauge(String url, String name, String help, ToDoubleFunction<BackendStats> f) {

@@ -52,6 +52,25 @@ class RouterMetricsTest {
     }
 
     @Test
+    void theSpeedEstimateIsPublishedInSeconds() {
+        BackendStats a = backend("http://a:1", 2, 4, CircuitState.CLOSED);
+        BackendStats withSpeed = new BackendStats(a.url(), a.currentLoad(), a.maxCapacity(), a.availableCapacity(),
+                a.utilizationPercent(), a.status(), a.detailedMetrics(), a.models(), a.inFlight(), a.circuitState(),
+                a.draining(), a.health(), a.requests(), a.cacheTokens(), a.ineligibleReason(),
+                new BackendStats.SpeedStats(15, 120, Double.NaN, 64, 250, 0.75));
+        RouterMetrics metrics = new RouterMetrics();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        metrics.bindTo(registry);
+        metrics.update(fleet(withSpeed));
+
+        assertThat(registry.scrape())
+                .contains("vllm_router_backend_time_per_output_token_seconds{backend=\"http://a:1\"} 0.015")
+                .contains("vllm_router_backend_time_to_first_token_seconds{backend=\"http://a:1\"} 0.12")
+                .contains("vllm_router_backend_expected_wait_seconds{backend=\"http://a:1\"} 0.25")
+                .contains("vllm_router_backend_speed_confidence{backend=\"http://a:1\"} 0.75");
+    }
+
+    @Test
     void prometheusNamesCarryUnitsAndTotals() {
         RouterMetrics metrics = new RouterMetrics();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

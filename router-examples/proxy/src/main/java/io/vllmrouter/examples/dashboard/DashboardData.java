@@ -87,6 +87,12 @@ public final class DashboardData {
             number(s, "ttfb_ms", q == null || !(q.meanTtfbMillis() > 0) ? Double.NaN : q.meanTtfbMillis());
             s.put("requests_total", q == null ? 0 : q.total());
             s.put("requests_failed", q == null ? 0 : q.failed());
+            BackendStats.SpeedStats sp = b.speed();
+            boolean measured = sp != null && sp.confidence() > 0;   // the router's speed estimate, once it has one
+            number(s, "ms_per_token", measured ? sp.timePerOutputTokenMillis() : Double.NaN);
+            number(s, "first_token_ms", measured ? sp.timeToFirstTokenMillis() : Double.NaN);
+            number(s, "expected_wait_ms", measured ? sp.expectedWaitMillis() : Double.NaN);
+            number(s, "typical_output_tokens", measured ? sp.typicalOutputTokens() : Double.NaN);
         }
         ObjectNode summary = root.putObject("summary");
         summary.put("servers", stats.servers().size());

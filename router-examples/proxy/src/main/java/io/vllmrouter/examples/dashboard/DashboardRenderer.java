@@ -33,9 +33,9 @@ import java.util.Map;
  * vllm-router 0.1.0 · 0.0.0.0:8888 · weighted-score · up 1h02m
  * servers 1/2 eligible · load 5/12 (42%) · 3.2 req/s
  *
- * SERVER          MODELS    STATE        RUN WAI INF CAP UTIL          KV%  REQ/S   LAT
- * gpu-1           llama-3…  eligible       2   0   2   3 ██████░░░ 67%  79%    1.2  850ms
- * gpu-2           llama-3…  ejected        -   -   0   4 ░░░░░░░░░  0%    -      -      -
+ * SERVER          MODELS    STATE        RUN WAI INF CAP UTIL          KV%  REQ/S   LAT  TPOT
+ * gpu-1           llama-3…  eligible       2   0   2   3 ██████░░░ 67%  79%    1.2  850ms  38ms
+ * gpu-2           llama-3…  ejected        -   -   0   4 ░░░░░░░░░  0%    -      -      -     -
  *
  * gpu-2: ejected: 3 consecutive failed health checks (last: connection refused); breaker open
  * </pre>
@@ -54,15 +54,17 @@ public final class DashboardRenderer {
     static final String GREEN = "\u001b[32m";
     static final String YELLOW = "\u001b[33m";
 
-    /** Fixed column widths: STATE RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT. */
+    /** Fixed column widths: STATE RUN WAI INF CAP, then the utilisation percent, KV%, REQ/S, LAT, TPOT. */
     private static final int HEALTH_W = 12;
     private static final int NUM_W = 3;
     private static final int PCT_W = 4;
     private static final int KV_W = 4;
     private static final int RPS_W = 5;
     private static final int LAT_W = 5;
-    /** Columns: SERVER MODELS STATE RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT: 11 columns, 10 gaps. */
-    private static final int FIXED = HEALTH_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + 10;
+    /** The speed estimate's time per output token. */
+    private static final int TPOT_W = 5;
+    /** Columns: SERVER MODELS STATE RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT TPOT: 12 columns, 11 gaps. */
+    private static final int FIXED = HEALTH_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + TPOT_W + 11;
 
     private DashboardRenderer() {
     }
@@ -150,6 +152,7 @@ public final class DashboardRenderer {
         cell(h, "KV%", KV_W, true);
         cell(h, "REQ/S", RPS_W, true);
         cell(h, "LAT", LAT_W, true);
+        cell(h, "TPOT", TPOT_W, true);
         lines.add(BOLD + clip(h.toString().stripTrailing(), width) + RESET);
 
         String[] footer = info.footer().isEmpty() ? new String[0] : info.footer().split("\n");
@@ -230,6 +233,10 @@ public final class DashboardRenderer {
         BackendStats.RequestStats q = b.requests();
         cell(r, q == null || !(q.requestsPerSecond() >= 0) ? "-" : rate(q.requestsPerSecond()), RPS_W, true);
         cell(r, q == null || !(q.meanLatencyMillis() > 0) ? "-" : latency(q.meanLatencyMillis()), LAT_W, true);
+        // The speed estimate's time per output token, shown once something of it is measured.
+        BackendStats.SpeedStats sp = b.speed();
+        cell(r, sp.confidence() > 0 && sp.timePerOutputTokenMillis() > 0 ? latency(sp.timePerOutputTokenMillis()) : "-",
+                TPOT_W, true);
         return clip(r.toString().stripTrailing(), width);
     }
 

@@ -101,4 +101,31 @@ class FailureAnswersThroughProxyTest {
         assertThat(error.path("code").asText()).isEqualTo("backends_busy");
         hung.cancel(true);
     }
+
+    @Test
+    void aTimeToFirstTokenObjectiveNoBackendCanMeetAnswers429WithRetryAfter() throws Exception {
+        start(c -> c, Faults.hanging());
+        // Capacity 4 (see start): four requests held by the backend fill its slots.
+        List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            held.add(client.sendAsync(chat(), HttpResponse.BodyHandlers.ofString()));
+        }
+        assertThat(sims.get(0).awaitState(s -> s.hanging("/v1/chat/completions") == 4, Duration.ofSeconds(20)))
+                .as("requests reached the backend").isTrue();
+        // Nothing measured yet: the default speed, 5.32 s a typical request; the next slot in
+        // 5.32 / 4 = 1.33 s, the first token 0.2 s later.
+        HttpRequest withObjective = HttpRequest.newBuilder(chat(), (k, v) -> true).header("X-TTFT-SLO-Ms", "500").build();
+        HttpResponse<String> r = client.send(withObjective, HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(429);
+        assertThat(r.headers().firstValue("Retry-After")).as("ceil(1.53 - 0.5)").hasValue("2");
+        JsonNode error = JSON.readTree(r.body()).path("error");
+        assertThat(error.path("type").asText()).isEqualTo("rate_limit_error");
+        assertThat(error.path("code").asText()).isEqualTo("backends_busy");
+        assertThat(error.path("message").asText()).contains("objective of 500 ms").contains("the soonest: 1530 ms");
+        HttpResponse<String> bad = client.send(HttpRequest.newBuilder(chat(), (k, v) -> true).header("X-TTFT-SLO-Ms", "soon").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).path("error").path("message").asText()).startsWith("X-TTFT-SLO-Ms: soon (expected:");
+        held.forEach(f -> f.cancel(true));
+    }
 }

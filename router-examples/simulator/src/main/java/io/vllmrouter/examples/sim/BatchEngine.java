@@ -57,6 +57,17 @@ public final class BatchEngine {
         }
     }
 
+    /** The latency histograms fed in simulated time, or null (the routing benchmarks need none). */
+    private volatile LatencyHistograms histograms;
+    /** The drift in force and the simulated time it started at. */
+    private volatile Drifting drifting = new Drifting(SpeedDrift.NONE, 0);
+
+    private record Drifting(SpeedDrift drift, double originMs) {
+        double factorAt(double ms) {
+            return drift.factorAt(ms - originMs);
+        }
+    }
+
     private final ArrayDeque<Sequence> waitingQueue = new ArrayDeque<>();
     private final ArrayList<Sequence> runningList = new ArrayList<>();
     private double now;
@@ -137,6 +148,25 @@ public final class BatchEngine {
             cacheListener.cleared();
         }
     }
+
+    /** Feeds {@code h} from now on (null: none). Any thread. */
+    public void histograms(LatencyHistograms h) {
+        this.histograms = h;
+    }
+
+    /**
+     * Applies {@code drift} from simulated time {@code originMs}: the time per output token and the
+     * prefill of sequences admitted from then on are multiplied by its factor. Any thread.
+     */
+    public void drift(SpeedDrift drift, double originMs) {
+        this.drifting = new Drifting(java.util.Objects.requireNonNull(drift, "drift"), originMs);
+    }
+
+    /** The speed factor in force at simulated time {@code ms}. */
+    public double speedFactorAt(double ms) {
+        return drifting.factorAt(ms);
+    }
+
     public int maxNumSeqs() { return maxNumSeqs; }
 
     /** Adds a sequence to the waiting queue; it is admitted at the next step at the earliest. */
@@ -209,7 +239,8 @@ public final class BatchEngine {
             usedBlocks += need;
             admit(s, t0);
         }
-        double tpot = model.tpotMs(runningList.size());
+        LatencyHistograms h = histograms;
+        double tpot = model.tpotMs(runningList.size()) * drifting.factorAt(t0);
         double prefillBudget = stepMs;  // GPU time for prefills this step, when they share one GPU
         int kept = 0;
         for (int i = 0, n = runningList.size(); i < n; i++) {
@@ -230,7 +261,7 @@ public final class BatchEngine {
                     s.setFirstTokenMs(doneAt);
                     produced = 1;
                     changed = true;
-                    promptDone(s);
+                    promptDone(s, h);
                 }
             } else if (produced == 0) {
                 s.prefillLeftMs -= stepMs;
@@ -239,7 +270,7 @@ public final class BatchEngine {
                     s.setFirstTokenMs(t1 + s.prefillLeftMs);
                     produced = 1;
                     changed = true;
-                    promptDone(s);
+                    promptDone(s, h);
                 }
             } else {
                 s.decodeCarryMs += stepMs;
@@ -249,6 +280,9 @@ public final class BatchEngine {
                     s.decodeCarryMs -= tpot;
                     produced++;
                     changed = true;
+                    if (h != null) {
+                        h.tokenGap(tpot);
+                    }
                 }
                 if (changed) {
                     generationTokensTotal += produced - s.produced();
@@ -287,12 +321,17 @@ public final class BatchEngine {
         }
         s.cachedTokens = cached;
         // A sequence that arrived inside this step starts its prefill when it arrived, not before.
-        s.prefillLeftMs = model.prefillMs(s.promptTokens() - cached) + Math.max(0, s.arrivalMs() - t0);
+        double start = Math.max(t0, s.arrivalMs());
+        s.admittedMs = start;
+        s.prefillLeftMs = model.prefillMs(s.promptTokens() - cached) * drifting.factorAt(start) + (start - t0);
         s.setState(Sequence.RUNNING);
         runningList.add(s);
     }
 
-    private void promptDone(Sequence s) {
+    private void promptDone(Sequence s, LatencyHistograms h) {
+        if (h != null) {
+            h.firstToken(s.arrivalMs(), s.firstTokenMs());
+        }
         promptTokensTotal += s.promptTokens();
         long[] prefix = s.prefixBlocks();
         if (prefixCache != null && prefix != null) {
@@ -324,6 +363,10 @@ public final class BatchEngine {
             successLength++;
         }
         s.setFinishMs(at);
+        LatencyHistograms h = histograms;
+        if (h != null && state == Sequence.FINISHED) {
+            h.finished(s.arrivalMs(), s.admittedMs, s.firstTokenMs(), at, s.promptTokens(), s.produced());
+        }
         s.setState(state);
         s.onProgress();
     }

@@ -23,6 +23,8 @@ public class Sequence {
     double prefillLeftMs;
     double decodeCarryMs;
     int cachedTokens;
+    /** Simulated time the engine admitted it to the batch. */
+    double admittedMs = Double.NaN;
     private volatile int produced;
     private volatile int state = WAITING;
     private volatile double firstTokenMs = Double.NaN;

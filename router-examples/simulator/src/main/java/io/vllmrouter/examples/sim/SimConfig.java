@@ -53,6 +53,7 @@ public final class SimConfig {
     private final int dataParallelSize;
     private final boolean responsesStore;
     private final KvEventsSettings kvEvents;
+    private final SpeedDrift drift;
 
     private SimConfig(Builder b) {
         this.host = b.host;
@@ -74,6 +75,7 @@ public final class SimConfig {
         this.dataParallelSize = b.dataParallelSize;
         this.responsesStore = b.responsesStore;
         this.kvEvents = b.kvEvents;
+        this.drift = b.drift;
     }
 
     public static Builder builder() {
@@ -109,6 +111,7 @@ public final class SimConfig {
         b.dataParallelSize = dataParallelSize;
         b.responsesStore = responsesStore;
         b.kvEvents = kvEvents;
+        b.drift = drift;
         return b;
     }
 
@@ -148,6 +151,8 @@ public final class SimConfig {
     public boolean responsesStore() { return responsesStore; }
     /** KV-cache events ({@link KvEventsSettings#OFF} by default). */
     public KvEventsSettings kvEvents() { return kvEvents; }
+    /** How the server's speed changes from its start ({@link SpeedDrift#NONE}: it does not). */
+    public SpeedDrift drift() { return drift; }
 
     @Override
     public String toString() {
@@ -157,7 +162,7 @@ public final class SimConfig {
                 + ", sharedPrefill=" + sharedPrefill + ", seed=" + seed
                 + ", faults=" + faults + ", reasoning=" + reasoning + ", timeScale=" + timeScale + ", stepMs=" + stepMs
                 + ", dataParallelSize=" + dataParallelSize + ", responsesStore=" + responsesStore
-                + (kvEvents.enabled() ? ", kvEvents=" + kvEvents : "") + "]";
+                + (kvEvents.enabled() ? ", kvEvents=" + kvEvents : "") + ", drift=" + drift + "]";
     }
 
     /** Every setter checks its argument and names it with the bad value when it throws. */
@@ -184,6 +189,7 @@ public final class SimConfig {
         private int dataParallelSize = 1;
         private boolean responsesStore = true;
         private KvEventsSettings kvEvents = KvEventsSettings.OFF;
+        private SpeedDrift drift = SpeedDrift.NONE;
 
         private Builder() {
         }
@@ -359,6 +365,12 @@ public final class SimConfig {
         /** Whether the Responses API keeps responses for follow-ups (vLLM's {@code VLLM_ENABLE_RESPONSES_API_STORE}). */
         public Builder responsesStore(boolean on) {
             this.responsesStore = on;
+            return this;
+        }
+
+        /** How the server's speed changes from its start, e.g. {@code SpeedDrift.parse("30:1,35:4")}. */
+        public Builder drift(SpeedDrift d) {
+            this.drift = Objects.requireNonNull(d, "drift");
             return this;
         }
 

@@ -109,6 +109,14 @@ final class SimMetrics {
         }
     }
 
+    /**
+     * vLLM's latency histograms, all under the first engine: the simulator times one batch, and the
+     * sums over engines a router computes are the same.
+     */
+    void histograms(LatencyHistograms h) {
+        h.appendTo(b, "\"0\"", quotedModel);
+    }
+
     String text() {
         return b.toString();
     }

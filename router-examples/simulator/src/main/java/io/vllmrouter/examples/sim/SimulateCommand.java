@@ -108,6 +108,9 @@ public final class SimulateCommand implements Callable<Integer> {
             description = "The data-parallel rank to publish as; ports are offset by it (default: ${DEFAULT-VALUE}).")
     int dataParallelRank;
 
+    @Option(names = "--drift", paramLabel = "S:F,...", description = "Speed over time: SECONDS:FACTOR points after start, a factor on the time per token and the prefill, linear between points; 30:1,35:4 slows the server 4x from 30 to 35 s (default: none).")
+    String drift;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -129,7 +132,8 @@ public final class SimulateCommand implements Callable<Integer> {
                 .prefixCache(prefixCache || kvEventsPort >= 0)
                 .timeScale(timeScale)
                 .dataParallelSize(dataParallelSize)
-                .responsesStore(!noResponsesStore);
+                .responsesStore(!noResponsesStore)
+                .drift(SpeedDrift.parse(drift));
         if (kvEventsPort >= 0) {
             io.vllmrouter.examples.kvevents.KvEventEncoder.Shape shape = switch (kvEventsShape) {
                 case "map" -> io.vllmrouter.examples.kvevents.KvEventEncoder.Shape.MAP;
@@ -163,7 +167,8 @@ public final class SimulateCommand implements Callable<Integer> {
             stopped.countDown();
         }, "simulate-shutdown"));
         out.println("Simulated vLLM serving " + config.models() + " at " + sim.baseUrl()
-                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale() + ")"
+                + " (max_num_seqs=" + config.maxNumSeqs() + ", time scale " + config.timeScale()
+                + (config.drift() == SpeedDrift.NONE ? "" : ", drift " + config.drift()) + ")"
                 + (sim.kvEventsPort() < 0 ? "" : "; KV-cache events on tcp://127.0.0.1:" + sim.kvEventsPort()
                         + (sim.kvEventsReplayPort() < 0 ? "" : ", replay on tcp://127.0.0.1:" + sim.kvEventsReplayPort()))
                 + "; Ctrl-C to stop");

@@ -82,6 +82,7 @@ public final class SimulatedVllm implements AutoCloseable {
     private final ReentrantLock stateLock = new ReentrantLock();
     private final Condition stateChanged = stateLock.newCondition();
     private final ConcurrentHashMap<String, Integer> hanging = new ConcurrentHashMap<>();
+    private final LatencyHistograms histograms;
     private volatile boolean closed;
     private volatile Faults faults;
     /** The endpoints kept in their own classes: Responses API, audio uploads, sleep mode. */
@@ -93,11 +94,14 @@ public final class SimulatedVllm implements AutoCloseable {
         this.config = config;
         this.faults = config.faults();
         this.faultRandom = new SplittableRandom(config.seed() ^ 0x5DEECE66DL);
+        this.histograms = new LatencyHistograms(config.maxModelLen());
         this.quotedModels = config.models().stream().map(Json::quote).toList();
         this.engine = new BatchEngine(config.serviceModel(), config.maxNumSeqs(), config.kvCacheBlocks(),
                 config.prefixCache() ? config.prefixCacheBlocks() : 0, config.stepMs(), config.sharedPrefill());
         this.kvEvents = new SimKvEvents(config.kvEvents());
         engine.cacheListener(kvEvents);
+        engine.histograms(histograms);
+        engine.drift(config.drift(), 0);
         double wallStepMs = config.stepMs() / config.timeScale();
         this.tickNanos = (long) (Math.max(0.2, Math.min(20, wallStepMs)) * 1_000_000);
         this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 1024);
@@ -139,6 +143,19 @@ public final class SimulatedVllm implements AutoCloseable {
     /** Replaces the faults; applies to requests that arrive from now on. */
     public void faults(Faults faults) {
         this.faults = java.util.Objects.requireNonNull(faults, "faults");
+    }
+
+    /**
+     * Changes the server's speed from now on: {@code drift}'s times count from this moment (a
+     * server that slows down mid-run). Replaces the drift in force.
+     */
+    public void drift(SpeedDrift drift) {
+        engine.drift(drift, simulatedNowMs());
+    }
+
+    /** The factor on the time per output token and the prefill in force now (1: the configured speed). */
+    public double speedFactor() {
+        return engine.speedFactorAt(simulatedNowMs());
     }
 
     /** Sequences in the batch now. */
@@ -791,6 +808,7 @@ public final class SimulatedVllm implements AutoCloseable {
         m.counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", engine.prefixCacheHits());
         m.cacheConfig(BatchEngine.BLOCK_SIZE, config.prefixCache() ? config.prefixCacheBlocks() : config.kvCacheBlocks(),
                 config.prefixCache());
+        m.histograms(histograms);
         m.requestSuccess(new String[] {"stop", "length", "abort"}, engine::successTotal);
         return m.text();
     }
