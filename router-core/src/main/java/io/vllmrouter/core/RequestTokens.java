@@ -71,6 +71,12 @@ final class RequestTokens {
             resolve(f.getNow(null), prompt);
             return true;
         }
+        if (services.inputs().tokenizeTimeout().isZero()) {
+            // No wait at all: routed without them now (the fetch goes on and warms the tokenizer's cache).
+            state.set(DONE);
+            services.tokenizeTimedOut();
+            return true;
+        }
         Scheduler.Cancellable timer = scheduler.schedule(() -> {
             if (state.compareAndSet(PENDING, DONE)) {
                 services.tokenizeTimedOut();

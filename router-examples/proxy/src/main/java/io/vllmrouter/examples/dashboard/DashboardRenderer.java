@@ -61,30 +61,32 @@ public final class DashboardRenderer {
     private static final int KV_W = 4;
     private static final int RPS_W = 5;
     private static final int LAT_W = 5;
-    /** The speed estimate's time per output token. */
+    /** The speed estimate's time per output token: a column of its own from {@value #TPOT_FROM} columns on. */
     private static final int TPOT_W = 5;
-    /** Columns: SERVER MODELS STATE RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT TPOT: 12 columns, 11 gaps. */
-    private static final int FIXED = HEALTH_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + TPOT_W + 11;
+    private static final int TPOT_FROM = 100;
+    /** Columns: SERVER MODELS STATE RUN WAI INF CAP UTIL(bar+pct) KV REQ/S LAT: 11 columns, 10 gaps (TPOT and its gap aside). */
+    private static final int FIXED = HEALTH_W + 4 * NUM_W + 1 + PCT_W + KV_W + RPS_W + LAT_W + 10;
 
     private DashboardRenderer() {
     }
 
     /** Column widths for a terminal {@code width} wide. */
-    record Layout(int server, int models, int bar) {
+    record Layout(int server, int models, int bar, boolean tpot) {
         static Layout of(int width) {
-            int flexible = Math.max(0, width - FIXED);
+            boolean tpot = width >= TPOT_FROM;
+            int flexible = Math.max(0, width - FIXED - (tpot ? TPOT_W + 1 : 0));
             int bar = Math.max(3, Math.min(30, flexible / 5));
             int rest = Math.max(0, flexible - bar);
-            int server = Math.max(6, Math.max(rest * 3 / 5, Math.min(16, rest - 6)));
+            int server = Math.max(6, Math.max(rest / 2, Math.min(16, rest - 6)));
             int models = Math.max(0, rest - server);
-            return new Layout(server, models, bar);
+            return new Layout(server, models, bar, tpot);
         }
 
         /** As {@link #of(int)}, the server column no wider than its widest label: the rest goes to the models. */
         static Layout of(int width, int widestServer) {
             Layout l = of(width);
             int server = Math.min(l.server, Math.max(6, widestServer));
-            return new Layout(server, l.models + (l.server - server), l.bar);
+            return new Layout(server, l.models + (l.server - server), l.bar, l.tpot);
         }
     }
 
@@ -152,7 +154,9 @@ public final class DashboardRenderer {
         cell(h, "KV%", KV_W, true);
         cell(h, "REQ/S", RPS_W, true);
         cell(h, "LAT", LAT_W, true);
-        cell(h, "TPOT", TPOT_W, true);
+        if (layout.tpot) {
+            cell(h, "TPOT", TPOT_W, true);
+        }
         lines.add(BOLD + clip(h.toString().stripTrailing(), width) + RESET);
 
         String[] footer = info.footer().isEmpty() ? new String[0] : info.footer().split("\n");
@@ -233,10 +237,12 @@ public final class DashboardRenderer {
         BackendStats.RequestStats q = b.requests();
         cell(r, q == null || !(q.requestsPerSecond() >= 0) ? "-" : rate(q.requestsPerSecond()), RPS_W, true);
         cell(r, q == null || !(q.meanLatencyMillis() > 0) ? "-" : latency(q.meanLatencyMillis()), LAT_W, true);
-        // The speed estimate's time per output token, shown once something of it is measured.
-        BackendStats.SpeedStats sp = b.speed();
-        cell(r, sp.confidence() > 0 && sp.timePerOutputTokenMillis() > 0 ? latency(sp.timePerOutputTokenMillis()) : "-",
-                TPOT_W, true);
+        if (layout.tpot) {
+            // The speed estimate's time per output token, shown once something of it is measured.
+            BackendStats.SpeedStats sp = b.speed();
+            cell(r, sp.confidence() > 0 && sp.timePerOutputTokenMillis() > 0 ? latency(sp.timePerOutputTokenMillis()) : "-",
+                    TPOT_W, true);
+        }
         return clip(r.toString().stripTrailing(), width);
     }
 

@@ -205,4 +205,23 @@ public class DashboardRendererTest {
         assertThat(ServerStatus.word(asleep)).isEqualTo("asleep");
         assertThat(DashboardRenderer.reason(asleep)).isEqualTo("asleep (sleep level 1: weights offloaded)");
     }
+
+    @Test
+    void aWideTerminalShowsTheSpeedEstimateOnceMeasuredAndANarrowOneLeavesItOut() {
+        BackendStats a = server("http://gpu-a:8081", 1, 4, true, CircuitState.CLOSED, List.of("m"));
+        BackendStats measured = new BackendStats(a.url(), a.currentLoad(), a.maxCapacity(), a.availableCapacity(),
+                a.utilizationPercent(), a.status(), a.detailedMetrics(), a.models(), a.inFlight(), a.circuitState(),
+                a.draining(), a.health(), a.requests(), a.cacheTokens(), a.ineligibleReason(),
+                new BackendStats.SpeedStats(31.4, 120, Double.NaN, 64, 0, 0.6));
+        BackendStats unmeasured = server("http://gpu-b:8081", 1, 4, true, CircuitState.CLOSED, List.of("m"));
+        RouterStats fleet = stats(List.of(measured, unmeasured));
+
+        List<String> wide = plain(DashboardRenderer.render(fleet, INFO, 120, 24)).lines().toList();
+        assertThat(wide).anySatisfy(l -> assertThat(l).contains("SERVER").endsWith("TPOT"));
+        assertThat(wide).anySatisfy(l -> assertThat(l).startsWith("gpu-a:8081").endsWith(" 31ms"));
+        assertThat(wide).anySatisfy(l -> assertThat(l).startsWith("gpu-b:8081").endsWith(" -"));
+
+        String narrow = plain(DashboardRenderer.render(fleet, INFO, 80, 24));
+        assertThat(narrow).doesNotContain("TPOT").doesNotContain("31ms");
+    }
 }
