@@ -110,7 +110,7 @@ class ByteExactnessTest {
                     .server(new ServerConfig(b.url(), 1000))
                     .build();
             EventLoops loops = EventLoops.create(2);
-            VllmRouter router = RouterSetup.router(config, loops, events);
+            VllmRouter router = ProxyStack.router(config, loops, events);
             ProxyServer proxy = ProxyServer.start(router,
                     ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
             try (FaultClients clients = new FaultClients(proxy.address())) {

@@ -64,7 +64,7 @@ class DataPlaneTest {
 
     /** The router under test: on the proxy's NettyTransport (the JDK transport in {@link DataPlaneOnJdkTransportTest}). */
     VllmRouter router(RouterConfig config, EventLoops loops, RouterListener listener) {
-        return RouterSetup.router(config, loops, listener);
+        return ProxyStack.router(config, loops, listener);
     }
 
     private static void await(CountDownLatch latch) {

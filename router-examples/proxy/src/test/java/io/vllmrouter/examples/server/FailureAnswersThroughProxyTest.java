@@ -1,12 +1,10 @@
 package io.vllmrouter.examples.server;
 
-import io.vllmrouter.examples.server.upstream.NettyTransport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
@@ -36,20 +34,14 @@ class FailureAnswersThroughProxyTest {
 
     private final List<SimulatedVllm> sims = new ArrayList<>();
     private final HttpClient client = HttpClient.newHttpClient();
+    private ProxyStack stack;
     private VllmRouter router;
-    private EventLoops loops;
     private ProxyServer proxy;
 
     @AfterEach
     void stop() throws Exception {
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
-            router.close();
-        }
-        if (loops != null) {
-            loops.close();
+        if (stack != null) {
+            stack.close();
         }
         for (SimulatedVllm s : sims) {
             s.close();
@@ -63,9 +55,9 @@ class FailureAnswersThroughProxyTest {
             sims.add(s);
             config.server(new ServerConfig(s.baseUrl(), 4, List.of("llama"), null));
         }
-        loops = EventLoops.create(1);
-        router = VllmRouters.builder().config(tweak.apply(config).build()).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+        stack = ProxyStack.start(tweak.apply(config).build());
+        router = stack.router;
+        proxy = stack.proxy;
     }
 
     private HttpRequest chat() {

@@ -62,7 +62,7 @@ class H2cFrontDoorTest {
     }
 
     private void start(int maxConcurrentStreams) throws IOException {
-        stack = RawProxy.start(500, RouterSetup::router, events, o -> o.maxConcurrentStreams(maxConcurrentStreams), SAFETY);
+        stack = RawProxy.start(500, ProxyStack::router, events, o -> o.maxConcurrentStreams(maxConcurrentStreams), SAFETY);
         backend = stack.backend;
         router = stack.router;
         proxy = stack.proxy;

@@ -1,8 +1,5 @@
 package io.vllmrouter.examples.server;
 
-import io.vllmrouter.examples.server.upstream.NettyTransport;
-import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.config.FrontDoorSettings;
 import io.vllmrouter.core.config.RouterConfig;
@@ -39,28 +36,22 @@ class TlsTest {
     void chatCompletionIsServedOverTls() throws Exception {
         Path dir = Path.of("src", "test", "resources", "tls");
         try (FakeVllm backend = new FakeVllm(List.of(FakeVllm.model("llama", 8192)));
-             EventLoops loops = EventLoops.create(1)) {
-            RouterConfig config = RouterConfig.builder()
-                    .server(new ServerConfig(backend.url(), 4))
-                    .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
-                    .build();
-            VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
-            ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
-            try {
-                HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))
-                        .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(
-                                URI.create("https://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
-                        .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
-                        HttpResponse.BodyHandlers.ofString());
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder()
+                     .server(new ServerConfig(backend.url(), 4))
+                     .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem"))
+                             .tlsKeyFile(dir.resolve("key.pem")).build())
+                     .build())) {
+            ProxyServer proxy = stack.proxy;
+            HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))
+                    .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                            URI.create("https://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
+                    HttpResponse.BodyHandlers.ofString());
 
-                assertThat(r.statusCode()).isEqualTo(200);
-                assertThat(r.body()).contains("Hello from " + backend.url());
-                assertThat(backend.chatRequests.get()).isEqualTo(1);
-            } finally {
-                proxy.stop(Duration.ZERO);
-                router.close();
-            }
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("Hello from " + backend.url());
+            assertThat(backend.chatRequests.get()).isEqualTo(1);
         }
     }
 
@@ -68,30 +59,24 @@ class TlsTest {
     void http2IsChosenByAlpnAndHttp11StaysAvailable() throws Exception {
         Path dir = Path.of("src", "test", "resources", "tls");
         try (FakeVllm backend = new FakeVllm(List.of(FakeVllm.model("llama", 8192)));
-             EventLoops loops = EventLoops.create(1)) {
-            RouterConfig config = RouterConfig.builder()
-                    .server(new ServerConfig(backend.url(), 4))
-                    .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem")).tlsKeyFile(dir.resolve("key.pem")).build())
-                    .build();
-            VllmRouter router = VllmRouters.builder().config(config).transport(NettyTransport.create(loops)).build();
-            ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
-            try {
-                for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
-                    HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))
-                            .version(version).connectTimeout(Duration.ofSeconds(5)).build();
-                    for (int i = 0; i < 2; i++) {
-                        HttpResponse<String> r = client.send(HttpRequest.newBuilder(
-                                        URI.create("https://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
-                                .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        assertThat(r.statusCode()).isEqualTo(200);
-                        assertThat(r.version()).isEqualTo(version);
-                        assertThat(r.body()).contains("Hello from " + backend.url());
-                    }
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder()
+                     .server(new ServerConfig(backend.url(), 4))
+                     .extension(FrontDoorSettings.INSTANCE, FrontDoorConfig.builder().tlsCertFile(dir.resolve("cert.pem"))
+                             .tlsKeyFile(dir.resolve("key.pem")).build())
+                     .build())) {
+            ProxyServer proxy = stack.proxy;
+            for (HttpClient.Version version : List.of(HttpClient.Version.HTTP_2, HttpClient.Version.HTTP_1_1)) {
+                HttpClient client = HttpClient.newBuilder().sslContext(trusting(dir.resolve("cert.pem")))
+                        .version(version).connectTimeout(Duration.ofSeconds(5)).build();
+                for (int i = 0; i < 2; i++) {
+                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                                    URI.create("https://127.0.0.1:" + proxy.port() + "/v1/chat/completions"))
+                            .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(r.version()).isEqualTo(version);
+                    assertThat(r.body()).contains("Hello from " + backend.url());
                 }
-            } finally {
-                proxy.stop(Duration.ZERO);
-                router.close();
             }
         }
     }

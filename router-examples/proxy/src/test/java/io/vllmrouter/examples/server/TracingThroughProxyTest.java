@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.examples.server.upstream.NettyTransport;
-import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.tracing.ProxyTracing;
@@ -42,24 +40,18 @@ class TracingThroughProxyTest {
     private final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
     private HttpServer collector;
     private FakeVllm vllm;
-    private EventLoops loops;
+    private ProxyStack stack;
     private VllmRouter router;
     private ProxyServer proxy;
     private ProxyTracing tracing;
 
     @AfterEach
     void stop() {
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
-            router.close();
+        if (stack != null) {
+            stack.close();
         }
         if (tracing != null) {
             tracing.close();
-        }
-        if (loops != null) {
-            loops.close();
         }
         if (vllm != null) {
             vllm.close();
@@ -93,12 +85,11 @@ class TracingThroughProxyTest {
     private void startProxy(ProxyTracing t) throws IOException {
         vllm = new FakeVllm(List.of(FakeVllm.model("llama", 8192)));
         RouterEvents events = new RouterEvents();
-        loops = EventLoops.create(1);
-        router = VllmRouters.builder().config(RouterConfig.builder()
-                        .server(new ServerConfig(URI.create(vllm.url()), 4, List.of(), null)).build())
-                .listener(CompositeListener.of(events, t.listener()))
-                .transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+        stack = ProxyStack.start(RouterConfig.builder()
+                        .server(new ServerConfig(URI.create(vllm.url()), 4, List.of(), null)).build(),
+                r -> r.listener(CompositeListener.of(events, t.listener())), o -> { });
+        router = stack.router;
+        proxy = stack.proxy;
         events.awaitEligible(router, 1, SAFETY);
     }
 

@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.config.FrontDoorSettings;
-import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.RouterConfigBuilder;
 import io.vllmrouter.core.config.ServerConfig;
@@ -44,20 +42,14 @@ class VllmFleetThroughProxyTest {
     private final List<SimulatedVllm> sims = new ArrayList<>();
     private final HttpClient client = HttpClient.newHttpClient();
     private final RouterEvents events = new RouterEvents();
+    private ProxyStack stack;
     private VllmRouter router;
-    private EventLoops loops;
     private ProxyServer proxy;
 
     @AfterEach
     void stop() throws Exception {
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
-            router.close();
-        }
-        if (loops != null) {
-            loops.close();
+        if (stack != null) {
+            stack.close();
         }
         for (SimulatedVllm s : sims) {
             s.close();
@@ -77,11 +69,10 @@ class VllmFleetThroughProxyTest {
         for (SimulatedVllm s : sims) {
             config.server(new ServerConfig(s.baseUrl(), 4, List.of(), null));
         }
-        loops = EventLoops.create(1);
-        router = VllmRouters.builder().config(tweak.apply(config).build()).listener(events)
-                .transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
+        stack = ProxyStack.start(tweak.apply(config).build(), r -> r.listener(events), o -> { });
+        router = stack.router;
+        proxy = stack.proxy;
         events.awaitCount(RouterEvents.ModelsRefreshed.class, m -> !m.models().isEmpty(), sims.size(), WAIT);
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
     }
 
     private URI url(String path) {

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.api.VllmRouter;
-import io.vllmrouter.examples.server.upstream.NettyTransport;
 import io.vllmrouter.api.spi.BackendView;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.api.spi.RouteContext;
@@ -57,19 +56,14 @@ class VllmStreamingTest {
     private final FakeClock clock = new FakeClock();
     private final List<SimulatedVllm> sims = new ArrayList<>();
     private VllmRouter router;
-    private EventLoops loops;
-    private ProxyServer proxy;
+    private ProxyStack stack;
 
     @AfterEach
     void stop() throws Exception {
-        if (proxy != null) {
-            proxy.stop(Duration.ZERO);
-        }
-        if (router != null) {
+        if (stack != null) {
+            stack.close();
+        } else if (router != null) {
             router.close();
-        }
-        if (loops != null) {
-            loops.close();
         }
         sims.forEach(SimulatedVllm::close);
     }
@@ -183,17 +177,15 @@ class VllmStreamingTest {
     void withoutFailoverAnInBandErrorReachesTheClientThroughTheProxyAndTheStreamEndsCut() throws Exception {
         SimulatedVllm failing = sim(simConfig().faults(Faults.errorAfter(3)));
         SimulatedVllm healthy = sim(simConfig());
-        loops = EventLoops.create(1);
         RouterConfig c = RouterConfig.builder()
                 .server(new ServerConfig(failing.baseUrl(), 4, List.of("llama"), null))
                 .server(new ServerConfig(healthy.baseUrl(), 4, List.of("llama"), null))
                 .enableActiveHealthCheck(false).build();
-        router = VllmRouters.builder().config(c).strategy(new First()).transport(NettyTransport.create(loops))
-                .requestScheduler(loops.timers()).build();
-        proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).eventLoops(loops).build());
+        stack = ProxyStack.start(c, r -> r.strategy(new First()), o -> { });
+        router = stack.router;
 
         StringBuilder text = new StringBuilder();
-        try (DataPlaneTest.RawClient client = DataPlaneTest.RawClient.post(proxy.port(), STREAM)) {
+        try (DataPlaneTest.RawClient client = DataPlaneTest.RawClient.post(stack.port(), STREAM)) {
             assertThat(client.status).isEqualTo(200);
             assertThatThrownBy(() -> {
                 byte[] chunk;
