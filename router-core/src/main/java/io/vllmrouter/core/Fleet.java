@@ -285,6 +285,11 @@ final class Fleet {
             LOG.log(healthy ? Level.INFO : Level.WARNING, "backend {0} {1}: {2}", b.label(),
                     healthy ? "healthy" : "ejected", why);
             listener.onHealthChange(b.id(), healthy, why);
+            if (healthy) {
+                // A server that just came up (or back: it may serve other models now) is asked what
+                // it serves at once, not at the next refresh round, minutes later.
+                probes.refreshModels(b);
+            }
         });
     }
 

@@ -136,4 +136,24 @@ class ScrapeAndModelsTest {
     private static com.fasterxml.jackson.databind.JsonNode json(io.vllmrouter.api.ModelInfo m) throws Exception {
         return new com.fasterxml.jackson.databind.ObjectMapper().readTree(m.json());
     }
+
+    @Test
+    void aServerThatComesUpAfterTheRouterIsAskedForItsModelsAtOnce() {
+        probe.healthFails(A);
+        probe.models.put(A, u -> CompletableFuture.failedFuture(new java.net.ConnectException("Connection refused")));
+        router = VllmRouters.builder()
+                .config(RouterConfig.builder().server(new ServerConfig(A, 3)).healthCheckInterval(Duration.ofSeconds(5))
+                        .healthCheckSuccessThreshold(1).modelsRefreshInterval(Duration.ofSeconds(60)).build())
+                .ticker(clock).scheduler(clock).strategy(new TestSupport.FirstStrategy()).probe(probe).listener(events)
+                .buildRouter();
+        clock.runDueTasks();
+        assertThat(router.stats().servers().get(0).models()).as("down at start: nothing known").isEmpty();
+
+        probe.healthStatus(A, 200);
+        probe.models.put(A, u -> CompletableFuture.completedFuture(List.of(TestSupport.model("llama"))));
+        clock.advance(Duration.ofSeconds(5));   // the next health check passes; the models round is 55 s away
+
+        assertThat(router.stats().servers().get(0).status()).isTrue();
+        assertThat(router.stats().servers().get(0).models()).containsExactly("llama");
+    }
 }
