@@ -129,7 +129,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             s = upstream;
             drop = takeHeld();
         }
-        releaseAll(drop);
+        HeldChunks.release(drop);
         if (s != null) {
             s.cancel();
         }
@@ -208,7 +208,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             phase = Phase.FAILED;
             drop = takeHeld();
         }
-        releaseAll(drop);
+        HeldChunks.release(drop);
         failed.accept(cause != null ? cause : new IOException("the backend ended the stream before its first event"));
         return true;
     }
@@ -250,14 +250,14 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
                 if (errorSeen) {
                     List<BodyChunk> all = takeHeld();
                     held = new ArrayList<>(1);
-                    held.add(copyUpTo(all, all.size() - 1, cutBuffer, cutAt));
+                    held.add(HeldChunks.copyUpTo(all, all.size() - 1, cutBuffer, cutAt));
                     pendingEnd = new InBandError("the backend sent an error event");
                     cancelled = true;
                 }
                 tell = () -> arrived.accept(this);
             }
         }
-        releaseAll(drop);
+        HeldChunks.release(drop);
         if (tell == null) {
             s.request(1);
             return;
@@ -315,49 +315,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         return h;
     }
 
-    private static void releaseAll(List<BodyChunk> chunks) {
-        if (chunks != null) {
-            for (BodyChunk c : chunks) {
-                c.release();
-            }
-        }
-    }
-
-    /**
-     * A heap copy of {@code chunks}' bytes, those of {@code chunks[last]} up to {@code cut} in its
-     * buffer {@code index}; every chunk is released.
-     */
-    private static BodyChunk copyUpTo(List<BodyChunk> chunks, int last, int index, int cut) {
-        int n = 0;
-        for (int c = 0; c <= last; c++) {
-            List<ByteBuffer> bs = chunks.get(c).buffers();
-            int upTo = c < last ? bs.size() : index;
-            for (int i = 0; i < upTo; i++) {
-                n += bs.get(i).remaining();
-            }
-            if (c == last) {
-                n += cut - bs.get(index).position();
-            }
-        }
-        byte[] copy = new byte[n];
-        int at = 0;
-        for (int c = 0; c <= last; c++) {
-            List<ByteBuffer> bs = chunks.get(c).buffers();
-            int upTo = c < last ? bs.size() : index;
-            for (int i = 0; i < upTo; i++) {
-                ByteBuffer b = bs.get(i);
-                b.get(b.position(), copy, at, b.remaining());
-                at += b.remaining();
-            }
-            if (c == last) {
-                ByteBuffer b = bs.get(index);
-                b.get(b.position(), copy, at, cut - b.position());
-            }
-        }
-        releaseAll(chunks);
-        return BodyChunk.of(ByteBuffer.wrap(copy));
-    }
-
     private synchronized boolean cancelled() {
         return cancelled;
     }
@@ -393,7 +350,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
      * failure.
      */
     private void errorInChunk(Flow.Subscriber<? super BodyChunk> d, BodyChunk chunk, int index, int cut) {
-        BodyChunk copy = copyUpTo(List.of(chunk), 0, index, cut);
+        BodyChunk copy = HeldChunks.copyUpTo(List.of(chunk), 0, index, cut);
         Flow.Subscription s;
         synchronized (this) {
             if (ended) {
@@ -438,7 +395,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
                         drop = takeHeld();  // never passed on
                     }
                 }
-                releaseAll(drop);
+                HeldChunks.release(drop);
                 if (s != null) {
                     s.cancel();
                 }
@@ -470,7 +427,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             if (emitHeld) {
                 emitting = true;
                 heldPending = false;
-                heldChunk = one(takeHeld());
+                heldChunk = HeldChunks.asOne(takeHeld());
                 n--;
             }
         }
@@ -491,28 +448,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         if (n > 0 && s != null && !cancelled()) {
             s.request(n);
         }
-    }
-
-    /** The held chunks as one: the only one as it is (most streams' first read holds their first event), or all together. */
-    private static BodyChunk one(List<BodyChunk> chunks) {
-        if (chunks.size() == 1) {
-            return chunks.get(0);
-        }
-        List<ByteBuffer> buffers = new ArrayList<>();
-        for (BodyChunk c : chunks) {
-            buffers.addAll(c.buffers());
-        }
-        return new BodyChunk() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return buffers;
-            }
-
-            @Override
-            public void release() {
-                releaseAll(chunks);
-            }
-        };
     }
 
     /** The upstream ended after the start: passed on, after the held bytes if they are still pending. */
