@@ -106,6 +106,10 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             + "instead of the answer received, and send every turn at its arrival time (no cache can hold those answers).")
     boolean standInAnswers;
 
+    @Option(names = "--cache-blocks", defaultValue = "" + CACHE_BLOCKS,
+            description = "Each server's prefix cache in blocks of 16 tokens (default: ${DEFAULT-VALUE}).")
+    int cacheBlocks;
+
     @Option(names = "--metrics-interval", defaultValue = "2",
             description = "Router scrape interval in simulated seconds (default: ${DEFAULT-VALUE}).")
     double metricsIntervalSeconds;
@@ -119,10 +123,11 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 return 2;
             }
         }
-        if (!(load > 0 && load < 2) || !(timeScale > 0) || !(durationSeconds >= 20) || replicas.stream().anyMatch(n -> n < 1)) {
+        if (!(load > 0 && load < 2) || !(timeScale > 0) || !(durationSeconds >= 20) || replicas.stream().anyMatch(n -> n < 1)
+                || cacheBlocks < 1) {
             System.err.println("replica-routing-benchmark: load: " + load + ", time-scale: " + timeScale + ", duration: "
-                    + durationSeconds + ", replicas: " + replicas
-                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1)");
+                    + durationSeconds + ", replicas: " + replicas + ", cache-blocks: " + cacheBlocks
+                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1, cache-blocks >= 1)");
             return 2;
         }
         PrintStream o = System.out;
@@ -132,7 +137,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         o.println("Router replicas on one fleet, live on loopback. " + BenchSupport.machine());
         o.printf(Locale.ROOT, "4 servers x 8 slots, prefill 0.1 ms/token on one GPU, prefix cache %d blocks (%d tokens) each; "
                         + "16 system prompts x %d tokens; %.0f%% of %.3f req/s = %.3f req/s; %.0f simulated s per run at time scale %.0f "
-                        + "(first 10%% not measured); seed %d%n", CACHE_BLOCKS, CACHE_BLOCKS * 16, SHAPE.systemTokens(), load * 100,
+                        + "(first 10%% not measured); seed %d%n", cacheBlocks, cacheBlocks * 16, SHAPE.systemTokens(), load * 100,
                 capacity, rps, durationSeconds, timeScale, seed);
         List<ChatWorkload.Turn> turns = ChatWorkload.turns(SHAPE, rps, durationSeconds * 1000, seed);
         List<RunResult> results = new ArrayList<>();
@@ -214,7 +219,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
 
     private static String figures(List<VllmRouter> routers) {
         StringBuilder b = new StringBuilder();
-        for (String k : List.of("picks_cache_hit", "picks_kv_events", "picks_without_tokens", "kv_index_entries",
+        for (String k : List.of("picks_cache_hit", "picks_session", "picks_cold", "picks_load_override", "prompt_blocks", "matched_blocks", "picks_kv_events", "picks_without_tokens", "kv_index_entries",
                 "kv_events_batches", "kv_events_gaps", "tokenizer_calls", "tokenizer_prefix_hits", "tokenizer_cache_hits",
                 "tokenizer_call_micros_mean", "tokenizer_timeouts")) {
             long sum = 0;
@@ -240,7 +245,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 DemoFleet.Spec spec = CacheRoutingBenchmark.CHAT_FLEET.get(i);
                 started.add(SimulatedVllm.start(SimConfig.builder().models(spec.models()).maxNumSeqs(spec.maxNumSeqs())
                         .serviceModel(spec.serviceModel()).kvCacheBlocks(1 << 20).prefixCache(true)
-                        .prefixCacheBlocks(CACHE_BLOCKS).sharedPrefill(true).stepMs(FleetSimulation.STEP_MS)
+                        .prefixCacheBlocks(cacheBlocks).sharedPrefill(true).stepMs(FleetSimulation.STEP_MS)
                         .timeScale(timeScale).seed(seed + i)
                         .kvEvents(KvEventsSettings.on(0, 0).withShape(i % 2 == 0 ? KvEventEncoder.Shape.MAP
                                 : KvEventEncoder.Shape.ARRAY))
