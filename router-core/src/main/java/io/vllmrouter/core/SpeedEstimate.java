@@ -19,7 +19,11 @@ import java.util.List;
  *       has no previous one: its counters since start are its lifetime figures, taken as a sample
  *       of at most {@value #FIRST_SCRAPE_GAPS} token gaps and {@value #FIRST_SCRAPE_REQUESTS}
  *       requests, so that a new server starts from what it has been doing;</li>
- *   <li>the streams this router relayed ({@link RelayedSpeed}), at each scrape round.</li>
+ *   <li>the streams this router relayed ({@link RelayedSpeed}), at each scrape round, for each
+ *       figure the backend's scrapes do not give (or all of them while its scrapes are stale): a backend's histograms count every request
+ *       it ran, whoever sent it, and read the same from every router replica, while the relayed
+ *       streams are this router's share seen through its reads; added to the histograms they made
+ *       replicas that each relay a third of the traffic disagree by half about the same server.</li>
  * </ul>
  * Before adding samples the sums are multiplied by {@code 0.5^(elapsed / half-life)}, so a figure
  * follows a backend that slows down (thermal throttling, a bigger batch) within a few half-lives.
@@ -177,13 +181,30 @@ final class SpeedEstimate {
         return new double[] {sum - prevSum, count - prevCount};
     }
 
-    /** What the relayed streams showed since the last round, at {@code nowNanos}. */
-    void relayed(RelayedSpeed.Delta d, long nowNanos) {
+    /**
+     * What the relayed streams showed since the last round, at {@code nowNanos}: each figure only
+     * when the backend's scrapes are stale ({@code !scrapesFresh}) or the last one had no histogram
+     * for it (see the class comment).
+     */
+    void relayed(RelayedSpeed.Delta d, long nowNanos, boolean scrapesFresh) {
+        LatencyCounters c = lastScrape == null || !scrapesFresh ? LatencyCounters.NONE : lastScrape;
+        boolean gaps = Double.isNaN(c.tokenGaps());
+        boolean firstTokens = Double.isNaN(c.prefills());
+        boolean answers = Double.isNaN(c.finished());
+        if (!gaps && !firstTokens && !answers) {
+            return;
+        }
         decayTo(nowNanos);
         for (Figures f : new Figures[] {recent, history}) {
-            f.tokenGap.add(d.decodeSeconds(), d.tokenGaps());
-            f.firstToken.add(d.firstTokenSeconds(), d.firstTokens());
-            f.outputTokens.add(d.outputTokens(), d.streams());
+            if (gaps) {
+                f.tokenGap.add(d.decodeSeconds(), d.tokenGaps());
+            }
+            if (firstTokens) {
+                f.firstToken.add(d.firstTokenSeconds(), d.firstTokens());
+            }
+            if (answers) {
+                f.outputTokens.add(d.outputTokens(), d.streams());
+            }
         }
         publish();
     }
@@ -245,7 +266,7 @@ final class SpeedEstimate {
         boolean[] measured = new boolean[n];
         for (int i = 0; i < n; i++) {
             Backend b = backends.get(i);
-            b.speedEstimate.relayed(b.relayedSpeed.drain(), nowNanos);
+            b.speedEstimate.relayed(b.relayedSpeed.drain(), nowNanos, b.load.fresh());
             speeds[i] = b.speed();
             measured[i] = b.speedEstimate.measured();
         }

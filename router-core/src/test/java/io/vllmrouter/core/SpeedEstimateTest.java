@@ -94,6 +94,35 @@ class SpeedEstimateTest {
     }
 
     @Test
+    void relayedStreamsStandInOnlyForWhatTheHistogramsDoNotSayOrWhileScrapesAreStale() throws Exception {
+        Backend b = backend("http://gpu:8000");
+        b.speedEstimate.scraped(page("vllm-v0.11-dp2-scrape1.txt"), 0);
+        b.speedEstimate.scraped(page("vllm-v0.11-dp2-scrape2.txt"), 2 * SECOND);
+        BackendSpeed fromHistograms = b.speed();
+        b.relayedSpeed.stream(900_000_000, 40, 10_000_000_000L, 100, 101);   // 100 ms per token, 900 ms first token
+        b.speedEstimate.relayed(b.relayedSpeed.drain(), 2 * SECOND, true);
+        assertThat(b.speed()).as("every figure from the histograms, the same for every router replica")
+                .isEqualTo(fromHistograms);
+
+        b.relayedSpeed.stream(900_000_000, 40, 10_000_000_000L, 100, 101);
+        b.speedEstimate.relayed(b.relayedSpeed.drain(), 2 * SECOND, false);
+        assertThat(b.speed().timePerOutputToken()).as("scrapes stale: the relayed streams count")
+                .isGreaterThan(fromHistograms.timePerOutputToken());
+        assertThat(b.speed().timeToFirstToken()).isGreaterThan(fromHistograms.timeToFirstToken());
+
+        Backend partial = backend("http://other:8000");
+        // A server that publishes its token gaps and answers but no prefill histogram.
+        partial.speedEstimate.scraped(new LatencyCounters(2.0, 100, Double.NaN, Double.NaN, Double.NaN, 1280, 10), 0);
+        BackendSpeed scraped = partial.speed();
+        partial.relayedSpeed.stream(900_000_000, 40, 10_000_000_000L, 100, 101);
+        partial.speedEstimate.relayed(partial.relayedSpeed.drain(), 0, true);
+        assertThat(partial.speed().timePerOutputToken()).isEqualTo(scraped.timePerOutputToken());
+        assertThat(partial.speed().outputTokens()).isEqualTo(scraped.outputTokens());
+        assertThat(partial.speed().timeToFirstToken()).as("the first token only from the streams")
+                .isGreaterThan(scraped.timeToFirstToken());
+    }
+
+    @Test
     void theEstimateFollowsABackendThatSlowsDown() {
         Backend b = backend("http://gpu:8000");
         long t = 0;

@@ -256,7 +256,7 @@ public class SseStreamBenchmark {
                                     while (demand > 0 && !done) {
                                         demand--;
                                         if (next < chunks.size()) {
-                                            subscriber.onNext(List.of(ByteBuffer.wrap(chunks.get(next++))));
+                                            subscriber.onNext(io.vllmrouter.api.BodyChunk.of(ByteBuffer.wrap(chunks.get(next++))));
                                         } else {
                                             done = true;
                                             subscriber.onComplete();

@@ -32,12 +32,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -66,6 +68,9 @@ import picocli.CommandLine.Option;
 @Command(name = "replica-routing-benchmark", mixinStandardHelpOptions = true,
         description = "Router replicas on one fleet: cache-aware's approximate index vs the KV-event index vs an oracle, live on loopback.")
 public final class ReplicaRoutingBenchmark implements Callable<Integer> {
+
+    private static final com.fasterxml.jackson.core.io.JsonStringEncoder JSON_STRINGS =
+            com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
 
     /** 16 system prompts of 1,500 tokens; 2 to 8 turns; 30-300 token questions; 50-400 token answers; 5-20 s apart. */
     public static final ChatWorkload.Shape SHAPE = new ChatWorkload.Shape(16, 1500, 2, 8, 30, 300, 50, 400, 5_000, 20_000);
@@ -97,6 +102,14 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             description = "cache-aware indexes to compare (default: ${DEFAULT-VALUE}).")
     List<String> indexes;
 
+    @Option(names = "--stand-in-answers", description = "Resend each answer as a stand-in text of its length "
+            + "instead of the answer received, and send every turn at its arrival time (no cache can hold those answers).")
+    boolean standInAnswers;
+
+    @Option(names = "--cache-blocks", defaultValue = "" + CACHE_BLOCKS,
+            description = "Each server's prefix cache in blocks of 16 tokens (default: ${DEFAULT-VALUE}).")
+    int cacheBlocks;
+
     @Option(names = "--metrics-interval", defaultValue = "2",
             description = "Router scrape interval in simulated seconds (default: ${DEFAULT-VALUE}).")
     double metricsIntervalSeconds;
@@ -110,10 +123,11 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 return 2;
             }
         }
-        if (!(load > 0 && load < 2) || !(timeScale > 0) || !(durationSeconds >= 20) || replicas.stream().anyMatch(n -> n < 1)) {
+        if (!(load > 0 && load < 2) || !(timeScale > 0) || !(durationSeconds >= 20) || replicas.stream().anyMatch(n -> n < 1)
+                || cacheBlocks < 1) {
             System.err.println("replica-routing-benchmark: load: " + load + ", time-scale: " + timeScale + ", duration: "
-                    + durationSeconds + ", replicas: " + replicas
-                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1)");
+                    + durationSeconds + ", replicas: " + replicas + ", cache-blocks: " + cacheBlocks
+                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1, cache-blocks >= 1)");
             return 2;
         }
         PrintStream o = System.out;
@@ -123,7 +137,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         o.println("Router replicas on one fleet, live on loopback. " + BenchSupport.machine());
         o.printf(Locale.ROOT, "4 servers x 8 slots, prefill 0.1 ms/token on one GPU, prefix cache %d blocks (%d tokens) each; "
                         + "16 system prompts x %d tokens; %.0f%% of %.3f req/s = %.3f req/s; %.0f simulated s per run at time scale %.0f "
-                        + "(first 10%% not measured); seed %d%n", CACHE_BLOCKS, CACHE_BLOCKS * 16, SHAPE.systemTokens(), load * 100,
+                        + "(first 10%% not measured); seed %d%n", cacheBlocks, cacheBlocks * 16, SHAPE.systemTokens(), load * 100,
                 capacity, rps, durationSeconds, timeScale, seed);
         List<ChatWorkload.Turn> turns = ChatWorkload.turns(SHAPE, rps, durationSeconds * 1000, seed);
         List<RunResult> results = new ArrayList<>();
@@ -195,7 +209,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             }
             LiveRun run = send(client, targets, fleet, turns, label, rps, mode.equals("oracle"));
             LiveRoutingBenchmark.awaitIdle(fleet);
-            return new LiveRun(run.result(), run.errors(), figures(routers));
+            return new LiveRun(run.result(), run.errors(), run.figures() + figures(routers));
         } finally {
             proxies.forEach(ProxyServer::close);
             routers.forEach(VllmRouter::close);
@@ -205,7 +219,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
 
     private static String figures(List<VllmRouter> routers) {
         StringBuilder b = new StringBuilder();
-        for (String k : List.of("picks_cache_hit", "picks_kv_events", "picks_without_tokens", "kv_index_entries",
+        for (String k : List.of("picks_cache_hit", "picks_session", "picks_cold", "picks_load_override", "prompt_blocks", "matched_blocks", "picks_kv_events", "picks_without_tokens", "kv_index_entries",
                 "kv_events_batches", "kv_events_gaps", "tokenizer_calls", "tokenizer_prefix_hits", "tokenizer_cache_hits",
                 "tokenizer_call_micros_mean", "tokenizer_timeouts")) {
             long sum = 0;
@@ -231,7 +245,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 DemoFleet.Spec spec = CacheRoutingBenchmark.CHAT_FLEET.get(i);
                 started.add(SimulatedVllm.start(SimConfig.builder().models(spec.models()).maxNumSeqs(spec.maxNumSeqs())
                         .serviceModel(spec.serviceModel()).kvCacheBlocks(1 << 20).prefixCache(true)
-                        .prefixCacheBlocks(CACHE_BLOCKS).sharedPrefill(true).stepMs(FleetSimulation.STEP_MS)
+                        .prefixCacheBlocks(cacheBlocks).sharedPrefill(true).stepMs(FleetSimulation.STEP_MS)
                         .timeScale(timeScale).seed(seed + i)
                         .kvEvents(KvEventsSettings.on(0, 0).withShape(i % 2 == 0 ? KvEventEncoder.Shape.MAP
                                 : KvEventEncoder.Shape.ARRAY))
@@ -261,7 +275,12 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         return b.build();
     }
 
-    /** Sends every turn open-loop, each to a replica drawn at random; the oracle's requests carry their system prompt. */
+    /**
+     * Sends every turn at its arrival time, each to a replica drawn at random, with the answers its
+     * conversation got so far as the assistant messages (what a chat client resends); a turn whose
+     * previous answer is not complete by then goes when it is (a person reads the answer before the
+     * next question), and its times count from then. The oracle's requests carry their system prompt.
+     */
     private LiveRun send(HttpClient client, List<URI> targets, List<SimulatedVllm> fleet, List<ChatWorkload.Turn> turns,
                          String label, double rps, boolean oracle) throws InterruptedException {
         long hitsBefore = 0;
@@ -274,6 +293,9 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         }
         SplittableRandom pick = new SplittableRandom(seed ^ 0x5EED);
         List<CompletableFuture<long[]>> futures = new ArrayList<>(turns.size());
+        Map<String, List<CompletableFuture<String>>> answers = new HashMap<>();
+        AtomicInteger delayed = new AtomicInteger();
+        AtomicInteger substituted = new AtomicInteger();
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
         for (ChatWorkload.Turn t : turns) {
             long at = start + (long) (t.request().arrivalMs() / timeScale * 1e6);
@@ -282,13 +304,33 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 LockSupport.parkNanos(wait);
             }
             String session = oracle ? "system-" + ChatWorkload.systemPrompt(SHAPE, t) : t.request().session();
-            HttpRequest req = HttpRequest.newBuilder(targets.get(pick.nextInt(targets.size())))
-                    .header("Content-Type", "application/json").header("X-Session-Id", session)
-                    .timeout(Duration.ofMinutes(10))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(LiveRoutingBenchmark.chatBody(t))).build();
-            futures.add(client.sendAsync(req, SseLines.handler()).handle((resp, err) ->
-                    err != null || resp.statusCode() != 200 || !resp.body().done() ? null
-                            : new long[] {resp.body().firstEventNanos(), resp.body().lastEventNanos()}));
+            URI target = targets.get(pick.nextInt(targets.size()));
+            List<CompletableFuture<String>> history = answers.computeIfAbsent(t.request().session(), k -> new ArrayList<>());
+            CompletableFuture<String> previous = history.isEmpty() ? CompletableFuture.completedFuture(null)
+                    : history.get(history.size() - 1);
+            CompletableFuture<String> answer = new CompletableFuture<>();
+            CompletableFuture<long[]> times = new CompletableFuture<>();
+            List<CompletableFuture<String>> earlier = standInAnswers ? List.of() : List.copyOf(history);
+            history.add(answer);
+            futures.add(times);
+            Runnable go = () -> {
+                HttpRequest req = HttpRequest.newBuilder(target)
+                        .header("Content-Type", "application/json").header("X-Session-Id", session)
+                        .timeout(Duration.ofMinutes(10))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(chatBody(t, earlier, substituted))).build();
+                long sent = System.nanoTime();
+                client.sendAsync(req, SseLines.keepingText()).whenComplete((resp, err) -> {
+                    boolean ok = err == null && resp.statusCode() == 200 && resp.body().done();
+                    answer.complete(ok ? resp.body().text() : null);
+                    times.complete(ok ? new long[] {sent, resp.body().firstEventNanos(), resp.body().lastEventNanos()} : null);
+                });
+            };
+            if (standInAnswers || previous.isDone()) {
+                go.run();
+            } else {
+                delayed.incrementAndGet();
+                previous.whenComplete((a, e) -> go.run());
+            }
         }
         try {
             CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(15, TimeUnit.MINUTES);
@@ -314,8 +356,8 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 failed++;
                 continue;
             }
-            ttft[measured] = (t[0] - start) / 1e6 * timeScale - arrival;
-            e2e[measured] = (t[1] - start) / 1e6 * timeScale - arrival;
+            ttft[measured] = (t[1] - t[0]) / 1e6 * timeScale;
+            e2e[measured] = (t[2] - t[0]) / 1e6 * timeScale;
             measured++;
         }
         ttft = Arrays.copyOf(ttft, measured);
@@ -338,7 +380,38 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 FleetSimulation.percentile(ttft, 0.99), measured / (durationMs * 0.9 / 1000), share,
                 FleetSimulation.percentile(ttft, 0.50), FleetSimulation.percentile(ttft, 0.90),
                 queries == 0 ? Double.NaN : hits / (double) queries);
-        return new LiveRun(result, errors, "");
+        return new LiveRun(result, errors, String.format(Locale.ROOT, "; %d turns waited for the previous answer,"
+                + " %d answers missing (a stand-in text sent)", delayed.get(), substituted.get()));
+    }
+
+    /**
+     * A streaming chat completion with the turn's messages: the system prompt and questions as the
+     * workload's texts, each earlier answer as it came back ({@code earlier}, complete; a failed
+     * one as the workload's stand-in text, counted in {@code substituted}; none given: every answer
+     * as its stand-in).
+     */
+    static byte[] chatBody(ChatWorkload.Turn t, List<CompletableFuture<String>> earlier, AtomicInteger substituted) {
+        StringBuilder b = new StringBuilder(t.request().promptTokens() * 4 + 256);
+        b.append("{\"model\":\"").append(DemoFleet.MODEL).append("\",\"stream\":true,\"max_tokens\":")
+                .append(t.request().outputTokens()).append(",\"messages\":[");
+        int answer = 0;
+        String sep = "";
+        for (long[] seg : t.segments()) {
+            String text = null;
+            if (seg[2] == 2 && answer < earlier.size()) {
+                text = earlier.get(answer++).getNow(null);
+                if (text == null) {
+                    substituted.incrementAndGet();
+                }
+            }
+            if (text == null) {
+                text = ChatWorkload.segmentText(seg[0], (int) seg[1]);
+            }
+            b.append(sep).append("{\"role\":\"").append(ChatWorkload.ROLES.get((int) seg[2])).append("\",\"content\":");
+            b.append('"').append(JSON_STRINGS.quoteAsString(text)).append("\"}");
+            sep = ",";
+        }
+        return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     static String table(List<RunResult> results) {

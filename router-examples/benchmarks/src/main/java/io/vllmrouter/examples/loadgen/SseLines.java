@@ -1,5 +1,8 @@
 package io.vllmrouter.examples.loadgen;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Flow;
@@ -15,6 +18,10 @@ import java.util.concurrent.Flow;
  */
 final class SseLines implements Flow.Subscriber<String> {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The answer's text so far, or null when not kept. */
+    private final StringBuilder text;
     private long firstEventNanos = -1;
     private long lastEventNanos = -1;
     private long events;
@@ -23,10 +30,23 @@ final class SseLines implements Flow.Subscriber<String> {
 
     /** A body handler whose body is a fresh {@link SseLines}, complete once the stream has ended. */
     static HttpResponse.BodyHandler<SseLines> handler() {
+        return handler(false);
+    }
+
+    /** {@link #handler()} whose lines also keep the answer's text ({@link #text()}). */
+    static HttpResponse.BodyHandler<SseLines> keepingText() {
+        return handler(true);
+    }
+
+    private static HttpResponse.BodyHandler<SseLines> handler(boolean keepText) {
         return info -> {
-            SseLines s = new SseLines();
+            SseLines s = new SseLines(keepText);
             return HttpResponse.BodySubscribers.fromLineSubscriber(s, x -> x, StandardCharsets.UTF_8, null);
         };
+    }
+
+    private SseLines(boolean keepText) {
+        this.text = keepText ? new StringBuilder() : null;
     }
 
     @Override
@@ -47,6 +67,16 @@ final class SseLines implements Flow.Subscriber<String> {
         events++;
         if (line.regionMatches(5, " [DONE]", 0, 7) || line.regionMatches(5, "[DONE]", 0, 6)) {
             done = true;
+        } else if (text != null) {
+            try {
+                JsonNode choice = JSON.readTree(line.substring(5)).path("choices").path(0);
+                JsonNode piece = choice.has("delta") ? choice.path("delta").path("content") : choice.path("text");
+                if (piece.isTextual()) {
+                    text.append(piece.asText());
+                }
+            } catch (IOException e) {
+                // not an answer event: nothing to keep
+            }
         }
     }
 
@@ -70,6 +100,9 @@ final class SseLines implements Flow.Subscriber<String> {
 
     /** Whether the stream ended with {@code data: [DONE]}. */
     boolean done() { return done; }
+
+    /** The answer's text, or null when not kept ({@link #keepingText()}). */
+    String text() { return text == null ? null : text.toString(); }
 
     /** What cut the body, or null. */
     Throwable error() { return error; }

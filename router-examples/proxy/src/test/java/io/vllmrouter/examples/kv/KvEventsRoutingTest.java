@@ -113,9 +113,10 @@ class KvEventsRoutingTest {
         for (int i = 0; i < sims.size(); i++) {
             direct(sims.get(i), chat(system(i), "warm-up question"));
         }
-        // Each prefill ends in one batch: BlockStored for the prompt's ~18 blocks.
-        assertThat(index.await(() -> index.stats().get("kv_events_batches") >= sims.size(), WAIT)).isTrue();
-        assertThat(index.stats().get("kv_index_entries")).isGreaterThanOrEqualTo(3L * 15);
+        // A prompt's ~18 blocks come in the batch of the step its prefill ends in; a block its answer
+        // fills comes in a later one (vLLM caches generated tokens too), so a count of batches says
+        // nothing of which server's prompt arrived: wait for the blocks.
+        assertThat(index.await(() -> index.stats().get("kv_index_entries") >= 3L * 15, WAIT)).isTrue();
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < sims.size(); i++) {
                 String chosen = route(router, chat(system(i), "question " + round + " on prompt " + i));

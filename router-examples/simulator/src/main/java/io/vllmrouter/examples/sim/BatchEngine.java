@@ -3,8 +3,6 @@ package io.vllmrouter.examples.sim;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * vLLM's continuous batching as a time-stepped model, in simulated milliseconds. Up to
@@ -33,18 +31,20 @@ public final class BatchEngine {
     private final double stepMs;
     private final int prefixCacheBlocks;
     private final boolean sharedPrefill;
-    private final Map<Long, Boolean> prefixCache;
+    /** Null when off. */
+    private final PrefixCache prefixCache;
     /** Told of blocks cached and evicted (KV-cache events); NONE by default. Engine thread. */
     private CacheListener cacheListener = CacheListener.NONE;
 
     /**
-     * Hears what the prefix cache does, on the engine thread: vLLM's {@code BlockStored},
-     * {@code BlockRemoved} and {@code AllBlocksCleared}.
+     * Hears what the prefix cache does, on the engine thread, when vLLM would report it
+     * ({@link PrefixCache}): {@code BlockStored}, {@code BlockRemoved}, {@code AllBlocksCleared}, and
+     * the end of each engine step, after which vLLM publishes the step's events as one batch.
      */
     public interface CacheListener {
         CacheListener NONE = new CacheListener() { };
 
-        /** Blocks {@code [from, to)} of {@code s}'s prefix were newly cached. */
+        /** Blocks {@code [from, to)} of {@code s}'s chain of block hashes (prompt, then answer) were newly cached. */
         default void stored(Sequence s, int from, int to) {
         }
 
@@ -54,6 +54,10 @@ public final class BatchEngine {
 
         /** Every block was dropped. */
         default void cleared() {
+        }
+
+        /** An engine step ended: what was reported during it is one batch. */
+        default void stepEnded() {
         }
     }
 
@@ -122,16 +126,7 @@ public final class BatchEngine {
         this.stepMs = stepMs;
         this.prefixCacheBlocks = prefixCacheBlocks;
         this.sharedPrefill = sharedPrefill;
-        this.prefixCache = prefixCacheBlocks == 0 ? null : new LinkedHashMap<>(64, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
-                if (size() > prefixCacheBlocks) {
-                    cacheListener.evicted(eldest.getKey());
-                    return true;
-                }
-                return false;
-            }
-        };
+        this.prefixCache = prefixCacheBlocks == 0 ? null : new PrefixCache(prefixCacheBlocks);
     }
 
     public ServiceModel model() { return model; }
@@ -139,13 +134,15 @@ public final class BatchEngine {
     /** Sets who hears of blocks cached and evicted. Before the engine runs, or on its thread. */
     public void cacheListener(CacheListener listener) {
         this.cacheListener = listener == null ? CacheListener.NONE : listener;
+        if (prefixCache != null) {
+            prefixCache.listener(cacheListener);
+        }
     }
 
     /** Drops every cached block (vLLM's {@code reset_prefix_cache}). Engine thread. */
     public void resetPrefixCache() {
         if (prefixCache != null) {
-            prefixCache.clear();
-            cacheListener.cleared();
+            prefixCache.reset();
         }
     }
 
@@ -256,6 +253,7 @@ public final class BatchEngine {
                 double doneAt = t0 + (stepMs - prefillBudget) + use;
                 prefillBudget -= use;
                 s.prefillLeftMs -= use;
+                prefillProgress(s);
                 if (s.prefillLeftMs <= 0) {
                     s.decodeCarryMs = t1 - doneAt;
                     s.setFirstTokenMs(doneAt);
@@ -265,6 +263,7 @@ public final class BatchEngine {
                 }
             } else if (produced == 0) {
                 s.prefillLeftMs -= stepMs;
+                prefillProgress(s);
                 if (s.prefillLeftMs <= 0) {
                     s.decodeCarryMs = -s.prefillLeftMs;
                     s.setFirstTokenMs(t1 + s.prefillLeftMs);
@@ -287,6 +286,11 @@ public final class BatchEngine {
                 if (changed) {
                     generationTokensTotal += produced - s.produced();
                     s.setProduced(produced);
+                    if (prefixCache != null) {
+                        // The step that produced token k fed back token k - 1: its blocks are computed.
+                        prefixCache.schedule(s, s.promptTokens() + produced - 1);
+                        prefixCache.publish(s);
+                    }
                 }
                 if (produced >= s.outputTokens()) {
                     finish(s, Sequence.FINISHED, t1 - s.decodeCarryMs);
@@ -303,27 +307,43 @@ public final class BatchEngine {
         }
         now = t1;
         publish();
+        cacheListener.stepEnded();
+    }
+
+    /**
+     * A prompt in prefill: when the prefill has computed the chunk scheduled last, that chunk's
+     * blocks are reported and the next chunk is scheduled (and cached).
+     */
+    private void prefillProgress(Sequence s) {
+        if (prefixCache == null) {
+            return;
+        }
+        int prompt = s.promptTokens();
+        double done = s.prefillTotalMs <= 0 ? 1 : 1 - Math.max(0, s.prefillLeftMs) / s.prefillTotalMs;
+        int computed = s.cachedTokens + (int) ((prompt - s.cachedTokens) * done);
+        while (s.scheduledTokens < prompt && computed >= s.scheduledTokens) {
+            prefixCache.publish(s);
+            s.scheduledTokens = Math.min(prompt, s.scheduledTokens + PrefixCache.PREFILL_CHUNK);
+            prefixCache.schedule(s, s.scheduledTokens);
+        }
     }
 
     private void admit(Sequence s, double t0) {
         int cached = 0;
-        long[] prefix = s.prefixBlocks();
-        if (prefixCache != null && prefix != null) {
-            for (long h : prefix) {
-                if (prefixCache.get(h) == null) {
-                    break;
-                }
-                cached += BLOCK_SIZE;
-            }
-            cached = Math.min(cached, s.promptTokens() - 1);
+        if (prefixCache != null && s.prefixBlocks() != null) {
+            cached = prefixCache.lookup(s);
             prefixQueries += s.promptTokens();
             prefixHits += cached;
+            // Scheduled for its first chunk: vLLM caches the chunk's full blocks now, before computing them.
+            s.scheduledTokens = Math.min(s.promptTokens(), cached + PrefixCache.PREFILL_CHUNK);
+            prefixCache.schedule(s, s.scheduledTokens);
         }
         s.cachedTokens = cached;
         // A sequence that arrived inside this step starts its prefill when it arrived, not before.
         double start = Math.max(t0, s.arrivalMs());
         s.admittedMs = start;
         s.prefillLeftMs = model.prefillMs(s.promptTokens() - cached) * drifting.factorAt(start) + (start - t0);
+        s.prefillTotalMs = s.prefillLeftMs;
         s.setState(Sequence.RUNNING);
         runningList.add(s);
     }
@@ -333,28 +353,12 @@ public final class BatchEngine {
             h.firstToken(s.arrivalMs(), s.firstTokenMs());
         }
         promptTokensTotal += s.promptTokens();
-        long[] prefix = s.prefixBlocks();
-        if (prefixCache != null && prefix != null) {
-            // Runs of blocks not cached yet: each is one BlockStored, its parent the block before.
-            int from = -1;
-            for (int i = 0; i <= prefix.length; i++) {
-                boolean fresh = i < prefix.length && !prefixCache.containsKey(prefix[i]);
-                if (fresh && from < 0) {
-                    from = i;
-                } else if (!fresh && from >= 0) {
-                    cacheListener.stored(s, from, i);
-                    from = -1;
-                }
-            }
-            // Last block first, so the first (most shared) block is the most recently used: vLLM
-            // frees a sequence's blocks from the end, and evicts those first.
-            for (int i = prefix.length - 1; i >= 0; i--) {
-                prefixCache.put(prefix[i], Boolean.TRUE);
-            }
-        }
     }
 
     private void finish(Sequence s, int state, double at) {
+        if (prefixCache != null) {
+            prefixCache.publish(s);   // what its last pass computed
+        }
         if (state == Sequence.ABORTED) {
             successAbort++;
         } else if ("stop".equals(s.finishReason())) {

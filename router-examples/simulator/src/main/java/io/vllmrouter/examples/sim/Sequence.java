@@ -23,6 +23,12 @@ public class Sequence {
     double prefillLeftMs;
     double decodeCarryMs;
     int cachedTokens;
+    /** Blocks of its chain cached (hit or stored: vLLM's num_cached_block), and reported so far ({@link PrefixCache}). */
+    int cachedBlocks;
+    int reportedBlocks;
+    /** Prompt tokens scheduled for prefill so far (chunk by chunk), and the prefill's length when admitted. */
+    int scheduledTokens;
+    double prefillTotalMs;
     /** Simulated time the engine admitted it to the batch. */
     double admittedMs = Double.NaN;
     private volatile int produced;
@@ -34,7 +40,8 @@ public class Sequence {
     /**
      * @param promptTokens  prompt length in tokens, {@code >= 1}
      * @param outputTokens  tokens to generate, {@code >= 1}
-     * @param prefixBlocks  chained hashes of the prompt's blocks for the prefix cache, or null
+     * @param prefixBlocks  chained hashes of the prompt's whole blocks for the prefix cache, or null; past
+     *                      the prompt, of the blocks its answer will fill (cached as they fill), when known
      * @param arrivalMs     simulated time the request arrived
      * @param finishReason  what the request ends with when it completes: "stop" or "length"
      */
@@ -43,7 +50,8 @@ public class Sequence {
     }
 
     /**
-     * @param tokenIds the prompt's token ids (for the KV-cache events of its blocks), or null
+     * @param tokenIds the prompt's token ids, then those of its answer when known (for the KV-cache events
+     *                 of its blocks), or null
      * @see #Sequence(int, int, long[], double, String)
      */
     public Sequence(int promptTokens, int outputTokens, long[] prefixBlocks, int[] tokenIds, double arrivalMs,
@@ -74,7 +82,7 @@ public class Sequence {
     public int promptTokens() { return promptTokens; }
     public int outputTokens() { return outputTokens; }
     long[] prefixBlocks() { return prefixBlocks; }
-    /** The prompt's token ids, or null when not given. */
+    /** The prompt's token ids (then its answer's, when known), or null when not given. */
     int[] tokenIds() { return tokenIds; }
     public double arrivalMs() { return arrivalMs; }
     public String finishReason() { return finishReason; }

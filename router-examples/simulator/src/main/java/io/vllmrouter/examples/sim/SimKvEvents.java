@@ -19,10 +19,11 @@ import java.util.List;
  * unless {@code PYTHONHASHSEED} is set ({@code --kv-hash-seed}): two simulators give the same
  * prompt different hashes, so a router cannot key blocks by them.
  *
- * <p>Events: the prefix cache ({@link BatchEngine}) reports blocks newly cached when a prompt's
- * prefill ends ({@code BlockStored}: the new blocks, their parent's hash, their tokens, GPU medium),
- * blocks evicted ({@code BlockRemoved}) and a reset ({@code AllBlocksCleared}); each engine step's
- * events go out as one batch ({@link #flush}), over a {@link KvEventPublisher} bound on 127.0.0.1
+ * <p>Events: the prefix cache ({@link PrefixCache}) reports blocks newly cached, of prompts and of
+ * answers, when the step that computed them ends ({@code BlockStored}: the new blocks, their
+ * parent's hash, their tokens, GPU medium), blocks evicted ({@code BlockRemoved}) and a reset
+ * ({@code AllBlocksCleared}); each engine step's events go out as one batch ({@link #stepEnded}, as
+ * vLLM's scheduler publishes after each step), over a {@link KvEventPublisher} bound on 127.0.0.1
  * (port plus the data-parallel rank), in the wire shape configured.
  *
  * <p>Threads: {@link #hashes} runs on request threads; the listener methods and {@link #flush} on
@@ -98,7 +99,12 @@ final class SimKvEvents implements BatchEngine.CacheListener, AutoCloseable {
         }
     }
 
-    /** Publishes this step's events as one batch, if any. Engine thread. */
+    @Override
+    public void stepEnded() {
+        flush();
+    }
+
+    /** Publishes the events heard since the last batch as one batch, if any. Engine thread. */
     void flush() {
         if (publisher == null || pending.isEmpty()) {
             return;

@@ -11,9 +11,11 @@ import com.fasterxml.jackson.databind.JsonNode;
  *
  * <p>Tokenization: the template's special tokens are one id each ({@value #IM_START},
  * {@value #IM_END}); the text between them is cut into pieces of four characters from the start of
- * each stretch (as a real tokenizer starts afresh at a special token), each piece one id drawn from
- * its characters. A message's tokens therefore do not depend on what follows it, which is what
- * lets a conversation's history hit the prefix cache. Stateless.
+ * each stretch and after each newline (as a real tokenizer starts afresh at a special token, and its
+ * pre-tokenizer splits at line breaks), each piece one id drawn from its characters. A message's
+ * tokens therefore do not depend on what follows it, and an answer's text starts a piece of its own
+ * after the template's {@code <|im_start|>assistant\n}, which is what lets a conversation's history,
+ * answers included, hit the prefix cache. Stateless.
  */
 final class SimTokenizer {
 
@@ -62,7 +64,7 @@ final class SimTokenizer {
                 body.path("continue_final_message").asBoolean(false));
     }
 
-    /** Token ids of {@code text}: special tokens one id each, other text in pieces of four characters. */
+    /** Token ids of {@code text}: special tokens one id each, other text in pieces of four characters, cut after newlines. */
     static int[] encode(String text) {
         int[] out = new int[text.length() / 2 + 4];
         int n = 0;
@@ -71,12 +73,18 @@ final class SimTokenizer {
         while (i < len) {
             int special = nextSpecial(text, i);
             int end = special < 0 ? len : special;
-            for (int p = i; p < end; p += 4) {
-                int q = Math.min(end, p + 4);
+            int newline = -1;
+            for (int p = i; p < end; ) {
+                if (newline < p) {
+                    newline = text.indexOf('\n', p);
+                    newline = newline < 0 || newline >= end ? end : newline;
+                }
+                int q = Math.min(Math.min(end, p + 4), newline + 1);
                 if (n == out.length) {
                     out = java.util.Arrays.copyOf(out, out.length * 2);
                 }
-                out[n++] = Math.floorMod(text.substring(p, q).hashCode() * 0x9E3779B1, VOCABULARY);
+                out[n++] = pieceId(text.substring(p, q));
+                p = q;
             }
             if (special < 0) {
                 break;
@@ -89,6 +97,11 @@ final class SimTokenizer {
             i = special + (start ? IM_START_TEXT.length() : IM_END_TEXT.length());
         }
         return java.util.Arrays.copyOf(out, n);
+    }
+
+    /** The id of one piece of ordinary text (at most four characters, no special token). */
+    static int pieceId(String piece) {
+        return Math.floorMod(piece.hashCode() * 0x9E3779B1, VOCABULARY);
     }
 
     private static int nextSpecial(String text, int from) {

@@ -494,7 +494,6 @@ public final class SimulatedVllm implements AutoCloseable {
             throw BadRequest.of(e.getMessage());
         }
         long requestSeed = body.path("seed").asLong(0);
-        long[] prefix = config.prefixCache() ? kvEvents.hashes(ids) : null;
         TokenText text;
         if (shape.continued()) {
             // vLLM's continue_final_message: go on from the assistant text; the words are those the
@@ -511,7 +510,9 @@ public final class SimulatedVllm implements AutoCloseable {
             return;
         }
 
-        HttpSequence seq = new HttpSequence(promptTokens, shape.output(), prefix, ids, simulatedNowMs(), shape.reason());
+        int[] tokens = config.prefixCache() ? withAnswer(ids, text, shape.output()) : ids;
+        long[] prefix = config.prefixCache() ? kvEvents.hashes(tokens) : null;
+        HttpSequence seq = new HttpSequence(promptTokens, shape.output(), prefix, tokens, simulatedNowMs(), shape.reason());
         if (closed) {
             throw new BadRequest(503, Json.error("Simulator is shutting down", "ServiceUnavailableError", null, 503));
         }
@@ -686,6 +687,17 @@ public final class SimulatedVllm implements AutoCloseable {
     }
 
     /**
+     * The prompt's token ids followed by those of the answer {@code text} is about to write: the
+     * prefix cache caches the answer's blocks as they fill, as vLLM does.
+     */
+    private static int[] withAnswer(int[] prompt, TokenText text, int outputTokens) {
+        int[] answer = text.ids(outputTokens);
+        int[] all = java.util.Arrays.copyOf(prompt, prompt.length + answer.length);
+        System.arraycopy(answer, 0, all, prompt.length, answer.length);
+        return all;
+    }
+
+    /**
      * The prompt's token ids as the model would see them: a chat request's messages rendered with the
      * chat template ({@link SimTokenizer}), a completions prompt tokenized, or given as ids.
      */
@@ -832,9 +844,10 @@ public final class SimulatedVllm implements AutoCloseable {
         int output = maxTokens > 0 ? Math.min(maxTokens, room) : Math.min(config.defaultOutputTokens(), room);
         String reason = maxTokens > 0 || output < config.defaultOutputTokens() ? "length" : "stop";
         int[] ids = SimTokenizer.encode(prompt);
-        long[] prefix = config.prefixCache() ? kvEvents.hashes(ids) : null;
         TokenText text = new TokenText(config.seed(), prompt, seed);
-        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, ids, simulatedNowMs(), reason);
+        int[] tokens = config.prefixCache() ? withAnswer(ids, text, output) : ids;
+        long[] prefix = config.prefixCache() ? kvEvents.hashes(tokens) : null;
+        HttpSequence seq = new HttpSequence(promptTokens, output, prefix, tokens, simulatedNowMs(), reason);
         submit(seq);
         int written = 0;
         try {

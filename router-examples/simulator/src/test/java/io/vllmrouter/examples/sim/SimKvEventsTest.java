@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The simulator as a vLLM server with {@code --kv-events-config}: its {@code /tokenize} gives the
  * token ids its prefix cache keys, and the events it publishes over ZMQ let an index follow that
- * cache: blocks stored after a prefill, removed on eviction, cleared by {@code /reset_prefix_cache}.
+ * cache: blocks stored after a prefill and as an answer fills them, removed on eviction, cleared by
+ * {@code /reset_prefix_cache}.
  */
 class SimKvEventsTest {
 
@@ -89,6 +90,33 @@ class SimKvEventsTest {
                 assertThat(index.await(() -> index.stats().get("kv_index_entries") == 0, SAFETY)).isTrue();
                 assertThat(index.match(backend, prompt)).isEqualTo(CachedPrefix.NONE);
             }
+        }
+    }
+
+    @Test
+    void aConversationsNextTurnFindsItsPreviousAnswerCached() throws Exception {
+        try (SimulatedVllm sim = SimulatedVllm.start(config(KvEventsSettings.on(0, -1), 1024));
+             KvIndex index = follow(sim)) {
+            TestBackend backend = TestBackend.of(0, 4, 0, 0).withId(sim.baseUrl().toString());
+            String first = chat("What is a KV cache?", 40);
+            int[] prompt = tokenize(sim, first);
+            String answer = json(post(sim.baseUrl(), "/v1/chat/completions", first).body())
+                    .path("choices").get(0).path("message").path("content").asText();
+            // vLLM caches the prompt and every answer token fed back: all but the last of the 40.
+            int cached = (prompt.length + 39) / BatchEngine.BLOCK_SIZE;
+            assertThat(cached).isGreaterThan(prompt.length / BatchEngine.BLOCK_SIZE);
+            assertThat(index.await(() -> index.stats().get("kv_index_entries") == cached, SAFETY)).isTrue();
+
+            String second = first.replace("\"}]}", "\"},{\"role\":\"assistant\",\"content\":\"" + answer
+                    + "\"},{\"role\":\"user\",\"content\":\"Why?\"}]}");
+            int[] next = tokenize(sim, second);
+            int[] answerIds = java.util.Arrays.copyOfRange(next, prompt.length, prompt.length + 40);
+            assertThat(java.util.Arrays.copyOf(next, prompt.length)).as("the history is the prompt again").isEqualTo(prompt);
+            assertThat(answerIds).as("the answer, resent, tokenizes to 40 tokens").doesNotContain(SimTokenizer.IM_END);
+            assertThat(index.match(backend, PromptTokens.of("m", next, null)).tokens()).isEqualTo(cached * BatchEngine.BLOCK_SIZE);
+            long hits = sim.prefixCacheHits();
+            post(sim.baseUrl(), "/v1/chat/completions", second);
+            assertThat(sim.prefixCacheHits() - hits).isEqualTo(cached * BatchEngine.BLOCK_SIZE);
         }
     }
 

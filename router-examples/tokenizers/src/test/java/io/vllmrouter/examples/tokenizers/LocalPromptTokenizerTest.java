@@ -94,4 +94,26 @@ class LocalPromptTokenizerTest {
                 .hasMessage("tokenizer: /no/such/model (expected: a directory holding tokenizer.json and "
                         + "tokenizer_config.json, or a tokenizer.json file)");
     }
+
+    @Test
+    void aConversationsLaterTurnReusesTheTokensOfItsHistory() throws URISyntaxException {
+        LocalPromptTokenizer fresh = LocalPromptTokenizer.load(model());
+        try {
+            String first = "{\"messages\":[{\"role\":\"system\",\"content\":\"you are helpful .\"},"
+                    + "{\"role\":\"user\",\"content\":\"what is a cache ?\"}]}";
+            String next = first.replace("]}", ",{\"role\":\"assistant\",\"content\":\"a cache\"},"
+                    + "{\"role\":\"user\",\"content\":\"hello world !\"}]}");
+            fresh.tokenize("m", body(first));
+            long[] before = fresh.cacheFigures();
+            assertThat(fresh.tokenize("m", body(next))).containsExactly(1, 3, 8, 9, 10, 16, 2, 1, 4, 14, 13, 11, 12, 15, 2,
+                    1, 5, 11, 12, 2, 1, 4, 6, 7, 17, 2, 1, 5);
+            long[] after = fresh.cacheFigures();
+            assertThat(after[2] - before[2]).as("pieces found: the system prompt and the first question").isGreaterThanOrEqualTo(2);
+            assertThat(fresh.promptText(body(next))).startsWith("<|im_start|>system\nyou are helpful .<|im_end|>");
+            assertThat(fresh.promptText(body("{\"prompt\":[\"hello\"]}"))).isEqualTo("hello");
+            assertThat(fresh.promptText(body("[1]"))).isNull();
+        } finally {
+            fresh.close();
+        }
+    }
 }
