@@ -96,6 +96,8 @@ final class SseParser {
     private boolean lineEmpty = true;
     /** The previous byte was a CR: an LF now belongs to that line end. */
     private boolean afterCr;
+    /** No byte of an event has been scanned since the last event ended (or since the start). */
+    private boolean betweenEvents = true;
 
     private boolean hasData;
     private long dataLength;
@@ -134,9 +136,18 @@ final class SseParser {
      * @throws EventTooLarge capturing, when the current event outgrows the limit
      */
     int scan(ByteBuffer buf, Listener listener) throws EventTooLarge {
+        return scan(buf, buf.position(), listener, false);
+    }
+
+    /**
+     * Scans {@code buf} from {@code from} to its limit, as {@link #scan(ByteBuffer, Listener)} does,
+     * stopping after the first event that ends when {@code oneEvent}. A scan may start past bytes
+     * no scan saw only where an event starts, with the parser {@link #betweenEvents}.
+     */
+    int scan(ByteBuffer buf, int from, Listener listener, boolean oneEvent) throws EventTooLarge {
         int limit = buf.limit();
-        int segment = buf.position();   // capture: where the current event's bytes in buf start
-        for (int i = buf.position(); i < limit; i++) {
+        int segment = from;   // capture: where the current event's bytes in buf start
+        for (int i = from; i < limit; i++) {
             byte b = buf.get(i);
             if (afterCr) {
                 afterCr = false;
@@ -159,7 +170,7 @@ final class SseParser {
                         segment = i + 1;
                     }
                     resetEvent();
-                    if (!listener.event(kind, i + 1)) {
+                    if (!listener.event(kind, i + 1) || oneEvent) {
                         return i + 1;
                     }
                 }
@@ -177,6 +188,7 @@ final class SseParser {
                 }
             }
             lineEmpty = false;
+            betweenEvents = false;
             switch (state) {
                 case NAME -> {
                     if (b == ':') {
@@ -213,6 +225,11 @@ final class SseParser {
             appendRaw(buf, segment, limit, false);
         }
         return limit;
+    }
+
+    /** Whether the scan so far ended at an event's end (or nothing was scanned): a scan may start anywhere an event starts. */
+    boolean betweenEvents() {
+        return betweenEvents;
     }
 
     /** Capture: the bytes of the event last told to the listener, its blank line included. */
@@ -271,6 +288,7 @@ final class SseParser {
      */
     private void wholeLine(ByteBuffer buf, int from, int end) {
         lineEmpty = false;
+        betweenEvents = false;
         state = OTHER;
         int n = end - from;
         if (n < DATA_NAME.length || buf.get(from) != 'd' || buf.get(from + 1) != 'a' || buf.get(from + 2) != 't'
@@ -387,6 +405,7 @@ final class SseParser {
     }
 
     private void resetEvent() {
+        betweenEvents = true;
         decided = false;
         hasData = false;
         dataLength = 0;

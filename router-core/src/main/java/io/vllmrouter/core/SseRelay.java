@@ -32,7 +32,10 @@ import java.util.function.Consumer;
  * <p>Watching (streams that are not resumed elsewhere): an event carrying an {@code "error"} object
  * is passed on and ends the stream as a failure ({@link InBandError}), whatever follows it (vLLM sends
  * {@code [DONE]}), so the cut never looks like a complete answer; a connection lost after
- * {@code [DONE]} passed is a complete answer, not a failure. Without watching ({@link ResumableStream}
+ * {@code [DONE]} passed is a complete answer, not a failure. After the first data event it reads
+ * each chunk's last two events and the event under way at its end, not every event: vLLM ends a
+ * failed stream with its error event and {@code [DONE]}, and sends nothing after them
+ * ({@link EventTail}). Without watching ({@link ResumableStream}
  * reads the events itself) chunks pass untouched.
  *
  * <p>Threads: upstream signals come one at a time from the transport; the caller's {@code request}
@@ -220,7 +223,10 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         int cutAt = -1;
         for (int i = 0; i < buffers.size(); i++) {
             ByteBuffer b = buffers.get(i);
-            int stop = scan(b, holdListener);
+            int stop = firstData ? b.position() : scan(b, b.position(), holdListener, false);  // up to the first data event
+            if (firstData && watch && !errorFirst) {
+                stop = watchFrom(b, stop, holdListener);
+            }
             if (errorFirst || errorSeen) {
                 cutBuffer = i;
                 cutAt = stop;
@@ -268,14 +274,31 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         tell.run();
     }
 
-    private int scan(ByteBuffer b, SseParser.Listener listener) {
+    private int scan(ByteBuffer b, int from, SseParser.Listener listener, boolean oneEvent) {
         try {
-            return parser.scan(b, listener);
+            return parser.scan(b, from, listener, oneEvent);
         } catch (SseParser.EventTooLarge e) {
             return b.limit();       // a watching parser captures nothing: cannot happen
         }
     }
 
+    /**
+     * Watching: scans what matters of {@code b} from {@code from}: the end of an event under way,
+     * then only the buffer's last two events and what follows them ({@link EventTail}: vLLM's error
+     * event and {@code [DONE]} end a stream). Returns where the scan stopped.
+     */
+    private int watchFrom(ByteBuffer b, int from, SseParser.Listener listener) {
+        int at = from;
+        if (!parser.betweenEvents()) {
+            at = scan(b, at, listener, true);
+            if (errorSeen || at == b.limit()) {
+                return at;
+            }
+        }
+        return scan(b, EventTail.lastEventsStart(b, at, b.limit(), 2), listener, false);
+    }
+
+    /** Holding: stops the scan at the first data event (the start is known), an error event, or the end. */
     private boolean holdEvent(SseParser.Kind kind, int end) {
         switch (kind) {
             case ERROR -> {
@@ -289,13 +312,22 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
                 }
             }
             case DONE -> {
-                firstData = true;
                 doneSeen |= watch;
+                return !startsData();
             }
-            case DATA -> firstData = true;
+            case DATA -> {
+                return !startsData();
+            }
             default -> { }
         }
         return true;
+    }
+
+    /** Marks the first data event; whether this was it. */
+    private boolean startsData() {
+        boolean first = !firstData;
+        firstData = true;
+        return first;
     }
 
     private boolean passEvent(SseParser.Kind kind, int end) {
@@ -335,7 +367,8 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         }
         List<ByteBuffer> buffers = item.buffers();
         for (int i = 0; i < buffers.size(); i++) {
-            int stop = scan(buffers.get(i), passListener);
+            ByteBuffer b = buffers.get(i);
+            int stop = watchFrom(b, b.position(), passListener);
             if (errorSeen) {
                 errorInChunk(d, item, i, stop);
                 return;

@@ -240,4 +240,76 @@ class SseRelayTest {
         assertThat(second.signals).containsExactly("next", "next", "error");
         eachReleasedOnce(later);
     }
+
+    /** {@code n} answer events, each carrying its number. */
+    private static String events(int from, int n, String lineEnd) {
+        StringBuilder b = new StringBuilder();
+        for (int i = from; i < from + n; i++) {
+            b.append("data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"").append(i).append("\"}}]}")
+                    .append(lineEnd).append(lineEnd);
+        }
+        return b.toString();
+    }
+
+    @Test
+    void anErrorEventAndDoneAfterManyEventsInOneChunkAreFoundAtTheChunksEnd() {
+        String error = "data: {\"error\": {\"message\": \"boom\", \"code\": 500}}\n\n";
+        for (boolean inHeld : new boolean[] {true, false}) {
+            String before = events(0, 40, "\n");
+            Chunks body = inHeld ? Chunks.of(before + error + "data: [DONE]\n\n")
+                    : Chunks.of(events(100, 1, "\n"), before + error + "data: [DONE]\n\n");
+            SseRelay relay = relay(body, true, new AtomicReference<>());
+            relay.start();
+            Releasing reader = new Releasing();
+            relay.subscribe(reader);
+            assertThat(reader.text.toString()).as(inHeld ? "in the held chunk" : "in a later chunk")
+                    .isEqualTo((inHeld ? "" : events(100, 1, "\n")) + before + error);
+            assertThat(reader.signals).endsWith("error");
+            assertThat(reader.error).isInstanceOf(InBandError.class);
+            eachReleasedOnce(body);
+        }
+    }
+
+    @Test
+    void anErrorEventSplitBetweenChunksOrFollowedByDoneInTheNextIsFound() {
+        String error = "data: {\"error\": {\"message\": \"boom\", \"code\": 500}}\r\n\r\n";
+        String before = events(0, 30, "\r\n");
+        int half = error.length() / 2;
+        Chunks split = Chunks.of(events(100, 1, "\r\n"), before + error.substring(0, half), error.substring(half)
+                + events(200, 5, "\r\n") + "data: [DONE]\r\n\r\n");
+        SseRelay relay = relay(split, true, new AtomicReference<>());
+        relay.start();
+        Releasing reader = new Releasing();
+        relay.subscribe(reader);
+        assertThat(reader.text.toString()).isEqualTo(events(100, 1, "\r\n") + before + error);
+        assertThat(reader.error).isInstanceOf(InBandError.class);
+        eachReleasedOnce(split);
+
+        Chunks apart = Chunks.of(events(100, 1, "\n"), events(0, 30, "\n") + error, "data: [DONE]\n\n");
+        SseRelay second = relay(apart, true, new AtomicReference<>());
+        second.start();
+        Releasing other = new Releasing();
+        second.subscribe(other);
+        assertThat(other.text.toString()).isEqualTo(events(100, 1, "\n") + events(0, 30, "\n") + error);
+        assertThat(other.error).isInstanceOf(InBandError.class);
+        eachReleasedOnce(apart);
+    }
+
+    @Test
+    void manyEventsEndingInDoneAreACompleteAnswerEvenIfTheConnectionIsThenLost() {
+        TransportException reset = new TransportException(TransportException.Kind.RESET, "reset", null);
+        String all = events(0, 50, "\n") + "data: [DONE]\n\n";
+        Reader reader = new Reader();
+        SseRelay relay = relay(new Chunks(reset, events(100, 1, "\n"), all), true, new AtomicReference<>());
+        relay.endsWithDone().start();
+        relay.subscribe(reader);
+        assertThat(reader.text.toString()).isEqualTo(events(100, 1, "\n") + all);
+        assertThat(reader.signals).endsWith("complete");
+
+        Reader cut = new Reader();
+        SseRelay ended = relay(Chunks.of(events(100, 1, "\n"), events(0, 50, "\n")), true, new AtomicReference<>());
+        ended.endsWithDone().start();
+        ended.subscribe(cut);
+        assertThat(cut.signals).as("no [DONE]: cut short").endsWith("error");
+    }
 }

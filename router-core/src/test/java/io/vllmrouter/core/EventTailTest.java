@@ -1,0 +1,49 @@
+package io.vllmrouter.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** {@link EventTail}: the start of a buffer's last events, found from its end, with every kind of line end. */
+class EventTailTest {
+
+    private static ByteBuffer buf(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static String tail(String s, int from, int events) {
+        ByteBuffer b = buf(s);
+        return s.substring(EventTail.lastEventsStart(b, from, b.limit(), events));
+    }
+
+    @Test
+    void theLastEventsAndWhatIsUnderWayAfterThem() {
+        String s = "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: par";
+        assertThat(tail(s, 0, 2)).isEqualTo("data: 3\n\ndata: 4\n\ndata: par");
+        assertThat(tail(s, 0, 1)).isEqualTo("data: 4\n\ndata: par");
+        assertThat(tail(s, 0, 4)).as("no more event ends than asked for: all of it").isEqualTo(s);
+        assertThat(tail("data: 1\n\ndata: 2\n\ndata: 3\n\n", 0, 2)).isEqualTo("data: 2\n\ndata: 3\n\n");
+    }
+
+    @Test
+    void crlfAndCrLineEndsAndMultiLineEvents() {
+        assertThat(tail("data: 1\r\n\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n", 0, 1)).isEqualTo("data: 3\r\n\r\n");
+        assertThat(tail("data: 1\r\rdata: 2\r\rdata: 3\r\r", 0, 1)).isEqualTo("data: 3\r\r");
+        assertThat(tail("data: 1\n\ndata: a\r\ndata: b\r\n: c\n\ndata: 3\n\n", 0, 2))
+                .as("a CRLF alone is one line end, not an event's end")
+                .isEqualTo("data: a\r\ndata: b\r\n: c\n\ndata: 3\n\n");
+        assertThat(tail("data: 1\n\n\n\ndata: 2\n\ndata: 3\n\n", 0, 2)).isEqualTo("data: 2\n\ndata: 3\n\n");
+    }
+
+    @Test
+    void aRunOfLineEndsThatReachesTheStartIsNotTakenForAnEnd() {
+        String s = "\ndata: 1\n\ndata: 2\n\n";
+        assertThat(tail(s, 1, 1)).isEqualTo("data: 2\n\n");
+        assertThat(tail(s, 1, 2)).isEqualTo("data: 1\n\ndata: 2\n\n");
+        assertThat(tail("\n\ndata: 2\n\n", 0, 1)).as("the leading run may end an event begun before").isEqualTo("\n\ndata: 2\n\n");
+        ByteBuffer b = buf("xxdata: 1\n\ndata: 2\n\ndata: 3\n\n");
+        assertThat(EventTail.lastEventsStart(b, 2, b.limit(), 1)).isEqualTo(b.limit() - "data: 3\n\n".length());
+    }
+}
