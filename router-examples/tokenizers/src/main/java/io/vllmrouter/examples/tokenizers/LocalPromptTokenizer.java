@@ -1,6 +1,5 @@
 package io.vllmrouter.examples.tokenizers;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -198,13 +197,7 @@ public final class LocalPromptTokenizer implements PromptTokenizer {
     }
 
     private int[] encode(String text, boolean addSpecialTokens) {
-        Encoding e = tokenizer.encode(text, addSpecialTokens, false);
-        long[] ids = e.getIds();
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = (int) ids[i];
-        }
-        return out;
+        return TokenIds.of(tokenizer, text, addSpecialTokens);
     }
 
     @Override

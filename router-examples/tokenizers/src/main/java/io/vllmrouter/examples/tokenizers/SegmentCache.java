@@ -1,6 +1,5 @@
 package io.vllmrouter.examples.tokenizers;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
@@ -100,7 +99,7 @@ final class SegmentCache {
         }
         probe.append(all.get(0).text()).append(all.get(all.size() - 1).text()).append(" end");
         String text = probe.toString();
-        int[] whole = ids(tokenizer.encode(text, false, false));
+        int[] whole = TokenIds.of(tokenizer, text, false);
         return Arrays.equals(whole, encode(text)) && Arrays.equals(whole, encode(text));
     }
 
@@ -123,10 +122,11 @@ final class SegmentCache {
             }
         }
         if (missing != null) {
-            Encoding[] encoded = tokenizer.batchEncode(missing, false, false);
+            int[][] encoded = missing.size() == 1 ? new int[][] {TokenIds.of(tokenizer, missing.get(0), false)}
+                    : TokenIds.of(tokenizer, missing, false);
             Map<String, int[]> fresh = new HashMap<>();
             for (int i = 0; i < encoded.length; i++) {
-                fresh.put(missing.get(i), ids(encoded[i]));
+                fresh.put(missing.get(i), encoded[i]);
             }
             for (int i = 0; i < parts.size(); i++) {
                 if (parts.get(i) instanceof String piece) {
@@ -199,14 +199,5 @@ final class SegmentCache {
             parts.add(text.substring(from));
         }
         return parts;
-    }
-
-    private static int[] ids(Encoding e) {
-        long[] ids = e.getIds();
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = (int) ids[i];
-        }
-        return out;
     }
 }
