@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  * {@code [DONE]} passed is a complete answer, not a failure. After the first data event it reads
  * each chunk's last two events and the event under way at its end, not every event: vLLM ends a
  * failed stream with its error event and {@code [DONE]}, and sends nothing after them
- * ({@link EventTail}). Without watching ({@link ResumableStream}
+ * ({@link StreamWatch}). Without watching ({@link ResumableStream}
  * reads the events itself) chunks pass untouched.
  *
  * <p>Threads: upstream signals come one at a time from the transport; the caller's {@code request}
@@ -50,9 +50,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     private final boolean watch;
     private final Consumer<SseRelay> arrived;
     private final Consumer<Throwable> failed;
-    private final SseParser parser = new SseParser(false);
-    private final SseParser.Listener holdListener = this::holdEvent;
-    private final SseParser.Listener passListener = this::passEvent;
+    private final StreamWatch seen;
     private boolean endsWithDone;
 
     private Phase phase = Phase.HOLDING;
@@ -63,12 +61,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     /** The chunks read so far, owned here until passed on or released (guarded by the monitor). */
     private List<BodyChunk> held = new ArrayList<>(2);
     private long heldBytes;
-    private boolean firstData;
-    /** Watching: an error event after the first data event; the scan stopped just after it. */
-    private boolean errorSeen;
-    private boolean errorFirst;
-    /** Watching: {@code [DONE]} was scanned (transport thread). */
-    private boolean doneSeen;
 
     // released
     private Flow.Subscriber<? super BodyChunk> downstream;
@@ -96,6 +88,7 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
              Consumer<Throwable> failed) {
         this.upstreamBody = Objects.requireNonNull(body, "body");
         this.watch = watch;
+        this.seen = new StreamWatch(watch);
         this.arrived = Objects.requireNonNull(arrived, "arrived");
         this.failed = Objects.requireNonNull(failed, "failed");
     }
@@ -173,14 +166,14 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
     @Override
     public void onError(Throwable t) {
         if (!failWhileHolding(t)) {
-            end(watch && doneSeen ? EOF : t);
+            end(seen.doneSeen() ? EOF : t);
         }
     }
 
     @Override
     public void onComplete() {
         if (!failWhileHolding(null)) {
-            end(watch && endsWithDone && !doneSeen ? new IOException("the backend ended the stream before data: [DONE]")
+            end(watch && endsWithDone && !seen.doneSeen() ? new IOException("the backend ended the stream before data: [DONE]")
                     : EOF);
         }
     }
@@ -222,12 +215,8 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         int cutBuffer = -1;
         int cutAt = -1;
         for (int i = 0; i < buffers.size(); i++) {
-            ByteBuffer b = buffers.get(i);
-            int stop = firstData ? b.position() : scan(b, b.position(), holdListener, false);  // up to the first data event
-            if (firstData && watch && !errorFirst) {
-                stop = watchFrom(b, stop, holdListener);
-            }
-            if (errorFirst || errorSeen) {
+            int stop = seen.read(buffers.get(i));
+            if (seen.errorFirst() || seen.errorSeen()) {
                 cutBuffer = i;
                 cutAt = stop;
                 break;
@@ -244,16 +233,16 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             }
             held.add(item);
             s = upstream;
-            if (errorFirst) {
+            if (seen.errorFirst()) {
                 phase = Phase.FAILED;
                 cancelled = true;
                 drop = takeHeld();
                 tell = () -> failed.accept(new InBandError("the backend's first event was an error event"));
-            } else if (firstData || heldBytes > SseParser.MAX_EVENT_BYTES) {
+            } else if (seen.firstData() || heldBytes > SseParser.MAX_EVENT_BYTES) {
                 // A first event longer than a held one may be is passed on as it comes.
                 phase = Phase.RELEASED;
                 heldPending = true;
-                if (errorSeen) {
+                if (seen.errorSeen()) {
                     List<BodyChunk> all = takeHeld();
                     held = new ArrayList<>(1);
                     held.add(HeldChunks.copyUpTo(all, all.size() - 1, cutBuffer, cutAt));
@@ -272,72 +261,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
             s.cancel();
         }
         tell.run();
-    }
-
-    private int scan(ByteBuffer b, int from, SseParser.Listener listener, boolean oneEvent) {
-        try {
-            return parser.scan(b, from, listener, oneEvent);
-        } catch (SseParser.EventTooLarge e) {
-            return b.limit();       // a watching parser captures nothing: cannot happen
-        }
-    }
-
-    /**
-     * Watching: scans what matters of {@code b} from {@code from}: the end of an event under way,
-     * then only the buffer's last two events and what follows them ({@link EventTail}: vLLM's error
-     * event and {@code [DONE]} end a stream). Returns where the scan stopped.
-     */
-    private int watchFrom(ByteBuffer b, int from, SseParser.Listener listener) {
-        int at = from;
-        if (!parser.betweenEvents()) {
-            at = scan(b, at, listener, true);
-            if (errorSeen || at == b.limit()) {
-                return at;
-            }
-        }
-        return scan(b, EventTail.lastEventsStart(b, at, b.limit(), 2), listener, false);
-    }
-
-    /** Holding: stops the scan at the first data event (the start is known), an error event, or the end. */
-    private boolean holdEvent(SseParser.Kind kind, int end) {
-        switch (kind) {
-            case ERROR -> {
-                if (!firstData) {
-                    errorFirst = true;
-                    return false;
-                }
-                if (watch) {
-                    errorSeen = true;
-                    return false;
-                }
-            }
-            case DONE -> {
-                doneSeen |= watch;
-                return !startsData();
-            }
-            case DATA -> {
-                return !startsData();
-            }
-            default -> { }
-        }
-        return true;
-    }
-
-    /** Marks the first data event; whether this was it. */
-    private boolean startsData() {
-        boolean first = !firstData;
-        firstData = true;
-        return first;
-    }
-
-    private boolean passEvent(SseParser.Kind kind, int end) {
-        if (kind == SseParser.Kind.DONE) {
-            doneSeen = true;
-        } else if (kind == SseParser.Kind.ERROR) {
-            errorSeen = true;
-            return false;
-        }
-        return true;
     }
 
     /** The held chunks, handed over by the monitor's holder; none are held after. */
@@ -367,9 +290,8 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         }
         List<ByteBuffer> buffers = item.buffers();
         for (int i = 0; i < buffers.size(); i++) {
-            ByteBuffer b = buffers.get(i);
-            int stop = watchFrom(b, b.position(), passListener);
-            if (errorSeen) {
+            int stop = seen.read(buffers.get(i));
+            if (seen.errorSeen()) {
                 errorInChunk(d, item, i, stop);
                 return;
             }
