@@ -61,17 +61,21 @@ final class SimRequests {
         for (int i = 0; i < count; i++) {
             JsonNode msg = messages.get(i);
             b.append(msg.path("role").asText("user")).append(": ");
-            JsonNode content = msg.get("content");
-            if (content != null && content.isArray()) {
-                for (JsonNode part : content) {
-                    b.append(part.path("text").asText(""));
-                }
-            } else if (content != null && !content.isNull()) {
-                b.append(content.asText());
-            }
+            appendContent(b, msg.get("content"));
             b.append('\n');
         }
         return b.toString();
+    }
+
+    /** A message's {@code content} as text: a string, or the {@code text} of its parts; nothing when absent or null. */
+    static void appendContent(StringBuilder b, JsonNode content) {
+        if (content != null && content.isArray()) {
+            for (JsonNode part : content) {
+                b.append(part.path("text").asText(""));
+            }
+        } else if (content != null && !content.isNull()) {
+            b.append(content.asText());
+        }
     }
 
     /** A completions request's prompt as one text. */
