@@ -70,7 +70,7 @@ final class AudioEndpoint {
             return;
         }
         StringBuilder out = new StringBuilder();
-        Sequence seq = sim.engine().generate(prompt, promptTokens, 0, 0, out::append, () -> false);
+        Sequence seq = sim.runner().generate(prompt, promptTokens, 0, 0, out::append, () -> false);
         if (seq.state() == Sequence.FINISHED) {
             SimHttp.sendJson(ex, 200, "{\"text\":" + Json.quote(out.toString().strip())
                     + ",\"usage\":{\"type\":\"duration\",\"seconds\":" + seconds + "}}");
@@ -87,7 +87,7 @@ final class AudioEndpoint {
                 + System.currentTimeMillis() / 1000 + ",\"model\":" + Json.quote(model) + ",\"choices\":[{\"delta\":{\"content\":";
         Sequence seq;
         try {
-            seq = sim.engine().generate(prompt, promptTokens, 0, 0, t -> {
+            seq = sim.runner().generate(prompt, promptTokens, 0, 0, t -> {
                 out.write((head + Json.quote(t) + "},\"finish_reason\":null,\"stop_reason\":null}]}\n\n")
                         .getBytes(StandardCharsets.UTF_8));
                 out.flush();

@@ -221,7 +221,7 @@ final class ResponsesEndpoint {
     private void run(Stored r, String prompt, long seed, EngineRunner.TokenSink sink) throws IOException {
         r.status = r.status.equals("cancelled") ? "cancelled" : "in_progress";
         StringBuilder out = new StringBuilder();
-        Sequence seq = sim.engine().generate(prompt, r.promptTokens, r.maxOutputTokens, seed, t -> {
+        Sequence seq = sim.runner().generate(prompt, r.promptTokens, r.maxOutputTokens, seed, t -> {
             out.append(t);
             r.text = out.toString();
             sink.token(t);

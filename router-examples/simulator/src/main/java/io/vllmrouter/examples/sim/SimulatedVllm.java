@@ -230,8 +230,8 @@ public final class SimulatedVllm implements AutoCloseable {
         kvEvents.close();
     }
 
-    /** The engine, for endpoints in other classes that run generations ({@link EngineRunner#generate}). */
-    EngineRunner engine() {
+    /** The engine's runner, for endpoints in other classes that run generations ({@link EngineRunner#generate}). */
+    EngineRunner runner() {
         return runner;
     }
 
