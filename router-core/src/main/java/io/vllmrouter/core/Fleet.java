@@ -9,7 +9,6 @@ import io.vllmrouter.api.RouterListener;
 import io.vllmrouter.api.RouterStats;
 import io.vllmrouter.api.spi.BalancingStrategy;
 import io.vllmrouter.core.config.RouterConfig;
-import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.core.metrics.BackendProbe;
 import io.vllmrouter.core.metrics.LoadMetrics;
 import io.vllmrouter.core.metrics.SleepState;
@@ -17,15 +16,11 @@ import io.vllmrouter.core.strategy.StrategyRegistry;
 import io.vllmrouter.api.time.Scheduler;
 import io.vllmrouter.api.time.Ticker;
 import java.lang.System.Logger.Level;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The one owner of the fleet's state. Configuration applies, health verdicts, scrape results,
@@ -38,6 +33,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * the caller's thread (which waits for it); breaker transitions, which happen on request threads,
  * are only queued there and drained on the scheduler's thread, so a request never rebuilds a
  * snapshot. Listener fleet events are called from the context after the snapshot is published.
+ *
+ * <p>The owner's helpers act only inside its context, and only this class publishes a snapshot:
+ * {@link FleetMembers} works out which backends a configuration makes (and keeps those draining),
+ * {@link FleetBreakers} makes the breakers and brings their transitions into the context,
+ * {@link FleetProbes} runs the probes and posts their results here, {@link PromptServices} keeps the
+ * KV-event index and tokenizer a configuration asks for, and {@link FleetView} reads a snapshot for
+ * {@code /v1/models} and stats.
  */
 final class Fleet {
 
@@ -45,12 +47,13 @@ final class Fleet {
 
     private final SerialContext context = new SerialContext();
     private final Ticker ticker;
-    private final Scheduler scheduler;
     private final RouterListener listener;
     private final StrategyRegistry strategies;
     /** A strategy instance from the builder that replaces the config's name, or null. */
     private final BalancingStrategy strategyOverride;
     private final FleetProbes probes;
+    private final FleetBreakers breakers;
+    private final FleetMembers members;
     private final PromptServices prompts;
 
     private volatile Snapshot snapshot;
@@ -58,8 +61,7 @@ final class Fleet {
     private volatile RouterConfig config;
     private volatile Instant configLoadedAt;
     private volatile boolean closed;
-    /** Backends removed by a reload that still had requests in flight, shown in stats until idle. */
-    private final List<Backend> draining = new CopyOnWriteArrayList<>();
+    /** The breakers' settings in force. Context only. */
     private CircuitBreakerConfig breakerConfig;
     /** Completes once every backend of the first configuration has had a health check (or checks are off). */
     private final CompletableFuture<Void> firstChecks = new CompletableFuture<>();
@@ -75,11 +77,12 @@ final class Fleet {
           io.vllmrouter.api.spi.KvCacheIndexProvider kvIndexProvider) {
         this.prompts = new PromptServices(kvIndexProvider);
         this.ticker = ticker;
-        this.scheduler = scheduler;
         this.listener = listener;
         this.strategies = strategies;
         this.strategyOverride = strategyOverride;
         this.probes = new FleetProbes(this, probe, ticker, scheduler);
+        this.breakers = new FleetBreakers(this, context, scheduler);
+        this.members = new FleetMembers(ticker);
         apply(initial, false);
     }
 
@@ -152,53 +155,11 @@ final class Fleet {
             strategyName = prev.strategyName();
         }
         PromptServices.Active active = prompts.apply(c, strategy);   // throws for a missing module: nothing changed yet
-        boolean newBreakers = old == null || Breakers.settingsChanged(old, c);
-        CircuitBreakerConfig cbc = newBreakers ? Breakers.config(c, ticker) : breakerConfig;
-        long staleAfter = c.metricsInterval().toNanos() * c.metricsStaleAfter();
-
-        Map<String, Backend> current = new HashMap<>();
-        for (Backend b : snapshot == null ? List.<Backend>of() : snapshot.all) {
-            current.put(b.id(), b);
-        }
-        List<Backend> next = new ArrayList<>(c.servers().size());
-        List<Backend> added = new ArrayList<>();
-        for (int i = 0; i < c.servers().size(); i++) {
-            ServerConfig sc = c.servers().get(i);
-            Backend b = current.remove(sc.id());
-            if (b == null) {
-                b = revive(sc.id());
-            }
-            if (b == null) {
-                b = new Backend(sc, i, ticker, staleAfter);
-                b.admission.breaker(newBreaker(b, cbc));
-                b.configuredModels(sc);
-                added.add(b);
-            } else {
-                boolean modelsChanged = !b.config().models().equals(sc.models());
-                b.config(sc, i);
-                if (newBreakers || b.admission.breaker() == null) {
-                    b.admission.breaker(newBreaker(b, cbc));
-                }
-                if (modelsChanged) {
-                    b.configuredModels(sc);
-                    if (sc.models().isEmpty()) {
-                        added.add(b);
-                    }
-                }
-            }
-            b.load.staleAfterNanos(staleAfter);
-            b.speedEstimate.halfLifeNanos(c.speedHalfLife().toNanos());
-            if (!c.enableActiveHealthCheck()) {
-                b.admission.health.reset();
-            }
-            next.add(b);
-        }
-        for (Backend gone : current.values()) {
-            gone.admission.draining(true);
-            if (gone.inFlight() > 0) {
-                draining.add(gone);
-            }
-        }
+        boolean newBreakers = old == null || FleetBreakers.settingsChanged(old, c);
+        CircuitBreakerConfig cbc = newBreakers ? FleetBreakers.config(c, ticker) : breakerConfig;
+        FleetMembers.Change change = members.reconcile(snapshot == null ? List.of() : snapshot.all, c, newBreakers,
+                b -> breakers.create(b, cbc));
+        List<Backend> next = change.backends();
         Retry retry = Retry.of("vllm-router", RetryConfig.custom()
                 .maxAttempts(c.maxRetries() + 1)
                 .intervalBiFunction((attempt, either) -> c.retryDelay().toMillis())
@@ -220,7 +181,7 @@ final class Fleet {
         if (!c.enableActiveHealthCheck() || next.isEmpty()) {
             firstChecks.complete(null);
         }
-        for (Backend b : added) {
+        for (Backend b : change.probeNow()) {
             probes.refreshModels(b);
             if (old != null && b.admission.health.lastCheckEpochMillis() < 0) {
                 probes.checkHealth(b);
@@ -229,17 +190,6 @@ final class Fleet {
         if (old != null) {
             LOG.log(Level.INFO, "configuration applied: {0} servers, strategy {1}", c.servers().size(), strategyName);
         }
-    }
-
-    private Backend revive(String id) {
-        for (Backend b : draining) {
-            if (b.id().equals(id)) {
-                draining.remove(b);
-                b.admission.draining(false);
-                return b;
-            }
-        }
-        return null;
     }
 
     private void publish(Snapshot s) {
@@ -307,7 +257,7 @@ final class Fleet {
                 publish(snapshot.rebuilt());
             }
             SpeedEstimate.round(snapshot.all, ticker.nanoTime());
-            draining.removeIf(b -> b.inFlight() == 0);
+            members.releaseIdle();
         });
     }
 
@@ -375,39 +325,10 @@ final class Fleet {
         return applied;
     }
 
-    private Breaker newBreaker(Backend b, CircuitBreakerConfig cbc) {
-        Breaker[] self = new Breaker[1];
-        // Transitions are noticed on request threads: queue them, and let the scheduler's thread drain.
-        self[0] = new Breaker(CircuitBreaker.of(b.id(), cbc), (from, to) -> {
-            context.executeLater(() -> breakerMoved(b, self[0], from, to));
-            try {
-                scheduler.schedule(context::drain, Duration.ZERO);
-            } catch (RuntimeException closedScheduler) {
-                LOG.log(Level.DEBUG, "breaker event of {0} after close: {1} -> {2}", b.id(), from, to);
-            }
-        });
-        return self[0];
-    }
-
-    private void breakerMoved(Backend b, Breaker breaker, CircuitBreaker.State from, CircuitBreaker.State to) {
-        LOG.log(Level.INFO, "circuit breaker of {0}: {1} -> {2}", b.id(), from, to);
-        if (to == CircuitBreaker.State.OPEN && !closed) {
-            // OPEN backends get no traffic, so nothing would ask the breaker to half-open: we do, on time.
-            scheduler.schedule(() -> context.execute(() -> halfOpen(b, breaker)), config.circuitBreakerWait());
-        }
+    /** Fleet context: {@code b}'s breaker moved ({@link FleetBreakers}); admission changed. */
+    void breakerMoved(Backend b, CircuitBreaker.State from, CircuitBreaker.State to) {
         publish(snapshot.rebuilt());
         listener.onCircuitStateChange(b.id(), Admission.toCircuitState(from), Admission.toCircuitState(to));
-    }
-
-    private void halfOpen(Backend b, Breaker breaker) {
-        if (b.admission.breaker() == breaker && breaker.state() == CircuitBreaker.State.OPEN) {
-            try {
-                breaker.cb.transitionToHalfOpenState();
-            } catch (RuntimeException e) {
-                LOG.log(Level.DEBUG, "breaker of " + b.id() + " moved on by itself", e);
-            }
-            breaker.watch(); // its transition is queued and runs after this task
-        }
     }
 
     // ---- views ------------------------------------------------------------------------------
@@ -419,7 +340,7 @@ final class Fleet {
 
     /** The fleet as the seed's {@code /load-stats} shows it. Any thread; reads live figures. */
     RouterStats stats() {
-        return FleetView.stats(snapshot, draining, configLoadedAt, ticker.now());
+        return FleetView.stats(snapshot, members.draining(), configLoadedAt, ticker.now());
     }
 
     boolean closed() {

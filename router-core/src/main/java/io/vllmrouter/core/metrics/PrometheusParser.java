@@ -58,62 +58,6 @@ import java.util.Objects;
  */
 public final class PrometheusParser {
 
-    private static final int V_RUNNING = 0;
-    private static final int V_WAITING = 1;
-    private static final int V_KV_USAGE = 2;
-    private static final int V_GPU_USAGE = 3;
-    private static final int S_RUNNING = 4;
-    private static final int S_QUEUE = 5;
-    private static final int S_TOKEN_USAGE = 6;
-    private static final int MAX_FDS = 7;
-    private static final int CACHE_CONFIG = 8;
-    private static final int PREFIX_QUERIES = 9;
-    private static final int SLEEP_STATE = 10;
-    // Latency histograms' sums and counts (LatencyCounters).
-    private static final int ITL_SUM = 11;
-    private static final int ITL_COUNT = 12;
-    private static final int TPOT_SUM = 13;
-    private static final int TPOT_COUNT = 14;
-    private static final int S_ITL_SUM = 15;
-    private static final int S_ITL_COUNT = 16;
-    private static final int PREFILL_SUM = 17;
-    private static final int PREFILL_COUNT = 18;
-    private static final int PROMPT_SUM = 19;
-    private static final int GENERATION_SUM = 20;
-    private static final int GENERATION_COUNT = 21;
-
-    private static final String[] NAMES = {
-        "vllm:num_requests_running",
-        "vllm:num_requests_waiting",
-        "vllm:kv_cache_usage_perc",
-        "vllm:gpu_cache_usage_perc",
-        "sglang:num_running_reqs",
-        "sglang:num_queue_reqs",
-        "sglang:token_usage",
-        "process_max_fds",
-        "vllm:cache_config_info",
-        "vllm:prefix_cache_queries_total",
-        "vllm:engine_sleep_state",
-        "vllm:inter_token_latency_seconds_sum",
-        "vllm:inter_token_latency_seconds_count",
-        "vllm:time_per_output_token_seconds_sum",
-        "vllm:time_per_output_token_seconds_count",
-        "sglang:inter_token_latency_seconds_sum",
-        "sglang:inter_token_latency_seconds_count",
-        "vllm:request_prefill_time_seconds_sum",
-        "vllm:request_prefill_time_seconds_count",
-        "vllm:request_prompt_tokens_sum",
-        "vllm:request_generation_tokens_sum",
-        "vllm:request_generation_tokens_count",
-    };
-    private static final int[] NAME_HASHES = new int[NAMES.length];
-
-    static {
-        for (int i = 0; i < NAMES.length; i++) {
-            NAME_HASHES[i] = NAMES[i].hashCode();
-        }
-    }
-
     private PrometheusParser() {
     }
 
@@ -130,7 +74,11 @@ public final class PrometheusParser {
         return new Scan(text).run();
     }
 
-    /** One pass over one page. */
+    /**
+     * One pass over one page: the syntax of a sample line (name, label set, value, timestamp) here,
+     * the lexical pieces in {@link PrometheusText}, and the families read with their arithmetic in
+     * {@link LoadFamilies}.
+     */
     private static final class Scan extends PrometheusText {
 
         private long labelSetHash;
@@ -140,15 +88,7 @@ public final class PrometheusParser {
         private long labelBlockSize;
         private long labelKvTokens;
         private int labelSleep;
-        private final EngineInfo engines = new EngineInfo();
-
-        /** Per family: sum (or minimum for max fds) of the non-NaN values and their count. */
-        private final double[] acc = new double[NAMES.length];
-        private final int[] numbers = new int[NAMES.length];
-        /** Per family, created on its first sample: label-set hashes and lines seen, to find repeats. */
-        private final long[][] seenSets = new long[NAMES.length][];
-        private final int[][] seenLines = new int[NAMES.length][];
-        private final int[] seenCount = new int[NAMES.length];
+        private final LoadFamilies page = new LoadFamilies();
 
         Scan(CharSequence t) {
             super(t);
@@ -168,25 +108,7 @@ public final class PrometheusParser {
                 parseLine(pos, end);
                 pos = nl + 1;
             }
-            double running = first(sum(V_RUNNING), sum(S_RUNNING));
-            double waiting = first(sum(V_WAITING), sum(S_QUEUE));
-            double usage = first(mean(V_KV_USAGE), first(mean(V_GPU_USAGE), mean(S_TOKEN_USAGE)));
-            double maxFds = numbers[MAX_FDS] == 0 ? Double.NaN : acc[MAX_FDS];
-            return new LoadMetrics(running, waiting, usage, maxFds, engines.cacheBlocks(), engines.cacheBlockSize(),
-                    sum(PREFIX_QUERIES), engines.cacheTokens(), engines.sleepState(), latency());
-        }
-
-        /** The first token-gap family present (sum and count together), and the per-request histograms. */
-        private LatencyCounters latency() {
-            int gapSum = ITL_SUM;
-            int gapCount = ITL_COUNT;
-            if (Double.isNaN(sum(ITL_SUM)) || Double.isNaN(sum(ITL_COUNT))) {
-                boolean older = !Double.isNaN(sum(TPOT_SUM)) && !Double.isNaN(sum(TPOT_COUNT));
-                gapSum = older ? TPOT_SUM : S_ITL_SUM;
-                gapCount = older ? TPOT_COUNT : S_ITL_COUNT;
-            }
-            return new LatencyCounters(sum(gapSum), sum(gapCount), sum(PREFILL_SUM), sum(PREFILL_COUNT), sum(PROMPT_SUM),
-                    sum(GENERATION_SUM), sum(GENERATION_COUNT));
+            return page.metrics();
         }
 
         private int indexOfNewline(int from) {
@@ -196,18 +118,6 @@ public final class PrometheusParser {
                 }
             }
             return -1;
-        }
-
-        private static double first(double a, double b) {
-            return Double.isNaN(a) ? b : a;
-        }
-
-        private double sum(int family) {
-            return numbers[family] == 0 ? Double.NaN : acc[family];
-        }
-
-        private double mean(int family) {
-            return numbers[family] == 0 ? Double.NaN : acc[family] / numbers[family];
         }
 
         private void parseLine(int s, int e) throws MetricsFormatException {
@@ -235,7 +145,7 @@ public final class PrometheusParser {
                 throw error(p, "invalid character " + describe(c) + " in metric name "
                         + slice(nameStart, nameEnd));
             }
-            int family = family(nameStart, nameEnd, hash);
+            int family = LoadFamilies.of(t, nameStart, nameEnd, hash);
             this.family = family;
             labelGpuBlocks = -1;
             labelBlockSize = -1;
@@ -262,56 +172,13 @@ public final class PrometheusParser {
                 }
             }
             if (family >= 0) {
-                add(family, value, s, e);
-                if (family == CACHE_CONFIG) {
-                    engines.cacheConfig(labelGpuBlocks, labelBlockSize, labelKvTokens);
-                } else if (family == SLEEP_STATE) {
-                    engines.sleepSample(labelSleep, value);
+                page.add(family, labelSetHash, value, t, s, e, line);
+                if (family == LoadFamilies.CACHE_CONFIG) {
+                    page.engines().cacheConfig(labelGpuBlocks, labelBlockSize, labelKvTokens);
+                } else if (family == LoadFamilies.SLEEP_STATE) {
+                    page.engines().sleepSample(labelSleep, value);
                 }
             }
-        }
-
-        private int family(int s, int e, int hash) {
-            int len = e - s;
-            for (int i = 0; i < NAMES.length; i++) {
-                if (NAME_HASHES[i] == hash && NAMES[i].length() == len && regionEquals(s, NAMES[i])) {
-                    return i;
-                }
-            }
-            return -1;
-        }
-
-        private void add(int family, double value, int s, int e) throws MetricsFormatException {
-            long[] sets = seenSets[family];
-            int count = seenCount[family];
-            if (sets == null) {
-                sets = seenSets[family] = new long[4];
-                seenLines[family] = new int[4];
-            }
-            for (int i = 0; i < count; i++) {
-                if (sets[i] == labelSetHash) {
-                    throw new MetricsFormatException(line, "duplicate series " + slice(s, e).trim()
-                            + " (same name and labels as line " + seenLines[family][i] + ")");
-                }
-            }
-            if (count == sets.length) {
-                sets = seenSets[family] = java.util.Arrays.copyOf(sets, count * 2);
-                seenLines[family] = java.util.Arrays.copyOf(seenLines[family], count * 2);
-            }
-            sets[count] = labelSetHash;
-            seenLines[family][count] = line;
-            seenCount[family] = count + 1;
-            if (Double.isNaN(value)) {
-                return;
-            }
-            if (numbers[family] == 0) {
-                acc[family] = value;
-            } else if (family == MAX_FDS) {
-                acc[family] = Math.min(acc[family], value);
-            } else {
-                acc[family] += value;
-            }
-            numbers[family]++;
         }
 
         /**
@@ -358,11 +225,11 @@ public final class PrometheusParser {
                 p++;
                 long valueHash = 0;
                 // A cache_config_info label this reader wants as a number: its decimal value, -1 if not one.
-                int wanted = family != CACHE_CONFIG ? 0
+                int wanted = family != LoadFamilies.CACHE_CONFIG ? 0
                         : equalsExact(nameStart, nameEnd, "num_gpu_blocks") ? 1
                         : equalsExact(nameStart, nameEnd, "block_size") ? 2
                         : equalsExact(nameStart, nameEnd, "kv_cache_size_tokens") ? 3 : 0;
-                boolean sleepLabel = family == SLEEP_STATE && equalsExact(nameStart, nameEnd, "sleep_state");
+                boolean sleepLabel = family == LoadFamilies.SLEEP_STATE && equalsExact(nameStart, nameEnd, "sleep_state");
                 long number = 0;
                 boolean isNumber = true;
                 int valueStart = p;

@@ -28,8 +28,13 @@ abstract class PrometheusText {
     }
 
     boolean regionEquals(int s, String name) {
+        return regionEquals(t, s, name);
+    }
+
+    /** Whether {@code text} holds {@code name} from {@code s}; the caller has checked the length. */
+    static boolean regionEquals(CharSequence text, int s, String name) {
         for (int i = 0; i < name.length(); i++) {
-            if (t.charAt(s + i) != name.charAt(i)) {
+            if (text.charAt(s + i) != name.charAt(i)) {
                 return false;
             }
         }

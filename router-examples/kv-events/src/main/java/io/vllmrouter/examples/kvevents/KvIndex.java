@@ -8,16 +8,11 @@ import io.vllmrouter.api.spi.PromptTokens;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import org.zeromq.ZContext;
 
 /**
@@ -30,8 +25,8 @@ import org.zeromq.ZContext;
  * }</pre>
  *
  * <p>Ownership: one {@link KvSubscriber} thread per server rank receives and decodes batches and
- * hands them, in order, to this index's owner thread, the only one that changes the state (per rank
- * a {@link RankState}). Request threads read it ({@link #match}) without a lock: a concurrent map
+ * hands them, in order, to this index's owner thread ({@link IndexOwner}), the only one that changes
+ * the state (per rank a {@link RankState}) and publishes its figures ({@link IndexFigures}). Request threads read it ({@link #match}) without a lock: a concurrent map
  * from backend id to its ranks, and per rank a {@link BlockTable}. Memory: all ranks together stay
  * under {@code maxBytes}; past it new blocks are dropped (counted), never old ones guessed at.
  *
@@ -43,9 +38,6 @@ import org.zeromq.ZContext;
 public final class KvIndex implements KvCacheIndex {
 
     private static final System.Logger LOG = System.getLogger(KvIndex.class.getName());
-
-    /** Batches waiting for the owner at most; a subscriber that finds the queue full waits (and ZMQ drops at its HWM). */
-    static final int QUEUE = 16_384;
 
     /** One followed server. */
     static final class Server {
@@ -67,29 +59,13 @@ public final class KvIndex implements KvCacheIndex {
 
     private final long maxBytes;
     private final Map<String, Server> servers = new ConcurrentHashMap<>();
-    private final BlockingQueue<Runnable> queue = new ArrayBlockingQueue<>(QUEUE);
-    private final Thread owner;
+    private final IndexOwner owner;
     private final ZContext zmq = new ZContext();
     private volatile boolean closed;
-    /** Owner only. */
+    /** Owner only: bytes all entries take. */
     private long bytes;
-    private final RankState.Counts counts = new RankState.Counts();
-    private volatile long publishedBytes;
-    private final LongAdder batches = new LongAdder();
-    private final LongAdder clears = new LongAdder();
-    private final LongAdder skippedEvents = new LongAdder();
-    final LongAdder gaps = new LongAdder();
-    final LongAdder replays = new LongAdder();
-    final LongAdder replayFailures = new LongAdder();
-    final LongAdder restarts = new LongAdder();
-    final LongAdder badPayloads = new LongAdder();
-    private volatile long stored;
-    private volatile long removed;
-    private volatile long unknown;
-    private volatile long dropped;
-    private volatile long entries;
-    /** Notified each time the owner has run a task, for {@link #await}. */
-    private final Object progress = new Object();
+    /** What {@link #stats} reports; the subscribers add to its event counters. */
+    final IndexFigures figures = new IndexFigures();
 
     /** @param maxBytes memory all entries together may take, bytes */
     public KvIndex(long maxBytes) {
@@ -97,9 +73,7 @@ public final class KvIndex implements KvCacheIndex {
             throw new IllegalArgumentException("max_index_bytes: " + maxBytes + " (expected: integer >= 4096)");
         }
         this.maxBytes = maxBytes;
-        this.owner = new Thread(this::run, "vllm-router-kv-index");
-        owner.setDaemon(true);
-        owner.start();
+        this.owner = new IndexOwner("vllm-router-kv-index");
     }
 
     // ---- request threads ------------------------------------------------------------------------
@@ -156,7 +130,7 @@ public final class KvIndex implements KvCacheIndex {
             return true;
         }
         if (s.clearPosted.compareAndSet(false, true)) {
-            boolean posted = queue.offer(() -> {
+            boolean posted = owner.offer(() -> {
                 clear(s, "its backend was ejected or restarted");
                 s.epoch.set(epoch);
                 s.clearPosted.set(false);
@@ -236,17 +210,7 @@ public final class KvIndex implements KvCacheIndex {
 
     /** Hands a task to the owner, waiting while the queue is full; false when closed. */
     boolean post(Runnable task) {
-        while (!closed) {
-            try {
-                if (queue.offer(task, 100, TimeUnit.MILLISECONDS)) {
-                    return true;
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return false;
+        return owner.post(task);
     }
 
     /** Applies one batch of rank {@code rank} of {@code s}. Owner thread. */
@@ -254,24 +218,24 @@ public final class KvIndex implements KvCacheIndex {
         if (servers.get(s.source.backendId()) != s) {
             return;     // no longer followed
         }
-        skippedEvents.add(batch.skipped());
+        figures.skippedEvents.add(batch.skipped());
         RankState r = s.ranks[rank];
         for (KvEvent e : batch.events()) {
             if (e instanceof KvEvent.BlockStored st) {
                 if (st.group() <= 0) {
-                    addBytes(r.stored(st, maxBytes - bytes, counts));
+                    addBytes(r.stored(st, maxBytes - bytes, figures.counts));
                 }
             } else if (e instanceof KvEvent.BlockRemoved rm) {
                 if (rm.group() <= 0) {
-                    addBytes(r.removed(rm, counts));
+                    addBytes(r.removed(rm, figures.counts));
                 }
             } else if (e instanceof KvEvent.AllBlocksCleared) {
-                clears.increment();
+                figures.clears.increment();
                 addBytes(r.clear());
             }
         }
         publishCounts();
-        batches.increment();    // last: a reader that sees the batch counted sees its figures
+        figures.batches.increment();    // last: a reader that sees the batch counted sees its figures
     }
 
     /** Drops a rank's entries: they are no longer trusted. Owner thread. */
@@ -279,7 +243,7 @@ public final class KvIndex implements KvCacheIndex {
         if (servers.get(s.source.backendId()) != s) {
             return;
         }
-        clears.increment();
+        figures.clears.increment();
         addBytes(s.ranks[rank].clear());
         publishCounts();
         LOG.log(Level.DEBUG, "KV index of {0} rank {1} cleared: {2}", s.source.backendId(), rank, why);
@@ -295,58 +259,25 @@ public final class KvIndex implements KvCacheIndex {
         bytes += delta;
     }
 
+    /** Owner thread: the figures of the state now, for readers. */
     private void publishCounts() {
-        publishedBytes = bytes;
-        stored = counts.stored;
-        removed = counts.removed;
-        unknown = counts.unknown;
-        dropped = counts.dropped;
         long n = 0;
         for (Server s : servers.values()) {
             for (RankState r : s.ranks) {
                 n += r.table.size();
             }
         }
-        entries = n;
-    }
-
-    private void run() {
-        while (!closed) {
-            try {
-                Runnable task = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (task != null) {
-                    try {
-                        task.run();
-                    } finally {
-                        synchronized (progress) {
-                            progress.notifyAll();
-                        }
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "KV index task failed", e);
-            }
-        }
+        figures.publish(bytes, n);
     }
 
     /** Runs {@code task} on the owner thread after everything posted before it, and waits (tests, tools). */
     void sync(Runnable task) throws InterruptedException {
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        post(() -> {
-            try {
-                task.run();
-            } finally {
-                done.countDown();
-            }
-        });
-        done.await(10, TimeUnit.SECONDS);
+        owner.sync(task);
     }
 
     /** Batches applied so far (every rank of every server). */
     long batchesApplied() {
-        return batches.sum();
+        return figures.batches.sum();
     }
 
     /**
@@ -354,17 +285,7 @@ public final class KvIndex implements KvCacheIndex {
      * whether it held in time. For tests and tools that must not poll.
      */
     public boolean await(java.util.function.BooleanSupplier condition, java.time.Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (progress) {
-            while (!condition.getAsBoolean()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(progress, left);
-            }
-            return true;
-        }
+        return owner.await(condition, timeout);
     }
 
     // ---- figures ----------------------------------------------------------------------------------
@@ -380,24 +301,7 @@ public final class KvIndex implements KvCacheIndex {
      */
     @Override
     public Map<String, Long> stats() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("kv_index_entries", entries);
-        m.put("kv_index_bytes", publishedBytes);
-        m.put("kv_index_max_bytes", maxBytes);
-        m.put("kv_index_servers", (long) servers.size());
-        m.put("kv_events_batches", batches.sum());
-        m.put("kv_events_stored_blocks", stored);
-        m.put("kv_events_removed_blocks", removed);
-        m.put("kv_events_unknown_blocks", unknown);
-        m.put("kv_events_dropped_blocks", dropped);
-        m.put("kv_events_skipped", skippedEvents.sum());
-        m.put("kv_events_clears", clears.sum());
-        m.put("kv_events_gaps", gaps.sum());
-        m.put("kv_events_replays", replays.sum());
-        m.put("kv_events_replay_failures", replayFailures.sum());
-        m.put("kv_events_restarts", restarts.sum());
-        m.put("kv_events_bad_payloads", badPayloads.sum());
-        return m;
+        return figures.stats(maxBytes, servers.size());
     }
 
     long maxBytes() {
@@ -412,6 +316,7 @@ public final class KvIndex implements KvCacheIndex {
             }
             closed = true;
         }
+        owner.stop();
         for (Server s : servers.values()) {
             s.subscribers.forEach(KvSubscriber::stop);
         }
@@ -419,7 +324,6 @@ public final class KvIndex implements KvCacheIndex {
             s.subscribers.forEach(KvSubscriber::join);
         }
         servers.clear();
-        owner.interrupt();
         zmq.close();
     }
 

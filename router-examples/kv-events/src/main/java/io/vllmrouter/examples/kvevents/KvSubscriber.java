@@ -117,7 +117,7 @@ final class KvSubscriber {
                 }
                 List<byte[]> frames = receive(sub);
                 if (frames.size() < 3) {
-                    index.badPayloads.increment();
+                    index.figures.badPayloads.increment();
                     continue;
                 }
                 long seq = seq(frames.get(1));
@@ -168,12 +168,12 @@ final class KvSubscriber {
                 replay = fill(0, seq, replay, false);
             }
         } else if (seq <= last) {
-            index.restarts.increment();
+            index.figures.restarts.increment();
             LOG.log(Level.INFO, "KV events of {0}: sequence went from {1} back to {2} (the server restarted); "
                     + "its entries are rebuilt from its new events", who(), last, seq);
             index.post(() -> index.clearRank(server, rank, "restart"));
         } else if (seq > last + 1) {
-            index.gaps.increment();
+            index.figures.gaps.increment();
             if (replay != null) {
                 replay = fill(last + 1, seq, replay, true);
             } else {
@@ -192,7 +192,7 @@ final class KvSubscriber {
         try {
             batch = KvEventDecoder.decode(payload);
         } catch (IOException e) {
-            index.badPayloads.increment();
+            index.figures.badPayloads.increment();
             LOG.log(Level.DEBUG, "KV events of {0}: batch {1} not decoded: {2}", who(), seq, e.getMessage());
             return;
         }
@@ -205,7 +205,7 @@ final class KvSubscriber {
      * not end in time, the rank's entries are dropped first, as for a gap without replay.
      */
     private ZMQ.Socket fill(long from, long until, ZMQ.Socket replay, boolean gap) {
-        index.replays.increment();
+        index.figures.replays.increment();
         replay.sendMore(new byte[0]);
         replay.send(bytes(from));
         List<long[]> seqs = new ArrayList<>();
@@ -238,7 +238,7 @@ final class KvSubscriber {
         }
         boolean complete = ended && (seqs.isEmpty() ? from == until : seqs.get(0)[0] <= from);
         if (!complete) {
-            index.replayFailures.increment();
+            index.figures.replayFailures.increment();
             if (gap || !seqs.isEmpty()) {
                 LOG.log(Level.INFO, "KV events of {0}: replay from {1} {2}; entries rebuilt from new events",
                         who(), from, ended ? "no longer buffered" : "did not answer in time");

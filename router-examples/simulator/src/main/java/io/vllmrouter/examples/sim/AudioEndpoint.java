@@ -41,7 +41,7 @@ final class AudioEndpoint {
         if (!transcribe && !path.equals("/v1/audio/translations")) {
             return false;
         }
-        if (SimEndpoints.requireMethod(ex, method, "POST")) {
+        if (SimHttp.requireMethod(ex, method, "POST")) {
             upload(ex, transcribe);
         }
         return true;
@@ -51,13 +51,13 @@ final class AudioEndpoint {
         String type = ex.getRequestHeaders().getFirst("Content-Type");
         Map<String, byte[]> form = type == null ? null : parts(ex.getRequestBody().readAllBytes(), type);
         if (form == null || !form.containsKey("file")) {
-            SimulatedVllm.sendJson(ex, 400, Json.error("file: missing (expected: a multipart/form-data body with "
+            SimHttp.sendJson(ex, 400, Json.error("file: missing (expected: a multipart/form-data body with "
                     + "the audio as its 'file' part)", "BadRequestError", "file", 400));
             return;
         }
         String model = form.containsKey("model") ? text(form, "model") : sim.config().models().get(0);
         if (!sim.config().models().contains(model)) {
-            SimEndpoints.modelNotFound(ex, model);
+            SimHttp.modelNotFound(ex, model);
             return;
         }
         int seconds = Math.max(1, (form.get("file").length + BYTES_PER_SECOND - 1) / BYTES_PER_SECOND);
@@ -70,9 +70,9 @@ final class AudioEndpoint {
             return;
         }
         StringBuilder out = new StringBuilder();
-        Sequence seq = sim.generate(model, prompt, promptTokens, 0, 0, out::append, () -> false);
+        Sequence seq = sim.runner().generate(prompt, promptTokens, 0, 0, out::append, () -> false);
         if (seq.state() == Sequence.FINISHED) {
-            SimulatedVllm.sendJson(ex, 200, "{\"text\":" + Json.quote(out.toString().strip())
+            SimHttp.sendJson(ex, 200, "{\"text\":" + Json.quote(out.toString().strip())
                     + ",\"usage\":{\"type\":\"duration\",\"seconds\":" + seconds + "}}");
         }
     }
@@ -87,7 +87,7 @@ final class AudioEndpoint {
                 + System.currentTimeMillis() / 1000 + ",\"model\":" + Json.quote(model) + ",\"choices\":[{\"delta\":{\"content\":";
         Sequence seq;
         try {
-            seq = sim.generate(model, prompt, promptTokens, 0, 0, t -> {
+            seq = sim.runner().generate(prompt, promptTokens, 0, 0, t -> {
                 out.write((head + Json.quote(t) + "},\"finish_reason\":null,\"stop_reason\":null}]}\n\n")
                         .getBytes(StandardCharsets.UTF_8));
                 out.flush();

@@ -75,7 +75,7 @@ final class ResponsesEndpoint {
 
     boolean handle(HttpExchange ex, String method, String path) throws IOException {
         if (path.equals(PATH)) {
-            if (SimEndpoints.requireMethod(ex, method, "POST")) {
+            if (SimHttp.requireMethod(ex, method, "POST")) {
                 create(ex);
             }
             return true;
@@ -86,25 +86,25 @@ final class ResponsesEndpoint {
         String[] parts = path.substring(PATH.length() + 1).split("/", -1);
         String id = parts[0];
         if (parts.length == 1 && !id.isEmpty()) {
-            if (SimEndpoints.requireMethod(ex, method, "GET")) {
+            if (SimHttp.requireMethod(ex, method, "GET")) {
                 Stored r = found(ex, id);
                 if (r != null) {
-                    SimulatedVllm.sendJson(ex, 200, json(r));
+                    SimHttp.sendJson(ex, 200, json(r));
                 }
             }
         } else if (parts.length == 2 && parts[1].equals("cancel")) {
-            if (SimEndpoints.requireMethod(ex, method, "POST")) {
+            if (SimHttp.requireMethod(ex, method, "POST")) {
                 cancel(ex, id);
             }
         } else if (parts.length == 2 && parts[1].equals("input_items")) {
-            if (SimEndpoints.requireMethod(ex, method, "GET")) {
+            if (SimHttp.requireMethod(ex, method, "GET")) {
                 Stored r = found(ex, id);
                 if (r != null) {
-                    SimulatedVllm.sendJson(ex, 200, inputItems(r));
+                    SimHttp.sendJson(ex, 200, inputItems(r));
                 }
             }
         } else {
-            SimulatedVllm.sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
+            SimHttp.sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
         }
         return true;
     }
@@ -113,7 +113,7 @@ final class ResponsesEndpoint {
     private Stored found(HttpExchange ex, String id) throws IOException {
         Stored r = store.get(id);
         if (r == null) {
-            SimulatedVllm.sendJson(ex, 404, Json.error("Response with id '" + id + "' not found.",
+            SimHttp.sendJson(ex, 404, Json.error("Response with id '" + id + "' not found.",
                     "invalid_request_error", null, 404));
         }
         return r;
@@ -125,28 +125,28 @@ final class ResponsesEndpoint {
             return;
         }
         if (!r.status.equals("queued") && !r.status.equals("in_progress")) {
-            SimulatedVllm.sendJson(ex, 400, Json.error("Cannot cancel a synchronous response.", "invalid_request_error", null, 400));
+            SimHttp.sendJson(ex, 400, Json.error("Cannot cancel a synchronous response.", "invalid_request_error", null, 400));
             return;
         }
         r.status = "cancelled";
         r.cancel.set(true);
-        SimulatedVllm.sendJson(ex, 200, json(r));
+        SimHttp.sendJson(ex, 200, json(r));
     }
 
     private void create(HttpExchange ex) throws IOException {
-        JsonNode body = SimEndpoints.jsonBody(ex);
+        JsonNode body = SimHttp.jsonBody(ex);
         if (body == null) {
             return;
         }
         String model = body.path("model").asText(sim.config().models().get(0));
         if (!sim.config().models().contains(model)) {
-            SimEndpoints.modelNotFound(ex, model);
+            SimHttp.modelNotFound(ex, model);
             return;
         }
         boolean keep = body.path("store").asBoolean(true) && sim.config().responsesStore();
         boolean background = body.path("background").asBoolean(false);
         if (background && !keep) {
-            SimulatedVllm.sendJson(ex, 400, Json.error("This vLLM engine does not support `store=True` and therefore "
+            SimHttp.sendJson(ex, 400, Json.error("This vLLM engine does not support `store=True` and therefore "
                     + "does not support the background mode. To enable these features, set the environment variable "
                     + "`VLLM_ENABLE_RESPONSES_API_STORE=1` when launching the vLLM server.", "invalid_request_error", null, 400));
             return;
@@ -191,7 +191,7 @@ final class ResponsesEndpoint {
         if (body.path("stream").asBoolean(false)) {
             stream(ex, r, prompt.toString(), seed);
         } else if (background) {
-            SimulatedVllm.sendJson(ex, 200, json(r));
+            SimHttp.sendJson(ex, 200, json(r));
             sim.background(() -> {
                 try {
                     run(r, prompt.toString(), seed, t -> { });
@@ -202,7 +202,7 @@ final class ResponsesEndpoint {
         } else {
             run(r, prompt.toString(), seed, t -> { });
             if (!sim.isClosed()) {
-                SimulatedVllm.sendJson(ex, 200, json(r));
+                SimHttp.sendJson(ex, 200, json(r));
             }
         }
     }
@@ -218,10 +218,10 @@ final class ResponsesEndpoint {
         return content.asText("");
     }
 
-    private void run(Stored r, String prompt, long seed, SimulatedVllm.TokenSink sink) throws IOException {
+    private void run(Stored r, String prompt, long seed, EngineRunner.TokenSink sink) throws IOException {
         r.status = r.status.equals("cancelled") ? "cancelled" : "in_progress";
         StringBuilder out = new StringBuilder();
-        Sequence seq = sim.generate(r.model, prompt, r.promptTokens, r.maxOutputTokens, seed, t -> {
+        Sequence seq = sim.runner().generate(prompt, r.promptTokens, r.maxOutputTokens, seed, t -> {
             out.append(t);
             r.text = out.toString();
             sink.token(t);

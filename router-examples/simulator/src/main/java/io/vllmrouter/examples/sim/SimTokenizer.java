@@ -40,14 +40,7 @@ final class SimTokenizer {
         for (int i = 0; i < n; i++) {
             JsonNode m = messages.get(i);
             b.append(IM_START_TEXT).append(m.path("role").asText("user")).append('\n');
-            JsonNode content = m.get("content");
-            if (content != null && content.isArray()) {
-                for (JsonNode part : content) {
-                    b.append(part.path("text").asText(""));
-                }
-            } else if (content != null && !content.isNull()) {
-                b.append(content.asText());
-            }
+            SimRequests.appendContent(b, m.get("content"));
             if (i < n - 1 || !continueFinalMessage) {
                 b.append(IM_END_TEXT).append('\n');
             }

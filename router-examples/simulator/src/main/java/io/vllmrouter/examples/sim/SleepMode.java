@@ -63,8 +63,8 @@ final class SleepMode {
     boolean handle(HttpExchange ex, String method, String path) throws IOException {
         switch (path) {
             case "/sleep" -> {
-                if (SimEndpoints.requireMethod(ex, method, "POST")) {
-                    String raw = SimEndpoints.queryParam(ex, "level");
+                if (SimHttp.requireMethod(ex, method, "POST")) {
+                    String raw = SimHttp.queryParam(ex, "level");
                     int l;
                     try {
                         l = raw == null ? 1 : Integer.parseInt(raw);
@@ -72,7 +72,7 @@ final class SleepMode {
                         l = -1;
                     }
                     if (l != 1 && l != 2) {
-                        SimulatedVllm.sendJson(ex, 400, Json.error("level: " + raw + " (expected: 1 or 2)",
+                        SimHttp.sendJson(ex, 400, Json.error("level: " + raw + " (expected: 1 or 2)",
                                 "BadRequestError", "level", 400));
                     } else {
                         sleep(l);
@@ -82,15 +82,15 @@ final class SleepMode {
                 return true;
             }
             case "/wake_up" -> {
-                if (SimEndpoints.requireMethod(ex, method, "POST")) {
+                if (SimHttp.requireMethod(ex, method, "POST")) {
                     wake();
                     ex.sendResponseHeaders(200, -1);
                 }
                 return true;
             }
             case "/is_sleeping" -> {
-                if (SimEndpoints.requireMethod(ex, method, "GET")) {
-                    SimulatedVllm.sendJson(ex, 200, "{\"is_sleeping\":" + (level != 0) + "}");
+                if (SimHttp.requireMethod(ex, method, "GET")) {
+                    SimHttp.sendJson(ex, 200, "{\"is_sleeping\":" + (level != 0) + "}");
                 }
                 return true;
             }

@@ -30,7 +30,7 @@ final class SseAnswer {
 
     /** Waits until the sequence has produced more than {@code written} tokens or ended. */
     interface Progressing {
-        SimulatedVllm.Progress next(Sequence seq, int written);
+        EngineRunner.Progress next(Sequence seq, int written);
     }
 
     /** An answer's identity: {@code chat} or text completion, its {@code id}, {@code created} and quoted model. */
@@ -59,13 +59,13 @@ final class SseAnswer {
 
     /**
      * Writes the answer as its tokens come; returns normally at its end (or at an injected in-band
-     * error), throws {@link SimulatedVllm.ResetStream} for an injected cut.
+     * error), throws {@link SimHttp.ResetStream} for an injected cut.
      *
      * @throws IOException the client went away
      */
     void write(TokenText text, Progressing progressing) throws IOException {
         int written = 0;
-        SimulatedVllm.Progress progress;
+        EngineRunner.Progress progress;
         while (true) {
             progress = progressing.next(seq, written);
             int produced = progress.produced();
@@ -99,7 +99,7 @@ final class SseAnswer {
         out.write(DONE);
         out.flush();
         if (faults.resetAfterDone()) {
-            throw new SimulatedVllm.ResetStream();
+            throw new SimHttp.ResetStream();
         }
     }
 
@@ -165,7 +165,7 @@ final class SseAnswer {
         if (faults.resetAfterEvents() > 0 && events >= faults.resetAfterEvents()) {
             out.flush();
             seq.requestAbort();
-            throw new SimulatedVllm.ResetStream();
+            throw new SimHttp.ResetStream();
         }
         return true;
     }

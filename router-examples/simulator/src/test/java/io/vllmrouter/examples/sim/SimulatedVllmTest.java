@@ -311,32 +311,6 @@ class SimulatedVllmTest {
         assertThat(joined.toString()).isEqualTo(fromA);
     }
 
-    @Test
-    void streamWriterGetsEveryTokenWhenTheEngineFinishesBetweenItsReads() {
-        // The engine thread ends the sequence right after the writer has read its count.
-        Sequence seq = new Sequence(10, 20, null, 0, "length") {
-            private boolean finishedAfterFirstRead;
-
-            @Override
-            public int produced() {
-                int n = super.produced();
-                if (!finishedAfterFirstRead) {
-                    finishedAfterFirstRead = true;
-                    setProduced(20);
-                    setState(Sequence.FINISHED);
-                }
-                return n;
-            }
-        };
-        seq.setState(Sequence.RUNNING);
-        seq.setProduced(7);
-
-        SimulatedVllm.Progress first = SimulatedVllm.Progress.of(seq, false);
-        assertThat(first.ended()).as("ended with %s of 20 tokens", first.produced()).isFalse();
-        SimulatedVllm.Progress last = SimulatedVllm.Progress.of(seq, false);
-        assertThat(last).isEqualTo(new SimulatedVllm.Progress(20, true, true));
-    }
-
     private static String content(HttpResponse<String> r) throws IOException {
         return json(r.body()).path("choices").get(0).path("message").path("content").asText();
     }
