@@ -68,7 +68,13 @@ class IndexOwnerTest {
         }
         assertThat(accepted).as("the queue's bound").isEqualTo(IndexOwner.QUEUE);
 
-        CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> owner.post(() -> ran[0]++));
+        CompletableFuture<Boolean> waiting = new CompletableFuture<>();
+        Thread poster = new Thread(() -> waiting.complete(owner.post(() -> ran[0]++)), "poster");
+        poster.start();
+        // Until the poster blocks in the queue, or returns (which would be the failure).
+        while (poster.isAlive() && poster.getState() != Thread.State.TIMED_WAITING) {
+            Thread.onSpinWait();
+        }
         assertThat(waiting).as("a subscriber waits while the queue is full").isNotDone();
         release.countDown();
         assertThat(waiting.get(10, TimeUnit.SECONDS)).isTrue();
