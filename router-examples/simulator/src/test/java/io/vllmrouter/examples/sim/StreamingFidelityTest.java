@@ -83,7 +83,13 @@ class StreamingFidelityTest {
         try (Socket plain = rawPost(quick, "/v1/chat/completions", chat("hi", 5, false))) {
             String head = readUntil(plain.getInputStream(), "\r\n\r\n");
             assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("content-length");
-            assertThat(quick.running()).as("the answer was done when its headers left").isZero();
+            // The whole answer was known when its headers left: its length, and the body they announce.
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            assertThat(length.find()).isTrue();
+            byte[] body = plain.getInputStream().readNBytes(Integer.parseInt(length.group(1)));
+            JsonNode answer = json(new String(body, StandardCharsets.UTF_8));
+            assertThat(answer.path("choices").path(0).path("finish_reason").asText()).as("a finished answer").isNotEmpty();
+            assertThat(answer.path("usage").path("completion_tokens").asInt()).isEqualTo(5);
         }
     }
 
