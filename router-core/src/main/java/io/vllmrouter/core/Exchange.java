@@ -137,7 +137,7 @@ final class Exchange {
             return;
         }
         Snapshot snap = forwarder.snapshot();
-        List<Backend> candidates = responses == null ? snap.candidates(info.model())
+        List<Backend> candidates = responses == null ? snap.candidates(info.model(), request.path())
                 : responses.candidates(snap.candidates(info.model()));
         if (failures.triedAny() && !candidates.isEmpty()) {
             // Never where the request may have run already; untried backends before those that

@@ -143,7 +143,7 @@ final class Forwarder {
         Objects.requireNonNull(request, "request");
         Snapshot snap = snapshots.get();
         RequestInfo info = RequestInfo.of(request, snap.settings.sessionHeader());
-        List<Backend> candidates = snap.candidates(info.model());
+        List<Backend> candidates = snap.candidates(info.model(), request.path());
         double objective = SloGate.objective(request, info.model(), snap.settings.ttftSlo());
         if (!Double.isNaN(objective) && !candidates.isEmpty()) {
             candidates = SloGate.meeting(candidates, info.size(), objective, info.model(), snap);

@@ -43,6 +43,10 @@ final class Snapshot {
 
     final List<Backend> all;
     final List<Backend> admitted;
+    /** Admitted, or admitted but for being asleep: the candidates of the sleep-mode endpoints. */
+    private final List<Backend> admittedAsleepToo;
+    /** vLLM's sleep-mode endpoints, which reach a server whatever its sleep state. */
+    static final Set<String> SLEEP_PATHS = Set.of("/sleep", "/wake_up", "/is_sleeping");
     private final Map<String, List<Backend>> byModel;
     private final List<Backend> admittedUnknown;
     /** Models named by any configured backend, admitted or not, sorted, for 404 messages. */
@@ -56,6 +60,7 @@ final class Snapshot {
         this.settings = settings;
         this.all = List.copyOf(backends);
         List<Backend> adm = new ArrayList<>();
+        List<Backend> sleepAdm = new ArrayList<>();
         List<Backend> unknownAdm = new ArrayList<>();
         Map<String, List<Backend>> models = new LinkedHashMap<>();
         Set<String> known = new TreeSet<>();
@@ -72,6 +77,9 @@ final class Snapshot {
                 unknown = true;
             } else {
                 known.addAll(served);
+            }
+            if (isHealthy && breakerOk) {
+                sleepAdm.add(b);
             }
             if (isHealthy && breakerOk && !b.admission.sleep().asleep()) {
                 adm.add(b);
@@ -97,12 +105,31 @@ final class Snapshot {
         models.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
         this.byModel = Collections.unmodifiableMap(frozen);
         this.admitted = List.copyOf(adm);
+        this.admittedAsleepToo = List.copyOf(sleepAdm);
         this.admittedUnknown = List.copyOf(unknownAdm);
         this.knownModels = Collections.unmodifiableSet(known);
         this.anyUnknown = unknown;
         this.total = all.size();
         this.healthy = healthyCount;
         this.open = openCount;
+    }
+
+    /**
+     * The candidates for a request to {@code path}: for vLLM's sleep-mode endpoints
+     * ({@link #SLEEP_PATHS}) every backend admitted but for being asleep (a sleeping server must
+     * still be asked whether it sleeps, and woken), else {@link #candidates(String)}.
+     */
+    List<Backend> candidates(String model, String path) {
+        return sleepPath(path) ? admittedAsleepToo : candidates(model);
+    }
+
+    /** Whether {@code path} (query and all) is one of vLLM's sleep-mode endpoints. */
+    static boolean sleepPath(String path) {
+        if (path == null || path.startsWith("/v1/")) {
+            return false;       // every generation request: no further look
+        }
+        int q = path.indexOf('?');
+        return SLEEP_PATHS.contains(q < 0 ? path : path.substring(0, q));
     }
 
     /** Admitted backends that may serve {@code model} (null: any model), possibly empty. Allocates nothing. */

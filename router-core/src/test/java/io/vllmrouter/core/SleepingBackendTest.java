@@ -133,4 +133,24 @@ class SleepingBackendTest {
         assertThat(routed()).isEqualTo(A);
         assertThat(lastEpoch).as("vLLM resets its prefix cache when it sleeps").isNotEqualTo(epoch);
     }
+
+    @Test
+    void theSleepModeEndpointsStillReachASleepingServer() throws Exception {
+        LoadMetrics asleep = page("vllm-v1-sleeping.txt");
+        probe.metrics.put(A, u -> CompletableFuture.completedFuture(asleep));
+        router(A);
+        clock.runDueTasks();
+        Assertions.assertThatThrownBy(this::routed).as("no generation for a sleeping server")
+                .isInstanceOf(NoHealthyBackendException.class);
+
+        for (RouterRequest r : List.of(RouterRequest.get("/is_sleeping").build(),
+                RouterRequest.post("/wake_up", new byte[0]).build(),
+                RouterRequest.post("/sleep?level=1", new byte[0]).build())) {
+            try (RouterResponse response = router.route(r)) {
+                response.body().readAllBytes();
+                assertThat(response.backendId()).as(r.path()).isEqualTo(A);
+            }
+        }
+        assertThat(transport.sent).extracting(q -> q.target()).contains("/is_sleeping", "/wake_up", "/sleep?level=1");
+    }
 }
