@@ -42,6 +42,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
@@ -75,6 +76,9 @@ import java.util.function.Supplier;
 @Command(name = "live-routing-benchmark", mixinStandardHelpOptions = true,
         description = "Routing quality live on loopback: simulated vLLM fleet, real router + proxy, scaled time.")
 public final class LiveRoutingBenchmark implements Callable<Integer> {
+
+    private static final com.fasterxml.jackson.core.io.JsonStringEncoder JSON_STRINGS =
+            com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
 
     /** Simulated seconds of arrivals at 50 % load sent through each new router before its measured runs. */
     static final double WARMUP_SECONDS = 20;
@@ -291,14 +295,36 @@ public final class LiveRoutingBenchmark implements Callable<Integer> {
     }
 
     /** A streaming chat completion with the turn's messages, its conversation as the session header's value. */
+    /** A streaming chat completion with the turn's messages, every earlier answer as the workload's stand-in text. */
     static byte[] chatBody(ChatWorkload.Turn t) {
+        return chatBody(t, List.of(), new AtomicInteger());
+    }
+
+    /**
+     * A streaming chat completion with the turn's messages: the system prompt and questions as the
+     * workload's texts, each earlier answer as it came back ({@code earlier}, complete; a failed
+     * one as the workload's stand-in text, counted in {@code substituted}; none given: every answer
+     * as its stand-in).
+     */
+    static byte[] chatBody(ChatWorkload.Turn t, List<CompletableFuture<String>> earlier, AtomicInteger substituted) {
         StringBuilder b = new StringBuilder(t.request().promptTokens() * 4 + 256);
         b.append("{\"model\":\"").append(DemoFleet.MODEL).append("\",\"stream\":true,\"max_tokens\":")
                 .append(t.request().outputTokens()).append(",\"messages\":[");
+        int answer = 0;
         String sep = "";
         for (long[] seg : t.segments()) {
-            b.append(sep).append("{\"role\":\"").append(ChatWorkload.ROLES.get((int) seg[2])).append("\",\"content\":\"")
-                    .append(ChatWorkload.segmentText(seg[0], (int) seg[1])).append("\"}");
+            String text = null;
+            if (seg[2] == 2 && answer < earlier.size()) {
+                text = earlier.get(answer++).getNow(null);
+                if (text == null) {
+                    substituted.incrementAndGet();
+                }
+            }
+            if (text == null) {
+                text = ChatWorkload.segmentText(seg[0], (int) seg[1]);
+            }
+            b.append(sep).append("{\"role\":\"").append(ChatWorkload.ROLES.get((int) seg[2])).append("\",\"content\":");
+            b.append('"').append(JSON_STRINGS.quoteAsString(text)).append("\"}");
             sep = ",";
         }
         return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);

@@ -69,9 +69,6 @@ import picocli.CommandLine.Option;
         description = "Router replicas on one fleet: cache-aware's approximate index vs the KV-event index vs an oracle, live on loopback.")
 public final class ReplicaRoutingBenchmark implements Callable<Integer> {
 
-    private static final com.fasterxml.jackson.core.io.JsonStringEncoder JSON_STRINGS =
-            com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
-
     /** 16 system prompts of 1,500 tokens; 2 to 8 turns; 30-300 token questions; 50-400 token answers; 5-20 s apart. */
     public static final ChatWorkload.Shape SHAPE = new ChatWorkload.Shape(16, 1500, 2, 8, 30, 300, 50, 400, 5_000, 20_000);
 
@@ -317,7 +314,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 HttpRequest req = HttpRequest.newBuilder(target)
                         .header("Content-Type", "application/json").header("X-Session-Id", session)
                         .timeout(Duration.ofMinutes(10))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(chatBody(t, earlier, substituted))).build();
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(LiveRoutingBenchmark.chatBody(t, earlier, substituted))).build();
                 long sent = System.nanoTime();
                 client.sendAsync(req, SseLines.keepingText()).whenComplete((resp, err) -> {
                     boolean ok = err == null && resp.statusCode() == 200 && resp.body().done();
@@ -382,36 +379,6 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
                 queries == 0 ? Double.NaN : hits / (double) queries);
         return new LiveRun(result, errors, String.format(Locale.ROOT, "; %d turns waited for the previous answer,"
                 + " %d answers missing (a stand-in text sent)", delayed.get(), substituted.get()));
-    }
-
-    /**
-     * A streaming chat completion with the turn's messages: the system prompt and questions as the
-     * workload's texts, each earlier answer as it came back ({@code earlier}, complete; a failed
-     * one as the workload's stand-in text, counted in {@code substituted}; none given: every answer
-     * as its stand-in).
-     */
-    static byte[] chatBody(ChatWorkload.Turn t, List<CompletableFuture<String>> earlier, AtomicInteger substituted) {
-        StringBuilder b = new StringBuilder(t.request().promptTokens() * 4 + 256);
-        b.append("{\"model\":\"").append(DemoFleet.MODEL).append("\",\"stream\":true,\"max_tokens\":")
-                .append(t.request().outputTokens()).append(",\"messages\":[");
-        int answer = 0;
-        String sep = "";
-        for (long[] seg : t.segments()) {
-            String text = null;
-            if (seg[2] == 2 && answer < earlier.size()) {
-                text = earlier.get(answer++).getNow(null);
-                if (text == null) {
-                    substituted.incrementAndGet();
-                }
-            }
-            if (text == null) {
-                text = ChatWorkload.segmentText(seg[0], (int) seg[1]);
-            }
-            b.append(sep).append("{\"role\":\"").append(ChatWorkload.ROLES.get((int) seg[2])).append("\",\"content\":");
-            b.append('"').append(JSON_STRINGS.quoteAsString(text)).append("\"}");
-            sep = ",";
-        }
-        return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     static String table(List<RunResult> results) {
