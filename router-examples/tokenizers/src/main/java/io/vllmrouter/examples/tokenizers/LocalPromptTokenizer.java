@@ -122,19 +122,14 @@ public final class LocalPromptTokenizer implements PromptTokenizer {
     @Override
     public int[] tokenize(String model, byte[] body) {
         JsonNode b = object(body);
-        if (b == null) {
+        String text = b == null ? null : text(b);
+        if (text == null) {
             return null;
         }
-        JsonNode messages = b.get("messages");
-        if (messages != null && messages.isArray()) {
-            if (template == null) {
-                return null;
-            }
-            String text = chatText(b);
+        if (isChat(b)) {
             return segments != null ? segments.encode(text) : encode(text, false);
         }
-        JsonNode prompt = prompt(b);
-        return prompt == null ? null : encode(prompt.asText(), b.path("add_special_tokens").asBoolean(true));
+        return encode(text, b.path("add_special_tokens").asBoolean(true));
     }
 
     /**
@@ -144,15 +139,24 @@ public final class LocalPromptTokenizer implements PromptTokenizer {
      */
     public String promptText(byte[] body) {
         JsonNode b = object(body);
-        if (b == null) {
-            return null;
-        }
+        return b == null ? null : text(b);
+    }
+
+    private static boolean isChat(JsonNode b) {
         JsonNode messages = b.get("messages");
-        if (messages != null && messages.isArray()) {
+        return messages != null && messages.isArray();
+    }
+
+    /** See {@link #promptText}. */
+    private String text(JsonNode b) {
+        if (isChat(b)) {
             return template == null ? null : chatText(b);
         }
-        JsonNode prompt = prompt(b);
-        return prompt == null ? null : prompt.asText();
+        JsonNode prompt = b.get("prompt");
+        if (prompt != null && prompt.isArray() && !prompt.isEmpty()) {
+            prompt = prompt.get(0);       // the first of a list
+        }
+        return prompt != null && prompt.isTextual() ? prompt.asText() : null;
     }
 
     /** The body as a JSON object, or null. */
@@ -163,15 +167,6 @@ public final class LocalPromptTokenizer implements PromptTokenizer {
         } catch (IOException e) {
             return null;
         }
-    }
-
-    /** A completions request's prompt (the first of a list) when it is text, else null. */
-    private static JsonNode prompt(JsonNode b) {
-        JsonNode prompt = b.get("prompt");
-        if (prompt != null && prompt.isArray() && !prompt.isEmpty()) {
-            prompt = prompt.get(0);
-        }
-        return prompt != null && prompt.isTextual() ? prompt : null;
     }
 
     /** A chat request's prompt text, as vLLM renders it. */

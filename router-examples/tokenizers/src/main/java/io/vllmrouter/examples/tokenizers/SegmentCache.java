@@ -122,8 +122,7 @@ final class SegmentCache {
             }
         }
         if (missing != null) {
-            int[][] encoded = missing.size() == 1 ? new int[][] {TokenIds.of(tokenizer, missing.get(0), false)}
-                    : TokenIds.of(tokenizer, missing, false);
+            int[][] encoded = TokenIds.of(tokenizer, missing, false);
             Map<String, int[]> fresh = new HashMap<>();
             for (int i = 0; i < encoded.length; i++) {
                 fresh.put(missing.get(i), encoded[i]);
