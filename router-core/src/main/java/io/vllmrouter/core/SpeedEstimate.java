@@ -20,10 +20,11 @@ import java.util.List;
  *       of at most {@value #FIRST_SCRAPE_GAPS} token gaps and {@value #FIRST_SCRAPE_REQUESTS}
  *       requests, so that a new server starts from what it has been doing;</li>
  *   <li>the streams this router relayed ({@link RelayedSpeed}), at each scrape round, for each
- *       figure the backend's scrapes do not give (or all of them while its scrapes are stale): a backend's histograms count every request
- *       it ran, whoever sent it, and read the same from every router replica, while the relayed
- *       streams are this router's share seen through its reads; added to the histograms they made
- *       replicas that each relay a third of the traffic disagree by half about the same server.</li>
+ *       figure the backend's scrapes do not give (or all of them while its scrapes are stale): a
+ *       backend's histograms count every request it ran, whoever sent it, and read the same from
+ *       every router replica, while the relayed streams are this router's share seen through its
+ *       reads; added to the histograms they made replicas that each relay a third of the traffic
+ *       disagree by half about the same server.</li>
  * </ul>
  * Before adding samples the sums are multiplied by {@code 0.5^(elapsed / half-life)}, so a figure
  * follows a backend that slows down (thermal throttling, a bigger batch) within a few half-lives.
