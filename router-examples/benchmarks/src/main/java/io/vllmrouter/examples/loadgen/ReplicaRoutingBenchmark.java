@@ -107,6 +107,11 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             description = "Each server's prefix cache in blocks of 16 tokens (default: ${DEFAULT-VALUE}).")
     int cacheBlocks;
 
+    @Option(names = "--load-margins", split = ",", defaultValue = "0.5",
+            description = "cache-aware's load_margin, one run per value for each index and replica count; the oracle "
+                    + "keeps the default rule (default: ${DEFAULT-VALUE}).")
+    List<Double> loadMargins;
+
     @Option(names = "--metrics-interval", defaultValue = "2",
             description = "Router scrape interval in simulated seconds (default: ${DEFAULT-VALUE}).")
     double metricsIntervalSeconds;
@@ -121,10 +126,11 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             }
         }
         if (!(load > 0 && load < 2) || !(timeScale > 0) || !(durationSeconds >= 20) || replicas.stream().anyMatch(n -> n < 1)
-                || cacheBlocks < 1) {
+                || cacheBlocks < 1 || loadMargins.stream().anyMatch(m -> !(m >= 0) || Double.isInfinite(m))) {
             System.err.println("replica-routing-benchmark: load: " + load + ", time-scale: " + timeScale + ", duration: "
-                    + durationSeconds + ", replicas: " + replicas + ", cache-blocks: " + cacheBlocks
-                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1, cache-blocks >= 1)");
+                    + durationSeconds + ", replicas: " + replicas + ", cache-blocks: " + cacheBlocks + ", load-margins: " + loadMargins
+                    + " (expected: 0 < load < 2, time-scale > 0, duration >= 20, replicas >= 1, cache-blocks >= 1, "
+                    + "load-margins >= 0)");
             return 2;
         }
         PrintStream o = System.out;
@@ -140,22 +146,25 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         List<RunResult> results = new ArrayList<>();
         long errors = 0;
         List<String[]> runs = new ArrayList<>();
-        runs.add(new String[] {"oracle", "1"});
+        runs.add(new String[] {"oracle", "1", "0.5"});
         for (int n : replicas) {
             for (String index : indexes) {
-                runs.add(new String[] {index, Integer.toString(n)});
+                for (double margin : loadMargins) {
+                    runs.add(new String[] {index, Integer.toString(n), Double.toString(margin)});
+                }
             }
         }
         for (String[] run : runs) {
             String mode = run[0];
             int n = Integer.parseInt(run[1]);
-            String label = mode.equals("oracle") ? "oracle" : mode + " x" + n;
+            String label = mode.equals("oracle") ? "oracle" : mode + " x" + n
+                    + (loadMargins.size() > 1 ? " margin " + run[2] : "");
             String before = BenchSupport.loadAverage();
             long t0 = System.nanoTime();
-            LiveRun r = runOne(mode, n, label, turns, rps);
+            LiveRun r = runOne(mode, n, run[2], label, turns, rps);
             errors += r.errors();
             results.add(r.result());
-            o.printf(Locale.ROOT, "  %-16s %d requests, %d failed, %.1f s wall, load average %s -> %s%s%n", label, turns.size(),
+            o.printf(Locale.ROOT, "  %-26s %d requests, %d failed, %.1f s wall, load average %s -> %s%s%n", label, turns.size(),
                     r.errors(), (System.nanoTime() - t0) / 1e9, before, BenchSupport.loadAverage(), r.figures());
         }
         o.println();
@@ -176,7 +185,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
     private record LiveRun(RunResult result, long errors, String figures) {
     }
 
-    private LiveRun runOne(String mode, int n, String label, List<ChatWorkload.Turn> turns, double rps) throws Exception {
+    private LiveRun runOne(String mode, int n, String loadMargin, String label, List<ChatWorkload.Turn> turns, double rps) throws Exception {
         List<SimulatedVllm> fleet = startFleet();
         List<VllmRouter> routers = new ArrayList<>();
         List<ProxyServer> proxies = new ArrayList<>();
@@ -184,7 +193,7 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             List<URI> targets = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                VllmRouters.Builder b = VllmRouters.builder().config(config(fleet, mode));
+                VllmRouters.Builder b = VllmRouters.builder().config(config(fleet, mode, loadMargin));
                 if (mode.equals("oracle")) {
                     b.strategy(new Oracle());
                 }
@@ -255,13 +264,13 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
         return started;
     }
 
-    private RouterConfig config(List<SimulatedVllm> fleet, String mode) {
+    private RouterConfig config(List<SimulatedVllm> fleet, String mode, String loadMargin) {
         RouterConfigBuilder b = RouterConfig.builder().strategy("cache-aware")
                 .metricsInterval(Duration.ofMillis(Math.max(10, Math.round(metricsIntervalSeconds * 1000 / timeScale))))
                 .requestTimeout(Duration.ofMinutes(10));
-        if (mode.equals("kv-events")) {
-            b.strategySettings("cache-aware", Map.of("index", "kv-events", "tokenizer", "backend"));
-        }
+        b.strategySettings("cache-aware", mode.equals("kv-events")
+                ? Map.of("index", "kv-events", "tokenizer", "backend", "load_margin", loadMargin)
+                : Map.of("load_margin", loadMargin));
         for (int i = 0; i < fleet.size(); i++) {
             SimulatedVllm s = fleet.get(i);
             DemoFleet.Spec spec = CacheRoutingBenchmark.CHAT_FLEET.get(i);
@@ -383,11 +392,11 @@ public final class ReplicaRoutingBenchmark implements Callable<Integer> {
 
     static String table(List<RunResult> results) {
         RunResult oracle = results.get(0);
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-16s %6s %9s %9s %9s %9s %9s %7s %11s %11s%n",
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-26s %6s %9s %9s %9s %9s %9s %7s %11s %11s%n",
                 "configuration", "reqs", "TTFT mean", "TTFT p50", "TTFT p90", "TTFT p99", "e2e p99", "hit",
                 "mean/oracle", "p90/oracle"));
         for (RunResult r : results) {
-            b.append(String.format(Locale.ROOT, "%-16s %6d %9.3f %9.3f %9.3f %9.3f %9.2f %6.1f%% %10.2fx %10.2fx%n",
+            b.append(String.format(Locale.ROOT, "%-26s %6d %9.3f %9.3f %9.3f %9.3f %9.2f %6.1f%% %10.2fx %10.2fx%n",
                     r.strategy(), r.requests(), r.ttftMeanMs() / 1000, r.ttftP50Ms() / 1000, r.ttftP90Ms() / 1000,
                     r.ttftP99Ms() / 1000, r.p99Ms() / 1000, r.cacheHitRate() * 100, r.ttftMeanMs() / oracle.ttftMeanMs(),
                     r.ttftP90Ms() / oracle.ttftP90Ms()));
