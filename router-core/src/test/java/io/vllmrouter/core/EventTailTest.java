@@ -30,7 +30,7 @@ class EventTailTest {
     @Test
     void crlfAndCrLineEndsAndMultiLineEvents() {
         assertThat(tail("data: 1\r\n\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n", 0, 1)).isEqualTo("data: 3\r\n\r\n");
-        assertThat(tail("data: 1\r\rdata: 2\r\rdata: 3\r\r", 0, 1)).isEqualTo("data: 3\r\r");
+        assertThat(tail("data: 1\r\rdata: 2\r\rdata: 3\r\rda", 0, 1)).isEqualTo("data: 3\r\rda");
         assertThat(tail("data: 1\n\ndata: a\r\ndata: b\r\n: c\n\ndata: 3\n\n", 0, 2))
                 .as("a CRLF alone is one line end, not an event's end")
                 .isEqualTo("data: a\r\ndata: b\r\n: c\n\ndata: 3\n\n");
@@ -38,12 +38,42 @@ class EventTailTest {
     }
 
     @Test
-    void aRunOfLineEndsThatReachesTheStartIsNotTakenForAnEnd() {
+    void aRunOfLineEndsAtTheStartCountsOnlyWhatIsInRange() {
         String s = "\ndata: 1\n\ndata: 2\n\n";
         assertThat(tail(s, 1, 1)).isEqualTo("data: 2\n\n");
         assertThat(tail(s, 1, 2)).isEqualTo("data: 1\n\ndata: 2\n\n");
-        assertThat(tail("\n\ndata: 2\n\n", 0, 1)).as("the leading run may end an event begun before").isEqualTo("\n\ndata: 2\n\n");
+        assertThat(tail("\n\ndata: 2\n\n", 0, 1)).as("two line ends at the start end an event").isEqualTo("data: 2\n\n");
+        assertThat(tail("\r\ndata: 2\n\n", 1, 1)).as("the LF of a CRLF begun before the range is one line end")
+                .isEqualTo("\ndata: 2\n\n");
         ByteBuffer b = buf("xxdata: 1\n\ndata: 2\n\ndata: 3\n\n");
         assertThat(EventTail.lastEventsStart(b, 2, b.limit(), 1)).isEqualTo(b.limit() - "data: 3\n\n".length());
+    }
+
+    @Test
+    void aCrThatIsTheLastByteAtHandIsUndecided() {
+        assertThat(tail("data: 1\r\rdata: 2\r\rdata: 3\r\r", 0, 1))
+                .as("the last CR may be a CRLF's first half: data: 3 is not known to have ended")
+                .isEqualTo("data: 2\r\rdata: 3\r\r");
+        assertThat(end("data: 1\n\r", 0)).as("LF then an undecided CR: one line end so far").isEqualTo(-1);
+        assertThat(end("data: 1\n\r\n", 0)).as("the CR was a CRLF's first half").isEqualTo(10);
+        assertThat(end("data: 1\n\n\r", 0)).as("an event ended before the undecided CR").isEqualTo(9);
+        assertThat(end("data: 1\r\n\r", 0)).isEqualTo(-1);
+        assertThat(end("data: 1\r\n\r\n", 0)).isEqualTo(11);
+    }
+
+    @Test
+    void theLastEventEndFromAFloorOn() {
+        String s = "data: 1\n\ndata: 2\n\ndata: par";
+        assertThat(end(s, 0)).isEqualTo("data: 1\n\ndata: 2\n\n".length());
+        assertThat(EventTail.lastEventEnd(buf(s)::get, 0, s.length(), 1)).isEqualTo("data: 1\n\n".length());
+        assertThat(EventTail.lastEventEnd(buf(s)::get, 0, s.length(), 2)).as("only two events end").isEqualTo(-1);
+        assertThat(end("data: 1\n\ndata: par", 10)).as("nothing ends after the floor").isEqualTo(-1);
+        assertThat(end("\n\ndata: par", 0)).as("two line ends at the floor").isEqualTo(2);
+        assertThat(end("data: 1\n\n", 8)).as("one line end from the floor on").isEqualTo(-1);
+        assertThat(end("data: 1\r\n\r\n", 8)).as("LF, CRLF from the floor on").isEqualTo(11);
+    }
+
+    private static int end(String s, int floor) {
+        return EventTail.lastEventEnd(buf(s)::get, floor, s.length(), 0);
     }
 }

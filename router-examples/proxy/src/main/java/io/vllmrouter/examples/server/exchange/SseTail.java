@@ -2,12 +2,14 @@ package io.vllmrouter.examples.server.exchange;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.vllmrouter.core.EventTail;
 
 /**
  * Holds back the unfinished last event of an event stream, so that only whole events reach the
  * client: when the stream is then cut, the error event that follows starts on an event boundary and
- * no half event is left with the client. An event ends with a blank line (two line ends in a row;
- * LF, CR or CRLF, as the SSE format allows). Each byte is scanned once, from the end backwards.
+ * no half event is left with the client. Where an event ends is core's reading ({@link EventTail}:
+ * an empty line, with LF, CR or CRLF line ends as the SSE format allows). The held bytes are not
+ * scanned again when more arrive, only the few at their end that a line-end run may span.
  *
  * <p>A partial event longer than {@value #MAX_HELD} bytes is passed on as it comes, so memory per
  * stream stays bounded. Owns the bytes it holds; touched on one event loop.
@@ -17,7 +19,11 @@ final class SseTail {
     static final int MAX_HELD = 64 * 1024;
 
     private ByteBuf held;
-    /** The held bytes' length when last scanned: boundaries can only be in what came after (less 3). */
+    /**
+     * The held bytes' length when last scanned. They end no event, so their last line-end run holds
+     * one line end (at most three bytes, "\r\n" and an undecided CR): an event end can only be in
+     * that run or after it.
+     */
     private int scanned;
     private boolean passing;
 
@@ -35,7 +41,7 @@ final class SseTail {
             all = c;
             held = null;
         }
-        int end = lastBoundary(all, Math.max(1, scanned - 3), all.readableBytes());
+        int end = lastEventEnd(all, Math.max(0, scanned - 4));
         if (end < 0) {
             if (passing || all.readableBytes() > MAX_HELD) {
                 passing = true; // an event too large to hold: passed on as it comes
@@ -73,30 +79,10 @@ final class SseTail {
         }
     }
 
-    /**
-     * The end (exclusive, relative to the reader index) of the last blank line of {@code b} ending
-     * after {@code from}, or -1. A CR at the very end is undecided (a LF may follow).
-     */
-    static int lastBoundary(ByteBuf b, int from, int to) {
+    /** The end (relative to the reader index) of {@code b}'s last event from {@code floor} on, or -1. */
+    private static int lastEventEnd(ByteBuf b, int floor) {
         int base = b.readerIndex();
-        for (int j = to; j > from; j--) {
-            byte c = b.getByte(base + j - 1);
-            int start;
-            if (c == '\n') {
-                start = j >= 2 && b.getByte(base + j - 2) == '\r' ? j - 2 : j - 1;
-            } else if (c == '\r' && j < to && b.getByte(base + j) != '\n') {
-                start = j - 1;
-            } else {
-                continue;
-            }
-            if (start >= 1) {
-                byte before = b.getByte(base + start - 1);
-                if (before == '\n' || before == '\r') {
-                    return j;
-                }
-            }
-        }
-        return -1;
+        return EventTail.lastEventEnd(i -> b.getByte(base + i), floor, b.readableBytes(), 0);
     }
 
     /** Makes composite buffers (the channel's allocator). */
