@@ -5,123 +5,152 @@ import io.vllmrouter.api.RouterListener;
 import java.lang.System.Logger.Level;
 import java.util.List;
 
-/** Calls the host's listener, logging and swallowing what it throws, so a bad listener cannot break routing. */
+/**
+ * The host's listeners ({@link VllmRouters.Builder#listener}), each told every event in the order
+ * they were added; what one throws is logged and swallowed, so a bad listener neither breaks
+ * routing nor keeps the others from hearing the event. The one place the router guards a listener.
+ */
 final class SafeListener implements RouterListener {
 
     private static final System.Logger LOG = System.getLogger(SafeListener.class.getName());
 
-    private final RouterListener d;
+    private final RouterListener[] listeners;
 
-    private SafeListener(RouterListener d) {
-        this.d = d;
+    private SafeListener(List<RouterListener> listeners) {
+        this.listeners = listeners.toArray(new RouterListener[0]);
     }
 
-    /** {@code listener} guarded; a no-op listener for null. */
-    static RouterListener of(RouterListener listener) {
-        return listener == null ? new RouterListener() { } : new SafeListener(listener);
+    /** {@code listeners} guarded, in order; a no-op listener when there are none. */
+    static RouterListener of(List<RouterListener> listeners) {
+        return listeners.isEmpty() ? new RouterListener() { } : new SafeListener(listeners);
     }
 
-    private static void failed(String method, RuntimeException e) {
-        LOG.log(Level.WARNING, "listener failed in " + method, e);
+    /** One line for the operator; the trace, for the listener's author, at DEBUG. */
+    private static void failed(RouterListener l, String method, RuntimeException e) {
+        String what = "listener " + l.getClass().getName() + " failed in " + method;
+        LOG.log(Level.WARNING, what + ": " + e);
+        LOG.log(Level.DEBUG, what, e);
     }
 
     @Override
     public void onRequestComplete(RequestRecord r) {
-        try {
-            d.onRequestComplete(r);
-        } catch (RuntimeException e) {
-            failed("onRequestComplete", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onRequestComplete(r);
+            } catch (RuntimeException e) {
+                failed(l, "onRequestComplete", e);
+            }
         }
     }
 
     @Override
     public void onRequestStart(String requestId, String model, io.vllmrouter.api.RouterRequest request) {
-        try {
-            d.onRequestStart(requestId, model, request);
-        } catch (RuntimeException e) {
-            failed("onRequestStart", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onRequestStart(requestId, model, request);
+            } catch (RuntimeException e) {
+                failed(l, "onRequestStart", e);
+            }
         }
     }
 
     @Override
     public void onAttemptStart(String requestId, String backend, int attempt,
                                java.util.function.BiConsumer<String, String> header) {
-        try {
-            d.onAttemptStart(requestId, backend, attempt, header);
-        } catch (RuntimeException e) {
-            failed("onAttemptStart", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onAttemptStart(requestId, backend, attempt, header);
+            } catch (RuntimeException e) {
+                failed(l, "onAttemptStart", e);
+            }
         }
     }
 
     @Override
     public void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
-        try {
-            d.onAttemptEnd(requestId, backend, attempt, status, failure);
-        } catch (RuntimeException e) {
-            failed("onAttemptEnd", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onAttemptEnd(requestId, backend, attempt, status, failure);
+            } catch (RuntimeException e) {
+                failed(l, "onAttemptEnd", e);
+            }
         }
     }
 
     @Override
     public void onRetry(String requestId, String failedBackend, String reason) {
-        try {
-            d.onRetry(requestId, failedBackend, reason);
-        } catch (RuntimeException e) {
-            failed("onRetry", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onRetry(requestId, failedBackend, reason);
+            } catch (RuntimeException e) {
+                failed(l, "onRetry", e);
+            }
         }
     }
 
     @Override
     public void onHealthCheck(String backend, boolean passed, String reason) {
-        try {
-            d.onHealthCheck(backend, passed, reason);
-        } catch (RuntimeException e) {
-            failed("onHealthCheck", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onHealthCheck(backend, passed, reason);
+            } catch (RuntimeException e) {
+                failed(l, "onHealthCheck", e);
+            }
         }
     }
 
     @Override
     public void onHealthChange(String backend, boolean healthy, String reason) {
-        try {
-            d.onHealthChange(backend, healthy, reason);
-        } catch (RuntimeException e) {
-            failed("onHealthChange", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onHealthChange(backend, healthy, reason);
+            } catch (RuntimeException e) {
+                failed(l, "onHealthChange", e);
+            }
         }
     }
 
     @Override
     public void onCircuitStateChange(String backend, CircuitState from, CircuitState to) {
-        try {
-            d.onCircuitStateChange(backend, from, to);
-        } catch (RuntimeException e) {
-            failed("onCircuitStateChange", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onCircuitStateChange(backend, from, to);
+            } catch (RuntimeException e) {
+                failed(l, "onCircuitStateChange", e);
+            }
         }
     }
 
     @Override
     public void onConfigReload(boolean applied, String error) {
-        try {
-            d.onConfigReload(applied, error);
-        } catch (RuntimeException e) {
-            failed("onConfigReload", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onConfigReload(applied, error);
+            } catch (RuntimeException e) {
+                failed(l, "onConfigReload", e);
+            }
         }
     }
 
     @Override
     public void onMetricsScraped(String backend, boolean ok) {
-        try {
-            d.onMetricsScraped(backend, ok);
-        } catch (RuntimeException e) {
-            failed("onMetricsScraped", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onMetricsScraped(backend, ok);
+            } catch (RuntimeException e) {
+                failed(l, "onMetricsScraped", e);
+            }
         }
     }
 
     @Override
     public void onModelsRefreshed(String backend, List<String> models) {
-        try {
-            d.onModelsRefreshed(backend, models);
-        } catch (RuntimeException e) {
-            failed("onModelsRefreshed", e);
+        for (RouterListener l : listeners) {
+            try {
+                l.onModelsRefreshed(backend, models);
+            } catch (RuntimeException e) {
+                failed(l, "onModelsRefreshed", e);
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ import io.vllmrouter.core.transport.JdkHttpTransport;
 import io.vllmrouter.api.transport.Transport;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
@@ -73,7 +75,7 @@ public final class VllmRouters {
         private Transport transport;
         private StrategyRegistry strategies;
         private BalancingStrategy strategy;
-        private RouterListener listener;
+        private final List<RouterListener> listeners = new ArrayList<>();
         private BackendProbe probe;
         private io.vllmrouter.api.spi.KvCacheIndexProvider kvIndexProvider;
 
@@ -178,9 +180,13 @@ public final class VllmRouters {
             return this;
         }
 
-        /** Hears requests, retries, health and breaker changes; must be quick and not throw. */
+        /**
+         * Adds a listener, which hears requests, retries, health and breaker changes; it must be
+         * quick. Every listener added hears every event, in the order they were added; one that
+         * throws is logged and does not keep the others from hearing it.
+         */
         public Builder listener(RouterListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener");
+            listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 
@@ -231,7 +237,7 @@ public final class VllmRouters {
                 Transport tr = transport != null ? transport
                         : ownTransport != null ? ownTransport : new JdkHttpTransport(http);
                 BackendProbe p = probe != null ? probe : new BackendClient(http);
-                RouterListener safe = SafeListener.of(listener);
+                RouterListener safe = SafeListener.of(listeners);
                 Fleet fleet = new Fleet(initial, t, s, safe, registry, strategy, p, kvIndexProvider);
                 Forwarder forwarder = new Forwarder(fleet::snapshot, tr, t,
                         requestScheduler != null ? requestScheduler : s, safe, random,

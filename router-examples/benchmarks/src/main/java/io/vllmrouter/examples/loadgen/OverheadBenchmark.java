@@ -4,7 +4,6 @@ import io.vllmrouter.api.VllmRouter;
 import io.vllmrouter.core.VllmRouters;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
-import io.vllmrouter.examples.server.CompositeListener;
 import io.vllmrouter.examples.server.ProxyMetrics;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.ProxyServer;
@@ -123,7 +122,7 @@ public final class OverheadBenchmark implements Callable<Integer> {
         ProxyMetrics metrics = new ProxyMetrics();
         try (SimulatedVllm sim = SimulatedVllm.start(simConfig);
              VllmRouter router = VllmRouters.builder().config(routerConfig(sim.baseUrl(), simConfig.maxNumSeqs()))
-                     .listener(CompositeListener.of(metrics)).build();
+                     .listener(metrics).build();
              ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                      .metrics(metrics).grace(Duration.ZERO).build())) {
             URI direct = URI.create(sim.baseUrl() + "/v1/chat/completions");

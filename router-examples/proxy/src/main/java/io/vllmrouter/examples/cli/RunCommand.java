@@ -17,7 +17,6 @@ import io.vllmrouter.examples.tracing.ProxyTracing;
 import io.vllmrouter.examples.dashboard.DashboardInfo;
 import io.vllmrouter.examples.logging.LoggingSetup;
 import io.vllmrouter.examples.logging.RequestLog;
-import io.vllmrouter.examples.server.CompositeListener;
 import io.vllmrouter.examples.server.ProxyMetrics;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.EventLoops;
@@ -226,8 +225,6 @@ public final class RunCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             throw new Main.CliException("tracing: " + e.getMessage(), 2);
         }
-        RouterListener listener = CompositeListener.of(metrics, new RequestLog(), extraListener,
-                tracing == null ? new RouterListener() { } : tracing.listener());
         // configFile(...) next to config(...): the router keeps the loaded config and watches the file
         // every config_reload_interval, applying valid edits and refusing (logging) invalid ones.
         // With [discovery] the file is watched by FleetDiscovery instead, so that reloads keep the discovered servers.
@@ -236,7 +233,11 @@ public final class RunCommand implements Callable<Integer> {
         EventLoops loops = EventLoops.create(ioThreads);
         NettyTransport transport = NettyTransport.create(loops);
         VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
-                .strategies(strategies).listener(listener).transport(transport).requestScheduler(loops.timers());
+                .strategies(strategies).listener(metrics).listener(new RequestLog()).listener(extraListener)
+                .transport(transport).requestScheduler(loops.timers());
+        if (tracing != null) {
+            routerBuilder.listener(tracing.listener());
+        }
         DefaultVllmRouter router = (discovery == null ? routerBuilder.configFile(configPath) : routerBuilder).buildRouter();
         FleetDiscovery fleet = discovery == null ? null : DiscoverySetup.start(router, discovery, configPath, env);
         ProxyServer server;

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * {@value #STRUCTURED_LOGGER}, file {@code vllm-router-structured.log}) and one human line per
  * request at INFO to the main log (logger {@value #ACCESS_LOGGER}); retries at DEBUG. Fleet events
  * (ejections, re-admissions, breaker changes, reloads) are logged by the router itself. Pass it to
- * the router's builder, alone or in a {@code CompositeListener}. Thread-safe; never throws.
+ * the router's builder ({@code VllmRouters.Builder.listener}, beside any others). Thread-safe; never throws.
  *
  * <p>Structured line fields: {@code ts, request_id, model, backend, status, latency_ms, ttfb_ms,
  * retries, stream, outcome, bytes}.

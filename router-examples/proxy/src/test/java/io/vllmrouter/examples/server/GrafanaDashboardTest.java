@@ -156,7 +156,7 @@ class GrafanaDashboardTest {
                     .strategy("cache-aware").requestTimeout(Duration.ofSeconds(20)).build();
             io.vllmrouter.testing.RouterEvents events = new io.vllmrouter.testing.RouterEvents();
             try (VllmRouter router = VllmRouters.builder().config(config)
-                    .listener(CompositeListener.of(metrics, counted, events)).build();
+                    .listener(metrics).listener(counted).listener(events).build();
                  ProxyServer proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0)
                          .metrics(metrics).grace(Duration.ZERO).build())) {
                 events.awaitEligible(router, 1, Duration.ofSeconds(20));

@@ -116,7 +116,7 @@ class ProxyServerTest {
         };
         loops = EventLoops.create(2);
         router = VllmRouters.builder().config(tweak.apply(config).build())
-                .listener(CompositeListener.of(metrics, events, recorded)).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
+                .listener(metrics).listener(events).listener(recorded).transport(NettyTransport.create(loops)).requestScheduler(loops.timers()).build();
         proxy = ProxyServer.start(router, ProxyOptions.builder().host("127.0.0.1").port(0).metrics(metrics)
                 .version("9.9.9").eventLoops(loops).build());
         recorded.awaitEligible(router, backends.length, SAFETY);

@@ -87,7 +87,7 @@ class TracingThroughProxyTest {
         RouterEvents events = new RouterEvents();
         stack = ProxyStack.start(RouterConfig.builder()
                         .server(new ServerConfig(URI.create(vllm.url()), 4, List.of(), null)).build(),
-                r -> r.listener(CompositeListener.of(events, t.listener())), o -> { });
+                r -> r.listener(events).listener(t.listener()), o -> { });
         router = stack.router;
         proxy = stack.proxy;
         events.awaitEligible(router, 1, SAFETY);
