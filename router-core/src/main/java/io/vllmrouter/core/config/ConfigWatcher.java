@@ -32,8 +32,10 @@ import java.util.function.Consumer;
  * some file systems and misses two edits within it, and a touch without an edit is not a change.
  *
  * <p>Only a whole file is applied. A new content is judged once it has stayed the same for
- * {@link #SETTLE} (it is read again then; an editor or a deployment rewriting the file in place is
- * caught half way otherwise, and half a file can parse: fewer servers, or no {@code [auth]}). An
+ * {@link #SETTLE}: only the look scheduled {@code SETTLE} after it was first seen judges it, when
+ * the file still holds it (an editor or a deployment rewriting the file in place is caught half way
+ * otherwise, and half a file can parse: fewer servers, or no {@code [auth]}; two looks a moment
+ * apart, such as two change events of one write, prove nothing). An
  * empty file is refused, and so is one that ends in the middle of a line when it would remove
  * servers or turn API keys off: that is what a write cut short looks like (a complete file ends
  * with a newline). When a settled content differs from the last seen:
@@ -153,10 +155,24 @@ public final class ConfigWatcher implements AutoCloseable {
 
     /**
      * Looks at the file now, on the calling thread, calling {@code onChange} or {@code onError}
-     * before returning if a settled content has something to report; a new content is judged at a
-     * look {@link #SETTLE} later (one is scheduled). Does nothing once closed.
+     * before returning if a read failure has something to report; a new content is judged by a look
+     * {@link #SETTLE} after it was first seen (one is scheduled), however often it is looked at
+     * meanwhile. Does nothing once closed.
      */
     public void checkNow() {
+        check(false);
+    }
+
+    /** The look {@link #SETTLE} after a new content was seen: judges it if the file still holds it. */
+    private void settleLook() {
+        try {
+            check(true);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "config check failed for " + file, e);
+        }
+    }
+
+    private void check(boolean settled) {
         synchronized (checkLock) {
             if (closed) {
                 return;
@@ -182,6 +198,9 @@ public final class ConfigWatcher implements AutoCloseable {
                 pending = hash;
                 lookAgainAfterSettling();
                 return;
+            }
+            if (!settled) {
+                return;      // seen again before SETTLE has passed: the settle look judges it
             }
             pending = null;
             lastSeen = hash;
@@ -210,7 +229,7 @@ public final class ConfigWatcher implements AutoCloseable {
             if (settleCheck != null) {
                 settleCheck.cancel();
             }
-            settleCheck = closed ? null : scheduler.schedule(this::checkQuietly, SETTLE);
+            settleCheck = closed ? null : scheduler.schedule(this::settleLook, SETTLE);
         }
     }
 

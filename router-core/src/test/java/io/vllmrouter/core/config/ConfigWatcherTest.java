@@ -362,6 +362,32 @@ class ConfigWatcherTest {
     }
 
     @Test
+    void aHalfWrittenFileSeenTwiceAMomentApartIsNotApplied() throws IOException {
+        String whole = servers("http://a:8000", "http://b:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n";
+        write(whole);
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
+                changes::add, errors::add);
+        watcher.start();
+
+        // Two change events of one in-place write (truncate, then the first part) read the same half file.
+        write(servers("http://a:8000"));
+        watcher.checkNow();
+        clock.advance(ConfigWatcher.SETTLE.dividedBy(10));
+        watcher.checkNow();
+        assertThat(changes).as("two looks a moment apart prove nothing").isEmpty();
+        write(whole.replace("http://b:8000", "http://c:8000")); // the writer finishes 300 ms later
+        clock.advance(ConfigWatcher.SETTLE.dividedBy(5));
+        watcher.checkNow();
+        clock.advance(ConfigWatcher.SETTLE);
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(urls(c)).containsExactly("http://a:8000", "http://c:8000");
+            assertThat(keys(c)).containsExactly("sk-1");
+        });
+    }
+
+    @Test
     void anEmptyFileIsRefused() throws IOException {
         startWatcher();
         write("");

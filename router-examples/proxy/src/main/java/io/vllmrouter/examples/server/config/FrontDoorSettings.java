@@ -121,7 +121,11 @@ public final class FrontDoorSettings implements ConfigExtension<FrontDoorConfig>
         }
     }
 
-    /** The keys file is read at every load, so it is re-read whenever the configuration is. */
+    /**
+     * The keys file is read at every load, so it is re-read whenever the configuration is. A file
+     * with no key is refused: read as "no keys", it would turn API keys off, and an emptied or
+     * truncated keys file is far likelier a mistake or a write under way than a wish to open the door.
+     */
     private static void readKeysFile(ConfigSection auth, Path file, FrontDoorConfig.Builder b) {
         List<String> lines;
         try {
@@ -130,17 +134,23 @@ public final class FrontDoorSettings implements ConfigExtension<FrontDoorConfig>
             throw auth.bad("api_keys_file", "a readable file with one key per line ("
                     + (e instanceof NoSuchFileException ? "no such file" : "cannot be read") + ": " + file + ")");
         }
+        int found = 0;
         for (int i = 0; i < lines.size(); i++) {
             String key = lines.get(i).strip();
             if (key.isEmpty() || key.startsWith("#")) {
                 continue;
             }
+            found++;
             try {
                 b.apiKey(key);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(file.toString(), i + 1, "api key", "(not shown)",
                         "a non-empty key, or \"sha256:<64 hex digits>\"");
             }
+        }
+        if (found == 0) {
+            throw auth.bad("api_keys_file", "a file with at least one key (" + file + " has none; to turn API keys"
+                    + " off, remove api_keys_file)");
         }
         b.apiKeysFile(file);
     }

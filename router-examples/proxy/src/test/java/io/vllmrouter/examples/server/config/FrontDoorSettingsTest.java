@@ -80,6 +80,23 @@ class FrontDoorSettingsTest {
     }
 
     @Test
+    void aKeysFileWithNoKeyIsRefusedNotReadAsNoAuthentication(@TempDir Path dir) throws Exception {
+        Path keys = dir.resolve("keys.txt");
+        Path config = dir.resolve("servers.toml");
+        Files.writeString(config, "[auth]\napi_keys_file = \"keys.txt\"\n");
+        for (String emptied : new String[] {"", "# keys\n", "\n  \n"}) {
+            Files.writeString(keys, emptied);
+            ConfigException e = catchThrowableOfType(() -> ConfigLoader.load(config, Map.of()), ConfigException.class);
+            assertThat(e).as("keys file %s", emptied.replace("\n", "\\n")).isNotNull();
+            assertThat(e.key()).isEqualTo("auth.api_keys_file");
+            assertThat(e.expected()).startsWith("a file with at least one key (").contains("has none")
+                    .endsWith("to turn API keys off, remove api_keys_file)");
+        }
+        Files.writeString(keys, "# keys\nsk-a\n");
+        assertThat(FrontDoorSettings.of(ConfigLoader.load(config, Map.of())).authEnabled()).isTrue();
+    }
+
+    @Test
     void tlsNeedsBothFiles() {
         ConfigException e = catchThrowableOfType(() -> ConfigLoader.parse(
                 "[config]\ntls_cert_file = \"cert.pem\"\n", "servers.toml", Map.of()), ConfigException.class);
