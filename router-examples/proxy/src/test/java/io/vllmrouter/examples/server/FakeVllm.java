@@ -40,6 +40,8 @@ final class FakeVllm implements AutoCloseable {
     /** One permit per chat or completion request received, for tests that wait for one. */
     final Semaphore chatArrivals = new Semaphore(0);
     final AtomicInteger healthChecks = new AtomicInteger();
+    /** Requests to any path this fake does not serve (answered 404), such as vLLM's administration paths. */
+    final AtomicInteger otherRequests = new AtomicInteger();
     /** The Authorization header of the last chat request, or null. */
     volatile String lastAuthorization;
     /** The traceparent header of the last chat request, or null. */
@@ -92,6 +94,7 @@ final class FakeVllm implements AutoCloseable {
                     chat(ex);
                     return;
                 default:
+                    otherRequests.incrementAndGet();
                     send(ex, 404, "application/json", "{\"error\":{\"message\":\"not found\"}}");
             }
         }

@@ -458,6 +458,15 @@ class FrontDoorTest {
             HttpResponse<String> r = post(path, "{\"lora_name\":\"x\",\"lora_path\":\"/tmp\"}", null, null);
             assertOpenAiError(r.statusCode(), r.body(), 403, "admin_path_forbidden");
         }
+        // vLLM's server drops a fragment from the path and routes what comes before it: refused whole.
+        for (String target : List.of("/v1/load_lora_adapter#x", "/v1/unload_lora_adapter#", "/sleep#a/b",
+                "/v1/chat/completions?a=1#x")) {
+            String answer = raw(ascii("POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"));
+            assertOpenAiError(status(answer), body(answer), 400, "invalid_path");
+        }
+        assertThat(a.otherRequests.get()).as("no administration request reached the backend").isZero();
+        assertThat(a.chatRequests.get()).isZero();
         proxy.stop(Duration.ZERO);
         router.close();
         loops.close();

@@ -5,7 +5,9 @@ import java.util.Locale;
 /**
  * Refuses request paths that could address something other than what they appear to: dot
  * segments ({@code ..}, {@code .}, also percent-encoded), empty segments ({@code //}), encoded
- * slashes or backslashes, NUL and control characters, and broken percent escapes. A backend or a
+ * slashes or backslashes, NUL and control characters, a fragment ({@code #}, which has no place in
+ * a request: a server that drops it from the path, as vLLM's does, routes what comes before it),
+ * and broken percent escapes. A backend or a
  * proxy in between may normalise such paths differently from us, so they are refused (400) rather
  * than normalised and forwarded. Stateless and thread-safe.
  *
@@ -36,6 +38,9 @@ final class PathGuard {
             if (c < 0x20 || c == 0x7f || c == '\\') {
                 return "illegal character in path";
             }
+            if (c == '#') {
+                return "fragment (#) in request target";
+            }
         }
         String lower = rawPath.toLowerCase(Locale.ROOT);
         if (lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00")) {
@@ -57,6 +62,11 @@ final class PathGuard {
             start = end + 1;
         }
         return null;
+    }
+
+    /** Checks a raw query: null when acceptable, else the reason to refuse it (a fragment). */
+    static String checkQuery(String rawQuery) {
+        return rawQuery != null && rawQuery.indexOf('#') >= 0 ? "fragment (#) in request target" : null;
     }
 
     /**

@@ -67,6 +67,9 @@ public final class RequestHead extends ChannelInboundHandlerAdapter {
             return x;
         }
         String refused = PathGuard.check(raw);
+        if (refused == null) {
+            refused = PathGuard.checkQuery(query);
+        }
         ProxyExchange x = new ProxyExchange(context, req, raw, refused == null ? PathGuard.decoded(raw) : null, query);
         if (req.headers().size() > access.maxHeaderCount()) {
             x.refuse(new ProxyExchange.Refusal(431, "invalid_request_error", "request_header_fields_too_large",
