@@ -384,6 +384,10 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         }
         if (error == null) {
             d.onComplete();
+        } else if (error instanceof io.vllmrouter.api.InBandErrorException) {
+            // The splice held the backend's error event back for a continuation that did not come:
+            // the caller has not seen it, so the failure must not say it has (a host adds its own).
+            d.onError(new IOException(error.getMessage(), error));
         } else {
             d.onError(error);
         }

@@ -142,6 +142,42 @@ class ResumableStreamTest {
     }
 
     @Test
+    void anInBandErrorHeldBackForAContinuationThatNeverComesReachesTheCallerAsACut() {
+        start(1, A, B, C);
+        String error = "data: {\"error\":{\"object\":\"error\",\"message\":\"engine died\","
+                + "\"type\":\"InternalServerError\",\"code\":500}}\n\n";
+        transport.answer(A, r -> sse(null, chunk("a", "x"), error, "data: [DONE]\n\n"));
+        transport.answer(B, r -> sse(null, chunk("b", "y"), error, "data: [DONE]\n\n"));
+        CompletableFuture<Throwable> failed = new CompletableFuture<>();
+        StringBuilder got = new StringBuilder();
+        RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions",
+                "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                        .getBytes(StandardCharsets.UTF_8)).header("Content-Type", "application/json").build());
+        r.bodyPublisher().subscribe(new java.util.concurrent.Flow.Subscriber<>() {
+            @Override public void onSubscribe(java.util.concurrent.Flow.Subscription s) { s.request(Long.MAX_VALUE); }
+            @Override public void onNext(io.vllmrouter.api.BodyChunk item) {
+                for (java.nio.ByteBuffer b : item.buffers()) {
+                    got.append(StandardCharsets.UTF_8.decode(b.duplicate()));
+                }
+                item.release();
+            }
+            @Override public void onError(Throwable t) { failed.complete(t); }
+            @Override public void onComplete() { failed.complete(null); }
+        });
+        r.close();
+
+        assertThat(got.toString()).doesNotContain("engine died");
+        assertThat(failed).isCompleted();
+        assertThat(failed.join()).isInstanceOf(IOException.class)
+                .as("the error events were held back (a continuation might have hidden them): the caller has seen"
+                        + " none, so this is no InBandErrorException, which says the caller has the backend's event")
+                .isNotInstanceOf(io.vllmrouter.api.InBandErrorException.class)
+                .hasMessageContaining("engine died");
+        assertThat(transport.sent).hasSize(2);
+        assertThat(router.stats().servers()).allSatisfy(s -> assertThat(s.inFlight()).isZero());
+    }
+
+    @Test
     void aContinuationRefusedBeforeItsHeadersIsTriedOnTheNextBackend() throws Exception {
         start(2, A, B, C);
         transport.answer(A, r -> sse(reset(), chunk("a", "x")));

@@ -16,6 +16,7 @@ public final class ProxyOptions {
     public static final int DEFAULT_PORT = 8888;
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
+    public static final Duration DEFAULT_CUT_STREAM_GRACE = Duration.ofSeconds(5);
 
     private final String host;
     private final int port;
@@ -25,6 +26,7 @@ public final class ProxyOptions {
     private final String version;
     private final EventLoops eventLoops;
     private final int maxConcurrentStreams;
+    private final Duration cutStreamGrace;
 
     private ProxyOptions(Builder b) {
         this.host = b.host;
@@ -35,6 +37,7 @@ public final class ProxyOptions {
         this.version = b.version;
         this.eventLoops = b.eventLoops;
         this.maxConcurrentStreams = b.maxConcurrentStreams;
+        this.cutStreamGrace = b.cutStreamGrace;
     }
 
     public static Builder builder() {
@@ -78,6 +81,12 @@ public final class ProxyOptions {
      */
     public int maxConcurrentStreams() { return maxConcurrentStreams; }
 
+    /**
+     * How long the error event of a stream cut short may wait for a client that does not read before
+     * its connection is reset (its HTTP/2 stream closed). Default 5 s.
+     */
+    public Duration cutStreamGrace() { return cutStreamGrace; }
+
     /** Builds {@link ProxyOptions}; every setter validates. Not thread-safe. */
     public static final class Builder {
         private String host = DEFAULT_HOST;
@@ -88,6 +97,7 @@ public final class ProxyOptions {
         private String version = "dev";
         private EventLoops eventLoops;
         private int maxConcurrentStreams = DEFAULT_MAX_CONCURRENT_STREAMS;
+        private Duration cutStreamGrace = DEFAULT_CUT_STREAM_GRACE;
 
         private Builder() {
         }
@@ -148,6 +158,15 @@ public final class ProxyOptions {
                         + " (expected: >= 1, streams per HTTP/2 connection)");
             }
             this.maxConcurrentStreams = maxConcurrentStreams;
+            return this;
+        }
+
+        public Builder cutStreamGrace(Duration cutStreamGrace) {
+            Objects.requireNonNull(cutStreamGrace, "cutStreamGrace");
+            if (cutStreamGrace.isNegative()) {
+                throw new IllegalArgumentException("cutStreamGrace: " + cutStreamGrace + " (expected: >= 0)");
+            }
+            this.cutStreamGrace = cutStreamGrace;
             return this;
         }
 

@@ -1,8 +1,10 @@
 package io.vllmrouter.examples.server.exchange;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
@@ -12,6 +14,7 @@ import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.InBandErrorException;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.examples.server.ProxyContext;
+import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.upstream.NettyChunk;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,15 +35,15 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
- * closed without the end of the body, within {@value #CUT_CLOSE_SECONDS} s even if the client
- * reads nothing; any other body is closed at once. Runs on the client's event loop; the router's
+ * closed without the end of the body, within {@link ProxyOptions#cutStreamGrace} (5 s) even if the
+ * client reads nothing; any other body is closed at once. A client that has not taken the error event by
+ * then may hold a part of an event the socket had already taken, which cannot be called back: its
+ * connection is reset, not closed, so that it reads an error, never an end. Runs on the client's event loop; the router's
  * signals hop onto it.
  */
 final class BodyRelay implements Flow.Subscriber<BodyChunk> {
 
     private static final Logger LOG = LoggerFactory.getLogger(BodyRelay.class);
-    /** How long a cut stream's error event may wait for a client that does not read. */
-    static final long CUT_CLOSE_SECONDS = 5;
 
     private final ChannelHandlerContext ctx;
     private final ProxyContext context;
@@ -189,11 +192,15 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         // After the backend's own error event (the last thing relayed) nothing is added: it says
         // what happened. Otherwise the client gets ours.
         ByteBuf last = t instanceof InBandErrorException ? Unpooled.EMPTY_BUFFER : errorEvent(reason);
-        ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(ChannelFutureListener.CLOSE);
-        // A client that reads nothing would hold the connection open for ever: closed anyway.
+        ChannelFuture written = ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(ChannelFutureListener.CLOSE);
+        // A client that reads nothing would hold the connection open for ever: closed anyway, and
+        // reset when the error event has not gone (what it got may end in part of an event).
         ctx.executor().schedule(() -> {
+            if (!written.isDone() && ctx.channel() instanceof SocketChannel socket && socket.isOpen()) {
+                socket.config().setSoLinger(0);
+            }
             ctx.close();
-        }, CUT_CLOSE_SECONDS, TimeUnit.SECONDS);
+        }, context.options().cutStreamGrace().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private ByteBuf errorEvent(String reason) {
