@@ -74,6 +74,9 @@ public final class TransportException extends IOException {
             what = general(t);
             detail = t;
         }
+        if (what.equals(RESET)) {
+            return what;          // the system's words for it (and a native call's name) add nothing
+        }
         String m = detail.getMessage();
         if (m == null || m.isBlank() || m.contains("Exception") || m.contains("java.")) {
             m = detail == t ? null : t.getMessage();
@@ -83,6 +86,8 @@ public final class TransportException extends IOException {
         }
         return m.toLowerCase(java.util.Locale.ROOT).contains(what) ? m : what + ": " + m;
     }
+
+    private static final String RESET = "connection reset by the server";
 
     /** A failure that names its cause plainly wherever it is in the chain, or null. */
     private static String specific(Throwable t) {
@@ -98,6 +103,10 @@ public final class TransportException extends IOException {
         }
         if (t instanceof java.net.NoRouteToHostException) {
             return "no route to host";
+        }
+        if (t instanceof IOException && t.getMessage() != null
+                && t.getMessage().toLowerCase(java.util.Locale.ROOT).contains("connection reset")) {
+            return RESET;         // the JDK's "Connection reset", Netty's "recvAddress(..) failed with error(-104): ..."
         }
         return null;
     }

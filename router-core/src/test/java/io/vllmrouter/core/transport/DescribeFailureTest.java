@@ -26,7 +26,12 @@ class DescribeFailureTest {
         assertThat(TransportException.describe(new HttpTimeoutException("request timed out"))).isEqualTo("request timed out");
         assertThat(TransportException.describe(new EOFException())).isEqualTo("connection closed");
         assertThat(TransportException.describe(new IOException("Connection reset by peer")))
-                .isEqualTo("I/O error: Connection reset by peer");
+                .isEqualTo("connection reset by the server");
+        assertThat(TransportException.describe(new java.net.SocketException("Connection reset")))
+                .isEqualTo("connection reset by the server");
+        // Netty's native transport names the system call and its error number
+        assertThat(TransportException.describe(new IOException("recvAddress(..) failed with error(-104): Connection reset by peer")))
+                .isEqualTo("connection reset by the server");
         assertThat(TransportException.describe(new CancellationException())).isEqualTo("cancelled");
         assertThat(TransportException.describe(new IllegalStateException())).isEqualTo("unexpected failure");
         assertThat(TransportException.describe(new TransportException(TransportException.Kind.RESET, "closed early", null)))
