@@ -40,7 +40,9 @@ final class ConnectionErrors extends ChannelInboundHandlerAdapter {
             LOG.error("internal error on the connection from {}", remote(ctx), cause); // a bug: with its trace
         } else if (!logged) {
             logged = true;
-            String message = cause.getMessage() == null ? "no detail" : cause.getMessage();
+            // A decoder's exception says "java.lang.X: ..." of what it wraps: the wrapped one's words only.
+            Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            String message = c.getMessage() == null ? "no detail" : c.getMessage();
             if (kind.equals("io")) {
                 LOG.debug("client connection from {} failed: {}", ctx.channel().remoteAddress(), message);
             } else {

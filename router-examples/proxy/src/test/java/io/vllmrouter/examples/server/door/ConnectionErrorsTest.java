@@ -63,6 +63,20 @@ class ConnectionErrorsTest {
     }
 
     @Test
+    void aDecodersWrappedFailureIsToldInItsOwnWords() {
+        EmbeddedChannel stream = new EmbeddedChannel(new ConnectionErrors(new ProxyMetrics()));
+        // Netty's HTTP/2 to HTTP/1 conversion of a request without :path
+        stream.pipeline().fireExceptionCaught(new io.netty.handler.codec.DecoderException(
+                new NullPointerException("path header cannot be null in conversion to HTTP/1.x")));
+
+        assertThat(log.list).singleElement().satisfies(e -> {
+            assertThat(e.getLevel()).isEqualTo(Level.INFO);
+            assertThat(e.getFormattedMessage()).contains("HTTP protocol error (path header cannot be null")
+                    .doesNotContain("java.").doesNotContain("Exception");
+        });
+    }
+
+    @Test
     void resetsAreDebugAndABugKeepsItsStackTrace() {
         ProxyMetrics metrics = new ProxyMetrics();
         EmbeddedChannel a = new EmbeddedChannel(new ConnectionErrors(metrics));
