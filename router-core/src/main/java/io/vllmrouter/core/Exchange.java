@@ -398,7 +398,7 @@ final class Exchange {
             report.bodyEnded(current, status, outcome, cause, headersAt, bytes);
         }, timing);
         streamingBody = body;
-        ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers()),
+        ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers(), a.backend.url()),
                 resuming == null ? Headers.contentLength(resp.headers()) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
         long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());

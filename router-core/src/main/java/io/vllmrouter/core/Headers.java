@@ -105,15 +105,63 @@ final class Headers {
         return Long.parseLong(value);
     }
 
-    /** The response headers a caller gets: hop-by-hop ones removed, immutable. */
-    static Map<String, List<String>> response(Map<String, List<String>> in) {
+    /**
+     * The response headers a caller gets: hop-by-hop ones removed, a {@code Location} (or
+     * {@code Content-Location}) that points at {@code backend} itself made relative, immutable.
+     */
+    static Map<String, List<String>> response(Map<String, List<String>> in, java.net.URI backend) {
         Set<String> extra = connectionTokens(in);
         Map<String, List<String>> out = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> e : in.entrySet()) {
-            if (!dropped(e.getKey(), extra)) {
-                out.put(e.getKey(), List.copyOf(e.getValue())); // no copy when already immutable
+            String name = e.getKey();
+            if (!dropped(name, extra)) {
+                List<String> v = e.getValue();
+                if ((name.length() == 8 && name.equalsIgnoreCase("location"))
+                        || (name.length() == 16 && name.equalsIgnoreCase("content-location"))) {
+                    v = relative(v, backend);
+                }
+                out.put(name, List.copyOf(v)); // no copy when already immutable
             }
         }
         return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * The values that point at {@code backend}'s own origin (and base path), made relative: the
+     * caller follows them through the router, and the backend's address is not told to callers
+     * (a vLLM server redirects {@code /v1/models/} to its own absolute URL).
+     */
+    static List<String> relative(List<String> values, java.net.URI backend) {
+        String origin = backend.getScheme() + "://" + backend.getRawAuthority();
+        String base = backend.getRawPath() == null ? "" : backend.getRawPath();
+        if (base.endsWith("/")) {
+            base = base.substring(0, base.length() - 1);
+        }
+        List<String> out = null;
+        for (int i = 0; i < values.size(); i++) {
+            String v = values.get(i);
+            String rest = after(v, origin);
+            if (rest == null) {
+                continue;
+            }
+            String inBase = base.isEmpty() ? rest : after(rest, base);
+            rest = inBase != null ? inBase : rest;
+            if (out == null) {
+                out = new java.util.ArrayList<>(values);
+            }
+            out.set(i, rest.isEmpty() || rest.charAt(0) != '/' ? "/" + rest : rest);
+        }
+        return out == null ? values : out;
+    }
+
+    /** What follows {@code prefix} in {@code v} (case-insensitive) when it ends there or at a /, ? or #; else null. */
+    private static String after(String v, String prefix) {
+        if (!v.regionMatches(true, 0, prefix, 0, prefix.length())) {
+            return null;
+        }
+        if (v.length() > prefix.length() && "/?#".indexOf(v.charAt(prefix.length())) < 0) {
+            return null;
+        }
+        return v.substring(prefix.length());
     }
 }

@@ -34,8 +34,28 @@ class HeadersTest {
     @Test
     void responseHeadersLoseTheHopByHopOnesAndThoseConnectionNames() {
         Map<String, List<String>> out = Headers.response(headers("Content-Type", "application/json",
-                "Connection", "close, X-Hop", "X-Hop", "1", "Content-Length", "12", "X-Kept", "yes"));
+                "Connection", "close, X-Hop", "X-Hop", "1", "Content-Length", "12", "X-Kept", "yes"), BACKEND);
         assertThat(out).containsOnlyKeys("Content-Type", "X-Kept");
+    }
+
+    private static final java.net.URI BACKEND = java.net.URI.create("http://10.0.0.7:8000");
+
+    @Test
+    void aRedirectToTheBackendItselfBecomesRelativeSoItsAddressStaysPrivate() {
+        assertThat(Headers.response(headers("location", "http://10.0.0.7:8000/v1/models"), BACKEND))
+                .containsEntry("location", List.of("/v1/models"));
+        assertThat(Headers.response(headers("Location", "HTTP://10.0.0.7:8000?x=1", "Content-Location",
+                "http://10.0.0.7:8000/v1/a"), BACKEND))
+                .containsEntry("Location", List.of("/?x=1")).containsEntry("Content-Location", List.of("/v1/a"));
+        assertThat(Headers.response(headers("location", "http://10.0.0.7:80001/x"), BACKEND))
+                .as("another port").containsEntry("location", List.of("http://10.0.0.7:80001/x"));
+        assertThat(Headers.response(headers("location", "https://example.com/login"), BACKEND))
+                .containsEntry("location", List.of("https://example.com/login"));
+        assertThat(Headers.response(headers("location", "/v1/models"), BACKEND))
+                .containsEntry("location", List.of("/v1/models"));
+        assertThat(Headers.response(headers("location", "http://gpu:8000/vllm/v1/models"),
+                java.net.URI.create("http://gpu:8000/vllm/")))
+                .as("the backend's base path goes too").containsEntry("location", List.of("/v1/models"));
     }
 
     @Test
