@@ -70,4 +70,13 @@ public interface ConfigExtension<T> {
     default String weakening(T before, T after) {
         return null;
     }
+
+    /**
+     * What changing from {@code before} to {@code after} would do that no reload may do, however
+     * whole the file looks (API keys turned off: a write that stalls for longer than a reload waits
+     * looks like a deliberate edit), in words, or null. Such a reload is refused; a restart applies it.
+     */
+    default String refusal(T before, T after) {
+        return null;
+    }
 }

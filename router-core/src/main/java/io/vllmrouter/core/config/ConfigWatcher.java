@@ -38,7 +38,8 @@ import java.util.function.Consumer;
  * apart, such as two change events of one write, prove nothing). An
  * empty file is refused, and so is one that ends in the middle of a line when it would remove
  * servers or turn API keys off: that is what a write cut short looks like (a complete file ends
- * with a newline). When a settled content differs from the last seen:
+ * with a newline). What an extension says no reload may do ({@link ConfigExtension#refusal}, such as
+ * turning API keys off) is refused whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
  *   <li>valid, and a different configuration from the last one handed over: {@code onChange(config)}.
  *       An edit that changes only comments or layout calls nothing;</li>
@@ -243,7 +244,17 @@ public final class ConfigWatcher implements AutoCloseable {
             throw ConfigException.file(file.toString(), "the file is empty: not applied (a write in progress, or"
                     + " a file emptied by mistake?); the running configuration stays", null);
         }
-        if (applied == null || text.endsWith("\n")) {
+        if (applied == null) {
+            return;
+        }
+        for (ConfigExtension<?> e : ConfigExtensions.installed()) {
+            String refused = refusal(e, applied, config);
+            if (refused != null) {
+                throw ConfigException.file(file.toString(), "the file would " + refused + ": not applied;"
+                        + " the running configuration stays", null);
+            }
+        }
+        if (text.endsWith("\n")) {
             return;
         }
         String weakened = config.servers().size() < applied.servers().size()
@@ -335,6 +346,10 @@ public final class ConfigWatcher implements AutoCloseable {
             throw new IllegalArgumentException("interval: " + d + " (expected: > 0)");
         }
         return d;
+    }
+
+    private static <T> String refusal(ConfigExtension<T> e, RouterConfig before, RouterConfig after) {
+        return e.refusal(before.extension(e), after.extension(e));
     }
 
     private static <T> String weakening(ConfigExtension<T> e, RouterConfig before, RouterConfig after) {

@@ -165,6 +165,16 @@ public final class FrontDoorSettings implements ConfigExtension<FrontDoorConfig>
         return before.authEnabled() && !after.authEnabled() ? "turn API keys off" : null;
     }
 
+    /**
+     * A reload never turns API keys off: a file that lost its {@code [auth]} to a write stalled
+     * past the reload's wait, or to a mistake, would open the door to anyone. A restart does it.
+     */
+    @Override
+    public String refusal(FrontDoorConfig before, FrontDoorConfig after) {
+        return before.authEnabled() && !after.authEnabled()
+                ? "turn API keys off, which a reload never does (restart the router to run without keys)" : null;
+    }
+
     private static void collect(List<ConfigException> mistakes, Runnable part) {
         try {
             part.run();

@@ -97,6 +97,34 @@ class FrontDoorSettingsTest {
     }
 
     @Test
+    void aReloadNeverTurnsApiKeysOffEvenFromAWholeFile(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("servers.toml");
+        String servers = "[[servers.servers]]\nurl = \"http://127.0.0.1:9\"\n\n";
+        Files.writeString(config, servers + "[auth]\napi_keys = [\"sk-a\"]\n");
+        io.vllmrouter.testing.FakeClock clock = new io.vllmrouter.testing.FakeClock();
+        java.util.List<io.vllmrouter.core.config.RouterConfig> changes = new java.util.ArrayList<>();
+        java.util.List<ConfigException> errors = new java.util.ArrayList<>();
+        try (io.vllmrouter.core.config.ConfigWatcher watcher = new io.vllmrouter.core.config.ConfigWatcher(config, Map.of(),
+                clock, java.time.Duration.ofSeconds(5), ConfigLoader.load(config, Map.of()), changes::add, errors::add)) {
+            watcher.start();
+            // What a rewrite stalled just before [auth] for longer than the reload waits leaves: a whole-looking file.
+            Files.writeString(config, servers);
+            watcher.checkNow();
+            clock.advance(io.vllmrouter.core.config.ConfigWatcher.SETTLE);
+
+            assertThat(changes).isEmpty();
+            assertThat(errors).singleElement().satisfies(e -> assertThat(e.getMessage())
+                    .contains("turn API keys off, which a reload never does").contains("the running configuration stays"));
+
+            Files.writeString(config, servers + "[auth]\napi_keys = [\"sk-b\"]\n");
+            watcher.checkNow();
+            clock.advance(io.vllmrouter.core.config.ConfigWatcher.SETTLE);
+            assertThat(changes).as("new keys are applied").singleElement()
+                    .satisfies(c -> assertThat(FrontDoorSettings.of(c).match("sk-b")).isNotNull());
+        }
+    }
+
+    @Test
     void tlsNeedsBothFiles() {
         ConfigException e = catchThrowableOfType(() -> ConfigLoader.parse(
                 "[config]\ntls_cert_file = \"cert.pem\"\n", "servers.toml", Map.of()), ConfigException.class);
