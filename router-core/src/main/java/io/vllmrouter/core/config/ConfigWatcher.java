@@ -35,11 +35,11 @@ import java.util.function.Consumer;
  * {@link #SETTLE}: only the look scheduled {@code SETTLE} after it was first seen judges it, when
  * the file still holds it (an editor or a deployment rewriting the file in place is caught half way
  * otherwise, and half a file can parse: fewer servers, or no {@code [auth]}; two looks a moment
- * apart, such as two change events of one write, prove nothing). An
- * empty file is refused, and so is one that ends in the middle of a line when it would remove
- * servers or turn API keys off: that is what a write cut short looks like (a complete file ends
- * with a newline). What an extension says no reload may do ({@link ConfigExtension#refusal}, such as
- * turning API keys off) is refused whatever the file looks like. When a settled content differs from the last seen:
+ * apart, such as two change events of one write, prove nothing). An empty file is refused, and so
+ * is one that ends in the middle of a line when it would remove servers or turn API keys off: that
+ * is what a write cut short looks like (a complete file ends with a newline). What an extension
+ * says no reload may do ({@link ConfigExtension#refusal}, such as turning API keys off) is refused
+ * whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
  *   <li>valid, and a different configuration from the last one handed over: {@code onChange(config)}.
  *       An edit that changes only comments or layout calls nothing;</li>

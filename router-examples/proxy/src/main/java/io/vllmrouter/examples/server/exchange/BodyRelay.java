@@ -36,10 +36,10 @@ import java.util.concurrent.TimeUnit;
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
  * closed without the end of the body, within {@link ProxyOptions#cutStreamGrace} (5 s) even if the
- * client reads nothing; any other body is closed at once. A client that has not taken the error event by
- * then may hold a part of an event the socket had already taken, which cannot be called back: its
- * connection is reset, not closed, so that it reads an error, never an end. Runs on the client's event loop; the router's
- * signals hop onto it.
+ * client reads nothing; any other body is closed at once. A client that has not taken the error
+ * event by then may hold part of an event the socket had already taken, which cannot be called
+ * back: its connection is reset, not closed, so that it reads an error, never an end. Runs on the
+ * client's event loop; the router's signals hop onto it.
  */
 final class BodyRelay implements Flow.Subscriber<BodyChunk> {
 
@@ -192,7 +192,8 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         // After the backend's own error event (the last thing relayed) nothing is added: it says
         // what happened. Otherwise the client gets ours.
         ByteBuf last = t instanceof InBandErrorException ? Unpooled.EMPTY_BUFFER : errorEvent(reason);
-        ChannelFuture written = ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(ChannelFutureListener.CLOSE);
+        ChannelFuture written = ctx.writeAndFlush(new DefaultHttpContent(last))
+                .addListener(ChannelFutureListener.CLOSE);
         // A client that reads nothing would hold the connection open for ever: closed anyway, and
         // reset when the error event has not gone (what it got may end in part of an event).
         ctx.executor().schedule(() -> {
