@@ -337,15 +337,20 @@ class ConfigWatcherTest {
         assertThat(changes).hasSize(1);
     }
 
+    /** A watcher comparing against {@code text}, written to the file and loaded as the running configuration. */
+    private void startWatcherRunning(String text) throws IOException {
+        write(text);
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
+                changes::add, errors::add);
+        watcher.start();
+    }
+
     // ---- only whole files -----------------------------------------------------------------------
 
     @Test
     void aFileCaughtHalfWrittenIsNeverApplied() throws IOException {
         String whole = servers("http://a:8000", "http://b:8000", "http://c:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n";
-        write(whole);
-        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
-                changes::add, errors::add);
-        watcher.start();
+        startWatcherRunning(whole);
 
         // An in-place rewrite, caught after its first server and before [test_keys]: it parses.
         write(servers("http://a:8000"));
@@ -364,10 +369,7 @@ class ConfigWatcherTest {
     @Test
     void aHalfWrittenFileSeenTwiceAMomentApartIsNotApplied() throws IOException {
         String whole = servers("http://a:8000", "http://b:8000") + "[test_keys]\nkeys = [\"sk-1\"]\n";
-        write(whole);
-        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()),
-                changes::add, errors::add);
-        watcher.start();
+        startWatcherRunning(whole);
 
         // Two change events of one in-place write (truncate, then the first part) read the same half file.
         write(servers("http://a:8000"));
