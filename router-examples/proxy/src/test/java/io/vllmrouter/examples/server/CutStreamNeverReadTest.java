@@ -59,11 +59,12 @@ class CutStreamNeverReadTest {
                     failure = e;
                 }
                 String text = got.toString(StandardCharsets.ISO_8859_1);
-                assertThat(text).startsWith("HTTP/1.1 200");
                 if (failure == null) {
+                    assertThat(text).startsWith("HTTP/1.1 200");
                     assertThat(text.stripTrailing()).as("a clean end comes only after the whole error event")
                             .endsWith("}").contains("The answer was cut short");
                 } else {
+                    // what the socket still held may come first, or not at all: the reset is what counts
                     assertThat(failure.getMessage()).containsIgnoringCase("reset");
                 }
             }
