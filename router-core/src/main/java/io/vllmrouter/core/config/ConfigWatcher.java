@@ -149,7 +149,7 @@ public final class ConfigWatcher implements AutoCloseable {
         }
         synchronized (scheduleLock) {
             if (!closed) {
-                task = scheduler.scheduleAtFixedRate(this::checkQuietly, interval, interval);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(false), interval, interval);
             }
         }
     }
@@ -164,15 +164,10 @@ public final class ConfigWatcher implements AutoCloseable {
         check(false);
     }
 
-    /** The look {@link #SETTLE} after a new content was seen: judges it if the file still holds it. */
-    private void settleLook() {
-        try {
-            check(true);
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "config check failed for " + file, e);
-        }
-    }
-
+    /**
+     * One look at the file; {@code settled}: the look {@link #SETTLE} after a new content was seen,
+     * which judges it if the file still holds it.
+     */
     private void check(boolean settled) {
         synchronized (checkLock) {
             if (closed) {
@@ -230,7 +225,7 @@ public final class ConfigWatcher implements AutoCloseable {
             if (settleCheck != null) {
                 settleCheck.cancel();
             }
-            settleCheck = closed ? null : scheduler.schedule(this::settleLook, SETTLE);
+            settleCheck = closed ? null : scheduler.schedule(() -> checkQuietly(true), SETTLE);
         }
     }
 
@@ -282,7 +277,7 @@ public final class ConfigWatcher implements AutoCloseable {
             this.interval = checked;
             if (reschedule) {
                 task.cancel();
-                task = scheduler.scheduleAtFixedRate(this::checkQuietly, checked, checked);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(false), checked, checked);
             }
         }
     }
@@ -324,9 +319,9 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    private void checkQuietly() {
+    private void checkQuietly(boolean settled) {
         try {
-            checkNow();
+            check(settled);
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "config check failed for " + file, e);
         }
