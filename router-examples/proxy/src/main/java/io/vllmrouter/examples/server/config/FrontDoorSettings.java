@@ -160,11 +160,6 @@ public final class FrontDoorSettings implements ConfigExtension<FrontDoorConfig>
         return settings.apiKeysFile() == null ? List.of() : List.of(settings.apiKeysFile());
     }
 
-    @Override
-    public String weakening(FrontDoorConfig before, FrontDoorConfig after) {
-        return before.authEnabled() && !after.authEnabled() ? "turn API keys off" : null;
-    }
-
     /**
      * A reload never turns API keys off: a file that lost its {@code [auth]} to a write stalled
      * past the reload's wait, or to a mistake, would open the door to anyone. A restart does it.
