@@ -41,7 +41,7 @@ final class ConnectionErrors extends ChannelInboundHandlerAdapter {
         } else if (!logged) {
             logged = true;
             // A decoder's exception says "java.lang.X: ..." of what it wraps: the wrapped one's words only.
-            Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            Throwable c = unwrapped(cause);
             String message = c.getMessage() == null ? "no detail" : c.getMessage();
             if (kind.equals("io")) {
                 LOG.debug("client connection from {} failed: {}", ctx.channel().remoteAddress(), message);
@@ -58,8 +58,13 @@ final class ConnectionErrors extends ChannelInboundHandlerAdapter {
         return a != null ? a : ctx.channel().parent() != null ? ctx.channel().parent().remoteAddress() : "?";
     }
 
+    /** What a decoder's exception wraps, else {@code t} itself. */
+    private static Throwable unwrapped(Throwable t) {
+        return t instanceof DecoderException && t.getCause() != null ? t.getCause() : t;
+    }
+
     static String kind(Throwable t) {
-        Throwable c = t instanceof DecoderException && t.getCause() != null ? t.getCause() : t;
+        Throwable c = unwrapped(t);
         if (c instanceof SSLException) {
             return "tls";
         }
