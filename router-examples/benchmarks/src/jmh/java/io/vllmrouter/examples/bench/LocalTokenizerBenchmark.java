@@ -25,9 +25,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * The local tokenizer's cost for one chat request whose system prompt is 6,000 characters of
  * English prose and whose question is 200: the chat template rendered (Jinjava) and the text
  * tokenized (Hugging Face tokenizers through DJL), as {@code tokenizer = "/path/to/model"} does per
- * request. The tokenizer keeps the ids of the text between special tokens, hence four cases:
+ * request. The tokenizer keeps the ids of the text between special tokens, hence five cases:
  * {@code firstSight} (each call a system prompt never seen: nothing to reuse but the template's own
- * pieces), {@code nextTurn} (a conversation's next turn: its history seen, the question new),
+ * pieces and the ids of words met before, as the native tokenizer keeps them too),
+ * {@code firstSightUnseenWords} (a system prompt of made-up words, each call new ones: every word
+ * goes through the BPE merges), {@code nextTurn} (a conversation's next turn: its history seen, the question new),
  * {@code repeat} (the same request again) and {@code onePass} (DJL's {@code encode} alone over the
  * whole rendered text, without the template, building its whole {@code Encoding}: what every
  * request cost before any reuse; the tokenizer now takes the ids alone). The
@@ -63,6 +65,7 @@ public class LocalTokenizerBenchmark {
     private byte[] body;
     private String promptText;
     private long sight;
+    private final java.util.Random words = new java.util.Random(19);
     private long turn;
 
     /** A 6,000-character system prompt, told apart from every other by {@code n}. */
@@ -117,6 +120,21 @@ public class LocalTokenizerBenchmark {
     @Benchmark
     public int[] firstSight() {
         return tokenizer.tokenize("m", chat(system(++sight), question(0)));
+    }
+
+    /** Template and tokens for a request whose system prompt is 6,000 characters of words never seen. */
+    @Benchmark
+    public int[] firstSightUnseenWords() {
+        StringBuilder system = new StringBuilder();
+        while (system.length() < 6000) {
+            int letters = 3 + words.nextInt(8);
+            for (int i = 0; i < letters; i++) {
+                system.append((char) ('a' + words.nextInt(26)));
+            }
+            system.append(words.nextInt(12) == 0 ? ". " : " ");
+        }
+        system.setLength(6000);
+        return tokenizer.tokenize("m", chat(system.toString(), question(0)));
     }
 
     /** Template and tokens for a conversation's next turn: its history seen, the question new. */

@@ -30,7 +30,9 @@ import java.util.Map;
  * true. A chat prompt is tokenized piece by piece between its special tokens, each piece's ids kept
  * for the next prompt that holds it ({@link SegmentCache}: a conversation's later turns and a shared
  * system prompt cost a lookup), unless the tokenizer cannot be cut there, when it is tokenized in one
- * pass. Thread-safe: the native tokenizer may be called from several threads.
+ * pass. A piece never seen is tokenized in Java when the tokenizer is a byte-level BPE it reproduces
+ * ({@link ByteLevelBpe}, checked against the native tokenizer). Thread-safe: the native tokenizer may
+ * be called from several threads.
  */
 public final class LocalPromptTokenizer implements PromptTokenizer {
 

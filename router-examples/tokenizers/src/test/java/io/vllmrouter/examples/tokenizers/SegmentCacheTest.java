@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -98,6 +100,60 @@ class SegmentCacheTest {
             System.arraycopy(hello, 0, joined, inst.length, hello.length);
             assertThat(joined).as("cutting would change the ids here").isNotEqualTo(whole);
             assertThat(SegmentCache.create(tokenizer, JSON.readTree(json.toFile()), 1 << 20)).isNull();
+        }
+    }
+
+    @Test
+    void piecesNeverSeenAreTokenizedInJavaAndTheFirstOnesCheckedByTheLibrary() throws Exception {
+        Path json = resource("bytelevel");
+        try (HuggingFaceTokenizer tokenizer = load(json)) {
+            SegmentCache cache = SegmentCache.create(tokenizer, JSON.readTree(json.toFile()), 1 << 20);
+            assertThat(cache.fast()).isTrue();
+            Random random = new Random(3);
+            for (int i = 0; i < 300; i++) {
+                String text = "<|start_header_id|>user<|end_header_id|>" + ByteLevelBpeTest.randomText(random) + "<|eot_id|>";
+                assertThat(cache.encode(text)).containsExactly(onePass(tokenizer, text));
+            }
+            long[] fast = cache.fastFigures();
+            assertThat(fast[0]).as("pieces tokenized in Java").isGreaterThan(250);
+            assertThat(fast[1]).as("of which checked").isBetween((long) SegmentCache.CHECKED_FIRST,
+                    SegmentCache.CHECKED_FIRST + fast[0] / SegmentCache.CHECK_EVERY + 1);
+            assertThat(cache.fast()).as("still trusted").isTrue();
+        }
+    }
+
+    @Test
+    void aJavaTokenizerThatDisagreesOnAProbeIsNotUsed() throws Exception {
+        Path json = resource("bytelevel");
+        ObjectNode altered = (ObjectNode) JSON.readTree(json.toFile());
+        ArrayNode merges = (ArrayNode) altered.path("model").path("merges");
+        for (int i = 0; i < merges.size(); i++) {
+            if (merges.get(i).asText().equals("h e")) {
+                merges.remove(i);
+            }
+        }
+        try (HuggingFaceTokenizer tokenizer = load(json)) {
+            assertThat(ByteLevelBpe.from(altered, w -> { })).as("a shape it reads").isNotNull();
+            assertThat(SegmentCache.agreeing(tokenizer, altered)).as("but its ids differ on the probes").isNull();
+            assertThat(SegmentCache.agreeing(tokenizer, JSON.readTree(json.toFile()))).isNotNull();
+        }
+    }
+
+    @Test
+    void oneDisagreementOnAPromptHandsEveryLaterPieceToTheLibrary() throws Exception {
+        Path json = resource("bytelevel");
+        ObjectNode altered = (ObjectNode) JSON.readTree(json.toFile());
+        ((ObjectNode) altered.path("model").path("vocab")).put("zz", 990);
+        ((ArrayNode) altered.path("model").path("merges")).add("z z");    // a merge the library does not have
+        try (HuggingFaceTokenizer tokenizer = load(json)) {
+            ByteLevelBpe wrong = ByteLevelBpe.from(altered, w -> { });
+            SegmentCache cache = SegmentCache.create(tokenizer, JSON.readTree(json.toFile()), 1 << 20, wrong);
+            assertThat(cache.fast()).as("the probes hold no zz").isTrue();
+            String text = "<|start_header_id|>user<|end_header_id|>a buzz word<|eot_id|>";
+            assertThat(cache.encode(text)).as("checked, and the library's ids returned").containsExactly(onePass(tokenizer, text));
+            assertThat(cache.fast()).isFalse();
+            String next = "<|start_header_id|>user<|end_header_id|>more fizz<|eot_id|>";
+            assertThat(cache.encode(next)).containsExactly(onePass(tokenizer, next));
         }
     }
 
