@@ -120,9 +120,13 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         long[] blocks = context.promptBlockHashes(settings.blockChars());
         String key = settings.sessionAffinity() ? context.affinityKey() : null;
         ExpectedTime time = ExpectedTime.of(context.size(), candidates);
+        // Each candidate's load read once: other threads change it as they route, and every
+        // comparison below (the margins, the minimum) must see the same figures.
+        double[] loads = new double[n];
         double min = Double.POSITIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            min = Math.min(min, time.relativeLoad(candidates.get(i)));
+            loads[i] = time.relativeLoad(candidates.get(i));
+            min = Math.min(min, loads[i]);
         }
         double limit = Math.max(min + settings.loadMargin(), min * settings.loadRatio());
         double coldLimit = min + settings.coldMargin();
@@ -152,7 +156,7 @@ public final class CacheAwareStrategy implements BalancingStrategy {
                 if (m < settings.minMatchBlocks() || m < bestMatch) {
                     continue;
                 }
-                double l = time.relativeLoad(b);
+                double l = loads[i];
                 if (l > limit) {
                     overridden = true;
                     continue;
@@ -176,24 +180,26 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         } else if (key != null) {
             // No usable cached prefix: the session's backend, while it is not overloaded.
             long keyHash = BlockIndex.hash64(key);
-            chosen = rendezvous(candidates, time, keyHash, Double.POSITIVE_INFINITY);
-            if (time.relativeLoad(chosen) <= limit) {
+            int session = rendezvous(candidates, loads, keyHash, Double.POSITIVE_INFINITY);
+            if (loads[session] <= limit) {
+                chosen = candidates.get(session);
                 sessionPicks.increment();
             } else {
-                chosen = rendezvous(candidates, time, keyHash, coldLimit);
+                chosen = candidates.get(rendezvous(candidates, loads, keyHash, coldLimit));
                 loadOverrides.increment();
             }
         } else if (blocks.length > 0) {
             // A cold prefix: among the backends about as loaded as the least loaded, the one its
             // leading blocks rank first, so that other replicas send it to the same place.
-            chosen = rendezvous(candidates, time, blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1], coldLimit);
+            chosen = candidates.get(rendezvous(candidates, loads,
+                    blocks[Math.min(settings.rendezvousBlocks(), blocks.length) - 1], coldLimit));
             if (overridden) {
                 loadOverrides.increment();
             } else {
                 coldPicks.increment();
             }
         } else {
-            return leastLoaded(candidates, time, context);
+            return leastLoaded(candidates, loads, context);
         }
         if (blocks.length > 0) {
             index(chosen).record(blocks, blocks.length, chosen.cacheEpoch(), capacityOf(chosen));
@@ -201,18 +207,20 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         return chosen;
     }
 
-    /** The candidate with load at most {@code limit} ranked first for {@code key} (highest random weight). */
-    private BackendView rendezvous(List<? extends BackendView> candidates, ExpectedTime time, long key, double limit) {
-        BackendView best = null;
+    /**
+     * The index of the candidate with load at most {@code limit} ranked first for {@code key}
+     * (highest random weight). {@code limit} is at least the least of {@code loads}, so there is one.
+     */
+    private int rendezvous(List<? extends BackendView> candidates, double[] loads, long key, double limit) {
+        int best = -1;
         long bestRank = 0;
         for (int i = 0, n = candidates.size(); i < n; i++) {
-            BackendView b = candidates.get(i);
-            if (time.relativeLoad(b) > limit) {
+            if (loads[i] > limit) {
                 continue;
             }
-            long r = rank(key, index(b).idHash);
-            if (best == null || Long.compareUnsigned(r, bestRank) > 0) {
-                best = b;
+            long r = rank(key, index(candidates.get(i)).idHash);
+            if (best < 0 || Long.compareUnsigned(r, bestRank) > 0) {
+                best = i;
                 bestRank = r;
             }
         }
@@ -224,13 +232,13 @@ public final class CacheAwareStrategy implements BalancingStrategy {
         return PromptBlocks.mix(key ^ PromptBlocks.mix(backendHash + 0x9E3779B97F4A7C15L));
     }
 
-    private static BackendView leastLoaded(List<? extends BackendView> candidates, ExpectedTime time, RouteContext context) {
+    private static BackendView leastLoaded(List<? extends BackendView> candidates, double[] loads, RouteContext context) {
         BackendView chosen = null;
         double best = Double.POSITIVE_INFINITY;
         int ties = 0;
         for (int i = 0, n = candidates.size(); i < n; i++) {
             BackendView b = candidates.get(i);
-            double l = time.relativeLoad(b);
+            double l = loads[i];
             if (chosen == null || l < best) {
                 chosen = b;
                 best = l;

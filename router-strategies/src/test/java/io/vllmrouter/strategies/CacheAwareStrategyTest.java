@@ -56,6 +56,45 @@ class CacheAwareStrategyTest {
         assertThat(s.stats()).containsEntry("picks_cache_hit", 3L).containsEntry("picks_cold", 2L);
     }
 
+    /** {@code b} whose outstanding requests grow by {@code step} at each read, as other threads route to it. */
+    private static BackendView climbing(TestBackend b, double step) {
+        double[] outstanding = {b.outstanding()};
+        return (BackendView) java.lang.reflect.Proxy.newProxyInstance(BackendView.class.getClassLoader(),
+                new Class<?>[] {BackendView.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("outstanding")) {
+                        outstanding[0] += step;
+                        return outstanding[0];
+                    }
+                    if (method.getName().equals("equals")) {
+                        return proxy == args[0];
+                    }
+                    if (method.getName().equals("hashCode")) {
+                        return System.identityHashCode(proxy);
+                    }
+                    if (method.isDefault()) {
+                        return java.lang.reflect.InvocationHandler.invokeDefault(proxy, method, args);
+                    }
+                    return method.invoke(b, args);
+                });
+    }
+
+    @Test
+    void loadsThatChangeWhilePickingStillGiveACandidate() {
+        // Every read of a load finds it higher than the one before (other event loops routing at
+        // the same time): the minimum and the margins must come from one reading, or no candidate
+        // is under the cold limit by the time it is compared.
+        CacheAwareStrategy s = new CacheAwareStrategy();
+        for (String sessionKey : new String[] {null, "user-1"}) {
+            List<BackendView> moving = List.of(climbing(FLEET.get(0), 4), climbing(FLEET.get(1), 4),
+                    climbing(FLEET.get(2), 4));
+            for (int i = 0; i < 20; i++) {
+                String text = text("cold-" + sessionKey + i, "x");
+                BackendView picked = sessionKey == null ? s.pick(moving, prompt(text)) : s.pick(moving, session(sessionKey, text));
+                assertThat(picked).as("a cold prompt, %s", sessionKey == null ? "no session" : "a session").isIn(moving);
+            }
+        }
+    }
+
     @Test
     void loadBeyondTheMarginOverridesTheCache() {
         CacheAwareStrategy s = new CacheAwareStrategy();
