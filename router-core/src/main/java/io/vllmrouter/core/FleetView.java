@@ -60,9 +60,13 @@ final class FleetView {
         try {
             strategyStats = s.settings.strategy() == null ? Map.of() : s.settings.strategy().stats();
             Map<String, Long> more = s.settings.prompts().stats();
-            if (!more.isEmpty()) {
+            long failures = Snapshot.STRATEGY_FAILURES.sum();
+            if (!more.isEmpty() || failures > 0) {
                 strategyStats = new java.util.LinkedHashMap<>(strategyStats);
                 strategyStats.putAll(more);
+                if (failures > 0) {
+                    strategyStats.put("strategy_failures", failures);
+                }
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "strategy " + s.settings.strategyName() + " failed to report its figures", e);

@@ -31,6 +31,8 @@ import java.util.TreeSet;
  */
 final class Snapshot {
 
+    private static final System.Logger LOG = System.getLogger(Snapshot.class.getName());
+
     /** The strategy and request settings of the running configuration: they change only with it. */
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
                     int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
@@ -169,7 +171,12 @@ final class Snapshot {
         RouteContext ctx = new RequestContext(info, attempt, random, settings.prompts().index());
         List<Backend> pool = candidates;
         while (!pool.isEmpty()) {
-            BackendView v = s.pick(pool, ctx);
+            BackendView v;
+            try {
+                v = s.pick(pool, ctx);
+            } catch (RuntimeException e) {
+                v = leastLoadedAfter(e, pool);
+            }
             if (v == null) {
                 return null;
             }
@@ -190,6 +197,38 @@ final class Snapshot {
             pool = rest;
         }
         return null;
+    }
+
+    /** Whether a strategy's failure has been logged: the first one is, with its stack, the rest are counted. */
+    private static final java.util.concurrent.atomic.AtomicBoolean STRATEGY_FAILURE_LOGGED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * Picks a strategy failed on in this JVM ({@code strategy_failures} in the strategy's figures
+     * once there is one): a plug-in's bug costs routing quality, never the request.
+     */
+    static final java.util.concurrent.atomic.LongAdder STRATEGY_FAILURES = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * The pick of a strategy that threw: the least loaded of {@code pool} (outstanding requests per
+     * slot). The first failure is logged with its stack trace, for the strategy's author.
+     */
+    private BackendView leastLoadedAfter(RuntimeException e, List<Backend> pool) {
+        STRATEGY_FAILURES.increment();
+        if (STRATEGY_FAILURE_LOGGED.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, "strategy " + settings.strategyName() + " failed on a pick ("
+                    + e.getMessage() + "); such requests go to the least loaded candidate, and later failures "
+                    + "are not logged", e);
+        }
+        Backend best = null;
+        double bestLoad = Double.POSITIVE_INFINITY;
+        for (Backend b : pool) {
+            double load = b.outstanding() / Math.max(1, b.capacity());
+            if (best == null || load < bestLoad) {
+                best = b;
+                bestLoad = load;
+            }
+        }
+        return best;
     }
 
     /** The error for "no backend could be had": 404 when nothing serves the model, else 503. */
