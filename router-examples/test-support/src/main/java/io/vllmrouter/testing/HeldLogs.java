@@ -58,6 +58,22 @@ public final class HeldLogs implements BeforeEachCallback, TestWatcher {
         System.err.flush();
     }
 
+    /** The messages held for the running test so far, formatted, without stack traces. */
+    public static java.util.List<String> messages() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        synchronized (HELD) {
+            for (LogRecord r : HELD) {
+                try {
+                    out.add(r.getParameters() == null || r.getParameters().length == 0 ? r.getMessage()
+                            : java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+                } catch (IllegalArgumentException e) {
+                    out.add(r.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
     private static String format(LogRecord r) {
         StringBuilder sb = new StringBuilder().append(Instant.ofEpochMilli(r.getMillis())).append(' ')
                 .append(r.getLevel()).append(' ').append(r.getLoggerName()).append(": ");

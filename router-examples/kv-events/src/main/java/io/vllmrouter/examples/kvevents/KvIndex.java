@@ -47,6 +47,8 @@ public final class KvIndex implements KvCacheIndex {
         /** The backend's cache epoch the entries belong to; Long.MIN_VALUE before the first pick saw it. */
         final AtomicLong epoch = new AtomicLong(Long.MIN_VALUE);
         final AtomicBoolean clearPosted = new AtomicBoolean();
+        /** Whether events of an unknown type have been logged for this server (owner thread). */
+        boolean skippedLogged;
 
         Server(KvEventSource source) {
             this.source = source;
@@ -219,6 +221,11 @@ public final class KvIndex implements KvCacheIndex {
             return;     // no longer followed
         }
         figures.skippedEvents.add(batch.skipped());
+        if (batch.skipped() > 0 && !s.skippedLogged) {
+            s.skippedLogged = true;
+            LOG.log(Level.INFO, "KV events of {0}: {1} event(s) of a type this router does not know were skipped "
+                    + "(counted in kv_events_skipped; not logged again)", s.source.backendId(), batch.skipped());
+        }
         RankState r = s.ranks[rank];
         for (KvEvent e : batch.events()) {
             if (e instanceof KvEvent.BlockStored st) {
@@ -232,6 +239,8 @@ public final class KvIndex implements KvCacheIndex {
             } else if (e instanceof KvEvent.AllBlocksCleared) {
                 figures.clears.increment();
                 addBytes(r.clear());
+                LOG.log(Level.INFO, "KV events of {0}{1}: the server cleared its prefix cache (AllBlocksCleared); "
+                        + "its entries go", s.source.backendId(), s.ranks.length > 1 ? " rank " + rank : "");
             }
         }
         publishCounts();

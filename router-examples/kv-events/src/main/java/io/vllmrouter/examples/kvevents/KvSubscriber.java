@@ -48,6 +48,7 @@ final class KvSubscriber {
     /** Subscriber thread only. */
     private long last = -1;
     private boolean connected;
+    private boolean badPayloadLogged;
 
     KvSubscriber(KvIndex index, KvIndex.Server server, int rank, ZContext zmq) {
         this.index = index;
@@ -193,7 +194,13 @@ final class KvSubscriber {
             batch = KvEventDecoder.decode(payload);
         } catch (IOException e) {
             index.figures.badPayloads.increment();
-            LOG.log(Level.DEBUG, "KV events of {0}: batch {1} not decoded: {2}", who(), seq, e.getMessage());
+            if (!badPayloadLogged) {
+                badPayloadLogged = true;
+                LOG.log(Level.WARNING, "KV events of {0}: message {1} is not an event batch ({2}); such messages are "
+                        + "skipped (counted in kv_events_bad_payloads; not logged again)", who(), seq, e.getMessage());
+            } else {
+                LOG.log(Level.DEBUG, "KV events of {0}: batch {1} not decoded: {2}", who(), seq, e.getMessage());
+            }
             return;
         }
         index.post(() -> index.apply(server, rank, batch));
@@ -237,6 +244,10 @@ final class KvSubscriber {
             poller.close();
         }
         boolean complete = ended && (seqs.isEmpty() ? from == until : seqs.get(0)[0] <= from);
+        if (complete && gap) {
+            LOG.log(Level.INFO, "KV events of {0}: {1} batches missed, replayed from kv_events_replay", who(),
+                    until - from);
+        }
         if (!complete) {
             index.figures.replayFailures.increment();
             if (gap || !seqs.isEmpty()) {

@@ -121,6 +121,19 @@ class KvIndexTest {
         assertThat(index.match(b0, PromptTokens.of(null, tokens(BS, 0), null))).isEqualTo(CachedPrefix.NONE);
         assertThat(index.stats()).containsEntry("kv_index_entries", 0L).containsEntry("kv_index_bytes", empty)
                 .containsEntry("kv_events_clears", 1L);
+        assertThat(io.vllmrouter.testing.HeldLogs.messages())
+                .contains("KV events of b0: the server cleared its prefix cache (AllBlocksCleared); its entries go");
+    }
+
+    @Test
+    void eventsOfAnUnknownTypeAreCountedAndLoggedOnce() throws InterruptedException {
+        register("b0", 1);
+        feed("b0", 0, new KvEvent.Batch(0, List.of(), 0, 2));
+        feed("b0", 0, new KvEvent.Batch(0, List.of(), 0, 1));
+        assertThat(index.stats()).containsEntry("kv_events_skipped", 3L);
+        assertThat(io.vllmrouter.testing.HeldLogs.messages()).filteredOn(m -> m.contains("does not know"))
+                .containsExactly("KV events of b0: 2 event(s) of a type this router does not know were skipped "
+                        + "(counted in kv_events_skipped; not logged again)");
     }
 
     @Test

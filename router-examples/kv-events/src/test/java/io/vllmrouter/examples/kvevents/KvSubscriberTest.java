@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vllmrouter.api.spi.CachedPrefix;
 import io.vllmrouter.api.spi.KvEventSource;
 import io.vllmrouter.api.spi.PromptTokens;
+import io.vllmrouter.testing.HeldLogs;
 import io.vllmrouter.testing.TestBackend;
 import java.time.Duration;
 import java.util.Arrays;
@@ -102,6 +103,7 @@ class KvSubscriberTest {
         assertThat(held()).isEqualTo(6);
         assertThat(index.stats()).containsEntry("kv_events_gaps", 1L).containsEntry("kv_events_replays", 1L)
                 .containsEntry("kv_events_replay_failures", 0L).containsEntry("kv_events_clears", 0L);
+        assertThat(HeldLogs.messages()).contains("KV events of b0: 1 batches missed, replayed from kv_events_replay");
     }
 
     @Test
@@ -189,9 +191,13 @@ class KvSubscriberTest {
         KvEventPublisher p = publisher(0, -1, 0);
         follow(p, 1);
         p.publish(new byte[] {(byte) 0xa3, 'a', 'b', 'c'});
-        publishAndWait(p, maps.encode(2, List.of(blocks(0, 1)), 0), 1);
+        p.publish(new byte[] {(byte) 0xc1});
+        publishAndWait(p, maps.encode(3, List.of(blocks(0, 1)), 0), 1);
         assertThat(held()).isEqualTo(1);
-        assertThat(index.stats()).containsEntry("kv_events_bad_payloads", 1L).containsEntry("kv_events_gaps", 0L);
+        assertThat(index.stats()).containsEntry("kv_events_bad_payloads", 2L).containsEntry("kv_events_gaps", 0L);
+        assertThat(HeldLogs.messages()).as("logged once").filteredOn(m -> m.contains("is not an event batch"))
+                .singleElement().asString().startsWith("KV events of b0: message 0 is not an event batch (")
+                .endsWith("); such messages are skipped (counted in kv_events_bad_payloads; not logged again)");
     }
 
     @Test
