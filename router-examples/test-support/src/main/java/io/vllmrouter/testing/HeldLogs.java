@@ -63,26 +63,25 @@ public final class HeldLogs implements BeforeEachCallback, TestWatcher {
         java.util.List<String> out = new java.util.ArrayList<>();
         synchronized (HELD) {
             for (LogRecord r : HELD) {
-                try {
-                    out.add(r.getParameters() == null || r.getParameters().length == 0 ? r.getMessage()
-                            : java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
-                } catch (IllegalArgumentException e) {
-                    out.add(r.getMessage());
-                }
+                out.add(message(r));
             }
         }
         return out;
     }
 
+    /** A record's message with its parameters filled in, as the logger would print it. */
+    private static String message(LogRecord r) {
+        try {
+            return r.getParameters() == null || r.getParameters().length == 0 ? r.getMessage()
+                    : java.text.MessageFormat.format(r.getMessage(), r.getParameters());
+        } catch (IllegalArgumentException e) {
+            return r.getMessage();
+        }
+    }
+
     private static String format(LogRecord r) {
         StringBuilder sb = new StringBuilder().append(Instant.ofEpochMilli(r.getMillis())).append(' ')
-                .append(r.getLevel()).append(' ').append(r.getLoggerName()).append(": ");
-        try {
-            sb.append(r.getParameters() == null || r.getParameters().length == 0 ? r.getMessage()
-                    : java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
-        } catch (IllegalArgumentException e) {
-            sb.append(r.getMessage());
-        }
+                .append(r.getLevel()).append(' ').append(r.getLoggerName()).append(": ").append(message(r));
         sb.append('\n');
         if (r.getThrown() != null) {
             StringWriter w = new StringWriter();
