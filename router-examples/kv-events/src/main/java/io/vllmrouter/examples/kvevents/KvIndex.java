@@ -50,6 +50,11 @@ public final class KvIndex implements KvCacheIndex {
         /** Whether events of an unknown type have been logged for this server (owner thread). */
         boolean skippedLogged;
 
+        /** How logs name one of its ranks: the backend, and the rank when it has more than one. */
+        String who(int rank) {
+            return source.backendId() + (ranks.length > 1 ? " rank " + rank : "");
+        }
+
         Server(KvEventSource source) {
             this.source = source;
             this.ranks = new RankState[source.ranks()];
@@ -239,8 +244,8 @@ public final class KvIndex implements KvCacheIndex {
             } else if (e instanceof KvEvent.AllBlocksCleared) {
                 figures.clears.increment();
                 addBytes(r.clear());
-                LOG.log(Level.INFO, "KV events of {0}{1}: the server cleared its prefix cache (AllBlocksCleared); "
-                        + "its entries go", s.source.backendId(), s.ranks.length > 1 ? " rank " + rank : "");
+                LOG.log(Level.INFO, "KV events of {0}: the server cleared its prefix cache (AllBlocksCleared); "
+                        + "its entries go", s.who(rank));
             }
         }
         publishCounts();

@@ -87,7 +87,7 @@ final class KvSubscriber {
     }
 
     private String who() {
-        return server.source.backendId() + (server.ranks.length > 1 ? " rank " + rank : "");
+        return server.who(rank);
     }
 
     private void run() {
