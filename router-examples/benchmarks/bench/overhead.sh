@@ -61,8 +61,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 b1=$((BASE_PORT + 1)); b2=$((BASE_PORT + 2)); b3=$((BASE_PORT + 3))
-hap=$((BASE_PORT + 10)); rtr=$((BASE_PORT + 20))
-for port in $b1 $b2 $b3 $hap $rtr; do
+hap=$((BASE_PORT + 10)); rtr=$((BASE_PORT + 20)); nty=$((BASE_PORT + 30))
+for port in $b1 $b2 $b3 $hap $rtr $nty; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "overhead.sh: port $port is in use; set BASE_PORT to another range" >&2
     exit 2
@@ -129,7 +129,8 @@ pids+=($!)
 # ---- HAProxy: leastconn over the three --------------------------------------------------------
 cat > "$work/haproxy.cfg" <<EOF
 global
-  maxconn 8000
+  maxconn 8000${HAPROXY_THREADS:+
+  nbthread $HAPROXY_THREADS}
   log stdout format raw local0 emerg
 defaults
   mode http
@@ -165,9 +166,22 @@ EOF
   --console --log-level WARN --log-dir "$work/logs" ${ROUTER_ARGS:-} >"$work/logs/router.out" 2>&1 &
 pids+=($!)
 
+# ---- the Netty floor (TARGETS containing "netty"): the same stack with none of the router's work
+floor_pid=""
+if [[ " $TARGETS " == *" netty "* ]]; then
+  # shellcheck disable=SC2086
+  "$JAVA" $JAVA_OPTS -cp "$jar" "$(dirname "${BASH_SOURCE[0]}")/NettyFloor.java" "$nty" "${FLOOR_THREADS:-$(nproc)}" $b1 $b2 $b3 \
+    >"$work/logs/netty-floor.out" 2>&1 &
+  pids+=($!)
+  floor_pid=$!
+fi
+
 wait_for "http://127.0.0.1:$b1/health" "nginx"
 wait_for "http://127.0.0.1:$hap/health" "haproxy"
 wait_for "http://127.0.0.1:$rtr/health" "the router"
+if [ -n "$floor_pid" ]; then
+  wait_for "http://127.0.0.1:$nty/health" "the netty floor" 60
+fi
 # the router must know the model before it routes by it
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$rtr/v1/models" 2>/dev/null | grep -q bench-model && break
@@ -199,22 +213,26 @@ to_mb() {
 
 # cpu_ticks PID...: user + system clock ticks used so far by these processes (all their threads)
 cpu_ticks() {
-  local t=0 p
+  local u=0 s=0 p
   for p in "$@"; do
-    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    if [ -r "/proc/$p/stat" ]; then
+      read -r pu ps < <(awk '{ print $14, $15 }' "/proc/$p/stat")
+      u=$((u + pu)); s=$((s + ps))
+    fi
   done
-  echo "$t"
+  echo "$u $s"
 }
 CLK_TCK="$(getconf CLK_TCK)"
 
 # The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
 # HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
-declare -A RPS MBS P50 P99 ERR CPU
+declare -A RPS MBS P50 P99 ERR CPU USR SYS
 run() { # name port script seconds
   local out cpids before after reqs
   case $1 in
     direct) cpids="$(pgrep -P "${pids[0]}" | tr '\n' ' ')" ;;
     haproxy) cpids="${pids[1]}" ;;
+    netty | warm-netty) cpids="$floor_pid" ;;
     *) cpids="${pids[2]}" ;;
   esac
   # shellcheck disable=SC2086 # a list of pids
@@ -224,7 +242,12 @@ run() { # name port script seconds
   after="$(cpu_ticks $cpids)"
   echo "$out" >"$work/logs/wrk-$1-$3.txt"
   reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
-  CPU[$1-$3]="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="${reqs:-0}" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }')"
+  per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="${reqs:-0}" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }'; }
+  read -r bu bs <<<"$before"
+  read -r au as <<<"$after"
+  CPU[$1-$3]="$(per_request $((au + as - bu - bs)))"
+  USR[$1-$3]="$(per_request $((au - bu)))"
+  SYS[$1-$3]="$(per_request $((as - bs)))"
   RPS[$1-$3]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
   MBS[$1-$3]="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")"
   P50[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
@@ -233,9 +256,12 @@ run() { # name port script seconds
 }
 
 echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr" >&2
-echo "warming up the router (${WARMUP}s each)..." >&2
+echo "warming up the router${floor_pid:+ and the netty floor} (${WARMUP}s each)..." >&2
 for mode in $MODES; do
   run warm "$rtr" "$mode" "$WARMUP"
+  if [ -n "$floor_pid" ]; then
+    run warm-netty "$nty" "$mode" "$WARMUP"
+  fi
 done
 for mode in $MODES; do
   for target in $TARGETS; do
@@ -243,6 +269,7 @@ for mode in $MODES; do
       direct) port=$b1 ;;
       haproxy) port=$hap ;;
       router) port=$rtr ;;
+      netty) port=$nty ;;
     esac
     echo "running $target $mode..." >&2
     run "$target" "$port" "$mode" "$DURATION"
@@ -252,11 +279,11 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-printf '\n%-8s %-8s %10s %9s %9s %9s %11s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "cpu us/req"
+printf '\n%-8s %-8s %10s %9s %9s %9s %11s %7s %7s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "cpu us/req" "user" "system"
 for mode in $MODES; do
   for target in $TARGETS; do
     k="$target-$mode"
-    printf '%-8s %-8s %10s %9s %9s %9s %11s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${CPU[$k]:-}"
+    printf '%-8s %-8s %10s %9s %9s %9s %11s %7s %7s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${CPU[$k]:-}" "${USR[$k]:-}" "${SYS[$k]:-}"
   done
 done
 echo
@@ -265,6 +292,11 @@ for mode in $MODES; do
   echo "$mode: router/haproxy req/s $(ratio "${RPS[router-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[router-$mode]}" "${MBS[haproxy-$mode]}");" \
     "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms;" \
     "CPU per request: router/haproxy $(ratio "${CPU[router-$mode]}" "${CPU[haproxy-$mode]}")"
+done
+for mode in $MODES; do
+  [ -n "${CPU[netty-$mode]:-}" ] && [ -n "${CPU[haproxy-$mode]:-}" ] || continue
+  echo "$mode: netty floor/haproxy req/s $(ratio "${RPS[netty-$mode]}" "${RPS[haproxy-$mode]}"), CPU per request $(ratio "${CPU[netty-$mode]}" "${CPU[haproxy-$mode]}")" \
+    "${CPU[router-$mode]:+; router/netty floor CPU per request $(ratio "${CPU[router-$mode]}" "${CPU[netty-$mode]}")}"
 done
 for k in "${!ERR[@]}"; do
   if [ -n "${ERR[$k]}" ]; then
