@@ -26,13 +26,21 @@ public final class JvmSettings {
     }
 
     /**
-     * {@link #apply()} plus what only the command line wants: Netty's leak detector off. It
+     * {@link #apply()} plus what only the command line wants. Netty's leak detector off: it
      * samples one buffer in 128 and records a stack trace for it; under load that was 4-5 % of the
      * event loops' CPU. Tests and embedders keep Netty's default, so the test suite still finds
-     * leaks; {@code -Dio.netty.leakDetection.level=simple} turns it back on for {@code run}.
+     * leaks; {@code -Dio.netty.leakDetection.level=simple} turns it back on for {@code run}. And
+     * Netty's per-thread buffer cache extended to the transport's 64 KiB reads (an embedder of
+     * {@link io.vllmrouter.examples.server.upstream.NettyTransport} may set
+     * {@code -Dio.netty.allocator.maxCachedBufferCapacity=65536} likewise).
      */
     public static void applyForCommandLine() {
         setIfAbsent("io.netty.leakDetection.level", "disabled");
+        // The transport reads a backend's answers into 64 KiB buffers; Netty's per-thread cache
+        // keeps buffers up to 32 KiB by default, so each read would take its buffer from the shared
+        // arena, under its lock. Cached, a read's buffer goes back to its event loop's own cache
+        // (at most 64 of them per loop). docs/benchmarks.md has the figures.
+        setIfAbsent("io.netty.allocator.maxCachedBufferCapacity", String.valueOf(64 * 1024));
         apply();
     }
 

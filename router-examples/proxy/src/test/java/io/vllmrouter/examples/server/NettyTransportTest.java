@@ -96,6 +96,45 @@ class NettyTransportTest {
     }
 
     @Test
+    void aSmallChunkHeldCostsItsOwnSizeNotTheReadBuffer() throws Exception {
+        backend = new RawBackend();
+        backend.script = conn -> {
+            conn.chunkedHead("text/event-stream");
+            conn.event("{\"id\":\"held\"}");
+            conn.endChunks();
+        };
+        UpstreamResponse r = transport.send(post(backend.url())).get(20, TimeUnit.SECONDS);
+        CompletableFuture<BodyChunk> first = new CompletableFuture<>();
+        r.body().subscribe(new Flow.Subscriber<>() {
+            @Override public void onSubscribe(Flow.Subscription s) {
+                s.request(1);
+            }
+
+            @Override public void onNext(BodyChunk item) {
+                first.complete(item); // held, as for a client that does not read
+            }
+
+            @Override public void onError(Throwable t) {
+                first.completeExceptionally(t);
+            }
+
+            @Override public void onComplete() {
+            }
+        });
+        BodyChunk chunk = first.get(20, TimeUnit.SECONDS);
+        try {
+            assertThat(chunk).isInstanceOf(io.vllmrouter.examples.server.upstream.NettyChunk.class);
+            io.netty.buffer.ByteBuf buf = ((io.vllmrouter.examples.server.upstream.NettyChunk) chunk).buf();
+            io.netty.buffer.ByteBuf memory = buf.unwrap() == null ? buf : buf.unwrap();
+            assertThat(buf.toString(StandardCharsets.UTF_8)).isEqualTo("data: {\"id\":\"held\"}\n\n");
+            assertThat(memory.capacity()).as("the memory the held chunk keeps from the pool")
+                    .isLessThanOrEqualTo(64);
+        } finally {
+            chunk.release();
+        }
+    }
+
+    @Test
     void aRefusedConnectionIsConnect() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {

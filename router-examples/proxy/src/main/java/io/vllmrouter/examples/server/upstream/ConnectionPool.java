@@ -1,12 +1,12 @@
 package io.vllmrouter.examples.server.upstream;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.vllmrouter.examples.server.EventLoops;
@@ -25,6 +25,9 @@ import java.util.Map;
  * connections after 5 s) is seen at once; it is not reused after {@link #IDLE_MILLIS}.
  */
 final class ConnectionPool {
+
+    /** The buffer of each socket read from a backend. */
+    static final int READ_BYTES = 64 * 1024;
 
     /** Idle connections older than this are closed rather than reused. */
     static final long IDLE_MILLIS = 4000;
@@ -45,11 +48,13 @@ final class ConnectionPool {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.AUTO_READ, false)
-                // One socket read per read(): at most one read's worth (64 KiB) buffered per stream.
-                // The first read of a connection may take a whole small answer; the guess then
-                // follows the reads (down to 512 bytes for a stream of small SSE events).
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 64 * 1024, 64 * 1024)
-                        .maxMessagesPerRead(1))
+                // One socket read per read(), into 64 KiB: whatever has arrived of an answer is
+                // taken by one system call. (A guess that follows the reads shrank after a read of
+                // headers alone, so the next answer took two or three reads and as many writes to
+                // the client.) A read's small remainder is not held in the 64 KiB: UpstreamBody
+                // copies chunks of up to 8 KiB out, so at most one read's worth is held per stream,
+                // and a held SSE event costs its own size.
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(READ_BYTES).maxMessagesPerRead(1))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override

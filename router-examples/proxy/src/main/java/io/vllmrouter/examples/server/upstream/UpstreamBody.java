@@ -19,6 +19,9 @@ import java.util.concurrent.Flow;
  */
 final class UpstreamBody implements Flow.Publisher<BodyChunk>, Flow.Subscription {
 
+    /** Chunks up to this size are copied out of the read buffer they were sliced from. */
+    static final int COPY_UP_TO = 8 * 1024;
+
     private final UpstreamExchange exchange;
     private final EventLoop loop;
     /** Bytes read and not yet handed on; this body's until then. */
@@ -42,7 +45,20 @@ final class UpstreamBody implements Flow.Publisher<BodyChunk>, Flow.Subscription
         if (cancelled || !b.isReadable()) {
             b.release();
         } else {
-            pending.add(b);
+            pending.add(b.readableBytes() <= COPY_UP_TO ? ownCopy(b) : b);
+        }
+    }
+
+    /**
+     * A small piece of a read (an SSE event, a short answer) in a buffer of its own size: held for
+     * a slow client, a slice would keep the whole read buffer ({@value ConnectionPool#READ_BYTES}
+     * bytes) from the pool.
+     */
+    private ByteBuf ownCopy(ByteBuf b) {
+        try {
+            return exchange.alloc().directBuffer(b.readableBytes()).writeBytes(b);
+        } finally {
+            b.release();
         }
     }
 
