@@ -3,7 +3,6 @@ package io.vllmrouter.core;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -22,8 +21,8 @@ final class Headers {
 
     /**
      * Whether {@code name} must not be forwarded; {@code alsoDropped} holds names listed in
-     * Connection. Runs for every header of every request and response, so it compares without
-     * lower-casing (no allocation) and only lower-cases when a Connection header listed names.
+     * Connection (case-insensitive). Runs for every header of every request and response, so it
+     * compares without lower-casing (no allocation).
      */
     static boolean dropped(String name, Set<String> alsoDropped) {
         for (String d : DROPPED_NAMES) {
@@ -32,7 +31,7 @@ final class Headers {
             }
         }
         return name.regionMatches(true, 0, "proxy-", 0, 6)
-                || (!alsoDropped.isEmpty() && alsoDropped.contains(name.toLowerCase(Locale.ROOT)));
+                || (!alsoDropped.isEmpty() && alsoDropped.contains(name));
     }
 
     /** Header names a {@code Connection} header lists, lower case; usually empty. */
@@ -42,10 +41,12 @@ final class Headers {
             if (e.getKey().equalsIgnoreCase("connection")) {
                 for (String v : e.getValue()) {
                     for (String token : v.split(",")) {
-                        String t = token.trim().toLowerCase(Locale.ROOT);
-                        if (!t.isEmpty()) {
+                        String t = token.trim();
+                        // keep-alive is dropped by name anyway, and close names no header: the
+                        // usual Connection values leave the set empty
+                        if (!t.isEmpty() && !t.equalsIgnoreCase("keep-alive") && !t.equalsIgnoreCase("close")) {
                             if (out == null) {
-                                out = new TreeSet<>();
+                                out = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
                             }
                             out.add(t);
                         }

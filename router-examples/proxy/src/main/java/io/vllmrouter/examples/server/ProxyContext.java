@@ -28,6 +28,8 @@ public final class ProxyContext {
     private final AtomicLong bodyBytes = new AtomicLong();
     private final Object drainLock = new Object();
     private volatile boolean stopping;
+    /** The front-door settings of the configuration last seen; replaced when the configuration is. */
+    private volatile Access access;
     /** The web dashboard's data source, set once the server is bound. */
     private volatile io.vllmrouter.examples.dashboard.WebDashboardFeed dashboard;
 
@@ -51,7 +53,17 @@ public final class ProxyContext {
 
     /** The front-door settings now in force (read per connection and request, so a reload applies). */
     public FrontDoorConfig access() {
-        return io.vllmrouter.examples.server.config.FrontDoorSettings.of(router.config());
+        io.vllmrouter.api.RouterSettings config = router.config();
+        Access a = access;
+        if (a == null || a.config != config) { // the first call, or a reload swapped the configuration
+            a = new Access(config, io.vllmrouter.examples.server.config.FrontDoorSettings.of(config));
+            access = a;
+        }
+        return a.settings;
+    }
+
+    /** The front-door settings read from one configuration object (looked up once per configuration). */
+    private record Access(io.vllmrouter.api.RouterSettings config, FrontDoorConfig settings) {
     }
 
     /** Largest request body forwarded: the options' when set, else the configuration's. */
@@ -128,8 +140,9 @@ public final class ProxyContext {
     /** Response bytes taken from a backend and handed to a client's write ({@code delta} may be negative). */
     public void buffered(long delta) {
         long now = buffered.addAndGet(delta);
-        if (delta > 0) {
-            maxBuffered.accumulateAndGet(now, Math::max);
+        long max;
+        while (delta > 0 && now > (max = maxBuffered.get()) && !maxBuffered.compareAndSet(max, now)) {
+            // another thread raised the high-water mark meanwhile: compare with the new one
         }
     }
 
