@@ -10,31 +10,34 @@ import java.util.TreeSet;
 /** Which headers cross the router: hop-by-hop and transport headers stay behind, both ways. */
 final class Headers {
 
-    private static final Set<String> DROPPED = Set.of("connection", "keep-alive", "te", "trailer", "trailers",
-            "transfer-encoding", "upgrade", "host", "content-length", "expect", ":status");
-
     private Headers() {
     }
 
-    /** {@link #DROPPED} as an array, for a case-insensitive scan that allocates nothing. */
-    private static final String[] DROPPED_NAMES = DROPPED.toArray(new String[0]);
-
     /**
-     * Whether {@code name} must not be forwarded; {@code alsoDropped} holds names listed in
-     * Connection (case-insensitive). Runs for every header of every request and response, so it
-     * compares without lower-casing (no allocation).
+     * Whether {@code name} must not be forwarded: the hop-by-hop and transport headers (Connection,
+     * Keep-Alive, TE, Trailer(s), Transfer-Encoding, Upgrade, Host, Content-Length, Expect, an h2
+     * {@code :status}), {@code Proxy-*}, and the names in {@code alsoDropped}, those a Connection
+     * header listed (a case-insensitive set). Runs for every header of every request and response,
+     * so it compares without lower-casing (no allocation).
      */
     static boolean dropped(String name, Set<String> alsoDropped) {
-        for (String d : DROPPED_NAMES) {
-            if (d.length() == name.length() && d.equalsIgnoreCase(name)) {
-                return true;
-            }
-        }
-        return name.regionMatches(true, 0, "proxy-", 0, 6)
+        // by length first: at most two names to compare
+        boolean hop = switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("te");
+            case 4 -> name.equalsIgnoreCase("host");
+            case 6 -> name.equalsIgnoreCase("expect");
+            case 7 -> name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("trailer") || name.equals(":status");
+            case 8 -> name.equalsIgnoreCase("trailers");
+            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+            case 14 -> name.equalsIgnoreCase("content-length");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            default -> false;
+        };
+        return hop || name.regionMatches(true, 0, "proxy-", 0, 6)
                 || (!alsoDropped.isEmpty() && alsoDropped.contains(name));
     }
 
-    /** Header names a {@code Connection} header lists, lower case; usually empty. */
+    /** Header names a {@code Connection} header lists besides keep-alive and close, in a case-insensitive set; usually empty. */
     static Set<String> connectionTokens(Map<String, List<String>> headers) {
         Set<String> out = null;
         for (Map.Entry<String, List<String>> e : headers.entrySet()) {

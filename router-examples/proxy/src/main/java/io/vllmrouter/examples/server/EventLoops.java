@@ -16,13 +16,14 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.EventExecutor;
 
 import io.vllmrouter.api.time.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -46,11 +47,16 @@ public final class EventLoops implements AutoCloseable {
     static final String EPOLL_PROPERTY = "vllmrouter.netty.epoll";
 
     private final EventLoopGroup group;
+    /** The group's loops, scanned by {@link #current()} without an iterator. */
+    private final EventLoop[] loops;
     private final boolean epoll;
     private final int threads;
 
     private EventLoops(EventLoopGroup group, boolean epoll, int threads) {
         this.group = group;
+        List<EventLoop> all = new ArrayList<>();
+        group.forEach(e -> all.add((EventLoop) e));
+        this.loops = all.toArray(new EventLoop[0]);
         this.epoll = epoll;
         this.threads = threads;
     }
@@ -104,9 +110,9 @@ public final class EventLoops implements AutoCloseable {
 
     /** The event loop the calling thread runs, or the next one of the group. */
     public EventLoop current() {
-        for (EventExecutor e : group) {
+        for (EventLoop e : loops) { // once per forwarded request
             if (e.inEventLoop()) {
-                return (EventLoop) e;
+                return e;
             }
         }
         return group.next();
