@@ -52,8 +52,8 @@ final class ConnectionPool {
                 // taken by one system call. (A guess that follows the reads shrank after a read of
                 // headers alone, so the next answer took two or three reads and as many writes to
                 // the client.) A read's small remainder is not held in the 64 KiB: UpstreamBody
-                // copies chunks of up to 8 KiB out, so at most one read's worth is held per stream,
-                // and a held SSE event costs its own size.
+                // copies chunks of up to 8 KiB out (but a body's last), so at most one read's worth
+                // is held per stream, and a held SSE event costs its own size.
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(READ_BYTES).maxMessagesPerRead(1))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .handler(new ChannelInitializer<SocketChannel>() {

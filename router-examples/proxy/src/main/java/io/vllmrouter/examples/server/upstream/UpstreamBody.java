@@ -41,18 +41,20 @@ final class UpstreamBody implements Flow.Publisher<BodyChunk>, Flow.Subscription
 
     // ---- from the exchange (on the loop) ------------------------------------------------------
 
-    void received(ByteBuf b) {
+    /** Bytes read; {@code last} when they end the body (then nothing more is read into a buffer for it). */
+    void received(ByteBuf b, boolean last) {
         if (cancelled || !b.isReadable()) {
             b.release();
         } else {
-            pending.add(b.readableBytes() <= COPY_UP_TO ? ownCopy(b) : b);
+            pending.add(!last && b.readableBytes() <= COPY_UP_TO ? ownCopy(b) : b);
         }
     }
 
     /**
-     * A small piece of a read (an SSE event, a short answer) in a buffer of its own size: held for
-     * a slow client, a slice would keep the whole read buffer ({@value ConnectionPool#READ_BYTES}
-     * bytes) from the pool.
+     * A small piece of a read (an SSE event) in a buffer of its own size: held for a slow client
+     * while the stream goes on, a slice would keep the whole read buffer
+     * ({@value ConnectionPool#READ_BYTES} bytes) from the pool. The end of a body is not copied:
+     * a short answer read whole is written at once, and holds at most one read buffer per exchange.
      */
     private ByteBuf ownCopy(ByteBuf b) {
         try {

@@ -173,7 +173,7 @@ final class UpstreamExchange implements UpstreamResponse {
                 c.release();
                 return;
             }
-            body.received(c.content()); // ownership moves to the body
+            body.received(c.content(), c instanceof LastHttpContent); // ownership moves to the body
             if (c instanceof LastHttpContent) {
                 detach(keepAlive);
                 body.ended();
