@@ -6,13 +6,18 @@
 # them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
 # /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target, the CPU time each
-# proxy itself spends per request (read from /proc: on a shared, noisy machine it moves far less
-# than req/s), and the router/HAProxy ratios. Stops everything it started, whatever happens.
+# proxy itself spends per request, user and system (read from /proc: on a shared, noisy machine it
+# moves far less than req/s), and the router/HAProxy ratios. The target "netty" is the Netty floor
+# (bench/NettyFloor.java, run from the router's jar): a bare HTTP/1.1 proxy on the same stack with
+# none of the router's work, which tells the platform's cost from the router's. Stops everything
+# it started, whatever happens.
 #
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s per run after 20 s of warm-up per mode, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
 #   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
 #   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
+#   TARGETS="haproxy netty" router-examples/benchmarks/bench/overhead.sh   # HAProxy against the Netty floor alone
+#   HAPROXY_THREADS=1 ROUTER_ARGS="--io-threads 1" FLOOR_THREADS=1 router-examples/benchmarks/bench/overhead.sh   # one thread each
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
@@ -28,7 +33,7 @@ JAVA="${JAVA:-java}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
 MODES="${MODES:-plain stream}"
-TARGETS="${TARGETS:-direct haproxy router}"
+TARGETS="${TARGETS:-direct haproxy netty router}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 SCRIPT=overhead.sh
