@@ -93,7 +93,7 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
                 throw new InvalidRequestException("Request body is not valid JSON: trailing content", null);
             }
         } catch (JsonProcessingException e) {
-            throw new InvalidRequestException("Request body is not valid JSON: " + e.getOriginalMessage(), e);
+            throw new InvalidRequestException("Request body is not valid JSON: " + jsonProblem(e), e);
         } catch (IOException e) {
             throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
         }
@@ -113,5 +113,18 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
 
     private static boolean isJson(String contentType) {
         return contentType == null || contentType.toLowerCase(Locale.ROOT).contains("json");
+    }
+
+    /** Jackson's " (start marker at [Source: REDACTED (`...` disabled); line: 1, column: 25])" in a caller's words. */
+    private static final java.util.regex.Pattern START_MARKER =
+            java.util.regex.Pattern.compile(" \\(start marker at \\[Source: .*?line: (\\d+), column: (\\d+)\\]\\)");
+
+    /** What is wrong with a body, as Jackson says it, without its parser's jargon. */
+    static String jsonProblem(JsonProcessingException e) {
+        String why = e.getOriginalMessage();
+        java.util.regex.Matcher m = START_MARKER.matcher(why);
+        return m.find()
+                ? why.substring(0, m.start()) + " (opened at line " + m.group(1) + ", column " + m.group(2) + ")"
+                : why;
     }
 }

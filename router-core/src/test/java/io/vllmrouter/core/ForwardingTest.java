@@ -289,6 +289,11 @@ class ForwardingTest {
         assertThatThrownBy(() -> router.route(RouterRequest.post("/v1/chat/completions",
                 "{\"model\": 5}".getBytes(StandardCharsets.UTF_8)).build()))
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("model");
+        assertThatThrownBy(() -> router.route(RouterRequest.post("/v1/chat/completions",
+                "{\"model\":\"x\",\"messages\":[".getBytes(StandardCharsets.UTF_8)).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessage("Request body is not valid JSON: Unexpected end-of-input: expected close marker for Array"
+                        + " (opened at line 1, column 25)");
         assertThat(a.getAllServeEvents()).isEmpty();
     }
 
