@@ -8,7 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Body bytes read by {@link NettyTransport}, in Netty's pooled memory, handed on without a copy. Its
+ * Body bytes read by {@link NettyTransport}, in Netty's pooled memory, handed on without a copy
+ * (small pieces of a body that goes on are first copied out of their read buffer). Its
  * owner either writes {@link #buf()} to a Netty channel — the write then releases it once it
  * completed or failed — or calls {@link #release()}; never both.
  */

@@ -35,7 +35,9 @@ import java.util.concurrent.CompletableFuture;
  *   <li>The response body is read only as the subscriber asks: the upstream channel does not read
  *       (auto-read off) until there is demand, so a slow client holds its backend back by TCP flow
  *       control, with at most one socket read buffered.
- *   <li>Body chunks are Netty's pooled buffers, handed on without a copy ({@link NettyChunk}): each
+ *   <li>Body chunks are Netty's pooled buffers, handed on without a copy ({@link NettyChunk}; a small
+ *       piece of a body that goes on is copied into a buffer of its own size, so that a slow client
+ *       holding it does not keep a whole 64 KiB read buffer): each
  *       is its subscriber's to release (a Netty write of {@link NettyChunk#buf()} does it when the
  *       write completed); the transport releases only what it has not handed on.
  *   <li>{@code cancel()} before the body's end closes the connection: the backend sees its client gone
