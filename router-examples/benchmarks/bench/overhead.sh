@@ -218,7 +218,7 @@ to_mb() {
 
 # cpu_ticks PID...: user + system clock ticks used so far by these processes (all their threads)
 cpu_ticks() {
-  local u=0 s=0 p
+  local u=0 s=0 p pu ps
   for p in "$@"; do
     if [ -r "/proc/$p/stat" ]; then
       read -r pu ps < <(awk '{ print $14, $15 }' "/proc/$p/stat")
@@ -228,12 +228,16 @@ cpu_ticks() {
   echo "$u $s"
 }
 CLK_TCK="$(getconf CLK_TCK)"
+# per_request TICKS REQUESTS: CPU ticks as microseconds per request
+per_request() {
+  awk -v t="$1" -v hz="$CLK_TCK" -v n="${2:-0}" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }'
+}
 
 # The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
 # HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
 declare -A RPS MBS P50 P99 ERR CPU USR SYS
 run() { # name port script seconds
-  local out cpids before after reqs
+  local out cpids before after reqs bu bs au as
   case $1 in
     direct) cpids="$(pgrep -P "${pids[0]}" | tr '\n' ' ')" ;;
     haproxy) cpids="${pids[1]}" ;;
@@ -247,12 +251,11 @@ run() { # name port script seconds
   after="$(cpu_ticks $cpids)"
   echo "$out" >"$work/logs/wrk-$1-$3.txt"
   reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
-  per_request() { awk -v t="$1" -v hz="$CLK_TCK" -v n="${reqs:-0}" 'BEGIN { if (n + 0 == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }'; }
   read -r bu bs <<<"$before"
   read -r au as <<<"$after"
-  CPU[$1-$3]="$(per_request $((au + as - bu - bs)))"
-  USR[$1-$3]="$(per_request $((au - bu)))"
-  SYS[$1-$3]="$(per_request $((as - bs)))"
+  CPU[$1-$3]="$(per_request $((au + as - bu - bs)) "$reqs")"
+  USR[$1-$3]="$(per_request $((au - bu)) "$reqs")"
+  SYS[$1-$3]="$(per_request $((as - bs)) "$reqs")"
   RPS[$1-$3]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
   MBS[$1-$3]="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")"
   P50[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
