@@ -255,14 +255,19 @@ final class SegmentCache {
         checkedPieces.incrementAndGet();
         int[] expected = TokenIds.of(tokenizer, text, false);
         if (!Arrays.equals(ids, expected)) {
-            if (fast != null) {
-                fast = null;
-                LOG.warn("tokenizing in Java gave other ids than the native tokenizer on a prompt of {} characters; "
-                        + "prompts go to the native tokenizer from now on", text.length());
-            }
+            switchOff(text.length());
             return expected;
         }
         return ids;
+    }
+
+    /** Hands every later piece to the native tokenizer, saying so once (two checks may fail at once). */
+    private synchronized void switchOff(int chars) {
+        if (fast != null) {
+            fast = null;
+            LOG.warn("tokenizing in Java gave other ids than the native tokenizer on a prompt of {} characters; "
+                    + "prompts go to the native tokenizer from now on", chars);
+        }
     }
 
     /** Pieces kept, their characters, lookups that found a piece and lookups that did not. */
