@@ -9,8 +9,10 @@
 # proxy itself spends per request, user and system (read from /proc: on a shared, noisy machine it
 # moves far less than req/s), and the router/HAProxy ratios. The target "netty" is the Netty floor
 # (bench/NettyFloor.java, run from the router's jar): a bare HTTP/1.1 proxy on the same stack with
-# none of the router's work, which tells the platform's cost from the router's. Stops everything
-# it started, whatever happens.
+# none of the router's work, which tells the platform's cost from the router's. HAProxy and the
+# router each log every request, as a front door does in production (HAProxy's httplog line to a
+# file, the router's structured line); LOGS=off turns both off. Stops everything it started,
+# whatever happens.
 #
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s per run after 20 s of warm-up per mode, 64 connections
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
@@ -18,6 +20,7 @@
 #   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
 #   TARGETS="haproxy netty" router-examples/benchmarks/bench/overhead.sh   # HAProxy against the Netty floor alone
 #   HAPROXY_THREADS=1 ROUTER_ARGS="--io-threads 1" FLOOR_THREADS=1 router-examples/benchmarks/bench/overhead.sh   # one thread each
+#   LOGS=off router-examples/benchmarks/bench/overhead.sh   # neither HAProxy nor the router logs requests
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
@@ -34,6 +37,11 @@ JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
 MODES="${MODES:-plain stream}"
 TARGETS="${TARGETS:-direct haproxy netty router}"
+LOGS="${LOGS:-on}"
+case $LOGS in
+  on | off) ;;
+  *) echo "overhead.sh: LOGS=$LOGS (expected on or off)" >&2; exit 2 ;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 SCRIPT=overhead.sh
@@ -132,17 +140,26 @@ EOF
 pids+=($!)
 
 # ---- HAProxy: leastconn over the three --------------------------------------------------------
+# With LOGS=on it logs each request (option httplog) to standard output, which goes to a file: a
+# write per request, as with the usual syslog socket. The router's structured log is on by default.
+if [ "$LOGS" = on ]; then
+  hap_log="log stdout format raw local0 info"; hap_httplog="
+  log global
+  option httplog"
+else
+  hap_log="log stdout format raw local0 emerg"; hap_httplog=""
+fi
 cat > "$work/haproxy.cfg" <<EOF
 global
   maxconn 8000${HAPROXY_THREADS:+
   nbthread $HAPROXY_THREADS}
-  log stdout format raw local0 emerg
+  $hap_log
 defaults
   mode http
   timeout connect 5s
   timeout client 60s
   timeout server 60s
-  option http-keep-alive
+  option http-keep-alive$hap_httplog
 frontend fe
   bind 127.0.0.1:$hap
   default_backend vllm
@@ -168,7 +185,8 @@ health_check_interval = 5
 EOF
 # shellcheck disable=SC2086 # JAVA_OPTS and ROUTER_ARGS are split into words on purpose
 "$JAVA" $JAVA_OPTS -jar "$jar" run --config "$work/servers.toml" --host 127.0.0.1 --port "$rtr" \
-  --console --log-level WARN --log-dir "$work/logs" ${ROUTER_ARGS:-} >"$work/logs/router.out" 2>&1 &
+  --console --log-level WARN --log-dir "$work/logs" $([ "$LOGS" = on ] || echo --no-request-log) ${ROUTER_ARGS:-} \
+  >"$work/logs/router.out" 2>&1 &
 pids+=($!)
 
 # ---- the Netty floor (TARGETS containing "netty"): the same stack with none of the router's work
@@ -263,7 +281,7 @@ run() { # name port script seconds
   ERR[$1-$3]="$(echo "$out" | awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }')"
 }
 
-echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr" >&2
+echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr, request logs $LOGS" >&2
 echo "warming up the router${floor_pid:+ and the netty floor} (${WARMUP}s each)..." >&2
 for mode in $MODES; do
   run warm "$rtr" "$mode" "$WARMUP"

@@ -100,6 +100,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "Directory of the log files. Env: LOG_DIR. Default: logs/ in the working directory")
     Path logDir;
 
+    @Option(names = "--no-request-log",
+            description = "Write no line per request (structured log, access lines); an answer cut short is still "
+                    + "logged at WARN, and fleet events as always. Env: REQUEST_LOG=false. Default: every request is logged")
+    boolean noRequestLog;
+
     @Option(names = "--max-concurrent-streams", paramLabel = "N", defaultValue = "1000",
             description = "Streams an HTTP/2 (h2c) client may have open at once on one connection. "
                     + "Default: ${DEFAULT-VALUE}")
@@ -233,7 +238,7 @@ public final class RunCommand implements Callable<Integer> {
         EventLoops loops = EventLoops.create(ioThreads);
         NettyTransport transport = NettyTransport.create(loops);
         VllmRouters.Builder routerBuilder = VllmRouters.builder().config(routerConfig).env(env)
-                .strategies(strategies).listener(metrics).listener(new RequestLog()).listener(extraListener)
+                .strategies(strategies).listener(metrics).listener(requestLog()).listener(extraListener)
                 .transport(transport).requestScheduler(loops.timers());
         if (tracing != null) {
             routerBuilder.listener(tracing.listener());
@@ -339,4 +344,12 @@ public final class RunCommand implements Callable<Integer> {
         LoggingSetup.shutdown();
         return 0;
     }
+
+    /** The per-request log, or only its warnings with {@code --no-request-log} or {@code REQUEST_LOG=false}. */
+    private RequestLog requestLog() {
+        String v = env.get("REQUEST_LOG");
+        boolean everyRequest = !noRequestLog && (v == null || v.isBlank() || Settings.bool(false, env, "REQUEST_LOG"));
+        return everyRequest ? new RequestLog() : RequestLog.warningsOnly();
+    }
+
 }

@@ -19,6 +19,8 @@ import java.util.function.Supplier;
  * request at INFO to the main log (logger {@value #ACCESS_LOGGER}); retries at DEBUG. Fleet events
  * (ejections, re-admissions, breaker changes, reloads) are logged by the router itself. Pass it to
  * the router's builder ({@code VllmRouters.Builder.listener}, beside any others). Thread-safe; never throws.
+ * {@link #warningsOnly()} keeps the WARN of an answer cut short and the retries, and writes no line
+ * per request (the proxy's {@code --no-request-log}).
  *
  * <p>Structured line fields: {@code ts, request_id, model, backend, status, latency_ms, ttfb_ms,
  * retries, stream, outcome, bytes}.
@@ -33,25 +35,32 @@ public final class RequestLog implements RouterListener {
     private final Logger structured;
     private final Logger access;
     private final Supplier<Instant> clock;
+    private final boolean everyRequest;
 
     public RequestLog() {
-        this(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now);
+        this(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now, true);
     }
 
-    RequestLog(Logger structured, Logger access, Supplier<Instant> clock) {
+    /** A request log that writes no line per request: only the WARN of an answer cut short, and retries at DEBUG. */
+    public static RequestLog warningsOnly() {
+        return new RequestLog(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now, false);
+    }
+
+    RequestLog(Logger structured, Logger access, Supplier<Instant> clock, boolean everyRequest) {
         this.structured = structured;
         this.access = access;
         this.clock = clock;
+        this.everyRequest = everyRequest;
     }
 
     @Override
     public void onRequestComplete(RequestRecord r) {
-        if (structured.isInfoEnabled()) {
+        if (everyRequest && structured.isInfoEnabled()) {
             structured.info(toJson(r, clock.get()));
         }
         // An answer cut short went out with a 200 status: without a WARN nobody would notice it.
         boolean cut = r.outcome() == RequestOutcome.CUT_SHORT;
-        if (cut ? access.isWarnEnabled() : access.isInfoEnabled()) {
+        if (cut ? access.isWarnEnabled() : everyRequest && access.isInfoEnabled()) {
             String format = "{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}";
             Object[] args = {LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()),
                     r.status(), r.outcome().label(), millis(r.latencyNanos()),

@@ -47,7 +47,7 @@ class CliTest {
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("--config").contains("--host").contains("--port").contains("--console")
                 .contains("--reload").contains("--log-level").contains("--grace").contains("0.0.0.0").contains("8888")
-                .contains("--io-threads").contains("--max-concurrent-streams");
+                .contains("--io-threads").contains("--max-concurrent-streams").contains("--no-request-log");
     }
 
     @Test

@@ -77,13 +77,52 @@ class RequestLogTest {
                     }
                     return null;
                 });
-        new RequestLog(org.slf4j.helpers.NOPLogger.NOP_LOGGER, access, () -> Instant.EPOCH).onRequestComplete(r);
+        new RequestLog(org.slf4j.helpers.NOPLogger.NOP_LOGGER, access, () -> Instant.EPOCH, true).onRequestComplete(r);
 
         assertThat(lines).hasSize(1);
         assertThat(lines.get(0)).doesNotContain("\n").doesNotContain("\r").contains("model=llama\\n2026");
         String json = RequestLog.toJson(r, Instant.EPOCH);
         assertThat(json).doesNotContain("\n").doesNotContain("\r");
         assertThat(new ObjectMapper().readTree(json).get("model").asText()).isEqualTo(model);
+    }
+
+    @Test
+    void withoutTheRequestLogOnlyAnAnswerCutShortIsLogged() {
+        java.util.List<String> structured = new java.util.ArrayList<>();
+        java.util.List<String> access = new java.util.ArrayList<>();
+        RequestLog log = new RequestLog(recording(structured), recording(access), () -> Instant.EPOCH, false);
+
+        log.onRequestComplete(new RequestRecord("ok-1", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        assertThat(structured).isEmpty();
+        assertThat(access).isEmpty();
+
+        log.onRequestComplete(new RequestRecord("cut-1", "llama", true, "http://a:1", 200, RequestOutcome.CUT_SHORT, 1000, 10, 0, 5));
+        assertThat(structured).isEmpty();
+        assertThat(access).singleElement().asString().startsWith("WARN cut-1 ").contains("cut short");
+
+        new RequestLog(recording(structured), recording(access), () -> Instant.EPOCH, true)
+                .onRequestComplete(new RequestRecord("ok-2", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        assertThat(structured).singleElement().asString().contains("\"request_id\":\"ok-2\"");
+        assertThat(access).hasSize(2).last().asString().startsWith("INFO ok-2 ");
+    }
+
+    /** A logger at INFO that keeps each line as "LEVEL message". */
+    private static org.slf4j.Logger recording(java.util.List<String> lines) {
+        return (org.slf4j.Logger) java.lang.reflect.Proxy.newProxyInstance(
+                RequestLogTest.class.getClassLoader(), new Class<?>[] {org.slf4j.Logger.class}, (p, m, args) -> {
+                    String name = m.getName();
+                    if (name.equals("isInfoEnabled") || name.equals("isWarnEnabled")) {
+                        return true;
+                    }
+                    if ((name.equals("info") || name.equals("warn")) && args.length >= 1 && args[0] instanceof String format) {
+                        Object[] params = args.length == 1 ? new Object[0]
+                                : args[1] instanceof Object[] a ? a : java.util.Arrays.copyOfRange(args, 1, args.length);
+                        lines.add(name.toUpperCase(java.util.Locale.ROOT) + " "
+                                + org.slf4j.helpers.MessageFormatter.arrayFormat(format, params).getMessage());
+                        return null;
+                    }
+                    return m.getReturnType() == boolean.class ? false : null;
+                });
     }
 
     @Test
