@@ -242,11 +242,13 @@ final class Exchange {
      */
     private UpstreamRequest upstreamRequest(Attempt a) {
         Map<String, List<String>> headers = Headers.request(request.headers(), a.backend.apiKey());
-        a.traced(forwarder.listener(), requestId, failures.attempts());
-        forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), (name, value) -> {
-            headers.keySet().removeIf(name::equalsIgnoreCase);
-            headers.put(name, List.of(value));
-        });
+        if (forwarder.hearsAttempts()) {
+            a.traced(forwarder.listener(), requestId, failures.attempts());
+            forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), (name, value) -> {
+                headers.keySet().removeIf(name::equalsIgnoreCase);
+                headers.put(name, List.of(value));
+            });
+        }
         return new UpstreamRequest(a.backend.url(), request.path(), request.method(),
                 RequestIdHeader.set(headers, requestId), body);
     }

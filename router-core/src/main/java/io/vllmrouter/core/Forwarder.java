@@ -33,6 +33,8 @@ final class Forwarder {
     private final Ticker ticker;
     private final Scheduler scheduler;
     private final RouterListener listener;
+    /** Whether the listener hears attempts; when not, an attempt's events are not prepared. */
+    private final boolean hearsAttempts;
     /** The strategies' tie-breaking source, or null for {@link ThreadLocalRandom}. */
     private final RandomGenerator random;
     /** Requests waiting for a saturated fleet ({@code max_queue}), oldest first; no thread waits. */
@@ -49,6 +51,7 @@ final class Forwarder {
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.hearsAttempts = SafeListener.hearsAttempts(listener);
         this.random = random;
         this.responses = Objects.requireNonNull(responses, "responses");
     }
@@ -58,6 +61,7 @@ final class Forwarder {
     Ticker ticker() { return ticker; }
     Scheduler scheduler() { return scheduler; }
     RouterListener listener() { return listener; }
+    boolean hearsAttempts() { return hearsAttempts; }
     ResponsesAffinity responses() { return responses; }
     RandomGenerator random() { return random != null ? random : ThreadLocalRandom.current(); }
 

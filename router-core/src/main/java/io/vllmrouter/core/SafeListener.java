@@ -15,9 +15,47 @@ final class SafeListener implements RouterListener {
     private static final System.Logger LOG = System.getLogger(SafeListener.class.getName());
 
     private final RouterListener[] listeners;
+    /**
+     * Those that hear a request's start and its attempts (the events of every request that most
+     * listeners leave to the interface's empty default): the others are not called for them.
+     */
+    private final RouterListener[] requestStart;
+    private final RouterListener[] attemptStart;
+    private final RouterListener[] attemptEnd;
 
     private SafeListener(List<RouterListener> listeners) {
         this.listeners = listeners.toArray(new RouterListener[0]);
+        this.requestStart = hearing(listeners, "onRequestStart", String.class, String.class,
+                io.vllmrouter.api.RouterRequest.class);
+        this.attemptStart = hearing(listeners, "onAttemptStart", String.class, String.class, int.class,
+                java.util.function.BiConsumer.class);
+        this.attemptEnd = hearing(listeners, "onAttemptEnd", String.class, String.class, int.class, int.class,
+                String.class);
+    }
+
+    private static RouterListener[] hearing(List<RouterListener> listeners, String method, Class<?>... params) {
+        return listeners.stream().filter(l -> overrides(l, method, params)).toArray(RouterListener[]::new);
+    }
+
+    /** Whether {@code l}'s class has its own {@code method}, not the interface's empty default. */
+    static boolean overrides(RouterListener l, String method, Class<?>... params) {
+        try {
+            return l.getClass().getMethod(method, params).getDeclaringClass() != RouterListener.class;
+        } catch (NoSuchMethodException e) {
+            return true; // cannot tell: call it
+        }
+    }
+
+    /**
+     * Whether {@code l} hears attempts ({@code onAttemptStart}, {@code onAttemptEnd}): when it does
+     * not, the router skips preparing them.
+     */
+    static boolean hearsAttempts(RouterListener l) {
+        if (l instanceof SafeListener s) {
+            return s.attemptStart.length > 0 || s.attemptEnd.length > 0;
+        }
+        return overrides(l, "onAttemptStart", String.class, String.class, int.class, java.util.function.BiConsumer.class)
+                || overrides(l, "onAttemptEnd", String.class, String.class, int.class, int.class, String.class);
     }
 
     /** {@code listeners} guarded, in order; a no-op listener when there are none. */
@@ -45,7 +83,7 @@ final class SafeListener implements RouterListener {
 
     @Override
     public void onRequestStart(String requestId, String model, io.vllmrouter.api.RouterRequest request) {
-        for (RouterListener l : listeners) {
+        for (RouterListener l : requestStart) {
             try {
                 l.onRequestStart(requestId, model, request);
             } catch (RuntimeException e) {
@@ -57,7 +95,7 @@ final class SafeListener implements RouterListener {
     @Override
     public void onAttemptStart(String requestId, String backend, int attempt,
                                java.util.function.BiConsumer<String, String> header) {
-        for (RouterListener l : listeners) {
+        for (RouterListener l : attemptStart) {
             try {
                 l.onAttemptStart(requestId, backend, attempt, header);
             } catch (RuntimeException e) {
@@ -68,7 +106,7 @@ final class SafeListener implements RouterListener {
 
     @Override
     public void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
-        for (RouterListener l : listeners) {
+        for (RouterListener l : attemptEnd) {
             try {
                 l.onAttemptEnd(requestId, backend, attempt, status, failure);
             } catch (RuntimeException e) {

@@ -69,4 +69,32 @@ class SafeListenerTest {
         none.onConfigReload(false, "bad");
         assertThat(none).isNotInstanceOf(SafeListener.class);
     }
+
+    @Test
+    void attemptsArePreparedOnlyWhenSomeListenerHearsThem() {
+        List<String> log = new ArrayList<>();
+        RouterListener requestsOnly = new RouterListener() {
+            @Override
+            public void onRequestComplete(RequestRecord r) {
+                log.add("complete " + r.requestId());
+            }
+        };
+        RouterListener attempts = new RouterListener() {
+            @Override
+            public void onAttemptEnd(String requestId, String backend, int attempt, int status, String failure) {
+                log.add("attempt " + attempt + " of " + requestId + " " + status);
+            }
+        };
+        assertThat(SafeListener.hearsAttempts(SafeListener.of(List.of()))).isFalse();
+        assertThat(SafeListener.hearsAttempts(SafeListener.of(List.of(requestsOnly, new Heard("a", log, false))))).isFalse();
+        assertThat(SafeListener.hearsAttempts(attempts)).isTrue();
+
+        RouterListener both = SafeListener.of(List.of(requestsOnly, attempts));
+        assertThat(SafeListener.hearsAttempts(both)).isTrue();
+        both.onAttemptEnd("r1", "http://gpu-a:8000", 1, 200, null);
+        both.onRequestComplete(new RouterListener.RequestRecord("r1", "m", false, "http://gpu-a:8000", 200,
+                io.vllmrouter.api.RequestOutcome.SUCCESS, 1, 1, 0, 0));
+        assertThat(log).containsExactly("attempt 1 of r1 200", "complete r1");
+    }
+
 }
