@@ -310,21 +310,20 @@ final class Exchange {
         }
         boolean notAnAnswer = resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status);
         boolean hold = timer != null && status == 200 && !notAnAnswer && SseRelay.isEventStream(resp.headers());
-        if (timer != null && !hold) {
-            timer.cancel();
-        }
         if (notAnAnswer) {
+            if (timer != null) {
+                timer.cancel();
+            }
             statusFailed(a, status, resp);
             return;
         }
         if (!hold) {
-            started(a, resp, resp.body());
+            started(a, resp, resp.body(), timer);
             return;
         }
         SseRelay relay = new SseRelay(resp.body(), resumable == null, r -> {
             holding = null;
-            timer.cancel();
-            started(a, resp, r);
+            started(a, resp, r, timer);
         }, cause -> {
             holding = null;
             attemptFailed(a, timer, cause);
@@ -363,8 +362,11 @@ final class Exchange {
      * The answer starts (for a stream, its first event arrived): it goes to the caller, or, for a
      * continuation, on in the caller's stream.
      */
-    private void started(Attempt a, UpstreamResponse resp, Flow.Publisher<BodyChunk> upstreamBody) {
+    private void started(Attempt a, UpstreamResponse resp, Flow.Publisher<BodyChunk> upstreamBody, FirstTokenTimer timer) {
         int status = resp.status();
+        if (timer != null && (resumeMode || !timer.isDeadline())) {
+            timer.cancel();
+        }
         a.backend.counters.headersArrived(forwarder.ticker().nanoTime() - a.startNanos);
         if (resumeMode) {
             resumeMode = false;
@@ -403,9 +405,13 @@ final class Exchange {
         ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers(), a.backend.url()),
                 resuming == null ? Headers.contentLength(resp.headers()) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
-        long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
-        deadline[0] = forwarder.scheduler().schedule(
-                () -> body.expire("request timed out after " + timeout.toMillis() + " ms"), Duration.ofNanos(remaining));
+        Runnable expire = () -> body.expire("request timed out after " + timeout.toMillis() + " ms");
+        if (timer != null && timer.isDeadline() && timer.handOver(expire)) {
+            deadline[0] = timer::cancel;    // the wait's timer ends at the same deadline: one task, not two
+        } else {
+            long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
+            deadline[0] = forwarder.scheduler().schedule(expire, Duration.ofNanos(remaining));
+        }
         if (body.isEnded()) {
             deadline[0].cancel();
         }

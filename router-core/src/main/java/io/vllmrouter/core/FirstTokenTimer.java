@@ -13,17 +13,36 @@ import java.util.concurrent.CompletableFuture;
  * timer runs to the deadline instead ({@link #isDeadline()}), which is a 504, not a retry.
  * Non-streaming requests have none: vLLM sends their headers only once the whole answer is done.
  *
+ * <p>A deadline timer can be {@linkplain #handOver handed over} when the answer starts: it then runs
+ * the body's expiry at the same instant, so that an attempt keeps one scheduled task, not two.
+ *
  * <p>Threads: started on the attempt's thread, fired on the scheduler's, told of the relay on the
- * transport's; the flag and the relay are volatile and each side looks at the other's after setting
- * its own, so a relay that starts holding as the timer fires is abandoned either way.
+ * transport's; the state and the relay are volatile and each side looks at the other's after setting
+ * its own, so a relay that starts holding as the timer fires is abandoned either way. Firing and
+ * handing over race on one compare-and-set: exactly one of them wins.
  */
 final class FirstTokenTimer {
+
+    private static final int ARMED = 0;
+    private static final int FIRED = 1;
+    private static final int HANDED_OVER = 2;
+    private static final java.lang.invoke.VarHandle STATE;
+
+    static {
+        try {
+            STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(FirstTokenTimer.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Duration wait;
     private final boolean deadline;
     private final CompletableFuture<?> call;
     private final Scheduler.Cancellable task;
-    private volatile boolean fired;
+    private volatile int state = ARMED;
+    /** What runs at the deadline once handed over; written before the state says so. */
+    private volatile Runnable then;
     private volatile SseRelay relay;
 
     private FirstTokenTimer(Scheduler scheduler, Duration wait, boolean deadline, CompletableFuture<?> call) {
@@ -44,8 +63,13 @@ final class FirstTokenTimer {
     }
 
     private void fire() {
-        // Flag first: the cancel completes the call, whose callback must see why.
-        fired = true;
+        if (!STATE.compareAndSet(this, ARMED, FIRED)) {
+            if (state == HANDED_OVER) {
+                then.run();
+            }
+            return;
+        }
+        // State first: the cancel completes the call, whose callback must see why.
         call.cancel(true);
         SseRelay r = relay;
         if (r != null) {
@@ -56,19 +80,31 @@ final class FirstTokenTimer {
     /** The headers came and the body is being held until its first event; abandoned at once if the timer ran out. */
     void holding(SseRelay r) {
         relay = r;
-        if (fired) {
+        if (fired()) {
             r.abandon(timeout());
         }
     }
 
-    /** The first event, or the attempt's end, came: the timer stops. */
+    /** The first event, or the attempt's end, came: the timer stops (handed over: the body's deadline stops). */
     void cancel() {
         task.cancel();
     }
 
-    /** Whether the timer ran out. */
+    /**
+     * The answer started: a deadline timer goes on as the body's deadline, running {@code expiry}
+     * when it comes instead of failing the attempt. False when it is not the deadline or already fired.
+     */
+    boolean handOver(Runnable expiry) {
+        if (!deadline) {
+            return false;
+        }
+        then = expiry;
+        return STATE.compareAndSet(this, ARMED, HANDED_OVER);
+    }
+
+    /** Whether the timer ran out (before being handed over). */
     boolean fired() {
-        return fired;
+        return state == FIRED;
     }
 
     /** Whether the timer is the request's deadline (no time would be left for another backend). */

@@ -199,6 +199,27 @@ class FailureSemanticsTest {
     }
 
     @Test
+    void aPlainAnswerKeepsOneTimerFromTheSendToItsDeadline() throws Exception {
+        FakeClock timers = new FakeClock();
+        start(b -> b.requestScheduler(timers), RouterConfig.builder().requestTimeout(Duration.ofSeconds(30)), A);
+        Chunks body = Chunks.hanging("{\"partial\":");
+        transport.answer(A, r -> CompletableFuture.completedFuture(UpstreamResponse.of(200, Map.of(), body)));
+
+        try (RouterResponse r = router.route(chat())) {
+            // the wait's timer, ending at the request's deadline, went on as the body's deadline
+            assertThat(timers.scheduledTasks()).isEqualTo(1);
+            assertThat(timers.pendingTasks()).isEqualTo(1);
+            timers.advance(Duration.ofSeconds(29));
+            assertThat(body.cancelled).isFalse();
+            timers.advance(Duration.ofSeconds(1));
+            assertThat(body.cancelled).isTrue();
+            assertThatThrownBy(() -> r.body().readAllBytes()).hasMessageContaining("timed out after 30000 ms");
+        }
+        assertThat(timers.pendingTasks()).isZero();
+        assertThat(records).singleElement().satisfies(rec -> assertThat(rec.outcome()).isEqualTo(RequestOutcome.TIMEOUT));
+    }
+
+    @Test
     void firstTokenTimeoutMayNotExceedTheRequestTimeout() {
         assertThatThrownBy(() -> RouterConfig.builder().requestTimeout(Duration.ofSeconds(10))
                 .firstTokenTimeout(Duration.ofSeconds(20)).build())

@@ -79,6 +79,11 @@ public final class FakeClock implements Ticker, Scheduler {
         return live.size();
     }
 
+    /** Tasks scheduled so far, run or cancelled or not. */
+    public synchronized long scheduledTasks() {
+        return sequence;
+    }
+
     @Override
     public synchronized Cancellable schedule(Runnable task, Duration delay) {
         return add(task, delay, 0);

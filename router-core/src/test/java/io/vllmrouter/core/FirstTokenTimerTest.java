@@ -1,0 +1,65 @@
+package io.vllmrouter.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vllmrouter.testing.FakeClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The wait for an answer's start, and its hand-over to the body's deadline. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+class FirstTokenTimerTest {
+
+    private final FakeClock clock = new FakeClock();
+    private final CompletableFuture<Object> call = new CompletableFuture<>();
+    private final List<String> ran = new ArrayList<>();
+
+    @Test
+    void aDeadlineHandedOverRunsTheBodysExpiryAndFailsNothing() {
+        FirstTokenTimer t = FirstTokenTimer.start(clock, null, Duration.ofSeconds(5), call);
+        assertThat(t.isDeadline()).isTrue();
+        assertThat(t.handOver(() -> ran.add("expired"))).isTrue();
+
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(ran).containsExactly("expired");
+        assertThat(call).isNotCancelled();
+        assertThat(t.fired()).isFalse();
+        assertThat(clock.scheduledTasks()).isEqualTo(1);
+    }
+
+    @Test
+    void aTimerThatFiredIsNotHandedOver() {
+        FirstTokenTimer t = FirstTokenTimer.start(clock, null, Duration.ofSeconds(5), call);
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(t.fired()).isTrue();
+        assertThat(call).isCancelled();
+        assertThat(t.handOver(() -> ran.add("expired"))).isFalse();
+        clock.advance(Duration.ofSeconds(60));
+        assertThat(ran).isEmpty();
+    }
+
+    @Test
+    void aFirstTokenTimeoutShorterThanTheDeadlineIsNeverHandedOver() {
+        FirstTokenTimer t = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), call);
+        assertThat(t.isDeadline()).isFalse();
+        assertThat(t.handOver(() -> ran.add("expired"))).isFalse();
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(t.fired()).isTrue();
+        assertThat(ran).isEmpty();
+    }
+
+    @Test
+    void cancellingAHandedOverTimerStopsTheExpiry() {
+        FirstTokenTimer t = FirstTokenTimer.start(clock, null, Duration.ofSeconds(5), call);
+        assertThat(t.handOver(() -> ran.add("expired"))).isTrue();
+        t.cancel();
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(ran).isEmpty();
+        assertThat(clock.pendingTasks()).isZero();
+    }
+}
