@@ -16,6 +16,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import io.vllmrouter.api.time.Scheduler;
 import org.slf4j.Logger;
@@ -110,13 +111,25 @@ public final class EventLoops implements AutoCloseable {
 
     /** The event loop the calling thread runs, or the next one of the group. */
     public EventLoop current() {
-        for (EventLoop e : loops) { // once per forwarded request
-            if (e.inEventLoop()) {
-                return e;
-            }
-        }
-        return group.next();
+        EventLoop own = ownLoop.get(); // an index into the loop thread's own table: several times per request
+        return own != null ? own : group.next();
     }
+
+    /**
+     * Each thread's loop, found once per thread. Scanning the loops on every call read the other
+     * loops' state, cache lines their own threads keep writing.
+     */
+    private final FastThreadLocal<EventLoop> ownLoop = new FastThreadLocal<>() {
+        @Override
+        protected EventLoop initialValue() {
+            for (EventLoop e : loops) {
+                if (e.inEventLoop()) {
+                    return e;
+                }
+            }
+            return null;
+        }
+    };
 
     /**
      * Timers on these loops, for {@code VllmRouters.Builder.requestScheduler}: a task scheduled
