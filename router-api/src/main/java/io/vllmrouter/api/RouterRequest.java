@@ -33,9 +33,10 @@ public final class RouterRequest {
     private RouterRequest(Builder b) {
         this.method = b.method;
         this.path = b.path;
-        Map<String, List<String>> copy = new LinkedHashMap<>();
-        b.headers.forEach((k, v) -> copy.put(k, List.copyOf(v)));
-        this.headers = Collections.unmodifiableMap(copy);
+        // The builder's map, whose lists are immutable, is shared until the builder changes again
+        // (then it copies): a request built once, as the proxy does, is not copied.
+        this.headers = Collections.unmodifiableMap(b.headers);
+        b.shared = true;
         this.body = b.body;
         this.requestId = b.requestId;
         this.timeout = b.timeout;
@@ -106,7 +107,10 @@ public final class RouterRequest {
     public static final class Builder {
         private final String method;
         private final String path;
-        private final Map<String, List<String>> headers = new LinkedHashMap<>();
+        /** Each name's values, an immutable list; handed to the request that {@link #build} makes. */
+        private Map<String, List<String>> headers = new LinkedHashMap<>();
+        /** A built request holds {@link #headers}: the next change copies it first. */
+        private boolean shared;
         private byte[] body = new byte[0];
         private String requestId;
         private Duration timeout;
@@ -122,13 +126,31 @@ public final class RouterRequest {
         }
 
         public Builder header(String name, String value) {
-            headers.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(value, "value");
+            ownHeaders().merge(name, List.of(value), Builder::joined);
             return this;
         }
 
         public Builder headers(Map<String, List<String>> all) {
-            all.forEach((k, v) -> headers.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+            Map<String, List<String>> own = ownHeaders();
+            all.forEach((k, v) -> own.merge(Objects.requireNonNull(k, "name"), List.copyOf(v), Builder::joined));
             return this;
+        }
+
+        private Map<String, List<String>> ownHeaders() {
+            if (shared) {
+                headers = new LinkedHashMap<>(headers);
+                shared = false;
+            }
+            return headers;
+        }
+
+        private static List<String> joined(List<String> a, List<String> b) {
+            List<String> all = new ArrayList<>(a.size() + b.size());
+            all.addAll(a);
+            all.addAll(b);
+            return List.copyOf(all);
         }
 
         public Builder body(byte[] body) {
