@@ -21,7 +21,21 @@ final class Headers {
      * so it compares without lower-casing (no allocation).
      */
     static boolean dropped(String name, Set<String> alsoDropped) {
-        // by length first: at most two names to compare
+        // The usual spellings first, one hash lookup (what clients, vLLM and h2 send) ...
+        switch (name) {
+            case "Content-Type", "content-type", "Date", "date", "Server", "server", "Authorization", "authorization",
+                 "Accept", "accept", "User-Agent", "user-agent", "X-Request-Id", "x-request-id",
+                 "Accept-Encoding", "accept-encoding" -> {
+                return !alsoDropped.isEmpty() && alsoDropped.contains(name);
+            }
+            case "Content-Length", "content-length", "Connection", "connection", "Host", "host",
+                 "Transfer-Encoding", "transfer-encoding", "Keep-Alive", "keep-alive" -> {
+                return true;
+            }
+            default -> {
+            }
+        }
+        // ... then any case, by length: at most two names to compare
         boolean hop = switch (name.length()) {
             case 2 -> name.equalsIgnoreCase("te");
             case 4 -> name.equalsIgnoreCase("host");
@@ -41,23 +55,46 @@ final class Headers {
     static Set<String> connectionTokens(Map<String, List<String>> headers) {
         Set<String> out = null;
         for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            if (e.getKey().equalsIgnoreCase("connection")) {
+            String name = e.getKey();
+            if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
                 for (String v : e.getValue()) {
-                    for (String token : v.split(",")) {
-                        String t = token.trim();
-                        // keep-alive is dropped by name anyway, and close names no header: the
-                        // usual Connection values leave the set empty
-                        if (!t.isEmpty() && !t.equalsIgnoreCase("keep-alive") && !t.equalsIgnoreCase("close")) {
-                            if (out == null) {
-                                out = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-                            }
-                            out.add(t);
-                        }
-                    }
+                    out = tokens(v, out);
                 }
             }
         }
         return out == null ? Set.of() : out;
+    }
+
+    /**
+     * Adds the comma-separated tokens of {@code v} to {@code out} (made when first needed), except
+     * keep-alive (dropped by name anyway) and close (names no header): the usual Connection values
+     * leave it untouched, and nothing is allocated for them.
+     */
+    private static Set<String> tokens(String v, Set<String> out) {
+        int i = 0;
+        int n = v.length();
+        while (i < n) {
+            int comma = v.indexOf(',', i);
+            int end = comma < 0 ? n : comma;
+            int from = i;
+            int to = end;
+            while (from < to && v.charAt(from) <= ' ') {
+                from++;
+            }
+            while (to > from && v.charAt(to - 1) <= ' ') {
+                to--;
+            }
+            int len = to - from;
+            if (len > 0 && !(len == 10 && v.regionMatches(true, from, "keep-alive", 0, 10))
+                    && !(len == 5 && v.regionMatches(true, from, "close", 0, 5))) {
+                if (out == null) {
+                    out = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+                }
+                out.add(v.substring(from, to));
+            }
+            i = end + 1;
+        }
+        return out;
     }
 
     /**

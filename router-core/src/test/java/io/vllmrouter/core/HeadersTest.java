@@ -30,6 +30,18 @@ class HeadersTest {
         }
         assertThat(Headers.dropped("X-Hop", Headers.connectionTokens(headers("Connection", "keep-alive, x-HOP")))).isTrue();
         assertThat(Headers.connectionTokens(headers("Connection", "Keep-Alive", "connection", "close"))).isEmpty();
+        assertThat(Headers.connectionTokens(headers("connection", " close ,, keep-ALIVE,X-a , x-b,,")))
+                .containsExactlyInAnyOrder("X-a", "x-b");
+        assertThat(Headers.connectionTokens(headers("Connection", "closed, keep-alive2"))).containsExactlyInAnyOrder("closed", "keep-alive2");
+        // the usual spellings, looked up first, say the same as the rule for any case
+        for (String name : List.of("Content-Type", "content-type", "Date", "Server", "Authorization", "accept",
+                "User-Agent", "x-request-id", "Accept-Encoding")) {
+            assertThat(Headers.dropped(name, Set.of())).as(name).isFalse();
+            assertThat(Headers.dropped(name, Headers.connectionTokens(headers("Connection", name.toUpperCase())))).as(name).isTrue();
+        }
+        for (String name : List.of("Content-Length", "content-length", "connection", "Host", "transfer-encoding", "Keep-Alive")) {
+            assertThat(Headers.dropped(name, Set.of())).as(name).isTrue();
+        }
     }
 
     @Test
