@@ -33,6 +33,8 @@ final class PathGuard {
         if (rawPath.indexOf("//") >= 0) {
             return "empty path segment (//)";
         }
+        boolean percent = false;
+        boolean dot = false;
         for (int i = 0; i < rawPath.length(); i++) {
             char c = rawPath.charAt(i);
             if (c < 0x20 || c == 0x7f || c == '\\') {
@@ -41,6 +43,11 @@ final class PathGuard {
             if (c == '#') {
                 return "fragment (#) in request target";
             }
+            percent |= c == '%';
+            dot |= c == '.';
+        }
+        if (!percent && !dot) {
+            return null; // nothing encoded and no dot segment: the usual path, e.g. /v1/chat/completions
         }
         String lower = rawPath.toLowerCase(Locale.ROOT);
         if (lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00")) {
