@@ -204,6 +204,8 @@ class RunAndCheckConfigTest {
         assertThat(out.toString()).contains("vllm-router stopped");
 
         String structured = Files.readString(logs.resolve("vllm-router-structured.log"));
+        assertThat(structured).endsWith("}\n");
+        assertThat(structured.lines()).allSatisfy(line -> assertThat(line).startsWith("{\"ts\":").endsWith("}"));
         assertThat(structured.lines()).anySatisfy(line -> assertThat(line)
                 .contains("\"model\":\"llama\"").contains("\"status\":200").contains("\"backend\":\"" + url() + "\""));
         assertThat(logs.resolve("vllm-router.log")).exists();
