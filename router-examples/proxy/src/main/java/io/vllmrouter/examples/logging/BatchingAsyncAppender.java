@@ -12,14 +12,15 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * Writes log events on a logging thread, in batches: the proxy's event loops only queue the event
- * (never blocking; a full queue drops it), and the logging thread writes what has gathered every
+ * (never blocking, no lock: a lock-free queue bounded by a counter; a full queue drops it), and the logging thread writes what has gathered every
  * {@code batchMillis} (default 5) and then flushes once, instead of waking and flushing once per
  * line. Set the file appenders it feeds to {@code immediateFlush=false}: this appender flushes them
  * after each batch, so a line reaches the file at most {@code batchMillis} after it was logged. An
@@ -32,7 +33,9 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
     private final AtomicBoolean idle = new AtomicBoolean();
     private int queueSize = 8192;
     private long batchMillis = 5;
-    private volatile ArrayBlockingQueue<ILoggingEvent> queue;
+    private final ConcurrentLinkedQueue<ILoggingEvent> queue = new ConcurrentLinkedQueue<>();
+    /** Events in {@link #queue}: an append beyond {@link #queueSize} is dropped. */
+    private final AtomicInteger queued = new AtomicInteger();
     private volatile Thread worker;
 
     public void setQueueSize(int queueSize) {
@@ -52,7 +55,6 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
             addError("queueSize must be at least 1, not " + queueSize);
             return;
         }
-        queue = new ArrayBlockingQueue<>(queueSize);
         Thread t = new Thread(this::run, "log-writer-" + getName());
         t.setDaemon(true);
         worker = t;
@@ -63,7 +65,12 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
     @Override
     protected void append(ILoggingEvent event) {
         event.prepareForDeferredProcessing();
-        if (queue.offer(event) && idle.get() && idle.compareAndSet(true, false)) {
+        if (queued.incrementAndGet() > queueSize) {
+            queued.decrementAndGet(); // full: the disk cannot keep up, the line is dropped
+            return;
+        }
+        queue.offer(event);
+        if (idle.get() && idle.compareAndSet(true, false)) {
             LockSupport.unpark(worker);
         }
     }
@@ -71,7 +78,7 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
     private void run() {
         List<ILoggingEvent> batch = new ArrayList<>();
         while (isStarted()) {
-            queue.drainTo(batch);
+            drainTo(batch);
             if (batch.isEmpty()) {
                 idle.set(true);
                 if (queue.isEmpty() && isStarted()) {
@@ -83,8 +90,17 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
             write(batch);
             LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(batchMillis));
         }
-        queue.drainTo(batch);
+        drainTo(batch);
         write(batch);
+    }
+
+    private void drainTo(List<ILoggingEvent> batch) {
+        int before = batch.size();
+        ILoggingEvent e;
+        while ((e = queue.poll()) != null) {
+            batch.add(e);
+        }
+        queued.addAndGet(before - batch.size());
     }
 
     private void write(List<ILoggingEvent> batch) {

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BatchingAsyncAppenderTest {
 
     /** An in-memory "file" that tells when it is flushed. */
-    static final class FlushSignal extends ByteArrayOutputStream {
+    static class FlushSignal extends ByteArrayOutputStream {
         volatile CountDownLatch flushed = new CountDownLatch(1);
 
         @Override
@@ -33,6 +33,10 @@ class BatchingAsyncAppenderTest {
     }
 
     private static BatchingAsyncAppender start(LoggerContext context, FlushSignal sink) {
+        return start(context, sink, 8192);
+    }
+
+    private static BatchingAsyncAppender start(LoggerContext context, java.io.OutputStream sink, int queueSize) {
         context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
         context.start();
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
@@ -50,6 +54,7 @@ class BatchingAsyncAppenderTest {
         async.setContext(context);
         async.setName("ASYNC");
         async.setBatchMillis(1);
+        async.setQueueSize(queueSize);
         async.addAppender(out);
         async.start();
         Logger logger = context.getLogger("test");
@@ -90,4 +95,56 @@ class BatchingAsyncAppenderTest {
         async.stop();
         assertThat(sink.text()).isEqualTo(expected.toString());
     }
+
+    @Test
+    void aFullQueueDropsLinesInsteadOfBlockingTheLogger() throws Exception {
+        LoggerContext context = new LoggerContext();
+        CountDownLatch writing = new CountDownLatch(1);
+        CountDownLatch disk = new CountDownLatch(1);
+        FlushSignal sink = new FlushSignal() {
+            @Override
+            public void write(byte[] b, int off, int len) {
+                writing.countDown();
+                try {
+                    disk.await(); // a disk that cannot keep up
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.write(b, off, len);
+            }
+        };
+        BatchingAsyncAppender async = start(context, sink, 10);
+        context.getLogger("test").info("first");
+        assertThat(writing.await(5, TimeUnit.SECONDS)).isTrue(); // the writer holds it, stuck on the disk
+        for (int i = 0; i < 25; i++) {
+            context.getLogger("test").info("line {}", i); // returns at once: 10 queued, 15 dropped
+        }
+        disk.countDown();
+        async.stop();
+        StringBuilder expected = new StringBuilder("first\n");
+        for (int i = 0; i < 10; i++) {
+            expected.append("line ").append(i).append('\n');
+        }
+        assertThat(sink.text()).isEqualTo(expected.toString());
+
+        // room again once written
+        LoggerContext again = new LoggerContext();
+        FlushSignal sink2 = new FlushSignal();
+        BatchingAsyncAppender async2 = start(again, sink2, 10);
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 10; i++) {
+                again.getLogger("test").info("r{} {}", round, i);
+            }
+            while (true) { // until this round is written, woken by each flush
+                sink2.flushed = new CountDownLatch(1);
+                if (sink2.text().lines().count() == 10L * (round + 1)) {
+                    break;
+                }
+                assertThat(sink2.flushed.await(5, TimeUnit.SECONDS)).isTrue();
+            }
+        }
+        async2.stop();
+        assertThat(sink2.text().lines()).hasSize(30);
+    }
+
 }
