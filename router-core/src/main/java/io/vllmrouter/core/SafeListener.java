@@ -16,15 +16,20 @@ final class SafeListener implements RouterListener {
 
     private final RouterListener[] listeners;
     /**
-     * Those that hear a request's start and its attempts (the events of every request that most
-     * listeners leave to the interface's empty default): the others are not called for them.
+     * Those that hear each event of every request (a request's start and end, its attempts and
+     * retries), which many listeners leave to the interface's empty default: the others are not
+     * called for them.
      */
+    private final RouterListener[] requestComplete;
+    private final RouterListener[] retry;
     private final RouterListener[] requestStart;
     private final RouterListener[] attemptStart;
     private final RouterListener[] attemptEnd;
 
     private SafeListener(List<RouterListener> listeners) {
         this.listeners = listeners.toArray(new RouterListener[0]);
+        this.requestComplete = hearing(listeners, "onRequestComplete", RequestRecord.class);
+        this.retry = hearing(listeners, "onRetry", String.class, String.class, String.class);
         this.requestStart = hearing(listeners, "onRequestStart", String.class, String.class,
                 io.vllmrouter.api.RouterRequest.class);
         this.attemptStart = hearing(listeners, "onAttemptStart", String.class, String.class, int.class,
@@ -72,7 +77,7 @@ final class SafeListener implements RouterListener {
 
     @Override
     public void onRequestComplete(RequestRecord r) {
-        for (RouterListener l : listeners) {
+        for (RouterListener l : requestComplete) {
             try {
                 l.onRequestComplete(r);
             } catch (RuntimeException e) {
@@ -117,7 +122,7 @@ final class SafeListener implements RouterListener {
 
     @Override
     public void onRetry(String requestId, String failedBackend, String reason) {
-        for (RouterListener l : listeners) {
+        for (RouterListener l : retry) {
             try {
                 l.onRetry(requestId, failedBackend, reason);
             } catch (RuntimeException e) {
