@@ -47,7 +47,21 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
     private static final int STREAM = 1;
     private static final int PUBLISHER = 2;
 
-    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    /**
+     * Chunks and the end for a reader, made on first use ({@link #queue()}): a published body (the
+     * proxy's) never queues, and saves the queue and its locks per request.
+     */
+    private volatile LinkedBlockingQueue<Object> queue;
+    private static final java.lang.invoke.VarHandle QUEUE;
+
+    static {
+        try {
+            QUEUE = java.lang.invoke.MethodHandles.lookup().findVarHandle(StreamingBody.class, "queue",
+                    LinkedBlockingQueue.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private final EndListener listener;
     /** Times the chunks for the backend's speed estimate; null when not timed. */
     private final StreamTiming timing;
@@ -128,7 +142,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         }
         Flow.Subscriber<? super BodyChunk> d = downstream;
         if (d == null) {
-            queue.offer(item);
+            queue().offer(item);
             if (closed.get()) {
                 releaseQueued(); // closed meanwhile: nobody will read it
             }
@@ -149,7 +163,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
             end(Outcome.FAILED, t);
             signalDownstream(t);
         } else {
-            queue.offer(t);
+            queue().offer(t);
         }
     }
 
@@ -160,7 +174,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
             end(Outcome.COMPLETED, null);
             signalDownstream(EOF);
         } else {
-            queue.offer(EOF);
+            queue().offer(EOF);
         }
     }
 
@@ -281,7 +295,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
             }
             Object next;
             try {
-                next = queue.take();
+                next = queue().take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while reading the response body");
@@ -301,6 +315,18 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         }
     }
 
+    /** The queue, made by whichever thread needs it first. */
+    private LinkedBlockingQueue<Object> queue() {
+        LinkedBlockingQueue<Object> q = queue;
+        if (q == null) {
+            LinkedBlockingQueue<Object> made = new LinkedBlockingQueue<>();
+            @SuppressWarnings("unchecked")
+            LinkedBlockingQueue<Object> won = (LinkedBlockingQueue<Object>) QUEUE.compareAndExchange(this, null, made);
+            q = won == null ? made : won;
+        }
+        return q;
+    }
+
     private void releaseChunk() {
         BodyChunk c = chunk;
         if (c != null) {
@@ -315,12 +341,12 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
      */
     private void releaseQueued() {
         Object o;
-        while ((o = queue.poll()) != null) {
+        while ((o = queue().poll()) != null) {
             if (o instanceof BodyChunk c) {
                 c.release();
             }
         }
-        queue.offer(Closed.MARK);
+        queue().offer(Closed.MARK);
     }
 
     private int terminalResult() throws IOException {
@@ -394,7 +420,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         if (downstream != null) {
             signalDownstream(e);
         } else {
-            queue.offer(e);
+            queue().offer(e);
         }
         cancelUpstream();
     }
