@@ -16,6 +16,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import io.vllmrouter.api.time.Scheduler;
@@ -23,8 +24,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -48,16 +47,11 @@ public final class EventLoops implements AutoCloseable {
     static final String EPOLL_PROPERTY = "vllmrouter.netty.epoll";
 
     private final EventLoopGroup group;
-    /** The group's loops, scanned by {@link #current()} without an iterator. */
-    private final EventLoop[] loops;
     private final boolean epoll;
     private final int threads;
 
     private EventLoops(EventLoopGroup group, boolean epoll, int threads) {
         this.group = group;
-        List<EventLoop> all = new ArrayList<>();
-        group.forEach(e -> all.add((EventLoop) e));
-        this.loops = all.toArray(new EventLoop[0]);
         this.epoll = epoll;
         this.threads = threads;
     }
@@ -122,9 +116,9 @@ public final class EventLoops implements AutoCloseable {
     private final FastThreadLocal<EventLoop> ownLoop = new FastThreadLocal<>() {
         @Override
         protected EventLoop initialValue() {
-            for (EventLoop e : loops) {
+            for (EventExecutor e : group) {
                 if (e.inEventLoop()) {
-                    return e;
+                    return (EventLoop) e;
                 }
             }
             return null;
