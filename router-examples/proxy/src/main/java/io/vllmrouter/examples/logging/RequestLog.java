@@ -38,12 +38,16 @@ public final class RequestLog implements RouterListener {
     private final boolean everyRequest;
 
     public RequestLog() {
-        this(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now, true);
+        this(true);
     }
 
     /** A request log that writes no line per request: only the WARN of an answer cut short, and retries at DEBUG. */
     public static RequestLog warningsOnly() {
-        return new RequestLog(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now, false);
+        return new RequestLog(false);
+    }
+
+    private RequestLog(boolean everyRequest) {
+        this(LoggerFactory.getLogger(STRUCTURED_LOGGER), LoggerFactory.getLogger(ACCESS_LOGGER), Instant::now, everyRequest);
     }
 
     RequestLog(Logger structured, Logger access, Supplier<Instant> clock, boolean everyRequest) {
