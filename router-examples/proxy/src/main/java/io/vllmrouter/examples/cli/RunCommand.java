@@ -347,8 +347,7 @@ public final class RunCommand implements Callable<Integer> {
 
     /** The per-request log, or only its warnings with {@code --no-request-log} or {@code REQUEST_LOG=false}. */
     private RequestLog requestLog() {
-        String v = env.get("REQUEST_LOG");
-        boolean everyRequest = !noRequestLog && (v == null || v.isBlank() || Settings.bool(false, env, "REQUEST_LOG"));
+        boolean everyRequest = !noRequestLog && Settings.bool(env, "REQUEST_LOG", true);
         return everyRequest ? new RequestLog() : RequestLog.warningsOnly();
     }
 

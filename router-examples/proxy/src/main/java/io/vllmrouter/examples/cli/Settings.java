@@ -40,12 +40,14 @@ final class Settings {
     }
 
     static boolean bool(boolean flag, Map<String, String> env, String envName) {
-        if (flag) {
-            return true;
-        }
+        return flag || bool(env, envName, false);
+    }
+
+    /** The environment variable {@code envName} as true or false, {@code absent} when unset or blank. */
+    static boolean bool(Map<String, String> env, String envName, boolean absent) {
         String v = env.get(envName);
         if (v == null || v.isBlank()) {
-            return false;
+            return absent;
         }
         switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "true": case "1": case "yes": case "on":
