@@ -26,16 +26,18 @@ final class SafeListener implements RouterListener {
     private final RouterListener[] attemptStart;
     private final RouterListener[] attemptEnd;
 
+    /** The parameters of the attempt events, to find which listeners override them. */
+    private static final Class<?>[] ATTEMPT_START = {String.class, String.class, int.class, java.util.function.BiConsumer.class};
+    private static final Class<?>[] ATTEMPT_END = {String.class, String.class, int.class, int.class, String.class};
+
     private SafeListener(List<RouterListener> listeners) {
         this.listeners = listeners.toArray(new RouterListener[0]);
         this.requestComplete = hearing(listeners, "onRequestComplete", RequestRecord.class);
         this.retry = hearing(listeners, "onRetry", String.class, String.class, String.class);
         this.requestStart = hearing(listeners, "onRequestStart", String.class, String.class,
                 io.vllmrouter.api.RouterRequest.class);
-        this.attemptStart = hearing(listeners, "onAttemptStart", String.class, String.class, int.class,
-                java.util.function.BiConsumer.class);
-        this.attemptEnd = hearing(listeners, "onAttemptEnd", String.class, String.class, int.class, int.class,
-                String.class);
+        this.attemptStart = hearing(listeners, "onAttemptStart", ATTEMPT_START);
+        this.attemptEnd = hearing(listeners, "onAttemptEnd", ATTEMPT_END);
     }
 
     private static RouterListener[] hearing(List<RouterListener> listeners, String method, Class<?>... params) {
@@ -59,8 +61,7 @@ final class SafeListener implements RouterListener {
         if (l instanceof SafeListener s) {
             return s.attemptStart.length > 0 || s.attemptEnd.length > 0;
         }
-        return overrides(l, "onAttemptStart", String.class, String.class, int.class, java.util.function.BiConsumer.class)
-                || overrides(l, "onAttemptEnd", String.class, String.class, int.class, int.class, String.class);
+        return overrides(l, "onAttemptStart", ATTEMPT_START) || overrides(l, "onAttemptEnd", ATTEMPT_END);
     }
 
     /** {@code listeners} guarded, in order; a no-op listener when there are none. */
