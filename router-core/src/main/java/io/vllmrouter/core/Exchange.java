@@ -406,7 +406,7 @@ final class Exchange {
                 resuming == null ? Headers.contentLength(resp.headers()) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
         Runnable expire = () -> body.expire("request timed out after " + timeout.toMillis() + " ms");
-        if (timer != null && timer.isDeadline() && timer.handOver(expire)) {
+        if (timer != null && timer.handOver(expire)) {
             deadline[0] = timer::cancel;    // the wait's timer ends at the same deadline: one task, not two
         } else {
             long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
