@@ -146,7 +146,8 @@ public final class ProxyContext {
         }
     }
 
-    long bufferedResponseBytes() {
+    /** Response bytes held for clients now: taken from a backend, not yet taken by a client's socket. */
+    public long bufferedResponseBytes() {
         return buffered.get();
     }
 

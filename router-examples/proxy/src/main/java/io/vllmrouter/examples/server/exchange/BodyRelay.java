@@ -5,8 +5,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.buffer.Unpooled;
@@ -33,6 +35,9 @@ import java.util.concurrent.TimeUnit;
  * ending, a deadline, or the backend failing. So a cut never hands a chunk still queued for a slow
  * client back to the pool (where another request's bytes would take its place).
  *
+ * <p>Any other body's head waits for the body's first chunk, so that an answer that came in one read
+ * (a plain completion, as a rule) leaves in one write: head, body and end together.
+ *
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
  * closed without the end of the body, within {@link ProxyOptions#cutStreamGrace} (5 s) even if the
@@ -53,6 +58,10 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
     private volatile Flow.Subscription subscription;
     private boolean done;
     private boolean flushPending;
+    /** Not an event stream: the head, until it leaves with the body's first chunk or its end. */
+    private HttpResponse heldHead;
+    /** The body's first chunk, held with the head until the end follows or the next flush; this relay's. */
+    private ByteBuf heldBody;
 
     BodyRelay(ChannelHandlerContext ctx, ProxyContext context, ProxyExchange exchange, RouterResponse response,
               boolean sse) {
@@ -63,14 +72,21 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         this.tail = sse ? new SseTail() : null;
     }
 
-    /** Writes the head and starts the body; an event stream's head leaves at once. */
+    /**
+     * Starts the answer with its head and subscribes to the body. An event stream's head leaves at
+     * once, before its first event; any other answer's leaves with the first part of its body (with
+     * all of it when it came in one read), in one write to the client's socket.
+     */
     void start(HttpResponse head) {
-        ctx.write(head);
-        response.bodyPublisher().subscribe(this);
         if (tail != null) {
             // The client sees the stream open before the first event, but events the backend sent
             // with its headers (already read) leave in the same write.
+            ctx.write(head);
+            response.bodyPublisher().subscribe(this);
             flushSoon();
+        } else {
+            heldHead = head;
+            response.bodyPublisher().subscribe(this);
         }
     }
 
@@ -113,6 +129,20 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         }
         long n = buf.readableBytes();
         context.buffered(n);
+        if (heldHead != null) {
+            if (heldBody == null) {
+                heldBody = buf; // with the head, and with the end if it follows before the flush
+                flushSoon();
+                return;
+            }
+            writeHeld(); // only if a publisher sent more than was asked for
+        }
+        writeContent(buf, n);
+        flushSoon();
+    }
+
+    /** A chunk of the body; the next is asked for once the client's socket took it. */
+    private void writeContent(ByteBuf buf, long n) {
         ctx.write(new DefaultHttpContent(buf)).addListener(f -> {
             context.buffered(-n);
             if (f.isSuccess()) {
@@ -125,7 +155,28 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
                 ctx.close();
             }
         });
-        flushSoon();
+    }
+
+    /** The head held back, and the chunk held with it: the body did not end in the same read. */
+    private void writeHeld() {
+        HttpResponse head = heldHead;
+        ByteBuf body = heldBody;
+        heldHead = null;
+        heldBody = null;
+        ctx.write(head);
+        if (body != null) {
+            writeContent(body, body.readableBytes());
+        }
+    }
+
+    /** Drops what was held back unwritten (the answer failed or the client left); the held chunk is released here, once. */
+    private void dropHeld() {
+        heldHead = null;
+        if (heldBody != null) {
+            context.buffered(-heldBody.readableBytes());
+            heldBody.release();
+            heldBody = null;
+        }
     }
 
     /** The chunk's bytes as a buffer this relay owns: the transport's own, or a copy of someone else's. */
@@ -153,6 +204,9 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
             flushPending = true;
             ctx.executor().execute(() -> {
                 flushPending = false;
+                if (heldHead != null && heldBody != null) {
+                    writeHeld(); // the body goes on after this read: the head and its first part leave now
+                }
                 ctx.flush();
             });
         }
@@ -164,6 +218,21 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         }
         done = true;
         exchange.end();
+        if (heldHead != null) {
+            // The whole answer came before a flush: one write.
+            ByteBuf body = heldBody == null ? Unpooled.EMPTY_BUFFER : heldBody;
+            long n = body.readableBytes();
+            HttpResponse head = heldHead;
+            heldHead = null;
+            heldBody = null;
+            ctx.write(new DefaultFullHttpResponse(head.protocolVersion(), head.status(), body, head.headers(),
+                    EmptyHttpHeaders.INSTANCE)).addListener(f -> {
+                        context.buffered(-n);
+                        response.close();
+                    });
+            flushSoon();
+            return;
+        }
         ByteBuf rest = tail == null ? null : tail.rest();
         LastHttpContent last = rest == null ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(rest);
         ctx.write(last).addListener(f -> response.close());
@@ -185,6 +254,7 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         response.close();
         exchange.end();
         if (tail == null) {
+            dropHeld();
             ctx.close();
             return;
         }
@@ -219,6 +289,7 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         if (tail != null) {
             tail.discard();
         }
+        dropHeld();
         Flow.Subscription s = subscription;
         if (s != null) {
             s.cancel();

@@ -10,7 +10,9 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -101,6 +103,7 @@ class BodyRelayTest {
     private final EmbeddedChannel channel = new EmbeddedChannel(client, new ChannelInboundHandlerAdapter());
     private final Answer answer = new Answer();
     private final List<ByteBuf> pooled = new ArrayList<>();
+    private ProxyContext context;
 
     @AfterEach
     void tearDown() {
@@ -112,13 +115,22 @@ class BodyRelayTest {
     }
 
     private BodyRelay relay() {
+        return relay(true);
+    }
+
+    private BodyRelay relay(boolean sse) {
         ChannelHandlerContext ctx = channel.pipeline().lastContext();
         ProxyContext context = new ProxyContext(null, ProxyOptions.builder().build());
         ProxyExchange x = new ProxyExchange(context, new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
                 "/v1/chat/completions"), "/v1/chat/completions", "/v1/chat/completions", null);
-        BodyRelay relay = new BodyRelay(ctx, context, x, answer, true);
-        relay.start(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
-        channel.runPendingTasks();
+        BodyRelay relay = new BodyRelay(ctx, context, x, answer, sse);
+        DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set("Content-Type", sse ? "text/event-stream" : "application/json");
+        relay.start(head);
+        if (sse) {
+            channel.runPendingTasks();
+        }
+        this.context = context;
         return relay;
     }
 
@@ -228,5 +240,78 @@ class BodyRelayTest {
         channel.runPendingTasks();
         assertThat(late.buf().refCnt()).as("a chunk after the end is released at once").isZero();
         assertThat(client.messages).isEmpty();
+    }
+
+    @Test
+    void aPlainAnswerThatCameInOneReadLeavesInOneWrite() {
+        relay(false);
+        NettyChunk c = chunk("{\"id\":\"mine\"}");
+        answer.body.onNext(c);
+        assertThat(client.messages).as("the head waits for the rest of the read").isEmpty();
+        answer.body.onComplete();
+        channel.runPendingTasks();
+
+        assertThat(client.messages).hasSize(1);
+        assertThat(client.messages.get(0)).isInstanceOf(FullHttpResponse.class);
+        FullHttpResponse whole = (FullHttpResponse) client.messages.get(0);
+        assertThat(whole.headers().get("Content-Type")).isEqualTo("application/json");
+        assertThat(client.seen.toString()).isEqualTo("{\"id\":\"mine\"}");
+        assertThat(context.bufferedResponseBytes()).as("held for the client until written").isEqualTo(13);
+        assertThat(answer.closed).as("closed once written").isFalse();
+        client.drain(true);
+        assertThat(c.buf().refCnt()).as("released by the write, once").isZero();
+        assertThat(context.bufferedResponseBytes()).isZero();
+        assertThat(answer.closed).isTrue();
+    }
+
+    @Test
+    void aPlainAnswerThatGoesOnLeavesItsHeadWithItsFirstPart() {
+        relay(false);
+        channel.runPendingTasks();
+        assertThat(client.messages).as("the head waits for the body (a backend may send them apart)").isEmpty();
+
+        answer.body.onNext(chunk("{\"part\":1,"));
+        channel.runPendingTasks();
+        assertThat(client.messages).hasSize(2);
+        assertThat(client.messages.get(0)).isInstanceOf(HttpResponse.class).isNotInstanceOf(FullHttpResponse.class);
+        assertThat(client.seen.toString()).isEqualTo("{\"part\":1,");
+        assertThat(answer.requested).as("the next part waits for the client").isEqualTo(1);
+        client.drain(true);
+        assertThat(answer.requested).isEqualTo(2);
+        answer.body.onNext(chunk("\"end\":true}"));
+        answer.body.onComplete();
+        channel.runPendingTasks();
+        assertThat(client.seen.toString()).isEqualTo("{\"part\":1,\"end\":true}");
+        assertThat(client.messages.get(client.messages.size() - 1)).isInstanceOf(LastHttpContent.class);
+        client.drain(true);
+        assertThat(answer.closed).isTrue();
+    }
+
+    @Test
+    void aHeadAndChunkHeldForTheFlushAreDroppedOnceWhenTheClientLeaves() {
+        BodyRelay relay = relay(false);
+        NettyChunk c = chunk("{\"id\":\"mine\"}");
+        answer.body.onNext(c);
+        relay.clientGone();
+        channel.runPendingTasks();
+
+        assertThat(client.messages).as("nothing written after the client left").isEmpty();
+        assertThat(c.buf().refCnt()).as("the held chunk released once").isZero();
+        assertThat(context.bufferedResponseBytes()).isZero();
+        assertThat(answer.cancelled).isTrue();
+    }
+
+    @Test
+    void aPlainAnswerCutBeforeTheFlushClosesWithoutAnyOfIt() {
+        relay(false);
+        NettyChunk c = chunk("{\"id\":");
+        answer.body.onNext(c);
+        answer.body.onError(new IOException("the backend reset the connection"));
+        channel.runPendingTasks();
+
+        assertThat(client.messages).as("a cut answer never looks complete").isEmpty();
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(c.buf().refCnt()).isZero();
+        assertThat(context.bufferedResponseBytes()).isZero();
     }
 }
