@@ -7,7 +7,6 @@ import io.vllmrouter.api.InvalidRequestException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.spi.RequestSize;
 import java.io.IOException;
-import java.util.Locale;
 
 /**
  * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
@@ -111,8 +110,17 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
         return otherwise;
     }
 
-    private static boolean isJson(String contentType) {
-        return contentType == null || contentType.toLowerCase(Locale.ROOT).contains("json");
+    /** No type, or one that names JSON in any case ({@code application/json}, {@code application/vnd.x+JSON}). */
+    static boolean isJson(String contentType) {
+        if (contentType == null) {
+            return true;
+        }
+        for (int i = 0, last = contentType.length() - 4; i <= last; i++) {
+            if (contentType.regionMatches(true, i, "json", 0, 4)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Jackson's " (start marker at [Source: REDACTED (`...` disabled); line: 1, column: 25])" in a caller's words. */
