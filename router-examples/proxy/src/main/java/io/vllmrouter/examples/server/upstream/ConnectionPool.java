@@ -11,6 +11,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.vllmrouter.examples.server.EventLoops;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -36,8 +38,20 @@ final class ConnectionPool {
     private final Bootstrap bootstrap;
     private final Map<String, ArrayDeque<Idle>> idle = new HashMap<>();
     private volatile boolean closed;
-    /** Idle connections, for tests; written on the loop, read anywhere as an estimate. */
-    volatile int idleCount;
+    /**
+     * Idle connections, for tests and {@code /health}: written on the loop in opaque mode (a plain
+     * store, no fence per request), read anywhere as an estimate through {@link #idleCount()}.
+     */
+    private int idleCount;
+    private static final VarHandle IDLE_COUNT;
+
+    static {
+        try {
+            IDLE_COUNT = MethodHandles.lookup().findVarHandle(ConnectionPool.class, "idleCount", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     ConnectionPool(EventLoop loop, EventLoops loops, Duration connectTimeout) {
         this.loop = loop;
@@ -84,7 +98,7 @@ final class ConnectionPool {
         long now = System.nanoTime();
         Idle i;
         while ((i = q.pollLast()) != null) {
-            idleCount--;
+            countIdle(-1);
             if (i.channel.isActive() && now - i.since < IDLE_MILLIS * 1_000_000L) {
                 return i.channel; // its pending read will take the response
             }
@@ -104,7 +118,7 @@ final class ConnectionPool {
             return;
         }
         idle.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(new Idle(ch, System.nanoTime()));
-        idleCount++;
+        countIdle(1);
         ch.read(); // a read pending while idle sees the backend close it (stray bytes close it too)
     }
 
@@ -112,7 +126,7 @@ final class ConnectionPool {
     void forget(Channel ch) {
         for (ArrayDeque<Idle> q : idle.values()) {
             if (q.removeIf(i -> i.channel == ch)) {
-                idleCount--;
+                countIdle(-1);
                 return;
             }
         }
@@ -127,7 +141,17 @@ final class ConnectionPool {
             }
             q.clear();
         }
-        idleCount = 0;
+        IDLE_COUNT.setOpaque(this, 0);
+    }
+
+    /** Changes the idle count; on the loop only. */
+    private void countIdle(int delta) {
+        IDLE_COUNT.setOpaque(this, idleCount + delta);
+    }
+
+    /** The idle connections now, read from any thread. */
+    int idleCount() {
+        return (int) IDLE_COUNT.getOpaque(this);
     }
 
     private record Idle(Channel channel, long since) {

@@ -120,7 +120,7 @@ public final class NettyTransport implements Transport {
     public int idleConnections() {
         int n = 0;
         for (ConnectionPool p : pools.values()) {
-            n += p.idleCount; // read across threads: an estimate
+            n += p.idleCount(); // read across threads: an estimate
         }
         return n;
     }
