@@ -21,12 +21,21 @@
 #   TARGETS="haproxy netty" router-examples/benchmarks/bench/overhead.sh   # HAProxy against the Netty floor alone
 #   HAPROXY_THREADS=1 ROUTER_ARGS="--io-threads 1" FLOOR_THREADS=1 router-examples/benchmarks/bench/overhead.sh   # one thread each
 #   LOGS=off router-examples/benchmarks/bench/overhead.sh   # neither HAProxy nor the router logs requests
+#   ROUNDS=3 router-examples/benchmarks/bench/overhead.sh   # three rounds of every target in turn, pooled
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
 set -euo pipefail
 
 DURATION="${DURATION:-10}"
+# With ROUNDS=N each mode runs every target N times in turn (direct, haproxy, netty, router, then
+# again): req/s and CPU per request are pooled over the rounds, p50 and p99 are their medians, and
+# each round's router/HAProxy ratios are printed too. A burst of load from elsewhere on a shared
+# machine then falls on one round of one target, not on the whole comparison.
+ROUNDS="${ROUNDS:-1}"
+case $ROUNDS in
+  '' | *[!0-9]* | 0) echo "overhead.sh: ROUNDS=$ROUNDS (expected a whole number, 1 or more)" >&2; exit 2 ;;
+esac
 CONNS="${CONNS:-64}"
 THREADS="${THREADS:-2}"
 # The JIT compiles the streamed path late when wrk, nginx and the router share two busy cores: with
@@ -254,8 +263,10 @@ per_request() {
 # The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
 # HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
 declare -A RPS MBS P50 P99 ERR CPU USR SYS
-run() { # name port script seconds
-  local out cpids before after reqs bu bs au as
+# pooled over the rounds: requests, seconds, CPU ticks, megabytes; p50 and p99 of each round
+declare -A N SECS TU TS MB P50S P99S RRPS RCPU
+run() { # name port script seconds [round]
+  local out cpids before after reqs bu bs au as k="$1-$3"
   case $1 in
     direct) cpids="$(pgrep -P "${pids[0]}" | tr '\n' ' ')" ;;
     haproxy) cpids="${pids[1]}" ;;
@@ -271,17 +282,33 @@ run() { # name port script seconds
   reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
   read -r bu bs <<<"$before"
   read -r au as <<<"$after"
-  CPU[$1-$3]="$(per_request $((au + as - bu - bs)) "$reqs")"
-  USR[$1-$3]="$(per_request $((au - bu)) "$reqs")"
-  SYS[$1-$3]="$(per_request $((as - bs)) "$reqs")"
-  RPS[$1-$3]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
-  MBS[$1-$3]="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")"
-  P50[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")"
-  P99[$1-$3]="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")"
-  ERR[$1-$3]="$(echo "$out" | awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }')"
+  N[$k]=$(( ${N[$k]:-0} + ${reqs:-0} ))
+  SECS[$k]=$(( ${SECS[$k]:-0} + $4 ))
+  TU[$k]=$(( ${TU[$k]:-0} + au - bu ))
+  TS[$k]=$(( ${TS[$k]:-0} + as - bs ))
+  MB[$k]="$(awk -v a="${MB[$k]:-0}" -v r="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")" -v s="$4" 'BEGIN { printf "%.3f", a + r * s }')"
+  P50S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") "
+  P99S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") "
+  if [ -n "${5:-}" ]; then
+    RRPS[$k-$5]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
+    RCPU[$k-$5]="$(per_request $((au + as - bu - bs)) "$reqs")"
+  fi
+  CPU[$k]="$(per_request $(( TU[$k] + TS[$k] )) "${N[$k]}")"
+  USR[$k]="$(per_request "${TU[$k]}" "${N[$k]}")"
+  SYS[$k]="$(per_request "${TS[$k]}" "${N[$k]}")"
+  RPS[$k]="$(awk -v n="${N[$k]}" -v s="${SECS[$k]}" 'BEGIN { printf "%.0f", n / s }')"
+  MBS[$k]="$(awk -v m="${MB[$k]}" -v s="${SECS[$k]}" 'BEGIN { printf "%.1f", m / s }')"
+  P50[$k]="$(median ${P50S[$k]})"
+  P99[$k]="$(median ${P99S[$k]})"
+  ERR[$k]+="$(echo "$out" | awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }')"
 }
 
-echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s, $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr, request logs $LOGS" >&2
+# median VALUE...: the middle value (the mean of the middle two for an even count)
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS round(s), $(nproc) cores, $("$JAVA" -version 2>&1 | head -1), nginx x3 on :$b1-$b3, haproxy :$hap, router :$rtr, request logs $LOGS" >&2
 echo "warming up the router${floor_pid:+ and the netty floor} (${WARMUP}s each)..." >&2
 for mode in $MODES; do
   run warm "$rtr" "$mode" "$WARMUP"
@@ -290,15 +317,17 @@ for mode in $MODES; do
   fi
 done
 for mode in $MODES; do
-  for target in $TARGETS; do
-    case $target in
-      direct) port=$b1 ;;
-      haproxy) port=$hap ;;
-      router) port=$rtr ;;
-      netty) port=$nty ;;
-    esac
-    echo "running $target $mode..." >&2
-    run "$target" "$port" "$mode" "$DURATION"
+  for round in $(seq 1 "$ROUNDS"); do
+    for target in $TARGETS; do
+      case $target in
+        direct) port=$b1 ;;
+        haproxy) port=$hap ;;
+        router) port=$rtr ;;
+        netty) port=$nty ;;
+      esac
+      echo "running $target $mode$([ "$ROUNDS" -gt 1 ] && echo " (round $round of $ROUNDS)")..." >&2
+      run "$target" "$port" "$mode" "$DURATION" "$round"
+    done
   done
 done
 
@@ -324,6 +353,15 @@ for mode in $MODES; do
   echo "$mode: netty floor/haproxy req/s $(ratio "${RPS[netty-$mode]}" "${RPS[haproxy-$mode]}"), CPU per request $(ratio "${CPU[netty-$mode]}" "${CPU[haproxy-$mode]}")" \
     "${CPU[router-$mode]:+; router/netty floor CPU per request $(ratio "${CPU[router-$mode]}" "${CPU[netty-$mode]}")}"
 done
+if [ "$ROUNDS" -gt 1 ]; then
+  for mode in $MODES; do
+    [ -n "${RPS[router-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] || continue
+    for round in $(seq 1 "$ROUNDS"); do
+      echo "$mode, round $round: router/haproxy req/s $(ratio "${RRPS[router-$mode-$round]}" "${RRPS[haproxy-$mode-$round]}")," \
+        "CPU per request $(ratio "${RCPU[router-$mode-$round]}" "${RCPU[haproxy-$mode-$round]}")"
+    done
+  done
+fi
 for k in "${!ERR[@]}"; do
   if [ -n "${ERR[$k]}" ]; then
     echo "errors in $k: ${ERR[$k]}"
