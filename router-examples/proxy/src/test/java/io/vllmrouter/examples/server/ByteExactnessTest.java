@@ -35,10 +35,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Thousands of streams through the proxy under faults — slow readers, backends that reset or stall
  * mid-stream (cut by the request's deadline), backends that read a request and drop it — over
- * HTTP/1.1 and h2c at once, with Netty's paranoid leak detection on. Every event carries its
- * request's id, so the test checks that each client got exactly its own bytes, in order, ending as
- * its fault says; and that each request ran on the backends no more often than the retry policy
- * allows.
+ * HTTP/1.1 and h2c at once, with Netty's paranoid leak detection on. Half the requests are streamed,
+ * half get a plain JSON answer that comes in pieces. Every event and piece carries its request's
+ * id, so the test checks that each client got exactly its own bytes, in order, ending as its fault
+ * says; and that each request ran on the backends no more often than the retry policy allows.
  */
 @Timeout(120)
 class ByteExactnessTest {
@@ -50,7 +50,7 @@ class ByteExactnessTest {
     private static final int MAX_RETRIES = 3;
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern ANY_ID = Pattern.compile("h[12]-\\d+(?=[/\"])");
+    private static final Pattern ANY_ID = Pattern.compile("p?h[12]-\\d+(?=[/\"])");
 
     private static ResourceLeakDetector.Level previousLevel;
     private static final AtomicInteger leaks = new AtomicInteger();
@@ -77,18 +77,24 @@ class ByteExactnessTest {
         ResourceLeakDetector.setLevel(previousLevel);
     }
 
-    /** What stream {@code n} asks its backend to do, and whether its client reads slowly. */
-    private record Plan(String fault, long slowMillis) {
+    /** What request {@code n} asks its backend to do, whether its client reads slowly, and whether it streams. */
+    private record Plan(String fault, long slowMillis, boolean plain) {
         static Plan of(int n) {
+            boolean plain = (n / 20) % 2 == 1; // every fault, every pace, both ways
             return switch (n % 20) {
-                case 10, 11, 12 -> new Plan("ok", 5);
-                case 13, 14 -> new Plan("reset", 0);
-                case 15, 16 -> new Plan("reset", 5);
-                case 17 -> new Plan("stall", 0);
-                case 18 -> new Plan("stall", 5);
-                case 19 -> new Plan("drop", 0);
-                default -> new Plan("ok", 0);
+                case 10, 11, 12 -> new Plan("ok", 5, plain);
+                case 13, 14 -> new Plan("reset", 0, plain);
+                case 15, 16 -> new Plan("reset", 5, plain);
+                case 17 -> new Plan("stall", 0, plain);
+                case 18 -> new Plan("stall", 5, plain);
+                case 19 -> new Plan("drop", 0, plain);
+                default -> new Plan("ok", 0, plain);
             };
+        }
+
+        /** The id of request {@code n} over HTTP/{@code proto}: {@code p} first for a plain answer (the backend reads it). */
+        String id(int proto, int n) {
+            return (plain ? "p" : "") + "h" + proto + "-" + n;
         }
     }
 
@@ -119,7 +125,7 @@ class ByteExactnessTest {
                 List<FaultClients.Received> all = run(clients);
                 List<String> problems = new ArrayList<>();
                 for (FaultClients.Received r : all) {
-                    check(r, Plan.of(Integer.parseInt(r.id.substring(3))), a, b, problems);
+                    check(r, Plan.of(Integer.parseInt(r.id.substring(r.id.indexOf('-') + 1))), a, b, problems);
                 }
                 assertThat(problems).as("streams that did not get exactly their own bytes, or ran too often")
                         .isEmpty();
@@ -147,7 +153,7 @@ class ByteExactnessTest {
                     if (!slots.tryAcquire(60, TimeUnit.SECONDS)) {
                         throw new AssertionError("streams stopped ending: " + IN_FLIGHT + " still open");
                     }
-                    String id = "h" + proto + "-" + n;
+                    String id = p.id(proto, n);
                     FaultClients.Received r = proto == 1
                             ? clients.http1(id, EVENTS, p.fault(), p.slowMillis())
                             : clients.stream(h2.get(n % h2.size()), id, EVENTS, p.fault(), p.slowMillis());
@@ -186,10 +192,14 @@ class ByteExactnessTest {
             return;
         }
         if (runs != 1) {
-            problems.add(id + ": ran " + runs + " times (" + plan.fault() + ")");
+            problems.add(id + ": ran " + a.runs(id) + " + " + b.runs(id) + " times (" + plan.fault() + "), status " + r.status + ", complete=" + r.complete + ", " + text.length() + " bytes");
         }
         if (r.status != 200) {
             problems.add(id + ": status " + r.status + " " + text);
+            return;
+        }
+        if (plan.plain()) {
+            checkPlain(r, plan, text, problems);
             return;
         }
         String[] parts = text.split("\n\n", -1);
@@ -238,6 +248,22 @@ class ByteExactnessTest {
             // A reset loses what the proxy had not read yet (the kernel drops it); a stall loses nothing.
             problems.add(id + ": a stream cut after " + EVENTS / 2 + " events (" + plan.fault() + ") ended after "
                     + seq + " with done=" + doneSeen + ", complete=" + r.complete + ", error event=" + errorSeen);
+        }
+    }
+
+    /** A plain answer: its own pieces in order, all of them only when it ended complete; a cut one never complete. */
+    private static void checkPlain(FaultClients.Received r, Plan plan, String text, List<String> problems) {
+        String whole = FaultBackend.plainAnswer(r.id, EVENTS);
+        if (!whole.startsWith(text)) {
+            problems.add(r.id + ": a plain answer that is not its own from the start: " + text.substring(0, Math.min(300, text.length())));
+        } else if (plan.fault().equals("ok")) {
+            if (!r.complete || text.length() != whole.length()) {
+                problems.add(r.id + ": a complete plain answer ended after " + text.length() + " of " + whole.length()
+                        + " bytes, complete=" + r.complete);
+            }
+        } else if (r.complete || text.length() > FaultBackend.plainAnswer(r.id, EVENTS / 2).length()) {
+            problems.add(r.id + ": a plain answer cut after " + EVENTS / 2 + " pieces (" + plan.fault() + ") ended after "
+                    + text.length() + " bytes, complete=" + r.complete);
         }
     }
 

@@ -18,6 +18,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -39,7 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A vLLM stand-in on 127.0.0.1 for fault runs, on Netty so that hundreds of streams run at once.
  * A chat completion's {@code user} field is its request id, {@code max_tokens} the number of events,
- * and the {@code x-fault} header what the backend does:
+ * {@code stream} whether they come as an event stream or as one plain JSON answer of that many pieces
+ * (its {@code Content-Length} announced first, the pieces written one at a time), and the
+ * {@code x-fault} header what the backend does:
  * <ul>
  *   <li>{@code ok}: the events, one every {@code x-interval-ms} (default 1), then {@code [DONE]};</li>
  *   <li>{@code reset}: half the events, then the connection is reset (RST);</li>
@@ -85,6 +88,20 @@ final class FaultBackend implements AutoCloseable {
         return "data: {\"id\":\"" + id + "\",\"seq\":" + seq + ",\"pad\":\"" + (id + "/").repeat(100) + "\"}\n\n";
     }
 
+    /** Piece {@code seq} of request {@code id}'s plain answer. */
+    static String piece(String id, int seq) {
+        return "{\"id\":\"" + id + "\",\"seq\":" + seq + ",\"pad\":\"" + (id + "/").repeat(100) + "\"}\n";
+    }
+
+    /** The whole plain answer of request {@code id}: its pieces in order. */
+    static String plainAnswer(String id, int pieces) {
+        StringBuilder all = new StringBuilder();
+        for (int seq = 0; seq < pieces; seq++) {
+            all.append(piece(id, seq));
+        }
+        return all.toString();
+    }
+
     @Override
     public void close() {
         server.close().syncUninterruptibly();
@@ -114,22 +131,31 @@ final class FaultBackend implements AutoCloseable {
                 ctx.close();
                 return;
             }
+            boolean stream = body.path("stream").asBoolean(false);
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-            head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
-            HttpUtil.setTransferEncodingChunked(head, true);
+            if (stream) {
+                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
+                HttpUtil.setTransferEncodingChunked(head, true);
+            } else {
+                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+                HttpUtil.setContentLength(head, plainAnswer(id, events).getBytes(StandardCharsets.UTF_8).length);
+            }
             ctx.writeAndFlush(head);
             int stopAt = fault.equals("ok") ? events : events / 2;
-            send(ctx, id, 0, stopAt, fault, interval);
+            send(ctx, id, 0, stopAt, fault, interval, stream);
         }
 
-        private void send(ChannelHandlerContext ctx, String id, int seq, int stopAt, String fault, long interval) {
+        private void send(ChannelHandlerContext ctx, String id, int seq, int stopAt, String fault, long interval,
+                          boolean stream) {
             if (!ctx.channel().isActive()) {
                 return;
             }
             if (seq == stopAt) {
                 switch (fault) {
                     case "ok" -> {
-                        ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", StandardCharsets.UTF_8)));
+                        if (stream) {
+                            ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("data: [DONE]\n\n", StandardCharsets.UTF_8)));
+                        }
                         ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     }
                     case "reset" -> {
@@ -140,9 +166,16 @@ final class FaultBackend implements AutoCloseable {
                 }
                 return;
             }
-            ByteBuf b = Unpooled.copiedBuffer(event(id, seq), StandardCharsets.UTF_8);
+            ByteBuf b = Unpooled.copiedBuffer(stream ? event(id, seq) : piece(id, seq), StandardCharsets.UTF_8);
+            if (!stream && fault.equals("ok") && seq == stopAt - 1) {
+                // A plain answer is over with its last byte: the router may send the next request
+                // at once, so the encoder must have seen the end by then.
+                ctx.writeAndFlush(new DefaultLastHttpContent(b));
+                return;
+            }
             ctx.writeAndFlush(new DefaultHttpContent(b));
-            ctx.executor().schedule(() -> send(ctx, id, seq + 1, stopAt, fault, interval), interval, TimeUnit.MILLISECONDS);
+            ctx.executor().schedule(() -> send(ctx, id, seq + 1, stopAt, fault, interval, stream), interval,
+                    TimeUnit.MILLISECONDS);
         }
 
         private void full(ChannelHandlerContext ctx, int status, String type, String text) {

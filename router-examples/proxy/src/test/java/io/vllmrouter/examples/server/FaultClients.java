@@ -42,7 +42,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Clients for fault runs: one chat-completion stream each, over HTTP/1.1 (a connection per stream)
+ * Clients for fault runs: one chat completion each (streamed, or plain when the id starts with
+ * {@code p}; see {@link #body}), over HTTP/1.1 (a connection per stream)
  * or h2c (streams of one connection), each recording every body byte it received and how the answer
  * ended. A slow client reads one socket read (or one HTTP/2 frame) per {@code slowMillis}, with a
  * small receive buffer, so the proxy's writes to it queue up.
@@ -94,8 +95,9 @@ final class FaultClients implements AutoCloseable {
         this.proxy = proxy;
     }
 
+    /** A chat completion asking for {@code events} events; a plain answer when {@code id} starts with {@code p}. */
     static byte[] body(String id, int events) {
-        return ("{\"model\":\"m\",\"stream\":true,\"user\":\"" + id + "\",\"max_tokens\":" + events
+        return ("{\"model\":\"m\",\"stream\":" + !id.startsWith("p") + ",\"user\":\"" + id + "\",\"max_tokens\":" + events
                 + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").getBytes(StandardCharsets.UTF_8);
     }
 
