@@ -39,7 +39,7 @@ final class ConnectionPool {
     private final Map<String, ArrayDeque<Idle>> idle = new HashMap<>();
     private volatile boolean closed;
     /**
-     * Idle connections, for tests and {@code /health}: written on the loop in opaque mode (a plain
+     * Idle connections, for tests: written on the loop in opaque mode (a plain
      * store, no fence per request), read anywhere as an estimate through {@link #idleCount()}.
      */
     private int idleCount;
@@ -144,7 +144,7 @@ final class ConnectionPool {
         IDLE_COUNT.setOpaque(this, 0);
     }
 
-    /** Changes the idle count; on the loop only. */
+    /** Changes the idle count; on the loop only (the one writer). */
     private void countIdle(int delta) {
         IDLE_COUNT.setOpaque(this, idleCount + delta);
     }
