@@ -233,6 +233,25 @@ class DataPlaneTest {
         assertThat(proxy.maxBufferedResponseBytes()).isLessThanOrEqualTo(1024L * 1024);
     }
 
+    @Test
+    void aPlainAnswerInPiecesLeavesItsHeadWithItsFirstPiece() throws Exception {
+        start();
+        CountDownLatch headSeen = new CountDownLatch(1);
+        backend.script = conn -> {
+            conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n");
+            conn.write("{\"part\":1,");
+            await(headSeen); // the rest only once the client has the head and the first piece
+            conn.write("\"end\":true}  ");
+        };
+        try (RawClient client = RawClient.post(proxy.port(), "{\"model\":\"llama\",\"messages\":[]}")) {
+            assertThat(client.status).isEqualTo(200);
+            assertThat(client.headers.get("content-length")).isEqualTo("23");
+            assertThat(new String(client.body(10), StandardCharsets.UTF_8)).isEqualTo("{\"part\":1,");
+            headSeen.countDown();
+            assertThat(new String(client.body(13), StandardCharsets.UTF_8)).isEqualTo("\"end\":true}  ");
+        }
+    }
+
     /** A client on a raw socket that reads the response's chunked framing itself. */
     static final class RawClient implements AutoCloseable {
         final Socket socket;
