@@ -37,9 +37,12 @@ public enum RequestOutcome {
     /** The caller went away first (status 499); never held against a backend. */
     CANCELLED;
 
+    /** Made once: every finished request asks for it, for its metric series and its log line. */
+    private final String label = name().toLowerCase(Locale.ROOT);
+
     /** Lower-case name, e.g. {@code "cut_short"}, for metric labels and log fields. */
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return label;
     }
 
     /** Whether the router or a backend failed the caller: upstream errors, cut answers, timeouts, rejections and no backend. */

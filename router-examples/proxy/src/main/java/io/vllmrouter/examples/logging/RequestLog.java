@@ -67,8 +67,8 @@ public final class RequestLog implements RouterListener {
         if (cut ? access.isWarnEnabled() : everyRequest && access.isInfoEnabled()) {
             String format = "{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}";
             Object[] args = {LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()),
-                    r.status(), r.outcome().label(), millis(r.latencyNanos()),
-                    r.ttfbNanos() < 0 ? -1 : millis(r.ttfbNanos()), r.retries(), r.stream() ? " stream" : ""};
+                    r.status(), r.outcome().label(), millisText(r.latencyNanos()),
+                    r.ttfbNanos() < 0 ? "-1" : millisText(r.ttfbNanos()), r.retries(), r.stream() ? " stream" : ""};
             if (cut) {
                 access.warn(format + " (the answer was cut short after it began)", args);
             } else {
@@ -94,12 +94,13 @@ public final class RequestLog implements RouterListener {
         b.append(",\"backend\":");
         string(b, r.backend());
         b.append(",\"status\":").append(r.status());
-        b.append(",\"latency_ms\":").append(millis(r.latencyNanos()));
+        b.append(",\"latency_ms\":");
+        millis(b, r.latencyNanos());
         b.append(",\"ttfb_ms\":");
         if (r.ttfbNanos() < 0) {
             b.append("null");
         } else {
-            b.append(millis(r.ttfbNanos()));
+            millis(b, r.ttfbNanos());
         }
         b.append(",\"retries\":").append(r.retries());
         b.append(",\"stream\":").append(r.stream());
@@ -159,8 +160,19 @@ public final class RequestLog implements RouterListener {
         b.append(millis).append('Z');
     }
 
-    private static double millis(long nanos) {
-        return Math.round(nanos / 1e5) / 10.0;
+    /**
+     * {@code nanos} in milliseconds rounded to a tenth, e.g. {@code 12.3} or {@code 0.0}, in integer
+     * arithmetic: formatting a double costs more than the rest of the line.
+     */
+    static void millis(StringBuilder b, long nanos) {
+        long tenths = (Math.max(0, nanos) + 50_000) / 100_000;
+        b.append(tenths / 10).append('.').append((char) ('0' + tenths % 10));
+    }
+
+    private static String millisText(long nanos) {
+        StringBuilder b = new StringBuilder(12);
+        millis(b, nanos);
+        return b.toString();
     }
 
     @Override

@@ -46,6 +46,16 @@ class RequestLogTest {
         return b.toString();
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+            "0, 0.0", "49999, 0.0", "50000, 0.1", "1234567890, 1234.6", "45600000, 45.6", "999950000, 1000.0",
+            "86400000000000, 86400000.0", "-5, 0.0"})
+    void millisecondsAreRoundedToATenthWithoutExponent(long nanos, String text) {
+        StringBuilder b = new StringBuilder();
+        RequestLog.millis(b, nanos);
+        assertThat(b).hasToString(text);
+    }
+
     @Test
     void noTtfbIsNull() throws Exception {
         String line = RequestLog.toJson(new RequestRecord("r", null, false, null, 503, RequestOutcome.NO_BACKEND, 1000, -1, 0, 0), Instant.EPOCH);
@@ -103,7 +113,7 @@ class RequestLogTest {
         new RequestLog(recording(structured), recording(access), () -> Instant.EPOCH, true)
                 .onRequestComplete(new RequestRecord("ok-2", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
         assertThat(structured).singleElement().asString().contains("\"request_id\":\"ok-2\"");
-        assertThat(access).hasSize(2).last().asString().startsWith("INFO ok-2 ");
+        assertThat(access).hasSize(2).last().asString().startsWith("INFO ok-2 ").contains(" latency=0.0ms ttfb=0.0ms ");
     }
 
     /** A logger at INFO that keeps each line as "LEVEL message". */
