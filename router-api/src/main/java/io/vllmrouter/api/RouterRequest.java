@@ -1,9 +1,6 @@
 package io.vllmrouter.api;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,7 +22,7 @@ public final class RouterRequest {
 
     private final String method;
     private final String path;
-    private final Map<String, List<String>> headers;
+    private final HeaderMap headers;
     private final byte[] body;
     private final String requestId;
     private final Duration timeout;
@@ -33,10 +30,8 @@ public final class RouterRequest {
     private RouterRequest(Builder b) {
         this.method = b.method;
         this.path = b.path;
-        // The builder's map, whose lists are immutable, is shared until the builder changes again
-        // (then it copies): a request built once, as the proxy does, is not copied.
-        this.headers = Collections.unmodifiableMap(b.headers);
-        b.shared = true;
+        // Built once, as the proxy does, the builder's arrays are not copied (HeaderMap.Builder).
+        this.headers = b.headers.build();
         this.body = b.body;
         this.requestId = b.requestId;
         this.timeout = b.timeout;
@@ -64,19 +59,17 @@ public final class RouterRequest {
         return path;
     }
 
-    /** Request headers as received; hop-by-hop headers are dropped when forwarding. */
+    /**
+     * Request headers as received; hop-by-hop headers are dropped when forwarding. A
+     * {@link HeaderMap} ({@link HeaderMap#copyOf} returns it as it is).
+     */
     public Map<String, List<String>> headers() {
         return headers;
     }
 
     /** The first value of a header, ignoring case, or {@code null}. */
     public String header(String name) {
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
-                return e.getValue().get(0);
-            }
-        }
-        return null;
+        return headers.first(name);
     }
 
     /** The body bytes (never null; empty for none). Not copied: do not modify. */
@@ -107,10 +100,7 @@ public final class RouterRequest {
     public static final class Builder {
         private final String method;
         private final String path;
-        /** Each name's values, an immutable list; handed to the request that {@link #build} makes. */
-        private Map<String, List<String>> headers = new LinkedHashMap<>();
-        /** A built request holds {@link #headers}: the next change copies it first. */
-        private boolean shared;
+        private final HeaderMap.Builder headers = HeaderMap.builder();
         private byte[] body = new byte[0];
         private String requestId;
         private Duration timeout;
@@ -125,32 +115,16 @@ public final class RouterRequest {
             this.path = path;
         }
 
+        /** Adds a header value; a name repeated with the same spelling keeps all its values, in order. */
         public Builder header(String name, String value) {
-            Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(value, "value");
-            ownHeaders().merge(name, List.of(value), Builder::joined);
+            headers.add(name, value);
             return this;
         }
 
+        /** Adds every header of {@code all}, as {@link #header} would one by one. */
         public Builder headers(Map<String, List<String>> all) {
-            Map<String, List<String>> own = ownHeaders();
-            all.forEach((k, v) -> own.merge(Objects.requireNonNull(k, "name"), List.copyOf(v), Builder::joined));
+            headers.addAll(all);
             return this;
-        }
-
-        private Map<String, List<String>> ownHeaders() {
-            if (shared) {
-                headers = new LinkedHashMap<>(headers);
-                shared = false;
-            }
-            return headers;
-        }
-
-        private static List<String> joined(List<String> a, List<String> b) {
-            List<String> all = new ArrayList<>(a.size() + b.size());
-            all.addAll(a);
-            all.addAll(b);
-            return List.copyOf(all);
         }
 
         public Builder body(byte[] body) {

@@ -40,7 +40,11 @@ public interface RouterResponse extends AutoCloseable {
 
     /** The first value of a header, ignoring case, or {@code null}. */
     default String header(String name) {
-        for (Map.Entry<String, List<String>> e : headers().entrySet()) {
+        Map<String, List<String>> headers = headers();
+        if (headers instanceof HeaderMap h) {
+            return h.first(name);
+        }
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
             if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
                 return e.getValue().get(0);
             }
@@ -86,8 +90,12 @@ public interface RouterResponse extends AutoCloseable {
 
     /** Whether the body is a server-sent event stream ({@code text/event-stream}). */
     default boolean isEventStream() {
-        String ct = header("content-type");
-        return ct != null && ct.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream");
+        return isEventStreamType(header("content-type"));
+    }
+
+    /** Whether a {@code Content-Type} value (may be null) is {@code text/event-stream}, with or without parameters. */
+    static boolean isEventStreamType(String contentType) {
+        return contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
     }
 
     /** Releases the response; before the body's end this cancels the upstream request. Never throws. */

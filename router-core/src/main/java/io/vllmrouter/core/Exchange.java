@@ -1,6 +1,7 @@
 package io.vllmrouter.core;
 
 import io.github.resilience4j.retry.Retry;
+import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.InvalidRequestException;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
@@ -241,13 +241,10 @@ final class Exchange {
      * context) and the request id.
      */
     private UpstreamRequest upstreamRequest(Attempt a) {
-        Map<String, List<String>> headers = Headers.request(request.headers(), a.backend.apiKey());
+        HeaderMap.Builder headers = Headers.request(request.headers(), a.backend.apiKey());
         if (forwarder.hearsAttempts()) {
             a.traced(forwarder.listener(), requestId, failures.attempts());
-            forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), (name, value) -> {
-                headers.keySet().removeIf(name::equalsIgnoreCase);
-                headers.put(name, List.of(value));
-            });
+            forwarder.listener().onAttemptStart(requestId, a.backend.id(), failures.attempts(), headers::set);
         }
         return new UpstreamRequest(a.backend.url(), request.path(), request.method(),
                 RequestIdHeader.set(headers, requestId), body);
@@ -309,7 +306,7 @@ final class Exchange {
             return;
         }
         boolean notAnAnswer = resumeMode ? status != 200 : forwarder.snapshot().settings.retryOnStatus().contains(status);
-        boolean hold = timer != null && status == 200 && !notAnAnswer && SseRelay.isEventStream(resp.headers());
+        boolean hold = timer != null && status == 200 && !notAnAnswer && Headers.isEventStream(resp.headers());
         if (notAnAnswer) {
             if (timer != null) {
                 timer.cancel();

@@ -1,7 +1,6 @@
 package io.vllmrouter.core;
 
-import java.util.Collections;
-import java.util.LinkedHashMap;
+import io.vllmrouter.api.HeaderMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,11 +52,12 @@ final class Headers {
 
     /** Header names a {@code Connection} header lists besides keep-alive and close, in a case-insensitive set; usually empty. */
     static Set<String> connectionTokens(Map<String, List<String>> headers) {
+        HeaderMap h = HeaderMap.copyOf(headers);
         Set<String> out = null;
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            String name = e.getKey();
+        for (int i = 0; i < h.size(); i++) {
+            String name = h.nameAt(i);
             if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
-                for (String v : e.getValue()) {
+                for (String v : h.valuesAt(i)) {
                     out = tokens(v, out);
                 }
             }
@@ -99,22 +99,29 @@ final class Headers {
 
     /**
      * The headers a backend gets: the caller's without hop-by-hop ones; when the backend has an API
-     * key ({@code apiKey} non-null), {@code Authorization: Bearer <key>} replaces the caller's.
+     * key ({@code apiKey} non-null), {@code Authorization: Bearer <key>} replaces the caller's. A
+     * builder, for the request id and a listener's trace context to be set on before it is built.
      */
-    static Map<String, List<String>> request(Map<String, List<String>> headers, String apiKey) {
-        Set<String> listed = connectionTokens(headers);
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            String name = e.getKey();
+    static HeaderMap.Builder request(Map<String, List<String>> headers, String apiKey) {
+        HeaderMap h = HeaderMap.copyOf(headers);
+        Set<String> listed = connectionTokens(h);
+        HeaderMap.Builder out = HeaderMap.builder(h.size() + 2);
+        for (int i = 0; i < h.size(); i++) {
+            String name = h.nameAt(i);
             if (dropped(name, listed) || (apiKey != null && name.equalsIgnoreCase("authorization"))) {
                 continue;
             }
-            out.put(name, e.getValue());
+            out.add(name, h.valuesAt(i));
         }
         if (apiKey != null) {
-            out.put("Authorization", List.of("Bearer " + apiKey));
+            out.add("Authorization", "Bearer " + apiKey);
         }
         return out;
+    }
+
+    /** Whether the first {@code Content-Type} of {@code headers} announces a server-sent event stream. */
+    static boolean isEventStream(Map<String, List<String>> headers) {
+        return io.vllmrouter.api.RouterResponse.isEventStreamType(HeaderMap.copyOf(headers).first("content-type"));
     }
 
     /**
@@ -122,17 +129,19 @@ final class Headers {
      * no {@code Transfer-Encoding} overrides it; else -1.
      */
     static long contentLength(Map<String, List<String>> headers) {
+        HeaderMap h = HeaderMap.copyOf(headers);
         String value = null;
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            String name = e.getKey();
-            if (name.equalsIgnoreCase("transfer-encoding")) {
+        for (int i = 0; i < h.size(); i++) {
+            String name = h.nameAt(i);
+            if (name.length() == 17 && name.equalsIgnoreCase("transfer-encoding")) {
                 return -1;
             }
-            if (name.equalsIgnoreCase("content-length")) {
-                if (value != null || e.getValue().size() != 1) {
+            if (name.length() == 14 && name.equalsIgnoreCase("content-length")) {
+                List<String> values = h.valuesAt(i);
+                if (value != null || values.size() != 1) {
                     return -1; // said more than once: not to be trusted
                 }
-                value = e.getValue().get(0);
+                value = values.get(0);
             }
         }
         if (value == null || value.isEmpty() || value.length() > 18) {
@@ -150,21 +159,22 @@ final class Headers {
      * The response headers a caller gets: hop-by-hop ones removed, a {@code Location} (or
      * {@code Content-Location}) that points at {@code backend} itself made relative, immutable.
      */
-    static Map<String, List<String>> response(Map<String, List<String>> in, java.net.URI backend) {
-        Set<String> extra = connectionTokens(in);
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> e : in.entrySet()) {
-            String name = e.getKey();
+    static HeaderMap response(Map<String, List<String>> in, java.net.URI backend) {
+        HeaderMap h = HeaderMap.copyOf(in);
+        Set<String> extra = connectionTokens(h);
+        HeaderMap.Builder out = HeaderMap.builder(h.size());
+        for (int i = 0; i < h.size(); i++) {
+            String name = h.nameAt(i);
             if (!dropped(name, extra)) {
-                List<String> v = e.getValue();
+                List<String> v = h.valuesAt(i);
                 if ((name.length() == 8 && name.equalsIgnoreCase("location"))
                         || (name.length() == 16 && name.equalsIgnoreCase("content-location"))) {
                     v = relative(v, backend);
                 }
-                out.put(name, List.copyOf(v)); // no copy when already immutable
+                out.add(name, v); // no copy when already immutable
             }
         }
-        return Collections.unmodifiableMap(out);
+        return out.build();
     }
 
     /**

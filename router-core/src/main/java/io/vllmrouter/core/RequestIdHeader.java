@@ -1,8 +1,6 @@
 package io.vllmrouter.core;
 
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import io.vllmrouter.api.HeaderMap;
 
 /**
  * The request's id travels upstream as {@code X-Request-Id}: the caller's
@@ -54,14 +52,10 @@ final class RequestIdHeader {
     }
 
     /**
-     * {@code headers} (forwarded as they are otherwise) with {@code X-Request-Id: requestId}.
-     * {@code headers} must belong to this one upstream request: a {@link LinkedHashMap} (what
-     * {@link Headers#request} builds) is changed in place, saving a copy per attempt; another map is copied.
+     * The headers {@code headers} builds (forwarded as they are otherwise) with
+     * {@code X-Request-Id: requestId}, whatever spelling of it they had before.
      */
-    static Map<String, List<String>> set(Map<String, List<String>> headers, String requestId) {
-        Map<String, List<String>> out = headers instanceof LinkedHashMap ? headers : new LinkedHashMap<>(headers);
-        out.keySet().removeIf(NAME::equalsIgnoreCase);
-        out.put(NAME, List.of(requestId));
-        return out;
+    static HeaderMap set(HeaderMap.Builder headers, String requestId) {
+        return headers.set(NAME, requestId).build();
     }
 }

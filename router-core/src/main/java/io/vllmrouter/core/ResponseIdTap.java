@@ -6,9 +6,6 @@ import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import java.io.IOException;
 import io.vllmrouter.api.BodyChunk;
 import java.nio.ByteBuffer;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Flow;
 import java.util.function.Consumer;
 
@@ -38,19 +35,6 @@ final class ResponseIdTap implements Flow.Publisher<BodyChunk> {
         this.upstream = upstream;
         this.eventStream = eventStream;
         this.learned = learned;
-    }
-
-    static boolean isEventStream(Map<String, List<String>> headers) {
-        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
-            if (e.getKey().equalsIgnoreCase("content-type")) {
-                for (String v : e.getValue()) {
-                    if (v.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
     }
 
     @Override

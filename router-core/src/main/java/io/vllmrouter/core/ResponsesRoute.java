@@ -134,7 +134,7 @@ final class ResponsesRoute {
         if (!learnsNewId) {
             return body;
         }
-        return new ResponseIdTap(body, ResponseIdTap.isEventStream(resp.headers()), id -> affinity.learned(id, b.id()));
+        return new ResponseIdTap(body, Headers.isEventStream(resp.headers()), id -> affinity.learned(id, b.id()));
     }
 
     /** The fields of a create that matter here. */

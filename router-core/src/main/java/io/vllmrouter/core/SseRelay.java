@@ -6,8 +6,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.Flow;
 import java.util.function.Consumer;
@@ -93,15 +91,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         this.failed = Objects.requireNonNull(failed, "failed");
     }
 
-    /** Whether {@code headers} announce a server-sent event stream ({@code text/event-stream}). */
-    static boolean isEventStream(Map<String, List<String>> headers) {
-        for (Map.Entry<String, List<String>> h : headers.entrySet()) {
-            if (h.getKey().equalsIgnoreCase("content-type") && !h.getValue().isEmpty()) {
-                return h.getValue().get(0).toLowerCase(Locale.ROOT).startsWith("text/event-stream");
-            }
-        }
-        return false;
-    }
 
     /** Subscribes to the backend's body and reads until the first data event. */
     void start() {

@@ -97,8 +97,8 @@ class ResponseIdTapTest {
 
     @Test
     void eventStreamsAreKnownByTheirContentType() {
-        assertThat(ResponseIdTap.isEventStream(Map.of("Content-Type", List.of("text/event-stream; charset=utf-8")))).isTrue();
-        assertThat(ResponseIdTap.isEventStream(Map.of("content-type", List.of("application/json")))).isFalse();
-        assertThat(ResponseIdTap.isEventStream(Map.of())).isFalse();
+        assertThat(Headers.isEventStream(Map.of("Content-Type", List.of("text/event-stream; charset=utf-8")))).isTrue();
+        assertThat(Headers.isEventStream(Map.of("content-type", List.of("application/json")))).isFalse();
+        assertThat(Headers.isEventStream(Map.of())).isFalse();
     }
 }

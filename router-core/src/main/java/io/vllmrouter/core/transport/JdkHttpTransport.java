@@ -1,6 +1,7 @@
 package io.vllmrouter.core.transport;
 
 import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.transport.Transport;
 import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;
@@ -95,7 +96,7 @@ public final class JdkHttpTransport implements Transport {
         CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
         exchange.whenComplete((response, error) -> {
             if (error == null) {
-                result.complete(UpstreamResponse.of(response.statusCode(), response.headers().map(),
+                result.complete(UpstreamResponse.of(response.statusCode(), HeaderMap.copyOf(response.headers().map()),
                         chunks(response.body())));
             } else {
                 result.completeExceptionally(map(request, unwrap(error)));

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
@@ -18,7 +19,6 @@ import io.vllmrouter.examples.server.ProxyContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -87,13 +87,14 @@ final class ForwardHandler {
         int status = r.status();
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
         HttpHeaders out = head.headers();
-        for (Map.Entry<String, List<String>> h : r.headers().entrySet()) {
+        HeaderMap headers = HeaderMap.copyOf(r.headers()); // the core's own: not copied
+        for (int i = 0; i < headers.size(); i++) {
             try {
-                out.add(h.getKey(), h.getValue());
+                out.add(headers.nameAt(i), headers.valuesAt(i));
             } catch (IllegalArgumentException invalid) {
                 // Validated although a transport's decoder saw them already: a transport of the
                 // embedder's own might not, and a header must never split the response.
-                LOG.debug("response header {} not passed on: {}", h.getKey(), invalid.getMessage());
+                LOG.debug("response header {} not passed on: {}", headers.nameAt(i), invalid.getMessage());
             }
         }
         if (r.requestId() != null) {

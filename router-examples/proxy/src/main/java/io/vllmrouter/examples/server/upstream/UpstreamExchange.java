@@ -15,14 +15,12 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;
 import io.vllmrouter.api.transport.UpstreamResponse;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -123,8 +121,9 @@ final class UpstreamExchange implements UpstreamResponse {
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()),
                 request.requestTarget(), content.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content));
         HttpHeaders h = req.headers();
-        for (Map.Entry<String, List<String>> e : request.headers().entrySet()) {
-            h.add(e.getKey(), e.getValue());
+        HeaderMap headers = HeaderMap.copyOf(request.headers()); // the core's own: not copied
+        for (int i = 0; i < headers.size(); i++) {
+            h.add(headers.nameAt(i), headers.valuesAt(i));
         }
         h.set(HttpHeaderNames.HOST, request.backend().getRawAuthority());
         String m = request.method();
@@ -300,22 +299,15 @@ final class UpstreamExchange implements UpstreamResponse {
     }
 
     /**
-     * The response headers as the core takes them, in one pass over Netty's entries with immutable
-     * lists (which the core keeps without copying): a header repeated under the same name is joined.
+     * The response headers as the core takes them, in one pass over Netty's entries: a header
+     * repeated under the same name is joined ({@link HeaderMap.Builder#add}).
      */
-    static Map<String, List<String>> headerMap(HttpHeaders in) {
-        Map<String, List<String>> map = new LinkedHashMap<>(Math.max(8, in.size() * 2));
+    static HeaderMap headerMap(HttpHeaders in) {
+        HeaderMap.Builder map = HeaderMap.builder(in.size());
         for (Iterator<Map.Entry<String, String>> it = in.iteratorAsString(); it.hasNext(); ) {
             Map.Entry<String, String> e = it.next();
-            map.merge(e.getKey(), List.of(e.getValue()), UpstreamExchange::joined);
+            map.add(e.getKey(), e.getValue());
         }
-        return Collections.unmodifiableMap(map);
-    }
-
-    private static List<String> joined(List<String> a, List<String> b) {
-        List<String> all = new ArrayList<>(a.size() + b.size());
-        all.addAll(a);
-        all.addAll(b);
-        return List.copyOf(all);
+        return map.build();
     }
 }
