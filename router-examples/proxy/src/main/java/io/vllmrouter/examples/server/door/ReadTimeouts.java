@@ -27,8 +27,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The connection keeps at most one timer, moved lazily: a keep-alive request goes through four
  * waits (headers, body, idle, headers), and setting and cancelling a timer for each was a measurable
- * share of the event loop. When the timer fires, a wait that is over times out, one that was
- * extended is checked again at its end, and with nothing awaited the timer lapses. Sits after
+ * share of the event loop. The timer is never set further ahead than the shortest of the three
+ * timeouts, so a new wait never ends before it and never has to move it. When the timer fires, a
+ * wait that is over times out, one that is not is checked again (at its end, or one shortest
+ * timeout later), and with nothing awaited the timer lapses. Sits after
  * {@link Pipelining}, so it times the request being served; its {@link #byteWatch()} sits before the
  * HTTP codec and tells it when bytes of a next request arrive.
  */
@@ -136,7 +138,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         if (d == null) {
             return;
         }
-        long now = System.nanoTime();
+        long now = ctx.executor().ticker().nanoTime();
         waitLength = d;
         deadlineNanos = now + d.toNanos();
         if (timer != null && timerAt - deadlineNanos > 0) {
@@ -149,8 +151,20 @@ final class ReadTimeouts extends ChannelDuplexHandler {
     }
 
     private void checkAt(long now, long delayNanos) {
-        timerAt = now + delayNanos;
-        timer = ctx.executor().schedule(this::check, delayNanos, TimeUnit.NANOSECONDS);
+        long delay = Math.min(delayNanos, shortestWaitNanos(context.access()));
+        timerAt = now + delay;
+        timer = ctx.executor().schedule(this::check, delay, TimeUnit.NANOSECONDS);
+    }
+
+    /** The shortest timeout set: every wait armed later ends at or after a timer this close. */
+    private static long shortestWaitNanos(FrontDoorConfig a) {
+        long shortest = Long.MAX_VALUE;
+        for (Duration d : new Duration[] {a.clientHeaderTimeout(), a.clientBodyTimeout(), a.clientIdleTimeout()}) {
+            if (d != null) {
+                shortest = Math.min(shortest, d.toNanos());
+            }
+        }
+        return shortest;
     }
 
     private void check() {
@@ -158,7 +172,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         if (waiting == Wait.NOTHING || !ctx.channel().isActive()) {
             return;
         }
-        long now = System.nanoTime();
+        long now = ctx.executor().ticker().nanoTime();
         long left = deadlineNanos - now;
         if (left > 0) {
             checkAt(now, left);

@@ -2,6 +2,7 @@ package io.vllmrouter.examples.server.exchange;
 
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.vllmrouter.examples.server.ProxyContext;
 
@@ -75,7 +76,8 @@ public final class ProxyExchange {
     ProxyExchange(ProxyContext context, HttpRequest head, String rawPath, String path, String query) {
         this.context = context;
         this.head = head;
-        this.method = head.method().name().toUpperCase(Locale.ROOT);
+        HttpMethod m = head.method();
+        this.method = m == HttpMethod.POST ? "POST" : m == HttpMethod.GET ? "GET" : m.name().toUpperCase(Locale.ROOT);
         this.rawPath = rawPath;
         this.path = path;
         this.query = query;
