@@ -96,6 +96,9 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
         System.arraycopy(names, 0, b.names, 0, size);
         System.arraycopy(values, 0, b.values, 0, size);
         b.size = size;
+        for (int i = 0; i < size; i++) {
+            b.lengths |= 1L << names[i].length();
+        }
         return b;
     }
 
@@ -195,6 +198,11 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
         private boolean shared;
         /** Exact name to position, kept only once there are more than {@link #SCAN_LIMIT} names. */
         private Map<String, Integer> index;
+        /**
+         * Bit {@code length % 64} is set for every name length added: a name whose length has no
+         * bit is new without a scan, and headers rarely share a name's length.
+         */
+        private long lengths;
 
         private Builder(int capacity) {
             names = new String[capacity];
@@ -295,6 +303,12 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
         }
 
         private int find(String name) {
+            long bit = 1L << name.length(); // the shift takes the length modulo 64
+            boolean seen = (lengths & bit) != 0;
+            lengths |= bit;
+            if (!seen) {
+                return -1;
+            }
             if (index == null && size > SCAN_LIMIT) {
                 index = new HashMap<>(size * 2);
                 for (int i = 0; i < size; i++) {

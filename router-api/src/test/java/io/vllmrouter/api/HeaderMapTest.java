@@ -62,7 +62,8 @@ class HeaderMapTest {
 
         assertThat(first).containsExactly(Map.entry("A", List.of("1")));
         assertThat(second).containsExactly(Map.entry("B", List.of("3")));
-        assertThat(first.toBuilder().add("C", "4").build()).hasSize(2);
+        assertThat(first.toBuilder().add("A", "5").add("C", "4").build())
+                .containsExactly(Map.entry("A", List.of("1", "5")), Map.entry("C", List.of("4")));
         assertThat(first).hasSize(1);
     }
 
@@ -93,6 +94,16 @@ class HeaderMapTest {
         assertThat(h.get("X-H49")).containsExactly("v0", "v1");
         assertThat(h.containsKey("X-H7")).isFalse();
         assertThat(h.nameAt(7)).isEqualTo("X-H8");
+    }
+
+    @Test
+    void namesOfTheSameLengthOrSixtyFourApartAreToldApart() {
+        HeaderMap h = HeaderMap.builder().add("Date", "d").add("Host", "h").add("x".repeat(68), "long")
+                .add("Date", "d2").add("Host", "h2").add("x".repeat(68), "long2").build();
+
+        assertThat(h.keySet()).containsExactly("Date", "Host", "x".repeat(68));
+        assertThat(h.get("Host")).containsExactly("h", "h2");
+        assertThat(h.get("x".repeat(68))).containsExactly("long", "long2");
     }
 
     @Test
