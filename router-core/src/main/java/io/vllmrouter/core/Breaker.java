@@ -16,7 +16,8 @@ import java.util.function.BiConsumer;
  * transition to {@code moved} (which posts it to the fleet's owner). States move only in these
  * calls, so none is missed in practice; two moves between looks would be reported as one.
  *
- * <p>Thread-safe, lock-free.
+ * <p>Thread-safe, and no call takes a lock: the breakers record into Resilience4j's lock-free
+ * sliding window ({@link FleetBreakers#config}).
  */
 final class Breaker {
 
