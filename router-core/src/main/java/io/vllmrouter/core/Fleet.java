@@ -19,7 +19,6 @@ import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -169,7 +168,7 @@ final class Fleet {
         this.breakerConfig = cbc;
         this.configLoadedAt = ticker.now();
         publish(new Snapshot(next, new Snapshot.Settings(strategy, strategyName, retry, c.requestTimeout(),
-                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), Set.copyOf(c.retryOnStatus()),
+                (int) Math.min(Integer.MAX_VALUE, retryAfter), c.sessionHeader(), new Snapshot.Statuses(c.retryOnStatus()),
                 c.firstByteTimeout(), c.streamFailover(), c.streamFailoverMax(), c.maxInFlightFactor(), c.maxQueue(),
                 c.queueTimeout(), active, c.ttftSlo())));
         try {

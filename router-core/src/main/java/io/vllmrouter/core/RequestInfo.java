@@ -116,7 +116,8 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
             return true;
         }
         for (int i = 0, last = contentType.length() - 4; i <= last; i++) {
-            if (contentType.regionMatches(true, i, "json", 0, 4)) {
+            // a J first, then the rest: one comparison per character, not a region per position
+            if ((contentType.charAt(i) | 0x20) == 'j' && contentType.regionMatches(true, i + 1, "son", 0, 3)) {
                 return true;
             }
         }

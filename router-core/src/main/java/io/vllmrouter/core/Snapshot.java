@@ -35,10 +35,27 @@ final class Snapshot {
 
     /** The strategy and request settings of the running configuration: they change only with it. */
     record Settings(BalancingStrategy strategy, String strategyName, Retry retry, Duration requestTimeout,
-                    int retryAfterSeconds, String sessionHeader, Set<Integer> retryOnStatus,
+                    int retryAfterSeconds, String sessionHeader, Statuses retryOnStatus,
                     Duration firstByteTimeout, boolean streamFailover, int streamFailoverMax,
                     double maxInFlightFactor, int maxQueue, Duration queueTimeout,
                     PromptServices.Active prompts, io.vllmrouter.core.config.TtftSlo ttftSlo) {
+    }
+
+    /** A set of HTTP statuses asked once per answer: a bit per status, no boxing, no hashing. */
+    static final class Statuses {
+        private final java.util.BitSet bits = new java.util.BitSet(600);
+
+        Statuses(java.util.Collection<Integer> statuses) {
+            for (int s : statuses) {
+                if (s >= 0) {
+                    bits.set(s);
+                }
+            }
+        }
+
+        boolean contains(int status) {
+            return status >= 0 && bits.get(status);
+        }
     }
 
     final Settings settings;

@@ -19,7 +19,8 @@ class RequestInfoTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "application/json|true", "Application/JSON; charset=utf-8|true", "application/vnd.api+json|true",
-        "text/x-Json|true", "text/plain|false", "application/octet-stream|false", "jso|false", "''|false"})
+        "text/x-Json|true", "x/jjSON|true", "text/plain|false", "application/octet-stream|false", "jso|false", "jsox|false",
+        "''|false"})
     void theBodyIsReadOnlyWhenItsTypeNamesJson(String type, boolean json) {
         assertThat(RequestInfo.isJson(type)).isEqualTo(json);
         RequestInfo info = RequestInfo.of(RouterRequest.builder("POST", "/v1/chat/completions")
