@@ -41,9 +41,6 @@ final class FleetBreakers {
     static CircuitBreakerConfig config(RouterConfig c, Ticker ticker) {
         return CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                // Every finished request records into its backend's window, from either event loop:
-                // the default window takes a lock per record, which the loops contended for.
-                .slidingWindowSynchronizationStrategy(CircuitBreakerConfig.SlidingWindowSynchronizationStrategy.LOCK_FREE)
                 .slidingWindowSize(c.circuitBreakerWindow())
                 .minimumNumberOfCalls(c.circuitBreakerMinimumCalls())
                 .failureRateThreshold((float) c.circuitBreakerFailureRate())
