@@ -64,8 +64,7 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
     /** The first value of the name, ignoring case, or {@code null}. */
     public String first(String name) {
         for (int i = 0; i < size; i++) {
-            String n = names[i];
-            if (n.length() == name.length() && n.equalsIgnoreCase(name) && !values[i].isEmpty()) {
+            if (sameName(names[i], name) && !values[i].isEmpty()) {
                 return (String) values[i].get(0);
             }
         }
@@ -175,12 +174,16 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
 
     private static int indexOf(String[] names, int size, String name) {
         for (int i = 0; i < size; i++) {
-            String n = names[i];
-            if (n.length() == name.length() && n.equalsIgnoreCase(name)) {
+            if (sameName(names[i], name)) {
                 return i;
             }
         }
         return -1;
+    }
+
+    /** Whether two header names are the same name (HTTP names ignore case); lengths first, the cheap no. */
+    private static boolean sameName(String a, String b) {
+        return a.length() == b.length() && a.equalsIgnoreCase(b);
     }
 
     /**
@@ -254,7 +257,7 @@ public final class HeaderMap extends AbstractMap<String, List<String>> {
             int kept = at;
             for (int i = at; i < size; i++) {
                 String n = names[i];
-                if (!(n.length() == name.length() && n.equalsIgnoreCase(name))) {
+                if (!sameName(n, name)) {
                     names[kept] = n;
                     values[kept] = values[i];
                     kept++;

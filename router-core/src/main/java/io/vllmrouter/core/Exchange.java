@@ -399,8 +399,9 @@ final class Exchange {
             report.bodyEnded(current, status, outcome, cause, headersAt, bytes);
         }, timing);
         streamingBody = body;
-        ForwardedResponse response = new ForwardedResponse(status, Headers.response(resp.headers(), a.backend.url()),
-                resuming == null ? Headers.contentLength(resp.headers()) : -1, body,
+        HeaderMap headers = HeaderMap.copyOf(resp.headers()); // a transport's other map is copied once, not per question
+        ForwardedResponse response = new ForwardedResponse(status, Headers.response(headers, a.backend.url()),
+                resuming == null ? Headers.contentLength(headers) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
         Runnable expire = () -> body.expire("request timed out after " + timeout.toMillis() + " ms");
         if (timer != null && timer.handOver(expire)) {

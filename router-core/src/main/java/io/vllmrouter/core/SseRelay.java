@@ -91,7 +91,6 @@ final class SseRelay implements Flow.Publisher<BodyChunk>, Flow.Subscriber<BodyC
         this.failed = Objects.requireNonNull(failed, "failed");
     }
 
-
     /** Subscribes to the backend's body and reads until the first data event. */
     void start() {
         upstreamBody.subscribe(this);
