@@ -36,6 +36,13 @@ public final class RequestLog implements RouterListener {
     private final Logger access;
     private final Supplier<Instant> clock;
     private final boolean everyRequest;
+    /**
+     * What takes the structured lines whole, without a logging event per line ({@link
+     * BatchingAsyncAppender#linesFor}); {@link #EVENTS_ONLY} when the configuration has none; null
+     * until the first line.
+     */
+    private volatile Object lineWriter;
+    private static final Object EVENTS_ONLY = new Object();
 
     public RequestLog() {
         this(true);
@@ -60,7 +67,7 @@ public final class RequestLog implements RouterListener {
     @Override
     public void onRequestComplete(RequestRecord r) {
         if (everyRequest && structured.isInfoEnabled()) {
-            structured.info(toJson(r, clock.get()));
+            structuredLine(toJson(r, clock.get()));
         }
         // An answer cut short went out with a 200 status: without a WARN nobody would notice it.
         boolean cut = r.outcome() == RequestOutcome.CUT_SHORT;
@@ -75,6 +82,32 @@ public final class RequestLog implements RouterListener {
                 access.info(format, args);
             }
         }
+    }
+
+    /**
+     * Hands the line to the structured log's batching appender when the configuration allows it
+     * (the proxy's own does), else logs it as an event: looked up again when the appender was
+     * stopped, as by a new logging configuration.
+     */
+    private void structuredLine(String line) {
+        Object w = lineWriter;
+        if (w == null) {
+            w = lineWriter();
+        }
+        if (w instanceof BatchingAsyncAppender a) {
+            if (a.offerLine(line)
+                    || lineWriter() instanceof BatchingAsyncAppender again && again.offerLine(line)) {
+                return;
+            }
+        }
+        structured.info(line);
+    }
+
+    private Object lineWriter() {
+        BatchingAsyncAppender a = BatchingAsyncAppender.linesFor(structured);
+        Object w = a != null ? a : EVENTS_ONLY;
+        lineWriter = w;
+        return w;
     }
 
     /**

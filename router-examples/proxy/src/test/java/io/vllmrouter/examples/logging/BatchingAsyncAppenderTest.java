@@ -37,11 +37,17 @@ class BatchingAsyncAppenderTest {
     }
 
     private static BatchingAsyncAppender start(LoggerContext context, java.io.OutputStream sink, int queueSize) {
-        context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
-        context.start();
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
         encoder.setContext(context);
         encoder.setPattern("%msg%n");
+        return start(context, sink, queueSize, encoder);
+    }
+
+    static BatchingAsyncAppender start(LoggerContext context, java.io.OutputStream sink, int queueSize,
+                                       ch.qos.logback.core.encoder.Encoder<ILoggingEvent> encoder) {
+        context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
+        context.start();
+        encoder.setContext(context);
         encoder.start();
         OutputStreamAppender<ILoggingEvent> out = new OutputStreamAppender<>();
         out.setContext(context);
@@ -147,4 +153,74 @@ class BatchingAsyncAppenderTest {
         assertThat(sink2.text().lines()).hasSize(30);
     }
 
+
+    @Test
+    void wholeLinesAreWrittenOncePerBatchInOrderWithEvents() throws Exception {
+        LoggerContext context = new LoggerContext();
+        CountDownLatch writing = new CountDownLatch(1);
+        CountDownLatch disk = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+        FlushSignal sink = new FlushSignal() {
+            @Override
+            public void write(byte[] b, int off, int len) {
+                writes.incrementAndGet();
+                writing.countDown();
+                try {
+                    disk.await(); // held until every line below is queued
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.write(b, off, len);
+            }
+        };
+        BatchingAsyncAppender async = start(context, sink, 8192, new MessageLineEncoder());
+        Logger logger = context.getLogger("test");
+        assertThat(BatchingAsyncAppender.linesFor(logger)).isSameAs(async);
+
+        logger.info("first");
+        assertThat(writing.await(5, TimeUnit.SECONDS)).isTrue();
+        StringBuilder expected = new StringBuilder("first\n");
+        for (int i = 0; i < 3000; i++) {
+            if (i == 1500) {
+                logger.info("an event between lines");
+                expected.append("an event between lines\n");
+            }
+            assertThat(async.offerLine("{\"line\":" + i + "}")).isTrue();
+            expected.append("{\"line\":").append(i).append("}\n");
+        }
+        disk.countDown();
+        async.stop();
+
+        assertThat(sink.text()).isEqualTo(expected.toString());
+        // first; lines 0-1023, 1024-1499; the event; lines 1500-2523, 2524-2999: not one write per line
+        assertThat(writes.get()).isEqualTo(6);
+        assertThat(async.offerLine("after stop")).as("stopped: the caller logs an event instead").isFalse();
+    }
+
+    @Test
+    void linesAreTakenWholeOnlyWhenEveryAppenderWritesTheMessageAlone() {
+        LoggerContext patterned = new LoggerContext();
+        BatchingAsyncAppender a = start(patterned, new FlushSignal());
+        try {
+            assertThat(BatchingAsyncAppender.linesFor(patterned.getLogger("test")))
+                    .as("a pattern may add to each line").isNull();
+            assertThat(a.offerLine("x")).as("not had from linesFor").isFalse();
+        } finally {
+            a.stop();
+        }
+
+        LoggerContext plain = new LoggerContext();
+        BatchingAsyncAppender b = start(plain, new FlushSignal(), 16, new MessageLineEncoder());
+        try {
+            Logger logger = plain.getLogger("test");
+            logger.setAdditive(true);
+            assertThat(BatchingAsyncAppender.linesFor(logger)).as("its parents' appenders would miss the lines").isNull();
+            logger.setAdditive(false);
+            assertThat(BatchingAsyncAppender.linesFor(logger)).isSameAs(b);
+            assertThat(BatchingAsyncAppender.linesFor(org.slf4j.helpers.NOPLogger.NOP_LOGGER)).isNull();
+        } finally {
+            b.stop();
+        }
+        assertThat(BatchingAsyncAppender.linesFor(plain.getLogger("test"))).as("stopped").isNull();
+    }
 }

@@ -136,6 +136,44 @@ class RequestLogTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(10)
+    void structuredLinesGoWholeToTheBatchingAppenderAndFindTheNextOneAfterAReconfiguration() {
+        ch.qos.logback.classic.LoggerContext context = new ch.qos.logback.classic.LoggerContext();
+        BatchingAsyncAppenderTest.FlushSignal first = new BatchingAsyncAppenderTest.FlushSignal();
+        BatchingAsyncAppender firstAppender = BatchingAsyncAppenderTest.start(context, first, 64, new MessageLineEncoder());
+        ch.qos.logback.classic.Logger logger = context.getLogger("test");
+        RequestLog log = new RequestLog(logger, org.slf4j.helpers.NOPLogger.NOP_LOGGER, () -> Instant.EPOCH, true);
+
+        log.onRequestComplete(new RequestRecord("one", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        // a new configuration: the first appender stops, another takes its place
+        logger.detachAppender(firstAppender);
+        firstAppender.stop();
+        BatchingAsyncAppenderTest.FlushSignal second = new BatchingAsyncAppenderTest.FlushSignal();
+        BatchingAsyncAppender secondAppender = BatchingAsyncAppenderTest.start(context, second, 64, new MessageLineEncoder());
+        log.onRequestComplete(new RequestRecord("two", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        secondAppender.stop();
+
+        assertThat(first.text().lines()).singleElement().asString().contains("\"request_id\":\"one\"");
+        assertThat(second.text().lines()).singleElement().asString().contains("\"request_id\":\"two\"");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(10)
+    void aConfigurationThatFormatsEachLineGetsAnEventPerLine() {
+        ch.qos.logback.classic.LoggerContext context = new ch.qos.logback.classic.LoggerContext();
+        BatchingAsyncAppenderTest.FlushSignal sink = new BatchingAsyncAppenderTest.FlushSignal();
+        ch.qos.logback.classic.encoder.PatternLayoutEncoder encoder = new ch.qos.logback.classic.encoder.PatternLayoutEncoder();
+        encoder.setPattern("%level %msg%n");
+        BatchingAsyncAppender appender = BatchingAsyncAppenderTest.start(context, sink, 64, encoder);
+        RequestLog log = new RequestLog(context.getLogger("test"), org.slf4j.helpers.NOPLogger.NOP_LOGGER, () -> Instant.EPOCH, true);
+        log.onRequestComplete(new RequestRecord("one", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        log.onRequestComplete(new RequestRecord("two", "llama", false, "http://a:1", 200, RequestOutcome.SUCCESS, 1000, 10, 0, 5));
+        appender.stop();
+
+        assertThat(sink.text().lines()).hasSize(2).allMatch(l -> l.startsWith("INFO {\"ts\":"));
+    }
+
+    @Test
     void levelsAcceptPythonNames() {
         assertThat(LoggingSetup.level("warning")).isEqualTo("WARN");
         assertThat(LoggingSetup.level("CRITICAL")).isEqualTo("ERROR");
