@@ -361,7 +361,7 @@ final class Exchange {
      */
     private void started(Attempt a, UpstreamResponse resp, Flow.Publisher<BodyChunk> upstreamBody, FirstTokenTimer timer) {
         int status = resp.status();
-        if (timer != null && (resumeMode || !timer.isDeadline())) {
+        if (timer != null && resumeMode) {
             timer.cancel();
         }
         a.backend.counters.headersArrived(forwarder.ticker().nanoTime() - a.startNanos);
@@ -405,7 +405,7 @@ final class Exchange {
                 a.backend.id(), failures.attempts(), requestId);
         Runnable expire = () -> body.expire("request timed out after " + timeout.toMillis() + " ms");
         if (timer != null && timer.handOver(expire)) {
-            deadline[0] = timer::cancel;    // the wait's timer ends at the same deadline: one task, not two
+            deadline[0] = timer::cancel;    // the wait's timer goes on to the request's deadline: one task, not two
         } else {
             long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
             deadline[0] = forwarder.scheduler().schedule(expire, Duration.ofNanos(remaining));

@@ -13,8 +13,11 @@ import java.util.concurrent.CompletableFuture;
  * timer runs to the deadline instead ({@link #isDeadline()}), which is a 504, not a retry.
  * Non-streaming requests have none: vLLM sends their headers only once the whole answer is done.
  *
- * <p>A deadline timer can be {@linkplain #handOver handed over} when the answer starts: it then runs
- * the body's expiry at the same instant, so that an attempt keeps one scheduled task, not two.
+ * <p>The timer is {@linkplain #handOver handed over} when the answer starts: it then runs the body's
+ * expiry at the request's deadline instead, so that an attempt keeps one scheduled task, not two. A
+ * deadline timer runs it when it comes; a first-token timer, when it comes, schedules the expiry for
+ * what is left of the request's time (only answers still running after {@code first_token_timeout}
+ * get a second task).
  *
  * <p>Threads: started on the attempt's thread, fired on the scheduler's, told of the relay on the
  * transport's; the state and the relay are volatile and each side looks at the other's after setting
@@ -36,18 +39,26 @@ final class FirstTokenTimer {
         }
     }
 
+    private final Scheduler scheduler;
     private final Duration wait;
     private final boolean deadline;
+    /** The request's time left when this timer comes: zero for a deadline timer. */
+    private final Duration afterWait;
     private final CompletableFuture<?> call;
-    private final Scheduler.Cancellable task;
+    /** The scheduled task: this timer's, then the expiry's when a first-token timer handed over came. */
+    private volatile Scheduler.Cancellable task;
+    /** Set by {@link #cancel}: a task scheduled as it ran is cancelled by whoever comes second. */
+    private volatile boolean cancelled;
     private volatile int state = ARMED;
     /** What runs at the deadline once handed over; written before the state says so. */
     private volatile Runnable then;
     private volatile SseRelay relay;
 
-    private FirstTokenTimer(Scheduler scheduler, Duration wait, boolean deadline, CompletableFuture<?> call) {
+    private FirstTokenTimer(Scheduler scheduler, Duration wait, Duration remaining, boolean deadline, CompletableFuture<?> call) {
+        this.scheduler = scheduler;
         this.wait = wait;
         this.deadline = deadline;
+        this.afterWait = deadline ? Duration.ZERO : remaining.minus(wait);
         this.call = call;
         this.task = scheduler.schedule(this::fire, wait);
     }
@@ -59,13 +70,21 @@ final class FirstTokenTimer {
      */
     static FirstTokenTimer start(Scheduler scheduler, Duration firstToken, Duration remaining, CompletableFuture<?> call) {
         boolean deadline = firstToken == null || firstToken.compareTo(remaining) >= 0;
-        return new FirstTokenTimer(scheduler, deadline ? remaining : firstToken, deadline, call);
+        return new FirstTokenTimer(scheduler, deadline ? remaining : firstToken, remaining, deadline, call);
     }
 
     private void fire() {
         if (!STATE.compareAndSet(this, ARMED, FIRED)) {
             if (state == HANDED_OVER) {
-                then.run();
+                if (deadline) {
+                    then.run();
+                } else if (!cancelled) {
+                    Scheduler.Cancellable next = scheduler.schedule(then, afterWait);
+                    task = next;
+                    if (cancelled) {
+                        next.cancel(); // cancel() ran meanwhile and may have seen the old task
+                    }
+                }
             }
             return;
         }
@@ -87,15 +106,16 @@ final class FirstTokenTimer {
 
     /** The first event, or the attempt's end, came: the timer stops (handed over: the body's deadline stops). */
     void cancel() {
+        cancelled = true;
         task.cancel();
     }
 
     /**
-     * The answer started: a deadline timer goes on as the body's deadline, running {@code expiry}
-     * when it comes instead of failing the attempt. False when it is not the deadline or already fired.
+     * The answer started: the timer goes on as the body's deadline, running {@code expiry} at the
+     * request's deadline instead of failing the attempt. False when it already fired or was cancelled.
      */
     boolean handOver(Runnable expiry) {
-        if (!deadline) {
+        if (cancelled) {
             return false;
         }
         then = expiry;

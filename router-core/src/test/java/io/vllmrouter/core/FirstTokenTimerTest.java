@@ -44,12 +44,49 @@ class FirstTokenTimerTest {
     }
 
     @Test
-    void aFirstTokenTimeoutShorterThanTheDeadlineIsNeverHandedOver() {
+    void aFirstTokenTimerHandedOverRunsTheExpiryAtTheRequestsDeadline() {
         FirstTokenTimer t = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), call);
         assertThat(t.isDeadline()).isFalse();
-        assertThat(t.handOver(() -> ran.add("expired"))).isFalse();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(t.handOver(() -> ran.add("expired"))).isTrue();
+
+        clock.advance(Duration.ofSeconds(1)); // the first-token wait's end: the token came, nothing fails
+        assertThat(t.fired()).isFalse();
+        assertThat(call).isNotCancelled();
+        assertThat(ran).isEmpty();
+        clock.advance(Duration.ofMillis(2999));
+        assertThat(ran).isEmpty();
+        clock.advance(Duration.ofMillis(1)); // the request's deadline, 5 s after the start
+        assertThat(ran).containsExactly("expired");
+        assertThat(clock.scheduledTasks()).as("the wait's, then the rest of the request's time").isEqualTo(2);
+    }
+
+    @Test
+    void aFirstTokenTimerHandedOverIsCancelledBeforeAndAfterItsWait() {
+        FirstTokenTimer before = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), call);
+        assertThat(before.handOver(() -> ran.add("before"))).isTrue();
+        before.cancel();
+        FirstTokenTimer after = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), call);
+        assertThat(after.handOver(() -> ran.add("after"))).isTrue();
+        clock.advance(Duration.ofSeconds(3));
+        after.cancel(); // the answer ended after the wait: the expiry's own task is the one stopped
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(ran).isEmpty();
+        assertThat(clock.pendingTasks()).isZero();
+    }
+
+    @Test
+    void aFirstTokenTimerThatRanOutOrWasCancelledIsNotHandedOver() {
+        FirstTokenTimer t = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), call);
         clock.advance(Duration.ofSeconds(2));
         assertThat(t.fired()).isTrue();
+        assertThat(call).isCancelled();
+        assertThat(t.handOver(() -> ran.add("expired"))).isFalse();
+
+        FirstTokenTimer stopped = FirstTokenTimer.start(clock, Duration.ofSeconds(2), Duration.ofSeconds(5), new CompletableFuture<>());
+        stopped.cancel(); // e.g. the attempt failed
+        assertThat(stopped.handOver(() -> ran.add("stopped"))).isFalse();
+        clock.advance(Duration.ofSeconds(10));
         assertThat(ran).isEmpty();
     }
 
