@@ -151,6 +151,49 @@ class FirstTokenTest {
     }
 
     @Test
+    void aStartedStreamKeepsItsFirstTokenTimerToTheRequestsDeadline() throws Exception {
+        FakeClock timers = new FakeClock();
+        start(timers, RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(30)), A, B);
+        String first = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+        Chunks body = Chunks.hanging(first); // the first token, then nothing
+        transport.answer(A, r -> sse(body));
+
+        try (RouterResponse r = router.routeAsync(post(STREAM)).get(5, TimeUnit.SECONDS)) {
+            InputStream in = r.body();
+            assertThat(new String(in.readNBytes(first.length()), StandardCharsets.UTF_8)).isEqualTo(first);
+            assertThat(timers.scheduledTasks()).as("the first-token wait's timer, handed over to the body").isEqualTo(1);
+            timers.advance(Duration.ofSeconds(5));      // its wait ends: the token came, nothing fails
+            assertThat(body.cancelled).isFalse();
+            assertThat(timers.scheduledTasks()).as("then the rest of the request's time").isEqualTo(2);
+            assertThat(timers.pendingTasks()).isEqualTo(1);
+            timers.advance(Duration.ofMillis(24_999));
+            assertThat(body.cancelled).isFalse();
+            timers.advance(Duration.ofMillis(1));       // 30 s after the send
+            assertThat(body.cancelled).isTrue();
+            assertThatThrownBy(in::read).isInstanceOf(IOException.class).hasMessageContaining("timed out after 30000 ms");
+        }
+        assertThat(timers.pendingTasks()).isZero();
+        assertThat(transport.sent).hasSize(1);
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
+                .isEqualTo(RequestOutcome.TIMEOUT);
+    }
+
+    @Test
+    void aStreamEndingBeforeItsFirstTokenWaitLeavesNoTimer() throws Exception {
+        FakeClock timers = new FakeClock();
+        start(timers, RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(30)), A, B);
+        String answer = SseFixtures.text("chat.sse");
+        transport.answer(A, r -> sse(Chunks.of(answer)));
+        try (RouterResponse r = router.routeAsync(post(STREAM)).get(5, TimeUnit.SECONDS)) {
+            assertThat(read(r)).isEqualTo(answer);
+        }
+        assertThat(timers.scheduledTasks()).as("one timer for the attempt, wait and body").isEqualTo(1);
+        assertThat(timers.pendingTasks()).isZero();
+        timers.advance(Duration.ofSeconds(60));
+        assertThat(timers.scheduledTasks()).isEqualTo(1);
+    }
+
+    @Test
     void whenEveryStreamStallsTheCallerGetsA502NamingTheFirstTokenTimeout() {
         start(RouterConfig.builder().firstTokenTimeout(Duration.ofSeconds(5)).maxRetries(1), A, B);
         transport.answer(A, r -> sse(Chunks.hanging()));
