@@ -143,6 +143,8 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
 
     private void run() {
         List<Object> batch = new ArrayList<>();
+        // The batch's lines are joined here, reused from batch to batch: grown once, not per batch.
+        StringBuilder lines = new StringBuilder();
         while (isStarted()) {
             drainTo(batch);
             if (batch.isEmpty()) {
@@ -153,11 +155,11 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
                 idle.set(false);
                 continue;
             }
-            write(batch);
+            write(batch, lines);
             LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(batchMillis));
         }
         drainTo(batch);
-        write(batch);
+        write(batch, lines);
     }
 
     private void drainTo(List<Object> batch) {
@@ -169,11 +171,10 @@ public final class BatchingAsyncAppender extends UnsynchronizedAppenderBase<ILog
         queued.addAndGet(before - batch.size());
     }
 
-    private void write(List<Object> batch) {
+    private void write(List<Object> batch, StringBuilder lines) {
         if (batch.isEmpty()) {
             return;
         }
-        StringBuilder lines = new StringBuilder();
         int inLines = 0;
         for (Object e : batch) {
             if (e instanceof String line) {
