@@ -44,8 +44,8 @@ public final class JvmSettings {
         setIfAbsent("io.netty.allocator.maxCachedBufferCapacity", String.valueOf(64 * 1024));
         // Netty counts each pooled chunk's bytes in use with a LongAdder, added to when a buffer is
         // taken and when it is released: two atomic updates per buffer, for a figure only Netty's
-        // allocator metric reads, and nothing in the router does. About 1 % of the streamed
-        // path's CPU in a profile, more when two chunks' counters share a cache line between loops.
+        // allocator metric reads, and nothing in the router does: 1.2 % of the router's user time
+        // streamed, in a profile.
         setIfAbsent("io.netty.trackPinnedMemory", "false");
         apply();
     }
