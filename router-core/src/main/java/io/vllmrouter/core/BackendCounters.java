@@ -2,27 +2,41 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.api.BackendStats;
 import io.vllmrouter.api.time.Ticker;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Request counters and latency of one backend, for stats only: nothing routes on them. Updated
  * on request threads without locks, read by {@code stats()}.
+ *
+ * <p>Every attempt updates them, from whichever event loop carries it, so they are striped: the
+ * counts are {@link LongAdder}s, and the latency averages and per-second completions live in one
+ * {@link Stripe} per thread (chosen by thread id, several threads may share one), each on its own
+ * cache lines. Two threads finishing requests on the same backend then write no common line; a
+ * read merges the stripes.
  */
 final class BackendCounters {
 
     private static final double EWMA_ALPHA = 0.2;
+    /** A power of two: stripes are picked by the low bits of the thread id. */
+    private static final int STRIPES = 8;
 
     private final LongAdder total = new LongAdder();
     private final LongAdder succeeded = new LongAdder();
     private final LongAdder failed = new LongAdder();
-    private final AtomicLong latencyBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
-    private final AtomicLong ttfbBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
-    private final RateMeter completions;
+    private final Ticker ticker;
+    private final Stripe[] stripes = new Stripe[STRIPES];
 
     BackendCounters(Ticker ticker) {
-        this.completions = new RateMeter(ticker);
+        this.ticker = ticker;
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new Stripe();
+        }
+    }
+
+    private Stripe stripe() {
+        return stripes[(int) Thread.currentThread().getId() & (STRIPES - 1)];
     }
 
     /** One attempt sent to the backend. */
@@ -31,7 +45,7 @@ final class BackendCounters {
     }
 
     void headersArrived(long ttfbNanos) {
-        ewma(ttfbBits, ttfbNanos / 1e6);
+        stripe().ewma(Stripe.TTFB, ttfbNanos / 1e6);
     }
 
     /** An attempt ended; {@code failure} when it counts against the backend, null when cancelled. */
@@ -39,67 +53,121 @@ final class BackendCounters {
         if (failure == null) {
             return;
         }
+        Stripe s = stripe();
         if (failure) {
             failed.increment();
         } else {
             succeeded.increment();
-            ewma(latencyBits, latencyNanos / 1e6);
+            s.ewma(Stripe.LATENCY, latencyNanos / 1e6);
         }
-        completions.mark();
-    }
-
-    private static void ewma(AtomicLong bits, double sample) {
-        while (true) {
-            long cur = bits.get();
-            double old = Double.longBitsToDouble(cur);
-            double next = Double.isNaN(old) ? sample : old + EWMA_ALPHA * (sample - old);
-            if (bits.compareAndSet(cur, Double.doubleToRawLongBits(next))) {
-                return;
-            }
-        }
-    }
-
-    BackendStats.RequestStats stats() {
-        return new BackendStats.RequestStats(total.sum(), succeeded.sum(), failed.sum(), completions.perSecond(),
-                Double.longBitsToDouble(latencyBits.get()), Double.longBitsToDouble(ttfbBits.get()));
+        s.mark(ticker.nanoTime() / 1_000_000_000L);
     }
 
     /**
-     * Completions per second over the last {@value #SECONDS} whole seconds, without a lock: each
-     * slot is one second's count, stamped with its second. Marking from several threads at a second's
+     * The counts, the completions per second, and the averages merged over the stripes, each
+     * weighted by the completions its stripe saw lately (the current second and the
+     * {@value Stripe#SECONDS} before it), so that a thread that carried a request long ago does
+     * not hold the figure back; with no recent completion anywhere, the stripes' plain mean.
+     */
+    BackendStats.RequestStats stats() {
+        long sec = ticker.nanoTime() / 1_000_000_000L;
+        long completed = 0;
+        long[] weights = new long[STRIPES];
+        long weight = 0;
+        for (int i = 0; i < STRIPES; i++) {
+            completed += stripes[i].completedBefore(sec);
+            weights[i] = stripes[i].completedSince(sec - Stripe.SECONDS);
+            weight += weights[i];
+        }
+        return new BackendStats.RequestStats(total.sum(), succeeded.sum(), failed.sum(),
+                (double) completed / Stripe.SECONDS, merged(Stripe.LATENCY, weights, weight),
+                merged(Stripe.TTFB, weights, weight));
+    }
+
+    private double merged(int figure, long[] weights, long weight) {
+        double sum = 0;
+        double of = 0;
+        for (int i = 0; i < STRIPES; i++) {
+            double v = stripes[i].average(figure);
+            long w = weight == 0 ? 1 : weights[i];
+            if (!Double.isNaN(v) && w > 0) {
+                sum += v * w;
+                of += w;
+            }
+        }
+        return of == 0 ? Double.NaN : sum / of;
+    }
+
+    /**
+     * One stripe's figures in one array, padded on both sides so that no other stripe's writes
+     * share its cache lines: two averages (milliseconds, exponentially weighted, NaN before the
+     * first sample) and completions per second over the last {@value #SECONDS} whole seconds, each
+     * slot one second's count stamped with its second. Marking from several threads at a second's
      * turn may lose a count or two in a slot being reset, which a rate for display can afford.
      */
-    static final class RateMeter {
+    static final class Stripe {
         static final int SECONDS = 5;
-        private final Ticker ticker;
-        private final AtomicLongArray counts = new AtomicLongArray(SECONDS + 1);
-        private final AtomicLongArray secondOf = new AtomicLongArray(SECONDS + 1);
+        /** Longs of padding before and after the figures: 128 bytes, two cache lines. */
+        private static final int PAD = 16;
+        static final int LATENCY = PAD;
+        static final int TTFB = PAD + 1;
+        private static final int COUNTS = PAD + 2;
+        private static final int STAMPS = COUNTS + SECONDS + 1;
+        private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
 
-        RateMeter(Ticker ticker) {
-            this.ticker = ticker;
+        private final long[] slots = new long[STAMPS + SECONDS + 1 + PAD];
+
+        Stripe() {
+            slots[LATENCY] = Double.doubleToRawLongBits(Double.NaN);
+            slots[TTFB] = Double.doubleToRawLongBits(Double.NaN);
+            VarHandle.releaseFence(); // the NaNs are seen by any thread that reads the stripe
         }
 
-        void mark() {
-            long sec = ticker.nanoTime() / 1_000_000_000L;
-            int i = (int) Math.floorMod(sec, (long) SECONDS + 1);
-            long stamped = secondOf.get(i);
-            if (stamped != sec && secondOf.compareAndSet(i, stamped, sec)) {
-                counts.set(i, 0); // this thread turned the slot over to the new second
-            }
-            counts.incrementAndGet(i);
-        }
-
-        double perSecond() {
-            long sec = ticker.nanoTime() / 1_000_000_000L;
-            long sum = 0;
-            for (int i = 0; i <= SECONDS; i++) {
-                long s = secondOf.get(i);
-                // whole seconds before the current one
-                if (s < sec && s >= sec - SECONDS) {
-                    sum += counts.get(i);
+        void ewma(int at, double sample) {
+            while (true) {
+                long cur = (long) SLOT.getVolatile(slots, at);
+                double old = Double.longBitsToDouble(cur);
+                double next = Double.isNaN(old) ? sample : old + EWMA_ALPHA * (sample - old);
+                if (SLOT.compareAndSet(slots, at, cur, Double.doubleToRawLongBits(next))) {
+                    return;
                 }
             }
-            return (double) sum / SECONDS;
+        }
+
+        double average(int at) {
+            return Double.longBitsToDouble((long) SLOT.getVolatile(slots, at));
+        }
+
+        void mark(long sec) {
+            int i = (int) Math.floorMod(sec, (long) SECONDS + 1);
+            long stamped = (long) SLOT.getVolatile(slots, STAMPS + i);
+            if (stamped != sec && SLOT.compareAndSet(slots, STAMPS + i, stamped, sec)) {
+                SLOT.setVolatile(slots, COUNTS + i, 0L); // this thread turned the slot over to the new second
+            }
+            SLOT.getAndAdd(slots, COUNTS + i, 1L);
+        }
+
+        /** Completions in the seconds from {@code from} on, the current one included. */
+        long completedSince(long from) {
+            long sum = 0;
+            for (int i = 0; i <= SECONDS; i++) {
+                if ((long) SLOT.getVolatile(slots, STAMPS + i) >= from) {
+                    sum += (long) SLOT.getVolatile(slots, COUNTS + i);
+                }
+            }
+            return sum;
+        }
+
+        /** Completions in the {@value #SECONDS} whole seconds before {@code sec}. */
+        long completedBefore(long sec) {
+            long sum = 0;
+            for (int i = 0; i <= SECONDS; i++) {
+                long s = (long) SLOT.getVolatile(slots, STAMPS + i);
+                if (s < sec && s >= sec - SECONDS) {
+                    sum += (long) SLOT.getVolatile(slots, COUNTS + i);
+                }
+            }
+            return sum;
         }
     }
 }
