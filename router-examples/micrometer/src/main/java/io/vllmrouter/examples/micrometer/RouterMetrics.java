@@ -247,8 +247,8 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
     private final class Bound {
         final MeterRegistry registry;
         final ConcurrentMap<RequestKey, Counter> requests = new ConcurrentHashMap<>();
-        final ConcurrentMap<String, Timer> latency = new ConcurrentHashMap<>();
-        final ConcurrentMap<String, Timer> ttfb = new ConcurrentHashMap<>();
+        final ConcurrentMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
+        final ConcurrentMap<String, Timer> ttfbTimers = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> bytes = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> retries = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> reloads = new ConcurrentHashMap<>();
@@ -273,13 +273,27 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
 
         void request(RequestRecord r) {
             String backend = r.backend() == null ? "none" : r.backend();
-            String model = r.model() == null ? "" : r.model();
-            String outcome = r.outcome().label();
-            RequestKey key = new RequestKey(backend, model, r.status(), outcome);
+            BackendMeters m = perBackend.get(backend);
+            if (m == null) {
+                m = perBackend.computeIfAbsent(backend, BackendMeters::new);
+            }
+            m.requests(r).increment();
+            m.latency.record(r.latencyNanos(), TimeUnit.NANOSECONDS);
+            if (r.ttfbNanos() >= 0) {
+                m.ttfb().record(r.ttfbNanos(), TimeUnit.NANOSECONDS);
+            }
+            if (r.bytes() > 0) {
+                m.bytes().increment(r.bytes());
+            }
+        }
+
+        /** The request counter of this series, made and registered the first time it is seen. */
+        Counter requestCounter(String backend, String model, int status, String outcome) {
+            RequestKey key = new RequestKey(backend, model, status, outcome);
             Counter c = requests.get(key);
             if (c == null) {
                 if (requests.size() >= MAX_SERIES) {
-                    key = new RequestKey(backend, "_other", r.status(), outcome);
+                    key = new RequestKey(backend, "_other", status, outcome);
                 }
                 c = requests.computeIfAbsent(key, k -> Counter.builder("vllm.router.requests")
                         .tags("backend", k.backend(), "model", k.model(), "status", String.valueOf(k.status()),
@@ -289,19 +303,71 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                                 + "resumed, timeout, rejected, no_backend, cancelled).")
                         .register(registry));
             }
-            c.increment();
-            latency.computeIfAbsent(backend, k -> timer("vllm.router.request.duration", k,
-                    "Time from route() to the response body's end (or the failure), by backend."))
-                    .record(r.latencyNanos(), TimeUnit.NANOSECONDS);
-            if (r.ttfbNanos() >= 0) {
-                ttfb.computeIfAbsent(backend, k -> timer("vllm.router.time.to.first.byte", k,
-                        "Time from route() to the backend's response headers (for a stream: its first bytes), by backend."))
-                        .record(r.ttfbNanos(), TimeUnit.NANOSECONDS);
+            return c;
+        }
+
+        /**
+         * One backend's meters, found with one lookup per request: its timers and byte counter, and
+         * the request counters of the series seen most (a short list scanned by status, outcome and
+         * model, instead of hashing a four-part key per request).
+         */
+        final class BackendMeters {
+            /** Series remembered per backend; more are found in {@link #requests}, as the first ones were. */
+            private static final int CACHED_SERIES = 16;
+
+            private final String backend;
+            final Timer latency;
+            private volatile Timer ttfb;
+            private volatile Counter bytes;
+            private volatile Series[] series = new Series[0];
+
+            BackendMeters(String backend) {
+                this.backend = backend;
+                this.latency = timer("vllm.router.request.duration", backend,
+                        "Time from route() to the response body's end (or the failure), by backend.");
             }
-            if (r.bytes() > 0) {
-                counter(bytes, backend, k -> Counter.builder("vllm.router.response").baseUnit("bytes").tag("backend", k)
-                        .description("Response body bytes passed to callers, by backend.")).increment(r.bytes());
+
+            Counter requests(RequestRecord r) {
+                String model = r.model() == null ? "" : r.model();
+                String outcome = r.outcome().label();
+                int status = r.status();
+                for (Series s : series) {
+                    if (s.status == status && s.outcome.equals(outcome) && s.model.equals(model)) {
+                        return s.counter;
+                    }
+                }
+                Counter c = requestCounter(backend, model, status, outcome);
+                synchronized (this) { // only the first time a series is seen here
+                    Series[] now = series;
+                    if (now.length < CACHED_SERIES) {
+                        Series[] more = java.util.Arrays.copyOf(now, now.length + 1);
+                        more[now.length] = new Series(model, status, outcome, c);
+                        series = more;
+                    }
+                }
+                return c;
             }
+
+            Timer ttfb() {
+                Timer t = ttfb;
+                if (t == null) {
+                    t = ttfb = ttfbTimers.computeIfAbsent(backend, k -> timer("vllm.router.time.to.first.byte", k,
+                            "Time from route() to the backend's response headers (for a stream: its first bytes), by backend."));
+                }
+                return t;
+            }
+
+            Counter bytes() {
+                Counter c = bytes;
+                if (c == null) {
+                    c = bytes = counter(Bound.this.bytes, backend, k -> Counter.builder("vllm.router.response")
+                            .baseUnit("bytes").tag("backend", k).description("Response body bytes passed to callers, by backend."));
+                }
+                return c;
+            }
+        }
+
+        private record Series(String model, int status, String outcome, Counter counter) {
         }
 
         private Timer timer(String name, String backend, String help) {
