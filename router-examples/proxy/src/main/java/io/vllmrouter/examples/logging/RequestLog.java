@@ -113,10 +113,11 @@ public final class RequestLog implements RouterListener {
     /**
      * The structured log's line for one request. Written by hand rather than through a Jackson
      * tree: it runs on the proxy's event loop once per request (strings escaped by Jackson's
-     * encoder, numbers as Jackson writes them).
+     * encoder, numbers as Jackson writes them), in the calling thread's reused builder.
      */
     static String toJson(RequestRecord r, Instant ts) {
-        StringBuilder b = new StringBuilder(256);
+        StringBuilder b = LINE.get();
+        b.setLength(0);
         b.append("{\"ts\":\"");
         timestamp(b, ts);
         b.append('"');
@@ -140,8 +141,16 @@ public final class RequestLog implements RouterListener {
         b.append(",\"outcome\":");
         string(b, r.outcome().label());
         b.append(",\"bytes\":").append(r.bytes());
-        return b.append('}').toString();
+        String line = b.append('}').toString();
+        if (b.capacity() > MAX_KEPT_CHARS) {
+            LINE.remove(); // a line with a huge model name: its builder is not kept
+        }
+        return line;
     }
+
+    /** Each logging thread's line builder, reused: the line is copied out of it, so one per request is saved. */
+    private static final ThreadLocal<StringBuilder> LINE = ThreadLocal.withInitial(() -> new StringBuilder(256));
+    private static final int MAX_KEPT_CHARS = 4096;
 
     private static void string(StringBuilder b, String s) {
         if (s == null) {
