@@ -19,6 +19,7 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsciiString;
+import io.vllmrouter.examples.server.HttpDecoding;
 import io.vllmrouter.examples.server.ProxyContext;
 import io.vllmrouter.examples.server.exchange.ExchangeHandlers;
 
@@ -71,7 +72,7 @@ public final class FrontDoor extends ChannelInitializer<SocketChannel> {
         ReadTimeouts timeouts = ReadTimeouts.forConnection(context);
         p.addLast("bytes", timeouts.byteWatch());
         int headerBytes = context.access().maxHeaderBytes();
-        HttpServerCodec codec = new HttpServerCodec(Math.min(8192, headerBytes), headerBytes, 64 * 1024);
+        HttpServerCodec codec = new HttpServerCodec(HttpDecoding.config(Math.min(8192, headerBytes), headerBytes, 64 * 1024));
         if (tls != null) {
             p.addLast("alpn", alpn(codec, errors));
         } else {

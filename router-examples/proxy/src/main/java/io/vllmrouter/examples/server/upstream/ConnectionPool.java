@@ -10,6 +10,7 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.vllmrouter.examples.server.EventLoops;
+import io.vllmrouter.examples.server.HttpDecoding;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -75,7 +76,8 @@ final class ConnectionPool {
                     protected void initChannel(SocketChannel ch) {
                         UpstreamHandler handler = new UpstreamHandler(ConnectionPool.this);
                         ch.pipeline().addLast("head-watch", handler.headWatch());
-                        ch.pipeline().addLast("http", new HttpClientCodec(8192, 32 * 1024, 64 * 1024));
+                        ch.pipeline().addLast("http", new HttpClientCodec(HttpDecoding.config(8192, 32 * 1024, 64 * 1024),
+                                false, false));
                         ch.pipeline().addLast("upstream", handler);
                     }
                 });

@@ -4,6 +4,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -118,8 +120,10 @@ final class UpstreamExchange implements UpstreamResponse {
 
     private FullHttpRequest buildRequest() {
         byte[] content = request.body();
+        // No trailers: the body goes with a Content-Length, never chunked.
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()),
-                request.requestTarget(), content.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content));
+                request.requestTarget(), content.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content),
+                DefaultHttpHeadersFactory.headersFactory().newHeaders(), EmptyHttpHeaders.INSTANCE);
         HttpHeaders h = req.headers();
         HeaderMap headers = HeaderMap.copyOf(request.headers()); // the core's own: not copied
         for (int i = 0; i < headers.size(); i++) {
