@@ -58,7 +58,7 @@ public final class AccessGuard extends ChannelInboundHandlerAdapter {
                     "Backend administration path " + x.path + " is not forwarded (allow_admin_paths = false)"));
             return;
         }
-        if (route.forward() && route.allows(x.method) && x.keyId != null) {
+        if (route.forward() && x.methodAllowed && x.keyId != null) {
             int wait = context.keyLimits().acquire(x.keyId, access.requestsPerMinute(), access.maxConcurrent());
             if (wait > 0) {
                 x.refuse(new ProxyExchange.Refusal(429, "rate_limit_error", "rate_limit_exceeded",

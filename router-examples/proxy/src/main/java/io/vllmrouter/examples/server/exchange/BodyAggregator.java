@@ -69,7 +69,7 @@ public final class BodyAggregator extends ChannelInboundHandlerAdapter {
             dispatch(ctx, x);
             return;
         }
-        if (!x.forwarded() || !x.route.allows(x.method)) {
+        if (!x.forwarded() || !x.methodAllowed) {
             return; // answered locally or refused: the body, if any, is dropped
         }
         limit = context.maxBodyBytes();

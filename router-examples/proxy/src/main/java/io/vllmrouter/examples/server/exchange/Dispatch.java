@@ -58,7 +58,7 @@ public final class Dispatch extends ChannelInboundHandlerAdapter {
         if (route == null || !route.known()) {
             send(ctx, x, Responses.error(404, "invalid_request_error", "not_found",
                     "Unknown path: " + x.method + " " + x.rawPath + " (see GET / for the endpoints)", -1));
-        } else if (!route.allows(x.method)) {
+        } else if (!x.methodAllowed) {
             FullHttpResponse r = Responses.error(405, "invalid_request_error", "method_not_allowed",
                     "Method " + x.method + " not allowed on " + x.rawPath + " (allowed: " + route.methods() + ")", -1);
             r.headers().set(HttpHeaderNames.ALLOW, route.methods());

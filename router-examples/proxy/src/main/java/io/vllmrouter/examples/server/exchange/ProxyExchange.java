@@ -57,6 +57,8 @@ public final class ProxyExchange {
     final String query;
 
     Routes.Route route;
+    /** The route is known and takes the request's method: looked up once, read by several steps. */
+    boolean methodAllowed;
     Refusal refusal;
     /** The client key's digest when one was presented and matched. */
     String keyId;

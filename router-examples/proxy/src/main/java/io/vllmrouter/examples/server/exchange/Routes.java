@@ -101,6 +101,7 @@ public final class Routes extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ProxyExchange x && x.path != null) {
             x.route = route(x.path, x.method);
+            x.methodAllowed = x.route.known() && x.route.allows(x.method);
         }
         ctx.fireChannelRead(msg);
     }

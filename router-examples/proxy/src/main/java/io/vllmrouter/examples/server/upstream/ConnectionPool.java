@@ -83,9 +83,21 @@ final class ConnectionPool {
                 });
     }
 
+    /** {@code host:port} of a backend, the pools' key; made once per backend address, not per request. */
     static String key(URI backend) {
-        return backend.getHost() + ":" + port(backend);
+        String k = KEYS.get(backend);
+        if (k == null) {
+            if (KEYS.size() >= MAX_KEYS) {
+                KEYS.clear(); // addresses come and go with discovery: the map never grows past this
+            }
+            k = backend.getHost() + ":" + port(backend);
+            KEYS.put(backend, k);
+        }
+        return k;
     }
+
+    private static final java.util.concurrent.ConcurrentHashMap<URI, String> KEYS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_KEYS = 1024;
 
     private static int port(URI uri) {
         return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
