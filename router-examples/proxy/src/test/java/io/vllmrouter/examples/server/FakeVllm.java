@@ -42,6 +42,8 @@ final class FakeVllm implements AutoCloseable {
     final AtomicInteger healthChecks = new AtomicInteger();
     /** Requests to any path this fake does not serve (answered 404), such as vLLM's administration paths. */
     final AtomicInteger otherRequests = new AtomicInteger();
+    /** The body of the last chat or completion request, or null. */
+    volatile String lastBody;
     /** The Authorization header of the last chat request, or null. */
     volatile String lastAuthorization;
     /** The traceparent header of the last chat request, or null. */
@@ -86,7 +88,7 @@ final class FakeVllm implements AutoCloseable {
                     return;
                 case "/v1/chat/completions":
                 case "/v1/completions":
-                    ex.getRequestBody().readAllBytes();
+                    lastBody = new String(ex.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
                     lastAuthorization = ex.getRequestHeaders().getFirst("Authorization");
                     lastTraceparent = ex.getRequestHeaders().getFirst("traceparent");
                     chatRequests.incrementAndGet();

@@ -259,6 +259,30 @@ class FrontDoorTest {
     }
 
     @Test
+    void chunkedBodyWithTrailersIsForwardedWholeAndTheConnectionGoesOn() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b, a);
+        String first = CHAT.substring(0, 25);
+        String rest = CHAT.substring(25);
+        // More trailers than the decoder's trailer table has slots: they still fit, and are not forwarded.
+        String chunked = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(first.length()) + "\r\n" + first + "\r\n"
+                + Integer.toHexString(rest.length()) + "\r\n" + rest + "\r\n"
+                + "0\r\nX-T1: a\r\nX-T2: b\r\nX-T3: c\r\nX-T4: d\r\nX-T5: e\r\n\r\n";
+        String next = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+        String answer = raw(ascii(chunked + next));
+
+        assertThat(status(answer)).as(answer).isEqualTo(200);
+        int second = answer.indexOf("HTTP/1.1 ", 1);
+        assertThat(second).as(answer).isPositive();
+        assertThat(status(answer.substring(second))).isEqualTo(200); // the next request on the connection
+        assertThat(a.chatRequests.get()).isEqualTo(1);
+        assertThat(a.lastBody).isEqualTo(CHAT);
+    }
+
+    @Test
     void slowBodyIsTimedOutAndNotForwarded() throws Exception {
         FakeVllm a = backend();
         start(b -> b.clientBodyTimeout(Duration.ofSeconds(1)), a);
