@@ -75,8 +75,8 @@ final class BackendCounters {
         long[] weights = new long[STRIPES];
         long weight = 0;
         for (int i = 0; i < STRIPES; i++) {
-            completed += stripes[i].completedBefore(sec);
-            weights[i] = stripes[i].completedSince(sec - Stripe.SECONDS);
+            completed += stripes[i].completed(sec - Stripe.SECONDS, sec); // whole seconds only
+            weights[i] = stripes[i].completed(sec - Stripe.SECONDS, sec + 1); // the current one too
             weight += weights[i];
         }
         return new BackendStats.RequestStats(total.sum(), succeeded.sum(), failed.sum(),
@@ -147,23 +147,12 @@ final class BackendCounters {
             SLOT.getAndAdd(slots, COUNTS + i, 1L);
         }
 
-        /** Completions in the seconds from {@code from} on, the current one included. */
-        long completedSince(long from) {
-            long sum = 0;
-            for (int i = 0; i <= SECONDS; i++) {
-                if ((long) SLOT.getVolatile(slots, STAMPS + i) >= from) {
-                    sum += (long) SLOT.getVolatile(slots, COUNTS + i);
-                }
-            }
-            return sum;
-        }
-
-        /** Completions in the {@value #SECONDS} whole seconds before {@code sec}. */
-        long completedBefore(long sec) {
+        /** Completions in the seconds from {@code from} up to, not including, {@code until}. */
+        long completed(long from, long until) {
             long sum = 0;
             for (int i = 0; i <= SECONDS; i++) {
                 long s = (long) SLOT.getVolatile(slots, STAMPS + i);
-                if (s < sec && s >= sec - SECONDS) {
+                if (s >= from && s < until) {
                     sum += (long) SLOT.getVolatile(slots, COUNTS + i);
                 }
             }
