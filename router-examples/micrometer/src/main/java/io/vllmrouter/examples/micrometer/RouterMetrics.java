@@ -248,8 +248,6 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
         final MeterRegistry registry;
         final ConcurrentMap<RequestKey, Counter> requests = new ConcurrentHashMap<>();
         final ConcurrentMap<String, BackendMeters> perBackend = new ConcurrentHashMap<>();
-        final ConcurrentMap<String, Timer> ttfbTimers = new ConcurrentHashMap<>();
-        final ConcurrentMap<String, Counter> bytes = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> retries = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> reloads = new ConcurrentHashMap<>();
         final ConcurrentMap<String, Counter> healthTransitions = new ConcurrentHashMap<>();
@@ -348,11 +346,13 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
                 return c;
             }
 
+            // Made when first needed. Registering a meter again returns the registry's own, so two
+            // threads that get here at once share one meter.
             Timer ttfb() {
                 Timer t = ttfb;
                 if (t == null) {
-                    t = ttfb = ttfbTimers.computeIfAbsent(backend, k -> timer("vllm.router.time.to.first.byte", k,
-                            "Time from route() to the backend's response headers (for a stream: its first bytes), by backend."));
+                    t = ttfb = timer("vllm.router.time.to.first.byte", backend,
+                            "Time from route() to the backend's response headers (for a stream: its first bytes), by backend.");
                 }
                 return t;
             }
@@ -360,8 +360,8 @@ public final class RouterMetrics implements RouterListener, MeterBinder {
             Counter bytes() {
                 Counter c = bytes;
                 if (c == null) {
-                    c = bytes = counter(Bound.this.bytes, backend, k -> Counter.builder("vllm.router.response")
-                            .baseUnit("bytes").tag("backend", k).description("Response body bytes passed to callers, by backend."));
+                    c = bytes = Counter.builder("vllm.router.response").baseUnit("bytes").tag("backend", backend)
+                            .description("Response body bytes passed to callers, by backend.").register(registry);
                 }
                 return c;
             }
