@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -53,12 +53,14 @@ class ByteExactnessTest {
     private static final Pattern ANY_ID = Pattern.compile("p?h[12]-\\d+(?=[/\"])");
 
     private static ResourceLeakDetector.Level previousLevel;
-    private static final AtomicInteger leaks = new AtomicInteger();
+    /** The leak detector's reports, each with the buffer's recent accesses: printed when the test fails. */
+    private static final List<String> leaks = new CopyOnWriteArrayList<>();
     private static final AppenderBase<ILoggingEvent> LEAK_COUNTER = new AppenderBase<>() {
         @Override
         protected void append(ILoggingEvent e) {
-            if (e.getFormattedMessage().contains("LEAK")) {
-                leaks.incrementAndGet();
+            String message = e.getFormattedMessage();
+            if (message.contains("LEAK")) {
+                leaks.add(message);
             }
         }
     };
@@ -135,7 +137,7 @@ class ByteExactnessTest {
                 loops.close();
             }
         }
-        assertThat(leaks()).as("buffers leaked (Netty's paranoid leak detector)").isZero();
+        assertThat(leaks()).as("buffers leaked (Netty's paranoid leak detector)").isEmpty();
     }
 
     /** Runs every stream, {@link #IN_FLIGHT} at a time, half over HTTP/1.1 and half over h2c. */
@@ -268,12 +270,12 @@ class ByteExactnessTest {
     }
 
     /** Leaks reported so far, after giving the detector the chance to see collected buffers. */
-    private static int leaks() {
+    private static List<String> leaks() {
         for (int i = 0; i < 3; i++) {
             System.gc();
             ByteBuf probe = PooledByteBufAllocator.DEFAULT.directBuffer(64);
             probe.release();
         }
-        return leaks.get();
+        return List.copyOf(leaks);
     }
 }

@@ -59,8 +59,8 @@ final class H2TestClient implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final Channel connection;
-    /** Completes with the GOAWAY the server sent. */
-    final CompletableFuture<Http2GoAwayFrame> goAway = new CompletableFuture<>();
+    /** Completes with the error code of the GOAWAY the server sent. */
+    final CompletableFuture<Long> goAway = new CompletableFuture<>();
     /** Completes with the server's first SETTINGS. */
     final CompletableFuture<Http2Settings> settings = new CompletableFuture<>();
 
@@ -71,7 +71,7 @@ final class H2TestClient implements AutoCloseable {
 
     static H2TestClient connect(int port) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        CompletableFuture<Http2GoAwayFrame> goAway = new CompletableFuture<>();
+        CompletableFuture<Long> goAway = new CompletableFuture<>();
         CompletableFuture<Http2Settings> settings = new CompletableFuture<>();
         Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -84,7 +84,7 @@ final class H2TestClient implements AutoCloseable {
                             @Override
                             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                                 if (msg instanceof Http2GoAwayFrame g) {
-                                    goAway.complete(g.retain());
+                                    goAway.complete(g.errorCode());
                                 } else if (msg instanceof Http2SettingsFrame f) {
                                     settings.complete(f.settings());
                                 }

@@ -302,7 +302,7 @@ class H2cFrontDoorTest {
         assertThat(s.headers().status().toString()).isEqualTo("200");
         s.until("Hel");
         CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> proxy.stop(SAFETY));
-        assertThat(client.goAway.get(SAFETY.toSeconds(), TimeUnit.SECONDS).errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+        assertThat(client.goAway.get(SAFETY.toSeconds(), TimeUnit.SECONDS)).isEqualTo(Http2Error.NO_ERROR.code());
         release.countDown();
         H2TestClient.Body rest = s.rest();
         assertThat(rest.text()).endsWith("data: [DONE]\n\n");
