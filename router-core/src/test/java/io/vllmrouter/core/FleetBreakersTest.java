@@ -11,6 +11,9 @@ import io.vllmrouter.testing.FakeClock;
 import io.vllmrouter.testing.RouterEvents;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -104,6 +107,58 @@ class FleetBreakersTest {
         clock.runDueTasks();
         assertThat(events.events(RouterEvents.CircuitChange.class)).hasSize(1);
         clock.advance(Duration.ofSeconds(60));
+        assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    @Test
+    void aWindowFilledFromManyThreadsAtOnceCountsItsLastCalls() throws Exception {
+        fleet(config().circuitBreakerWindow(20).circuitBreakerMinimumCalls(20).circuitBreakerFailureRate(100).build());
+        Breaker breaker = backend().admission.breaker();
+        Thread[] threads = new Thread[4];
+        Queue<Throwable> thrown = new ConcurrentLinkedQueue<>();
+        AtomicInteger refused = new AtomicInteger();
+        for (int t = 0; t < threads.length; t++) {
+            threads[t] = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 5_000; i++) {
+                        if (!breaker.tryAcquire()) {
+                            refused.incrementAndGet();
+                        }
+                        breaker.onSuccess(1_000);
+                    }
+                } catch (RuntimeException e) {
+                    thrown.add(e);
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(thrown).isEmpty();
+        assertThat(refused).hasValue(0);
+        CircuitBreaker.Metrics m = breaker.cb.getMetrics();
+        assertThat(m.getNumberOfBufferedCalls()).isEqualTo(20);
+        assertThat(m.getNumberOfSuccessfulCalls()).isEqualTo(20);
+        for (int i = 0; i < 19; i++) {
+            breaker.onError(1_000, new IOException("reset"));
+        }
+        assertThat(breaker.state()).as("one success still in the window").isEqualTo(CircuitBreaker.State.CLOSED);
+        breaker.onError(1_000, new IOException("reset"));
+        assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
+    }
+
+    @Test
+    void aWindowOfOneCallTakesCallAfterCall() {
+        fleet(config().circuitBreakerWindow(1).circuitBreakerMinimumCalls(1).build());
+        Breaker breaker = backend().admission.breaker();
+        for (int i = 0; i < 3; i++) {
+            assertThat(breaker.tryAcquire()).isTrue();
+            breaker.onSuccess(1_000);
+        }
+        assertThat(breaker.cb.getMetrics().getNumberOfBufferedCalls()).isEqualTo(1);
+        assertThat(breaker.tryAcquire()).isTrue();
+        breaker.onError(1_000, new IOException("reset"));
         assertThat(breaker.state()).isEqualTo(CircuitBreaker.State.OPEN);
     }
 }
