@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * Refuses request paths that could address something other than what they appear to: dot
  * segments ({@code ..}, {@code .}, also percent-encoded), empty segments ({@code //}), encoded
- * slashes or backslashes, NUL and control characters, a fragment ({@code #}, which has no place in
+ * slashes or backslashes, NUL and control characters (also percent-encoded), a fragment ({@code #}, which has no place in
  * a request: a server that drops it from the path, as vLLM's does, routes what comes before it),
  * and broken percent escapes. A backend or a
  * proxy in between may normalise such paths differently from us, so they are refused (400) rather
@@ -66,9 +66,24 @@ final class PathGuard {
             if (segment.equals(".") || segment.equals("..")) {
                 return "dot segment (. or ..) in path";
             }
+            if (hasControl(segment)) {
+                // A server may route "/sleep%0a" as "/sleep": Python's "$" in a route pattern matches
+                // before a final newline, as Starlette's does.
+                return "encoded control character in path";
+            }
             start = end + 1;
         }
         return null;
+    }
+
+    private static boolean hasControl(String decoded) {
+        for (int i = 0; i < decoded.length(); i++) {
+            char c = decoded.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Checks a raw query: null when acceptable, else the reason to refuse it (a fragment). */

@@ -18,7 +18,8 @@ class PathGuardTest {
     @ValueSource(strings = {"/v1/../health", "/v1/./models", "/v1/%2e%2e/metrics", "/v1/%2E%2e/x", "/v1/.%2e/x",
             "/v1/%2e/x", "/v1/..", "/v1//chat", "//v1/chat", "/v1/chat%2fcompletions", "/v1/chat%2Fx",
             "/v1/a%5c..", "/v1/a\\b", "/v1/a%00", "/v1/bad%zz", "/v1/bad%2", "v1/no-slash", "",
-            "/v1/load_lora_adapter#x", "/v1/x#"})
+            "/v1/load_lora_adapter#x", "/v1/x#", "/v1/load_lora_adapter%0a", "/v1/load_lora_adapter%0A",
+            "/sleep%0d%0a", "/v1/a%09b", "/v1/a%7f", "/v1/a%1Fb"})
     void refusesTraversalAndAmbiguousPaths(String path) {
         assertThat(PathGuard.check(path)).isNotNull();
     }
