@@ -2,6 +2,10 @@ package io.vllmrouter.examples.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
@@ -13,8 +17,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 
 /**
  * A client that reads nothing of a stream the router cuts: what it finds when it reads at last is
@@ -68,6 +75,68 @@ class CutStreamNeverReadTest {
                     assertThat(failure.getMessage()).containsIgnoringCase("reset");
                 }
             }
+        }
+    }
+
+    /**
+     * A client that neither reads nor closes, although everything, the error event included, left
+     * the router: its connection is reset once the grace is over, rather than closed with the
+     * kernel keeping it (and what the client has not taken) for as long as the client holds on.
+     */
+    @Test
+    void aClientThatNeitherReadsNorClosesIsResetAfterTheGrace() throws Exception {
+        RouterEvents events = new RouterEvents();
+        CountDownLatch reset = new CountDownLatch(1);
+        Logger relayLog = (Logger) LoggerFactory.getLogger("io.vllmrouter.examples.server.exchange.BodyRelay");
+        Level level = relayLog.getLevel();
+        AppenderBase<ILoggingEvent> watch = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent e) {
+                if (e.getFormattedMessage().contains("reset: the client took")) {
+                    reset.countDown();
+                }
+            }
+        };
+        watch.start();
+        relayLog.setLevel(Level.DEBUG);
+        relayLog.addAppender(watch);
+        try (FaultBackend backend = new FaultBackend();
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(1))
+                             .server(new ServerConfig(backend.url(), 8)).build(),
+                     r -> r.listener(events), o -> o.cutStreamGrace(Duration.ofMillis(500)));
+             Socket s = new Socket()) {
+            events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
+            // Four small events, then the backend stalls until the deadline cuts the stream: all of
+            // it fits in the client's socket, so the error event's write completes.
+            String body = "{\"model\":\"m\",\"stream\":true,\"user\":\"holds-on\",\"max_tokens\":8,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+            s.connect(new InetSocketAddress("127.0.0.1", stack.port()));
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/json\r\nx-fault: stall\r\n"
+                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
+                    Duration.ofSeconds(20));
+
+            assertThat(reset.await(20, TimeUnit.SECONDS)).as("the connection reset after the grace").isTrue();
+            // What the client holds is still its own to read: the events and the error event, no end.
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[64 * 1024];
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    got.write(buf, 0, n);
+                }
+            } catch (java.net.SocketException e) {
+                assertThat(e.getMessage()).containsIgnoringCase("reset");
+            }
+            String text = got.toString(StandardCharsets.ISO_8859_1);
+            assertThat(text).startsWith("HTTP/1.1 200").contains("holds-on").contains("The answer was cut short")
+                    .doesNotContain("[DONE]").doesNotEndWith("0\r\n\r\n");
+        } finally {
+            relayLog.detachAppender(watch);
+            relayLog.setLevel(level);
         }
     }
 }

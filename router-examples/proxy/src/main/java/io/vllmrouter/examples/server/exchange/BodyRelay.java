@@ -1,8 +1,6 @@
 package io.vllmrouter.examples.server.exchange;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -41,10 +39,11 @@ import java.util.concurrent.TimeUnit;
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
  * closed without the end of the body, within {@link ProxyOptions#cutStreamGrace} (5 s) even if the
- * client reads nothing; any other body is closed at once. A client that has not taken the error
- * event by then may hold part of an event the socket had already taken, which cannot be called
- * back: its connection is reset, not closed, so that it reads an error, never an end. Runs on the
- * client's event loop; the router's signals hop onto it.
+ * client reads nothing; any other body is closed at once. An HTTP/1 connection is half-closed after
+ * the error event, and reset when the client has not closed its side by then: a client that reads
+ * nothing may hold part of an event the socket had already taken, which cannot be called back, so
+ * it reads an error, never an end; and the kernel drops what the client never took rather than keep
+ * it for a closed socket. Runs on the client's event loop; the router's signals hop onto it.
  */
 final class BodyRelay implements Flow.Subscriber<BodyChunk> {
 
@@ -262,12 +261,22 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         // After the backend's own error event (the last thing relayed) nothing is added: it says
         // what happened. Otherwise the client gets ours.
         ByteBuf last = t instanceof InBandErrorException ? Unpooled.EMPTY_BUFFER : errorEvent(reason);
-        ChannelFuture written = ctx.writeAndFlush(new DefaultHttpContent(last))
-                .addListener(ChannelFutureListener.CLOSE);
-        // A client that reads nothing would hold the connection open for ever: closed anyway, and
-        // reset when the error event has not gone (what it got may end in part of an event).
+        ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(f -> {
+            if (f.isSuccess() && ctx.channel() instanceof SocketChannel socket) {
+                // The end follows what the socket holds, and the connection stays until the client
+                // closes its side: a closed socket would keep what a client that reads nothing has
+                // not taken (megabytes) in the kernel for as long as the client holds on.
+                socket.shutdownOutput();
+            } else {
+                ctx.close(); // an HTTP/2 stream: reset; or a write that failed
+            }
+        });
+        // A client that reads nothing would hold the connection open for ever: reset when it has not
+        // closed by then, so the kernel drops what it holds (which may end in part of an event).
         ctx.executor().schedule(() -> {
-            if (!written.isDone() && ctx.channel() instanceof SocketChannel socket && socket.isOpen()) {
+            if (ctx.channel() instanceof SocketChannel socket && socket.isOpen()) {
+                LOG.debug("connection of cut request {} reset: the client took {} to close it",
+                        response.requestId(), context.options().cutStreamGrace());
                 socket.config().setSoLinger(0);
             }
             ctx.close();
