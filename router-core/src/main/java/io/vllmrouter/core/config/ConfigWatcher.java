@@ -37,7 +37,8 @@ import java.util.function.Consumer;
  * otherwise, and half a file can parse: fewer servers, or no {@code [auth]}; two looks a moment
  * apart, such as two change events of one write, prove nothing). An empty file is refused, and so
  * is one that ends in the middle of a line when it would remove servers or turn API keys off: that
- * is what a write cut short looks like (a complete file ends with a newline). What an extension
+ * is what a write cut short looks like (a complete file ends with a newline). A reload never removes
+ * every server, however whole the file looks (a write stalled before {@code [servers]}). What an extension
  * says no reload may do ({@link ConfigExtension#refusal}, such as turning API keys off) is refused
  * whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
@@ -230,8 +231,10 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     /**
-     * Refuses what a write cut short looks like: an empty file, or one ending mid-line that would
-     * remove servers or turn API keys off. Neither is applied; the running configuration stays.
+     * Refuses what a write cut short looks like: an empty file, one that would remove every server
+     * (a write stalled before {@code [servers]}), or one ending mid-line that would remove servers or
+     * turn API keys off; and what an extension says no reload may do. None is applied; the running
+     * configuration stays.
      */
     private void refuseIfCutShort(byte[] bytes, RouterConfig config) {
         String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
@@ -242,12 +245,17 @@ public final class ConfigWatcher implements AutoCloseable {
         if (applied == null) {
             return;
         }
+        String refused = config.servers().isEmpty() && !applied.servers().isEmpty()
+                ? "remove every server, which a reload never does (restart the router to run without [servers])"
+                : null;
         for (ConfigExtension<?> e : ConfigExtensions.installed()) {
-            String refused = refusal(e, applied, config);
-            if (refused != null) {
-                throw ConfigException.file(file.toString(), "the file would " + refused + ": not applied;"
-                        + " the running configuration stays", null);
+            if (refused == null) {
+                refused = refusal(e, applied, config);
             }
+        }
+        if (refused != null) {
+            throw ConfigException.file(file.toString(), "the file would " + refused + ": not applied;"
+                    + " the running configuration stays", null);
         }
         if (text.endsWith("\n")) {
             return;

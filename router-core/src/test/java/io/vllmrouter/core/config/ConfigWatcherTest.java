@@ -431,4 +431,22 @@ class ConfigWatcherTest {
             assertThat(keys(c)).isEmpty();
         });
     }
+
+    @Test
+    void aReloadNeverRemovesEveryServerHoweverWholeTheFileLooks() throws IOException {
+        String whole = "[test_keys]\nkeys = [\"sk-1\"]\n" + servers("http://a:8000", "http://b:8000");
+        startWatcherRunning(whole);
+
+        // An in-place rewrite stalled after its first table, at a line end, for longer than SETTLE.
+        write("[test_keys]\nkeys = [\"sk-1\"]\n");
+        check();
+        assertThat(changes).isEmpty();
+        assertThat(errors).singleElement().satisfies(e -> assertThat(e.getMessage())
+                .contains("remove every server").contains("the running configuration stays"));
+
+        write(whole.replace("http://b:8000", "http://c:8000")); // the writer finishes
+        check();
+        assertThat(changes).singleElement().satisfies(c ->
+                assertThat(urls(c)).containsExactly("http://a:8000", "http://c:8000"));
+    }
 }
