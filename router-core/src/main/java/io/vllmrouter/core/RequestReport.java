@@ -63,6 +63,11 @@ final class RequestReport {
                 a.end(Attempt.Result.FAILURE, cause);
                 report(status, RequestOutcome.TIMEOUT, a.backend, headersAt, bytes);
             }
+            case READER_TIMED_OUT -> {
+                // The caller was not reading: the backend waited on it, and is not charged.
+                a.end(Attempt.Result.CANCELLED, null);
+                report(status, RequestOutcome.TIMEOUT, a.backend, headersAt, bytes);
+            }
             case CANCELLED -> {
                 a.end(Attempt.Result.CANCELLED, null);
                 report(499, RequestOutcome.CANCELLED, a.backend, headersAt, bytes);

@@ -31,11 +31,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * end ({@link Outcome#COMPLETED}) or an upstream error ({@link Outcome#FAILED}); when {@link #close}
  * comes first (the upstream request is cancelled so the backend stops generating:
  * {@link Outcome#CANCELLED}); or when {@link #expire} fires at the request's deadline (upstream
- * cancelled, the reader gets an {@link IOException}: {@link Outcome#TIMED_OUT}).
+ * cancelled, the reader gets an {@link IOException}: {@link Outcome#TIMED_OUT}, or
+ * {@link Outcome#READER_TIMED_OUT} when the reader had not asked for the next chunk).
  */
 final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChunk> {
 
-    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT }
+    /**
+     * How the body ended. {@code TIMED_OUT}: the deadline passed while the backend owed a chunk
+     * asked for; {@code READER_TIMED_OUT}: it passed while the reader had not asked for more (a
+     * client that stopped reading held the stream back, not the backend).
+     */
+    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT, READER_TIMED_OUT }
 
     /** Hears the end of the body, once, on whichever thread ended it. */
     interface EndListener {
@@ -75,6 +81,10 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
     /** The deadline's failure, once it passed. */
     private volatile Expired expired;
     private volatile long bytes;
+    /** Chunks asked for upstream, written by the reader or the subscriber (one at a time, as Flow says). */
+    private volatile long requested;
+    /** Chunks the upstream delivered, written by its (serial) onNext. */
+    private volatile long delivered;
 
     /** Whether the body is read as a stream or published; the first use decides. */
     private final AtomicInteger mode = new AtomicInteger(UNDECIDED);
@@ -120,6 +130,8 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
 
     /** Asks upstream for {@code n} more chunks, or keeps the demand until the subscription arrives. */
     private void requestUpstream(long n) {
+        long r = requested + n;
+        requested = r < 0 ? Long.MAX_VALUE : r;
         Flow.Subscription s = subscription;
         if (s != null) {
             s.request(n);
@@ -137,6 +149,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
 
     @Override
     public void onNext(BodyChunk item) {
+        delivered++; // one writer: the upstream's onNext is serial
         if (timing != null) {
             timing.chunk();
         }
@@ -416,7 +429,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         // End and pass on the timeout before cancelling: some JDKs (25) call onError from cancel(),
         // and the reader must see why the stream ended, not the transport's echo of the cancel.
         expired = e;
-        end(Outcome.TIMED_OUT, e);
+        end(requested > delivered ? Outcome.TIMED_OUT : Outcome.READER_TIMED_OUT, e);
         if (downstream != null) {
             signalDownstream(e);
         } else {

@@ -212,7 +212,7 @@ class StreamingTest {
     }
 
     @Test
-    void deadlineAfterHeadersEndsTheStreamWithAnIOException() throws Exception {
+    void deadlineAfterHeadersEndsTheStreamWithAnIOExceptionAndAReaderThatAskedNothingIsNotTheBackendsFault() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         String url = startServer(ex -> {
             ex.getRequestBody().readAllBytes();
@@ -251,6 +251,92 @@ class StreamingTest {
             release.countDown();
         }
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);
-        assertThat(router.stats().servers().get(0).requests().failed()).isEqualTo(1);
+        assertThat(router.stats().servers().get(0).requests().failed())
+                .as("the reader had the event and asked for nothing more: the backend is not charged").isZero();
+    }
+
+    @Test
+    void aDeadlineWhileTheBackendOwesAnEventChargesTheBackend() throws Exception {
+        assertThat(deadlineWhileSubscribed(true)).isEqualTo(1);
+    }
+
+    @Test
+    void aDeadlineWhileTheCallerHoldsTheStreamBackDoesNotChargeTheBackend() throws Exception {
+        assertThat(deadlineWhileSubscribed(false)).as("a client that stops reading is not the backend's failure")
+                .isZero();
+    }
+
+    /**
+     * A stream whose backend sends one event and stalls, published to a subscriber that asks for
+     * the next chunk after the first ({@code askAgain}) or not; then the deadline. Returns the
+     * failures held against the backend.
+     */
+    private long deadlineWhileSubscribed(boolean askAgain) throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        String url = startServer(ex -> {
+            ex.getRequestBody().readAllBytes();
+            sseHeaders(ex);
+            try (OutputStream out = ex.getResponseBody()) {
+                event(out, "first");
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException ignored) {
+                // the router cancelled
+            }
+        }, 4);
+        var clock = new io.vllmrouter.testing.FakeClock();
+        router = VllmRouters.builder()
+                .config(RouterConfig.builder().server(new ServerConfig(URI.create(url), 8, List.of(), null))
+                        .enableActiveHealthCheck(false).requestTimeout(Duration.ofSeconds(30)).build())
+                .ticker(clock).scheduler(clock)
+                .strategy(new TestSupport.FirstStrategy())
+                .probe(new TestSupport.FakeProbe())
+                .listener(new RouterListener() {
+                    @Override
+                    public void onRequestComplete(RequestRecord r) {
+                        records.add(r);
+                    }
+                })
+                .buildRouter();
+        CountDownLatch first = new CountDownLatch(1);
+        CompletableFuture<Throwable> ended = new CompletableFuture<>();
+        try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
+            r.bodyPublisher().subscribe(new java.util.concurrent.Flow.Subscriber<io.vllmrouter.api.BodyChunk>() {
+                private java.util.concurrent.Flow.Subscription s;
+
+                @Override
+                public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                    this.s = s;
+                    s.request(1);
+                }
+
+                @Override
+                public void onNext(io.vllmrouter.api.BodyChunk item) {
+                    item.release();
+                    if (askAgain) {
+                        s.request(1);
+                    }
+                    first.countDown();
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    ended.complete(t);
+                }
+
+                @Override
+                public void onComplete() {
+                    ended.complete(null);
+                }
+            });
+            assertThat(first.await(10, TimeUnit.SECONDS)).isTrue();
+            clock.advance(Duration.ofSeconds(31));
+            assertThat(ended.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class).hasMessageContaining("timed out");
+        } finally {
+            release.countDown();
+        }
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);
+        return router.stats().servers().get(0).requests().failed();
     }
 }

@@ -53,6 +53,8 @@ class CutStreamNeverReadTest {
                 // without pause, so the socket's buffers are full and a write is under way).
                 events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
                         Duration.ofSeconds(20));
+                assertThat(stack.router.stats().servers().get(0).requests().failed())
+                        .as("the backend waited on a client that read nothing: not its failure").isZero();
 
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 IOException failure = null;
@@ -118,6 +120,8 @@ class CutStreamNeverReadTest {
             s.getOutputStream().flush();
             events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
                     Duration.ofSeconds(20));
+            assertThat(stack.router.stats().servers().get(0).requests().failed())
+                    .as("the backend stalled while the proxy asked for more: its failure").isEqualTo(1);
 
             assertThat(reset.await(20, TimeUnit.SECONDS)).as("the connection reset after the grace").isTrue();
             // What the client holds is still its own to read: the events and the error event, no end.
