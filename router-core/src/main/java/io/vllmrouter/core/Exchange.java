@@ -356,6 +356,15 @@ final class Exchange {
     }
 
     /**
+     * How long a timed stream's backend may send nothing before the deadline finds it stalled: as
+     * long as the stream could wait for its first token.
+     */
+    private long stallNanos() {
+        Duration firstToken = forwarder.snapshot().settings.firstByteTimeout();
+        return (firstToken == null || firstToken.compareTo(timeout) > 0 ? timeout : firstToken).toNanos();
+    }
+
+    /**
      * The answer starts (for a stream, its first event arrived): it goes to the caller, or, for a
      * continuation, on in the caller's stream.
      */
@@ -397,7 +406,7 @@ final class Exchange {
                 timing.completed();
             }
             report.bodyEnded(current, status, outcome, cause, headersAt, bytes);
-        }, timing);
+        }, timing, stallNanos());
         streamingBody = body;
         HeaderMap headers = HeaderMap.copyOf(resp.headers()); // a transport's other map is copied once, not per question
         ForwardedResponse response = new ForwardedResponse(status, Headers.response(headers, a.backend.url()),

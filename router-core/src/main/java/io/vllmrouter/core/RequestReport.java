@@ -63,8 +63,8 @@ final class RequestReport {
                 a.end(Attempt.Result.FAILURE, cause);
                 report(status, RequestOutcome.TIMEOUT, a.backend, headersAt, bytes);
             }
-            case READER_TIMED_OUT -> {
-                // The caller was not reading: the backend waited on it, and is not charged.
+            case TIMED_OUT_NOT_STALLED -> {
+                // The caller was not reading, or the answer was still coming: not the backend's failure.
                 a.end(Attempt.Result.CANCELLED, null);
                 report(status, RequestOutcome.TIMEOUT, a.backend, headersAt, bytes);
             }

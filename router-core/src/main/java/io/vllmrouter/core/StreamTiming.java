@@ -63,6 +63,12 @@ final class StreamTiming {
         chunks = n + 1;
     }
 
+    /** Nanoseconds since the last chunk arrived, or since the request was sent when none has. */
+    long silentNanos() {
+        int n = chunks; // read first: the chunk's time was written before it
+        return ticker.nanoTime() - (n == 0 ? sentNanos : lastNanos);
+    }
+
     /** The body reached its end normally: its figures go to the backend's estimate. */
     void completed() {
         int n = chunks;

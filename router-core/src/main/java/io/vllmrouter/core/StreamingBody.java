@@ -32,16 +32,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * comes first (the upstream request is cancelled so the backend stops generating:
  * {@link Outcome#CANCELLED}); or when {@link #expire} fires at the request's deadline (upstream
  * cancelled, the reader gets an {@link IOException}: {@link Outcome#TIMED_OUT}, or
- * {@link Outcome#READER_TIMED_OUT} when the reader had not asked for the next chunk).
+ * {@link Outcome#TIMED_OUT_NOT_STALLED} when the backend was not the one holding it up).
  */
 final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChunk> {
 
     /**
-     * How the body ended. {@code TIMED_OUT}: the deadline passed while the backend owed a chunk
-     * asked for; {@code READER_TIMED_OUT}: it passed while the reader had not asked for more (a
-     * client that stopped reading held the stream back, not the backend).
+     * How the body ended. {@code TIMED_OUT}: the deadline passed while the backend was stalled: it
+     * owed a chunk asked for and, when the body is timed, had sent nothing for the stall bound.
+     * {@code TIMED_OUT_NOT_STALLED}: the deadline passed while the reader had not asked for more (a
+     * client that stopped reading held the stream back), or while a timed stream was still coming
+     * (a long generation).
      */
-    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT, READER_TIMED_OUT }
+    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT, TIMED_OUT_NOT_STALLED }
 
     /** Hears the end of the body, once, on whichever thread ended it. */
     interface EndListener {
@@ -71,6 +73,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
     private final EndListener listener;
     /** Times the chunks for the backend's speed estimate; null when not timed. */
     private final StreamTiming timing;
+    private final long stallNanos;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Flow.Subscription subscription;
@@ -106,13 +109,17 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
     private boolean asked;
 
     StreamingBody(EndListener listener) {
-        this(listener, null);
+        this(listener, null, Long.MAX_VALUE);
     }
 
-    /** With {@code timing} told of each chunk as it arrives (null: none). */
-    StreamingBody(EndListener listener, StreamTiming timing) {
+    /**
+     * With {@code timing} told of each chunk as it arrives (null: none). A timed body whose backend
+     * sent nothing for {@code stallNanos} when the deadline passes was stalled; else it was coming.
+     */
+    StreamingBody(EndListener listener, StreamTiming timing, long stallNanos) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.timing = timing;
+        this.stallNanos = stallNanos;
     }
 
     @Override
@@ -429,13 +436,21 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         // End and pass on the timeout before cancelling: some JDKs (25) call onError from cancel(),
         // and the reader must see why the stream ended, not the transport's echo of the cancel.
         expired = e;
-        end(requested > delivered ? Outcome.TIMED_OUT : Outcome.READER_TIMED_OUT, e);
+        end(backendStalled() ? Outcome.TIMED_OUT : Outcome.TIMED_OUT_NOT_STALLED, e);
         if (downstream != null) {
             signalDownstream(e);
         } else {
             queue().offer(e);
         }
         cancelUpstream();
+    }
+
+    /** Whether the backend owed a chunk asked for and, when timed, had been silent for the stall bound. */
+    private boolean backendStalled() {
+        if (requested <= delivered) {
+            return false; // the reader had not asked for more
+        }
+        return timing == null || timing.silentNanos() >= stallNanos;
     }
 
     private void cancelUpstream() {

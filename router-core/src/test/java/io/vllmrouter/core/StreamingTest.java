@@ -257,27 +257,37 @@ class StreamingTest {
 
     @Test
     void aDeadlineWhileTheBackendOwesAnEventChargesTheBackend() throws Exception {
-        assertThat(deadlineWhileSubscribed(true)).isEqualTo(1);
+        assertThat(deadlineWhileSubscribed(true, false)).isEqualTo(1);
     }
 
     @Test
     void aDeadlineWhileTheCallerHoldsTheStreamBackDoesNotChargeTheBackend() throws Exception {
-        assertThat(deadlineWhileSubscribed(false)).as("a client that stops reading is not the backend's failure")
+        assertThat(deadlineWhileSubscribed(false, false)).as("a client that stops reading is not the backend's failure")
                 .isZero();
+    }
+
+    @Test
+    void aDeadlineThatCutsAStreamStillComingDoesNotChargeTheBackend() throws Exception {
+        assertThat(deadlineWhileSubscribed(true, true)).as("a long generation is not the backend's failure").isZero();
     }
 
     /**
      * A stream whose backend sends one event and stalls, published to a subscriber that asks for
-     * the next chunk after the first ({@code askAgain}) or not; then the deadline. Returns the
-     * failures held against the backend.
+     * the next chunk after each ({@code askAgain}) or not; then the deadline. With {@code
+     * secondNearTheEnd} a second event comes 2 s before the deadline (within the stall bound, the
+     * first-token timeout of 30 s). Returns the failures held against the backend.
      */
-    private long deadlineWhileSubscribed(boolean askAgain) throws Exception {
+    private long deadlineWhileSubscribed(boolean askAgain, boolean secondNearTheEnd) throws Exception {
         CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch more = new CountDownLatch(1);
         String url = startServer(ex -> {
             ex.getRequestBody().readAllBytes();
             sseHeaders(ex);
             try (OutputStream out = ex.getResponseBody()) {
                 event(out, "first");
+                if (more.await(10, TimeUnit.SECONDS)) {
+                    event(out, "second");
+                }
                 release.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -300,6 +310,7 @@ class StreamingTest {
                 })
                 .buildRouter();
         CountDownLatch first = new CountDownLatch(1);
+        CountDownLatch second = new CountDownLatch(2);
         CompletableFuture<Throwable> ended = new CompletableFuture<>();
         try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
             r.bodyPublisher().subscribe(new java.util.concurrent.Flow.Subscriber<io.vllmrouter.api.BodyChunk>() {
@@ -318,6 +329,7 @@ class StreamingTest {
                         s.request(1);
                     }
                     first.countDown();
+                    second.countDown();
                 }
 
                 @Override
@@ -331,9 +343,17 @@ class StreamingTest {
                 }
             });
             assertThat(first.await(10, TimeUnit.SECONDS)).isTrue();
-            clock.advance(Duration.ofSeconds(31));
+            if (secondNearTheEnd) {
+                clock.advance(Duration.ofSeconds(28));
+                more.countDown();
+                assertThat(second.await(10, TimeUnit.SECONDS)).isTrue();
+                clock.advance(Duration.ofSeconds(3));
+            } else {
+                clock.advance(Duration.ofSeconds(31));
+            }
             assertThat(ended.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class).hasMessageContaining("timed out");
         } finally {
+            more.countDown();
             release.countDown();
         }
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome).isEqualTo(RequestOutcome.TIMEOUT);

@@ -103,7 +103,8 @@ class CutStreamNeverReadTest {
         relayLog.setLevel(Level.DEBUG);
         relayLog.addAppender(watch);
         try (FaultBackend backend = new FaultBackend();
-             ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(1))
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(2))
+                             .firstTokenTimeout(Duration.ofSeconds(1)) // silent for longer at the deadline: stalled
                              .server(new ServerConfig(backend.url(), 8)).build(),
                      r -> r.listener(events), o -> o.cutStreamGrace(Duration.ofMillis(500)));
              Socket s = new Socket()) {
