@@ -211,14 +211,16 @@ class StreamingTest {
         assertThat(stats.requests().succeeded()).isEqualTo(n);
     }
 
-    @Test
-    void deadlineAfterHeadersEndsTheStreamWithAnIOExceptionAndAReaderThatAskedNothingIsNotTheBackendsFault() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        String url = startServer(ex -> {
+    /** A server that sends one event, a second once {@code more} opens, then nothing until {@code release}. */
+    private String stallingServer(CountDownLatch more, CountDownLatch release) throws IOException {
+        return startServer(ex -> {
             ex.getRequestBody().readAllBytes();
             sseHeaders(ex);
             try (OutputStream out = ex.getResponseBody()) {
                 event(out, "first");
+                if (more.await(10, TimeUnit.SECONDS)) {
+                    event(out, "second");
+                }
                 release.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -226,7 +228,10 @@ class StreamingTest {
                 // the router cancelled
             }
         }, 4);
-        var clock = new io.vllmrouter.testing.FakeClock();
+    }
+
+    /** A router on {@code clock} in front of {@code url}, with a 30 s request timeout, recording each request. */
+    private void routerOnClock(String url, io.vllmrouter.testing.FakeClock clock) {
         router = VllmRouters.builder()
                 .config(RouterConfig.builder().server(new ServerConfig(URI.create(url), 8, List.of(), null))
                         .enableActiveHealthCheck(false).requestTimeout(Duration.ofSeconds(30)).build())
@@ -240,6 +245,13 @@ class StreamingTest {
                     }
                 })
                 .buildRouter();
+    }
+
+    @Test
+    void deadlineAfterHeadersEndsTheStreamWithAnIOExceptionAndAReaderThatAskedNothingIsNotTheBackendsFault() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        var clock = new io.vllmrouter.testing.FakeClock();
+        routerOnClock(stallingServer(release, release), clock); // no second event before the end
         try (RouterResponse r = router.route(RouterRequest.post("/v1/chat/completions", STREAM_REQ).build())) {
             BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
             assertThat(reader.readLine()).isEqualTo("data: first");
@@ -280,35 +292,8 @@ class StreamingTest {
     private long deadlineWhileSubscribed(boolean askAgain, boolean secondNearTheEnd) throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch more = new CountDownLatch(1);
-        String url = startServer(ex -> {
-            ex.getRequestBody().readAllBytes();
-            sseHeaders(ex);
-            try (OutputStream out = ex.getResponseBody()) {
-                event(out, "first");
-                if (more.await(10, TimeUnit.SECONDS)) {
-                    event(out, "second");
-                }
-                release.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (IOException ignored) {
-                // the router cancelled
-            }
-        }, 4);
         var clock = new io.vllmrouter.testing.FakeClock();
-        router = VllmRouters.builder()
-                .config(RouterConfig.builder().server(new ServerConfig(URI.create(url), 8, List.of(), null))
-                        .enableActiveHealthCheck(false).requestTimeout(Duration.ofSeconds(30)).build())
-                .ticker(clock).scheduler(clock)
-                .strategy(new TestSupport.FirstStrategy())
-                .probe(new TestSupport.FakeProbe())
-                .listener(new RouterListener() {
-                    @Override
-                    public void onRequestComplete(RequestRecord r) {
-                        records.add(r);
-                    }
-                })
-                .buildRouter();
+        routerOnClock(stallingServer(more, release), clock);
         CountDownLatch first = new CountDownLatch(1);
         CountDownLatch second = new CountDownLatch(2);
         CompletableFuture<Throwable> ended = new CompletableFuture<>();
