@@ -360,8 +360,8 @@ final class Exchange {
      * long as the stream could wait for its first token.
      */
     private long stallNanos() {
-        Duration firstToken = forwarder.snapshot().settings.firstByteTimeout();
-        return (firstToken == null || firstToken.compareTo(timeout) > 0 ? timeout : firstToken).toNanos();
+        Duration firstToken = forwarder.snapshot().settings.firstByteTimeout(); // the config's, never null
+        return (firstToken.compareTo(timeout) > 0 ? timeout : firstToken).toNanos();
     }
 
     /**

@@ -37,7 +37,7 @@ final class PathGuard {
         boolean dot = false;
         for (int i = 0; i < rawPath.length(); i++) {
             char c = rawPath.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\\') {
+            if (isControl(c) || c == '\\') {
                 return "illegal character in path";
             }
             if (c == '#') {
@@ -78,12 +78,15 @@ final class PathGuard {
 
     private static boolean hasControl(String decoded) {
         for (int i = 0; i < decoded.length(); i++) {
-            char c = decoded.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
+            if (isControl(decoded.charAt(i))) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean isControl(char c) {
+        return c < 0x20 || c == 0x7f;
     }
 
     /** Checks a raw query: null when acceptable, else the reason to refuse it (a fragment). */
