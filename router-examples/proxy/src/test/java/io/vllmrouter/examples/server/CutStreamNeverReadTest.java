@@ -39,16 +39,9 @@ class CutStreamNeverReadTest {
                              .server(new ServerConfig(backend.url(), 8)).build(),
                      r -> r.listener(events), o -> o.cutStreamGrace(Duration.ZERO))) {
             events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
-            String body = "{\"model\":\"m\",\"stream\":true,\"user\":\"never-read\",\"max_tokens\":1000000,"
-                    + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
             try (Socket s = new Socket()) {
                 s.setReceiveBufferSize(4096);
-                s.connect(new InetSocketAddress("127.0.0.1", stack.port()));
-                s.setSoTimeout(30_000);
-                s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                        + "Content-Type: application/json\r\nx-fault: ok\r\nx-interval-ms: 0\r\n"
-                        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
-                s.getOutputStream().flush();
+                askForStream(s, stack.port(), "never-read", 1_000_000, "x-fault: ok\r\nx-interval-ms: 0\r\n");
                 // Nothing read until the deadline cut the stream (the backend sends ~700-byte events
                 // without pause, so the socket's buffers are full and a write is under way).
                 events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
@@ -111,14 +104,7 @@ class CutStreamNeverReadTest {
             events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
             // Four small events, then the backend stalls until the deadline cuts the stream: all of
             // it fits in the client's socket, so the error event's write completes.
-            String body = "{\"model\":\"m\",\"stream\":true,\"user\":\"holds-on\",\"max_tokens\":8,"
-                    + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-            s.connect(new InetSocketAddress("127.0.0.1", stack.port()));
-            s.setSoTimeout(30_000);
-            s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    + "Content-Type: application/json\r\nx-fault: stall\r\n"
-                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
-            s.getOutputStream().flush();
+            askForStream(s, stack.port(), "holds-on", 8, "x-fault: stall\r\n");
             events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
                     Duration.ofSeconds(20));
             assertThat(stack.router.stats().servers().get(0).requests().failed())
@@ -143,5 +129,17 @@ class CutStreamNeverReadTest {
             relayLog.detachAppender(watch);
             relayLog.setLevel(level);
         }
+    }
+
+    /** Connects {@code s} and asks for a stream of {@code events} events (FaultBackend's {@code max_tokens}) for request {@code user}. */
+    private static void askForStream(Socket s, int port, String user, int events, String faultHeaders) throws IOException {
+        String body = "{\"model\":\"m\",\"stream\":true,\"user\":\"" + user + "\",\"max_tokens\":" + events
+                + ",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+        s.connect(new InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(30_000);
+        s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Type: application/json\r\n" + faultHeaders
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
     }
 }
