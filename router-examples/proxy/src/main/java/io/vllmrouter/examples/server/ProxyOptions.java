@@ -16,7 +16,7 @@ public final class ProxyOptions {
     public static final int DEFAULT_PORT = 8888;
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
-    public static final Duration DEFAULT_CUT_STREAM_GRACE = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(5);
 
     private final String host;
     private final int port;
@@ -26,7 +26,7 @@ public final class ProxyOptions {
     private final String version;
     private final EventLoops eventLoops;
     private final int maxConcurrentStreams;
-    private final Duration cutStreamGrace;
+    private final Duration closeGrace;
 
     private ProxyOptions(Builder b) {
         this.host = b.host;
@@ -37,7 +37,7 @@ public final class ProxyOptions {
         this.version = b.version;
         this.eventLoops = b.eventLoops;
         this.maxConcurrentStreams = b.maxConcurrentStreams;
-        this.cutStreamGrace = b.cutStreamGrace;
+        this.closeGrace = b.closeGrace;
     }
 
     public static Builder builder() {
@@ -82,10 +82,11 @@ public final class ProxyOptions {
     public int maxConcurrentStreams() { return maxConcurrentStreams; }
 
     /**
-     * How long the error event of a stream cut short may wait for a client that does not read before
-     * its connection is reset (its HTTP/2 stream closed). Default 5 s.
+     * How long a client connection the proxy ends (a stream cut short, an idle connection, a late
+     * request) may wait, shut down on the proxy's side, for the client to close it before it is reset;
+     * an HTTP/2 stream cut short is closed by then. Default 5 s.
      */
-    public Duration cutStreamGrace() { return cutStreamGrace; }
+    public Duration closeGrace() { return closeGrace; }
 
     /** Builds {@link ProxyOptions}; every setter validates. Not thread-safe. */
     public static final class Builder {
@@ -97,7 +98,7 @@ public final class ProxyOptions {
         private String version = "dev";
         private EventLoops eventLoops;
         private int maxConcurrentStreams = DEFAULT_MAX_CONCURRENT_STREAMS;
-        private Duration cutStreamGrace = DEFAULT_CUT_STREAM_GRACE;
+        private Duration closeGrace = DEFAULT_CLOSE_GRACE;
 
         private Builder() {
         }
@@ -161,12 +162,12 @@ public final class ProxyOptions {
             return this;
         }
 
-        public Builder cutStreamGrace(Duration cutStreamGrace) {
-            Objects.requireNonNull(cutStreamGrace, "cutStreamGrace");
-            if (cutStreamGrace.isNegative()) {
-                throw new IllegalArgumentException("cutStreamGrace: " + cutStreamGrace + " (expected: >= 0)");
+        public Builder closeGrace(Duration closeGrace) {
+            Objects.requireNonNull(closeGrace, "closeGrace");
+            if (closeGrace.isNegative()) {
+                throw new IllegalArgumentException("closeGrace: " + closeGrace + " (expected: >= 0)");
             }
-            this.cutStreamGrace = cutStreamGrace;
+            this.closeGrace = closeGrace;
             return this;
         }
 

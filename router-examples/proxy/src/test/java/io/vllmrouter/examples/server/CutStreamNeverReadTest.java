@@ -9,6 +9,9 @@ import ch.qos.logback.core.AppenderBase;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
+import io.vllmrouter.examples.server.config.FrontDoorConfig;
+import io.vllmrouter.examples.server.config.FrontDoorSettings;
+import io.vllmrouter.examples.server.door.Hangup;
 import io.vllmrouter.testing.RouterEvents;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,7 +20,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,7 +42,7 @@ class CutStreamNeverReadTest {
         try (FaultBackend backend = new FaultBackend();
              ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(1))
                              .server(new ServerConfig(backend.url(), 8)).build(),
-                     r -> r.listener(events), o -> o.cutStreamGrace(Duration.ZERO))) {
+                     r -> r.listener(events), o -> o.closeGrace(Duration.ZERO))) {
             events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
             try (Socket s = new Socket()) {
                 s.setReceiveBufferSize(4096);
@@ -81,25 +86,12 @@ class CutStreamNeverReadTest {
     @Test
     void aClientThatNeitherReadsNorClosesIsResetAfterTheGrace() throws Exception {
         RouterEvents events = new RouterEvents();
-        CountDownLatch reset = new CountDownLatch(1);
-        Logger relayLog = (Logger) LoggerFactory.getLogger("io.vllmrouter.examples.server.exchange.BodyRelay");
-        Level level = relayLog.getLevel();
-        AppenderBase<ILoggingEvent> watch = new AppenderBase<>() {
-            @Override
-            protected void append(ILoggingEvent e) {
-                if (e.getFormattedMessage().contains("reset: the client took")) {
-                    reset.countDown();
-                }
-            }
-        };
-        watch.start();
-        relayLog.setLevel(Level.DEBUG);
-        relayLog.addAppender(watch);
+        ResetLog resets = new ResetLog();
         try (FaultBackend backend = new FaultBackend();
              ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(2))
                              .firstTokenTimeout(Duration.ofSeconds(1)) // silent for longer at the deadline: stalled
                              .server(new ServerConfig(backend.url(), 8)).build(),
-                     r -> r.listener(events), o -> o.cutStreamGrace(Duration.ofMillis(500)));
+                     r -> r.listener(events), o -> o.closeGrace(Duration.ofMillis(500)));
              Socket s = new Socket()) {
             events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
             // Four small events, then the backend stalls until the deadline cuts the stream: all of
@@ -110,7 +102,7 @@ class CutStreamNeverReadTest {
             assertThat(stack.router.stats().servers().get(0).requests().failed())
                     .as("the backend stalled while the proxy asked for more: its failure").isEqualTo(1);
 
-            assertThat(reset.await(20, TimeUnit.SECONDS)).as("the connection reset after the grace").isTrue();
+            assertThat(resets.await("a cut stream")).as("the connection reset after the grace").isTrue();
             // What the client holds is still its own to read: the events and the error event, no end.
             ByteArrayOutputStream got = new ByteArrayOutputStream();
             InputStream in = s.getInputStream();
@@ -126,8 +118,112 @@ class CutStreamNeverReadTest {
             assertThat(text).startsWith("HTTP/1.1 200").contains("holds-on").contains("The answer was cut short")
                     .doesNotContain("[DONE]").doesNotEndWith("0\r\n\r\n");
         } finally {
-            relayLog.detachAppender(watch);
-            relayLog.setLevel(level);
+            resets.close();
+        }
+    }
+
+    /**
+     * An HTTP/2 client that stops reading while its stream runs: the stream is cut at the deadline,
+     * and once the connection has been idle for {@code client_idle_timeout} it gets a GOAWAY and the
+     * proxy's end, and is reset when it has not closed by the grace. A client that reads closes its
+     * end on the proxy's, and is not reset.
+     */
+    @Test
+    void anHttp2ClientThatStopsReadingIsResetOnceIdleAndOneThatReadsIsNot() throws Exception {
+        RouterEvents events = new RouterEvents();
+        ResetLog resets = new ResetLog();
+        FrontDoorConfig door = FrontDoorConfig.builder().clientIdleTimeout(Duration.ofSeconds(1)).build();
+        try (FaultBackend backend = new FaultBackend();
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder().requestTimeout(Duration.ofSeconds(1))
+                             .extension(FrontDoorSettings.INSTANCE, door)
+                             .server(new ServerConfig(backend.url(), 8)).build(),
+                     r -> r.listener(events), o -> o.closeGrace(Duration.ofSeconds(1)));
+             H2TestClient deaf = H2TestClient.connect(stack.port())) {
+            events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
+            deaf.settings.get(20, TimeUnit.SECONDS);
+            deaf.post("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"user\":\"deaf\",\"max_tokens\":1000000,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+            deaf.stopReading();
+            events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
+                    Duration.ofSeconds(20));
+            try (H2TestClient reader = H2TestClient.connect(stack.port())) {
+                H2TestClient.Stream health = reader.request("GET", "/health", null);
+                assertThat(health.headers().status().toString()).isEqualTo("200");
+                assertThat(reader.closed().await(20, TimeUnit.SECONDS)).as("the reader's connection ended once idle").isTrue();
+                assertThat(reader.goAway).as("told first").isCompletedWithValue(0L);
+            }
+            assertThat(resets.count()).as("a client that read the end closed its own: no reset").isZero();
+            assertThat(resets.await("idle for client_idle_timeout")).as("the deaf client's connection reset").isTrue();
+            deaf.readAgain();
+            assertThat(deaf.closed().await(20, TimeUnit.SECONDS)).as("reading again, it finds its connection ended").isTrue();
+            assertThat(resets.count()).isEqualTo(1);
+        } finally {
+            resets.close();
+        }
+    }
+
+    /** An HTTP/1.1 keep-alive client that reads nothing of its answer is reset once idle, past the grace. */
+    @Test
+    void anHttp1ClientThatReadsNothingIsResetOnceIdle() throws Exception {
+        ResetLog resets = new ResetLog();
+        FrontDoorConfig door = FrontDoorConfig.builder().clientIdleTimeout(Duration.ofSeconds(1)).build();
+        try (FaultBackend backend = new FaultBackend();
+             ProxyStack stack = ProxyStack.start(RouterConfig.builder().extension(FrontDoorSettings.INSTANCE, door)
+                     .server(new ServerConfig(backend.url(), 8)).build(), r -> { }, o -> o.closeGrace(Duration.ofMillis(500)));
+             Socket s = new Socket("127.0.0.1", stack.port())) {
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(resets.await("idle for client_idle_timeout")).isTrue();
+            try {
+                String got = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertThat(got).as("its answer was still its own to read, before the end").startsWith("HTTP/1.1 200");
+            } catch (java.net.SocketException reset) {
+                assertThat(reset.getMessage()).containsIgnoringCase("reset");
+            }
+        } finally {
+            resets.close();
+        }
+    }
+
+    /** {@link Hangup}'s log of the connections it reset, watched at DEBUG. */
+    private static final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseable {
+        private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
+        private final Level level = log.getLevel();
+        private final List<String> seen = new CopyOnWriteArrayList<>();
+        private final Semaphore arrived = new Semaphore(0);
+
+        ResetLog() {
+            start();
+            log.setLevel(Level.DEBUG);
+            log.addAppender(this);
+        }
+
+        @Override
+        protected void append(ILoggingEvent e) {
+            seen.add(e.getFormattedMessage());
+            arrived.release();
+        }
+
+        int count() {
+            return seen.size();
+        }
+
+        /** Waits for a reset whose reason contains {@code why}. */
+        boolean await(String why) throws InterruptedException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (seen.stream().noneMatch(m -> m.contains("reset (" + why))) {
+                if (!arrived.tryAcquire(end - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public void close() {
+            log.detachAppender(this);
+            log.setLevel(level);
+            stop();
         }
     }
 

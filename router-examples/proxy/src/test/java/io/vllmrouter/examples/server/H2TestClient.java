@@ -3,6 +3,7 @@ package io.vllmrouter.examples.server;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -124,6 +125,21 @@ final class H2TestClient implements AutoCloseable {
 
     Stream post(String path, String json) {
         return request("POST", path, json);
+    }
+
+    /** The connection reads nothing more from its socket: what the server sends stays in the kernel. */
+    void stopReading() {
+        connection.config().setAutoRead(false);
+    }
+
+    /** Reads again after {@link #stopReading()}. */
+    void readAgain() {
+        connection.config().setAutoRead(true);
+    }
+
+    /** Completes when the connection closed (by the server's end of it, as read, or by a reset). */
+    ChannelFuture closed() {
+        return connection.closeFuture();
     }
 
     @Override

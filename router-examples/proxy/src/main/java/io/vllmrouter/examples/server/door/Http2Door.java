@@ -101,8 +101,9 @@ final class Http2Door {
     }
 
     /**
-     * Closes an HTTP/2 connection that has had no open stream for {@code client_idle_timeout}, as an
-     * idle HTTP/1.1 connection is closed. Runs on the connection's event loop (its streams share it).
+     * Ends an HTTP/2 connection that has had no open stream for {@code client_idle_timeout}, as an
+     * idle HTTP/1.1 connection is ended: a {@code GOAWAY}, then {@link Hangup}. Runs on the
+     * connection's event loop (its streams share it).
      */
     private static final class IdleClose extends ChannelInboundHandlerAdapter {
         private final ProxyContext context;
@@ -144,7 +145,8 @@ final class Http2Door {
                 timer = ctx.executor().schedule(() -> {
                     timer = null;
                     if (open == 0) {
-                        ctx.close();
+                        Hangup.after(ctx, ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)),
+                                context.options().closeGrace(), "idle for client_idle_timeout");
                     }
                 }, d.toNanos(), TimeUnit.NANOSECONDS);
             }

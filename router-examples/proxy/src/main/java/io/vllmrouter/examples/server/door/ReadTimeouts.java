@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * The client's read timeouts: {@code client_header_timeout} for a request's line and headers (and
  * for the first request of a connection), {@code client_body_timeout} for its body, and
  * {@code client_idle_timeout} between requests. A connection that asked nothing is closed quietly; a
- * late head or body gets 408 and the connection closes (nothing is forwarded). On an HTTP/2 stream
+ * late head or body gets 408 (nothing is forwarded); then, as an idle connection, the connection is
+ * ended by {@link Hangup} (reset if the client does not close it). On an HTTP/2 stream
  * only the body is timed (the connection's idleness is {@link Http2Door}'s).
  *
  * <p>The connection keeps at most one timer, moved lazily: a keep-alive request goes through four
@@ -185,22 +186,22 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         waiting = Wait.NOTHING;
         String secs = d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
         switch (what) {
-            case IDLE -> ctx.close();
+            case IDLE -> Hangup.now(ctx, context.options().closeGrace(), "idle for client_idle_timeout");
             case FIRST_REQUEST, HEADERS -> {
                 if (!sawBytes && what == Wait.FIRST_REQUEST) {
                     ctx.close(); // nothing was asked: nothing to answer
                     return;
                 }
                 LOG.debug("request headers not received within {} s from {}; closing", secs, ctx.channel().remoteAddress());
-                ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
-                        "Request headers not received within client_header_timeout (" + secs + " s)", -1)))
-                        .addListener(f -> ctx.close());
+                Hangup.after(ctx, ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
+                        "Request headers not received within client_header_timeout (" + secs + " s)", -1))),
+                        context.options().closeGrace(), "request headers late");
             }
             case BODY -> {
                 LOG.debug("request body not received within {} s; closing, nothing forwarded", secs);
-                ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
-                        "Request body not received within client_body_timeout (" + secs + " s)", -1)))
-                        .addListener(f -> ctx.close());
+                Hangup.after(ctx, ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
+                        "Request body not received within client_body_timeout (" + secs + " s)", -1))),
+                        context.options().closeGrace(), "request body late");
             }
             default -> {
             }

@@ -2,7 +2,6 @@ package io.vllmrouter.examples.server.exchange;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -15,13 +14,13 @@ import io.vllmrouter.api.InBandErrorException;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.examples.server.ProxyContext;
 import io.vllmrouter.examples.server.ProxyOptions;
+import io.vllmrouter.examples.server.door.Hangup;
 import io.vllmrouter.examples.server.upstream.NettyChunk;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Writes a backend's body to the client as the router passes it on, one chunk at a time: the next is
@@ -38,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
- * closed without the end of the body, within {@link ProxyOptions#cutStreamGrace} (5 s) even if the
+ * closed without the end of the body, within {@link ProxyOptions#closeGrace} (5 s) even if the
  * client reads nothing; any other body is closed at once. An HTTP/1 connection is half-closed after
  * the error event, and reset when the client has not closed its side by then: a client that reads
  * nothing may hold part of an event the socket had already taken, which cannot be called back, so
@@ -261,26 +260,10 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         // After the backend's own error event (the last thing relayed) nothing is added: it says
         // what happened. Otherwise the client gets ours.
         ByteBuf last = t instanceof InBandErrorException ? Unpooled.EMPTY_BUFFER : errorEvent(reason);
-        ctx.writeAndFlush(new DefaultHttpContent(last)).addListener(f -> {
-            if (f.isSuccess() && ctx.channel() instanceof SocketChannel socket) {
-                // The end follows what the socket holds, and the connection stays until the client
-                // closes its side: a closed socket would keep what a client that reads nothing has
-                // not taken (megabytes) in the kernel for as long as the client holds on.
-                socket.shutdownOutput();
-            } else {
-                ctx.close(); // an HTTP/2 stream: reset; or a write that failed
-            }
-        });
-        // A client that reads nothing would hold the connection open for ever: reset when it has not
-        // closed by then, so the kernel drops what it holds (which may end in part of an event).
-        ctx.executor().schedule(() -> {
-            if (ctx.channel() instanceof SocketChannel socket && socket.isOpen()) {
-                LOG.debug("connection of cut request {} reset: the client took {} to close it",
-                        response.requestId(), context.options().cutStreamGrace());
-                socket.config().setSoLinger(0);
-            }
-            ctx.close();
-        }, context.options().cutStreamGrace().toNanos(), TimeUnit.NANOSECONDS);
+        // The end follows what the socket holds; a client that reads nothing is reset after the
+        // grace (what it holds may end inside an event, so it must never see a clean end).
+        Hangup.after(ctx, ctx.writeAndFlush(new DefaultHttpContent(last)), context.options().closeGrace(),
+                "a cut stream");
     }
 
     private ByteBuf errorEvent(String reason) {

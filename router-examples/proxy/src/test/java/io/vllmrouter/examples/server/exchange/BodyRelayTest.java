@@ -196,7 +196,7 @@ class BodyRelayTest {
         channel.runPendingTasks();
         assertThat(channel.isOpen()).as("the error event waits for the client").isTrue();
 
-        channel.advanceTimeBy(ProxyOptions.DEFAULT_CUT_STREAM_GRACE.toSeconds() - 1, TimeUnit.SECONDS);
+        channel.advanceTimeBy(ProxyOptions.DEFAULT_CLOSE_GRACE.toSeconds() - 1, TimeUnit.SECONDS);
         channel.runScheduledPendingTasks();
         assertThat(channel.isOpen()).isTrue();
         channel.advanceTimeBy(1, TimeUnit.SECONDS);
