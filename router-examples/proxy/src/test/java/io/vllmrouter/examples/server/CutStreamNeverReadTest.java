@@ -2,16 +2,11 @@ package io.vllmrouter.examples.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.core.config.RouterConfig;
 import io.vllmrouter.core.config.ServerConfig;
 import io.vllmrouter.examples.server.config.FrontDoorConfig;
 import io.vllmrouter.examples.server.config.FrontDoorSettings;
-import io.vllmrouter.examples.server.door.Hangup;
 import io.vllmrouter.testing.RouterEvents;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,13 +15,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /**
  * A client that reads nothing of a stream the router cuts: what it finds when it reads at last is
@@ -182,48 +173,6 @@ class CutStreamNeverReadTest {
             }
         } finally {
             resets.close();
-        }
-    }
-
-    /** {@link Hangup}'s log of the connections it reset, watched at DEBUG. */
-    private static final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseable {
-        private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
-        private final Level level = log.getLevel();
-        private final List<String> seen = new CopyOnWriteArrayList<>();
-        private final Semaphore arrived = new Semaphore(0);
-
-        ResetLog() {
-            start();
-            log.setLevel(Level.DEBUG);
-            log.addAppender(this);
-        }
-
-        @Override
-        protected void append(ILoggingEvent e) {
-            seen.add(e.getFormattedMessage());
-            arrived.release();
-        }
-
-        int count() {
-            return seen.size();
-        }
-
-        /** Waits for a reset whose reason contains {@code why}. */
-        boolean await(String why) throws InterruptedException {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (seen.stream().noneMatch(m -> m.contains("reset (" + why))) {
-                if (!arrived.tryAcquire(end - System.nanoTime(), TimeUnit.NANOSECONDS)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        @Override
-        public void close() {
-            log.detachAppender(this);
-            log.setLevel(level);
-            stop();
         }
     }
 

@@ -1,0 +1,54 @@
+package io.vllmrouter.examples.server;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import io.vllmrouter.examples.server.door.Hangup;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
+
+/** {@link Hangup}'s log of the connections it reset, watched at DEBUG while open. */
+final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseable {
+    private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
+    private final Level level = log.getLevel();
+    private final List<String> seen = new CopyOnWriteArrayList<>();
+    private final Semaphore arrived = new Semaphore(0);
+
+    ResetLog() {
+        start();
+        log.setLevel(Level.DEBUG);
+        log.addAppender(this);
+    }
+
+    @Override
+    protected void append(ILoggingEvent e) {
+        seen.add(e.getFormattedMessage());
+        arrived.release();
+    }
+
+    int count() {
+        return seen.size();
+    }
+
+    /** Waits for a reset whose reason contains {@code why}. */
+    boolean await(String why) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (seen.stream().noneMatch(m -> m.contains("reset (" + why))) {
+            if (!arrived.tryAcquire(end - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void close() {
+        log.detachAppender(this);
+        log.setLevel(level);
+        stop();
+    }
+}
