@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * The client's read timeouts: {@code client_header_timeout} for a request's line and headers (and
  * for the first request of a connection), {@code client_body_timeout} for its body, and
  * {@code client_idle_timeout} between requests. A connection that asked nothing is closed quietly; a
- * late head or body gets 408 (nothing is forwarded); then, as an idle connection, the connection is
+ * late head or body gets 408 (nothing is forwarded). An idle connection, or one answered 408, is
  * ended by {@link Hangup} (reset if the client does not close it). On an HTTP/2 stream
  * only the body is timed (the connection's idleness is {@link Http2Door}'s).
  *
