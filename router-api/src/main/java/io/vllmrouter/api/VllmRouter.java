@@ -88,7 +88,8 @@ public interface VllmRouter extends AutoCloseable {
      * and applies it if it changed and is valid (an invalid file is logged and reported to the
      * listener; the running configuration stays). Only a whole file is applied: a new content is
      * judged once it has stayed the same for a moment (a second, read again then), so a file
-     * caught half written is never applied.
+     * caught half written is never applied; a content with fewer servers than the running one must
+     * stay the same for ten seconds more (a write stalled between two servers looks like it).
      *
      * @return false when this router was not built from a file
      */

@@ -38,7 +38,9 @@ import java.util.function.Consumer;
  * apart, such as two change events of one write, prove nothing). An empty file is refused, and so
  * is one that ends in the middle of a line when it would remove servers or turn API keys off: that
  * is what a write cut short looks like (a complete file ends with a newline). A reload never removes
- * every server, however whole the file looks (a write stalled before {@code [servers]}). What an extension
+ * every server, however whole the file looks (a write stalled before {@code [servers]}), and a valid
+ * content with fewer servers than the running one is applied only once it has stayed the same for
+ * {@link #REMOVAL_SETTLE} more (a write stalled at a line end between two servers looks like it). What an extension
  * says no reload may do ({@link ConfigExtension#refusal}, such as turning API keys off) is refused
  * whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
@@ -61,6 +63,16 @@ public final class ConfigWatcher implements AutoCloseable {
     /** How long a new content must stay unchanged before it is judged. */
     public static final Duration SETTLE = Duration.ofSeconds(1);
 
+    /**
+     * How much longer a valid content with fewer servers than the running configuration must stay
+     * unchanged before it is applied: an in-place write stalled at a line end between two servers
+     * looks like such an edit.
+     */
+    public static final Duration REMOVAL_SETTLE = Duration.ofSeconds(10);
+
+    /** Why the file is looked at: a periodic or asked-for look, or the one that judges a settled content. */
+    private enum Look { ANY, SETTLED, REMOVAL_SETTLED }
+
     private static final System.Logger LOG = System.getLogger(ConfigWatcher.class.getName());
 
     private final Path file;
@@ -82,6 +94,8 @@ public final class ConfigWatcher implements AutoCloseable {
     private RouterConfig applied;
     /** A new content seen once and not yet settled (its hash), and the check that looks again. */
     private String pending;
+    /** The pending content is valid and has fewer servers: its second, longer settle is under way. */
+    private boolean removalWaits;
     private Scheduler.Cancellable settleCheck;
 
     // Guarded by scheduleLock.
@@ -150,7 +164,7 @@ public final class ConfigWatcher implements AutoCloseable {
         }
         synchronized (scheduleLock) {
             if (!closed) {
-                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(false), interval, interval);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY), interval, interval);
             }
         }
     }
@@ -162,14 +176,15 @@ public final class ConfigWatcher implements AutoCloseable {
      * meanwhile. Does nothing once closed.
      */
     public void checkNow() {
-        check(false);
+        check(Look.ANY);
     }
 
     /**
-     * One look at the file; {@code settled}: the look {@link #SETTLE} after a new content was seen,
-     * which judges it if the file still holds it.
+     * One look at the file; {@link Look#SETTLED}: the look {@link #SETTLE} after a new content was
+     * seen, which judges it if the file still holds it; {@link Look#REMOVAL_SETTLED}: the look
+     * {@link #REMOVAL_SETTLE} after that, which applies a content with fewer servers.
      */
-    private void check(boolean settled) {
+    private void check(Look look) {
         synchronized (checkLock) {
             if (closed) {
                 return;
@@ -193,22 +208,34 @@ public final class ConfigWatcher implements AutoCloseable {
             if (!hash.equals(pending)) {
                 // New content: judged once it has stayed the same for SETTLE (a write may be under way).
                 pending = hash;
-                lookAgainAfterSettling();
+                removalWaits = false;
+                lookAgainAfter(SETTLE, Look.SETTLED);
                 return;
             }
-            if (!settled) {
-                return;      // seen again before SETTLE has passed: the settle look judges it
+            if (look == Look.ANY || (look == Look.REMOVAL_SETTLED) != removalWaits) {
+                return;      // seen again before its settle look: that look judges it
             }
-            pending = null;
-            lastSeen = hash;
             RouterConfig config;
             try {
                 config = ConfigLoader.parse(bytes, file.toString(), env, strategies);
                 refuseIfCutShort(bytes, config);
             } catch (ConfigException e) {
+                pending = null;
+                lastSeen = hash;
                 report(e);
                 return;
             }
+            if (applied != null && config.servers().size() < applied.servers().size() && !removalWaits) {
+                removalWaits = true;
+                LOG.log(Level.INFO, file + " has fewer servers (" + applied.servers().size() + " -> "
+                        + config.servers().size() + "): applied if it stays the same for "
+                        + REMOVAL_SETTLE.toSeconds() + " s more (a write in progress can look like that)");
+                lookAgainAfter(REMOVAL_SETTLE, Look.REMOVAL_SETTLED);
+                return;
+            }
+            pending = null;
+            removalWaits = false;
+            lastSeen = hash;
             if (config.equals(applied)) {
                 return;
             }
@@ -221,12 +248,12 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    private void lookAgainAfterSettling() {
+    private void lookAgainAfter(Duration wait, Look look) {
         synchronized (scheduleLock) {
             if (settleCheck != null) {
                 settleCheck.cancel();
             }
-            settleCheck = closed ? null : scheduler.schedule(() -> checkQuietly(true), SETTLE);
+            settleCheck = closed ? null : scheduler.schedule(() -> checkQuietly(look), wait);
         }
     }
 
@@ -285,7 +312,7 @@ public final class ConfigWatcher implements AutoCloseable {
             this.interval = checked;
             if (reschedule) {
                 task.cancel();
-                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(false), checked, checked);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY), checked, checked);
             }
         }
     }
@@ -327,9 +354,9 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    private void checkQuietly(boolean settled) {
+    private void checkQuietly(Look look) {
         try {
-            check(settled);
+            check(look);
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "config check failed for " + file, e);
         }

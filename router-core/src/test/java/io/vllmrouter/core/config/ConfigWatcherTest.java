@@ -424,12 +424,52 @@ class ConfigWatcherTest {
 
         write(servers("http://a:8000"));
         check();
+        clock.advance(ConfigWatcher.REMOVAL_SETTLE.minusMillis(1));
+        assertThat(changes).as("a removal waits REMOVAL_SETTLE more").isEmpty();
+        clock.advance(Duration.ofMillis(1));
 
         assertThat(errors).isEmpty();
         assertThat(changes).singleElement().satisfies(c -> {
             assertThat(urls(c)).containsExactly("http://a:8000");
             assertThat(keys(c)).isEmpty();
         });
+    }
+
+    @Test
+    void aWriteStalledBetweenTwoServersLongerThanTheSettleDoesNotRemoveOne() throws IOException {
+        String whole = "[test_keys]\nkeys = [\"sk-1\"]\n" + servers("http://a:8000", "http://b:8000");
+        startWatcherRunning(whole);
+
+        // An in-place rewrite stalled for 3 s at a line end after its first server: a whole, valid file.
+        String cut = "[test_keys]\nkeys = [\"sk-1\"]\n" + servers("http://a:8000");
+        write(cut);
+        check();
+        clock.advance(Duration.ofSeconds(3).minus(ConfigWatcher.SETTLE));
+        watcher.checkNow();
+        assertThat(changes).isEmpty();
+        write(whole.replace("http://b:8000", "http://c:8000")); // the writer finishes
+        check();
+        clock.advance(ConfigWatcher.REMOVAL_SETTLE);
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).as("only the finished file, which replaces b with c, is applied").singleElement()
+                .satisfies(c -> assertThat(urls(c)).containsExactly("http://a:8000", "http://c:8000"));
+    }
+
+    @Test
+    void aRemovalThatTheFileUndoesIsNeverApplied() throws IOException {
+        String whole = servers("http://a:8000", "http://b:8000");
+        startWatcherRunning(whole);
+
+        write(servers("http://a:8000"));
+        check();
+        write(whole); // back as it was, before the removal's wait ended
+        clock.advance(ConfigWatcher.REMOVAL_SETTLE);
+        watcher.checkNow();
+        clock.advance(ConfigWatcher.REMOVAL_SETTLE);
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).isEmpty();
     }
 
     @Test
