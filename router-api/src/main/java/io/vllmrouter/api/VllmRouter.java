@@ -88,8 +88,9 @@ public interface VllmRouter extends AutoCloseable {
      * and applies it if it changed and is valid (an invalid file is logged and reported to the
      * listener; the running configuration stays). Only a whole file is applied: a new content is
      * judged once it has stayed the same for a moment (a second, read again then), so a file
-     * caught half written is never applied; a content with fewer servers than the running one must
-     * stay the same for ten seconds more (a write stalled between two servers looks like it).
+     * caught half written is never applied; a file rewritten in place with fewer servers than the
+     * running configuration must stay the same for ten seconds more (a write stalled between two
+     * servers looks like it), unless it was renamed over the old file.
      *
      * @return false when this router was not built from a file
      */

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -40,7 +41,8 @@ import java.util.function.Consumer;
  * is what a write cut short looks like (a complete file ends with a newline). A reload never removes
  * every server, however whole the file looks (a write stalled before {@code [servers]}), and a valid
  * content with fewer servers than the running one is applied only once it has stayed the same for
- * {@link #REMOVAL_SETTLE} more (a write stalled at a line end between two servers looks like it). What an extension
+ * {@link #REMOVAL_SETTLE} more (a write stalled at a line end between two servers looks like it),
+ * unless the file was replaced by another (a new inode: written whole, then renamed over the old). What an extension
  * says no reload may do ({@link ConfigExtension#refusal}, such as turning API keys off) is refused
  * whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
@@ -90,6 +92,8 @@ public final class ConfigWatcher implements AutoCloseable {
     // Guarded by checkLock.
     /** Hash of the last content seen, or a description of the last read failure; null before the first look. */
     private String lastSeen;
+    /** The file's identity (device and inode) when {@link #lastSeen} was read; null when unknown. */
+    private Object lastSeenFile;
     /** The last configuration handed over (or given as current); null when none yet. */
     private RouterConfig applied;
     /** A new content seen once and not yet settled (its hash), and the check that looks again. */
@@ -161,6 +165,7 @@ public final class ConfigWatcher implements AutoCloseable {
             if (applied == null && lastSeen == null) {
                 takeBaseline();
             }
+            lastSeenFile = fileIdentity();
         }
         synchronized (scheduleLock) {
             if (!closed) {
@@ -201,6 +206,7 @@ public final class ConfigWatcher implements AutoCloseable {
                 return;
             }
             String hash = sha256(bytes) + keysFileState();
+            Object identity = fileIdentity();
             if (hash.equals(lastSeen)) {
                 pending = null;
                 return;
@@ -222,10 +228,13 @@ public final class ConfigWatcher implements AutoCloseable {
             } catch (ConfigException e) {
                 pending = null;
                 lastSeen = hash;
+                lastSeenFile = identity;
                 report(e);
                 return;
             }
-            if (applied != null && config.servers().size() < applied.servers().size() && !removalWaits) {
+            // A file renamed over the old one was written whole before it took the name: not held.
+            boolean replaced = identity != null && lastSeenFile != null && !identity.equals(lastSeenFile);
+            if (applied != null && config.servers().size() < applied.servers().size() && !removalWaits && !replaced) {
                 removalWaits = true;
                 LOG.log(Level.INFO, file + " has fewer servers (" + applied.servers().size() + " -> "
                         + config.servers().size() + "): applied if it stays the same for "
@@ -236,6 +245,7 @@ public final class ConfigWatcher implements AutoCloseable {
             pending = null;
             removalWaits = false;
             lastSeen = hash;
+            lastSeenFile = identity;
             if (config.equals(applied)) {
                 return;
             }
@@ -351,6 +361,15 @@ public final class ConfigWatcher implements AutoCloseable {
             lastSeen = sha256(bytes) + keysFileState();
         } catch (IOException e) {
             lastSeen = "unreadable: " + e;
+        }
+    }
+
+    /** The file's identity (device and inode, where the file system has them), or null. */
+    private Object fileIdentity() {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -457,6 +457,22 @@ class ConfigWatcherTest {
     }
 
     @Test
+    void aFileWithFewerServersRenamedOverTheOldOneIsNotHeld() throws IOException {
+        startWatcherRunning(servers("http://a:8000", "http://b:8000"));
+
+        // Written whole under another name, then renamed over the old file (a new inode).
+        Path next = file.resolveSibling("servers.toml.new");
+        Files.writeString(next, servers("http://a:8000"));
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        check();
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).as("applied at the first settle").singleElement()
+                .satisfies(c -> assertThat(urls(c)).containsExactly("http://a:8000"));
+    }
+
+    @Test
     void aRemovalThatTheFileUndoesIsNeverApplied() throws IOException {
         String whole = servers("http://a:8000", "http://b:8000");
         startWatcherRunning(whole);
