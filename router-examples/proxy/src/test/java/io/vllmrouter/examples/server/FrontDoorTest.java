@@ -310,6 +310,26 @@ class FrontDoorTest {
     }
 
     @Test
+    void aRequestSentAfterTheProxyEndedTheConnectionIsNotServed() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b.clientIdleTimeout(Duration.ofSeconds(1)), a);
+        byte[] chat = ascii("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + CHAT.length() + "\r\n\r\n" + CHAT);
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.setSoTimeout((int) SAFETY.toMillis());
+            s.getOutputStream().write(chat);
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(status(answer)).as("answered, then the proxy's end once idle").isEqualTo(200);
+            s.getOutputStream().write(chat); // sent on the ended connection, which still reads
+            s.getOutputStream().flush();
+        }
+        // A request on a new connection, after the ended one's bytes arrived, is served as usual.
+        assertThat(post("/v1/chat/completions", CHAT, null, null).statusCode()).isEqualTo(200);
+
+        assertThat(a.chatRequests.get()).as("the request after the end was dropped, not forwarded").isEqualTo(2);
+    }
+
+    @Test
     void oversizedOrTooManyHeadersGet431() throws Exception {
         start(b -> b.maxHeaderCount(50), backend());
         String big = "x".repeat(1024 * 1024);

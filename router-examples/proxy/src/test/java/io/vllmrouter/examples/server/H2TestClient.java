@@ -132,6 +132,11 @@ final class H2TestClient implements AutoCloseable {
         connection.config().setAutoRead(false);
     }
 
+    /** The connection's local port, which the proxy sees as the client's. */
+    int localPort() {
+        return ((InetSocketAddress) connection.localAddress()).getPort();
+    }
+
     /** Reads again after {@link #stopReading()}. */
     void readAgain() {
         connection.config().setAutoRead(true);

@@ -34,10 +34,24 @@ final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseabl
         return seen.size();
     }
 
+    /** Whether the connection from {@code clientPort} was reset. */
+    boolean reset(int clientPort) {
+        return seen.stream().anyMatch(m -> m.contains(":" + clientPort + " reset ("));
+    }
+
     /** Waits for a reset whose reason contains {@code why}. */
     boolean await(String why) throws InterruptedException {
+        return awaitText(" reset (" + why);
+    }
+
+    /** Waits for the reset of the connection from {@code clientPort}, for a reason containing {@code why}. */
+    boolean await(int clientPort, String why) throws InterruptedException {
+        return awaitText(":" + clientPort + " reset (" + why);
+    }
+
+    private boolean awaitText(String text) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (seen.stream().noneMatch(m -> m.contains("reset (" + why))) {
+        while (seen.stream().noneMatch(m -> m.contains(text))) {
             if (!arrived.tryAcquire(end - System.nanoTime(), TimeUnit.NANOSECONDS)) {
                 return false;
             }

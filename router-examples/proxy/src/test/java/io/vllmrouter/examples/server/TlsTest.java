@@ -123,7 +123,7 @@ class TlsTest {
             try (SSLSocket deaf = (SSLSocket) tls.createSocket("127.0.0.1", stack.port())) {
                 deaf.startHandshake();
                 deaf.getOutputStream().write(health);
-                assertThat(resets.await("idle for client_idle_timeout")).isTrue();
+                assertThat(resets.await(deaf.getLocalPort(), "idle for client_idle_timeout")).isTrue();
             }
             assertThat(resets.count()).as("the reader closed its end itself").isEqualTo(1);
         }

@@ -1,33 +1,56 @@
 package io.vllmrouter.examples.server.door;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How the proxy ends a client connection of its own accord (a cut stream's, an idle one, a late
- * request's): after its last write, its side of the connection is shut down (after TLS's
- * {@code close_notify}), so a client that reads gets everything and then the end, and closes; a
- * connection still open when the grace is over is reset. A socket simply closed would leave what a
- * client that reads nothing has not taken (up to megabytes) in the kernel for as long as the client
- * holds on. An HTTP/2 stream (not a socket) is closed when its last write is done, or at the grace.
+ * How the proxy ends a client connection of its own accord (a cut stream's, an idle one, one
+ * answered before its request ended, a late request's): after its last write, its side of the
+ * connection is shut down (after TLS's {@code close_notify}), so a client that reads gets everything
+ * and then the end, and closes; a connection still open when the grace is over is reset. A socket
+ * simply closed would leave what a client that reads nothing has not taken (up to megabytes) in the
+ * kernel for as long as the client holds on, and one closed with unread input is reset at once,
+ * which can lose the answer. From the moment it is ended, whatever the client still sends is read
+ * and dropped: no request on it is served any more. An HTTP/2 stream (not a socket) is closed when
+ * its last write is done, or at the grace. The first end of a connection is the one that counts.
  */
 public final class Hangup {
 
     private static final Logger LOG = LoggerFactory.getLogger(Hangup.class);
 
+    /** The pipeline's first handler once a connection is ended: drops what the client sends. */
+    private static final String DROP = "hung-up";
+
+    @ChannelHandler.Sharable
+    private static final class Drop extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private static final Drop DROPS = new Drop();
+
     private Hangup() {
     }
 
-    /** Ends {@code ctx}'s connection now: what was written before is on its way, or will not be. */
+    /** Ends {@code ctx}'s connection once what was written before it has been handed to the socket. */
     public static void now(ChannelHandlerContext ctx, Duration grace, String why) {
-        after(ctx, ctx.newSucceededFuture(), grace, why);
+        if (!endedAlready(ctx)) {
+            after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), grace, why);
+        }
     }
 
     /**
@@ -36,9 +59,16 @@ public final class Hangup {
      */
     public static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why) {
         Channel ch = ctx.channel();
+        if (endedAlready(ctx)) {
+            return;
+        }
+        if (ch instanceof SocketChannel) {
+            ch.pipeline().addFirst(DROP, DROPS);
+            ch.config().setAutoRead(true); // the client's end is seen even if reads were paused
+        }
         lastWrite.addListener(f -> {
-            if (f.isSuccess() && ch instanceof SocketChannel socket) {
-                SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            if (f.isSuccess() && ch instanceof SocketChannel socket && socket.isActive()) {
+                SslHandler tls = ch.pipeline().get(SslHandler.class);
                 if (tls == null) {
                     socket.shutdownOutput();
                 } else {
@@ -48,7 +78,7 @@ public final class Hangup {
                 ctx.close(); // an HTTP/2 stream: reset; or a write that failed
             }
         });
-        ctx.executor().schedule(() -> {
+        ScheduledFuture<?> reset = ctx.executor().schedule(() -> {
             if (ch instanceof SocketChannel socket && socket.isOpen()) {
                 LOG.debug("connection from {} reset ({}): the client did not close it within {}",
                         socket.remoteAddress(), why, grace);
@@ -56,5 +86,11 @@ public final class Hangup {
             }
             ctx.close();
         }, grace.toNanos(), TimeUnit.NANOSECONDS);
+        ch.closeFuture().addListener(f -> reset.cancel(false));
+    }
+
+    /** Whether {@code ctx}'s connection was ended before (by another handler, for another reason). */
+    private static boolean endedAlready(ChannelHandlerContext ctx) {
+        return ctx.channel() instanceof SocketChannel && ctx.pipeline().get(DROP) != null;
     }
 }

@@ -4,7 +4,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
@@ -14,17 +13,18 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * HTTP/1.1's one-at-a-time rule and keep-alive, for one connection: a request waits (its parts
  * queued, reads paused when many pile up) until the answer before it has been written; each answer
  * says whether the connection stays open ({@code Connection: close} for a client that asked for it,
  * {@code keep-alive} for an HTTP/1.0 client that asked to keep it), and after an answer that closes
- * it the connection closes — gently when the client is still sending its request: our side is shut
- * down and what it sends is read and dropped for a moment, so it gets to read the answer (closing
- * with unread input would reset the connection and could lose it).
+ * it the connection closes — gently when the client is still sending its request: it is ended by
+ * {@link Hangup} (our side shut down, what it sends read and dropped until it closes, reset after
+ * the grace), so it gets to read the answer (closing with unread input would reset the connection
+ * and could lose it).
  *
  * <p>An answer's end is its {@link LastHttpContent}; an answer cut short closes the connection
  * itself. Runs on the connection's event loop.
@@ -32,9 +32,14 @@ import java.util.concurrent.TimeUnit;
 final class Pipelining extends ChannelDuplexHandler {
 
     private static final int PAUSE_AT = 16;
-    private static final long LINGER_SECONDS = 2;
+    private final Duration closeGrace;
 
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
+
+    /** {@code closeGrace}: how long a connection ended while its client still sends waits for its close. */
+    Pipelining(Duration closeGrace) {
+        this.closeGrace = closeGrace;
+    }
     /** A request is being answered. */
     private boolean busy;
     /** All of the current request arrived. */
@@ -118,19 +123,10 @@ final class Pipelining extends ChannelDuplexHandler {
         }
     }
 
+    /** Ends the connection although the client is still sending: what it sends is read and dropped meanwhile. */
     private void linger(ChannelHandlerContext ctx) {
         lingering = true;
-        if (ctx.channel() instanceof DuplexChannel d && ctx.pipeline().get("tls") == null) {
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-                if (f.isSuccess()) {
-                    d.shutdownOutput();
-                }
-            });
-            ctx.channel().config().setAutoRead(true);
-            ctx.executor().schedule(() -> ctx.close(), LINGER_SECONDS, TimeUnit.SECONDS);
-        } else {
-            ctx.close();
-        }
+        Hangup.now(ctx, closeGrace, "answered before its request ended");
     }
 
     /** Whether a request is being answered now (for the read timeouts). */

@@ -60,7 +60,9 @@ class ReadTimeoutsTest {
         advanceSeconds(2);
 
         assertThat(channel.isOpen()).isFalse();
-        assertThat((Object) channel.readOutbound()).as("closed quietly").isNull();
+        Object out = channel.readOutbound();
+        assertThat(out == null || (out instanceof io.netty.buffer.ByteBuf b && !b.isReadable()))
+                .as("closed quietly (at most the empty write that ends the connection): %s", out).isTrue();
     }
 
     @Test
