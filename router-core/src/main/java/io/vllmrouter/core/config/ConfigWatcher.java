@@ -42,7 +42,8 @@ import java.util.function.Consumer;
  * every server, however whole the file looks (a write stalled before {@code [servers]}), and a valid
  * content with fewer servers than the running one is applied only once it has stayed the same for
  * {@link #REMOVAL_SETTLE} more (a write stalled at a line end between two servers looks like it),
- * unless the file was replaced by another (a new inode: written whole, then renamed over the old). What an extension
+ * unless the file was replaced by another (a new inode: written whole, then renamed over the old;
+ * a file deleted and written anew in place has a new inode too, and is not held either). What an extension
  * says no reload may do ({@link ConfigExtension#refusal}, such as turning API keys off) is refused
  * whatever the file looks like. When a settled content differs from the last seen:
  * <ul>
@@ -100,6 +101,8 @@ public final class ConfigWatcher implements AutoCloseable {
     private String pending;
     /** The pending content is valid and has fewer servers: its second, longer settle is under way. */
     private boolean removalWaits;
+    /** The number of the latest settle look scheduled. */
+    private long scheduledLook;
     private Scheduler.Cancellable settleCheck;
 
     // Guarded by scheduleLock.
@@ -169,7 +172,7 @@ public final class ConfigWatcher implements AutoCloseable {
         }
         synchronized (scheduleLock) {
             if (!closed) {
-                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY), interval, interval);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY, 0), interval, interval);
             }
         }
     }
@@ -181,7 +184,7 @@ public final class ConfigWatcher implements AutoCloseable {
      * meanwhile. Does nothing once closed.
      */
     public void checkNow() {
-        check(Look.ANY);
+        check(Look.ANY, 0);
     }
 
     /**
@@ -189,15 +192,22 @@ public final class ConfigWatcher implements AutoCloseable {
      * seen, which judges it if the file still holds it; {@link Look#REMOVAL_SETTLED}: the look
      * {@link #REMOVAL_SETTLE} after that, which applies a content with fewer servers.
      */
-    private void check(Look look) {
+    private void check(Look look, long lookId) {
         synchronized (checkLock) {
             if (closed) {
                 return;
             }
+            if (look != Look.ANY && lookId != scheduledLook) {
+                look = Look.ANY; // a settle look overtaken by a newer content: that content's own look judges it
+            }
             byte[] bytes;
+            Object identity = fileIdentity();
             try {
                 bytes = Files.readAllBytes(file);
             } catch (IOException e) {
+                pending = null;     // whatever comes back is new, and settles from the start
+                removalWaits = false;
+                lastSeenFile = null;
                 String state = "unreadable: " + e;
                 if (!state.equals(lastSeen)) {
                     lastSeen = state;
@@ -205,10 +215,13 @@ public final class ConfigWatcher implements AutoCloseable {
                 }
                 return;
             }
+            if (identity != null && !identity.equals(fileIdentity())) {
+                identity = null; // replaced while being read: which file the bytes are from is unknown
+            }
             String hash = sha256(bytes) + keysFileState();
-            Object identity = fileIdentity();
             if (hash.equals(lastSeen)) {
                 pending = null;
+                lastSeenFile = identity; // the same content under a new name is the file from now on
                 return;
             }
             if (!hash.equals(pending)) {
@@ -258,12 +271,14 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
+    /** Schedules {@code look}; only the latest one scheduled judges (an earlier one may already be waiting to run). */
     private void lookAgainAfter(Duration wait, Look look) {
+        long id = ++scheduledLook;
         synchronized (scheduleLock) {
             if (settleCheck != null) {
                 settleCheck.cancel();
             }
-            settleCheck = closed ? null : scheduler.schedule(() -> checkQuietly(look), wait);
+            settleCheck = closed ? null : scheduler.schedule(() -> checkQuietly(look, id), wait);
         }
     }
 
@@ -322,7 +337,7 @@ public final class ConfigWatcher implements AutoCloseable {
             this.interval = checked;
             if (reschedule) {
                 task.cancel();
-                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY), checked, checked);
+                task = scheduler.scheduleAtFixedRate(() -> checkQuietly(Look.ANY, 0), checked, checked);
             }
         }
     }
@@ -373,9 +388,9 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    private void checkQuietly(Look look) {
+    private void checkQuietly(Look look, long lookId) {
         try {
-            check(look);
+            check(look, lookId);
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "config check failed for " + file, e);
         }

@@ -456,20 +456,48 @@ class ConfigWatcherTest {
                 .satisfies(c -> assertThat(urls(c)).containsExactly("http://a:8000", "http://c:8000"));
     }
 
+    /** Writes {@code text} under another name, then renames it over the file (a new inode). */
+    private void renameOver(String text) throws IOException {
+        Path next = file.resolveSibling("servers.toml.new");
+        Files.writeString(next, text);
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private void assumeFileIdentities() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey() != null,
+                "the file system gives files an identity (inode)");
+    }
+
     @Test
     void aFileWithFewerServersRenamedOverTheOldOneIsNotHeld() throws IOException {
         startWatcherRunning(servers("http://a:8000", "http://b:8000"));
+        assumeFileIdentities();
 
-        // Written whole under another name, then renamed over the old file (a new inode).
-        Path next = file.resolveSibling("servers.toml.new");
-        Files.writeString(next, servers("http://a:8000"));
-        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        renameOver(servers("http://a:8000"));
         check();
 
         assertThat(errors).isEmpty();
         assertThat(changes).as("applied at the first settle").singleElement()
                 .satisfies(c -> assertThat(urls(c)).containsExactly("http://a:8000"));
+    }
+
+    @Test
+    void aRemovalWrittenInPlaceWaitsAlthoughTheSameContentWasOnceRenamedOverTheFile() throws IOException {
+        String whole = servers("http://a:8000", "http://b:8000");
+        startWatcherRunning(whole);
+        assumeFileIdentities();
+
+        check(); // the running file, looked at once
+        renameOver(whole); // a deployment that changed nothing: a new inode, the same content
+        check();
+        write(servers("http://a:8000")); // then an in-place rewrite, stalled between the two servers
+        check();
+        assertThat(changes).as("written in place: waits").isEmpty();
+        clock.advance(ConfigWatcher.REMOVAL_SETTLE);
+
+        assertThat(changes).singleElement().satisfies(c -> assertThat(urls(c)).containsExactly("http://a:8000"));
     }
 
     @Test
