@@ -132,8 +132,7 @@ class CutStreamNeverReadTest {
              H2TestClient deaf = H2TestClient.connect(stack.port())) {
             events.awaitUntil("the backend's model is known", () -> stack.router.models().size() == 1, Duration.ofSeconds(20));
             deaf.settings.get(20, TimeUnit.SECONDS);
-            deaf.post("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"user\":\"deaf\",\"max_tokens\":1000000,"
-                    + "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+            deaf.post("/v1/chat/completions", streamRequest("deaf", 1_000_000));
             deaf.stopReading();
             events.await(RouterEvents.RequestComplete.class, e -> e.record().outcome() == RequestOutcome.TIMEOUT,
                     Duration.ofSeconds(20));
@@ -179,10 +178,15 @@ class CutStreamNeverReadTest {
         }
     }
 
+    /** A streamed chat request for {@code user} of {@code events} events (FaultBackend's {@code max_tokens}). */
+    private static String streamRequest(String user, int events) {
+        return "{\"model\":\"m\",\"stream\":true,\"user\":\"" + user + "\",\"max_tokens\":" + events
+                + ",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    }
+
     /** Connects {@code s} and asks for a stream of {@code events} events (FaultBackend's {@code max_tokens}) for request {@code user}. */
     private static void askForStream(Socket s, int port, String user, int events, String faultHeaders) throws IOException {
-        String body = "{\"model\":\"m\",\"stream\":true,\"user\":\"" + user + "\",\"max_tokens\":" + events
-                + ",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+        String body = streamRequest(user, events);
         s.connect(new InetSocketAddress("127.0.0.1", port));
         s.setSoTimeout(30_000);
         s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"

@@ -32,14 +32,10 @@ import java.util.ArrayDeque;
 final class Pipelining extends ChannelDuplexHandler {
 
     private static final int PAUSE_AT = 16;
+
+    /** How long a connection ended while its client still sends waits for the client's close. */
     private final Duration closeGrace;
-
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
-
-    /** {@code closeGrace}: how long a connection ended while its client still sends waits for its close. */
-    Pipelining(Duration closeGrace) {
-        this.closeGrace = closeGrace;
-    }
     /** A request is being answered. */
     private boolean busy;
     /** All of the current request arrived. */
@@ -49,6 +45,10 @@ final class Pipelining extends ChannelDuplexHandler {
     /** The answer being written closes the connection. */
     private boolean closeAfter;
     private boolean lingering;
+
+    Pipelining(Duration closeGrace) {
+        this.closeGrace = closeGrace;
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -193,19 +193,21 @@ final class ReadTimeouts extends ChannelDuplexHandler {
                     return;
                 }
                 LOG.debug("request headers not received within {} s from {}; closing", secs, ctx.channel().remoteAddress());
-                Hangup.after(ctx, ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
-                        "Request headers not received within client_header_timeout (" + secs + " s)", -1))),
-                        context.options().closeGrace(), "request headers late");
+                late("Request headers not received within client_header_timeout (" + secs + " s)", "request headers late");
             }
             case BODY -> {
                 LOG.debug("request body not received within {} s; closing, nothing forwarded", secs);
-                Hangup.after(ctx, ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error", "request_timeout",
-                        "Request body not received within client_body_timeout (" + secs + " s)", -1))),
-                        context.options().closeGrace(), "request body late");
+                late("Request body not received within client_body_timeout (" + secs + " s)", "request body late");
             }
             default -> {
             }
         }
+    }
+
+    /** A request too late: 408 with {@code message}, then the connection is ended. */
+    private void late(String message, String why) {
+        Hangup.after(ctx, ctx.writeAndFlush(Responses.closing(Responses.error(408, "invalid_request_error",
+                "request_timeout", message, -1))), context.options().closeGrace(), why);
     }
 
     @Override
