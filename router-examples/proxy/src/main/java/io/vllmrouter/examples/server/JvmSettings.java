@@ -33,7 +33,8 @@ public final class JvmSettings {
      * Netty's per-thread buffer cache extended to the transport's 64 KiB reads (an embedder of
      * {@link io.vllmrouter.examples.server.upstream.NettyTransport} may set
      * {@code -Dio.netty.allocator.maxCachedBufferCapacity=65536} likewise). And Netty's count of
-     * each pooled chunk's bytes in use, which nothing here reads, off.
+     * each pooled chunk's bytes in use, which nothing here reads, off. And Netty's per-thread batch
+     * of recycled objects made large enough for the requests a loop has in flight.
      */
     public static void applyForCommandLine() {
         setIfAbsent("io.netty.leakDetection.level", "disabled");
@@ -47,6 +48,12 @@ public final class JvmSettings {
         // allocator metric reads, and nothing in the router does: 1.2 % of the router's user time
         // streamed, in a profile.
         setIfAbsent("io.netty.trackPinnedMemory", "false");
+        // Netty's Recycler keeps each thread's released objects (pooled buffers' wrappers, write
+        // entries) in a batch of 32; with tens of requests in flight per loop the batch overflows,
+        // and every release past it asks the JDK for the owner thread's state and goes through a
+        // lock-free queue instead: 2.8 % of the router's user time plain, in a profile, against
+        // none with a batch of 1,024 (8 KiB per recycled type per thread).
+        setIfAbsent("io.netty.recycler.chunkSize", "1024");
         apply();
     }
 
