@@ -164,7 +164,7 @@ class DeployManifestsTest {
     }
 
     @Test
-    void dockerfileAndComposeAgreeWithTheManifests() throws IOException {
+    void dockerfileAndComposeAgreeWithTheManifests() throws Exception {
         String docker = Files.readString(DEPLOY.resolve("Dockerfile"));
         assertThat(docker).containsPattern("(?m)^FROM maven:[^ ]*temurin-17 AS build$")
                 .containsPattern("(?m)^FROM eclipse-temurin:17-jre$")
@@ -173,10 +173,19 @@ class DeployManifestsTest {
                 .contains("PORT=" + PORT)
                 .containsPattern("(?m)^HEALTHCHECK .*\\n.*http://127\\.0\\.0\\.1:" + PORT + "/health");
         assertThat(dockerUid()).isGreaterThan(0);
-        // Every module the jar needs is copied into the build stage.
-        for (String module : new String[] {"router-api", "router-core", "router-strategies", "router-examples/simulator",
-                "router-examples/micrometer", "router-examples/proxy", "router-examples/test-support"}) {
-            assertThat(docker).as("COPY of %s", module).contains("COPY " + module + " " + module);
+        // Maven reads the whole reactor, so every module's pom is copied into the build stage, and
+        // the sources of every module the jar is built from (the proxy's modules, test scope too:
+        // -am builds those as well). Read from the poms, so that a new module cannot be forgotten.
+        Map<String, Module> modules = reactor();
+        for (Module m : modules.values()) {
+            assertThat(docker).as("COPY of %s's pom", m.dir())
+                    .containsPattern("(?m)^COPY " + Pattern.quote(m.pom()) + " " + Pattern.quote(m.dir().isEmpty() ? "./" : m.dir() + "/") + "$");
+        }
+        List<String> built = new ArrayList<>();
+        collect("router-proxy", modules, built);
+        assertThat(built).contains("router-examples/proxy", "router-core", "router-api");
+        for (String dir : built) {
+            assertThat(docker).as("COPY of %s", dir).containsPattern("(?m)^COPY " + Pattern.quote(dir) + " " + Pattern.quote(dir) + "$");
         }
 
         JsonNode compose = documents(DEPLOY.resolve("compose.yaml")).get(0);
@@ -201,6 +210,70 @@ class DeployManifestsTest {
             sim.path("command").forEach(c -> command.add(c.asText()));
             assertThat(command).startsWith("simulate").contains("--port", String.valueOf(s.url().getPort()), "0.0.0.0");
         }
+    }
+
+    /** A module of the build: its directory from the repository root ("" for the root) and the modules it depends on. */
+    private record Module(String dir, List<String> dependsOn) {
+        String pom() {
+            return dir.isEmpty() ? "pom.xml" : dir + "/pom.xml";
+        }
+    }
+
+    /** The reactor's modules by artifact id, from the root pom's {@code <modules>} down. */
+    private static Map<String, Module> reactor() throws Exception {
+        Map<String, Module> out = new HashMap<>();
+        readModule(Path.of("../.."), "", out);
+        assertThat(out).hasSizeGreaterThan(5);
+        return out;
+    }
+
+    private static void readModule(Path root, String dir, Map<String, Module> out) throws Exception {
+        Path pom = root.resolve(dir.isEmpty() ? "pom.xml" : dir + "/pom.xml");
+        org.w3c.dom.Element project = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(pom.toFile()).getDocumentElement();
+        String artifact = child(project, "artifactId").getTextContent().trim();
+        List<String> deps = new ArrayList<>();
+        org.w3c.dom.Element dependencies = child(project, "dependencies");
+        for (org.w3c.dom.Element d : children(dependencies, "dependency")) {
+            String group = child(d, "groupId").getTextContent().trim();
+            if (group.equals("io.vllmrouter") || group.equals("${project.groupId}")) {
+                deps.add(child(d, "artifactId").getTextContent().trim());
+            }
+        }
+        out.put(artifact, new Module(dir, deps));
+        for (org.w3c.dom.Element m : children(child(project, "modules"), "module")) {
+            String name = m.getTextContent().trim();
+            readModule(root, dir.isEmpty() ? name : dir + "/" + name, out);
+        }
+    }
+
+    /** {@code artifact}'s directory and those of the modules it needs, in {@code into}. */
+    private static void collect(String artifact, Map<String, Module> modules, List<String> into) {
+        Module m = modules.get(artifact);
+        assertThat(m).as("module %s in the reactor", artifact).isNotNull();
+        if (into.contains(m.dir())) {
+            return;
+        }
+        into.add(m.dir());
+        m.dependsOn().forEach(d -> collect(d, modules, into));
+    }
+
+    private static org.w3c.dom.Element child(org.w3c.dom.Element parent, String name) {
+        List<org.w3c.dom.Element> all = children(parent, name);
+        return all.isEmpty() ? null : all.get(0);
+    }
+
+    private static List<org.w3c.dom.Element> children(org.w3c.dom.Element parent, String name) {
+        List<org.w3c.dom.Element> out = new ArrayList<>();
+        if (parent == null) {
+            return out;
+        }
+        for (org.w3c.dom.Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof org.w3c.dom.Element e && e.getTagName().equals(name)) {
+                out.add(e);
+            }
+        }
+        return out;
     }
 
     private static List<String> rule(JsonNode role, String group, String resource) {
