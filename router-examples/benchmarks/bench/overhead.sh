@@ -14,7 +14,8 @@
 # file, the router's structured line); LOGS=off turns both off. Stops everything it started,
 # whatever happens.
 #
-#   router-examples/benchmarks/bench/overhead.sh            # 10 s per run after 20 s of warm-up per mode, 64 connections
+#   router-examples/benchmarks/bench/overhead.sh            # 10 s measured per run (after 5 s of the same load) after 20 s of warm-up per mode, 64 connections
+#   SETTLE=0 router-examples/benchmarks/bench/overhead.sh   # measure each wrk run whole, from its first second
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
 #   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
 #   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
@@ -41,6 +42,17 @@ THREADS="${THREADS:-2}"
 # The JIT compiles the streamed path late when wrk, nginx and the router share two busy cores: with
 # 6-10 s of warm-up the router's streamed CPU per request measured up to twice its steady state.
 WARMUP="${WARMUP:-20}"
+# Every measured run first settles for SETTLE seconds under the same load, not measured: req/s and
+# CPU per request are taken over the DURATION seconds after it (from the backends' request counts
+# and /proc), p50 and p99 over the whole wrk run. A run opens its connections anew, and the
+# previous run's closing ones took code paths the JIT had compiled without (a JVM target
+# recompiles its event loop's hottest methods then, for a second or two of C2 and slower code);
+# a router in service, whose connections come and go all the time, does not pay that. 0 measures
+# the whole wrk run.
+SETTLE="${SETTLE:-5}"
+case $SETTLE in
+  '' | *[!0-9]*) echo "overhead.sh: SETTLE=$SETTLE (expected a whole number of seconds, 0 or more)" >&2; exit 2 ;;
+esac
 JAVA="${JAVA:-java}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
@@ -118,6 +130,7 @@ for port in $b1 $b2 $b3; do
     listen 127.0.0.1:$port backlog=4096;
     root $work/www;
     location = /health { return 200; }
+    location = /nginx-status { stub_status; }
     location = /metrics { default_type text/plain; }
     location = /v1/models { default_type application/json; }
     # Static files answer GET only: a POST's 405 is turned into the file, as a GET.
@@ -243,6 +256,13 @@ to_mb() {
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /GB$/) n *= 1024; else if (v ~ /KB$/) n /= 1024; else if (v ~ /MB$/) n += 0; else n /= 1048576; printf "%.1f", n }'
 }
 
+# served: the requests nginx has answered so far (its stub_status counts for all three backends,
+# which one nginx serves); every target's requests reach it, and little else does (the router's
+# health checks and scrapes, a few a second, and these counts)
+served() {
+  curl -fsS "http://127.0.0.1:$b1/nginx-status" | awk 'NR == 3 { print $3 }'
+}
+
 # cpu_ticks PID...: user + system clock ticks used so far by these processes (all their threads)
 cpu_ticks() {
   local u=0 s=0 p pu ps
@@ -273,24 +293,46 @@ run() { # name port script seconds [round]
     netty | warm-netty) cpids="$floor_pid" ;;
     *) cpids="${pids[2]}" ;;
   esac
+  local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3.txt" wpid n0 n1 t0 t1 mbreq
+  case $1 in warm*) ;; *) settle=$SETTLE ;; esac
+  if [ "$settle" -gt 0 ]; then
+    # One spare second: the window closes while wrk still runs.
+    wrk -t"$THREADS" -c"$CONNS" -d"$((settle + secs + 1))s" --latency -s "$work/$3.lua" "http://127.0.0.1:$2" >"$wout" 2>&1 &
+    wpid=$!
+    sleep "$settle"
+  fi
+  t0="$(date +%s.%N)"
+  n0="$(served)"
   # shellcheck disable=SC2086 # a list of pids
   before="$(cpu_ticks $cpids)"
-  out="$(wrk -t"$THREADS" -c"$CONNS" -d"${4}s" --latency -s "$work/$3.lua" "http://127.0.0.1:$2" 2>&1)"
+  if [ "$settle" -gt 0 ]; then
+    sleep "$secs"
+  else
+    wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency -s "$work/$3.lua" "http://127.0.0.1:$2" >"$wout" 2>&1
+  fi
   # shellcheck disable=SC2086
   after="$(cpu_ticks $cpids)"
-  echo "$out" >"$work/logs/wrk-$1-$3.txt"
-  reqs="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  n1="$(served)"
+  t1="$(date +%s.%N)"
+  if [ "$settle" -gt 0 ]; then
+    wait "$wpid" || true
+  fi
+  out="$(cat "$wout")"
+  reqs=$((n1 - n0))
+  secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+  # bytes per answer from wrk's own totals, times the answers in the window
+  mbreq="$(awk -v mb="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")" -v r="$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')" 'BEGIN { if (r + 0 > 0) printf "%.9f", mb / r; else print 0 }')"
   read -r bu bs <<<"$before"
   read -r au as <<<"$after"
   N[$k]=$(( ${N[$k]:-0} + ${reqs:-0} ))
-  SECS[$k]=$(( ${SECS[$k]:-0} + $4 ))
+  SECS[$k]="$(awk -v a="${SECS[$k]:-0}" -v b="$secs" 'BEGIN { printf "%.3f", a + b }')"
   TU[$k]=$(( ${TU[$k]:-0} + au - bu ))
   TS[$k]=$(( ${TS[$k]:-0} + as - bs ))
-  MB[$k]="$(awk -v a="${MB[$k]:-0}" -v r="$(to_mb "$(echo "$out" | awk '/^Transfer\/sec/ { print $2 }')")" -v s="$4" 'BEGIN { printf "%.3f", a + r * s }')"
+  MB[$k]="$(awk -v a="${MB[$k]:-0}" -v m="$mbreq" -v n="$reqs" 'BEGIN { printf "%.3f", a + m * n }')"
   P50S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") "
   P99S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") "
   if [ -n "${5:-}" ]; then
-    RRPS[$k-$5]="$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')"
+    RRPS[$k-$5]="$(awk -v n="$reqs" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
     RCPU[$k-$5]="$(per_request $((au + as - bu - bs)) "$reqs")"
   fi
   CPU[$k]="$(per_request $(( TU[$k] + TS[$k] )) "${N[$k]}")"
