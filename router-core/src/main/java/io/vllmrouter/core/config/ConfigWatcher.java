@@ -155,7 +155,10 @@ public final class ConfigWatcher implements AutoCloseable {
 
     /**
      * Starts periodic checks, the first one {@code interval} from now. Without a current config,
-     * first records the file as it is now as the baseline, calling nothing. Idempotent.
+     * first records the file as it is now as the baseline, calling nothing. With one, the file as it
+     * is now is the baseline when it parses to that same configuration (so the first check does not
+     * take the unchanged file for a new content and parse it again); else the first check judges it.
+     * Idempotent.
      */
     public void start() {
         synchronized (scheduleLock) {
@@ -167,6 +170,8 @@ public final class ConfigWatcher implements AutoCloseable {
         synchronized (checkLock) {
             if (applied == null && lastSeen == null) {
                 takeBaseline();
+            } else if (lastSeen == null) {
+                adoptIfCurrent();
             }
             lastSeenFile = fileIdentity();
         }
@@ -362,6 +367,21 @@ public final class ConfigWatcher implements AutoCloseable {
                 settleCheck.cancel();
                 settleCheck = null;
             }
+        }
+    }
+
+    /**
+     * The file as it is now as the baseline, if it holds the current configuration. A file changed
+     * since that configuration was loaded (or one that does not parse) is left to the first check.
+     */
+    private void adoptIfCurrent() {
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            if (ConfigLoader.parse(bytes, file.toString(), env, strategies).equals(applied)) {
+                lastSeen = sha256(bytes) + keysFileState();
+            }
+        } catch (IOException | ConfigException e) {
+            // the first check reads it again, and reports what it finds
         }
     }
 

@@ -76,6 +76,35 @@ class ConfigWatcherTest {
     }
 
     @Test
+    void aWatcherStartedWithTheFilesOwnConfigurationDoesNotParseItAgainAtItsFirstCheck() throws IOException {
+        RouterConfig current = ConfigLoader.load(file, Map.of());
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, current, changes::add, errors::add);
+        watcher.start();
+
+        clock.advance(INTERVAL); // the first periodic check: the same content, nothing to settle
+        assertThat(clock.pendingTasks()).as("the periodic check alone, no settle look for an unchanged file")
+                .isEqualTo(1);
+        clock.advance(ConfigWatcher.SETTLE);
+
+        assertThat(changes).isEmpty();
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void aFileChangedBetweenItsLoadAndTheWatchersStartIsStillApplied() throws IOException {
+        RouterConfig current = ConfigLoader.load(file, Map.of());
+        write(servers("http://a:8000", "http://b:8000"));
+        watcher = new ConfigWatcher(file, Map.of(), clock, INTERVAL, current, changes::add, errors::add);
+        watcher.start();
+
+        clock.advance(INTERVAL);
+        clock.advance(ConfigWatcher.SETTLE);
+
+        assertThat(changes).hasSize(1);
+        assertThat(urls(changes.get(0))).containsExactly("http://a:8000", "http://b:8000");
+    }
+
+    @Test
     void noCallbackWhileContentIsUnchanged() throws IOException {
         startWatcher();
 
