@@ -168,10 +168,8 @@ public final class ConfigWatcher implements AutoCloseable {
             started = true;
         }
         synchronized (checkLock) {
-            if (applied == null && lastSeen == null) {
+            if (lastSeen == null) {
                 takeBaseline();
-            } else if (lastSeen == null) {
-                adoptIfCurrent();
             }
             lastSeenFile = fileIdentity();
         }
@@ -371,31 +369,32 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     /**
-     * The file as it is now as the baseline, if it holds the current configuration. A file changed
-     * since that configuration was loaded (or one that does not parse) is left to the first check.
+     * The file as it is now as the baseline. Without a current configuration, whatever it holds
+     * (the caller loaded and reported it already): its configuration becomes the current one. With
+     * one, only when it parses to that same configuration: a file changed since that configuration
+     * was loaded, or one that does not parse, is left to the first check, which reports it.
      */
-    private void adoptIfCurrent() {
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            if (ConfigLoader.parse(bytes, file.toString(), env, strategies).equals(applied)) {
-                lastSeen = sha256(bytes) + keysFileState();
-            }
-        } catch (IOException | ConfigException e) {
-            // the first check reads it again, and reports what it finds
-        }
-    }
-
     private void takeBaseline() {
+        boolean adopt = applied == null;
         try {
             byte[] bytes = Files.readAllBytes(file);
             try {
-                applied = ConfigLoader.parse(bytes, file.toString(), env, strategies);
+                RouterConfig parsed = ConfigLoader.parse(bytes, file.toString(), env, strategies);
+                if (applied == null) {
+                    applied = parsed;
+                } else {
+                    adopt = parsed.equals(applied);
+                }
             } catch (ConfigException e) {
-                // The caller loaded (and reported) this content already; report only what comes next.
+                // without a current configuration: reported by the caller; with one: by the first check
             }
-            lastSeen = sha256(bytes) + keysFileState();
+            if (adopt) {
+                lastSeen = sha256(bytes) + keysFileState();
+            }
         } catch (IOException e) {
-            lastSeen = "unreadable: " + e;
+            if (adopt) {
+                lastSeen = "unreadable: " + e;
+            }
         }
     }
 
