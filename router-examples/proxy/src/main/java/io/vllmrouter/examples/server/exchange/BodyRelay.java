@@ -12,6 +12,7 @@ import io.netty.buffer.Unpooled;
 import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.InBandErrorException;
 import io.vllmrouter.api.RouterResponse;
+import io.vllmrouter.examples.server.Flushes;
 import io.vllmrouter.examples.server.ProxyContext;
 import io.vllmrouter.examples.server.ProxyOptions;
 import io.vllmrouter.examples.server.door.Hangup;
@@ -56,6 +57,7 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
     private volatile Flow.Subscription subscription;
     private boolean done;
     private boolean flushPending;
+    private final Runnable flushTask = this::flush;
     /** Not an event stream: the head, until it leaves with the body's first chunk or its end. */
     private HttpResponse heldHead;
     /** The body's first chunk, held with the head until the end follows or the next flush; this relay's. */
@@ -194,20 +196,23 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
     }
 
     /**
-     * Flushes once the current event-loop task is done, so a chunk and the end that follows it at
-     * once (a whole answer in one upstream read) leave in one write.
+     * Flushes once the backend read that brought this chunk is over (or the task running now), so
+     * a chunk and the end that follows it at once (a whole answer in one upstream read) leave in one
+     * write.
      */
     private void flushSoon() {
         if (!flushPending) {
             flushPending = true;
-            ctx.executor().execute(() -> {
-                flushPending = false;
-                if (heldHead != null && heldBody != null) {
-                    writeHeld(); // the body goes on after this read: the head and its first part leave now
-                }
-                ctx.flush();
-            });
+            Flushes.later(ctx.executor(), flushTask);
         }
+    }
+
+    private void flush() {
+        flushPending = false;
+        if (heldHead != null && heldBody != null) {
+            writeHeld(); // the body goes on after this read: the head and its first part leave now
+        }
+        ctx.flush();
     }
 
     private void complete() {

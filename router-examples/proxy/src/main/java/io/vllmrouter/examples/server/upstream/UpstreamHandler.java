@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.ReferenceCountUtil;
+import io.vllmrouter.examples.server.Flushes;
 
 /**
  * The last handler of an upstream connection: passes what the connection reads to the exchange it
@@ -39,6 +40,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         if (e != null) {
             e.onReadComplete();
         }
+        Flushes.now(); // what this read brought leaves for the clients now, not after the loop's other reads
     }
 
     @Override
