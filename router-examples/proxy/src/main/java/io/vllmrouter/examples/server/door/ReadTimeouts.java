@@ -1,9 +1,11 @@
 package io.vllmrouter.examples.server.door;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -17,11 +19,15 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 
 /**
  * The client's read timeouts: {@code client_header_timeout} for a request's line and headers (and
  * for the first request of a connection), {@code client_body_timeout} for its body, and
- * {@code client_idle_timeout} between requests. A connection that asked nothing is closed quietly; a
+ * {@code client_idle_timeout} between requests, counted from when the client took the whole answer:
+ * a client slow to read a long answer keeps its connection while it takes some of it within each
+ * {@code client_idle_timeout}, from the proxy's buffer or (on Linux) from the socket's. A
+ * connection that asked nothing is closed quietly; a
  * late head or body gets 408 (nothing is forwarded). An idle connection, or one answered 408, is
  * ended by {@link Hangup} (reset if the client does not close it). On an HTTP/2 stream
  * only the body is timed (the connection's idleness is {@link Http2Door}'s).
@@ -40,7 +46,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReadTimeouts.class);
 
     /** What the connection waits for now. */
-    private enum Wait { NOTHING, FIRST_REQUEST, IDLE, HEADERS, BODY }
+    private enum Wait { NOTHING, FIRST_REQUEST, IDLE, HEADERS, BODY, DRAIN }
 
     private final ProxyContext context;
     private final boolean stream;
@@ -54,20 +60,34 @@ final class ReadTimeouts extends ChannelDuplexHandler {
     private boolean sawBytes;
     /** A request is in progress (its answer not yet written). */
     private boolean serving;
+    /** The last write of an answer, until the flush that sends it is over. */
+    private ChannelPromise answerEnd;
+    /** While the client takes an answer ({@code DRAIN}): its output as last seen, bytes pending and taken. */
+    private long pendingSeen;
+    private long progressSeen;
 
-    private ReadTimeouts(ProxyContext context, boolean stream) {
+    /** How long ago the kernel last sent bytes to the client ({@link LastSent}). */
+    private final ToLongFunction<Channel> lastSent;
+
+    private ReadTimeouts(ProxyContext context, boolean stream, ToLongFunction<Channel> lastSent) {
         this.context = context;
         this.stream = stream;
+        this.lastSent = lastSent;
     }
 
     /** For an HTTP/1.1 connection. */
     static ReadTimeouts forConnection(ProxyContext context) {
-        return new ReadTimeouts(context, false);
+        return forConnection(context, LastSent::nanosAgo);
+    }
+
+    /** For an HTTP/1.1 connection, told by {@code lastSent} how long ago its socket last sent bytes. */
+    static ReadTimeouts forConnection(ProxyContext context, ToLongFunction<Channel> lastSent) {
+        return new ReadTimeouts(context, false, lastSent);
     }
 
     /** For one HTTP/2 stream: its body only. */
     static ReadTimeouts forStream(ProxyContext context) {
-        return new ReadTimeouts(context, true);
+        return new ReadTimeouts(context, true, ch -> Long.MAX_VALUE);
     }
 
     /** Goes before the HTTP codec: tells this handler that request bytes arrived. */
@@ -124,7 +144,43 @@ final class ReadTimeouts extends ChannelDuplexHandler {
                 && r.status().code() < 200) && serving && !stream) {
             serving = false;
             arm(sawBytes ? Wait.HEADERS : Wait.IDLE);
+            answerEnd = promise.isVoid() ? null : promise;
         }
+    }
+
+    /**
+     * After an answer's flush: if the socket did not take all of it, the client is slow to read,
+     * and the idle wait starts only once it took the rest. Meanwhile ({@code DRAIN}) a client that
+     * takes nothing of its answer for {@code client_idle_timeout} is ended; one that takes some
+     * keeps its connection, however long the answer.
+     */
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        ctx.flush();
+        ChannelPromise end = answerEnd;
+        if (end != null) {
+            answerEnd = null;
+            if (!end.isDone() && (waiting == Wait.IDLE || waiting == Wait.HEADERS)) {
+                arm(Wait.DRAIN);
+                outputMoved();
+                end.addListener(f -> {
+                    if (waiting == Wait.DRAIN) {
+                        arm(sawBytes ? Wait.HEADERS : Wait.IDLE); // taken: from now on the client is idle
+                    }
+                });
+            }
+        }
+    }
+
+    /** Whether the socket took some of what is queued since the last look; looks again. */
+    private boolean outputMoved() {
+        ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        long pending = out == null ? 0 : out.totalPendingWriteBytes();
+        long progress = out == null ? 0 : out.currentProgress(); // a large write partly taken
+        boolean moved = pending != pendingSeen || progress != progressSeen;
+        pendingSeen = pending;
+        progressSeen = progress;
+        return moved;
     }
 
     private void arm(Wait what) {
@@ -132,7 +188,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         Duration d = switch (what) {
             case FIRST_REQUEST, HEADERS -> a.clientHeaderTimeout();
             case BODY -> a.clientBodyTimeout();
-            case IDLE -> a.clientIdleTimeout();
+            case IDLE, DRAIN -> a.clientIdleTimeout();
             case NOTHING -> null;
         };
         waiting = d == null ? Wait.NOTHING : what;
@@ -177,6 +233,13 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         long left = deadlineNanos - now;
         if (left > 0) {
             checkAt(now, left);
+        } else if (waiting == Wait.DRAIN && outputMoved()) {
+            arm(Wait.DRAIN); // the client took some of its answer during this wait: another
+        } else if (waiting == Wait.IDLE && (left = waitLength.toNanos() - lastSent.applyAsLong(ctx.channel())) > 0) {
+            // The kernel was still sending the answer lately: the client is reading what the
+            // socket had taken. Idle from the last byte it sent.
+            deadlineNanos = now + left;
+            checkAt(now, left);
         } else {
             timedOut(waiting, waitLength);
         }
@@ -187,6 +250,8 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         String secs = d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
         switch (what) {
             case IDLE -> Hangup.now(ctx, context.options().closeGrace(), "idle for client_idle_timeout");
+            case DRAIN -> Hangup.now(ctx, context.options().closeGrace(),
+                    "took none of its answer for client_idle_timeout");
             case FIRST_REQUEST, HEADERS -> {
                 if (!sawBytes && what == Wait.FIRST_REQUEST) {
                     ctx.close(); // nothing was asked: nothing to answer

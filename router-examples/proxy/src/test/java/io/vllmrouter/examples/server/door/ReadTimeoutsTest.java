@@ -1,6 +1,11 @@
 package io.vllmrouter.examples.server.door;
 
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -21,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import java.lang.reflect.Proxy;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -114,7 +120,107 @@ class ReadTimeoutsTest {
         assertThat(channel.isOpen()).isFalse();
     }
 
+
+    @Test
+    void aClientSlowToTakeALongAnswerKeepsItsConnectionWhileItTakesSome() {
+        SlowSocket socket = open(new SlowSocket());
+        requestWithBody();
+        bodyEnds();
+        streamedAnswer(3); // head, three pieces, end: the socket takes none of it yet
+        for (int piece = 0; piece < 4; piece++) {
+            advanceSeconds(50);
+            assertThat(channel.isOpen()).as("taking a piece every 50 s: open before piece %d", piece).isTrue();
+            socket.clientTakes(1 + (piece == 0 ? 1 : 0)); // the first time the head with the first piece
+        }
+        socket.clientTakes(1); // the end: the whole answer taken
+        assertThat(socket.taken).isEqualTo(5);
+        advanceSeconds(59);
+        assertThat(channel.isOpen()).as("idle for 59 s after taking the answer").isTrue();
+        advanceSeconds(2);
+        assertThat(channel.isOpen()).as("idle for 61 s").isFalse();
+    }
+
+    @Test
+    void aClientThatStopsTakingItsAnswerIsEndedAfterTheIdleTimeout() {
+        SlowSocket socket = open(new SlowSocket());
+        requestWithBody();
+        bodyEnds();
+        streamedAnswer(3);
+        advanceSeconds(30);
+        socket.clientTakes(2); // the head and a piece, then nothing more
+        advanceSeconds(59);
+        assertThat(channel.isOpen()).as("89 s in, 59 s after it last took a piece").isTrue();
+        advanceSeconds(40 + 5); // a full idle wait without taking anything, then the grace to close
+        assertThat(channel.isOpen()).as("ended: took none of its answer for client_idle_timeout").isFalse();
+    }
+
+    @Test
+    void aClientThatTakesNothingOfItsAnswerIsEndedAtTheIdleTimeout() {
+        open(new SlowSocket());
+        requestWithBody();
+        bodyEnds();
+        streamedAnswer(1);
+        advanceSeconds(59);
+        assertThat(channel.isOpen()).isTrue();
+        advanceSeconds(2 + 5); // the idle timeout, then the grace for the client to close
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void aClientReadingWhatTheSocketTookIsIdleOnlyFromTheSocketsLastByte() {
+        long[] sentAt = {0};
+        open(new EmbeddedChannel(), c -> now() - sentAt[0]);
+        requestWithBody();
+        bodyEnds();
+        answer(); // the socket took it all at once; the kernel sends it on as the client reads
+        for (int s = 10; s <= 100; s += 10) {
+            advanceSeconds(10);
+            sentAt[0] = now(); // still sending, 10 s apart
+        }
+        advanceSeconds(59);
+        assertThat(channel.isOpen()).as("59 s after the socket's last byte, 159 s after the answer").isTrue();
+        advanceSeconds(2);
+        assertThat(channel.isOpen()).as("61 s after the socket's last byte").isFalse();
+    }
+
+    private long now() {
+        return channel.eventLoop().ticker().nanoTime();
+    }
+
     private void open() {
+        open(new EmbeddedChannel());
+    }
+
+    /** A client's socket that takes the answer's pieces only as the client reads them. */
+    private static final class SlowSocket extends EmbeddedChannel {
+        private int allowed;
+        int taken;
+
+        @Override
+        protected void doWrite(ChannelOutboundBuffer in) {
+            for (Object msg; allowed > 0 && (msg = in.current()) != null; ) {
+                allowed--;
+                taken++;
+                ReferenceCountUtil.retain(msg);
+                handleOutboundMessage(msg);
+                in.remove();
+            }
+        }
+
+        void clientTakes(int pieces) {
+            allowed += pieces;
+            flushOutbound();
+            for (Object m; (m = readOutbound()) != null; ) {
+                ReferenceCountUtil.release(m);
+            }
+        }
+    }
+
+    private <C extends EmbeddedChannel> C open(C ch) {
+        return open(ch, c -> Long.MAX_VALUE);
+    }
+
+    private <C extends EmbeddedChannel> C open(C ch, ToLongFunction<Channel> lastSent) {
         RouterConfig config = ConfigLoader.parse(TIMEOUTS + "[servers]\nservers = [ { url = \"http://127.0.0.1:9\" } ]\n",
                 "timeouts.toml", Map.of());
         VllmRouter router = (VllmRouter) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {VllmRouter.class},
@@ -125,9 +231,10 @@ class ReadTimeoutsTest {
                     throw new UnsupportedOperationException(m.getName());
                 });
         ProxyContext context = new ProxyContext(router, ProxyOptions.builder().build());
-        channel = new EmbeddedChannel();
+        channel = ch;
         channel.freezeTime();
-        channel.pipeline().addLast(ReadTimeouts.forConnection(context));
+        channel.pipeline().addLast(ReadTimeouts.forConnection(context, lastSent));
+        return ch;
     }
 
     private void requestWithBody() {
@@ -145,6 +252,15 @@ class ReadTimeoutsTest {
     private void answer() {
         channel.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
         ReferenceCountUtil.release(channel.readOutbound());
+    }
+
+    /** An answer in pieces of 1 KiB: its head, {@code pieces} pieces and its end, flushed. */
+    private void streamedAnswer(int pieces) {
+        channel.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+        for (int i = 0; i < pieces; i++) {
+            channel.write(new DefaultHttpContent(Unpooled.buffer(1024).writeZero(1024)));
+        }
+        channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
     private void advanceSeconds(long seconds) {
