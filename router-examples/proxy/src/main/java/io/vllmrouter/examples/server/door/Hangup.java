@@ -12,14 +12,16 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How the proxy ends a client connection of its own accord (a cut stream's, an idle one, one
- * answered before its request ended, a late request's): after its last write, its side of the
- * connection is shut down (after TLS's {@code close_notify}), so a client that reads gets everything
- * and then the end, and closes; a connection still open when the grace is over is reset. A socket
+ * How the proxy ends a client connection of its own accord (a cut answer's, an idle one, one
+ * answered before its request ended or with {@code Connection: close}, a late request's): after
+ * its last write, its side of the connection is shut down (after TLS's {@code close_notify}), so a
+ * client that reads gets everything and then the end, and closes; a connection still open when the
+ * grace is over is reset, unless the client is still taking what the socket holds. A socket
  * simply closed would leave what a client that reads nothing has not taken (up to megabytes) in the
  * kernel for as long as the client holds on, and one closed with unread input is reset at once,
  * which can lose the answer. From the moment it is ended, whatever the client still sends is read
@@ -58,6 +60,12 @@ public final class Hangup {
      * the grace, why a connection was reset.
      */
     public static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why) {
+        after(ctx, lastWrite, grace, why, LastSent::nanosAgo);
+    }
+
+    /** As above, told by {@code lastSent} how long ago the socket last sent bytes to the client. */
+    static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why,
+                      ToLongFunction<Channel> lastSent) {
         Channel ch = ctx.channel();
         if (endedAlready(ctx)) {
             return;
@@ -78,15 +86,49 @@ public final class Hangup {
                 ctx.close(); // an HTTP/2 stream: reset; or a write that failed
             }
         });
-        ScheduledFuture<?> reset = ctx.executor().schedule(() -> {
-            if (ch instanceof SocketChannel socket && socket.isOpen()) {
+        Reset reset = new Reset(ctx, grace, why, lastSent);
+        reset.in(grace.toNanos());
+        ch.closeFuture().addListener(f -> reset.timer.cancel(false));
+    }
+
+    /**
+     * Resets a connection the client has not closed within the grace. A client still taking what the
+     * socket holds (its kernel sent bytes within the grace: a slow reader of a long answer) is given
+     * the grace again from the last byte sent; one that takes nothing is reset, and the kernel drops
+     * what it never took.
+     */
+    private static final class Reset implements Runnable {
+        private final ChannelHandlerContext ctx;
+        private final Duration grace;
+        private final String why;
+        private final ToLongFunction<Channel> lastSent;
+        private ScheduledFuture<?> timer;
+
+        Reset(ChannelHandlerContext ctx, Duration grace, String why, ToLongFunction<Channel> lastSent) {
+            this.ctx = ctx;
+            this.grace = grace;
+            this.why = why;
+            this.lastSent = lastSent;
+        }
+
+        void in(long nanos) {
+            timer = ctx.executor().schedule(this, nanos, TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void run() {
+            if (ctx.channel() instanceof SocketChannel socket && socket.isOpen()) {
+                long left = grace.toNanos() - lastSent.applyAsLong(socket);
+                if (left > 0) {
+                    in(left);
+                    return;
+                }
                 LOG.debug("connection from {} reset ({}): the client did not close it within {}",
                         socket.remoteAddress(), why, grace);
                 socket.config().setSoLinger(0);
             }
             ctx.close();
-        }, grace.toNanos(), TimeUnit.NANOSECONDS);
-        ch.closeFuture().addListener(f -> reset.cancel(false));
+        }
     }
 
     /** Whether {@code ctx}'s connection was ended before (by another handler, for another reason). */

@@ -1,6 +1,5 @@
 package io.vllmrouter.examples.server.door;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -21,10 +20,10 @@ import java.util.ArrayDeque;
  * queued, reads paused when many pile up) until the answer before it has been written; each answer
  * says whether the connection stays open ({@code Connection: close} for a client that asked for it,
  * {@code keep-alive} for an HTTP/1.0 client that asked to keep it), and after an answer that closes
- * it the connection closes — gently when the client is still sending its request: it is ended by
- * {@link Hangup} (our side shut down, what it sends read and dropped until it closes, reset after
- * the grace), so it gets to read the answer (closing with unread input would reset the connection
- * and could lose it).
+ * it the connection is ended by {@link Hangup} (our side shut down, what the client still sends
+ * read and dropped until it closes, reset after the grace if it takes nothing more), so it gets to
+ * read the answer (closing with unread input would reset the connection and could lose it; closing
+ * outright would leave what a client that reads nothing never took in the kernel).
  *
  * <p>An answer's end is its {@link LastHttpContent}; an answer cut short closes the connection
  * itself. Runs on the connection's event loop.
@@ -106,7 +105,7 @@ final class Pipelining extends ChannelDuplexHandler {
             queued.forEach(ReferenceCountUtil::release);
             queued.clear();
             if (requestComplete) {
-                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ctx.close());
+                Hangup.now(ctx, closeGrace, "answered with Connection: close");
             } else {
                 linger(ctx);
             }

@@ -39,7 +39,8 @@ import java.util.concurrent.Flow;
  * <p>An event stream passes whole events ({@link SseTail}). An answer cut short never ends like a
  * complete one: an event stream gets an error event, then the connection (or HTTP/2 stream) is
  * closed without the end of the body, within {@link ProxyOptions#closeGrace} (5 s) even if the
- * client reads nothing; any other body is closed at once. An HTTP/1 connection is half-closed after
+ * client reads nothing; any other body stops where it was cut, and the connection is ended the same
+ * way. An HTTP/1 connection is half-closed after
  * the error event, and reset when the client has not closed its side by then: a client that reads
  * nothing may hold part of an event the socket had already taken, which cannot be called back, so
  * it reads an error, never an end; and the kernel drops what the client never took rather than keep
@@ -245,7 +246,7 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
     /**
      * The body was cut short: never end it like a complete one. An event stream gets an error event
      * (on an event boundary: a half event held back is dropped), then the connection is closed
-     * without the body's end; any other body is closed as it is.
+     * without the body's end; any other body is ended as it is.
      */
     private void truncated(Throwable t) {
         if (done) {
@@ -258,7 +259,9 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         exchange.end();
         if (tail == null) {
             dropHeld();
-            ctx.close();
+            // Its end never comes: the client reads a short body, then our end; one that reads
+            // nothing is reset after the grace, and the kernel drops what it never took.
+            Hangup.now(ctx, context.options().closeGrace(), "an answer cut short");
             return;
         }
         tail.discard();

@@ -302,16 +302,34 @@ class BodyRelayTest {
     }
 
     @Test
-    void aPlainAnswerCutBeforeTheFlushClosesWithoutAnyOfIt() {
+    void aPlainAnswerCutBeforeTheFlushEndsTheConnectionWithoutAnyOfIt() {
         relay(false);
         NettyChunk c = chunk("{\"id\":");
         answer.body.onNext(c);
         answer.body.onError(new IOException("the backend reset the connection"));
         channel.runPendingTasks();
 
-        assertThat(client.messages).as("a cut answer never looks complete").isEmpty();
-        assertThat(channel.isOpen()).isFalse();
+        assertThat(client.messages).as("a cut answer never looks complete: none of it, only the empty write that ends the connection")
+                .isNotEmpty().allMatch(m -> m instanceof ByteBuf b && !b.isReadable());
         assertThat(c.buf().refCnt()).isZero();
         assertThat(context.bufferedResponseBytes()).isZero();
+        client.drain(true);
+        channel.runPendingTasks();
+        assertThat(channel.isOpen()).as("ended once the client took what was written before").isFalse();
+    }
+
+    @Test
+    void aPlainAnswerCutWhileTheClientReadsNothingIsEndedAtTheGrace() {
+        relay(false);
+        answer.body.onNext(chunk("{\"id\":"));
+        channel.runPendingTasks(); // the head and the first part are written; the client takes none of it
+        answer.body.onError(new IOException("the request's deadline passed"));
+        channel.runPendingTasks();
+        assertThat(channel.isOpen()).isTrue();
+
+        channel.advanceTimeBy(ProxyOptions.DEFAULT_CLOSE_GRACE.toSeconds(), TimeUnit.SECONDS);
+        channel.runScheduledPendingTasks();
+        assertThat(channel.isOpen()).as("ended although the client read nothing").isFalse();
+        client.drain(false);
     }
 }

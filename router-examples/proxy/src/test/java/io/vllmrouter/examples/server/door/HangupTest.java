@@ -1,0 +1,126 @@
+package io.vllmrouter.examples.server.door;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.ChannelInitializer;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToLongFunction;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A connection the proxy ends is reset when the client has not closed it within the grace, unless
+ * its socket was still sending: then the grace starts again from the last byte sent. On a real
+ * loopback socket; how long ago the socket last sent is told by the test, the grace is short, and
+ * the test waits for the connection's close (an event), not for time.
+ */
+@Timeout(20)
+class HangupTest {
+
+    private static final Duration GRACE = Duration.ofMillis(100);
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+
+    private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
+    private final Level level = log.getLevel();
+    private final List<String> resets = new CopyOnWriteArrayList<>();
+    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent e) {
+            String m = e.getFormattedMessage();
+            resets.add(m.substring(m.indexOf("reset ("), m.indexOf(')') + 1));
+        }
+    };
+
+    @BeforeEach
+    void listen() {
+        appender.start();
+        log.setLevel(Level.DEBUG);
+        log.addAppender(appender);
+    }
+
+    @AfterEach
+    void stop() {
+        log.detachAppender(appender);
+        log.setLevel(level);
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aClientStillTakingBytesIsGivenTheGraceAgainAndResetOnlyOnceItTakesNothing() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        // The socket sent lately at the first three looks (a slow reader), then never again.
+        ToLongFunction<Channel> lastSent = ch -> looks.incrementAndGet() <= 3 ? 0 : Long.MAX_VALUE;
+        CompletableFuture<Channel> ended = serveAndEnd(lastSent);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            Channel ch = ended.get(10, TimeUnit.SECONDS);
+            assertThat(ch.closeFuture().await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(looks.get()).as("looked at the grace's end, three times given it again, then reset").isEqualTo(4);
+            assertThat(resets).as("reset, once").containsExactly("reset (a test)");
+        }
+    }
+
+    @Test
+    void aClientThatClosesIsNotReset() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        CompletableFuture<Channel> ended = serveAndEnd(ch -> {
+            looks.incrementAndGet();
+            return 0; // always "sending": only the client's own close ends it
+        });
+        Channel ch;
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            ch = ended.get(10, TimeUnit.SECONDS);
+            assertThat(client.getInputStream().read()).as("our end, after the half-close").isEqualTo(-1);
+        }
+        assertThat(ch.closeFuture().await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(resets).as("closed by the client, not reset").isEmpty();
+    }
+
+    private int port;
+
+    /** A server that ends each connection with {@link Hangup} as soon as it opens. */
+    private CompletableFuture<Channel> serveAndEnd(ToLongFunction<Channel> lastSent) throws InterruptedException {
+        CompletableFuture<Channel> ended = new CompletableFuture<>();
+        Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                Hangup.after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), GRACE, "a test", lastSent);
+                                ended.complete(ctx.channel());
+                            }
+                        });
+                    }
+                })
+                .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+        port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+        return ended;
+    }
+}
