@@ -82,9 +82,11 @@ public final class ProxyOptions {
     public int maxConcurrentStreams() { return maxConcurrentStreams; }
 
     /**
-     * How long a client connection the proxy ends (a stream cut short, an idle connection, a late
-     * request) may wait, shut down on the proxy's side, for the client to close it before it is reset;
-     * an HTTP/2 stream cut short is closed by then. Default 5 s.
+     * How long a client connection the proxy ends (an answer cut short, an idle connection, a late
+     * request, an answer with {@code Connection: close}) may wait, shut down on the proxy's side, for
+     * the client to close it before it is reset; a client still taking what the socket holds (Linux)
+     * is given it again from the last byte sent. An HTTP/2 stream cut short is closed by then.
+     * Default 5 s.
      */
     public Duration closeGrace() { return closeGrace; }
 
