@@ -498,7 +498,9 @@ class FrontDoorTest {
         for (String path : List.of("/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/reset_prefix_cache",
                 "/start_profile", "/stop_profile", "/sleep", "/wake_up",
                 // the backend decodes these to admin paths: so do the rules
-                "/v1/load_lora_%61dapter", "/v1/unload%5Flora_adapter", "/%73leep", "/reset_prefix_cach%65")) {
+                "/v1/load_lora_%61dapter", "/v1/unload%5Flora_adapter", "/%73leep", "/reset_prefix_cach%65",
+                // vLLM's server sends a trailing slash on to the path without it (a redirect)
+                "/v1/load_lora_adapter/", "/v1/load_lora_%61dapter/", "/sleep/", "/v1/unload_lora_adapter/?x=1")) {
             HttpResponse<String> r = post(path, "{\"lora_name\":\"x\",\"lora_path\":\"/tmp\"}", null, null);
             assertOpenAiError(r.statusCode(), r.body(), 403, "admin_path_forbidden");
         }

@@ -122,6 +122,10 @@ public final class Routes extends ChannelInboundHandlerAdapter {
             return r;
         }
         String admin = ADMIN_METHODS.get(path);
+        if (admin == null && path.length() > 1 && path.charAt(path.length() - 1) == '/') {
+            // vLLM's server (Starlette) redirects "/sleep/" to "/sleep": an administration path too
+            admin = ADMIN_METHODS.get(path.substring(0, path.length() - 1));
+        }
         if (admin != null) {
             return admin.equals("GET") ? ADMIN_GET : ADMIN_POST;
         }
