@@ -102,9 +102,11 @@ final class Http2Door {
 
     /**
      * Ends an HTTP/2 connection that has had no open stream for {@code client_idle_timeout}, as an
-     * idle HTTP/1.1 connection is ended: a {@code GOAWAY}, then {@link Hangup}. The wait counts
-     * from the last byte the socket sent ({@link LastSent}): a client reading a long answer slowly
-     * is not idle. Runs on the
+     * idle HTTP/1.1 connection is ended: a {@code GOAWAY}, then {@link Hangup}. Unlike HTTP/1.1 it
+     * does not ask whether the socket still sends ({@link LastSent}): the proxy answers a client's
+     * {@code PING}s, so a client that pings would never be idle. A slow reader still gets the rest
+     * of its last answer: the {@code GOAWAY} follows it, and {@link Hangup} resets only a client
+     * that takes nothing more of what the socket holds. Runs on the
      * connection's event loop (its streams share it).
      */
     private static final class IdleClose extends ChannelInboundHandlerAdapter {
@@ -144,25 +146,14 @@ final class Http2Door {
             disarm();
             Duration d = context.access().clientIdleTimeout();
             if (d != null && ctx.channel().isActive()) {
-                idleIn(d.toNanos());
+                timer = ctx.executor().schedule(() -> {
+                    timer = null;
+                    if (open == 0) {
+                        Hangup.after(ctx, ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)),
+                                context.options().closeGrace(), "idle for client_idle_timeout");
+                    }
+                }, d.toNanos(), TimeUnit.NANOSECONDS);
             }
-        }
-
-        private void idleIn(long nanos) {
-            timer = ctx.executor().schedule(() -> {
-                timer = null;
-                if (open != 0) {
-                    return;
-                }
-                Duration d = context.access().clientIdleTimeout();
-                long left = d == null ? 0 : d.toNanos() - LastSent.nanosAgo(ctx.channel());
-                if (left > 0) {
-                    idleIn(left); // the socket was still sending the last answer lately: idle from its last byte
-                } else {
-                    Hangup.after(ctx, ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)),
-                            context.options().closeGrace(), "idle for client_idle_timeout");
-                }
-            }, nanos, TimeUnit.NANOSECONDS);
         }
 
         private void disarm() {
