@@ -12,13 +12,13 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
 
 /** {@link Hangup}'s log of the connections it reset, watched at DEBUG while open. */
-final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseable {
+public final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseable {
     private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
     private final Level level = log.getLevel();
     private final List<String> seen = new CopyOnWriteArrayList<>();
     private final Semaphore arrived = new Semaphore(0);
 
-    ResetLog() {
+    public ResetLog() {
         start();
         log.setLevel(Level.DEBUG);
         log.addAppender(this);
@@ -30,12 +30,12 @@ final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseabl
         arrived.release();
     }
 
-    int count() {
+    public int count() {
         return seen.size();
     }
 
     /** Whether the connection from {@code clientPort} was reset. */
-    boolean reset(int clientPort) {
+    public boolean reset(int clientPort) {
         return seen.stream().anyMatch(m -> m.contains(":" + clientPort + " reset ("));
     }
 
@@ -45,7 +45,7 @@ final class ResetLog extends AppenderBase<ILoggingEvent> implements AutoCloseabl
     }
 
     /** Waits for the reset of the connection from {@code clientPort}, for a reason containing {@code why}. */
-    boolean await(int clientPort, String why) throws InterruptedException {
+    public boolean await(int clientPort, String why) throws InterruptedException {
         return awaitText(":" + clientPort + " reset (" + why);
     }
 

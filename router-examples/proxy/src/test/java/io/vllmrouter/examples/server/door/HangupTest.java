@@ -11,22 +11,15 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.ChannelInitializer;
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
+import io.vllmrouter.examples.server.ResetLog;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
@@ -46,28 +39,11 @@ class HangupTest {
 
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
-    private final Logger log = (Logger) LoggerFactory.getLogger(Hangup.class);
-    private final Level level = log.getLevel();
-    private final List<String> resets = new CopyOnWriteArrayList<>();
-    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
-        @Override
-        protected void append(ILoggingEvent e) {
-            String m = e.getFormattedMessage();
-            resets.add(m.substring(m.indexOf("reset ("), m.indexOf(')') + 1));
-        }
-    };
-
-    @BeforeEach
-    void listen() {
-        appender.start();
-        log.setLevel(Level.DEBUG);
-        log.addAppender(appender);
-    }
+    private final ResetLog resets = new ResetLog();
 
     @AfterEach
     void stop() {
-        log.detachAppender(appender);
-        log.setLevel(level);
+        resets.close();
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
     }
 
@@ -81,7 +57,8 @@ class HangupTest {
             Channel ch = ended.get(10, TimeUnit.SECONDS);
             assertThat(ch.closeFuture().await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(looks.get()).as("looked at the grace's end, three times given it again, then reset").isEqualTo(4);
-            assertThat(resets).as("reset, once").containsExactly("reset (a test)");
+            assertThat(resets.count()).as("reset, once").isEqualTo(1);
+            assertThat(resets.await(client.getLocalPort(), "a test")).as("this client's connection reset, for its reason").isTrue();
         }
     }
 
@@ -98,7 +75,7 @@ class HangupTest {
             assertThat(client.getInputStream().read()).as("our end, after the half-close").isEqualTo(-1);
         }
         assertThat(ch.closeFuture().await(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(resets).as("closed by the client, not reset").isEmpty();
+        assertThat(resets.count()).as("closed by the client, not reset").isZero();
     }
 
     private int port;
