@@ -5,14 +5,15 @@
 # 200-event SSE stream of ~35 KB, plus /health, /metrics and /v1/models so the router admits
 # them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
-# /v1/completions, SSE answer). Prints req/s, MB/s, p50 and p99 per target, the CPU time each
+# /v1/completions, SSE answer). Prints req/s, MB/s, p50, p99 and p99.9 per target, the CPU time each
 # proxy itself spends per request, user and system (read from /proc: on a shared, noisy machine it
 # moves far less than req/s), and the router/HAProxy ratios. The target "netty" is the Netty floor
 # (bench/NettyFloor.java, run from the router's jar): a bare HTTP/1.1 proxy on the same stack with
 # none of the router's work, which tells the platform's cost from the router's. HAProxy and the
 # router each log every request, as a front door does in production (HAProxy's httplog line to a
 # file, the router's structured line); LOGS=off turns both off. Stops everything it started,
-# whatever happens.
+# whatever happens; KEEP=1 keeps its work directory: the logs, and each wrk run's output
+# (logs/wrk-TARGET-MODE-ROUND.txt) with its latency percentiles.
 #
 #   router-examples/benchmarks/bench/overhead.sh            # 10 s measured per run (after 5 s of the same load) after 20 s of warm-up per mode, 64 connections
 #   SETTLE=0 router-examples/benchmarks/bench/overhead.sh   # measure each wrk run whole, from its first second
@@ -30,7 +31,7 @@ set -euo pipefail
 
 DURATION="${DURATION:-10}"
 # With ROUNDS=N each mode runs every target N times in turn (direct, haproxy, netty, router, then
-# again): req/s and CPU per request are pooled over the rounds, p50 and p99 are their medians, and
+# again): req/s and CPU per request are pooled over the rounds, p50, p99 and p99.9 are their medians, and
 # each round's router/HAProxy ratios are printed too. A burst of load from elsewhere on a shared
 # machine then falls on one round of one target, not on the whole comparison.
 ROUNDS="${ROUNDS:-1}"
@@ -44,7 +45,7 @@ THREADS="${THREADS:-2}"
 WARMUP="${WARMUP:-20}"
 # Every measured run first settles for SETTLE seconds under the same load, not measured: req/s and
 # CPU per request are taken over the DURATION seconds after it (from the backends' request counts
-# and /proc), p50 and p99 over the whole wrk run. A run opens its connections anew, and the
+# and /proc), p50, p99 and p99.9 over the whole wrk run. A run opens its connections anew, and the
 # previous run's closing ones took code paths the JIT had compiled without (a JVM target
 # recompiles its event loop's hottest methods then, for a second or two of C2 and slower code);
 # a router in service, whose connections come and go all the time, does not pay that. 0 measures
@@ -246,6 +247,15 @@ wrk.path = "/v1/completions"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"bench-model","prompt":"Say something.","max_tokens":200,"stream":true}'
 EOF
+# wrk's --latency stops at 99 %: each run also prints its deeper tail, from the same histogram
+for script in plain stream; do
+  cat >>"$work/$script.lua" <<'EOF'
+done = function(summary, latency, requests)
+  io.write(string.format("tail: p99.9 %.2fms p99.99 %.2fms max %.2fms\n",
+    latency:percentile(99.9) / 1000.0, latency:percentile(99.99) / 1000.0, latency.max / 1000.0))
+end
+EOF
+done
 
 # to_ms VALUE: wrk's "1.14ms" / "812.00us" / "1.02s" in milliseconds
 to_ms() {
@@ -282,9 +292,9 @@ per_request() {
 
 # The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
 # HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
-declare -A RPS MBS P50 P99 ERR CPU USR SYS
-# pooled over the rounds: requests, seconds, CPU ticks, megabytes; p50 and p99 of each round
-declare -A N SECS TU TS MB P50S P99S RRPS RCPU
+declare -A RPS MBS P50 P99 P999 ERR CPU USR SYS
+# pooled over the rounds: requests, seconds, CPU ticks, megabytes; p50, p99 and p99.9 of each round
+declare -A N SECS TU TS MB P50S P99S P999S RRPS RCPU
 run() { # name port script seconds [round]
   local out cpids before after reqs bu bs au as k="$1-$3"
   case $1 in
@@ -293,7 +303,7 @@ run() { # name port script seconds [round]
     netty | warm-netty) cpids="$floor_pid" ;;
     *) cpids="${pids[2]}" ;;
   esac
-  local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3.txt" wpid n0 n1 t0 t1 mbreq
+  local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3${5:+-$5}.txt" wpid n0 n1 t0 t1 mbreq
   case $1 in warm*) ;; *) settle=$SETTLE ;; esac
   if [ "$settle" -gt 0 ]; then
     # One spare second: the window closes while wrk still runs.
@@ -331,6 +341,7 @@ run() { # name port script seconds [round]
   MB[$k]="$(awk -v a="${MB[$k]:-0}" -v m="$mbreq" -v n="$reqs" 'BEGIN { printf "%.3f", a + m * n }')"
   P50S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") "
   P99S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") "
+  P999S[$k]+="$(echo "$out" | awk '$1 == "tail:" { sub(/ms$/, "", $3); print $3 }') "
   if [ -n "${5:-}" ]; then
     RRPS[$k-$5]="$(awk -v n="$reqs" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
     RCPU[$k-$5]="$(per_request $((au + as - bu - bs)) "$reqs")"
@@ -342,6 +353,7 @@ run() { # name port script seconds [round]
   MBS[$k]="$(awk -v m="${MB[$k]}" -v s="${SECS[$k]}" 'BEGIN { printf "%.1f", m / s }')"
   P50[$k]="$(median ${P50S[$k]})"
   P99[$k]="$(median ${P99S[$k]})"
+  P999[$k]="$(median ${P999S[$k]})"
   ERR[$k]+="$(echo "$out" | awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }')"
 }
 
@@ -376,11 +388,11 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-printf '\n%-8s %-8s %10s %9s %9s %9s %11s %7s %7s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "cpu us/req" "user" "system"
+printf '\n%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "p99.9 ms" "cpu us/req" "user" "system"
 for mode in $MODES; do
   for target in $TARGETS; do
     k="$target-$mode"
-    printf '%-8s %-8s %10s %9s %9s %9s %11s %7s %7s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${CPU[$k]:-}" "${USR[$k]:-}" "${SYS[$k]:-}"
+    printf '%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${P999[$k]:-}" "${CPU[$k]:-}" "${USR[$k]:-}" "${SYS[$k]:-}"
   done
 done
 echo
