@@ -341,7 +341,7 @@ run() { # name port script seconds [round]
   MB[$k]="$(awk -v a="${MB[$k]:-0}" -v m="$mbreq" -v n="$reqs" 'BEGIN { printf "%.3f", a + m * n }')"
   P50S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") "
   P99S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") "
-  P999S[$k]+="$(echo "$out" | awk '$1 == "tail:" { sub(/ms$/, "", $3); print $3 }') "
+  P999S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "tail:" { print $3 }')") "
   if [ -n "${5:-}" ]; then
     RRPS[$k-$5]="$(awk -v n="$reqs" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
     RCPU[$k-$5]="$(per_request $((au + as - bu - bs)) "$reqs")"
