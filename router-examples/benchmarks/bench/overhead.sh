@@ -24,6 +24,8 @@
 #   HAPROXY_THREADS=1 ROUTER_ARGS="--io-threads 1" FLOOR_THREADS=1 router-examples/benchmarks/bench/overhead.sh   # one thread each
 #   LOGS=off router-examples/benchmarks/bench/overhead.sh   # neither HAProxy nor the router logs requests
 #   ROUNDS=3 router-examples/benchmarks/bench/overhead.sh   # three rounds of every target in turn, pooled
+#   TARGETS="haproxy router router-b" JAVA_OPTS_B="-Xmx512m -XX:+UseSerialGC" router-examples/benchmarks/bench/overhead.sh
+#       # a second router (JAVA_B, JAVA_OPTS_B, JAR_B; the first's by default) in the same rounds
 #
 # Needs Debian's nginx, haproxy and wrk (apt-get install -y nginx haproxy wrk), a JDK 17+, and the
 # jar (mvn -B -q -DskipTests -pl router-examples/proxy -am package).
@@ -96,8 +98,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 b1=$((BASE_PORT + 1)); b2=$((BASE_PORT + 2)); b3=$((BASE_PORT + 3))
-hap=$((BASE_PORT + 10)); rtr=$((BASE_PORT + 20)); nty=$((BASE_PORT + 30))
-for port in $b1 $b2 $b3 $hap $rtr $nty; do
+hap=$((BASE_PORT + 10)); rtr=$((BASE_PORT + 20)); nty=$((BASE_PORT + 30)); rtb=$((BASE_PORT + 40))
+for port in $b1 $b2 $b3 $hap $rtr $nty $rtb; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "overhead.sh: port $port is in use; set BASE_PORT to another range" >&2
     exit 2
@@ -212,6 +214,18 @@ EOF
   >"$work/logs/router.out" 2>&1 &
 pids+=($!)
 
+# ---- a second router (TARGETS containing "router-b"): other JVM options, another JDK or build
+b_pid=""
+if [[ " $TARGETS " == *" router-b "* ]]; then
+  mkdir -p "$work/logs-b"
+  # shellcheck disable=SC2086
+  "${JAVA_B:-$JAVA}" ${JAVA_OPTS_B:-$JAVA_OPTS} -jar "${JAR_B:-$jar}" run --config "$work/servers.toml" --host 127.0.0.1 --port "$rtb" \
+    --console --log-level WARN --log-dir "$work/logs-b" $([ "$LOGS" = on ] || echo --no-request-log) ${ROUTER_ARGS:-} \
+    >"$work/logs/router-b.out" 2>&1 &
+  pids+=($!)
+  b_pid=$!
+fi
+
 # ---- the Netty floor (TARGETS containing "netty"): the same stack with none of the router's work
 floor_pid=""
 if [[ " $TARGETS " == *" netty "* ]]; then
@@ -228,10 +242,15 @@ wait_for "http://127.0.0.1:$rtr/health" "the router"
 if [ -n "$floor_pid" ]; then
   wait_for "http://127.0.0.1:$nty/health" "the netty floor" 60
 fi
-# the router must know the model before it routes by it
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$rtr/v1/models" 2>/dev/null | grep -q bench-model && break
-  sleep 0.1
+if [ -n "$b_pid" ]; then
+  wait_for "http://127.0.0.1:$rtb/health" "the second router"
+fi
+# a router must know the model before it routes by it
+for port in $rtr ${b_pid:+$rtb}; do
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/v1/models" 2>/dev/null | grep -q bench-model && break
+    sleep 0.1
+  done
 done
 
 # ---- wrk ------------------------------------------------------------------------------------
@@ -301,6 +320,7 @@ run() { # name port script seconds [round]
     direct) cpids="$(pgrep -P "${pids[0]}" | tr '\n' ' ')" ;;
     haproxy) cpids="${pids[1]}" ;;
     netty | warm-netty) cpids="$floor_pid" ;;
+    router-b | warm-b) cpids="$b_pid" ;;
     *) cpids="${pids[2]}" ;;
   esac
   local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3${5:+-$5}.txt" wpid n0 n1 t0 t1 mbreq
@@ -366,8 +386,11 @@ echo "overhead.sh: wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS round(s), $(
 # Each mode is warmed up right before its rounds, so that the rounds measure the JIT's code for
 # that mode: with both modes warmed up first, the plain rounds ran after the streamed warm-up.
 for mode in $MODES; do
-  echo "warming up the router${floor_pid:+ and the netty floor} on $mode (${WARMUP}s each)..." >&2
+  echo "warming up the router${b_pid:+, the second router}${floor_pid:+ and the netty floor} on $mode (${WARMUP}s each)..." >&2
   run warm "$rtr" "$mode" "$WARMUP"
+  if [ -n "$b_pid" ]; then
+    run warm-b "$rtb" "$mode" "$WARMUP"
+  fi
   if [ -n "$floor_pid" ]; then
     run warm-netty "$nty" "$mode" "$WARMUP"
   fi
@@ -377,6 +400,7 @@ for mode in $MODES; do
         direct) port=$b1 ;;
         haproxy) port=$hap ;;
         router) port=$rtr ;;
+        router-b) port=$rtb ;;
         netty) port=$nty ;;
       esac
       echo "running $target $mode$([ "$ROUNDS" -gt 1 ] && echo " (round $round of $ROUNDS)")..." >&2
@@ -397,10 +421,12 @@ for mode in $MODES; do
 done
 echo
 for mode in $MODES; do
-  [ -n "${RPS[router-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] && [ -n "${RPS[direct-$mode]:-}" ] || continue
-  echo "$mode: router/haproxy req/s $(ratio "${RPS[router-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[router-$mode]}" "${MBS[haproxy-$mode]}");" \
-    "p99 added over direct: router $(minus "${P99[router-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms;" \
-    "CPU per request: router/haproxy $(ratio "${CPU[router-$mode]}" "${CPU[haproxy-$mode]}")"
+  for r in router router-b; do
+    [ -n "${RPS[$r-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] && [ -n "${RPS[direct-$mode]:-}" ] || continue
+    echo "$mode: $r/haproxy req/s $(ratio "${RPS[$r-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[$r-$mode]}" "${MBS[haproxy-$mode]}");" \
+      "p99 added over direct: $r $(minus "${P99[$r-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms;" \
+      "CPU per request: $r/haproxy $(ratio "${CPU[$r-$mode]}" "${CPU[haproxy-$mode]}")"
+  done
 done
 for mode in $MODES; do
   [ -n "${CPU[netty-$mode]:-}" ] && [ -n "${CPU[haproxy-$mode]:-}" ] || continue
@@ -409,13 +435,27 @@ for mode in $MODES; do
 done
 if [ "$ROUNDS" -gt 1 ]; then
   for mode in $MODES; do
-    [ -n "${RPS[router-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] || continue
-    for round in $(seq 1 "$ROUNDS"); do
-      echo "$mode, round $round: router/haproxy req/s $(ratio "${RRPS[router-$mode-$round]}" "${RRPS[haproxy-$mode-$round]}")," \
-        "CPU per request $(ratio "${RCPU[router-$mode-$round]}" "${RCPU[haproxy-$mode-$round]}")"
+    for r in router router-b; do
+      [ -n "${RPS[$r-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] || continue
+      for round in $(seq 1 "$ROUNDS"); do
+        echo "$mode, round $round: $r/haproxy req/s $(ratio "${RRPS[$r-$mode-$round]}" "${RRPS[haproxy-$mode-$round]}")," \
+          "CPU per request $(ratio "${RCPU[$r-$mode-$round]}" "${RCPU[haproxy-$mode-$round]}")"
+      done
     done
   done
 fi
+# the two routers against each other: pooled, then round by round (each ran right after the other)
+for mode in $MODES; do
+  [ -n "${RPS[router-b-$mode]:-}" ] && [ -n "${RPS[router-$mode]:-}" ] || continue
+  echo "$mode: router-b/router req/s $(ratio "${RPS[router-b-$mode]}" "${RPS[router-$mode]}")," \
+    "CPU per request $(ratio "${CPU[router-b-$mode]}" "${CPU[router-$mode]}")"
+  if [ "$ROUNDS" -gt 1 ]; then
+    for round in $(seq 1 "$ROUNDS"); do
+      echo "$mode, round $round: router-b/router req/s $(ratio "${RRPS[router-b-$mode-$round]}" "${RRPS[router-$mode-$round]}")," \
+        "CPU per request $(ratio "${RCPU[router-b-$mode-$round]}" "${RCPU[router-$mode-$round]}")"
+    done
+  fi
+done
 for k in "${!ERR[@]}"; do
   if [ -n "${ERR[$k]}" ]; then
     echo "errors in $k: ${ERR[$k]}"
