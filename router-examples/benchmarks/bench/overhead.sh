@@ -7,7 +7,8 @@
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
 # /v1/completions, SSE answer). Prints req/s, MB/s, p50, p99 and p99.9 per target, the CPU time each
 # proxy itself spends per request, user and system (read from /proc: on a shared, noisy machine it
-# moves far less than req/s), and the router/HAProxy ratios. The target "netty" is the Netty floor
+# moves far less than req/s) with, for the JVMs, the part their JIT's compiler threads took, and
+# the router/HAProxy ratios. The target "netty" is the Netty floor
 # (bench/NettyFloor.java, run from the router's jar): a bare HTTP/1.1 proxy on the same stack with
 # none of the router's work, which tells the platform's cost from the router's. HAProxy and the
 # router each log every request, as a front door does in production (HAProxy's httplog line to a
@@ -303,6 +304,22 @@ cpu_ticks() {
   done
   echo "$u $s"
 }
+# jit_ticks PID...: the clock ticks the JIT's compiler threads of these JVMs used so far (part of
+# cpu_ticks): compiling the hot code, a cost of a JVM's first minutes that a router in service has
+# long paid, and that a run of a few minutes still pays in its measured rounds
+jit_ticks() {
+  local p t n=0 c
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*; do
+      c="$(cat "$t/comm" 2>/dev/null || true)"
+      case $c in
+        "C1 CompilerThre"* | "C2 CompilerThre"*)
+          n=$((n + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0))) ;;
+      esac
+    done
+  done
+  echo "$n"
+}
 CLK_TCK="$(getconf CLK_TCK)"
 # per_request TICKS REQUESTS: CPU ticks as microseconds per request
 per_request() {
@@ -311,9 +328,9 @@ per_request() {
 
 # The CPU each target itself spends per request (nginx's workers for direct; the proxy alone for
 # HAProxy and the router): unlike req/s, it hardly moves when something else loads the machine.
-declare -A RPS MBS P50 P99 P999 ERR CPU USR SYS
+declare -A RPS MBS P50 P99 P999 ERR CPU USR SYS JIT
 # pooled over the rounds: requests, seconds, CPU ticks, megabytes; p50, p99 and p99.9 of each round
-declare -A N SECS TU TS MB P50S P99S P999S RRPS RCPU
+declare -A N SECS TU TS TJ MB P50S P99S P999S RRPS RCPU
 run() { # name port script seconds [round]
   local out cpids before after reqs bu bs au as k="$1-$3"
   case $1 in
@@ -323,7 +340,7 @@ run() { # name port script seconds [round]
     router-b | warm-b) cpids="$b_pid" ;;
     *) cpids="${pids[2]}" ;;
   esac
-  local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3${5:+-$5}.txt" wpid n0 n1 t0 t1 mbreq
+  local secs=$4 settle=0 wout="$work/logs/wrk-$1-$3${5:+-$5}.txt" wpid n0 n1 t0 t1 mbreq jb ja
   case $1 in warm*) ;; *) settle=$SETTLE ;; esac
   if [ "$settle" -gt 0 ]; then
     # One spare second: the window closes while wrk still runs.
@@ -335,6 +352,8 @@ run() { # name port script seconds [round]
   n0="$(served)"
   # shellcheck disable=SC2086 # a list of pids
   before="$(cpu_ticks $cpids)"
+  # shellcheck disable=SC2086
+  jb="$(jit_ticks $cpids)"
   if [ "$settle" -gt 0 ]; then
     sleep "$secs"
   else
@@ -342,6 +361,8 @@ run() { # name port script seconds [round]
   fi
   # shellcheck disable=SC2086
   after="$(cpu_ticks $cpids)"
+  # shellcheck disable=SC2086
+  ja="$(jit_ticks $cpids)"
   n1="$(served)"
   t1="$(date +%s.%N)"
   if [ "$settle" -gt 0 ]; then
@@ -358,6 +379,8 @@ run() { # name port script seconds [round]
   SECS[$k]="$(awk -v a="${SECS[$k]:-0}" -v b="$secs" 'BEGIN { printf "%.3f", a + b }')"
   TU[$k]=$(( ${TU[$k]:-0} + au - bu ))
   TS[$k]=$(( ${TS[$k]:-0} + as - bs ))
+  # a compiler thread that ended in between takes its ticks with it: never below nothing
+  TJ[$k]=$(( ${TJ[$k]:-0} + (ja > jb ? ja - jb : 0) ))
   MB[$k]="$(awk -v a="${MB[$k]:-0}" -v m="$mbreq" -v n="$reqs" 'BEGIN { printf "%.3f", a + m * n }')"
   P50S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") "
   P99S[$k]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") "
@@ -369,6 +392,7 @@ run() { # name port script seconds [round]
   CPU[$k]="$(per_request $(( TU[$k] + TS[$k] )) "${N[$k]}")"
   USR[$k]="$(per_request "${TU[$k]}" "${N[$k]}")"
   SYS[$k]="$(per_request "${TS[$k]}" "${N[$k]}")"
+  JIT[$k]="$(per_request "${TJ[$k]}" "${N[$k]}")"
   RPS[$k]="$(awk -v n="${N[$k]}" -v s="${SECS[$k]}" 'BEGIN { printf "%.0f", n / s }')"
   MBS[$k]="$(awk -v m="${MB[$k]}" -v s="${SECS[$k]}" 'BEGIN { printf "%.1f", m / s }')"
   P50[$k]="$(median ${P50S[$k]})"
@@ -412,11 +436,14 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
-printf '\n%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "p99.9 ms" "cpu us/req" "user" "system"
+# "jit": the part of the CPU per request that the JVM targets' compiler threads took (jit_ticks)
+printf '\n%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s %6s\n' mode target "req/s" "MB/s" "p50 ms" "p99 ms" "p99.9 ms" "cpu us/req" "user" "system" "jit"
 for mode in $MODES; do
   for target in $TARGETS; do
     k="$target-$mode"
-    printf '%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${P999[$k]:-}" "${CPU[$k]:-}" "${USR[$k]:-}" "${SYS[$k]:-}"
+    jit="${JIT[$k]:-}"
+    case $target in direct | haproxy) jit="-" ;; esac
+    printf '%-8s %-8s %10s %9s %9s %9s %10s %11s %7s %7s %6s\n' "$mode" "$target" "${RPS[$k]:-}" "${MBS[$k]:-}" "${P50[$k]:-}" "${P99[$k]:-}" "${P999[$k]:-}" "${CPU[$k]:-}" "${USR[$k]:-}" "${SYS[$k]:-}" "$jit"
   done
 done
 echo
@@ -425,7 +452,8 @@ for mode in $MODES; do
     [ -n "${RPS[$r-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] && [ -n "${RPS[direct-$mode]:-}" ] || continue
     echo "$mode: $r/haproxy req/s $(ratio "${RPS[$r-$mode]}" "${RPS[haproxy-$mode]}"), MB/s $(ratio "${MBS[$r-$mode]}" "${MBS[haproxy-$mode]}");" \
       "p99 added over direct: $r $(minus "${P99[$r-$mode]}" "${P99[direct-$mode]}") ms, haproxy $(minus "${P99[haproxy-$mode]}" "${P99[direct-$mode]}") ms;" \
-      "CPU per request: $r/haproxy $(ratio "${CPU[$r-$mode]}" "${CPU[haproxy-$mode]}")"
+      "CPU per request: $r/haproxy $(ratio "${CPU[$r-$mode]}" "${CPU[haproxy-$mode]}")" \
+      "($(ratio "$(minus "${CPU[$r-$mode]}" "${JIT[$r-$mode]:-0}")" "${CPU[haproxy-$mode]}") without the JIT's compiling)"
   done
 done
 for mode in $MODES; do
