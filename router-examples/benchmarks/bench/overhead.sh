@@ -5,7 +5,8 @@
 # 200-event SSE stream of ~35 KB, plus /health, /metrics and /v1/models so the router admits
 # them), HAProxy (leastconn) and the router (the built jar), all on 127.0.0.1, then runs wrk
 # against each: plain (POST /v1/chat/completions, JSON answer) and streamed (POST
-# /v1/completions, SSE answer). Prints req/s, MB/s, p50, p99 and p99.9 per target, the CPU time each
+# /v1/completions, SSE answer; or, MODES=bulk, POST /v1/embeddings with the same bytes as one JSON
+# answer). Prints req/s, MB/s, p50, p99 and p99.9 per target, the CPU time each
 # proxy itself spends per request, user and system (read from /proc: on a shared, noisy machine it
 # moves far less than req/s) with, for the JVMs, the part their JIT's compiler threads took, and
 # the router/HAProxy ratios. The target "netty" is the Netty floor
@@ -20,6 +21,7 @@
 #   SETTLE=0 router-examples/benchmarks/bench/overhead.sh   # measure each wrk run whole, from its first second
 #   DURATION=20 CONNS=128 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java router-examples/benchmarks/bench/overhead.sh
 #   MODES=plain TARGETS=router router-examples/benchmarks/bench/overhead.sh   # a subset, e.g. under a profiler
+#   MODES="stream bulk" router-examples/benchmarks/bench/overhead.sh   # bulk: the stream's ~35 KB as one JSON answer
 #   ROUTER_ARGS="--io-threads 1" JAR=/tmp/other.jar router-examples/benchmarks/bench/overhead.sh   # options, another build
 #   TARGETS="haproxy netty" router-examples/benchmarks/bench/overhead.sh   # HAProxy against the Netty floor alone
 #   HAPROXY_THREADS=1 ROUTER_ARGS="--io-threads 1" FLOOR_THREADS=1 router-examples/benchmarks/bench/overhead.sh   # one thread each
@@ -61,6 +63,12 @@ JAVA="${JAVA:-java}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 BASE_PORT="${BASE_PORT:-18000}"
 MODES="${MODES:-plain stream}"
+for mode in $MODES; do
+  case $mode in
+    plain | stream | bulk) ;;
+    *) echo "overhead.sh: MODES=$MODES (expected plain, stream or bulk, separated by spaces)" >&2; exit 2 ;;
+  esac
+done
 TARGETS="${TARGETS:-direct haproxy netty router}"
 LOGS="${LOGS:-on}"
 case $LOGS in
@@ -117,6 +125,9 @@ printf '%s' "$chat" > "$work/www/v1/chat/completions"
   done
   printf 'data: [DONE]\n\n'
 } > "$work/www/v1/completions"
+# MODES=bulk: the same bytes as one JSON answer with its length, no event stream (what an
+# event stream costs the router beyond its size)
+cp "$work/www/v1/completions" "$work/www/v1/embeddings"
 metrics='# TYPE vllm:num_requests_running gauge
 vllm:num_requests_running{model_name="bench-model"} 0.0
 # TYPE vllm:num_requests_waiting gauge
@@ -140,6 +151,7 @@ for port in $b1 $b2 $b3; do
     # Static files answer GET only: a POST's 405 is turned into the file, as a GET.
     location = /v1/chat/completions { default_type application/json; error_page 405 =200 \$uri; }
     location = /v1/completions { default_type text/event-stream; error_page 405 =200 \$uri; }
+    location = /v1/embeddings { default_type application/json; error_page 405 =200 \$uri; }
   }"
 done
 cat > "$work/nginx.conf" <<EOF
@@ -268,7 +280,13 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"bench-model","prompt":"Say something.","max_tokens":200,"stream":true}'
 EOF
 # wrk's --latency stops at 99 %: each run also prints its deeper tail, from the same histogram
-for script in plain stream; do
+cat > "$work/bulk.lua" <<'EOF'
+wrk.method = "POST"
+wrk.path = "/v1/embeddings"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"bench-model","input":"Say something."}'
+EOF
+for script in plain stream bulk; do
   cat >>"$work/$script.lua" <<'EOF'
 done = function(summary, latency, requests)
   io.write(string.format("tail: p99.9 %.2fms p99.99 %.2fms max %.2fms\n",
