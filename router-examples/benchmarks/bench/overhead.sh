@@ -329,7 +329,7 @@ jit_ticks() {
   local p t n=0 c
   for p in "$@"; do
     for t in /proc/"$p"/task/*; do
-      c="$(cat "$t/comm" 2>/dev/null || true)"
+      IFS= read -r c 2>/dev/null <"$t/comm" || c="" # no process per thread: this runs inside the window
       case $c in
         "C1 CompilerThre"* | "C2 CompilerThre"*)
           n=$((n + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0))) ;;
