@@ -267,33 +267,25 @@ for port in $rtr ${b_pid:+$rtb}; do
 done
 
 # ---- wrk ------------------------------------------------------------------------------------
-cat > "$work/plain.lua" <<'EOF'
+# wrk_script MODE PATH BODY: the mode's wrk script, a JSON POST to PATH. wrk's --latency stops at
+# 99 %: each run also prints its deeper tail, from the same histogram.
+wrk_script() {
+  cat >"$work/$1.lua" <<EOF
 wrk.method = "POST"
-wrk.path = "/v1/chat/completions"
+wrk.path = "$2"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Say something."}],"max_tokens":20}'
+wrk.body = '$3'
 EOF
-cat > "$work/stream.lua" <<'EOF'
-wrk.method = "POST"
-wrk.path = "/v1/completions"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model":"bench-model","prompt":"Say something.","max_tokens":200,"stream":true}'
-EOF
-# wrk's --latency stops at 99 %: each run also prints its deeper tail, from the same histogram
-cat > "$work/bulk.lua" <<'EOF'
-wrk.method = "POST"
-wrk.path = "/v1/embeddings"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model":"bench-model","input":"Say something."}'
-EOF
-for script in plain stream bulk; do
-  cat >>"$work/$script.lua" <<'EOF'
+  cat >>"$work/$1.lua" <<'EOF'
 done = function(summary, latency, requests)
   io.write(string.format("tail: p99.9 %.2fms p99.99 %.2fms max %.2fms\n",
     latency:percentile(99.9) / 1000.0, latency:percentile(99.99) / 1000.0, latency.max / 1000.0))
 end
 EOF
-done
+}
+wrk_script plain /v1/chat/completions '{"model":"bench-model","messages":[{"role":"user","content":"Say something."}],"max_tokens":20}'
+wrk_script stream /v1/completions '{"model":"bench-model","prompt":"Say something.","max_tokens":200,"stream":true}'
+wrk_script bulk /v1/embeddings '{"model":"bench-model","input":"Say something."}'
 
 # to_ms VALUE: wrk's "1.14ms" / "812.00us" / "1.02s" in milliseconds
 to_ms() {
@@ -479,28 +471,27 @@ for mode in $MODES; do
   echo "$mode: netty floor/haproxy req/s $(ratio "${RPS[netty-$mode]}" "${RPS[haproxy-$mode]}"), CPU per request $(ratio "${CPU[netty-$mode]}" "${CPU[haproxy-$mode]}")" \
     "${CPU[router-$mode]:+; router/netty floor CPU per request $(ratio "${CPU[router-$mode]}" "${CPU[netty-$mode]}")}"
 done
-if [ "$ROUNDS" -gt 1 ]; then
-  for mode in $MODES; do
-    for r in router router-b; do
-      [ -n "${RPS[$r-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] || continue
-      for round in $(seq 1 "$ROUNDS"); do
-        echo "$mode, round $round: $r/haproxy req/s $(ratio "${RRPS[$r-$mode-$round]}" "${RRPS[haproxy-$mode-$round]}")," \
-          "CPU per request $(ratio "${RCPU[$r-$mode-$round]}" "${RCPU[haproxy-$mode-$round]}")"
-      done
-    done
+# rounds MODE A B: each round's A/B ratios (with ROUNDS > 1)
+rounds() {
+  local round
+  [ "$ROUNDS" -gt 1 ] || return 0
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "$1, round $round: $2/$3 req/s $(ratio "${RRPS[$2-$1-$round]}" "${RRPS[$3-$1-$round]}")," \
+      "CPU per request $(ratio "${RCPU[$2-$1-$round]}" "${RCPU[$3-$1-$round]}")"
   done
-fi
+}
+for mode in $MODES; do
+  for r in router router-b; do
+    [ -n "${RPS[$r-$mode]:-}" ] && [ -n "${RPS[haproxy-$mode]:-}" ] || continue
+    rounds "$mode" "$r" haproxy
+  done
+done
 # the two routers against each other: pooled, then round by round (each ran right after the other)
 for mode in $MODES; do
   [ -n "${RPS[router-b-$mode]:-}" ] && [ -n "${RPS[router-$mode]:-}" ] || continue
   echo "$mode: router-b/router req/s $(ratio "${RPS[router-b-$mode]}" "${RPS[router-$mode]}")," \
     "CPU per request $(ratio "${CPU[router-b-$mode]}" "${CPU[router-$mode]}")"
-  if [ "$ROUNDS" -gt 1 ]; then
-    for round in $(seq 1 "$ROUNDS"); do
-      echo "$mode, round $round: router-b/router req/s $(ratio "${RRPS[router-b-$mode-$round]}" "${RRPS[router-$mode-$round]}")," \
-        "CPU per request $(ratio "${RCPU[router-b-$mode-$round]}" "${RCPU[router-$mode-$round]}")"
-    done
-  fi
+  rounds "$mode" router-b router
 done
 for k in "${!ERR[@]}"; do
   if [ -n "${ERR[$k]}" ]; then
