@@ -108,7 +108,7 @@ final class UpstreamExchange implements UpstreamResponse {
         channel = ch;
         detached = false;
         headWrite = HeadWrite.PENDING;
-        handler = ch.pipeline().get(UpstreamHandler.class);
+        handler = UpstreamHandler.of(ch);
         handler.exchange = this;
         ch.writeAndFlush(buildRequest()).addListener(f -> {
             if (!f.isSuccess() && ch == channel) {

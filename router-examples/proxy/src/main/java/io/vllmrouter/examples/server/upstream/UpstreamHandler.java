@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server.upstream;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -21,6 +22,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     UpstreamHandler(ConnectionPool pool) {
         this.pool = pool;
+    }
+
+    /** The handler of a connection {@link ConnectionPool} made: its pipeline's last, found without a search by type. */
+    static UpstreamHandler of(Channel ch) {
+        return ch.pipeline().last() instanceof UpstreamHandler h ? h : ch.pipeline().get(UpstreamHandler.class);
     }
 
     @Override
