@@ -190,6 +190,69 @@ class NettyTransportTest {
     }
 
     @Test
+    void aBodyEndedByItsConnectionIsCompleteOnACloseAndCutShortOnAReset() throws Exception {
+        backend = new RawBackend();
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"; // neither length nor chunks
+        backend.script = conn -> {
+            conn.write(head + "hello");
+            conn.cut();
+        };
+        assertThat(read(transport.send(post(backend.url())).get(20, TimeUnit.SECONDS))).isEqualTo("hello");
+
+        CountDownLatch headersSeen = new CountDownLatch(1);
+        backend.script = conn -> {
+            conn.write(head + "hel");
+            RawBackend.await(headersSeen);
+            conn.reset();
+        };
+        UpstreamResponse r = transport.send(post(backend.url())).get(20, TimeUnit.SECONDS);
+        headersSeen.countDown();
+        assertThatThrownBy(() -> read(r)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOfSatisfying(TransportException.class,
+                        e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.RESET));
+    }
+
+    @Test
+    void bytesPastAnAnswerInTheSameReadNeverBecomeTheAnswerOfARequestSentAtItsEnd() throws Exception {
+        backend = new RawBackend();
+        CountDownLatch subscribed = new CountDownLatch(1);
+        // The answer's end comes once its body has a reader, and overruns the answer's length with
+        // a whole second answer in the same write (so in the same read).
+        backend.script = conn -> {
+            conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{");
+            RawBackend.await(subscribed);
+            conn.write("}HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"not\":\"you\"}");
+        };
+        String url = backend.url();
+        UpstreamResponse first = transport.send(post(url)).get(20, TimeUnit.SECONDS);
+        // The next request goes out the moment the first body ends, on the loop, as a proxy sends a
+        // pipelining client's next one: it must not get the connection whose read is still decoded.
+        CompletableFuture<CompletableFuture<UpstreamResponse>> next = new CompletableFuture<>();
+        first.body().subscribe(new Flow.Subscriber<>() {
+            @Override public void onSubscribe(Flow.Subscription s) {
+                s.request(Long.MAX_VALUE);
+                subscribed.countDown();
+            }
+
+            @Override public void onNext(BodyChunk item) {
+                item.release();
+            }
+
+            @Override public void onError(Throwable t) {
+                next.completeExceptionally(t);
+            }
+
+            @Override public void onComplete() {
+                backend.script = conn -> conn.json("{\"id\":\"x\",\"choices\":[]}");
+                next.complete(transport.send(post(url)));
+            }
+        });
+        UpstreamResponse second = next.get(20, TimeUnit.SECONDS).get(20, TimeUnit.SECONDS);
+        assertThat(read(second)).contains("\"id\":\"x\"");
+        assertThat(backend.posts.get()).as("the second request reached the backend").isEqualTo(2);
+    }
+
+    @Test
     void aConnectionClosedBeforeTheHeadersIsReset() throws Exception {
         backend = new RawBackend();
         backend.script = RawBackend.Conn::cut;

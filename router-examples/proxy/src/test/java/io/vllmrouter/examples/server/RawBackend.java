@@ -253,6 +253,13 @@ final class RawBackend implements AutoCloseable {
             ch.close();
         }
 
+        /** Resets the connection (an RST, not a FIN): whatever was sent, the body did not end cleanly. */
+        void reset() throws IOException {
+            closed = true;
+            ch.setOption(java.net.StandardSocketOptions.SO_LINGER, 0);
+            ch.close();
+        }
+
         /** Blocks until the proxy closes the connection (a read sees the end). */
         void awaitPeerClose() throws IOException {
             ByteBuffer b = ByteBuffer.allocate(1024);

@@ -178,8 +178,20 @@ final class UpstreamExchange implements UpstreamResponse {
             }
             body.received(c.content(), c instanceof LastHttpContent); // ownership moves to the body
             if (c instanceof LastHttpContent) {
-                detach(keepAlive);
+                if (cause != null) {
+                    // The decoder ends a body without length or chunks where its connection ends,
+                    // and this connection failed (a reset): the body was cut short, not complete.
+                    close();
+                    body.failed(new TransportException(TransportException.Kind.RESET,
+                            "the backend reset the connection before the end of the body: "
+                                    + TransportException.describe(cause), cause));
+                    return;
+                }
+                // The end first: a request it lets through at once (a pipelining client's next one)
+                // cannot get this connection while the rest of this read is still being decoded,
+                // where bytes past this answer must find no exchange (and so close the connection).
                 body.ended();
+                detach(keepAlive);
             }
         } else if (!(msg instanceof HttpResponse)) {
             ReferenceCountUtil.release(msg);
