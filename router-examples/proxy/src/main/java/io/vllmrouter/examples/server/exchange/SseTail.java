@@ -36,8 +36,12 @@ final class SseTail {
         if (held == null) {
             all = in;
         } else {
+            // The buffers' unread parts, not the buffers themselves: held after a cut, a buffer still
+            // owns the bytes before the cut, and composites nested read after read would keep every
+            // read of a stream whose reads never end on an event boundary (a slow client's).
             CompositeByteBuf c = alloc.composite();
-            c.addComponents(true, held, in);
+            c.addFlattenedComponents(true, held);
+            c.addFlattenedComponents(true, in);
             all = c;
             held = null;
         }

@@ -68,6 +68,37 @@ class SseTailTest {
     }
 
     @Test
+    void readsThatNeverEndOnAnEventBoundaryAreGivenBackOnceWrittenHoweverLongTheStream() {
+        // A slow client's stream: every read takes what the socket holds and ends inside an event.
+        String event = "data: {\"choices\":[{\"delta\":{\"content\":\"token\"}}]}\n\n";
+        String stream = event.repeat(400);
+        int readSize = 2 * event.length() + 1; // a read ends on an event boundary once in event.length() reads
+        SseTail tail = new SseTail();
+        java.util.List<ByteBuf> reads = new java.util.ArrayList<>();
+        StringBuilder out = new StringBuilder();
+        for (int at = 0; at < stream.length(); at += readSize) {
+            ByteBuf in = buf(stream.substring(at, Math.min(stream.length(), at + readSize)));
+            reads.add(in);
+            ByteBuf whole = tail.whole(in, ALLOC);
+            if (whole != null) {
+                out.append(whole.toString(StandardCharsets.UTF_8));
+                whole.release(); // written
+            }
+            // What is held is the last read's half event; the read before may hold part of it too.
+            for (int i = 0; i < reads.size() - 2; i++) {
+                assertThat(reads.get(i).refCnt()).as("read %d after read %d", i, reads.size() - 1).isZero();
+            }
+        }
+        ByteBuf rest = tail.rest();
+        if (rest != null) {
+            out.append(rest.toString(StandardCharsets.UTF_8));
+            rest.release();
+        }
+        assertThat(out.toString()).isEqualTo(stream);
+        assertThat(reads).allSatisfy(b -> assertThat(b.refCnt()).isZero());
+    }
+
+    @Test
     void anEventLargerThanTheLimitPassesAsItComes() {
         SseTail tail = new SseTail();
         String big = "data: " + "x".repeat(SseTail.MAX_HELD);
