@@ -82,14 +82,23 @@ public final class Flushes {
         ArrayList<Runnable> batch = pending;
         pending = running;
         running = batch;
-        for (int i = 0; i < batch.size(); i++) {
-            try {
-                batch.get(i).run();
-            } catch (RuntimeException e) {
-                LOG.warn("flushing a client connection failed", e); // the others still run
+        int i = 0;
+        try {
+            for (; i < batch.size(); i++) {
+                try {
+                    batch.get(i).run();
+                } catch (RuntimeException e) {
+                    LOG.warn("flushing a client connection failed", e); // the others still run
+                }
             }
+        } finally {
+            // Even after an Error: the flushes not run wait for the next run, and runs go on (a loop
+            // whose flushes stopped would hang every client on it).
+            for (int j = i + 1; j < batch.size(); j++) {
+                pending.add(batch.get(j));
+            }
+            batch.clear();
+            inRun = false;
         }
-        batch.clear();
-        inRun = false;
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Flushes asked for on a loop run once each: at the end of a backend read, or by the loop's task. */
 @Timeout(10)
@@ -82,6 +83,23 @@ class FlushesTest {
             Flushes.now();
         });
         assertThat(ran).containsExactly("after");
+    }
+
+    @Test
+    void anErrorInAFlushLeavesTheRestForTheNextRunAndRunsGoOn() throws Exception {
+        onLoop(() -> {
+            Flushes.later(loop, () -> ran.add("before"));
+            Flushes.later(loop, () -> {
+                throw new StackOverflowError("test: an error in a flush");
+            });
+            Flushes.later(loop, () -> ran.add("after"));
+            assertThatThrownBy(Flushes::now).isInstanceOf(StackOverflowError.class);
+            assertThat(ran).containsExactly("before");
+            Flushes.later(loop, () -> ran.add("asked later"));
+            Flushes.now();
+            assertThat(ran).containsExactly("before", "after", "asked later");
+        });
+        assertThat(ran).containsExactly("before", "after", "asked later");
     }
 
     @Test
