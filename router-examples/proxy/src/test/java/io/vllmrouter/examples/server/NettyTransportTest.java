@@ -253,6 +253,78 @@ class NettyTransportTest {
     }
 
     @Test
+    void aConnectionAnsweredBeforeItsRequestWasAllWrittenCarriesNoOther() throws Exception {
+        // A backend that answers at once after a request's head, keeps the connection and never
+        // reads the body (an early error): the rest of the body would be read as the next request.
+        java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ServerSocket server = new ServerSocket()) {
+            server.setReceiveBufferSize(64 * 1024);
+            server.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        java.net.Socket s = server.accept();
+                        open.add(s);
+                        int n = connections.incrementAndGet();
+                        java.io.InputStream in = s.getInputStream();
+                        String head = readHead(in);
+                        String answer = n == 1 ? "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"
+                                : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"ok\":1}";
+                        if (n > 1) {
+                            in.readNBytes(contentLength(head));
+                        }
+                        s.getOutputStream().write(answer.getBytes(StandardCharsets.US_ASCII));
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            }, "early-answer-backend");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            String url = "http://127.0.0.1:" + server.getLocalPort();
+
+            byte[] big = new byte[8 << 20]; // more than the sockets between them hold
+            java.util.Arrays.fill(big, (byte) ' ');
+            UpstreamResponse early = transport.send(new UpstreamRequest(URI.create(url), "/v1/completions", "POST",
+                    Map.of("Content-Type", List.of("application/json")), big)).get(20, TimeUnit.SECONDS);
+            assertThat(early.status()).isEqualTo(413);
+            assertThat(read(early)).isEmpty();
+
+            UpstreamResponse next = transport.send(post(url)).get(20, TimeUnit.SECONDS);
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(read(next)).isEqualTo("{\"ok\":1}");
+            assertThat(connections.get()).as("the next request went on a new connection").isEqualTo(2);
+        } finally {
+            for (java.net.Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
+    /** A request head read byte by byte up to its blank line. */
+    private static String readHead(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder b = new StringBuilder();
+        int c;
+        while (!b.toString().endsWith("\r\n\r\n")) {
+            if ((c = in.read()) < 0) {
+                throw new java.io.EOFException("closed before the end of a head");
+            }
+            b.append((char) c);
+        }
+        return b.toString();
+    }
+
+    private static int contentLength(String head) {
+        for (String line : head.split("\r\n")) {
+            if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+                return Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        return 0;
+    }
+
+    @Test
     void aConnectionClosedBeforeTheHeadersIsReset() throws Exception {
         backend = new RawBackend();
         backend.script = RawBackend.Conn::cut;

@@ -52,6 +52,8 @@ final class UpstreamExchange implements UpstreamResponse {
     private boolean reused;
     private boolean retried;
     private boolean detached;
+    /** The whole request reached the socket: until then the connection cannot carry another. */
+    private boolean requestWritten;
     HeadWrite headWrite = HeadWrite.PENDING;
 
     private boolean headersIn;
@@ -107,11 +109,17 @@ final class UpstreamExchange implements UpstreamResponse {
     private void attach(Channel ch) {
         channel = ch;
         detached = false;
+        requestWritten = false;
         headWrite = HeadWrite.PENDING;
         handler = UpstreamHandler.of(ch);
         handler.exchange = this;
         ch.writeAndFlush(buildRequest()).addListener(f -> {
-            if (!f.isSuccess() && ch == channel) {
+            if (ch != channel) {
+                return; // a connection this exchange left for another
+            }
+            if (f.isSuccess()) {
+                requestWritten = true;
+            } else {
                 ch.close(); // onInactive decides: once more on a new connection, or RESET
             }
         });
@@ -262,14 +270,18 @@ final class UpstreamExchange implements UpstreamResponse {
         body.cancel();
     }
 
-    /** Gives the connection back (clean end, kept alive) or closes it. */
+    /**
+     * Gives the connection back (clean end, kept alive, the request all written) or closes it. A
+     * backend that answered before it had the whole request (an early error) would read the rest
+     * of it as the start of the next request on the connection.
+     */
     private void detach(boolean reusable) {
         if (detached || channel == null) {
             return;
         }
         detached = true;
         handler.exchange = null;
-        if (reusable) {
+        if (reusable && requestWritten) {
             pool.release(key, channel);
         } else {
             channel.close();
