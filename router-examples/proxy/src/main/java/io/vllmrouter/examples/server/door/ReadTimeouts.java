@@ -139,13 +139,15 @@ final class ReadTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        ctx.write(msg, promise);
+        // Before the write: writing an answer's end lets a pipelined request through (Pipelining),
+        // whose channelRead, within this write, must find the answer's end already counted.
         if (msg instanceof LastHttpContent && !(msg instanceof io.netty.handler.codec.http.HttpResponse r
                 && r.status().code() < 200) && serving && !stream) {
             serving = false;
             arm(sawBytes ? Wait.HEADERS : Wait.IDLE);
             answerEnd = promise.isVoid() ? null : promise;
         }
+        ctx.write(msg, promise);
     }
 
     /**

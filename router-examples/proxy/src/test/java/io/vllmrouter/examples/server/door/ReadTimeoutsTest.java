@@ -95,6 +95,23 @@ class ReadTimeoutsTest {
     }
 
     @Test
+    void aPipelinedRequestIsTimedAsARequestBeingAnsweredNotAsAnIdleWait() {
+        open(new EmbeddedChannel(), c -> Long.MAX_VALUE, true);
+        requestWithBody();
+        bodyEnds();
+        requestWithBody(); // sent before the first answer: waits until it is written
+        bodyEnds();
+        answer(); // lets the second request through, within the write of the first answer's end
+        advanceSeconds(600); // the second request's backend takes ten minutes
+        assertThat(channel.isOpen()).as("the second request is being answered: no idle wait").isTrue();
+        answer();
+        advanceSeconds(59);
+        assertThat(channel.isOpen()).isTrue();
+        advanceSeconds(2 + 5); // the idle timeout, then the grace for the client to close
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
     void aConnectionThatAsksNothingClosesAtTheHeaderTimeout() {
         open();
         advanceSeconds(9);
@@ -221,6 +238,10 @@ class ReadTimeoutsTest {
     }
 
     private <C extends EmbeddedChannel> C open(C ch, ToLongFunction<Channel> lastSent) {
+        return open(ch, lastSent, false);
+    }
+
+    private <C extends EmbeddedChannel> C open(C ch, ToLongFunction<Channel> lastSent, boolean pipelining) {
         RouterConfig config = ConfigLoader.parse(TIMEOUTS + "[servers]\nservers = [ { url = \"http://127.0.0.1:9\" } ]\n",
                 "timeouts.toml", Map.of());
         VllmRouter router = (VllmRouter) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {VllmRouter.class},
@@ -233,6 +254,9 @@ class ReadTimeoutsTest {
         ProxyContext context = new ProxyContext(router, ProxyOptions.builder().build());
         channel = ch;
         channel.freezeTime();
+        if (pipelining) {
+            channel.pipeline().addLast(new Pipelining(java.time.Duration.ofSeconds(5))); // before the timeouts, as in FrontDoor
+        }
         channel.pipeline().addLast(ReadTimeouts.forConnection(context, lastSent));
         return ch;
     }
