@@ -155,6 +155,12 @@ public final class ConfigLoader {
     /** Decodes UTF-8 strictly (a stray Latin-1 byte is an error, not a replacement character) and parses. */
     static RouterConfig parse(byte[] bytes, String sourceName, Map<String, String> env,
                               StrategyRegistry strategies) {
+        return parse(bytes, sourceName, env, strategies, Map.of());
+    }
+
+    /** {@link #parse(byte[], String, Map, StrategyRegistry)} with copies of the other files the settings name. */
+    static RouterConfig parse(byte[] bytes, String sourceName, Map<String, String> env,
+                              StrategyRegistry strategies, Map<java.nio.file.Path, byte[]> files) {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder()
@@ -165,7 +171,9 @@ public final class ConfigLoader {
         } catch (CharacterCodingException e) {
             throw ConfigException.file(sourceName, "not valid UTF-8 (expected: TOML text in UTF-8)", e);
         }
-        return parse(text, sourceName, env, strategies);
+        Objects.requireNonNull(env, "env");
+        Objects.requireNonNull(strategies, "strategies");
+        return new TomlConfigParser(sourceName, strategies, files).run(text, env);
     }
 
     /** One parse: holds the source name so that every error can name it. */

@@ -4,12 +4,14 @@ import org.tomlj.TomlArray;
 import org.tomlj.TomlPosition;
 import org.tomlj.TomlTable;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,11 +29,27 @@ public final class ConfigSection {
     private final String source;
     private final TomlTable table;
     private final String prefix;
+    private final Map<Path, byte[]> files;
 
     ConfigSection(String source, TomlTable table, String prefix) {
+        this(source, table, prefix, Map.of());
+    }
+
+    ConfigSection(String source, TomlTable table, String prefix, Map<Path, byte[]> files) {
         this.source = source;
         this.table = table;
         this.prefix = prefix;
+        this.files = files;
+    }
+
+    /**
+     * The bytes of {@code file}, another file the settings are read from (a keys file), as this load
+     * sees it: when the configuration is reloaded, the copy read together with the configuration
+     * file, so that what the reload judged whole is what it applies; otherwise read now.
+     */
+    public byte[] readFile(Path file) throws IOException {
+        byte[] b = files.get(file);
+        return b != null ? b.clone() : Files.readAllBytes(file);
     }
 
     /** The file the section comes from, as the caller named it. */
@@ -60,7 +78,7 @@ public final class ConfigSection {
         if (!(v instanceof TomlTable t)) {
             throw bad(name, "a table: [" + prefix + name + "]");
         }
-        return new ConfigSection(source, t, prefix + name + ".");
+        return new ConfigSection(source, t, prefix + name + ".", files);
     }
 
     /** A number of seconds &gt; 0. */

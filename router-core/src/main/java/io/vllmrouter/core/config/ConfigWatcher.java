@@ -97,6 +97,8 @@ public final class ConfigWatcher implements AutoCloseable {
     private Object lastSeenFile;
     /** The last configuration handed over (or given as current); null when none yet. */
     private RouterConfig applied;
+    /** The other files' hashes (a keys file's) when {@link #lastSeen} was taken as the current content. */
+    private Map<Path, String> appliedOthers = Map.of();
     /** A new content seen once and not yet settled (its hash), and the check that looks again. */
     private String pending;
     /** The pending content is valid and has fewer servers: its second, longer settle is under way. */
@@ -221,7 +223,10 @@ public final class ConfigWatcher implements AutoCloseable {
             if (identity != null && !identity.equals(fileIdentity())) {
                 identity = null; // replaced while being read: which file the bytes are from is unknown
             }
-            String hash = sha256(bytes) + keysFileState();
+            // The other files the settings are read from (a keys file), read once: the same bytes
+            // are judged and parsed, so a write between two reads cannot slip a torn copy in.
+            Map<Path, byte[]> others = otherFiles();
+            String hash = sha256(bytes) + state(others);
             if (hash.equals(lastSeen)) {
                 pending = null;
                 lastSeenFile = identity; // the same content under a new name is the file from now on
@@ -239,8 +244,8 @@ public final class ConfigWatcher implements AutoCloseable {
             }
             RouterConfig config;
             try {
-                config = ConfigLoader.parse(bytes, file.toString(), env, strategies);
-                refuseIfCutShort(bytes, config);
+                config = ConfigLoader.parse(bytes, file.toString(), env, strategies, others);
+                refuseIfCutShort(bytes, config, others);
             } catch (ConfigException e) {
                 pending = null;
                 lastSeen = hash;
@@ -262,6 +267,7 @@ public final class ConfigWatcher implements AutoCloseable {
             removalWaits = false;
             lastSeen = hash;
             lastSeenFile = identity;
+            appliedOthers = hashes(others);
             if (config.equals(applied)) {
                 return;
             }
@@ -291,7 +297,7 @@ public final class ConfigWatcher implements AutoCloseable {
      * turn API keys off; and what an extension says no reload may do. None is applied; the running
      * configuration stays.
      */
-    private void refuseIfCutShort(byte[] bytes, RouterConfig config) {
+    private void refuseIfCutShort(byte[] bytes, RouterConfig config, Map<Path, byte[]> others) {
         String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         if (text.isBlank()) {
             throw ConfigException.file(file.toString(), "the file is empty: not applied (a write in progress, or"
@@ -299,6 +305,16 @@ public final class ConfigWatcher implements AutoCloseable {
         }
         if (applied == null) {
             return;
+        }
+        for (Map.Entry<Path, byte[]> other : others.entrySet()) {
+            byte[] b = other.getValue();
+            // A keys file cut mid-line would make its last key's first characters a key: a changed
+            // one is taken only whole (a line end after its last line).
+            if (b.length > 0 && b[b.length - 1] != '\n' && !sha256(b).equals(appliedOthers.get(other.getKey()))) {
+                throw ConfigException.file(other.getKey().toString(), "the file ends in the middle of a line: it looks"
+                        + " cut short by a write in progress, so the configuration is not reloaded; the running"
+                        + " configuration stays (a complete file ends with a newline)", null);
+            }
         }
         String refused = config.servers().isEmpty() && !applied.servers().isEmpty()
                 ? "remove every server, which a reload never does (restart the router to run without [servers])"
@@ -389,7 +405,9 @@ public final class ConfigWatcher implements AutoCloseable {
                 // without a current configuration: reported by the caller; with one: by the first check
             }
             if (adopt) {
-                lastSeen = sha256(bytes) + keysFileState();
+                Map<Path, byte[]> others = otherFiles();
+                lastSeen = sha256(bytes) + state(others);
+                appliedOthers = hashes(others);
             }
         } catch (IOException e) {
             if (adopt) {
@@ -440,24 +458,45 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     /**
-     * The content of the other files the configuration was read from (an extension's keys file), so
-     * that editing one alone reloads too ("" when there is none).
+     * The other files the current configuration was read from (an extension's keys file), read now:
+     * editing one alone reloads too, and a reload parses these copies. An unreadable one is left out
+     * (the parse reads it, and says why it cannot).
      */
-    private String keysFileState() {
+    private Map<Path, byte[]> otherFiles() {
         if (applied == null) {
-            return "";
+            return Map.of();
         }
-        StringBuilder state = new StringBuilder();
+        Map<Path, byte[]> files = new java.util.LinkedHashMap<>();
         for (ConfigExtension<?> e : ConfigExtensions.installed()) {
             for (Path p : watchedFiles(e, applied)) {
                 try {
-                    state.append('+').append(sha256(Files.readAllBytes(p)));
+                    files.put(p, Files.readAllBytes(p));
                 } catch (IOException ex) {
-                    state.append("+unreadable");
+                    files.remove(p);
+                }
+            }
+        }
+        return files;
+    }
+
+    /** The other files' contents in one string, for telling a change ("" when there is none). */
+    private String state(Map<Path, byte[]> others) {
+        StringBuilder state = new StringBuilder();
+        if (applied != null) {
+            for (ConfigExtension<?> e : ConfigExtensions.installed()) {
+                for (Path p : watchedFiles(e, applied)) {
+                    byte[] b = others.get(p);
+                    state.append('+').append(b == null ? "unreadable" : sha256(b));
                 }
             }
         }
         return state.toString();
+    }
+
+    private static Map<Path, String> hashes(Map<Path, byte[]> others) {
+        Map<Path, String> h = new java.util.HashMap<>();
+        others.forEach((p, b) -> h.put(p, sha256(b)));
+        return h;
     }
 
     private static <T> List<Path> watchedFiles(ConfigExtension<T> e, RouterConfig c) {

@@ -23,11 +23,18 @@ final class TomlConfigParser {
 
     private final String source;
     private final StrategyRegistry strategies;
+    private final java.util.Map<java.nio.file.Path, byte[]> files;
     private final ParseMistakes mistakes;
 
     TomlConfigParser(String source, StrategyRegistry strategies) {
+        this(source, strategies, java.util.Map.of());
+    }
+
+    /** @param files copies of other files the settings name (a keys file), read by extensions before the disk */
+    TomlConfigParser(String source, StrategyRegistry strategies, java.util.Map<java.nio.file.Path, byte[]> files) {
         this.source = source;
         this.strategies = strategies;
+        this.files = files;
         this.mistakes = new ParseMistakes(source);
     }
 
@@ -125,7 +132,7 @@ final class TomlConfigParser {
 
     /** An extension's settings; kept only when they differ from its defaults, as a built config has them. */
     private <T> void readExtension(ConfigExtension<T> extension, TomlTable root, RouterConfigBuilder builder) {
-        T settings = extension.read(new ConfigSection(source, root, ""));
+        T settings = extension.read(new ConfigSection(source, root, "", files));
         if (!settings.equals(extension.defaults())) {
             builder.extension(extension, settings);
         }

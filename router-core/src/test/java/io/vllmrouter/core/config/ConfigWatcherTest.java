@@ -344,6 +344,53 @@ class ConfigWatcherTest {
         assertThat(changes).hasSize(1);
     }
 
+    @Test
+    void aKeysFileCutMidLineIsNotAppliedUntilItEndsWithANewline() throws IOException {
+        Path keys = file.resolveSibling("keys.txt");
+        Files.writeString(keys, "sk-old-1\n");
+        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
+        startWatcher();
+
+        Files.writeString(keys, "sk-live-1\nsk-li"); // a rewrite stalled in its second key for longer than SETTLE
+        check();
+        assertThat(changes).as("a key's first characters never become a key").isEmpty();
+        assertThat(errors).singleElement().satisfies(e -> assertThat(e.getMessage())
+                .contains("keys.txt").contains("ends in the middle of a line"));
+
+        Files.writeString(keys, "sk-live-1\nsk-live-2\n"); // the writer finishes
+        check();
+        assertThat(changes).singleElement().satisfies(c -> assertThat(keys(c)).containsExactly("sk-live-1", "sk-live-2"));
+    }
+
+    @Test
+    void aKeysFileIsParsedFromTheCopyJudgedNotReadAgain() throws IOException {
+        Path keys = file.resolveSibling("keys.txt");
+        Files.writeString(keys, "sk-1\n");
+        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
+        startWatcher();
+
+        Files.writeString(keys, "sk-2\n");
+        watcher.checkNow(); // seen: judged SETTLE later
+        // A writer rewrites the file in place while the reload reads it, and ends with the same bytes.
+        TestKeysExtension.whileReading = () -> {
+            try {
+                Files.writeString(keys, "sk-");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        try {
+            clock.advance(ConfigWatcher.SETTLE);
+        } finally {
+            TestKeysExtension.whileReading = null;
+        }
+        Files.writeString(keys, "sk-2\n");
+        check();
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).singleElement().satisfies(c -> assertThat(keys(c)).containsExactly("sk-2"));
+    }
+
     /** A watcher comparing against {@code text}, written to the file and loaded as the running configuration. */
     private void startWatcherRunning(String text) throws IOException {
         write(text);

@@ -1,7 +1,6 @@
 package io.vllmrouter.core.config;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +15,9 @@ import java.util.Set;
 public final class TestKeysExtension implements ConfigExtension<TestKeysExtension.TestKeys> {
 
     public static final TestKeysExtension INSTANCE = new TestKeysExtension();
+
+    /** Runs as a keys file is about to be read (a test's writer, caught between two reads); null mostly. */
+    static volatile Runnable whileReading;
 
     /** What the table said: its keys (the file's included), the file, and the flag. */
     public record TestKeys(List<String> keys, Path file, boolean flag) {
@@ -56,8 +58,13 @@ public final class TestKeysExtension implements ConfigExtension<TestKeysExtensio
                 case "keys" -> keys.addAll(t.strings(key, "a key"));
                 case "keys_file" -> {
                     file[0] = t.path(key, "a file of keys");
+                    Runnable hook = whileReading;
+                    if (hook != null) {
+                        hook.run();
+                    }
                     try {
-                        keys.addAll(Files.readAllLines(file[0]).stream().map(String::strip).filter(s -> !s.isEmpty()).toList());
+                        keys.addAll(new String(t.readFile(file[0]), java.nio.charset.StandardCharsets.UTF_8).lines()
+                                .map(String::strip).filter(s -> !s.isEmpty()).toList());
                     } catch (IOException e) {
                         throw t.bad(key, "a readable file");
                     }
