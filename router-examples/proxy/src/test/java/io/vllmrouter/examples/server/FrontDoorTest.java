@@ -391,6 +391,18 @@ class FrontDoorTest {
     // ---- keys, limits, admin paths ------------------------------------------------------------
 
     @Test
+    void aRefusedRequestWaitingFor100ContinueHearsTheRefusalAtOnce() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b.apiKey("sk-good").clientBodyTimeout(Duration.ofSeconds(1)), a);
+        String answer = raw(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-bad\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 20\r\nExpect: 100-continue\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII)); // the body waits for 100 Continue, which must not come
+        assertThat(answer).startsWith("HTTP/1.1 401 ").doesNotContain("100 Continue")
+                .containsIgnoringCase("connection: close");
+        assertThat(a.chatRequests.get()).as("nothing reached the backend").isZero();
+    }
+
+    @Test
     void keysAreRequiredAndNeverForwarded() throws Exception {
         FakeVllm a = backend();
         start(b -> b.apiKey("sk-good"), a);

@@ -70,6 +70,15 @@ public final class BodyAggregator extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!x.forwarded() || !x.methodAllowed) {
+            if (HttpUtil.is100ContinueExpected(x.head)) {
+                if (x.refusal != null) {
+                    // The client sends its body only after 100 Continue: refused, it hears so now,
+                    // and the connection closes after the answer (the body is not wanted).
+                    refuseNow(ctx, x, x.refusal.closing());
+                } else {
+                    ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                }
+            }
             return; // answered locally or refused: the body, if any, is dropped
         }
         limit = context.maxBodyBytes();
