@@ -176,6 +176,23 @@ class FrontDoorTest {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
+    @Test
+    void aBadChunkSizeIsAnswered400AndTheAnswerIsNotLostToAReset() throws Exception {
+        FakeVllm a = backend();
+        start(b -> b, a);
+        // A bad chunk size, then more than one read's worth of input the proxy will not take: the
+        // connection must end after the 400 without a reset that could drop the answer.
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\nzz\r\n";
+        byte[] rest = new byte[4 << 20];
+        java.util.Arrays.fill(rest, (byte) 'x');
+        byte[] request = java.nio.ByteBuffer.allocate(head.length() + rest.length).put(ascii(head)).put(rest).array();
+        String answer = raw(request);
+        assertThat(status(answer)).isEqualTo(400);
+        assertOpenAiError(400, body(answer), 400, "invalid_request");
+        assertThat(a.chatRequests.get()).isZero();
+    }
+
     // ---- slow and broken clients --------------------------------------------------------------
 
     @Test
