@@ -328,12 +328,18 @@ class ConfigWatcherTest {
                 .hasMessage("interval: PT0S (expected: > 0)");
     }
 
-    @Test
-    void editingTheKeysFileAloneReloads() throws IOException {
+    /** A watcher started on a configuration whose test keys come from a keys file holding {@code content}. */
+    private Path startWatcherWithKeysFile(String content) throws IOException {
         Path keys = file.resolveSibling("keys.txt");
-        Files.writeString(keys, "sk-old\n");
+        Files.writeString(keys, content);
         write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
         startWatcher();
+        return keys;
+    }
+
+    @Test
+    void editingTheKeysFileAloneReloads() throws IOException {
+        Path keys = startWatcherWithKeysFile("sk-old\n");
 
         Files.writeString(keys, "sk-new\n");
         check();
@@ -346,10 +352,7 @@ class ConfigWatcherTest {
 
     @Test
     void aKeysFileCutMidLineIsNotAppliedUntilItEndsWithANewline() throws IOException {
-        Path keys = file.resolveSibling("keys.txt");
-        Files.writeString(keys, "sk-old-1\n");
-        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
-        startWatcher();
+        Path keys = startWatcherWithKeysFile("sk-old-1\n");
 
         Files.writeString(keys, "sk-live-1\nsk-li"); // a rewrite stalled in its second key for longer than SETTLE
         check();
@@ -364,10 +367,7 @@ class ConfigWatcherTest {
 
     @Test
     void aKeysFileIsParsedFromTheCopyJudgedNotReadAgain() throws IOException {
-        Path keys = file.resolveSibling("keys.txt");
-        Files.writeString(keys, "sk-1\n");
-        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
-        startWatcher();
+        Path keys = startWatcherWithKeysFile("sk-1\n");
 
         Files.writeString(keys, "sk-2\n");
         watcher.checkNow(); // seen: judged SETTLE later
