@@ -85,12 +85,17 @@ final class AdmissionWait {
         }
     }
 
-    /** The request got past admission: the wait's timer, if any, is cancelled. */
+    /**
+     * The request got past admission (or left the queue): the wait's timer, if any, is cancelled,
+     * and a later wait (a retry's) is a new one, with its own place, limit and timeout.
+     */
     synchronized void leave() {
         if (timer != null) {
             timer.cancel();
             timer = null;
         }
+        queued = false;
+        expired = false;
     }
 
     private RouterException busy(Snapshot s, String why) {

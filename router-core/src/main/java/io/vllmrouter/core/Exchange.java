@@ -104,7 +104,11 @@ final class Exchange {
         this.responses = ResponsesRoute.of(request, forwarder.responses());
         result.whenComplete((r, t) -> {
             if (t instanceof CancellationException) {
-                forwarder.dequeue(this);
+                if (forwarder.dequeue(this)) {
+                    // Cancelled while waiting for a slot: no attempt will run to report it.
+                    admission.leave();
+                    report.cancelled(null);
+                }
                 CompletableFuture<?> c = call;
                 if (c != null) {
                     c.cancel(true);

@@ -347,6 +347,55 @@ class FailureSemanticsTest {
     }
 
     @Test
+    void aQueuedRequestCancelledByItsCallerIsReportedOnceAndGivesUpItsPlace() {
+        start(RouterConfig.builder().maxInFlightFactor(0.25).maxQueue(1).queueTimeout(Duration.ofSeconds(2)), A);
+        transport.answer(A, r -> new CompletableFuture<>());
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> waiting = router.routeAsync(chat());
+        assertThat(waiting).isNotDone();
+
+        waiting.cancel(true); // the client hung up while its request waited for a slot
+        assertThat(records).singleElement().satisfies(r -> {
+            assertThat(r.outcome()).isEqualTo(RequestOutcome.CANCELLED);
+            assertThat(r.status()).isEqualTo(499);
+        });
+        CompletableFuture<RouterResponse> next = router.routeAsync(chat()); // the place is free again
+        assertThat(next).isNotDone();
+        clock.advance(Duration.ofSeconds(2));
+        assertThatThrownBy(next::join).hasCauseInstanceOf(BackendsBusyException.class);
+        assertThat(records).hasSize(2); // the cancelled one's timer reported nothing more
+        assertThat(transport.sent).hasSize(1);
+        first.cancel(true);
+    }
+
+    @Test
+    void aRetryThatMustWaitAgainWaitsAsANewRequestWithItsOwnTimeout() throws Exception {
+        // capacity 4 x 0.25: one request in flight fills a backend
+        start(RouterConfig.builder().maxInFlightFactor(0.25).maxQueue(1).queueTimeout(Duration.ofSeconds(2)), A, B);
+        CompletableFuture<UpstreamResponse> firstOnA = new CompletableFuture<>();
+        int[] onA = {0};
+        transport.answer(A, r -> ++onA[0] == 1 ? firstOnA : reset()); // the woken request is reset on A
+        transport.answer(B, r -> new CompletableFuture<>());          // B stays full
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> onB = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> waiting = router.routeAsync(chat());
+        assertThat(waiting).isNotDone();
+
+        firstOnA.complete(UpstreamResponse.of(200, Map.of(), Chunks.of("first")));
+        try (RouterResponse r = first.get(5, TimeUnit.SECONDS)) {
+            r.body().readAllBytes(); // A's slot is free: the waiting request is woken, sent to A, reset there
+        }
+        assertThat(onA[0]).isEqualTo(2);
+        // Its retry may not go to A (the request may have run there) and B is full: it waits again,
+        // with a timeout of its own, not forever.
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(waiting).isCompletedExceptionally();
+        assertThatThrownBy(waiting::join).hasCauseInstanceOf(BackendsBusyException.class);
+        assertThat(stats(0).inFlight() + stats(1).inFlight()).isEqualTo(1); // B's request only
+        onB.cancel(true);
+    }
+
+    @Test
     void withoutAQueueASaturatedFleetAnswers429AtOnce() {
         start(RouterConfig.builder().maxInFlightFactor(0.25), A);
         transport.answer(A, r -> new CompletableFuture<>());
