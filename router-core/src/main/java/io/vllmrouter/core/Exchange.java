@@ -237,7 +237,12 @@ final class Exchange {
      * thread that freed the slot.
      */
     void wake() {
-        home.execute(this::attempt);
+        home.execute(() -> {
+            if (result.isDone() && !resumeMode) {
+                forwarder.wakeOne(); // ended before its turn came (its caller left): the slot is the next waiter's
+            }
+            attempt();
+        });
     }
 
     /**

@@ -396,6 +396,49 @@ class FailureSemanticsTest {
     }
 
     @Test
+    void aSlotFreedForAWaiterThatLeftBeforeItsTurnGoesToTheNext() throws Exception {
+        // A woken request goes on on its own thread later (its event loop in the proxy): here, when the test says.
+        List<Runnable> later = new java.util.ArrayList<>();
+        io.vllmrouter.api.time.Scheduler onItsThread = new io.vllmrouter.api.time.Scheduler() {
+            @Override public Cancellable schedule(Runnable task, Duration delay) {
+                return clock.schedule(task, delay);
+            }
+
+            @Override public Cancellable scheduleAtFixedRate(Runnable task, Duration initialDelay, Duration period) {
+                return clock.scheduleAtFixedRate(task, initialDelay, period);
+            }
+
+            @Override public java.util.concurrent.Executor callerExecutor() {
+                return later::add;
+            }
+
+            @Override public void close() {
+            }
+        };
+        start(b -> b.requestScheduler(onItsThread),
+                RouterConfig.builder().maxInFlightFactor(0.25).maxQueue(2).queueTimeout(Duration.ofSeconds(2)), A);
+        CompletableFuture<UpstreamResponse> slow = new CompletableFuture<>();
+        transport.answer(A, r -> transport.sent.size() == 1 ? slow : status(200, "next"));
+        CompletableFuture<RouterResponse> first = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> leaving = router.routeAsync(chat());
+        CompletableFuture<RouterResponse> next = router.routeAsync(chat());
+
+        slow.complete(UpstreamResponse.of(200, Map.of(), Chunks.of("first")));
+        try (RouterResponse r = first.get(5, TimeUnit.SECONDS)) {
+            r.body().readAllBytes(); // the slot is free: the oldest waiter is woken, its turn queued on its thread
+        }
+        leaving.cancel(true); // its client hangs up before its turn runs
+        while (!later.isEmpty()) {
+            later.remove(0).run();
+        }
+        assertThat(next).as("the freed slot went to the next waiter, not to its queue timeout").isDone();
+        try (RouterResponse r = next.get(5, TimeUnit.SECONDS)) {
+            assertThat(new String(r.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("next");
+        }
+        assertThat(transport.sent).hasSize(2);
+    }
+
+    @Test
     void withoutAQueueASaturatedFleetAnswers429AtOnce() {
         start(RouterConfig.builder().maxInFlightFactor(0.25), A);
         transport.answer(A, r -> new CompletableFuture<>());
