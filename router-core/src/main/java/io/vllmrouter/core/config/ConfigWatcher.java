@@ -472,7 +472,7 @@ public final class ConfigWatcher implements AutoCloseable {
                 try {
                     files.put(p, Files.readAllBytes(p));
                 } catch (IOException ex) {
-                    files.remove(p);
+                    // left out: the state says "unreadable", and the parse says why
                 }
             }
         }
