@@ -95,7 +95,18 @@ final class Exchange {
         this.timeout = timeout;
         this.deadlineNanos = startNanos + timeout.toNanos();
         this.retry = retry.asyncContext();
-        this.resumable = ResumableStream.forRequest(forwarder.snapshot().settings, request, info, this::resume);
+        this.resumable = ResumableStream.forRequest(forwarder.snapshot().settings, request, info,
+                new ResumableStream.Resumer() {
+                    @Override
+                    public boolean resume(byte[] body, Throwable cause) {
+                        return Exchange.this.resume(body, cause);
+                    }
+
+                    @Override
+                    public void callerLeft() {
+                        stopContinuation();
+                    }
+                });
         this.body = resumable != null ? resumable.body() : request.body();
         this.failures = new Failures(info.model());
         this.report = new RequestReport(forwarder, info, requestId, startNanos, failures);
@@ -229,6 +240,23 @@ final class Exchange {
                 fail(new UpstreamException(info.model(), failures.attempts(), a.backend.id(), e, 0, 0, 0));
             }
         });
+    }
+
+    /**
+     * The caller left while a continuation was being started: its call is cancelled (the backend
+     * stops, the slot is given back) and its first-token wait abandoned, rather than left to run
+     * until its first token or {@code first_token_timeout}.
+     */
+    private void stopContinuation() {
+        CancellationException left = new CancellationException("the caller left during a stream failover");
+        SseRelay h = holding;
+        if (h != null) {
+            h.abandon(left);
+        }
+        CompletableFuture<?> c = call;
+        if (c != null) {
+            c.cancel(true);
+        }
     }
 
     /**

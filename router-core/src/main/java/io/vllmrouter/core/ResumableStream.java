@@ -52,6 +52,10 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
          * @return false when no resume is allowed (budget spent, caller gone)
          */
         boolean resume(byte[] body, Throwable cause);
+
+        /** The caller left while a continuation was being started: stop it (its call, its first-token wait). */
+        default void callerLeft() {
+        }
     }
 
     /** Request keys whose output a continuation cannot honour (structured outputs, several answers, tools, token details). */
@@ -191,12 +195,16 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
             @Override
             public void cancel() {
                 Flow.Subscription s;
+                boolean continuing;
                 synchronized (ResumableStream.this) {
                     cancelled = true;
                     s = upstream;
+                    continuing = resuming;
                 }
                 if (s != null) {
                     s.cancel();
+                } else if (continuing) {
+                    resumer.callerLeft(); // no body to cancel yet: the continuation's call is
                 }
             }
         });

@@ -106,6 +106,47 @@ class StreamContinuationTest {
     private static final String HI = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
     @Test
+    void aCallerThatLeavesWhileAContinuationStartsStopsItsCallAtOnce() throws Exception {
+        start(A, B);
+        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
+        transport.answer(B, r -> continuation); // B has not answered yet when the caller leaves
+        RouterResponse r = router.routeAsync(RouterRequest.post("/v1/chat/completions", HI.getBytes(StandardCharsets.UTF_8))
+                .header("Content-Type", "application/json").build()).get(5, java.util.concurrent.TimeUnit.SECONDS);
+        java.util.concurrent.Flow.Subscription[] sub = new java.util.concurrent.Flow.Subscription[1];
+        List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        r.bodyPublisher().subscribe(new java.util.concurrent.Flow.Subscriber<>() {
+            @Override public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                sub[0] = s;
+            }
+
+            @Override public void onNext(io.vllmrouter.api.BodyChunk c) {
+                for (java.nio.ByteBuffer b : c.buffers()) {
+                    byte[] a = new byte[b.remaining()];
+                    b.get(a);
+                    got.add(new String(a, StandardCharsets.UTF_8));
+                }
+                c.release();
+            }
+
+            @Override public void onError(Throwable t) {
+            }
+
+            @Override public void onComplete() {
+            }
+        });
+        sub[0].request(Long.MAX_VALUE); // A's events, then its reset: the continuation goes to B
+        assertThat(sentTo(B)).hasSize(1);
+        assertThat(String.join("", got)).contains("Hel");
+
+        sub[0].cancel(); // the caller leaves before B's first token
+        assertThat(continuation).as("the continuation's call was cancelled, not left to run").isCancelled();
+        assertThat(router.stats().servers()).allSatisfy(s -> assertThat(s.inFlight()).isZero());
+        assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
+                .isEqualTo(RequestOutcome.CANCELLED);
+    }
+
+    @Test
     void anInBandErrorIsResumedElsewhereAndTheCallerReadsOneWholeAnswer() throws Exception {
         start(A, B);
         transport.answer(A, r -> sse(Chunks.of(SseFixtures.text("chat-error.sse"))));
