@@ -266,10 +266,13 @@ final class Exchange {
      */
     void wake() {
         home.execute(() -> {
-            if (result.isDone() && !resumeMode) {
-                forwarder.wakeOne(); // ended before its turn came (its caller left): the slot is the next waiter's
-            }
+            CompletableFuture<?> before = call;
             attempt();
+            if (call == before && result.isDone() && !resumeMode) {
+                // Ended without taking the freed slot (its caller left before its turn, or it was
+                // refused past admission): the slot is the next waiter's.
+                forwarder.wakeOne();
+            }
         });
     }
 
