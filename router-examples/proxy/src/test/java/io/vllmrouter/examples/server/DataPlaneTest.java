@@ -163,6 +163,21 @@ class DataPlaneTest {
     }
 
     @Test
+    void aPlainAnswerThatFailsBeforeAnyOfItsBodyIsTheRouters502NotABareClose() throws Exception {
+        start();
+        backend.script = conn -> {
+            conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+            conn.cut(); // not a byte of the body
+        };
+        try (RawClient client = RawClient.post(proxy.port(), CHAT_STREAM.replace("true", "false"))) {
+            assertThat(client.status).isEqualTo(502);
+            assertThat(client.headers).containsEntry("connection", "close");
+            String body = new String(client.body(Integer.parseInt(client.headers.get("content-length"))), StandardCharsets.UTF_8);
+            assertThat(body).contains("\"code\":\"upstream_error\"").doesNotContain("chatcmpl");
+        }
+    }
+
+    @Test
     void aBodyFramedByLengthThatEndsShortIsAbortedShortOfTheLength() throws Exception {
         start();
         CountDownLatch firstSeen = new CountDownLatch(1);

@@ -258,7 +258,15 @@ final class BodyRelay implements Flow.Subscriber<BodyChunk> {
         response.close();
         exchange.end();
         if (tail == null) {
+            boolean nothingSent = heldHead != null;
             dropHeld();
+            if (nothingSent) {
+                // Nothing of the answer left yet (its head waits for its body): the client gets
+                // the router's 502, and the connection closes after it.
+                ctx.writeAndFlush(Responses.closing(Responses.error(502, "server_error", "upstream_error",
+                        "The backend's answer failed before its body reached you: " + reason, -1)));
+                return;
+            }
             // Its end never comes: the client reads a short body, then our end; one that reads
             // nothing is reset after the grace, and the kernel drops what it never took.
             Hangup.now(ctx, context.options().closeGrace(), "an answer cut short");
