@@ -56,7 +56,7 @@ public interface ConfigExtension<T> {
 
     /**
      * Files the settings were read from besides the configuration file (a keys file): editing one
-     * alone reloads the configuration. Read them with {@link ConfigSection#readFile}: a reload then
+     * alone reloads the configuration. Read them with {@link ConfigSection#readText}: a reload then
      * parses the copy it judged whole (a changed one that ends mid-line is not applied).
      */
     default List<Path> watchedFiles(T settings) {

@@ -119,10 +119,7 @@ public final class ConfigLoader {
     public static RouterConfig parse(String toml, String sourceName, Map<String, String> env,
                                      StrategyRegistry strategies) {
         Objects.requireNonNull(toml, "toml");
-        Objects.requireNonNull(sourceName, "sourceName");
-        Objects.requireNonNull(env, "env");
-        Objects.requireNonNull(strategies, "strategies");
-        return new TomlConfigParser(sourceName, strategies).run(toml, env);
+        return parseText(toml, sourceName, env, strategies, Map.of());
     }
 
     /** Reads the file's bytes, with errors naming the path. */
@@ -163,17 +160,28 @@ public final class ConfigLoader {
                               StrategyRegistry strategies, Map<java.nio.file.Path, byte[]> files) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
+            text = utf8(bytes);
         } catch (CharacterCodingException e) {
             throw ConfigException.file(sourceName, "not valid UTF-8 (expected: TOML text in UTF-8)", e);
         }
+        return parseText(text, sourceName, env, strategies, files);
+    }
+
+    private static RouterConfig parseText(String text, String sourceName, Map<String, String> env,
+                                          StrategyRegistry strategies, Map<java.nio.file.Path, byte[]> files) {
+        Objects.requireNonNull(sourceName, "sourceName");
         Objects.requireNonNull(env, "env");
         Objects.requireNonNull(strategies, "strategies");
         return new TomlConfigParser(sourceName, strategies, files).run(text, env);
+    }
+
+    /** UTF-8 read strictly: a stray Latin-1 byte is an error, not a replacement character. */
+    static String utf8(byte[] bytes) throws CharacterCodingException {
+        return StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes))
+                .toString();
     }
 
     /** One parse: holds the source name so that every error can name it. */

@@ -31,10 +31,6 @@ public final class ConfigSection {
     private final String prefix;
     private final Map<Path, byte[]> files;
 
-    ConfigSection(String source, TomlTable table, String prefix) {
-        this(source, table, prefix, Map.of());
-    }
-
     ConfigSection(String source, TomlTable table, String prefix, Map<Path, byte[]> files) {
         this.source = source;
         this.table = table;
@@ -43,13 +39,14 @@ public final class ConfigSection {
     }
 
     /**
-     * The bytes of {@code file}, another file the settings are read from (a keys file), as this load
-     * sees it: when the configuration is reloaded, the copy read together with the configuration
-     * file, so that what the reload judged whole is what it applies; otherwise read now.
+     * The text of {@code file} (UTF-8, read strictly), another file the settings are read from (a
+     * keys file), as this load sees it: when the configuration is reloaded, the copy read together
+     * with the configuration file, so that what the reload judged whole is what it applies;
+     * otherwise read now.
      */
-    public byte[] readFile(Path file) throws IOException {
+    public String readText(Path file) throws IOException {
         byte[] b = files.get(file);
-        return b != null ? b.clone() : Files.readAllBytes(file);
+        return ConfigLoader.utf8(b != null ? b : Files.readAllBytes(file));
     }
 
     /** The file the section comes from, as the caller named it. */

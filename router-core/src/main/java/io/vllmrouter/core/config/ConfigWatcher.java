@@ -226,7 +226,8 @@ public final class ConfigWatcher implements AutoCloseable {
             // The other files the settings are read from (a keys file), read once: the same bytes
             // are judged and parsed, so a write between two reads cannot slip a torn copy in.
             Map<Path, byte[]> others = otherFiles();
-            String hash = sha256(bytes) + state(others);
+            Map<Path, String> otherHashes = hashes(others);
+            String hash = sha256(bytes) + state(otherHashes);
             if (hash.equals(lastSeen)) {
                 pending = null;
                 lastSeenFile = identity; // the same content under a new name is the file from now on
@@ -245,7 +246,7 @@ public final class ConfigWatcher implements AutoCloseable {
             RouterConfig config;
             try {
                 config = ConfigLoader.parse(bytes, file.toString(), env, strategies, others);
-                refuseIfCutShort(bytes, config, others);
+                refuseIfCutShort(bytes, config, others, otherHashes);
             } catch (ConfigException e) {
                 pending = null;
                 lastSeen = hash;
@@ -267,7 +268,7 @@ public final class ConfigWatcher implements AutoCloseable {
             removalWaits = false;
             lastSeen = hash;
             lastSeenFile = identity;
-            appliedOthers = hashes(others);
+            appliedOthers = otherHashes;
             if (config.equals(applied)) {
                 return;
             }
@@ -297,7 +298,8 @@ public final class ConfigWatcher implements AutoCloseable {
      * turn API keys off; and what an extension says no reload may do. None is applied; the running
      * configuration stays.
      */
-    private void refuseIfCutShort(byte[] bytes, RouterConfig config, Map<Path, byte[]> others) {
+    private void refuseIfCutShort(byte[] bytes, RouterConfig config, Map<Path, byte[]> others,
+                                  Map<Path, String> otherHashes) {
         String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         if (text.isBlank()) {
             throw ConfigException.file(file.toString(), "the file is empty: not applied (a write in progress, or"
@@ -310,7 +312,8 @@ public final class ConfigWatcher implements AutoCloseable {
             byte[] b = other.getValue();
             // A keys file cut mid-line would make its last key's first characters a key: a changed
             // one is taken only whole (a line end after its last line).
-            if (b.length > 0 && b[b.length - 1] != '\n' && !sha256(b).equals(appliedOthers.get(other.getKey()))) {
+            if (b.length > 0 && b[b.length - 1] != '\n'
+                    && !otherHashes.get(other.getKey()).equals(appliedOthers.get(other.getKey()))) {
                 throw ConfigException.file(other.getKey().toString(), "the file ends in the middle of a line: it looks"
                         + " cut short by a write in progress, so the configuration is not reloaded; the running"
                         + " configuration stays (a complete file ends with a newline)", null);
@@ -405,9 +408,9 @@ public final class ConfigWatcher implements AutoCloseable {
                 // without a current configuration: reported by the caller; with one: by the first check
             }
             if (adopt) {
-                Map<Path, byte[]> others = otherFiles();
-                lastSeen = sha256(bytes) + state(others);
-                appliedOthers = hashes(others);
+                Map<Path, String> otherHashes = hashes(otherFiles());
+                lastSeen = sha256(bytes) + state(otherHashes);
+                appliedOthers = otherHashes;
             }
         } catch (IOException e) {
             if (adopt) {
@@ -479,14 +482,14 @@ public final class ConfigWatcher implements AutoCloseable {
         return files;
     }
 
-    /** The other files' contents in one string, for telling a change ("" when there is none). */
-    private String state(Map<Path, byte[]> others) {
+    /** The other files' hashes in one string, for telling a change ("" when there is none). */
+    private String state(Map<Path, String> otherHashes) {
         StringBuilder state = new StringBuilder();
         if (applied != null) {
             for (ConfigExtension<?> e : ConfigExtensions.installed()) {
                 for (Path p : watchedFiles(e, applied)) {
-                    byte[] b = others.get(p);
-                    state.append('+').append(b == null ? "unreadable" : sha256(b));
+                    String h = otherHashes.get(p);
+                    state.append('+').append(h == null ? "unreadable" : h);
                 }
             }
         }

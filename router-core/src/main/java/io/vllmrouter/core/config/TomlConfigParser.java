@@ -26,10 +26,6 @@ final class TomlConfigParser {
     private final java.util.Map<java.nio.file.Path, byte[]> files;
     private final ParseMistakes mistakes;
 
-    TomlConfigParser(String source, StrategyRegistry strategies) {
-        this(source, strategies, java.util.Map.of());
-    }
-
     /** @param files copies of other files the settings name (a keys file), read by extensions before the disk */
     TomlConfigParser(String source, StrategyRegistry strategies, java.util.Map<java.nio.file.Path, byte[]> files) {
         this.source = source;

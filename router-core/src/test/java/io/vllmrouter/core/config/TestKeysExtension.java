@@ -63,7 +63,7 @@ public final class TestKeysExtension implements ConfigExtension<TestKeysExtensio
                         hook.run();
                     }
                     try {
-                        keys.addAll(new String(t.readFile(file[0]), java.nio.charset.StandardCharsets.UTF_8).lines()
+                        keys.addAll(t.readText(file[0]).lines()
                                 .map(String::strip).filter(s -> !s.isEmpty()).toList());
                     } catch (IOException e) {
                         throw t.bad(key, "a readable file");

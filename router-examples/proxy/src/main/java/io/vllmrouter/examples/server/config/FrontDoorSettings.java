@@ -7,7 +7,6 @@ import io.vllmrouter.core.config.ConfigSection;
 import io.vllmrouter.core.config.RouterConfig;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -129,10 +128,7 @@ public final class FrontDoorSettings implements ConfigExtension<FrontDoorConfig>
         List<String> lines;
         try {
             // As the load sees it: a reload reads the copy it judged with the configuration file.
-            lines = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(auth.readFile(file))).toString().lines().toList();
+            lines = auth.readText(file).lines().toList();
         } catch (IOException e) {
             throw auth.bad("api_keys_file", "a readable file with one key per line ("
                     + (e instanceof NoSuchFileException ? "no such file" : "cannot be read") + ": " + file + ")");
