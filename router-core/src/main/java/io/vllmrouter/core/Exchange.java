@@ -104,7 +104,9 @@ final class Exchange {
 
                     @Override
                     public void callerLeft() {
-                        stopContinuation();
+                        // A continuation being started: the backend stops and its slot is given
+                        // back now, not at its first token or first_token_timeout.
+                        stopCall(new CancellationException("the caller left during a stream failover"));
                     }
                 });
         this.body = resumable != null ? resumable.body() : request.body();
@@ -120,14 +122,7 @@ final class Exchange {
                     admission.leave();
                     report.cancelled(null);
                 }
-                CompletableFuture<?> c = call;
-                if (c != null) {
-                    c.cancel(true);
-                }
-                SseRelay h = holding;
-                if (h != null) {
-                    h.abandon(t);
-                }
+                stopCall(t);
             }
         });
     }
@@ -242,20 +237,15 @@ final class Exchange {
         });
     }
 
-    /**
-     * The caller left while a continuation was being started: its call is cancelled (the backend
-     * stops, the slot is given back) and its first-token wait abandoned, rather than left to run
-     * until its first token or {@code first_token_timeout}.
-     */
-    private void stopContinuation() {
-        CancellationException left = new CancellationException("the caller left during a stream failover");
-        SseRelay h = holding;
-        if (h != null) {
-            h.abandon(left);
-        }
+    /** The caller left: the call in flight is cancelled and a body held for its first token abandoned. */
+    private void stopCall(Throwable why) {
         CompletableFuture<?> c = call;
         if (c != null) {
             c.cancel(true);
+        }
+        SseRelay h = holding;
+        if (h != null) {
+            h.abandon(why);
         }
     }
 
