@@ -325,6 +325,88 @@ class NettyTransportTest {
     }
 
     @Test
+    void aRequestGoesOutAsItsHeadersSaidWithTheTransportsOwnHostAndLengthAndNothingThatWouldSplitIt() throws Exception {
+        backend = new RawBackend();
+        CompletableFuture<String> head = new CompletableFuture<>();
+        CompletableFuture<byte[]> body = new CompletableFuture<>();
+        backend.script = conn -> {
+            head.complete(conn.head);
+            body.complete(conn.body);
+            conn.json("{\"id\":\"x\"}");
+        };
+        io.vllmrouter.api.HeaderMap headers = io.vllmrouter.api.HeaderMap.builder()
+                .add("Content-Type", "application/json")
+                .add("X-Two", List.of("a", "b"))
+                .add("Host", "elsewhere.example")
+                .add("content-length", "999")
+                .add("Transfer-Encoding", "chunked")
+                .add("X-Split", "a\r\nInjected: 1")
+                .add("X-Nul", "a\u0000b")
+                .add("Bad Name", "x")
+                .add("X-Latin", "caf\u00e9\tbar")
+                .add("X-Wide", "\u20ac")
+                .build();
+        byte[] sent = "{\"model\":\"llama\",\"prompt\":\"caf\u00e9\"}".getBytes(StandardCharsets.UTF_8);
+        String base = backend.url() + "/base/";
+        UpstreamResponse r = transport.send(new UpstreamRequest(URI.create(base), "/v1/completions?x=1", "POST",
+                headers, sent)).get(20, TimeUnit.SECONDS);
+        assertThat(read(r)).isEqualTo("{\"id\":\"x\"}");
+        String authority = URI.create(base).getRawAuthority();
+        assertThat(head.get(20, TimeUnit.SECONDS)).isEqualTo("POST /base/v1/completions?x=1 HTTP/1.1\r\n"
+                + "Content-Type: application/json\r\n"
+                + "X-Two: a\r\n"
+                + "X-Two: b\r\n"
+                + "X-Latin: caf\u00e9\tbar\r\n" // one byte each, as HTTP reads them
+                + "Host: " + authority + "\r\n"
+                + "Content-Length: " + sent.length + "\r\n\r\n");
+        assertThat(body.get(20, TimeUnit.SECONDS)).isEqualTo(sent);
+    }
+
+    @Test
+    void aBodilessRequestAnnouncesNoLengthButAPostDoes() throws Exception {
+        backend = new RawBackend();
+        CompletableFuture<String> head = new CompletableFuture<>();
+        backend.script = conn -> {
+            head.complete(conn.head);
+            conn.json("{}");
+        };
+        read(transport.send(new UpstreamRequest(URI.create(backend.url()), "/v1/x", "POST", Map.of(), new byte[0]))
+                .get(20, TimeUnit.SECONDS));
+        assertThat(head.get(20, TimeUnit.SECONDS)).endsWith("\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    @Test
+    void theAnswerToAHeadHasNoBodyWhateverLengthItAnnouncesAndTheConnectionCarriesTheNextRequest() throws Exception {
+        backend = new RawBackend();
+        backend.script = conn -> conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n");
+        UpstreamResponse head = transport.send(new UpstreamRequest(URI.create(backend.url()), "/v1/models", "HEAD",
+                Map.of(), new byte[0])).get(20, TimeUnit.SECONDS);
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(read(head)).isEmpty();
+
+        backend.script = conn -> conn.json("{\"id\":\"x\"}");
+        assertThat(read(transport.send(post(backend.url())).get(20, TimeUnit.SECONDS))).isEqualTo("{\"id\":\"x\"}");
+        assertThat(backend.heads.get()).isEqualTo(1);
+        assertThat(backend.connections.get()).as("the HEAD's connection carried the POST").isEqualTo(1);
+    }
+
+    @Test
+    void aMethodOrTargetThatCannotBeWrittenFailsTheCallAsTheRoutersErrorAndSendsNothing() throws Exception {
+        backend = new RawBackend();
+        URI url = URI.create(backend.url());
+        for (UpstreamRequest bad : List.of(
+                new UpstreamRequest(url, "/v1/completions HTTP/1.1\r\nX: y", "POST", Map.of(), new byte[0]),
+                new UpstreamRequest(url, "/v1/\u20ac", "POST", Map.of(), new byte[0]),
+                new UpstreamRequest(url, "/v1/completions", "PO ST", Map.of(), new byte[0]))) {
+            CompletableFuture<UpstreamResponse> f = transport.send(bad);
+            assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("expected");
+        }
+        assertThat(backend.connections.get()).isZero();
+    }
+
+    @Test
     void aConnectionClosedBeforeTheHeadersIsReset() throws Exception {
         backend = new RawBackend();
         backend.script = RawBackend.Conn::cut;

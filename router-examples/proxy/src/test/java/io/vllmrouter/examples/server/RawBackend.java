@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A vLLM stand-in on 127.0.0.1 written on raw sockets, so a test controls every byte and every
  * moment: /health, /metrics and /v1/models answer at once; a POST runs the test's {@link Script}
  * on the connection, which can stream events one by one, cut the connection mid-body, wait for the
- * proxy to close it, or write until the proxy stops reading.
+ * proxy to close it, or write until the proxy stops reading. A HEAD runs the script too.
  */
 final class RawBackend implements AutoCloseable {
 
@@ -70,6 +70,7 @@ final class RawBackend implements AutoCloseable {
     private final Thread acceptor;
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     final AtomicInteger posts = new AtomicInteger();
+    final AtomicInteger heads = new AtomicInteger();
     final AtomicInteger connections = new AtomicInteger();
     volatile Script script = conn -> conn.json("{\"id\":\"x\",\"choices\":[]}");
 
@@ -118,8 +119,8 @@ final class RawBackend implements AutoCloseable {
                 conn.head = head;
                 conn.body = conn.readBytes(length);
                 String path = line[1];
-                if (line[0].equals("POST")) {
-                    posts.incrementAndGet();
+                if (line[0].equals("POST") || line[0].equals("HEAD")) {
+                    (line[0].equals("POST") ? posts : heads).incrementAndGet();
                     script.run(conn);
                     if (conn.closed) {
                         return;

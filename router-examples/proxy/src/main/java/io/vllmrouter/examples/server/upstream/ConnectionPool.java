@@ -8,9 +8,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.vllmrouter.examples.server.EventLoops;
-import io.vllmrouter.examples.server.HttpDecoding;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -36,6 +34,8 @@ final class ConnectionPool {
     static final long IDLE_MILLIS = 4000;
 
     final EventLoop loop;
+    /** Writes the requests that go out on this loop. */
+    final RequestBytes requestBytes = new RequestBytes();
     private final Bootstrap bootstrap;
     private final Map<String, ArrayDeque<Idle>> idle = new HashMap<>();
     private volatile boolean closed;
@@ -74,11 +74,10 @@ final class ConnectionPool {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        UpstreamHandler handler = new UpstreamHandler(ConnectionPool.this);
-                        ch.pipeline().addLast("head-watch", handler.headWatch());
-                        ch.pipeline().addLast("http", new HttpClientCodec(HttpDecoding.config(8192, 32 * 1024, 64 * 1024),
-                                false, false));
-                        ch.pipeline().addLast("upstream", handler);
+                        // Requests go out as bytes (RequestBytes): no encoder, one decoder.
+                        ResponseDecoder decoder = new ResponseDecoder();
+                        ch.pipeline().addLast("http", decoder);
+                        ch.pipeline().addLast("upstream", new UpstreamHandler(ConnectionPool.this, decoder));
                     }
                 });
     }

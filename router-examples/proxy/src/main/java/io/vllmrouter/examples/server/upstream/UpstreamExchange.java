@@ -1,19 +1,11 @@
 package io.vllmrouter.examples.server.upstream;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.vllmrouter.api.BodyChunk;
@@ -33,13 +25,11 @@ import java.util.concurrent.Flow;
  * headers, then feeds the body to its {@link UpstreamBody}. All state is touched on the pool's event
  * loop; calls from other threads (a cancelled future, the body's subscriber) hop onto it.
  *
- * <p>A request is sent once. The only exception: a reused connection that fails before the head of
- * the request was written (the backend provably never saw it) is replaced by a new connection once.
+ * <p>A request is sent once, as one buffer ({@link RequestBytes}). The only exception: a reused
+ * connection found closed before all of the request reached its socket (the backend cannot have
+ * run it) is replaced by a new connection once.
  */
 final class UpstreamExchange implements UpstreamResponse {
-
-    /** How far the head of the request got on the current connection. */
-    enum HeadWrite { PENDING, SENDING, WRITTEN, FAILED }
 
     private final ConnectionPool pool;
     private final UpstreamRequest request;
@@ -54,7 +44,8 @@ final class UpstreamExchange implements UpstreamResponse {
     private boolean detached;
     /** The whole request reached the socket: until then the connection cannot carry another. */
     private boolean requestWritten;
-    HeadWrite headWrite = HeadWrite.PENDING;
+    /** The write of the request failed on the current connection. */
+    private boolean writeFailed;
 
     private boolean headersIn;
     private boolean informational;
@@ -75,6 +66,12 @@ final class UpstreamExchange implements UpstreamResponse {
 
     void start() {
         if (future.isDone()) {
+            return;
+        }
+        try {
+            RequestBytes.check(request);
+        } catch (IllegalArgumentException e) {
+            future.completeExceptionally(e); // no request line can be written: the router's error, not a backend's
             return;
         }
         future.whenComplete((r, t) -> {
@@ -110,44 +107,25 @@ final class UpstreamExchange implements UpstreamResponse {
         channel = ch;
         detached = false;
         requestWritten = false;
-        headWrite = HeadWrite.PENDING;
+        writeFailed = false;
         handler = UpstreamHandler.of(ch);
         handler.exchange = this;
-        ch.writeAndFlush(buildRequest()).addListener(f -> {
+        handler.decoder.head = request.method().equals("HEAD");
+        ch.writeAndFlush(pool.requestBytes.encode(ch.alloc(), request)).addListener(f -> {
             if (ch != channel) {
                 return; // a connection this exchange left for another
             }
             if (f.isSuccess()) {
                 requestWritten = true;
             } else {
-                ch.close(); // onInactive decides: once more on a new connection, or RESET
+                // Not all of it reached the socket, so the backend cannot have run it (a request
+                // goes out as one buffer, head and body). onInactive decides: once more on a new
+                // connection when this one was a pooled one, else RESET.
+                writeFailed = true;
+                ch.close();
             }
         });
         ch.read();
-    }
-
-    private FullHttpRequest buildRequest() {
-        byte[] content = request.body();
-        // No trailers: the body goes with a Content-Length, never chunked.
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()),
-                request.requestTarget(), content.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(content),
-                DefaultHttpHeadersFactory.headersFactory().newHeaders(), EmptyHttpHeaders.INSTANCE);
-        HttpHeaders h = req.headers();
-        HeaderMap headers = HeaderMap.copyOf(request.headers()); // the core's own: not copied
-        for (int i = 0; i < headers.size(); i++) {
-            h.add(headers.nameAt(i), headers.valuesAt(i));
-        }
-        h.set(HttpHeaderNames.HOST, request.backend().getRawAuthority());
-        String m = request.method();
-        if (content.length > 0 || m.equals("POST") || m.equals("PUT") || m.equals("PATCH")) {
-            h.setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
-        }
-        return req;
-    }
-
-    /** From the head watch: the head of the request reached the socket, or failed to. */
-    void headWritten(boolean ok) {
-        headWrite = ok ? HeadWrite.WRITTEN : HeadWrite.FAILED;
     }
 
     // ---- receiving ----------------------------------------------------------------------------
@@ -230,10 +208,11 @@ final class UpstreamExchange implements UpstreamResponse {
         }
         detached = true;
         if (!headersIn) {
-            if (reused && !retried && !future.isDone() && headWrite == HeadWrite.FAILED) {
-                // The pooled connection was closed before a byte of the request was written: the
-                // backend never saw it, so it goes once more on a new connection. Any other
-                // failure is the router's to judge (its retries, breakers and listeners).
+            if (reused && !retried && !future.isDone() && writeFailed) {
+                // The pooled connection was found closed while the request was written, before
+                // all of it reached the socket: the backend cannot have run it, so it goes once
+                // more on a new connection. Any other failure is the router's to judge (its
+                // retries, breakers and listeners).
                 retried = true;
                 reused = false;
                 channel = null;

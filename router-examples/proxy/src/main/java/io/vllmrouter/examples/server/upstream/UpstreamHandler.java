@@ -1,27 +1,26 @@
 package io.vllmrouter.examples.server.upstream;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
-import io.netty.channel.ChannelPromise;
 import io.netty.util.ReferenceCountUtil;
 import io.vllmrouter.examples.server.Flushes;
 
 /**
  * The last handler of an upstream connection: passes what the connection reads to the exchange it
- * carries now, if any; bytes on an idle connection close it. Its {@link #headWatch()} sits first,
- * next to the socket, and tells the exchange whether the head of its request was written.
+ * carries now, if any; bytes on an idle connection close it.
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final ConnectionPool pool;
+    /** The connection's decoder, told by each exchange whether its request is a {@code HEAD}. */
+    final ResponseDecoder decoder;
     /** The exchange on this connection, or null while idle; set and read on the pool's loop. */
     UpstreamExchange exchange;
 
-    UpstreamHandler(ConnectionPool pool) {
+    UpstreamHandler(ConnectionPool pool, ResponseDecoder decoder) {
         this.pool = pool;
+        this.decoder = decoder;
     }
 
     /** The handler of a connection {@link ConnectionPool} made: its pipeline's last, found without a search by type. */
@@ -67,24 +66,5 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
             e.failedWith(t);
         }
         ctx.close();
-    }
-
-    /**
-     * Watches the first write of each exchange (its head, written before its body): whether it
-     * reached the socket decides if a failed pooled connection may be retried without asking the
-     * router (only when the backend provably never saw a byte of the request).
-     */
-    ChannelHandler headWatch() {
-        return new ChannelOutboundHandlerAdapter() {
-            @Override
-            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-                UpstreamExchange e = exchange;
-                if (e != null && e.headWrite == UpstreamExchange.HeadWrite.PENDING && !promise.isVoid()) {
-                    e.headWrite = UpstreamExchange.HeadWrite.SENDING;
-                    promise.addListener(f -> e.headWritten(f.isSuccess()));
-                }
-                ctx.write(msg, promise);
-            }
-        };
     }
 }

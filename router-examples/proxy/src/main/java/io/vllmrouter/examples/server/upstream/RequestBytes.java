@@ -1,0 +1,198 @@
+package io.vllmrouter.examples.server.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.vllmrouter.api.HeaderMap;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.examples.server.LogText;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A request to a backend as the bytes HTTP/1.1 sends, written in one pass from the core's header map
+ * into one buffer with its body: the request line, the headers in their order and spelling, the
+ * transport's own {@code Host} (the backend's authority) and {@code Content-Length} (when there is a
+ * body or the method takes one), then the body. No header table is built for it and no encoder reads
+ * one back: the head is made of the strings the core hands over, checked as they are copied.
+ *
+ * <p>What would split the request is never written. A header name must be a token and a value may
+ * hold tabs, visible characters and obs-text (up to U+00FF, sent as that byte), nothing else (no CR,
+ * LF or other control); a header that fails is left out and logged at debug, as the JDK's client
+ * leaves out what it refuses. A method that is not a token, or a request target with a space, a
+ * control or a character past U+00FF, fails the request: its line cannot be written at all. The
+ * core already leaves out {@code Host}, {@code Content-Length} and {@code Transfer-Encoding}; they are
+ * skipped here too, so that only this transport frames the request.
+ *
+ * <p>One per event loop (its scratch array is reused): not thread-safe.
+ */
+final class RequestBytes {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RequestBytes.class);
+
+    /** {@code tchar} of RFC 9110: the characters of a method or a header name. */
+    private static final boolean[] TOKEN = new boolean[128];
+
+    static {
+        for (char c = '0'; c <= '9'; c++) {
+            TOKEN[c] = true;
+        }
+        for (char c = 'a'; c <= 'z'; c++) {
+            TOKEN[c] = true;
+            TOKEN[c - 'a' + 'A'] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TOKEN[c] = true;
+        }
+    }
+
+    /** A head is written here, then copied once into the buffer with the body. */
+    private static final int SCRATCH_BYTES = 1024;
+    private byte[] scratch = new byte[SCRATCH_BYTES];
+    private int at;
+
+    /**
+     * Whether the request line can be written.
+     *
+     * @throws IllegalArgumentException when the method or the request target cannot be written on a
+     *                                  request line, saying which and why
+     */
+    static void check(UpstreamRequest request) {
+        String method = request.method();
+        if (method.isEmpty() || !isToken(method)) {
+            throw new IllegalArgumentException("method \"" + LogText.escape(method) + "\" (expected: an HTTP token)");
+        }
+        String target = request.requestTarget();
+        if (!isTarget(target)) {
+            throw new IllegalArgumentException("request target \"" + LogText.escape(target)
+                    + "\" (expected: no space, control or character past U+00FF)");
+        }
+    }
+
+    /**
+     * The request's bytes, head and body, in one buffer from {@code alloc}: the caller's to write
+     * (the write releases it). The request passed {@link #check} first.
+     */
+    ByteBuf encode(ByteBufAllocator alloc, UpstreamRequest request) {
+        String method = request.method();
+        String target = request.requestTarget();
+        at = 0;
+        latin1(method);
+        put((byte) ' ');
+        latin1(target);
+        latin1(" HTTP/1.1\r\n");
+        HeaderMap headers = HeaderMap.copyOf(request.headers()); // the core's own: not copied
+        for (int i = 0; i < headers.size(); i++) {
+            String name = headers.nameAt(i);
+            if (framing(name)) {
+                continue;
+            }
+            if (name.isEmpty() || !isToken(name)) {
+                LOG.debug("request header \"{}\" not sent: not a valid name", LogText.escape(name));
+                continue;
+            }
+            List<String> values = headers.valuesAt(i);
+            for (int v = 0; v < values.size(); v++) {
+                String value = values.get(v);
+                if (!isValue(value)) {
+                    LOG.debug("request header {} not sent: its value holds a control character", name);
+                    continue;
+                }
+                latin1(name);
+                put((byte) ':');
+                put((byte) ' ');
+                latin1(value);
+                crlf();
+            }
+        }
+        latin1("Host: ");
+        latin1(request.backend().getRawAuthority());
+        crlf();
+        byte[] body = request.body();
+        if (body.length > 0 || method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
+            latin1("Content-Length: ");
+            latin1(Integer.toString(body.length));
+            crlf();
+        }
+        crlf();
+        ByteBuf out = alloc.directBuffer(at + body.length);
+        out.writeBytes(scratch, 0, at);
+        out.writeBytes(body);
+        if (scratch.length > 16 * SCRATCH_BYTES) {
+            scratch = new byte[SCRATCH_BYTES]; // a head of rare size is not kept for the loop's life
+        }
+        return out;
+    }
+
+    /** The headers only this transport writes: the message's framing and its host. */
+    private static boolean framing(String name) {
+        return switch (name.length()) {
+            case 4 -> name.equalsIgnoreCase("host");
+            case 14 -> name.equalsIgnoreCase("content-length");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            default -> false;
+        };
+    }
+
+    private static boolean isToken(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 128 || !TOKEN[c]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Visible characters, obs-text up to U+00FF and tabs: no CR, LF, NUL or other control. */
+    static boolean isValue(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A request line's target: visible characters and obs-text, never a space or a control. */
+    private static boolean isTarget(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c <= 0x20 || c == 0x7f || c > 0xff) {
+                return false;
+            }
+        }
+        return !s.isEmpty();
+    }
+
+    private void crlf() {
+        put((byte) '\r');
+        put((byte) '\n');
+    }
+
+    /** Characters already checked to be U+00FF or below, each as its byte (ISO-8859-1, as HTTP reads them). */
+    private void latin1(String s) {
+        int n = s.length();
+        room(n);
+        byte[] b = scratch;
+        int p = at;
+        for (int i = 0; i < n; i++) {
+            b[p++] = (byte) s.charAt(i);
+        }
+        at = p;
+    }
+
+    private void put(byte c) {
+        room(1);
+        scratch[at++] = c;
+    }
+
+    private void room(int n) {
+        if (at + n > scratch.length) {
+            scratch = Arrays.copyOf(scratch, Math.max(scratch.length * 2, at + n));
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.vllmrouter.examples.server.upstream;
+
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DuplexChannel;
+import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.UpstreamRequest;
+import io.vllmrouter.api.transport.UpstreamResponse;
+import io.vllmrouter.examples.server.EventLoops;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The one resend the transport makes by itself: a pooled connection on which the request could not
+ * be written is replaced once, and only then. The connection is made to fail on the loop, in the
+ * same task that sends the request, so no event of the loop comes between them.
+ */
+@Timeout(60)
+class StaleConnectionTest {
+
+    private final EventLoops loops = EventLoops.create(1);
+    private final ConnectionPool pool = new ConnectionPool(loops.group().next(), loops, Duration.ofSeconds(5));
+    private final AtomicInteger requests = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+    private final ServerSocket server;
+
+    StaleConnectionTest() throws IOException {
+        server = new ServerSocket();
+        server.bind(new InetSocketAddress("127.0.0.1", 0));
+        Thread acceptor = new Thread(this::accept, "stale-test-backend");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    /** Answers every request on every connection with one small JSON body, counting both. */
+    private void accept() {
+        try {
+            while (true) {
+                Socket s = server.accept();
+                open.add(s);
+                connections.incrementAndGet();
+                Thread t = new Thread(() -> {
+                    try (s) {
+                        InputStream in = s.getInputStream();
+                        while (readRequest(in)) {
+                            requests.incrementAndGet();
+                            s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    + "Content-Length: 8\r\n\r\n{\"ok\":1}").getBytes(StandardCharsets.US_ASCII));
+                        }
+                    } catch (IOException gone) {
+                        // the connection or the test ended
+                    }
+                }, "stale-test-conn");
+                t.setDaemon(true);
+                t.start();
+            }
+        } catch (IOException closed) {
+            // the test is over
+        }
+    }
+
+    /** Reads one request, head and Content-Length body; false at the connection's end. */
+    private static boolean readRequest(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                return false;
+            }
+            head.append((char) c);
+        }
+        for (String line : head.toString().split("\r\n")) {
+            if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+                in.readNBytes(Integer.parseInt(line.substring(15).trim()));
+            }
+        }
+        return true;
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        server.close();
+        for (Socket s : open) {
+            s.close();
+        }
+        pool.loop.submit(pool::closeAll).get(20, TimeUnit.SECONDS);
+        loops.close();
+    }
+
+    private UpstreamRequest post() {
+        return new UpstreamRequest(URI.create("http://127.0.0.1:" + server.getLocalPort()), "/v1/completions", "POST",
+                Map.of("Content-Type", List.of("application/json")), "{\"model\":\"llama\"}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends on the pool's loop; {@code before} runs first, in the same task. */
+    private CompletableFuture<UpstreamResponse> send(Runnable before) throws Exception {
+        CompletableFuture<UpstreamResponse> f = new CompletableFuture<>();
+        pool.loop.submit(() -> {
+            before.run();
+            new UpstreamExchange(pool, post(), f).start();
+        }).get(20, TimeUnit.SECONDS);
+        return f;
+    }
+
+    /** The pooled connection's output shut, unseen by the pool: the next write on it fails at once. */
+    private void breakThePooledConnection() {
+        String key = ConnectionPool.key(post().backend());
+        Channel ch = pool.reuse(key);
+        assertThat(ch).as("a pooled connection").isNotNull();
+        ((DuplexChannel) ch).shutdownOutput();
+        pool.release(key, ch);
+    }
+
+    private static String read(UpstreamResponse r) throws Exception {
+        CompletableFuture<String> done = new CompletableFuture<>();
+        r.body().subscribe(new Flow.Subscriber<>() {
+            final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+            @Override public void onSubscribe(Flow.Subscription s) {
+                s.request(Long.MAX_VALUE);
+            }
+
+            @Override public void onNext(BodyChunk item) {
+                for (ByteBuffer b : item.buffers()) {
+                    byte[] a = new byte[b.remaining()];
+                    b.get(a);
+                    out.writeBytes(a);
+                }
+                item.release();
+            }
+
+            @Override public void onError(Throwable t) {
+                done.completeExceptionally(t);
+            }
+
+            @Override public void onComplete() {
+                done.complete(out.toString(StandardCharsets.UTF_8));
+            }
+        });
+        return done.get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aPooledConnectionThatCannotTakeTheRequestIsReplacedOnceAndTheRequestRunsOnce() throws Exception {
+        assertThat(read(send(() -> { }).get(20, TimeUnit.SECONDS))).isEqualTo("{\"ok\":1}");
+        assertThat(connections.get()).isEqualTo(1);
+
+        UpstreamResponse r = send(this::breakThePooledConnection).get(20, TimeUnit.SECONDS);
+        assertThat(read(r)).isEqualTo("{\"ok\":1}");
+        assertThat(requests.get()).as("each request ran once").isEqualTo(2);
+        assertThat(connections.get()).as("the second on a new connection").isEqualTo(2);
+    }
+}
