@@ -146,6 +146,10 @@ final class Exchange {
             }
             return;
         }
+        if (resumeMode && resumable.callerGone()) {
+            report.cancelled(failures.last()); // no continuation is started for a caller who left
+            return;
+        }
         Snapshot snap = forwarder.snapshot();
         List<Backend> candidates = responses == null ? snap.candidates(info.model(), request.path())
                 : responses.candidates(snap.candidates(info.model()));
@@ -215,8 +219,8 @@ final class Exchange {
             f = CompletableFuture.failedFuture(e);     // a transport that broke its contract
         }
         call = f;
-        if (result.isCancelled()) {
-            f.cancel(true);
+        if (result.isCancelled() || (resumeMode && resumable.callerGone())) {
+            f.cancel(true); // the caller left while it was being sent (stopCall found no call yet)
         }
         // The one timer on the wait for the answer to start (transports keep none): a stream's first
         // token within first_token_timeout; anything else by the request's deadline.

@@ -271,6 +271,11 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         return cancelled;
     }
 
+    /** Whether the caller cancelled its subscription: no continuation is wanted any more. */
+    boolean callerGone() {
+        return cancelled();
+    }
+
     /**
      * One upstream chunk: its complete events go on as one item; a partial event waits. The chunk's
      * bytes are read here (events are rewritten), so it is released at once.

@@ -25,6 +25,8 @@ final class ScriptedFleet implements AutoCloseable {
     final FakeClock clock = new FakeClock();
     final ScriptedTransport transport = new ScriptedTransport();
     final List<RouterListener.RequestRecord> records = new CopyOnWriteArrayList<>();
+    /** Runs when the router retries a request (a stream failover included), on the thread that decided it. */
+    volatile Runnable onRetry = () -> { };
     DefaultVllmRouter router;
 
     /** Starts the router over {@code urls} (capacity 4 each), its request timers on {@code timers}. */
@@ -42,6 +44,11 @@ final class ScriptedFleet implements AutoCloseable {
                     @Override
                     public void onRequestComplete(RequestRecord record) {
                         records.add(record);
+                    }
+
+                    @Override
+                    public void onRetry(String requestId, String backendId, String reason) {
+                        onRetry.run();
                     }
                 })
                 .buildRouter();

@@ -105,26 +105,28 @@ class StreamContinuationTest {
     private static final String ROLE = "{\"role\":\"assistant\",\"content\":\"\"}";
     private static final String HI = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-    @Test
-    void aCallerThatLeavesWhileAContinuationStartsStopsItsCallAtOnce() throws Exception {
-        start(A, B);
-        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
-        CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
-        transport.answer(B, r -> continuation); // B has not answered yet when the caller leaves
+    /** A caller reading a streamed answer: what it got, and its subscription to cancel. */
+    private record Reader(List<String> got, java.util.concurrent.Flow.Subscription[] sub) {
+        String text() {
+            return String.join("", got);
+        }
+    }
+
+    /** Sends {@link #HI}, subscribes to its answer and returns before asking for any of it. */
+    private Reader streamHi() throws Exception {
         RouterResponse r = router.routeAsync(RouterRequest.post("/v1/chat/completions", HI.getBytes(StandardCharsets.UTF_8))
                 .header("Content-Type", "application/json").build()).get(5, java.util.concurrent.TimeUnit.SECONDS);
-        java.util.concurrent.Flow.Subscription[] sub = new java.util.concurrent.Flow.Subscription[1];
-        List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Reader reader = new Reader(new java.util.concurrent.CopyOnWriteArrayList<>(), new java.util.concurrent.Flow.Subscription[1]);
         r.bodyPublisher().subscribe(new java.util.concurrent.Flow.Subscriber<>() {
             @Override public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
-                sub[0] = s;
+                reader.sub()[0] = s;
             }
 
             @Override public void onNext(io.vllmrouter.api.BodyChunk c) {
                 for (java.nio.ByteBuffer b : c.buffers()) {
                     byte[] a = new byte[b.remaining()];
                     b.get(a);
-                    got.add(new String(a, StandardCharsets.UTF_8));
+                    reader.got().add(new String(a, StandardCharsets.UTF_8));
                 }
                 c.release();
             }
@@ -135,15 +137,58 @@ class StreamContinuationTest {
             @Override public void onComplete() {
             }
         });
-        sub[0].request(Long.MAX_VALUE); // A's events, then its reset: the continuation goes to B
-        assertThat(sentTo(B)).hasSize(1);
-        assertThat(String.join("", got)).contains("Hel");
+        return reader;
+    }
 
-        sub[0].cancel(); // the caller leaves before B's first token
-        assertThat(continuation).as("the continuation's call was cancelled, not left to run").isCancelled();
+    private void assertLeftCleanly() {
         assertThat(router.stats().servers()).allSatisfy(s -> assertThat(s.inFlight()).isZero());
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
                 .isEqualTo(RequestOutcome.CANCELLED);
+    }
+
+    @Test
+    void aCallerThatLeavesWhileAContinuationStartsStopsItsCallAtOnce() throws Exception {
+        start(A, B);
+        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
+        transport.answer(B, r -> continuation); // B has not answered yet when the caller leaves
+        Reader reader = streamHi();
+        reader.sub()[0].request(Long.MAX_VALUE); // A's events, then its reset: the continuation goes to B
+        assertThat(sentTo(B)).hasSize(1);
+        assertThat(reader.text()).contains("Hel");
+
+        reader.sub()[0].cancel(); // the caller leaves before B's first token
+        assertThat(continuation).as("the continuation's call was cancelled, not left to run").isCancelled();
+        assertLeftCleanly();
+    }
+
+    @Test
+    void aCallerThatLeavesWhileAContinuationIsBeingSentStopsItAsSoonAsItIsSent() throws Exception {
+        start(A, B);
+        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
+        Reader[] reader = new Reader[1];
+        transport.answer(B, r -> {
+            reader[0].sub()[0].cancel(); // the caller leaves while the transport sends: no call to stop yet
+            return continuation;
+        });
+        reader[0] = streamHi();
+        reader[0].sub()[0].request(Long.MAX_VALUE);
+        assertThat(sentTo(B)).hasSize(1);
+        assertThat(continuation).as("cancelled once the transport handed it over").isCancelled();
+        assertLeftCleanly();
+    }
+
+    @Test
+    void aCallerThatLeavesBeforeAContinuationIsChosenGetsNoneSent() throws Exception {
+        start(A, B);
+        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        Reader[] reader = new Reader[1];
+        fleet.onRetry = () -> reader[0].sub()[0].cancel(); // the caller leaves as the failover is decided
+        reader[0] = streamHi();
+        reader[0].sub()[0].request(Long.MAX_VALUE);
+        assertThat(sentTo(B)).as("no continuation for a caller who left").isEmpty();
+        assertLeftCleanly();
     }
 
     @Test
