@@ -33,7 +33,7 @@ class HeadersTest {
         assertThat(Headers.connectionTokens(headers("connection", " close ,, keep-ALIVE,X-a , x-b,,")))
                 .containsExactlyInAnyOrder("X-a", "x-b");
         assertThat(Headers.connectionTokens(headers("Connection", "closed, keep-alive2"))).containsExactlyInAnyOrder("closed", "keep-alive2");
-        // the usual spellings, looked up first, say the same as the rule for any case
+        // the usual spellings say the same as the rule for any case
         for (String name : List.of("Content-Type", "content-type", "Date", "Server", "Authorization", "accept",
                 "User-Agent", "x-request-id", "Accept-Encoding")) {
             assertThat(Headers.dropped(name, Set.of())).as(name).isFalse();

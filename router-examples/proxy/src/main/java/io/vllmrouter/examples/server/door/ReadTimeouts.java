@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -125,7 +126,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         if (msg instanceof HttpRequest req) {
             serving = true;
             sawBytes = false;
-            if (HttpUtil.isTransferEncodingChunked(req) || req.headers().contains("content-length")) {
+            if (HttpUtil.isTransferEncodingChunked(req) || req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
                 arm(Wait.BODY);
             } else {
                 waiting = Wait.NOTHING;
