@@ -146,9 +146,8 @@ final class Exchange {
             }
             return;
         }
-        if (resumeMode && resumable.callerGone()) {
-            report.cancelled(failures.last()); // no continuation is started for a caller who left
-            return;
+        if (resumeMode && resumable.abandoned()) {
+            return; // no continuation for a stream nobody reads (its end reported the request)
         }
         Snapshot snap = forwarder.snapshot();
         List<Backend> candidates = responses == null ? snap.candidates(info.model(), request.path())
@@ -219,8 +218,8 @@ final class Exchange {
             f = CompletableFuture.failedFuture(e);     // a transport that broke its contract
         }
         call = f;
-        if (result.isCancelled() || (resumeMode && resumable.callerGone())) {
-            f.cancel(true); // the caller left while it was being sent (stopCall found no call yet)
+        if (result.isCancelled() || (resumeMode && resumable.abandoned())) {
+            f.cancel(true); // left while it was being sent, before there was a call to stop
         }
         // The one timer on the wait for the answer to start (transports keep none): a stream's first
         // token within first_token_timeout; anything else by the request's deadline.

@@ -271,8 +271,11 @@ final class ResumableStream implements Flow.Publisher<BodyChunk> {
         return cancelled;
     }
 
-    /** Whether the caller cancelled its subscription: no continuation is wanted any more. */
-    boolean callerGone() {
+    /**
+     * Whether the stream's reader cancelled it (the caller left, or its deadline passed): no
+     * continuation is wanted any more.
+     */
+    boolean abandoned() {
         return cancelled();
     }
 

@@ -118,6 +118,23 @@ class FailureSemanticsTest {
     }
 
     @Test
+    void aRequestLineThatCannotBeWrittenIsTheCallersError400AndNothingIsSent() {
+        start(RouterConfig.builder(), A, B);
+        transport.answer(A, r -> status(200, "{\"ok\":true}"));
+        transport.answer(B, r -> status(200, "{\"ok\":true}"));
+        RouterRequest split = RouterRequest.post("/v1/chat/completions HTTP/1.1\r\nX-Injected: 1", CHAT)
+                .header("Content-Type", "application/json").build();
+        assertThatThrownBy(() -> router.route(split)).isInstanceOfSatisfying(io.vllmrouter.api.RouterException.class, e -> {
+            assertThat(e.httpStatus()).isEqualTo(400);
+            assertThat(e.getMessage()).startsWith("Cannot forward the request: target: ")
+                    .contains("expected: no space, control or character past U+00FF").doesNotContain("\r");
+        });
+        assertThat(transport.sent).isEmpty();
+        assertThat(stats(0).inFlight()).isZero();
+        assertThat(stats(1).inFlight()).isZero();
+    }
+
+    @Test
     void whenEveryAttemptFailsTheCallerGetsA502NamingThemAndNoBackendPage() {
         start(RouterConfig.builder().maxRetries(1), A, B);
         transport.answer(A, r -> status(500, "<html>Traceback (most recent call last)</html>"));

@@ -14,8 +14,9 @@ import java.util.Objects;
  * {@code Host} and framing.
  *
  * @param backend the backend's base URL as configured (the same instance for every request to it)
- * @param target  the request's path and query under that URL, starting with {@code /}
- * @param method  upper-case HTTP method
+ * @param target  the request's path and query under that URL, starting with {@code /}; no space,
+ *                control or character past U+00FF (a request line could not carry it)
+ * @param method  upper-case HTTP method, an HTTP token
  * @param headers headers to send; immutable, not copied
  * @param body    the body bytes, empty for none; not copied, never modified
  */
@@ -31,6 +32,43 @@ public record UpstreamRequest(URI backend, String target, String method, Map<Str
         if (!target.startsWith("/")) {
             throw new IllegalArgumentException("target: " + target + " (expected: starts with /)");
         }
+        if (method.isEmpty() || !isToken(method)) {
+            throw new IllegalArgumentException("method: " + printable(method) + " (expected: an HTTP token)");
+        }
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c <= 0x20 || c == 0x7f || c > 0xff) {
+                throw new IllegalArgumentException("target: " + printable(target)
+                        + " (expected: no space, control or character past U+00FF)");
+            }
+        }
+    }
+
+    /** Whether {@code s} is made of RFC 9110's token characters only. */
+    private static boolean isToken(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || (c < 0x80 && "!#$%&'*+-.^_`|~".indexOf(c) >= 0);
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code s} with each control shown as a backslash, u and four hex digits, for a message that stays on one line. */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /**

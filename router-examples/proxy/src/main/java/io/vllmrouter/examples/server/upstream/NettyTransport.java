@@ -30,12 +30,10 @@ import java.util.concurrent.CompletableFuture;
  *       the event loop that calls {@link #send} (the client connection's, in the proxy): request and
  *       upstream call share one thread, with no hand-off and no lock. Idle connections older than
  *       {@value ConnectionPool#IDLE_MILLIS} ms are closed (vLLM's server drops them after 5 s); a request whose
- *       reused connection turns out closed before all of the request reached its socket is sent once
- *       more on a new one (a request goes out as one buffer, head and body, so the backend cannot
- *       have run it). Every other resend is the router's.
- *   <li>A request's head is written straight from the core's header map ({@link RequestBytes}): a
- *       header that would split it is left out, a method or target that cannot be written fails
- *       the call with an {@link IllegalArgumentException} (the router's error, not a backend's).
+ *       reused connection turns out closed before a byte of the request was written is sent once
+ *       more on a new one (the backend provably never saw it). Every other resend is the router's.
+ *   <li>A request goes out as one buffer, its head written straight from the core's header map
+ *       ({@link RequestBytes}): a header that would split it is left out.
  *   <li>The response body is read only as the subscriber asks: the upstream channel does not read
  *       (auto-read off) until there is demand, so a slow client holds its backend back by TCP flow
  *       control, with at most one socket read buffered.

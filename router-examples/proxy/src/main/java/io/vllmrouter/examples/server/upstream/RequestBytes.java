@@ -13,18 +13,19 @@ import java.util.List;
 
 /**
  * A request to a backend as the bytes HTTP/1.1 sends, written in one pass from the core's header map
- * into one buffer with its body: the request line, the headers in their order and spelling, the
- * transport's own {@code Host} (the backend's authority) and {@code Content-Length} (when there is a
- * body or the method takes one), then the body. No header table is built for it and no encoder reads
- * one back: the head is made of the strings the core hands over, checked as they are copied.
+ * into one buffer with its body: the request line, the transport's own {@code Host} (the backend's
+ * authority, first as RFC 9112 asks), the headers in their order and spelling, {@code Content-Length}
+ * (when there is a body or the method takes one), then the body. No header table is built for it and
+ * no encoder reads one back: the head is made of the strings the core hands over, checked as they
+ * are copied.
  *
  * <p>What would split the request is never written. A header name must be a token and a value may
  * hold tabs, visible characters and obs-text (up to U+00FF, sent as that byte), nothing else (no CR,
  * LF or other control); a header that fails is left out and logged at debug, as the JDK's client
- * leaves out what it refuses. A method that is not a token, or a request target with a space, a
- * control or a character past U+00FF, fails the request: its line cannot be written at all. The
- * core already leaves out {@code Host}, {@code Content-Length} and {@code Transfer-Encoding}; they are
- * skipped here too, so that only this transport frames the request.
+ * leaves out what it refuses. The method and target were checked when the {@link UpstreamRequest}
+ * was made, the authority by {@link #host}. The core already leaves out {@code Host},
+ * {@code Content-Length} and {@code Transfer-Encoding}; they are skipped here too, so that only this
+ * transport frames the request.
  *
  * <p>One per event loop (its scratch array is reused): not thread-safe.
  */
@@ -54,35 +55,37 @@ final class RequestBytes {
     private int at;
 
     /**
-     * Whether the request line can be written.
-     *
-     * @throws IllegalArgumentException when the method or the request target cannot be written on a
-     *                                  request line, saying which and why
+     * The {@code Host} this transport sends: the backend URL's authority, when every character of
+     * it can go on a header line as itself (visible ASCII), else null.
      */
-    static void check(UpstreamRequest request) {
-        String method = request.method();
-        if (method.isEmpty() || !isToken(method)) {
-            throw new IllegalArgumentException("method \"" + LogText.escape(method) + "\" (expected: an HTTP token)");
+    static String host(UpstreamRequest request) {
+        String a = request.backend().getRawAuthority();
+        if (a == null || a.isEmpty()) {
+            return null;
         }
-        String target = request.requestTarget();
-        if (!isTarget(target)) {
-            throw new IllegalArgumentException("request target \"" + LogText.escape(target)
-                    + "\" (expected: no space, control or character past U+00FF)");
+        for (int i = 0; i < a.length(); i++) {
+            char c = a.charAt(i);
+            if (c <= 0x20 || c >= 0x7f) {
+                return null;
+            }
         }
+        return a;
     }
 
     /**
      * The request's bytes, head and body, in one buffer from {@code alloc}: the caller's to write
-     * (the write releases it). The request passed {@link #check} first.
+     * (the write releases it). {@code host} is {@link #host}'s answer for it, not null. (The request's
+     * method and target were checked when it was made: {@link UpstreamRequest} takes no other.)
      */
-    ByteBuf encode(ByteBufAllocator alloc, UpstreamRequest request) {
+    ByteBuf encode(ByteBufAllocator alloc, UpstreamRequest request, String host) {
         String method = request.method();
-        String target = request.requestTarget();
         at = 0;
         latin1(method);
         put((byte) ' ');
-        latin1(target);
-        latin1(" HTTP/1.1\r\n");
+        latin1(request.requestTarget());
+        latin1(" HTTP/1.1\r\nHost: ");
+        latin1(host);
+        crlf();
         HeaderMap headers = HeaderMap.copyOf(request.headers()); // the core's own: not copied
         for (int i = 0; i < headers.size(); i++) {
             String name = headers.nameAt(i);
@@ -97,7 +100,7 @@ final class RequestBytes {
             for (int v = 0; v < values.size(); v++) {
                 String value = values.get(v);
                 if (!isValue(value)) {
-                    LOG.debug("request header {} not sent: its value holds a control character", name);
+                    LOG.debug("request header {} not sent: its value holds a control or a character past U+00FF", name);
                     continue;
                 }
                 latin1(name);
@@ -107,9 +110,6 @@ final class RequestBytes {
                 crlf();
             }
         }
-        latin1("Host: ");
-        latin1(request.backend().getRawAuthority());
-        crlf();
         byte[] body = request.body();
         if (body.length > 0 || method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
             latin1("Content-Length: ");
@@ -155,17 +155,6 @@ final class RequestBytes {
             }
         }
         return true;
-    }
-
-    /** A request line's target: visible characters and obs-text, never a space or a control. */
-    private static boolean isTarget(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c <= 0x20 || c == 0x7f || c > 0xff) {
-                return false;
-            }
-        }
-        return !s.isEmpty();
     }
 
     private void crlf() {

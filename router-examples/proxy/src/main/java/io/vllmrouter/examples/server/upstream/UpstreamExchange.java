@@ -2,6 +2,9 @@ package io.vllmrouter.examples.server.upstream;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelProgressiveFuture;
+import io.netty.channel.ChannelProgressiveFutureListener;
+import io.netty.channel.ChannelProgressivePromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
@@ -26,8 +29,8 @@ import java.util.concurrent.Flow;
  * loop; calls from other threads (a cancelled future, the body's subscriber) hop onto it.
  *
  * <p>A request is sent once, as one buffer ({@link RequestBytes}). The only exception: a reused
- * connection found closed before all of the request reached its socket (the backend cannot have
- * run it) is replaced by a new connection once.
+ * connection found closed before a byte of the request was written (the backend provably never
+ * saw it) is replaced by a new connection once.
  */
 final class UpstreamExchange implements UpstreamResponse {
 
@@ -44,8 +47,10 @@ final class UpstreamExchange implements UpstreamResponse {
     private boolean detached;
     /** The whole request reached the socket: until then the connection cannot carry another. */
     private boolean requestWritten;
-    /** The write of the request failed on the current connection. */
-    private boolean writeFailed;
+    /** The write of the request failed on the current connection before any byte reached its socket. */
+    private boolean notSent;
+    /** The request's Host header, checked once. */
+    private String host;
 
     private boolean headersIn;
     private boolean informational;
@@ -68,10 +73,11 @@ final class UpstreamExchange implements UpstreamResponse {
         if (future.isDone()) {
             return;
         }
-        try {
-            RequestBytes.check(request);
-        } catch (IllegalArgumentException e) {
-            future.completeExceptionally(e); // no request line can be written: the router's error, not a backend's
+        host = RequestBytes.host(request);
+        if (host == null) {
+            // Nothing can be sent to this address (a URI's authority may hold what a header cannot).
+            future.completeExceptionally(new TransportException(TransportException.Kind.CONNECT,
+                    "cannot send to " + key + ": its address cannot be a Host header", null));
             return;
         }
         future.whenComplete((r, t) -> {
@@ -107,24 +113,35 @@ final class UpstreamExchange implements UpstreamResponse {
         channel = ch;
         detached = false;
         requestWritten = false;
-        writeFailed = false;
+        notSent = false;
         handler = UpstreamHandler.of(ch);
         handler.exchange = this;
         handler.decoder.head = request.method().equals("HEAD");
-        ch.writeAndFlush(pool.requestBytes.encode(ch.alloc(), request)).addListener(f -> {
-            if (ch != channel) {
-                return; // a connection this exchange left for another
+        ChannelProgressivePromise written = ch.newProgressivePromise();
+        written.addListener(new ChannelProgressiveFutureListener() {
+            private boolean anyByte;
+
+            @Override
+            public void operationProgressed(ChannelProgressiveFuture f, long progress, long total) {
+                anyByte |= progress > 0;
             }
-            if (f.isSuccess()) {
-                requestWritten = true;
-            } else {
-                // Not all of it reached the socket, so the backend cannot have run it (a request
-                // goes out as one buffer, head and body). onInactive decides: once more on a new
-                // connection when this one was a pooled one, else RESET.
-                writeFailed = true;
-                ch.close();
+
+            @Override
+            public void operationComplete(ChannelProgressiveFuture f) {
+                if (ch != channel) {
+                    return; // a connection this exchange left for another
+                }
+                if (f.isSuccess()) {
+                    requestWritten = true;
+                } else {
+                    // onInactive decides: once more on a new connection when this pooled one took
+                    // not a byte of the request (the backend cannot have seen it), else RESET.
+                    notSent = !anyByte;
+                    ch.close();
+                }
             }
         });
+        ch.writeAndFlush(pool.requestBytes.encode(ch.alloc(), request, host), written);
         ch.read();
     }
 
@@ -208,11 +225,10 @@ final class UpstreamExchange implements UpstreamResponse {
         }
         detached = true;
         if (!headersIn) {
-            if (reused && !retried && !future.isDone() && writeFailed) {
-                // The pooled connection was found closed while the request was written, before
-                // all of it reached the socket: the backend cannot have run it, so it goes once
-                // more on a new connection. Any other failure is the router's to judge (its
-                // retries, breakers and listeners).
+            if (reused && !retried && !future.isDone() && notSent) {
+                // The pooled connection was found closed before a byte of the request was
+                // written: the backend never saw it, so it goes once more on a new connection.
+                // Any other failure is the router's to judge (its retries, breakers and listeners).
                 retried = true;
                 reused = false;
                 channel = null;

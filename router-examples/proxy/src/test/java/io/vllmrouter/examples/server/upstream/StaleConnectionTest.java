@@ -3,6 +3,7 @@ package io.vllmrouter.examples.server.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.socket.DuplexChannel;
 import io.vllmrouter.api.BodyChunk;
+import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;
 import io.vllmrouter.api.transport.UpstreamResponse;
 import io.vllmrouter.examples.server.EventLoops;
@@ -24,11 +25,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The one resend the transport makes by itself: a pooled connection on which the request could not
@@ -43,10 +46,13 @@ class StaleConnectionTest {
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
+    /** The backend resets a connection once it has read a request's head. */
+    private volatile boolean resetAfterHead;
     private final ServerSocket server;
 
     StaleConnectionTest() throws IOException {
         server = new ServerSocket();
+        server.setReceiveBufferSize(64 * 1024); // so that a large body's write is still going when the backend drops it
         server.bind(new InetSocketAddress("127.0.0.1", 0));
         Thread acceptor = new Thread(this::accept, "stale-test-backend");
         acceptor.setDaemon(true);
@@ -63,8 +69,14 @@ class StaleConnectionTest {
                 Thread t = new Thread(() -> {
                     try (s) {
                         InputStream in = s.getInputStream();
-                        while (readRequest(in)) {
+                        String head;
+                        while ((head = readHead(in)) != null) {
                             requests.incrementAndGet();
+                            if (resetAfterHead) {
+                                s.setSoLinger(true, 0); // an RST, with most of the body unread
+                                return;
+                            }
+                            in.readNBytes(contentLength(head));
                             s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                     + "Content-Length: 8\r\n\r\n{\"ok\":1}").getBytes(StandardCharsets.US_ASCII));
                         }
@@ -80,22 +92,26 @@ class StaleConnectionTest {
         }
     }
 
-    /** Reads one request, head and Content-Length body; false at the connection's end. */
-    private static boolean readRequest(InputStream in) throws IOException {
+    /** One request's head, or null at the connection's end. */
+    private static String readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int c = in.read();
             if (c < 0) {
-                return false;
+                return null;
             }
             head.append((char) c);
         }
-        for (String line : head.toString().split("\r\n")) {
+        return head.toString();
+    }
+
+    private static int contentLength(String head) {
+        for (String line : head.split("\r\n")) {
             if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
-                in.readNBytes(Integer.parseInt(line.substring(15).trim()));
+                return Integer.parseInt(line.substring(15).trim());
             }
         }
-        return true;
+        return 0;
     }
 
     @AfterEach
@@ -109,18 +125,26 @@ class StaleConnectionTest {
     }
 
     private UpstreamRequest post() {
-        return new UpstreamRequest(URI.create("http://127.0.0.1:" + server.getLocalPort()), "/v1/completions", "POST",
-                Map.of("Content-Type", List.of("application/json")), "{\"model\":\"llama\"}".getBytes(StandardCharsets.UTF_8));
+        return post("{\"model\":\"llama\"}".getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Sends on the pool's loop; {@code before} runs first, in the same task. */
-    private CompletableFuture<UpstreamResponse> send(Runnable before) throws Exception {
+    private UpstreamRequest post(byte[] body) {
+        return new UpstreamRequest(URI.create("http://127.0.0.1:" + server.getLocalPort()), "/v1/completions", "POST",
+                Map.of("Content-Type", List.of("application/json")), body);
+    }
+
+    /** Sends {@code request} on the pool's loop; {@code before} runs first, in the same task. */
+    private CompletableFuture<UpstreamResponse> send(Runnable before, UpstreamRequest request) throws Exception {
         CompletableFuture<UpstreamResponse> f = new CompletableFuture<>();
         pool.loop.submit(() -> {
             before.run();
-            new UpstreamExchange(pool, post(), f).start();
+            new UpstreamExchange(pool, request, f).start();
         }).get(20, TimeUnit.SECONDS);
         return f;
+    }
+
+    private CompletableFuture<UpstreamResponse> send(Runnable before) throws Exception {
+        return send(before, post());
     }
 
     /** The pooled connection's output shut, unseen by the pool: the next write on it fails at once. */
@@ -170,5 +194,19 @@ class StaleConnectionTest {
         assertThat(read(r)).isEqualTo("{\"ok\":1}");
         assertThat(requests.get()).as("each request ran once").isEqualTo(2);
         assertThat(connections.get()).as("the second on a new connection").isEqualTo(2);
+    }
+
+    @Test
+    void aPooledConnectionLostAfterPartOfTheRequestWasWrittenIsNotTriedAgain() throws Exception {
+        assertThat(read(send(() -> { }).get(20, TimeUnit.SECONDS))).isEqualTo("{\"ok\":1}");
+        resetAfterHead = true; // the backend has the head, then drops the connection
+        byte[] big = new byte[16 << 20]; // more than the sockets between them hold: the write is still going
+        java.util.Arrays.fill(big, (byte) ' ');
+        CompletableFuture<UpstreamResponse> f = send(() -> { }, post(big));
+        assertThatThrownBy(() -> f.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOfSatisfying(TransportException.class,
+                        e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.RESET));
+        assertThat(requests.get()).as("the backend saw the second request's head once").isEqualTo(2);
+        assertThat(connections.get()).as("no new connection: it may have run").isEqualTo(1);
     }
 }
