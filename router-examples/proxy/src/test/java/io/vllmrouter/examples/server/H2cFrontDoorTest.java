@@ -116,6 +116,14 @@ class H2cFrontDoorTest {
         H2TestClient.Body body = s.rest();
         assertThat(body.text()).contains("\"llama\"");
         assertThat(body.complete()).isTrue();
+
+        H2TestClient.Stream head = client.request("HEAD", "/v1/models", null);
+        Http2Headers h = head.headers();
+        assertThat(h.status().toString()).isEqualTo("200");
+        assertThat(h.getInt("content-length")).isEqualTo(body.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        H2TestClient.Body none = head.rest();
+        assertThat(none.text()).as("no DATA for a HEAD").isEmpty();
+        assertThat(none.complete()).isTrue();
     }
 
     @Test

@@ -490,13 +490,30 @@ class ProxyServerTest {
     }
 
     @Test
+    void theProxysOwnEndpointsAnswerHeadWithAGetsHeadersAndNoBody() throws Exception {
+        start(c -> c, backend(FakeVllm.model("llama", 8192)));
+        for (String path : new String[] {"/health", "/v1/models", "/v1/models/llama", "/"}) {
+            HttpResponse<String> got = get(path);
+            HttpResponse<String> head = client.send(HttpRequest.newBuilder(uri(path)).timeout(SAFETY)
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(head.statusCode()).as(path).isEqualTo(200);
+            assertThat(head.body()).as(path).isEmpty();
+            assertThat(head.headers().firstValue("content-type")).as(path).isEqualTo(got.headers().firstValue("content-type"));
+            assertThat(head.headers().firstValueAsLong("content-length")).as(path)
+                    .hasValue(got.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        }
+        // the connection carries on: nothing of a body was left on it
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void unknownPathIs404AndWrongMethodIs405() throws Exception {
         start(c -> c, backend(FakeVllm.model("llama", 8192)));
         assertOpenAiError(get("/nope"), 404, "not_found");
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri("/health")).timeout(SAFETY)
                 .DELETE().build(), HttpResponse.BodyHandlers.ofString());
         assertOpenAiError(r, 405, "method_not_allowed");
-        assertThat(r.headers().firstValue("allow")).hasValue("GET");
+        assertThat(r.headers().firstValue("allow")).hasValue("GET, HEAD");
         r = client.send(HttpRequest.newBuilder(uri("/v1/chat/completions")).timeout(SAFETY)
                 .PUT(HttpRequest.BodyPublishers.ofString(CHAT)).build(), HttpResponse.BodyHandlers.ofString());
         assertOpenAiError(r, 405, "method_not_allowed");

@@ -1,5 +1,6 @@
 package io.vllmrouter.examples.server.exchange;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -64,10 +65,21 @@ public final class Dispatch extends ChannelInboundHandlerAdapter {
             r.headers().set(HttpHeaderNames.ALLOW, route.methods());
             send(ctx, x, r);
         } else if (route.local() != null) {
-            send(ctx, x, local.answer(route.local(), x));
+            FullHttpResponse r = local.answer(route.local(), x);
+            send(ctx, x, x.method.equals("HEAD") ? headersOnly(r) : r);
         } else {
             ForwardHandler.forward(ctx, context, x);
         }
+    }
+
+    /**
+     * The answer to a HEAD: a GET's status and headers, its {@code Content-Length} included, without
+     * the body (HTTP/1.1's encoder would drop it, HTTP/2's would send it).
+     */
+    private static FullHttpResponse headersOnly(FullHttpResponse r) {
+        FullHttpResponse head = r.replace(Unpooled.EMPTY_BUFFER);
+        r.release();
+        return head;
     }
 
     /** Sends a whole answer; the exchange counts as ended before the write, so a drain sees it at once. */

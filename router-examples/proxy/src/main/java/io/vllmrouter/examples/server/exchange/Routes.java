@@ -129,7 +129,7 @@ public final class Routes extends ChannelInboundHandlerAdapter {
         if (admin != null) {
             return admin.equals("GET") ? ADMIN_GET : ADMIN_POST;
         }
-        if (path.startsWith("/v1/models/") && method.equals("GET")) {
+        if (path.startsWith("/v1/models/") && (method.equals("GET") || method.equals("HEAD"))) {
             return MODEL;
         }
         if (path.startsWith("/v1/")) {
@@ -141,8 +141,9 @@ public final class Routes extends ChannelInboundHandlerAdapter {
         return Route.UNKNOWN;
     }
 
+    /** The proxy's own endpoints take GET, and HEAD as every general-purpose server must (RFC 9110). */
     private static Route local(Local l, Audience a) {
-        return new Route(l, false, "GET", false, a);
+        return new Route(l, false, "GET, HEAD", false, a);
     }
 
     /** The forwarded paths outside /v1, sorted, for the endpoint list at {@code GET /}. */
