@@ -140,6 +140,11 @@ class StreamContinuationTest {
         return reader;
     }
 
+    /** A's stream: its first events ("Hel"), then a reset; the continuation is B's to make. */
+    private void aSaysHelThenResets() {
+        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+    }
+
     private void assertLeftCleanly() {
         assertThat(router.stats().servers()).allSatisfy(s -> assertThat(s.inFlight()).isZero());
         assertThat(records).singleElement().extracting(RouterListener.RequestRecord::outcome)
@@ -149,7 +154,7 @@ class StreamContinuationTest {
     @Test
     void aCallerThatLeavesWhileAContinuationStartsStopsItsCallAtOnce() throws Exception {
         start(A, B);
-        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        aSaysHelThenResets();
         CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
         transport.answer(B, r -> continuation); // B has not answered yet when the caller leaves
         Reader reader = streamHi();
@@ -165,7 +170,7 @@ class StreamContinuationTest {
     @Test
     void aCallerThatLeavesWhileAContinuationIsBeingSentStopsItAsSoonAsItIsSent() throws Exception {
         start(A, B);
-        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        aSaysHelThenResets();
         CompletableFuture<UpstreamResponse> continuation = new CompletableFuture<>();
         Reader[] reader = new Reader[1];
         transport.answer(B, r -> {
@@ -182,7 +187,7 @@ class StreamContinuationTest {
     @Test
     void aCallerThatLeavesBeforeAContinuationIsChosenGetsNoneSent() throws Exception {
         start(A, B);
-        transport.answer(A, r -> sse(new Chunks(reset(), event("a", ROLE, null, null), event("a", "{\"content\":\"Hel\"}", null, null))));
+        aSaysHelThenResets();
         Reader[] reader = new Reader[1];
         fleet.onRetry = () -> reader[0].sub()[0].cancel(); // the caller leaves as the failover is decided
         reader[0] = streamHi();

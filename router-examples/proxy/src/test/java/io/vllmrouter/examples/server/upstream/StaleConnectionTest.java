@@ -2,23 +2,21 @@ package io.vllmrouter.examples.server.upstream;
 
 import io.netty.channel.Channel;
 import io.netty.channel.socket.DuplexChannel;
-import io.vllmrouter.api.BodyChunk;
 import io.vllmrouter.api.transport.TransportException;
 import io.vllmrouter.api.transport.UpstreamRequest;
 import io.vllmrouter.api.transport.UpstreamResponse;
 import io.vllmrouter.examples.server.EventLoops;
+import io.vllmrouter.examples.server.RawHttp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -70,13 +67,13 @@ class StaleConnectionTest {
                     try (s) {
                         InputStream in = s.getInputStream();
                         String head;
-                        while ((head = readHead(in)) != null) {
+                        while ((head = RawHttp.readHead(in)) != null) {
                             requests.incrementAndGet();
                             if (resetAfterHead) {
                                 s.setSoLinger(true, 0); // an RST, with most of the body unread
                                 return;
                             }
-                            in.readNBytes(contentLength(head));
+                            in.readNBytes(RawHttp.contentLength(head));
                             s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                     + "Content-Length: 8\r\n\r\n{\"ok\":1}").getBytes(StandardCharsets.US_ASCII));
                         }
@@ -90,28 +87,6 @@ class StaleConnectionTest {
         } catch (IOException closed) {
             // the test is over
         }
-    }
-
-    /** One request's head, or null at the connection's end. */
-    private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                return null;
-            }
-            head.append((char) c);
-        }
-        return head.toString();
-    }
-
-    private static int contentLength(String head) {
-        for (String line : head.split("\r\n")) {
-            if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
-                return Integer.parseInt(line.substring(15).trim());
-            }
-        }
-        return 0;
     }
 
     @AfterEach
@@ -157,32 +132,7 @@ class StaleConnectionTest {
     }
 
     private static String read(UpstreamResponse r) throws Exception {
-        CompletableFuture<String> done = new CompletableFuture<>();
-        r.body().subscribe(new Flow.Subscriber<>() {
-            final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-            @Override public void onSubscribe(Flow.Subscription s) {
-                s.request(Long.MAX_VALUE);
-            }
-
-            @Override public void onNext(BodyChunk item) {
-                for (ByteBuffer b : item.buffers()) {
-                    byte[] a = new byte[b.remaining()];
-                    b.get(a);
-                    out.writeBytes(a);
-                }
-                item.release();
-            }
-
-            @Override public void onError(Throwable t) {
-                done.completeExceptionally(t);
-            }
-
-            @Override public void onComplete() {
-                done.complete(out.toString(StandardCharsets.UTF_8));
-            }
-        });
-        return done.get(20, TimeUnit.SECONDS);
+        return RawHttp.readBody(r);
     }
 
     @Test
