@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * to a backend, or nowhere (404). It only classifies ({@link ProxyExchange#route}); who may send it
  * is {@link AccessGuard}'s decision, and the answer {@link Dispatch}'s. Stateless.
  *
- * <p>Forwarded: every path under {@code /v1/} (GET, HEAD, POST; GET, POST and DELETE for stored responses), vLLM's endpoints outside it
+ * <p>Forwarded: every path under {@code /v1/} (GET, POST; DELETE for stored responses), vLLM's endpoints outside it
  * ({@link #EXTRA_FORWARDED}, POST), and its administration endpoints ({@link #ADMIN_PATHS}) when
  * {@code allow_admin_paths} is set.
  */
@@ -90,13 +90,12 @@ public final class Routes extends ChannelInboundHandlerAdapter {
     public static final Set<String> EXTRA_FORWARDED = Set.of(
             "/tokenize", "/detokenize", "/pooling", "/classify", "/score", "/rerank", "/v2/rerank");
 
-    /** GET's paths take HEAD too, as vLLM's server (Starlette) does, and every general-purpose server must. */
-    private static final Route FORWARD_V1 = new Route(null, true, "GET, HEAD, POST", false, Audience.CLIENTS);
+    private static final Route FORWARD_V1 = new Route(null, true, "GET, POST", false, Audience.CLIENTS);
     /** Stored Responses API objects may be deleted (OpenAI's DELETE /v1/responses/{id}). */
     private static final Route FORWARD_RESPONSES = new Route(null, true, "GET, POST, DELETE", false, Audience.CLIENTS);
     private static final Route FORWARD_POST = new Route(null, true, "POST", false, Audience.CLIENTS);
     private static final Route ADMIN_POST = new Route(null, true, "POST", true, Audience.CLIENTS);
-    private static final Route ADMIN_GET = new Route(null, true, "GET, HEAD", true, Audience.CLIENTS);
+    private static final Route ADMIN_GET = new Route(null, true, "GET", true, Audience.CLIENTS);
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
