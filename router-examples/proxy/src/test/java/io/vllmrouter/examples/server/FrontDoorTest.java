@@ -140,6 +140,35 @@ class FrontDoorTest {
         return e;
     }
 
+    @Test
+    void methodsAreCaseSensitiveSoAnAnswersFramingMatchesWhatTheCodecWrites() throws Exception {
+        start(b -> b, backend());
+        // "head" is not HEAD (RFC 9110): refused with its body, as many bytes as announced, and the
+        // pipelined request after it is read as a request, not as the rest of a body.
+        String answer = raw(ascii("head /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        List<String> answers = new ArrayList<>();
+        int at = 0;
+        while (at < answer.length()) {
+            int headEnd = answer.indexOf("\r\n\r\n", at) + 4;
+            String head = answer.substring(at, headEnd);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+            assertThat(m.find()).as(head).isTrue();
+            boolean isHead = answers.size() == 1; // the second request is the real HEAD: no body follows
+            int end = headEnd + (isHead ? 0 : Integer.parseInt(m.group(1)));
+            answers.add(answer.substring(at, end));
+            at = end;
+        }
+        assertThat(answers).hasSize(3);
+        assertThat(status(answers.get(0))).isEqualTo(405);
+        assertThat(body(answers.get(0))).contains("method_not_allowed");
+        assertThat(status(answers.get(1))).isEqualTo(200);
+        assertThat(body(answers.get(1))).isEmpty();
+        assertThat(status(answers.get(2))).isEqualTo(200);
+        assertThat(body(answers.get(2))).isNotEmpty();
+    }
+
     /** Sends raw bytes and reads until the proxy closes the connection. */
     private String raw(byte[] request) throws IOException {
         try (Socket s = new Socket("127.0.0.1", proxy.port())) {

@@ -124,6 +124,14 @@ class H2cFrontDoorTest {
         H2TestClient.Body none = head.rest();
         assertThat(none.text()).as("no DATA for a HEAD").isEmpty();
         assertThat(none.complete()).isTrue();
+
+        for (String[] refused : new String[][] {{"/nope", "404"}, {"/v1/files/file-1", "405"}}) {
+            H2TestClient.Stream e = client.request("HEAD", refused[0], null);
+            assertThat(e.headers().status().toString()).as(refused[0]).isEqualTo(refused[1]);
+            H2TestClient.Body b = e.rest();
+            assertThat(b.text()).as("no DATA for a HEAD's error either").isEmpty();
+            assertThat(b.complete()).isTrue();
+        }
     }
 
     @Test

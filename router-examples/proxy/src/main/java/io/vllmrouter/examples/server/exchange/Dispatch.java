@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The last step of an exchange: its answer. A refusal is sent as it is; an unknown path gets 404
  * and a method the route does not take 405; a local endpoint answers from {@link LocalEndpoints};
- * the rest is forwarded ({@link ForwardHandler}). Keeps the exchange being answered, to abort it when
+ * the rest is forwarded ({@link ForwardHandler}). Whatever it sends to a HEAD goes without its body. Keeps the exchange being answered, to abort it when
  * the client leaves. One per connection or stream; runs on its event loop.
  */
 public final class Dispatch extends ChannelInboundHandlerAdapter {
@@ -65,16 +65,16 @@ public final class Dispatch extends ChannelInboundHandlerAdapter {
             r.headers().set(HttpHeaderNames.ALLOW, route.methods());
             send(ctx, x, r);
         } else if (route.local() != null) {
-            FullHttpResponse r = local.answer(route.local(), x);
-            send(ctx, x, x.method.equals("HEAD") ? headersOnly(r) : r);
+            send(ctx, x, local.answer(route.local(), x));
         } else {
             ForwardHandler.forward(ctx, context, x);
         }
     }
 
     /**
-     * The answer to a HEAD: a GET's status and headers, its {@code Content-Length} included, without
-     * the body (HTTP/1.1's encoder would drop it, HTTP/2's would send it).
+     * The answer to a HEAD, whatever it is (a local endpoint's, a refusal, an error): its status and
+     * headers, its {@code Content-Length} included, without the body (HTTP/1.1's encoder would drop
+     * it, HTTP/2's would send it as DATA, which an HTTP/2 client takes as a protocol error).
      */
     private static FullHttpResponse headersOnly(FullHttpResponse r) {
         FullHttpResponse head = r.replace(Unpooled.EMPTY_BUFFER);
@@ -85,7 +85,7 @@ public final class Dispatch extends ChannelInboundHandlerAdapter {
     /** Sends a whole answer; the exchange counts as ended before the write, so a drain sees it at once. */
     static void send(ChannelHandlerContext ctx, ProxyExchange x, FullHttpResponse response) {
         x.end();
-        ctx.writeAndFlush(response);
+        ctx.writeAndFlush(x.method.equals("HEAD") ? headersOnly(response) : response);
     }
 
     @Override

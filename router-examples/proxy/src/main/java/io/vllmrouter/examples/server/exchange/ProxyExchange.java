@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.vllmrouter.examples.server.ProxyContext;
 
-import java.util.Locale;
 
 /**
  * One request and its answer, as it goes down the front door's pipeline: the head's checks
@@ -79,7 +78,9 @@ public final class ProxyExchange {
         this.context = context;
         this.head = head;
         HttpMethod m = head.method();
-        this.method = m == HttpMethod.POST ? "POST" : m == HttpMethod.GET ? "GET" : m.name().toUpperCase(Locale.ROOT);
+        // As sent: methods are case-sensitive (RFC 9110), and the codec frames an answer by the exact
+        // name ("head" is not HEAD to it, so it must not be to the routes either).
+        this.method = m == HttpMethod.POST ? "POST" : m == HttpMethod.GET ? "GET" : m.name();
         this.rawPath = rawPath;
         this.path = path;
         this.query = query;
