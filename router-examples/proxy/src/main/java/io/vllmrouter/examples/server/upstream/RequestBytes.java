@@ -33,7 +33,7 @@ final class RequestBytes {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestBytes.class);
 
-    /** {@code tchar} of RFC 9110: the characters of a method or a header name. */
+    /** {@code tchar} of RFC 9110: the characters of a header name. */
     private static final boolean[] TOKEN = new boolean[128];
 
     static {
