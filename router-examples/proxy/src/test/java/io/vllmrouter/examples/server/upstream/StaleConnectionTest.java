@@ -31,9 +31,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The one resend the transport makes by itself: a pooled connection on which the request could not
- * be written is replaced once, and only then. The connection is made to fail on the loop, in the
- * same task that sends the request, so no event of the loop comes between them.
+ * The one resend the transport makes by itself: a pooled connection on which not a byte of the
+ * request could be written is replaced once; one lost after part of the request left is not (the
+ * backend may have it). The connection is made to fail on the loop, in the same task that sends the
+ * request, so no event of the loop comes between them.
  */
 @Timeout(60)
 class StaleConnectionTest {
