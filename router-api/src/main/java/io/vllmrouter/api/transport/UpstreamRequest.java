@@ -32,7 +32,7 @@ public record UpstreamRequest(URI backend, String target, String method, Map<Str
         if (!target.startsWith("/")) {
             throw new IllegalArgumentException("target: " + target + " (expected: starts with /)");
         }
-        if (method.isEmpty() || !isToken(method)) {
+        if (!HttpTokens.isToken(method)) {
             throw new IllegalArgumentException("method: " + printable(method) + " (expected: an HTTP token)");
         }
         for (int i = 0; i < target.length(); i++) {
@@ -42,19 +42,6 @@ public record UpstreamRequest(URI backend, String target, String method, Map<Str
                         + " (expected: no space, control or character past U+00FF)");
             }
         }
-    }
-
-    /** Whether {@code s} is made of RFC 9110's token characters only. */
-    private static boolean isToken(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || (c < 0x80 && "!#$%&'*+-.^_`|~".indexOf(c) >= 0);
-            if (!ok) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** {@code s} with each control shown as a backslash, u and four hex digits, for a message that stays on one line. */

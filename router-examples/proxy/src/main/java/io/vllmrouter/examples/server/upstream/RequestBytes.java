@@ -3,6 +3,7 @@ package io.vllmrouter.examples.server.upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.vllmrouter.api.HeaderMap;
+import io.vllmrouter.api.transport.HttpTokens;
 import io.vllmrouter.api.transport.UpstreamRequest;
 import io.vllmrouter.examples.server.LogText;
 import org.slf4j.Logger;
@@ -32,22 +33,6 @@ import java.util.List;
 final class RequestBytes {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestBytes.class);
-
-    /** {@code tchar} of RFC 9110: the characters of a header name. */
-    private static final boolean[] TOKEN = new boolean[128];
-
-    static {
-        for (char c = '0'; c <= '9'; c++) {
-            TOKEN[c] = true;
-        }
-        for (char c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = true;
-            TOKEN[c - 'a' + 'A'] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = true;
-        }
-    }
 
     /** A head is written here, then copied once into the buffer with the body. */
     private static final int SCRATCH_BYTES = 1024;
@@ -92,7 +77,7 @@ final class RequestBytes {
             if (framing(name)) {
                 continue;
             }
-            if (name.isEmpty() || !isToken(name)) {
+            if (!HttpTokens.isToken(name)) {
                 LOG.debug("request header \"{}\" not sent: not a valid name", LogText.escape(name));
                 continue;
             }
@@ -134,16 +119,6 @@ final class RequestBytes {
             case 17 -> name.equalsIgnoreCase("transfer-encoding");
             default -> false;
         };
-    }
-
-    private static boolean isToken(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c >= 128 || !TOKEN[c]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Visible characters, obs-text up to U+00FF and tabs: no CR, LF, NUL or other control. */
