@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The last step of an exchange: its answer. A refusal is sent as it is; an unknown path gets 404
  * and a method the route does not take 405; a local endpoint answers from {@link LocalEndpoints};
- * the rest is forwarded ({@link ForwardHandler}). Whatever it sends to a HEAD goes without its body. Keeps the exchange being answered, to abort it when
- * the client leaves. One per connection or stream; runs on its event loop.
+ * the rest is forwarded ({@link ForwardHandler}). Whatever it sends to a HEAD goes without its
+ * body. Keeps the exchange being answered, to abort it when the client leaves. One per connection
+ * or stream; runs on its event loop.
  */
 public final class Dispatch extends ChannelInboundHandlerAdapter {
 

@@ -122,7 +122,7 @@ final class RequestBytes {
     }
 
     /** Visible characters, obs-text up to U+00FF and tabs: no CR, LF, NUL or other control. */
-    static boolean isValue(String s) {
+    private static boolean isValue(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
