@@ -1,16 +1,12 @@
 package io.vllmrouter.core;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import io.vllmrouter.api.InvalidRequestException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.spi.RequestSize;
-import java.io.IOException;
 
 /**
  * What routing needs from a request: the top-level {@code model}, {@code stream} and {@code user}
- * fields of its JSON body (read with a streaming parser; the body is never re-serialised), the
+ * fields of its JSON body ({@link BodyFields}; the body is never re-serialised), the
  * affinity key ({@code user}, else the session header, {@value #SESSION_HEADER} by default), its
  * {@link RequestSize} (the body's length and its answer-token limit) and, only when a strategy asks,
  * the prompt's block hashes ({@link PromptHashes}) and tokens ({@link RequestTokens}).
@@ -48,66 +44,9 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
         if (body.length == 0 || !isJson(contentType)) {
             return new RequestInfo(null, false, session);
         }
-        String model = null;
-        boolean stream = false;
-        String user = null;
-        int maxTokens = -1;
-        int maxCompletionTokens = -1;
-        try (JsonParser p = RouterJson.factory().createParser(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new InvalidRequestException("Request body must be a JSON object", null);
-            }
-            JsonToken t;
-            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken v = p.nextToken();
-                switch (name) {
-                    case "model" -> {
-                        if (v == JsonToken.VALUE_STRING) {
-                            model = p.getText();
-                        } else if (v != JsonToken.VALUE_NULL) {
-                            throw new InvalidRequestException("'model' must be a string, got " + v, null);
-                        }
-                    }
-                    case "stream" -> {
-                        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
-                            stream = v == JsonToken.VALUE_TRUE;
-                        } else if (v != JsonToken.VALUE_NULL) {
-                            throw new InvalidRequestException("'stream' must be a boolean, got " + v, null);
-                        }
-                    }
-                    case "user" -> {
-                        if (v == JsonToken.VALUE_STRING) {
-                            user = p.getText();
-                        }
-                        p.skipChildren();
-                    }
-                    // The answer's limit, for the size: chat's newer name wins, the Responses API has its own.
-                    case "max_tokens" -> maxTokens = positiveInt(p, v, maxTokens);
-                    case "max_completion_tokens", "max_output_tokens" -> maxCompletionTokens = positiveInt(p, v, maxCompletionTokens);
-                    default -> p.skipChildren();
-                }
-            }
-            if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
-                throw new InvalidRequestException("Request body is not valid JSON: trailing content", null);
-            }
-        } catch (JsonProcessingException e) {
-            throw new InvalidRequestException("Request body is not valid JSON: " + jsonProblem(e), e);
-        } catch (IOException e) {
-            throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
-        }
-        return new RequestInfo(model, stream, user != null ? user : session, new PromptHashes(body, model),
-                new RequestTokens(body, model),
-                RequestSize.of(body.length, maxCompletionTokens > 0 ? maxCompletionTokens : maxTokens));
-    }
-
-    /** A positive integer value, else {@code otherwise} (a wrong value is the backend's to refuse). */
-    private static int positiveInt(JsonParser p, JsonToken v, int otherwise) throws IOException {
-        if (v == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT && p.getIntValue() > 0) {
-            return p.getIntValue();
-        }
-        p.skipChildren();
-        return otherwise;
+        BodyFields f = BodyFields.of(body);
+        return new RequestInfo(f.model, f.stream, f.user != null ? f.user : session, new PromptHashes(body, f.model),
+                new RequestTokens(body, f.model), RequestSize.of(body.length, f.answerTokens()));
     }
 
     /** No type, or one that names JSON in any case ({@code application/json}, {@code application/vnd.x+JSON}). */
