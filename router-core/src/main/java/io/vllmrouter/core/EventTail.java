@@ -25,10 +25,43 @@ public final class EventTail {
     private EventTail() {
     }
 
-    /** Random access to the bytes being read (a NIO buffer's, a Netty buffer's), by index. */
+    /**
+     * Random access to the bytes being read (a NIO buffer's, a Netty buffer's), by index. Most
+     * bytes of a stream are not line ends: a buffer that can look for them faster than byte by byte
+     * through {@link #at} (one call each) says so in {@link #lastLineEnd}.
+     */
     @FunctionalInterface
     public interface Bytes {
         byte at(int index);
+
+        /** The index of the last LF or CR in {@code [from, to)}, or -1 when there is none. */
+        default int lastLineEnd(int from, int to) {
+            for (int i = to - 1; i >= from; i--) {
+                if (lineEnd(at(i))) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+    }
+
+    /** A NIO buffer's bytes, its line ends looked for in one loop. */
+    private record BufferBytes(ByteBuffer buf) implements Bytes {
+        @Override
+        public byte at(int index) {
+            return buf.get(index);
+        }
+
+        @Override
+        public int lastLineEnd(int from, int to) {
+            for (int i = to - 1; i >= from; i--) {
+                byte b = buf.get(i);
+                if (b == '\n' || b == '\r') {
+                    return i;
+                }
+            }
+            return -1;
+        }
     }
 
     /**
@@ -46,10 +79,11 @@ public final class EventTail {
         }
         int top = j + 1;             // bytes past top are not read as line ends
         while (j >= floor) {
-            if (!lineEnd(bytes.at(j))) {
-                j--;
-                continue;
+            int found = bytes.lastLineEnd(floor, j + 1);
+            if (found < floor || found > j) {
+                break;       // none (or an answer out of range: read as none, never as a loop)
             }
+            j = found;
             int runEnd = j + 1;      // a run of line-end bytes [j + 1 - length, runEnd)
             int lineEnds = 0;
             while (j >= floor && lineEnd(bytes.at(j))) {
@@ -72,7 +106,7 @@ public final class EventTail {
      * where an event starts.
      */
     static int lastEventsStart(ByteBuffer buf, int from, int limit, int events) {
-        int end = lastEventEnd(buf::get, from, limit, events);
+        int end = lastEventEnd(new BufferBytes(buf), from, limit, events);
         return end < 0 ? from : end;
     }
 

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** {@link EventTail}: the start of a buffer's last events, found from its end, with every kind of line end. */
+@Timeout(30)
 class EventTailTest {
 
     private static ByteBuffer buf(String s) {
@@ -75,5 +78,56 @@ class EventTailTest {
 
     private static int end(String s, int floor) {
         return EventTail.lastEventEnd(buf(s)::get, floor, s.length(), 0);
+    }
+
+    /**
+     * A buffer's own search for line ends (a NIO buffer's here, a Netty buffer's in the proxy) and the
+     * byte-by-byte one find the same ends as the rule read one byte at a time, on random streams of
+     * text, LF, CR and colons, from random floors.
+     */
+    @Test
+    void everyWayOfFindingLineEndsAgreesWithTheRuleReadByteByByte() {
+        Random random = new Random(7);
+        byte[] alphabet = {'a', ':', '\n', '\r', '\n', '\r', ' '};
+        for (int n = 0; n < 20_000; n++) {
+            byte[] b = new byte[random.nextInt(40)];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = alphabet[random.nextInt(alphabet.length)];
+            }
+            int floor = b.length == 0 ? 0 : random.nextInt(b.length + 1);
+            int skip = random.nextInt(3);
+            ByteBuffer buf = ByteBuffer.wrap(b);
+            int expected = byteByByte(b, floor, b.length, skip);
+            assertThat(EventTail.lastEventEnd(i -> b[i], floor, b.length, skip)).isEqualTo(expected);
+            assertThat(EventTail.lastEventsStart(buf, floor, b.length, skip)).isEqualTo(expected < 0 ? floor : expected);
+        }
+    }
+
+    /** The rule as first written: every byte looked at, from the end. */
+    private static int byteByByte(byte[] b, int floor, int limit, int skip) {
+        int ends = 0;
+        int j = limit - 1;
+        if (j >= floor && b[j] == '\r') {
+            j--;
+        }
+        int top = j + 1;
+        while (j >= floor) {
+            if (b[j] != '\n' && b[j] != '\r') {
+                j--;
+                continue;
+            }
+            int runEnd = j + 1;
+            int lineEnds = 0;
+            while (j >= floor && (b[j] == '\n' || b[j] == '\r')) {
+                if (b[j] == '\n' || j + 1 >= top || b[j + 1] != '\n') {
+                    lineEnds++;
+                }
+                j--;
+            }
+            if (lineEnds >= 2 && ++ends > skip) {
+                return runEnd;
+            }
+        }
+        return -1;
     }
 }

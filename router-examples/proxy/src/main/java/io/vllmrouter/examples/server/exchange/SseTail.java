@@ -2,6 +2,7 @@ package io.vllmrouter.examples.server.exchange;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.util.ByteProcessor;
 import io.vllmrouter.core.EventTail;
 
 /**
@@ -84,9 +85,23 @@ final class SseTail {
     }
 
     /** The end (relative to the reader index) of {@code b}'s last event from {@code floor} on, or -1. */
-    private static int lastEventEnd(ByteBuf b, int floor) {
-        int base = b.readerIndex();
-        return EventTail.lastEventEnd(i -> b.getByte(base + i), floor, b.readableBytes(), 0);
+    static int lastEventEnd(ByteBuf b, int floor) {
+        return EventTail.lastEventEnd(new Readable(b), floor, b.readableBytes(), 0);
+    }
+
+    /** A buffer's readable bytes for {@link EventTail}, its line ends found by Netty's own search. */
+    private record Readable(ByteBuf b) implements EventTail.Bytes {
+        @Override
+        public byte at(int index) {
+            return b.getByte(b.readerIndex() + index);
+        }
+
+        @Override
+        public int lastLineEnd(int from, int to) {
+            int base = b.readerIndex();
+            int at = to > from ? b.forEachByteDesc(base + from, to - from, ByteProcessor.FIND_CRLF) : -1;
+            return at < 0 ? -1 : at - base;
+        }
     }
 
     /** Makes composite buffers (the channel's allocator). */

@@ -110,4 +110,30 @@ class SseTailTest {
         assertThat(rest.toString(StandardCharsets.UTF_8)).isEqualTo("data: b");
         rest.release();
     }
+
+    /**
+     * Netty's search for line ends finds the ends that reading every byte finds: random streams of
+     * text, LF and CR, cut into a composite of two buffers at a random reader index, from random floors.
+     */
+    @Test
+    void nettysSearchFindsTheEndsByteByByteReadingFinds() {
+        java.util.Random random = new java.util.Random(11);
+        byte[] alphabet = {'d', ':', '\n', '\r', '\n', '\r'};
+        for (int n = 0; n < 5_000; n++) {
+            byte[] b = new byte[1 + random.nextInt(30)];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = alphabet[random.nextInt(alphabet.length)];
+            }
+            int cut = random.nextInt(b.length + 1);
+            io.netty.buffer.CompositeByteBuf all = ALLOC.composite();
+            all.addComponent(true, Unpooled.wrappedBuffer(b, 0, cut)).addComponent(true, Unpooled.wrappedBuffer(b, cut, b.length - cut));
+            int skipped = random.nextInt(b.length);
+            all.skipBytes(skipped);
+            byte[] readable = java.util.Arrays.copyOfRange(b, skipped, b.length);
+            int floor = random.nextInt(readable.length + 1);
+            assertThat(SseTail.lastEventEnd(all, floor))
+                    .isEqualTo(io.vllmrouter.core.EventTail.lastEventEnd(i -> readable[i], floor, readable.length, 0));
+            all.release();
+        }
+    }
 }
