@@ -5,11 +5,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
@@ -34,6 +36,8 @@ import java.util.concurrent.CompletionException;
 final class ForwardHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(ForwardHandler.class);
+    /** The request id's header name, its hash computed once rather than per answer. */
+    private static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-Id");
 
     private ForwardHandler() {
     }
@@ -98,7 +102,7 @@ final class ForwardHandler {
             }
         }
         if (r.requestId() != null) {
-            out.set("X-Request-Id", r.requestId());
+            out.set(X_REQUEST_ID, r.requestId());
         }
         if (status == 204 || status == 304 || status < 200) {
             r.close();
@@ -112,7 +116,7 @@ final class ForwardHandler {
         // client sees fewer bytes than announced); chunks otherwise.
         long length = sse ? -1 : r.contentLength();
         if (length >= 0) {
-            HttpUtil.setContentLength(head, length);
+            out.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(length)); // a String: no boxing and conversion
         } else {
             HttpUtil.setTransferEncodingChunked(head, true);
         }

@@ -28,33 +28,53 @@ final class ResponseDecoder extends HttpResponseDecoder {
         super(HttpDecoding.config(8192, 32 * 1024, 64 * 1024));
     }
 
-    /** Known names, by length; each in its exact spelling, its {@code toString()} cached. */
+    /**
+     * Known names by length and first letter (either case), each in its exact spelling and with
+     * its {@code toString()} cached: a name is compared with one or two at most.
+     */
     private static final AsciiString[][] KNOWN = known(
             "date", "Date", "server", "Server", "content-type", "Content-Type", "content-length", "Content-Length",
             "connection", "Connection", "keep-alive", "Keep-Alive", "transfer-encoding", "Transfer-Encoding",
             "x-request-id", "X-Request-Id", "cache-control", "Cache-Control", "etag", "ETag", "last-modified",
             "Last-Modified", "accept-ranges", "Accept-Ranges", "vary", "Vary");
+    private static final int LONGEST = 17;
 
     private static AsciiString[][] known(String... names) {
-        AsciiString[][] byLength = new AsciiString[32][0];
+        AsciiString[][] table = new AsciiString[(LONGEST + 1) * 32][];
         for (String name : names) {
-            AsciiString[] same = Arrays.copyOf(byLength[name.length()], byLength[name.length()].length + 1);
+            int slot = slot(name.length(), (byte) name.charAt(0));
+            AsciiString[] same = table[slot] == null ? new AsciiString[1] : Arrays.copyOf(table[slot], table[slot].length + 1);
             same[same.length - 1] = AsciiString.cached(name);
-            byLength[name.length()] = same;
+            table[slot] = same;
         }
-        return byLength;
+        return table;
+    }
+
+    private static int slot(int length, byte first) {
+        return length * 32 + (first & 0x1F);
     }
 
     @Override
     protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
-        if (length < KNOWN.length) {
-            for (AsciiString name : KNOWN[length]) {
-                if (Arrays.equals(sb, start, start + length, name.array(), name.arrayOffset(), name.arrayOffset() + length)) {
+        AsciiString[] candidates = length <= LONGEST ? KNOWN[slot(length, sb[start])] : null;
+        if (candidates != null) {
+            for (AsciiString name : candidates) {
+                if (same(sb, start, length, name.array())) {
                     return name;
                 }
             }
         }
         return super.splitHeaderName(sb, start, length);
+    }
+
+    /** Whether {@code length} bytes from {@code start} spell {@code name} (the whole array: made by {@code cached}). */
+    private static boolean same(byte[] sb, int start, int length, byte[] name) {
+        for (int i = 0; i < length; i++) {
+            if (sb[start + i] != name[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
