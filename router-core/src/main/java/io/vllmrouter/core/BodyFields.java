@@ -17,7 +17,9 @@ import java.util.Arrays;
  * on anything it does not take as certainly valid with the values it reads: an escape in a name or
  * in {@code model} or {@code user}, a field of the wrong type, deep nesting, an unusual number, an
  * invalid or unusual UTF-8 sequence, a BOM, any error. {@link #parse} is Jackson's streaming parser
- * and the authority: it reads whatever {@code scan} left, and words every refusal. On a small chat
+ * and the authority: it reads whatever {@code scan} left, and words every refusal. (One refusal of
+ * Jackson's the scan does not make: a body whose many names collide in Jackson's name table, which
+ * it refuses as a suspected attack on its hashing; the scan keeps no table.) On a small chat
  * request, Jackson's fixed cost per parser (its context, buffers and name table) was most of what
  * reading the body cost the router.
  */
@@ -353,7 +355,7 @@ final class BodyFields {
         return -1;
     }
 
-    /** The end of the escape whose letter is at {@code i}, or -1; a surrogate's escape goes to Jackson. */
+    /** The end of the escape whose letter is at {@code i}, or -1; a surrogate's escape goes to Jackson (which refuses a lone one in a name). */
     private static int escape(byte[] b, int i) {
         if (i >= b.length) {
             return -1;

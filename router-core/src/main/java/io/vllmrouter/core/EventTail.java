@@ -85,6 +85,10 @@ public final class EventTail {
             }
             j = found;
             int runEnd = j + 1;      // a run of line-end bytes [j + 1 - length, runEnd)
+            if (!lineEnd(bytes.at(j))) {
+                j--;         // a search that answered wrong: on from the byte before, never a loop
+                continue;
+            }
             int lineEnds = 0;
             while (j >= floor && lineEnd(bytes.at(j))) {
                 if (bytes.at(j) == '\n' || j + 1 >= top || bytes.at(j + 1) != '\n') {

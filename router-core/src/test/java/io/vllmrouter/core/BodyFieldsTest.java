@@ -76,11 +76,12 @@ class BodyFieldsTest {
         assertThat(Reading.of(BodyFields.scan(utf8("{\"model\":\"模型-ü\"}")))).isEqualTo(new Reading("模型-ü", false, null, -1, -1));
     }
 
-    /** Each of these the scan leaves to Jackson, which takes or refuses it; either way the result is Jackson's. */
+    /** Bodies at the edges of the grammar and of the scan: taken or refused, the result is Jackson's. */
     @ParameterizedTest
     @ValueSource(strings = {
         "{\"mod\\u0065l\":\"x\"}", "{\"model\":\"a\\\"b\"}", "{\"user\":\"a\\nb\"}", "{\"model\":5}",
-        "{\"stream\":\"yes\"}", "{\"max_tokens\":2147483647}", "{\"max_tokens\":12345678901}", "[]", "\"x\"",
+        "{\"stream\":\"yes\"}", "{\"max_tokens\":2147483647}", "{\"max_tokens\":12345678901}",
+        "{\"max_tokens\":4294967297}", "{\"max_completion_tokens\":999999999}", "{\"a\":\"\\ud800\"}", "{\"a\":{\"\\ud800x\":1}}", "[]", "\"x\"",
         "{\"a\":\"\\ud83d\\ude00\"}", "{\"model\":\"x\"", "{\"model\":\"x\",}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
         "{\"a\":-}", "{\"a\":+1}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":[1,]}", "{\"a\":{\"b\":1,}}", "{\"a\":'x'}",
         "{a:1}", "{\"a\":1}x", "{\"a\":1}{}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":NaN}", "{\"a\":1 2}",

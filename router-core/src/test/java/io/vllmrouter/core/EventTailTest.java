@@ -100,6 +100,19 @@ class EventTailTest {
             int expected = byteByByte(b, floor, b.length, skip);
             assertThat(EventTail.lastEventEnd(i -> b[i], floor, b.length, skip)).isEqualTo(expected);
             assertThat(EventTail.lastEventsStart(buf, floor, b.length, skip)).isEqualTo(expected < 0 ? floor : expected);
+            // a search that answers any byte as a line end still ends, with the rule's answer
+            EventTail.Bytes lying = new EventTail.Bytes() {
+                @Override
+                public byte at(int index) {
+                    return b[index];
+                }
+
+                @Override
+                public int lastLineEnd(int from, int to) {
+                    return to > from ? to - 1 : -1;
+                }
+            };
+            assertThat(EventTail.lastEventEnd(lying, floor, b.length, skip)).isEqualTo(expected);
         }
     }
 
