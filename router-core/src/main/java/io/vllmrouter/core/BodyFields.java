@@ -355,7 +355,11 @@ final class BodyFields {
         return -1;
     }
 
-    /** The end of the escape whose letter is at {@code i}, or -1; a surrogate's escape goes to Jackson (which refuses a lone one in a name). */
+    /**
+     * The end of the escape whose letter is at {@code i}, or -1. A character past U+FFFF is escaped
+     * as a surrogate pair, two escapes of six characters (as JSON encoders that write ASCII only send
+     * an emoji): a pair is taken whole; a lone surrogate goes to Jackson, which refuses one in a name.
+     */
     private static int escape(byte[] b, int i) {
         if (i >= b.length) {
             return -1;
@@ -365,23 +369,34 @@ final class BodyFields {
                 return i + 1;
             }
             case 'u' -> {
-                if (i + 4 >= b.length) {
-                    return -1;
+                int code = hex4(b, i + 1);
+                if (code < 0xD800 || code > 0xDFFF) {
+                    return code < 0 ? -1 : i + 5;
                 }
-                int code = 0;
-                for (int k = 1; k <= 4; k++) {
-                    int d = Character.digit(b[i + k], 16);
-                    if (d < 0) {
-                        return -1;
-                    }
-                    code = code << 4 | d;
-                }
-                return code >= 0xD800 && code <= 0xDFFF ? -1 : i + 5;
+                boolean pair = code <= 0xDBFF && i + 6 < b.length && b[i + 5] == '\\' && b[i + 6] == 'u';
+                int low = pair ? hex4(b, i + 7) : -1;
+                return low >= 0xDC00 && low <= 0xDFFF ? i + 11 : -1;
             }
             default -> {
                 return -1;
             }
         }
+    }
+
+    /** The four hex digits from {@code i} as a number, or -1. */
+    private static int hex4(byte[] b, int i) {
+        if (i + 4 > b.length) {
+            return -1;
+        }
+        int code = 0;
+        for (int k = 0; k < 4; k++) {
+            int d = Character.digit(b[i + k], 16);
+            if (d < 0) {
+                return -1;
+            }
+            code = code << 4 | d;
+        }
+        return code;
     }
 
     /** The end of the well-formed UTF-8 sequence of two to four bytes at {@code i} (RFC 3629), or -1. */

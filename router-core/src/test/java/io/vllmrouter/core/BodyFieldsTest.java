@@ -72,6 +72,12 @@ class BodyFieldsTest {
         assertThat(Reading.of(responses)).isEqualTo(new Reading("qwen/Qwen2.5-7B", false, null, 10, 64));
         assertThat(responses.answerTokens()).isEqualTo(64);
 
+        // an emoji as an ASCII-only encoder writes it (Python's json.dumps): a surrogate pair of escapes
+        BodyFields emoji = BodyFields.scan(utf8("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                + "\"caf\\u00e9 \\ud83d\\ude00!\"}],\"max_tokens\":8}"));
+        assertThat(emoji).isNotNull();
+        assertThat(Reading.of(emoji)).isEqualTo(new Reading("m", false, null, 8, -1));
+
         assertThat(Reading.of(BodyFields.scan(utf8("{}")))).isEqualTo(new Reading(null, false, null, -1, -1));
         assertThat(Reading.of(BodyFields.scan(utf8("{\"model\":\"模型-ü\"}")))).isEqualTo(new Reading("模型-ü", false, null, -1, -1));
     }
@@ -81,7 +87,9 @@ class BodyFieldsTest {
     @ValueSource(strings = {
         "{\"mod\\u0065l\":\"x\"}", "{\"model\":\"a\\\"b\"}", "{\"user\":\"a\\nb\"}", "{\"model\":5}",
         "{\"stream\":\"yes\"}", "{\"max_tokens\":2147483647}", "{\"max_tokens\":12345678901}",
-        "{\"max_tokens\":4294967297}", "{\"max_completion_tokens\":999999999}", "{\"a\":\"\\ud800\"}", "{\"a\":{\"\\ud800x\":1}}", "[]", "\"x\"",
+        "{\"max_tokens\":4294967297}", "{\"max_completion_tokens\":999999999}", "{\"a\":\"\\ud800\"}", "{\"a\":{\"\\ud800x\":1}}",
+        "{\"a\":\"\\ud83dx\"}", "{\"a\":\"\\ude00\\ud83d\"}", "{\"a\":\"\\ud83d\\u0041\"}", "{\"a\":\"\\ud83d\\ude0\"}",
+        "{\"a\":{\"\\ud83d\\ude00\":1}}", "{\"a\":{\"\\ud83d\":1}}", "{\"a\":\"\\ud83d\\", "[]", "\"x\"",
         "{\"a\":\"\\ud83d\\ude00\"}", "{\"model\":\"x\"", "{\"model\":\"x\",}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}",
         "{\"a\":-}", "{\"a\":+1}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":[1,]}", "{\"a\":{\"b\":1,}}", "{\"a\":'x'}",
         "{a:1}", "{\"a\":1}x", "{\"a\":1}{}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":NaN}", "{\"a\":1 2}",
@@ -263,7 +271,8 @@ class BodyFieldsTest {
             for (int i = 0; i < length; i++) {
                 switch (random.nextInt(10)) {
                     case 0 -> out.append("\\\"\\\\\\/\\b\\f\\n\\r\\t".substring(random.nextInt(8) * 2).substring(0, 2));
-                    case 1 -> out.append(String.format("\\u%04x", random.nextInt(0x10000)));
+                    case 1 -> out.append(random.nextBoolean() ? String.format("\\u%04x", random.nextInt(0x10000))
+                            : String.format("\\u%04x\\u%04x", 0xD800 + random.nextInt(0x400), 0xDC00 + random.nextInt(0x400)));
                     case 2 -> out.appendCodePoint(0x80 + random.nextInt(0x800 - 0x80));
                     case 3 -> {
                         int cp = 0x800 + random.nextInt(0x10000 - 0x800);
