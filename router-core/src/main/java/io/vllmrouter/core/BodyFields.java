@@ -107,11 +107,24 @@ final class BodyFields {
                 throw new InvalidRequestException("Request body is not valid JSON: trailing content", null);
             }
         } catch (JsonProcessingException e) {
-            throw new InvalidRequestException("Request body is not valid JSON: " + RequestInfo.jsonProblem(e), e);
+            throw new InvalidRequestException("Request body is not valid JSON: " + jsonProblem(e), e);
         } catch (IOException e) {
             throw new InvalidRequestException("Request body could not be read: " + e.getMessage(), e);
         }
         return f;
+    }
+
+    /** Jackson's " (start marker at [Source: REDACTED (`...` disabled); line: 1, column: 25])" in a caller's words. */
+    private static final java.util.regex.Pattern START_MARKER =
+            java.util.regex.Pattern.compile(" \\(start marker at \\[Source: .*?line: (\\d+), column: (\\d+)\\]\\)");
+
+    /** What is wrong with a body, as Jackson says it, without its parser's jargon. */
+    private static String jsonProblem(JsonProcessingException e) {
+        String why = e.getOriginalMessage();
+        java.util.regex.Matcher m = START_MARKER.matcher(why);
+        return m.find()
+                ? why.substring(0, m.start()) + " (opened at line " + m.group(1) + ", column " + m.group(2) + ")"
+                : why;
     }
 
     /** A positive integer value, else {@code otherwise} (a wrong value is the backend's to refuse). */

@@ -1,6 +1,5 @@
 package io.vllmrouter.core;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.spi.RequestSize;
 
@@ -61,18 +60,5 @@ record RequestInfo(String model, boolean stream, String affinityKey, PromptHashe
             }
         }
         return false;
-    }
-
-    /** Jackson's " (start marker at [Source: REDACTED (`...` disabled); line: 1, column: 25])" in a caller's words. */
-    private static final java.util.regex.Pattern START_MARKER =
-            java.util.regex.Pattern.compile(" \\(start marker at \\[Source: .*?line: (\\d+), column: (\\d+)\\]\\)");
-
-    /** What is wrong with a body, as Jackson says it, without its parser's jargon. */
-    static String jsonProblem(JsonProcessingException e) {
-        String why = e.getOriginalMessage();
-        java.util.regex.Matcher m = START_MARKER.matcher(why);
-        return m.find()
-                ? why.substring(0, m.start()) + " (opened at line " + m.group(1) + ", column " + m.group(2) + ")"
-                : why;
     }
 }
