@@ -16,6 +16,7 @@ import io.vllmrouter.api.HeaderMap;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
+import io.vllmrouter.examples.server.FlatHttpHeaders;
 import io.vllmrouter.examples.server.LogText;
 import io.vllmrouter.examples.server.ProxyContext;
 import org.slf4j.Logger;
@@ -89,7 +90,8 @@ final class ForwardHandler {
             return;
         }
         int status = r.status();
-        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                FlatHttpHeaders.HEADERS);
         HttpHeaders out = head.headers();
         HeaderMap headers = HeaderMap.copyOf(r.headers()); // the core's own: not copied
         for (int i = 0; i < headers.size(); i++) {
