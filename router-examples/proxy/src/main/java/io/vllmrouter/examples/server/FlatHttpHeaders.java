@@ -242,6 +242,45 @@ public final class FlatHttpHeaders extends HttpHeaders {
         return false;
     }
 
+    /** Whether {@code name} has {@code value} among its comma-separated values, each trimmed (Netty's rule), without an iterator. */
+    @Override
+    public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        for (int i = find(name, 0); i >= 0; i = find(name, i / 2 + 1)) {
+            if (listed(fields[i + 1], value, ignoreCase)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Netty's reading of a list: the pieces between commas, trimmed; none after a comma that ends it. */
+    private static boolean listed(CharSequence list, CharSequence value, boolean ignoreCase) {
+        int n = list.length();
+        int from = 0;
+        while (true) {
+            int end = AsciiString.indexOf(list, ',', from);
+            boolean last = end < 0;
+            if (last) {
+                end = n;
+            }
+            int a = from;
+            int b = end;
+            while (a < b && list.charAt(a) <= ' ') {
+                a++;
+            }
+            while (b > a && list.charAt(b - 1) <= ' ') {
+                b--;
+            }
+            if (b - a == value.length() && AsciiString.regionMatches(list, ignoreCase, a, value, 0, b - a)) {
+                return true;
+            }
+            from = end + 1;
+            if (last || from >= n) {
+                return false;
+            }
+        }
+    }
+
     @Override
     public List<Map.Entry<String, String>> entries() {
         if (size == 0) {
@@ -492,7 +531,7 @@ public final class FlatHttpHeaders extends HttpHeaders {
 
     private void append(CharSequence name, CharSequence value) {
         if (size * 2 == fields.length) {
-            fields = Arrays.copyOf(fields, Math.max(16, fields.length * 2));
+            fields = size == 0 ? new CharSequence[16] : Arrays.copyOf(fields, fields.length * 2);
         }
         fields[size * 2] = name;
         fields[size * 2 + 1] = value;
