@@ -120,6 +120,8 @@ class FlatHttpHeadersTest {
             case 11 -> h.add(n, 42L);
             case 12 -> h.set("Date", new Date(1_700_000_000_000L));
             case 13 -> h.clear();
+            case 15 -> h.addShort(an, (short) r.nextInt(100));
+            case 16 -> h.set(n, java.util.Arrays.asList(v, null, "after-null"));
             case 14 -> {
                 Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
                 if (it.hasNext()) {
@@ -131,7 +133,7 @@ class FlatHttpHeadersTest {
                     }
                 }
             }
-            default -> h.add(an, v);
+            default -> h.add(an, v); // 17
         }
     }
 
@@ -144,7 +146,7 @@ class FlatHttpHeadersTest {
             HttpHeaders b = flat();
             int ops = 1 + r.nextInt(14);
             for (int i = 0; i < ops; i++) {
-                int op = r.nextInt(16);
+                int op = r.nextInt(18);
                 if (op == 13 && r.nextInt(4) > 0) {
                     op = 0; // clear rarely
                 }
@@ -241,6 +243,106 @@ class FlatHttpHeadersTest {
         assertThat(encode.apply(flat())).isEqualTo(encode.apply(netty()))
                 .isEqualTo("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 2\r\nx-b: 1\r\n"
                         + "connection: close\r\n\r\nok");
+    }
+
+    /** Every way to write a header, with a name of either kind: each must refuse what Netty's table refuses. */
+    private static final List<java.util.function.BiConsumer<HttpHeaders, CharSequence>> WRITES = List.of(
+            (h, n) -> h.add(n, "v"), (h, n) -> h.add(n.toString(), "v"), (h, n) -> h.add(n, List.of("v")),
+            (h, n) -> h.add(n.toString(), List.of("v")), (h, n) -> h.set(n, "v"), (h, n) -> h.set(n.toString(), "v"),
+            (h, n) -> h.set(n, List.of("v")), (h, n) -> h.set(n.toString(), List.of("v")), (h, n) -> h.addInt(n, 1),
+            (h, n) -> h.setInt(n, 1), (h, n) -> h.addShort(n, (short) 1), (h, n) -> h.setShort(n, (short) 1),
+            (h, n) -> h.add(unchecked(n)), (h, n) -> h.set(unchecked(n)), (h, n) -> h.setAll(unchecked(n)));
+
+    private static HttpHeaders unchecked(CharSequence name) {
+        return DefaultHttpHeadersFactory.headersFactory().withValidation(false).newHeaders().add("ok", "1").add(name, "v");
+    }
+
+    @Test
+    void everyWriteRefusesABadNameAsNettyDoes() {
+        String[] bad = {"", "bad name", "bad:name", "a\r\nb", "n\u00e9", "x\u0000", "tab\tname", "(x)"};
+        int refused = 0;
+        for (String b : bad) {
+            for (CharSequence name : new CharSequence[]{b, new AsciiString(b)}) {
+                for (int w = 0; w < WRITES.size(); w++) {
+                    HttpHeaders n = netty();
+                    HttpHeaders f = flat();
+                    int at = w;
+                    String nettySaid = said(catching(() -> WRITES.get(at).accept(n, name)));
+                    assertThat(said(catching(() -> WRITES.get(at).accept(f, name)))).as("write %d of '%s'", w, b)
+                            .isEqualTo(nettySaid);
+                    assertThat(seen(f)).isEqualTo(seen(n));
+                    refused += nettySaid.equals("nothing") ? 0 : 1;
+                }
+            }
+        }
+        assertThat(refused).isEqualTo(bad.length * 2 * WRITES.size());
+    }
+
+    @Test
+    void copiesKeepTheirRulesAndItselfIsNoSource() {
+        HttpHeaders copy = flat().add("x", "1").copy();
+        assertThat(said(catching(() -> copy.add("x", "a\nb")))).isEqualTo(said(catching(() -> netty().add("x", "a\nb"))));
+        HttpHeaders trailers = FlatHttpHeaders.TRAILERS.newHeaders().add("x-sum", "1").copy();
+        assertThatThrownBy(() -> trailers.add("Content-Length", "1")).hasMessageContaining("prohibited trailing header");
+        assertThat(copy).isEqualTo(flat().add("x", "1")).hasSameHashCodeAs(flat().add("x", "1"))
+                .isNotEqualTo(flat().add("X", "1")).isNotEqualTo(flat().add("x", "2"));
+        assertThat(flat().add("a", "1").add("b", "2")).isNotEqualTo(flat().add("b", "2").add("a", "1"));
+
+        HttpHeaders h = flat().add("a", "1");
+        assertThat(said(catching(() -> h.add(h)))).isEqualTo(said(catching(() -> {
+            HttpHeaders n = netty().add("a", "1");
+            n.add(n);
+        })));
+        assertThat(seen(h.set(h).setAll(h))).isEqualTo(seen(netty().add("a", "1")));
+    }
+
+    /** Requests that split a front door from its backend, read with each table: the same verdict and headers. */
+    @Test
+    void smugglingRequestsAreReadAsNettyReadsThem() {
+        String[] heads = {
+            "Transfer-Encoding : chunked\r\n",
+            "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+            "Content-Length: 3\r\nContent-Length: 4\r\n",
+            "Content-Length: 3, 3\r\n",
+            "Content-Length: +3\r\n",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked, identity\r\n",
+            "Transfer-Encoding: CHUNKED\r\n",
+            "Transfer-Encoding:\tchunked \r\n",
+            "X-Folded: a\r\n b\r\nContent-Length: 3\r\n",
+            "Content-Length: 3\r\nX-Bad\u0001: 1\r\n",
+            "Content-Length: 3\r\nX-Value: a\u0001b\r\n",
+            "Transfer-Encoding: chunked\r\n",
+        };
+        String body = "3\r\nabc\r\n0\r\nContent-Length: 9\r\n\r\n";
+        for (String head : heads) {
+            String request = "POST /v1/completions HTTP/1.1\r\nHost: a\r\n" + head + "\r\n"
+                    + (head.contains("chunked") || head.contains("CHUNKED") ? body : "abc");
+            assertThat(read(request, FlatHttpHeaders.HEADERS, FlatHttpHeaders.TRAILERS)).as(head)
+                    .isEqualTo(read(request, DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory()));
+        }
+    }
+
+    /** What the front door's decoder makes of a request: each message's kind, verdict, headers and content. */
+    private static List<String> read(String request, HttpHeadersFactory headers, HttpHeadersFactory trailers) {
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpServerCodec(HttpDecoding.config(8192, 8192, 65536)
+                .setHeadersFactory(headers).setTrailersFactory(trailers)));
+        ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
+        List<String> out = new ArrayList<>();
+        for (Object m; (m = ch.readInbound()) != null; io.netty.util.ReferenceCountUtil.release(m)) {
+            out.add(m.getClass().getSimpleName() + " " + ((io.netty.handler.codec.DecoderResultProvider) m).decoderResult());
+            if (m instanceof io.netty.handler.codec.http.HttpMessage msg) {
+                out.addAll(seen(msg.headers()));
+            }
+            if (m instanceof io.netty.handler.codec.http.LastHttpContent last) {
+                out.add("trailers " + seen(last.trailingHeaders()));
+            }
+            if (m instanceof io.netty.handler.codec.http.HttpContent c) {
+                out.add("content " + c.content().toString(StandardCharsets.ISO_8859_1));
+            }
+        }
+        ch.finishAndReleaseAll();
+        return out;
     }
 
     @Test
