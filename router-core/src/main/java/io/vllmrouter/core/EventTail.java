@@ -45,25 +45,6 @@ public final class EventTail {
         }
     }
 
-    /** A NIO buffer's bytes, its line ends looked for in one loop. */
-    private record BufferBytes(ByteBuffer buf) implements Bytes {
-        @Override
-        public byte at(int index) {
-            return buf.get(index);
-        }
-
-        @Override
-        public int lastLineEnd(int from, int to) {
-            for (int i = to - 1; i >= from; i--) {
-                byte b = buf.get(i);
-                if (b == '\n' || b == '\r') {
-                    return i;
-                }
-            }
-            return -1;
-        }
-    }
-
     /**
      * The end (exclusive) of the empty line that ends the last event but {@code skip} of
      * {@code bytes} in {@code [floor, limit)}, or -1 when fewer than {@code skip + 1} events are
@@ -110,7 +91,7 @@ public final class EventTail {
      * where an event starts.
      */
     static int lastEventsStart(ByteBuffer buf, int from, int limit, int events) {
-        int end = lastEventEnd(new BufferBytes(buf), from, limit, events);
+        int end = lastEventEnd(buf::get, from, limit, events); // the interface's own search: one loop
         return end < 0 ? from : end;
     }
 
