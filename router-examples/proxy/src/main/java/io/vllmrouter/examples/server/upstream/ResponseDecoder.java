@@ -59,22 +59,12 @@ final class ResponseDecoder extends HttpResponseDecoder {
         AsciiString[] candidates = length <= LONGEST ? KNOWN[slot(length, sb[start])] : null;
         if (candidates != null) {
             for (AsciiString name : candidates) {
-                if (same(sb, start, length, name.array())) {
+                if (Arrays.equals(sb, start, start + length, name.array(), 0, length)) { // cached: the whole array
                     return name;
                 }
             }
         }
         return super.splitHeaderName(sb, start, length);
-    }
-
-    /** Whether {@code length} bytes from {@code start} spell {@code name} (the whole array: made by {@code cached}). */
-    private static boolean same(byte[] sb, int start, int length, byte[] name) {
-        for (int i = 0; i < length; i++) {
-            if (sb[start + i] != name[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
