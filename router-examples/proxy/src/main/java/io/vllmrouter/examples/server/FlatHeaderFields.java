@@ -33,10 +33,10 @@ abstract class FlatHeaderFields extends HttpHeaders {
         return a.length() == b.length() && AsciiString.contentEqualsIgnoreCase(a, b);
     }
 
-    /** The field index of the first value of {@code name} at or after pair {@code from}, or -1. */
+    /** The index of the first name {@code name} at or after index {@code from} (a name's), or -1; its value is the next. */
     private int find(CharSequence name, int from) {
         CharSequence[] f = fields;
-        for (int i = from * 2; i < size * 2; i += 2) {
+        for (int i = from; i < size * 2; i += 2) {
             if (sameName(f[i], name)) {
                 return i;
             }
@@ -99,12 +99,13 @@ abstract class FlatHeaderFields extends HttpHeaders {
         if (i < 0) {
             return Collections.emptyList();
         }
-        int next = find(name, i / 2 + 1);
+        int next = find(name, i + 2);
         if (next < 0) {
             return Collections.singletonList(fields[i + 1].toString());
         }
         List<String> all = new ArrayList<>(4);
-        for (; i >= 0; i = find(name, i / 2 + 1)) {
+        all.add(fields[i + 1].toString());
+        for (i = next; i >= 0; i = find(name, i + 2)) {
             all.add(fields[i + 1].toString());
         }
         return Collections.unmodifiableList(all);
@@ -126,7 +127,7 @@ abstract class FlatHeaderFields extends HttpHeaders {
                     throw new NoSuchElementException();
                 }
                 CharSequence v = fields[next + 1];
-                next = find(name, next / 2 + 1);
+                next = find(name, next + 2);
                 return v;
             }
         };
@@ -150,7 +151,7 @@ abstract class FlatHeaderFields extends HttpHeaders {
     /** Whether {@code name} has a value equal to {@code value} as a whole (Netty's table compares whole values here too). */
     @Override
     public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
-        for (int i = find(name, 0); i >= 0; i = find(name, i / 2 + 1)) {
+        for (int i = find(name, 0); i >= 0; i = find(name, i + 2)) {
             CharSequence v = fields[i + 1];
             if (ignoreCase ? AsciiString.contentEqualsIgnoreCase(v, value) : AsciiString.contentEquals(v, value)) {
                 return true;
@@ -162,7 +163,7 @@ abstract class FlatHeaderFields extends HttpHeaders {
     /** Whether {@code name} has {@code value} among its comma-separated values, each trimmed (Netty's rule), without an iterator. */
     @Override
     public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
-        for (int i = find(name, 0); i >= 0; i = find(name, i / 2 + 1)) {
+        for (int i = find(name, 0); i >= 0; i = find(name, i + 2)) {
             if (HeaderValues.listed(fields[i + 1], value, ignoreCase)) {
                 return true;
             }
@@ -245,6 +246,11 @@ abstract class FlatHeaderFields extends HttpHeaders {
             out.add(fields[i].toString());
         }
         return out;
+    }
+
+    @Override
+    public HttpHeaders remove(String name) {
+        return remove((CharSequence) name);
     }
 
     @Override

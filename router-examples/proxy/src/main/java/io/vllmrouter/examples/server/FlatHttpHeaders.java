@@ -160,11 +160,6 @@ public final class FlatHttpHeaders extends FlatHeaderFields {
     }
 
     @Override
-    public HttpHeaders remove(String name) {
-        return remove((CharSequence) name);
-    }
-
-    @Override
     public HttpHeaders copy() {
         FlatHttpHeaders c = new FlatHttpHeaders(names, values);
         copyInto(c);
