@@ -65,8 +65,13 @@ final class AdmissionWait {
                 return;
             }
             if (!queued && forwarder.enqueue(owner, s.maxQueue())) {
+                try {
+                    timer = forwarder.scheduler().schedule(this::timedOut, s.queueTimeout());
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    forwarder.dequeue(owner);   // no wait without its timeout: the request fails instead
+                    throw e;
+                }
                 queued = true;
-                timer = forwarder.scheduler().schedule(this::timedOut, s.queueTimeout());
                 return;
             }
         }

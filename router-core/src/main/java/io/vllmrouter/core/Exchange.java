@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One routed request: picks a backend from the published {@link Snapshot}, sends through the
@@ -139,7 +140,20 @@ final class Exchange {
         return result;
     }
 
+    /**
+     * The next attempt, or the request's failure. A request scheduler closed under the request (the
+     * router stopping) fails it here, with its place in the queue and its backend's slot given back
+     * by whoever held them when the timer was refused.
+     */
     private void attempt() {
+        try {
+            tryNext();
+        } catch (RejectedExecutionException e) {
+            fail(failures.stopping(e, forwarder.snapshot()));
+        }
+    }
+
+    private void tryNext() {
         if (result.isDone() && !resumeMode) {
             if (result.isCancelled()) {
                 report.cancelled(null);
@@ -178,6 +192,12 @@ final class Exchange {
             }
         }
         admission.leave();
+        if (result.isDone() && !resumeMode) {
+            if (result.isCancelled()) {
+                report.cancelled(null);    // the caller left meanwhile (reported once, whoever comes first)
+            }
+            return;     // ended while it was being woken (its queue timer refused, or its caller left)
+        }
         if (!Double.isNaN(ttftObjective) && !candidates.isEmpty() && !resumeMode) {
             try {
                 candidates = SloGate.meeting(candidates, info.size(), ttftObjective, info.model(), snap);
@@ -223,8 +243,17 @@ final class Exchange {
         }
         // The one timer on the wait for the answer to start (transports keep none): a stream's first
         // token within first_token_timeout; anything else by the request's deadline.
-        FirstTokenTimer timer = f.isCompletedExceptionally() ? null : FirstTokenTimer.start(forwarder.scheduler(),
-                info.stream() ? snap.settings.firstByteTimeout() : null, left, f);
+        FirstTokenTimer timer;
+        try {
+            timer = f.isCompletedExceptionally() ? null : FirstTokenTimer.start(forwarder.scheduler(),
+                    info.stream() ? snap.settings.firstByteTimeout() : null, left, f);
+        } catch (RejectedExecutionException e) {
+            if (!f.cancel(true)) {  // never left untimed; an answer that came meanwhile is discarded
+                f.thenAccept(r -> r.body().subscribe(StreamingBody.DISCARD));
+            }
+            a.end(Attempt.Result.CANCELLED, null);
+            throw e;
+        }
         f.whenComplete((resp, err) -> {
             try {
                 if (err != null) {
@@ -255,18 +284,27 @@ final class Exchange {
     /**
      * A slot was freed while this request waited: it tries again, on its own thread where the
      * request scheduler has one ({@link io.vllmrouter.api.time.Scheduler#callerExecutor}), not on the
-     * thread that freed the slot.
+     * thread that freed the slot. False when that thread refused it (stopping): the request failed,
+     * and the slot is the next waiter's.
      */
-    void wake() {
-        home.execute(() -> {
-            CompletableFuture<?> before = call;
-            attempt();
-            if (call == before && result.isDone() && !resumeMode) {
-                // Ended without taking the freed slot (its caller left before its turn, or it was
-                // refused past admission): the slot is the next waiter's.
-                forwarder.wakeOne();
-            }
-        });
+    boolean wake() {
+        try {
+            home.execute(() -> {
+                CompletableFuture<?> before = call;
+                attempt();
+                if (call == before && result.isDone() && !resumeMode) {
+                    // Ended without taking the freed slot (its caller left before its turn, or it was
+                    // refused past admission): the slot is the next waiter's.
+                    forwarder.wakeOne();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Its thread is stopping: the request fails here, and the slot is the next waiter's.
+            admission.leave();
+            fail(failures.stopping(e, forwarder.snapshot()));
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -446,11 +484,18 @@ final class Exchange {
                 resuming == null ? Headers.contentLength(headers) : -1, body,
                 a.backend.id(), failures.attempts(), requestId);
         Runnable expire = () -> body.expire("request timed out after " + timeout.toMillis() + " ms");
-        if (timer != null && timer.handOver(expire)) {
+        if (timer != null && timer.handOver(expire, () -> body.stop("the router is shutting down"))) {
             deadline[0] = timer::cancel;    // the wait's timer goes on to the request's deadline: one task, not two
         } else {
             long remaining = Math.max(0, deadlineNanos - forwarder.ticker().nanoTime());
-            deadline[0] = forwarder.scheduler().schedule(expire, Duration.ofNanos(remaining));
+            try {
+                deadline[0] = forwarder.scheduler().schedule(expire, Duration.ofNanos(remaining));
+            } catch (RejectedExecutionException e) {
+                upstreamBody.subscribe(StreamingBody.DISCARD);  // not passed on untimed: the connection goes back
+                a.end(Attempt.Result.CANCELLED, null);
+                fail(failures.stopping(e, forwarder.snapshot()));
+                return;
+            }
         }
         if (body.isEnded()) {
             deadline[0].cancel();
@@ -522,7 +567,11 @@ final class Exchange {
         if (delayMillis == 0) {
             attempt();
         } else {
-            forwarder.scheduler().schedule(this::attempt, Duration.ofMillis(delayMillis));
+            try {
+                forwarder.scheduler().schedule(this::attempt, Duration.ofMillis(delayMillis));
+            } catch (RejectedExecutionException e) {
+                fail(failures.stopping(e, forwarder.snapshot()));
+            }
         }
     }
 

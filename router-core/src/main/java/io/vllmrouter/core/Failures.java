@@ -2,6 +2,7 @@ package io.vllmrouter.core;
 
 import io.vllmrouter.api.BackendsBusyException;
 import io.vllmrouter.api.RouterException;
+import io.vllmrouter.api.RouterStoppingException;
 import io.vllmrouter.api.UpstreamException;
 import io.vllmrouter.api.UpstreamTimeoutException;
 import io.vllmrouter.api.transport.TransportException;
@@ -163,6 +164,11 @@ final class Failures {
         return UpstreamException.described(model, attempts, "the router could not forward the request"
                 + (cause.getMessage() == null ? "" : " (" + cause.getMessage() + ")"), cause,
                 s.total, s.healthy, s.open);
+    }
+
+    /** The request scheduler refused a timer: the router is stopping. 503, and no other backend is tried. */
+    RouterException stopping(Throwable cause, Snapshot s) {
+        return new RouterStoppingException(model, cause, s.total, s.healthy, s.open);
     }
 
     /** The failure inside a future's wrapping ({@link CompletionException}, {@link ExecutionException}). */

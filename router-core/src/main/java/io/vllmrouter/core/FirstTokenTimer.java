@@ -52,6 +52,8 @@ final class FirstTokenTimer {
     private volatile int state = ARMED;
     /** What runs at the deadline once handed over; written before the state says so. */
     private volatile Runnable then;
+    /** What runs instead when the scheduler, closed, refuses the rest of the deadline. */
+    private volatile Runnable stopped;
     private volatile SseRelay relay;
 
     private FirstTokenTimer(Scheduler scheduler, Duration wait, Duration remaining, boolean deadline, CompletableFuture<?> call) {
@@ -79,7 +81,13 @@ final class FirstTokenTimer {
                 if (deadline) {
                     then.run();
                 } else if (!cancelled) {
-                    Scheduler.Cancellable next = scheduler.schedule(then, afterWait);
+                    Scheduler.Cancellable next;
+                    try {
+                        next = scheduler.schedule(then, afterWait);
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        stopped.run();  // the scheduler is closed: the answer ends now rather than untimed
+                        return;
+                    }
                     task = next;
                     if (cancelled) {
                         next.cancel(); // cancel() ran meanwhile and may have seen the old task
@@ -112,12 +120,14 @@ final class FirstTokenTimer {
 
     /**
      * The answer started: the timer goes on as the body's deadline, running {@code expiry} at the
-     * request's deadline instead of failing the attempt. False when it already fired or was cancelled.
+     * request's deadline instead of failing the attempt, or {@code stopped} at once if the closed
+     * scheduler refuses to time the rest. False when it already fired or was cancelled.
      */
-    boolean handOver(Runnable expiry) {
+    boolean handOver(Runnable expiry, Runnable stopped) {
         if (cancelled) {
             return false;
         }
+        this.stopped = stopped;
         then = expiry;
         return STATE.compareAndSet(this, ARMED, HANDED_OVER);
     }

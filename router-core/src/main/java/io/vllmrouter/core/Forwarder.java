@@ -96,10 +96,14 @@ final class Forwarder {
 
     /** A slot was freed: the oldest waiting request tries again. */
     void wakeOne() {
-        Exchange e = waiting.pollFirst();
-        if (e != null) {
+        Exchange e;
+        while ((e = waiting.pollFirst()) != null) {
             waitingCount.decrementAndGet();
-            e.wake();
+            if (e.wake()) {
+                return;
+            }
+            // Its thread is stopping and it failed: the slot is the next waiter's, in this loop
+            // rather than by recursion, however long the queue.
         }
     }
 

@@ -72,6 +72,11 @@ final class RequestReport {
                 a.end(Attempt.Result.CANCELLED, null);
                 report(499, RequestOutcome.CANCELLED, a.backend, headersAt, bytes);
             }
+            case STOPPED -> {
+                // Cut because the router is stopping: the caller's answer is cut, the backend is not to blame.
+                a.end(Attempt.Result.CANCELLED, null);
+                report(status, RequestOutcome.CUT_SHORT, a.backend, headersAt, bytes);
+            }
         }
     }
 

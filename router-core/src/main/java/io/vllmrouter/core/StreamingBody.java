@@ -43,7 +43,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
      * client that stopped reading held the stream back), or while a timed stream was still coming
      * (a long generation).
      */
-    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT, TIMED_OUT_NOT_STALLED }
+    enum Outcome { COMPLETED, FAILED, CANCELLED, TIMED_OUT, TIMED_OUT_NOT_STALLED, STOPPED }
 
     /** Hears the end of the body, once, on whichever thread ended it. */
     interface EndListener {
@@ -429,6 +429,15 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
 
     /** The request's deadline passed: cancel upstream and fail the reader. */
     void expire(String message) {
+        endEarly(message, false);
+    }
+
+    /** The router is stopping and cannot time the rest: cut as {@link #expire} does, not the backend's failure. */
+    void stop(String message) {
+        endEarly(message, true);
+    }
+
+    private void endEarly(String message, boolean stopping) {
         if (ended.get()) {
             return;
         }
@@ -436,7 +445,7 @@ final class StreamingBody extends InputStream implements Flow.Subscriber<BodyChu
         // End and pass on the timeout before cancelling: some JDKs (25) call onError from cancel(),
         // and the reader must see why the stream ended, not the transport's echo of the cancel.
         expired = e;
-        end(backendStalled() ? Outcome.TIMED_OUT : Outcome.TIMED_OUT_NOT_STALLED, e);
+        end(stopping ? Outcome.STOPPED : backendStalled() ? Outcome.TIMED_OUT : Outcome.TIMED_OUT_NOT_STALLED, e);
         if (downstream != null) {
             signalDownstream(e);
         } else {

@@ -10,7 +10,12 @@ import java.time.Duration;
  */
 public interface Scheduler extends AutoCloseable {
 
-    /** Runs {@code task} once after {@code delay}; the handle cancels it. */
+    /**
+     * Runs {@code task} once after {@code delay}; the handle cancels it.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException once closed (as a closed executor
+     *     does): the router then fails the request it was timing rather than let it go untimed
+     */
     Cancellable schedule(Runnable task, Duration delay);
 
     /**

@@ -24,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -139,25 +140,52 @@ public final class EventLoops implements AutoCloseable {
     private final Scheduler timers = new Scheduler() {
         @Override
         public Cancellable schedule(Runnable task, Duration delay) {
-            ScheduledFuture<?> f = current().schedule(guarded(task), delay.toNanos(), TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> f = open(current()).schedule(guarded(task), delay.toNanos(), TimeUnit.NANOSECONDS);
             return () -> f.cancel(false);
         }
 
         @Override
         public Cancellable scheduleAtFixedRate(Runnable task, Duration initialDelay, Duration period) {
-            ScheduledFuture<?> f = current().scheduleAtFixedRate(guarded(task), initialDelay.toNanos(),
+            ScheduledFuture<?> f = open(current()).scheduleAtFixedRate(guarded(task), initialDelay.toNanos(),
                     period.toNanos(), TimeUnit.NANOSECONDS);
             return () -> f.cancel(false);
         }
 
+
+
         /** The calling thread's loop: a woken request goes on on the thread that carries it. */
         @Override
         public java.util.concurrent.Executor callerExecutor() {
-            return current();
+            java.util.concurrent.Executor own = ownWaker.get(); // made once per loop thread, not per request
+            return own != null ? own : refusingOnceStopping(group.next());
         }
 
         @Override
         public void close() {
+        }
+    };
+
+    /**
+     * The loop, refused once it is shutting down: on its own thread Netty would take a task and drop
+     * it unrun at the end, and a request's deadline or wake-up must not be dropped silently.
+     */
+    private static EventLoop open(EventLoop loop) {
+        if (loop.isShuttingDown()) {
+            throw new RejectedExecutionException("the event loops are shutting down");
+        }
+        return loop;
+    }
+
+    private static java.util.concurrent.Executor refusingOnceStopping(EventLoop loop) {
+        return task -> open(loop).execute(task);
+    }
+
+    /** Each loop thread's executor for woken requests, refusing once the loop is shutting down. */
+    private final FastThreadLocal<java.util.concurrent.Executor> ownWaker = new FastThreadLocal<>() {
+        @Override
+        protected java.util.concurrent.Executor initialValue() {
+            EventLoop own = ownLoop.get();
+            return own == null ? null : refusingOnceStopping(own);
         }
     };
 

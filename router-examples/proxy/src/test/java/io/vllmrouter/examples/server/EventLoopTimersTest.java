@@ -54,6 +54,41 @@ class EventLoopTimersTest {
     }
 
     @Test
+    void aTimerAskedOfALoopThatIsShuttingDownIsRefusedNotDropped() throws Exception {
+        EventLoop loop = loops.group().next();
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
+        loop.execute(() -> {
+            loop.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+            try {
+                loops.timers().schedule(() -> { }, Duration.ofSeconds(1)); // Netty would take it, and drop it
+                refused.complete(null);
+            } catch (RuntimeException e) {
+                refused.complete(e);
+            }
+        });
+        assertThat(refused.get(10, TimeUnit.SECONDS)).isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+    }
+
+    @Test
+    void aWakeUpForALoopThatIsShuttingDownIsRefusedNotDropped() throws Exception {
+        EventLoop loop = loops.group().next();
+        CompletableFuture<java.util.concurrent.Executor> home = new CompletableFuture<>();
+        loop.execute(() -> home.complete(loops.timers().callerExecutor())); // taken on the loop, as a request does
+        java.util.concurrent.Executor executor = home.get(10, TimeUnit.SECONDS);
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
+        loop.execute(() -> {
+            loop.shutdownGracefully(0, 5, TimeUnit.SECONDS);
+            try {
+                executor.execute(() -> { });
+                refused.complete(null);
+            } catch (RuntimeException e) {
+                refused.complete(e);
+            }
+        });
+        assertThat(refused.get(10, TimeUnit.SECONDS)).isInstanceOf(java.util.concurrent.RejectedExecutionException.class);
+    }
+
+    @Test
     void fromAnotherThreadATimerGoesToALoop() throws Exception {
         CompletableFuture<Boolean> onLoop = new CompletableFuture<>();
         loops.timers().schedule(() -> onLoop.complete(Thread.currentThread().getName().startsWith("vllm-router-io")),
