@@ -1,5 +1,6 @@
 package io.vllmrouter.api.transport;
 
+import io.vllmrouter.api.OneLine;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -30,32 +31,18 @@ public record UpstreamRequest(URI backend, String target, String method, Map<Str
         Objects.requireNonNull(headers, "headers");
         Objects.requireNonNull(body, "body");
         if (!target.startsWith("/")) {
-            throw new IllegalArgumentException("target: " + target + " (expected: starts with /)");
+            throw new IllegalArgumentException("target: " + OneLine.escape(target) + " (expected: starts with /)");
         }
         if (!HttpTokens.isToken(method)) {
-            throw new IllegalArgumentException("method: " + printable(method) + " (expected: an HTTP token)");
+            throw new IllegalArgumentException("method: " + OneLine.escape(method) + " (expected: an HTTP token)");
         }
         for (int i = 0; i < target.length(); i++) {
             char c = target.charAt(i);
             if (c <= 0x20 || c == 0x7f || c > 0xff) {
-                throw new IllegalArgumentException("target: " + printable(target)
+                throw new IllegalArgumentException("target: " + OneLine.escape(target)
                         + " (expected: no space, control or character past U+00FF)");
             }
         }
-    }
-
-    /** {@code s} with each control shown as a backslash, u and four hex digits, for a message that stays on one line. */
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
     }
 
     /**

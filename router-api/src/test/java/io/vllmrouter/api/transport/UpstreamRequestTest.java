@@ -24,7 +24,7 @@ class UpstreamRequestTest {
         assertThatThrownBy(() -> request("POST", "/v1/completions HTTP/1.1\r\nX-Injected: 1"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("target")
-                .hasMessageContaining("\\u000d\\u000a") // named, on one line
+                .hasMessageContaining("HTTP/1.1\\r\\nX-Injected") // named, on one line
                 .hasMessageContaining("expected: no space, control or character past U+00FF");
         for (String target : new String[] {"/a b", "/a\tb", "/a\u0000", "/a\u007f", "/\u20ac"}) {
             assertThatThrownBy(() -> request("GET", target)).as(target).isInstanceOf(IllegalArgumentException.class);

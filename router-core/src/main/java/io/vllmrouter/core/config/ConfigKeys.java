@@ -1,5 +1,6 @@
 package io.vllmrouter.core.config;
 
+import io.vllmrouter.api.OneLine;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Collection;
@@ -227,7 +228,7 @@ final class ConfigKeys {
         if (v == null) {
             s = "(nothing)";
         } else if (v instanceof String str) {
-            s = quote(str);
+            s = OneLine.quoted(str);
         } else if (v instanceof Double d) {
             s = d.isNaN() ? "nan" : d.isInfinite() ? (d > 0 ? "inf" : "-inf") : d.toString();
         } else if (v instanceof TomlArray a) {
@@ -242,28 +243,6 @@ final class ConfigKeys {
             s = v.toString();
         }
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
-    }
-
-    static String quote(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\t' -> sb.append("\\t");
-                case '\r' -> sb.append("\\r");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
     }
 
     static String stripPosition(String message) {

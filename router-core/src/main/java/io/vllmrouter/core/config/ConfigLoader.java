@@ -1,5 +1,6 @@
 package io.vllmrouter.core.config;
 
+import io.vllmrouter.api.OneLine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -78,7 +79,7 @@ public final class ConfigLoader {
             return Path.of(chosen);
         } catch (InvalidPathException e) {
             throw new ConfigException(source.equals(ENV_CONFIG_PATH) ? ConfigException.ENVIRONMENT : "command line",
-                    -1, source, ConfigKeys.quote(chosen), "a file path (" + e.getReason() + ")");
+                    -1, source, OneLine.quoted(chosen), "a file path (" + e.getReason() + ")");
         }
     }
 

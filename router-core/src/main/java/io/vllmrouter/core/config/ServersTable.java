@@ -5,11 +5,11 @@ import static io.vllmrouter.core.config.ConfigKeys.SERVERS_KEYS;
 import static io.vllmrouter.core.config.ConfigKeys.SERVER_EXPECTED;
 import static io.vllmrouter.core.config.ConfigKeys.SERVER_KEYS;
 import static io.vllmrouter.core.config.ConfigKeys.URL_EXPECTED;
-import static io.vllmrouter.core.config.ConfigKeys.quote;
 import static io.vllmrouter.core.config.ConfigKeys.show;
 import static io.vllmrouter.core.config.ConfigKeys.toInt;
 import static io.vllmrouter.core.config.ParseMistakes.line;
 
+import io.vllmrouter.api.OneLine;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -168,7 +168,7 @@ final class ServersTable {
         Matcher credentials = CREDENTIALS.matcher(urlText.strip());
         if (credentials.find()) { // checked on the text: a URL that is also malformed must not show them either
             throw new ConfigException(source, line(t, "url"), prefix + ".url",
-                    quote(credentials.replaceFirst("$1***@")), ServerConfig.NO_CREDENTIALS);
+                    OneLine.quoted(credentials.replaceFirst("$1***@")), ServerConfig.NO_CREDENTIALS);
         }
         URI uri;
         try {

@@ -1,5 +1,6 @@
 package io.vllmrouter.core.config;
 
+import io.vllmrouter.api.OneLine;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +38,7 @@ final class SloTable {
                         throw bad(t, source, "slo.models", key, raw, "a table of model = seconds, such as [slo.models]");
                     }
                     for (String model : m.keySet()) {
-                        models.put(model, seconds(m, source, "slo.models." + ConfigKeys.quote(model), model,
+                        models.put(model, seconds(m, source, "slo.models." + OneLine.quoted(model), model,
                                 m.get(List.of(model))));
                     }
                 }

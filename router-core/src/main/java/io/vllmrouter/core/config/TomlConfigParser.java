@@ -2,6 +2,7 @@ package io.vllmrouter.core.config;
 
 import static io.vllmrouter.core.config.ConfigKeys.*;
 
+import io.vllmrouter.api.OneLine;
 import java.util.List;
 import java.util.Map;
 import io.vllmrouter.core.strategy.StrategyRegistry;
@@ -211,12 +212,12 @@ final class TomlConfigParser {
             Setting setting = SETTINGS.get(e.getValue());
             Object value = convert(setting.kind(), parseEnvNumber(text.strip()));
             if (value == null) {
-                throw new ConfigException(ConfigException.ENVIRONMENT, -1, e.getKey(), quote(text), setting.expected());
+                throw new ConfigException(ConfigException.ENVIRONMENT, -1, e.getKey(), OneLine.quoted(text), setting.expected());
             }
             try {
                 setting.apply().accept(builder, value);
             } catch (IllegalArgumentException ex) {
-                throw new ConfigException(ConfigException.ENVIRONMENT, -1, e.getKey(), quote(text), expectedOf(ex));
+                throw new ConfigException(ConfigException.ENVIRONMENT, -1, e.getKey(), OneLine.quoted(text), expectedOf(ex));
             }
         }
     }

@@ -1,9 +1,9 @@
 package io.vllmrouter.examples.logging;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import io.vllmrouter.api.OneLine;
 import io.vllmrouter.api.RequestOutcome;
 import io.vllmrouter.api.RouterListener;
-import io.vllmrouter.examples.server.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +73,7 @@ public final class RequestLog implements RouterListener {
         boolean cut = r.outcome() == RequestOutcome.CUT_SHORT;
         if (cut ? access.isWarnEnabled() : everyRequest && access.isInfoEnabled()) {
             String format = "{} model={} backend={} status={} outcome={} latency={}ms ttfb={}ms retries={}{}";
-            Object[] args = {LogText.escape(r.requestId()), LogText.escape(r.model()), LogText.escape(r.backend()),
+            Object[] args = {OneLine.escape(r.requestId()), OneLine.escape(r.model()), OneLine.escape(r.backend()),
                     r.status(), r.outcome().label(), millisText(r.latencyNanos()),
                     r.ttfbNanos() < 0 ? "-1" : millisText(r.ttfbNanos()), r.retries(), r.stream() ? " stream" : ""};
             if (cut) {

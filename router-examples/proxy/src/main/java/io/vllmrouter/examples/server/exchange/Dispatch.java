@@ -6,7 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.util.ReferenceCountUtil;
-import io.vllmrouter.examples.server.LogText;
+import io.vllmrouter.api.OneLine;
 import io.vllmrouter.examples.server.ProxyContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +41,7 @@ public final class Dispatch extends ChannelInboundHandlerAdapter {
         try {
             answer(ctx, x);
         } catch (RuntimeException | Error e) {
-            LOG.error("internal error serving {} {}", x.method, LogText.escape(x.rawPath), e);
+            LOG.error("internal error serving {} {}", x.method, OneLine.escape(x.rawPath), e);
             if (!x.ended()) {
                 send(ctx, x, Responses.closing(Responses.error(500, "server_error", "internal_error",
                         "Internal error in the router", -1)));

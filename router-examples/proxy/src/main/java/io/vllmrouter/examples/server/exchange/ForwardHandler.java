@@ -13,11 +13,11 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.vllmrouter.api.HeaderMap;
+import io.vllmrouter.api.OneLine;
 import io.vllmrouter.api.RouterException;
 import io.vllmrouter.api.RouterRequest;
 import io.vllmrouter.api.RouterResponse;
 import io.vllmrouter.examples.server.FlatHttpHeaders;
-import io.vllmrouter.examples.server.LogText;
 import io.vllmrouter.examples.server.ProxyContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,11 +79,11 @@ final class ForwardHandler {
                 return; // the client went away first
             }
             if (cause instanceof RouterException e) {
-                LOG.debug("request refused: {} {}", e.httpStatus(), LogText.escape(e.getMessage()));
+                LOG.debug("request refused: {} {}", e.httpStatus(), OneLine.escape(e.getMessage()));
                 Dispatch.send(ctx, x, Responses.error(e.httpStatus(), e.errorType(), e.errorCode(), e.getMessage(),
                         e.retryAfterSeconds()));
             } else {
-                LOG.error("internal error forwarding {} {}", x.method, LogText.escape(x.rawPath), cause);
+                LOG.error("internal error forwarding {} {}", x.method, OneLine.escape(x.rawPath), cause);
                 Dispatch.send(ctx, x, Responses.error(500, "server_error", "internal_error",
                         "Internal error in the router", -1));
             }

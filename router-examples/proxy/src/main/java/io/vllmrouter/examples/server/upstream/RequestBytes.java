@@ -3,9 +3,9 @@ package io.vllmrouter.examples.server.upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.vllmrouter.api.HeaderMap;
+import io.vllmrouter.api.OneLine;
 import io.vllmrouter.api.transport.HttpTokens;
 import io.vllmrouter.api.transport.UpstreamRequest;
-import io.vllmrouter.examples.server.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +78,7 @@ final class RequestBytes {
                 continue;
             }
             if (!HttpTokens.isToken(name)) {
-                LOG.debug("request header \"{}\" not sent: not a valid name", LogText.escape(name));
+                LOG.debug("request header \"{}\" not sent: not a valid name", OneLine.escape(name));
                 continue;
             }
             List<String> values = headers.valuesAt(i);
