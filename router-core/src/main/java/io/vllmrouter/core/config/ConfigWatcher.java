@@ -397,8 +397,23 @@ public final class ConfigWatcher implements AutoCloseable {
         boolean adopt = applied == null;
         try {
             byte[] bytes = Files.readAllBytes(file);
+            Map<Path, byte[]> others = Map.of();
             try {
                 RouterConfig parsed = ConfigLoader.parse(bytes, file.toString(), env, strategies);
+                others = otherFiles(parsed);
+                if (!others.isEmpty()) {
+                    // Parsed again from the copies hashed below: a keys file written between the
+                    // parse's read and that copy is then a change the first check sees, not a baseline.
+                    try {
+                        parsed = ConfigLoader.parse(bytes, file.toString(), env, strategies, others);
+                    } catch (ConfigException e) {
+                        if (applied == null) {
+                            applied = parsed;   // what the caller loaded; the first check judges the new copy
+                        }
+                        adopt = false;
+                        throw e;
+                    }
+                }
                 if (applied == null) {
                     applied = parsed;
                 } else {
@@ -408,7 +423,7 @@ public final class ConfigWatcher implements AutoCloseable {
                 // without a current configuration: reported by the caller; with one: by the first check
             }
             if (adopt) {
-                Map<Path, String> otherHashes = hashes(otherFiles());
+                Map<Path, String> otherHashes = hashes(others);
                 lastSeen = sha256(bytes) + state(otherHashes);
                 appliedOthers = otherHashes;
             }
@@ -466,12 +481,17 @@ public final class ConfigWatcher implements AutoCloseable {
      * (the parse reads it, and says why it cannot).
      */
     private Map<Path, byte[]> otherFiles() {
-        if (applied == null) {
+        return otherFiles(applied);
+    }
+
+    /** The other files {@code config} was read from, read now; none when {@code config} is null. */
+    private static Map<Path, byte[]> otherFiles(RouterConfig config) {
+        if (config == null) {
             return Map.of();
         }
         Map<Path, byte[]> files = new java.util.LinkedHashMap<>();
         for (ConfigExtension<?> e : ConfigExtensions.installed()) {
-            for (Path p : watchedFiles(e, applied)) {
+            for (Path p : watchedFiles(e, config)) {
                 try {
                     files.put(p, Files.readAllBytes(p));
                 } catch (IOException ex) {

@@ -365,6 +365,59 @@ class ConfigWatcherTest {
         assertThat(changes).singleElement().satisfies(c -> assertThat(keys(c)).containsExactly("sk-live-1", "sk-live-2"));
     }
 
+    /**
+     * Starts a watcher (on the running configuration when {@code running}) over a file with a keys
+     * file holding sk-1, while {@code edit} lands in the keys file right after the baseline's first read.
+     */
+    private Path startWatcherWithAnEditBetweenReads(boolean running, String edit) throws IOException {
+        Path keys = file.resolveSibling("keys.txt");
+        Files.writeString(keys, "sk-1\n");
+        write(servers("http://a:8000") + "[test_keys]\nkeys_file = \"" + keys.toString().replace("\\", "/") + "\"\n");
+        watcher = running
+                ? new ConfigWatcher(file, Map.of(), clock, INTERVAL, ConfigLoader.load(file, Map.of()), changes::add, errors::add)
+                : new ConfigWatcher(file, Map.of(), clock, INTERVAL, changes::add, errors::add);
+        boolean[] written = {false};
+        TestKeysExtension.afterReading = () -> {
+            if (!written[0]) {
+                written[0] = true;
+                try {
+                    Files.writeString(keys, edit);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        try {
+            watcher.start();
+        } finally {
+            TestKeysExtension.afterReading = null;
+        }
+        assertThat(written[0]).as("the edit landed during the start").isTrue();
+        return keys;
+    }
+
+    @Test
+    void aKeysFileWrittenWhileTheWatcherStartsIsAppliedByTheFirstCheck() throws IOException {
+        startWatcherWithAnEditBetweenReads(true, "sk-2\n");
+
+        check();
+
+        assertThat(errors).isEmpty();
+        assertThat(changes).as("the edit is not taken for the running keys").singleElement()
+                .satisfies(c -> assertThat(keys(c)).containsExactly("sk-2"));
+    }
+
+    @Test
+    void withoutARunningConfigABadKeysFileWrittenWhileTheWatcherStartsIsReportedByTheFirstCheck() throws IOException {
+        Path keys = startWatcherWithAnEditBetweenReads(false, "!not-a-key\n");
+
+        check();
+        assertThat(errors).singleElement().satisfies(e -> assertThat(e.getMessage()).contains("none starting with !"));
+        Files.writeString(keys, "sk-3\n");                  // the keys file is still watched
+        check();
+        assertThat(changes).singleElement().satisfies(c -> assertThat(keys(c)).containsExactly("sk-3"));
+    }
+
     @Test
     void aKeysFileIsParsedFromTheCopyJudgedNotReadAgain() throws IOException {
         Path keys = startWatcherWithKeysFile("sk-1\n");

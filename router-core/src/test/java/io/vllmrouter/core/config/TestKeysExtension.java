@@ -18,6 +18,8 @@ public final class TestKeysExtension implements ConfigExtension<TestKeysExtensio
 
     /** Runs as a keys file is about to be read (a test's writer, caught between two reads); null mostly. */
     static volatile Runnable whileReading;
+    /** Runs right after a keys file was read (a test's writer, landing between two reads); null mostly. */
+    static volatile Runnable afterReading;
 
     /** What the table said: its keys (the file's included), the file, and the flag. */
     public record TestKeys(List<String> keys, Path file, boolean flag) {
@@ -65,6 +67,13 @@ public final class TestKeysExtension implements ConfigExtension<TestKeysExtensio
                     try {
                         keys.addAll(t.readText(file[0]).lines()
                                 .map(String::strip).filter(s -> !s.isEmpty()).toList());
+                        if (keys.stream().anyMatch(k -> k.startsWith("!"))) {
+                            throw t.bad(key, "a file of keys, none starting with !");
+                        }
+                        Runnable after = afterReading;
+                        if (after != null) {
+                            after.run();
+                        }
                     } catch (IOException e) {
                         throw t.bad(key, "a readable file");
                     }
