@@ -79,7 +79,7 @@ public final class FrontDoor extends ChannelInitializer<SocketChannel> {
             p.addLast("h2c", h2c(codec, errors));
             p.addLast("h2c-switch", new Switch());
         }
-        p.addLast("pipelining", new Pipelining(context.options().closeGrace()));
+        p.addLast("pipelining", new Pipelining(context.options().closeGrace(), context.access().clientIdleTimeout()));
         p.addLast("timeouts", timeouts);
         exchanges.addTo(p);
         p.addLast("errors", errors);

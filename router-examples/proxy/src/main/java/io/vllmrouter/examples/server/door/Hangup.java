@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -48,7 +49,11 @@ public final class Hangup {
     private Hangup() {
     }
 
-    /** Ends {@code ctx}'s connection once what was written before it has been handed to the socket. */
+    /**
+     * Ends {@code ctx}'s connection once what was written before it has been handed to the socket:
+     * after a cut answer, a refusal, or a client that took none of its answer, so one that takes
+     * nothing more is reset at the grace.
+     */
     public static void now(ChannelHandlerContext ctx, Duration grace, String why) {
         if (!endedAlready(ctx)) {
             after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), grace, why);
@@ -56,16 +61,58 @@ public final class Hangup {
     }
 
     /**
+     * After whole answers, the least time the client may take nothing of what the socket holds
+     * before its connection is reset. A client reading a long answer slowly through a large receive
+     * buffer opens its window only when half of the buffer is free (Linux: 3 MB of the usual 6 MB),
+     * so the socket may send nothing for many seconds while the client reads steadily (10 s at
+     * 300 KB/s): a reset at the grace would drop the end of an answer it was reading.
+     */
+    static final Duration WHOLE_ANSWERS_QUIET = Duration.ofSeconds(60);
+
+    /** A connection one of whose HTTP/2 streams the proxy ended (cut or refused): its end is not after whole answers. */
+    private static final AttributeKey<Boolean> ENDED_A_STREAM = AttributeKey.valueOf(Hangup.class, "endedAStream");
+
+    /** Whether the proxy ended one of this HTTP/2 connection's streams (cut or refused) with {@link #now} or {@link #after}. */
+    public static boolean endedAStream(Channel connection) {
+        return connection.hasAttr(ENDED_A_STREAM);
+    }
+
+    /**
+     * As {@link #now}, after whole answers: reset only once the client has taken nothing of what the
+     * socket holds for {@link #WHOLE_ANSWERS_QUIET}, or {@code quiet} ({@code client_idle_timeout})
+     * when longer, as it may still be reading the last one.
+     */
+    public static void nowAnswered(ChannelHandlerContext ctx, Duration grace, Duration quiet, String why) {
+        if (!endedAlready(ctx)) {
+            after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), grace, why, wholeAnswers(quiet), LastSent::nanosAgo);
+        }
+    }
+
+    private static Duration wholeAnswers(Duration quiet) {
+        return quiet != null && quiet.compareTo(WHOLE_ANSWERS_QUIET) > 0 ? quiet : WHOLE_ANSWERS_QUIET;
+    }
+
+    /**
      * Ends {@code ctx}'s connection once {@code lastWrite} is done. {@code why} says in the log, with
      * the grace, why a connection was reset.
      */
     public static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why) {
-        after(ctx, lastWrite, grace, why, LastSent::nanosAgo);
+        after(ctx, lastWrite, grace, why, grace, LastSent::nanosAgo);
     }
 
-    /** As above, told by {@code lastSent} how long ago the socket last sent bytes to the client. */
+    /** As {@link #after}, with {@code lastWrite} ending whole answers (as {@link #nowAnswered}). */
+    public static void afterAnswered(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, Duration quiet,
+                                     String why) {
+        after(ctx, lastWrite, grace, why, wholeAnswers(quiet), LastSent::nanosAgo);
+    }
+
+    /**
+     * As above: reset once the client has taken nothing for {@code quiet} (at least the grace; the
+     * grace when null), as told by {@code lastSent}, how long ago the socket last sent bytes to the
+     * client.
+     */
     static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why,
-                      ToLongFunction<Channel> lastSent) {
+                      Duration quiet, ToLongFunction<Channel> lastSent) {
         Channel ch = ctx.channel();
         if (endedAlready(ctx)) {
             return;
@@ -86,16 +133,19 @@ public final class Hangup {
                 ctx.close(); // an HTTP/2 stream: reset; or a write that failed
             }
         });
-        Reset reset = new Reset(ctx, grace, why, lastSent);
+        if (!(ch instanceof SocketChannel) && ch.parent() != null) {
+            ch.parent().attr(ENDED_A_STREAM).set(Boolean.TRUE);
+        }
+        Reset reset = new Reset(ctx, quiet == null || grace.compareTo(quiet) > 0 ? grace : quiet, why, lastSent);
         reset.in(grace.toNanos());
         ch.closeFuture().addListener(f -> reset.timer.cancel(false));
     }
 
     /**
      * Resets a connection the client has not closed within the grace. A client still taking what the
-     * socket holds (its kernel sent bytes within the grace: a slow reader of a long answer) is given
-     * the grace again from the last byte sent; one that takes nothing is reset, and the kernel drops
-     * what it never took.
+     * socket holds (its kernel sent bytes within the grace, or after whole answers within {@code
+     * client_idle_timeout}: a slow reader of a long answer) is given it again from the last byte
+     * sent; one that takes nothing is reset, and the kernel drops what it never took.
      */
     private static final class Reset implements Runnable {
         private final ChannelHandlerContext ctx;
@@ -123,7 +173,7 @@ public final class Hangup {
                     in(left);
                     return;
                 }
-                LOG.debug("connection from {} reset ({}): the client did not close it within {}",
+                LOG.debug("connection from {} reset ({}): the client did not close it, and took nothing for {}",
                         socket.remoteAddress(), why, grace);
                 socket.config().setSoLinger(0);
             }

@@ -1,6 +1,7 @@
 package io.vllmrouter.examples.server.door;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -106,7 +107,8 @@ final class Http2Door {
      * does not ask whether the socket still sends ({@link LastSent}): the proxy answers a client's
      * {@code PING}s, so a client that pings would never be idle. A slow reader still gets the rest
      * of its last answer: the {@code GOAWAY} follows it, and {@link Hangup} resets only a client
-     * that takes nothing more of what the socket holds. Runs on the
+     * that takes nothing more of what the socket holds for {@link Hangup#WHOLE_ANSWERS_QUIET} (or
+     * the grace, when one of its streams was cut or refused). Runs on the
      * connection's event loop (its streams share it).
      */
     private static final class IdleClose extends ChannelInboundHandlerAdapter {
@@ -149,8 +151,12 @@ final class Http2Door {
                 timer = ctx.executor().schedule(() -> {
                     timer = null;
                     if (open == 0) {
-                        Hangup.after(ctx, ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)),
-                                context.options().closeGrace(), "idle for client_idle_timeout");
+                        ChannelFuture goAway = ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+                        if (Hangup.endedAStream(ctx.channel())) {   // a stream was cut or refused: the grace
+                            Hangup.after(ctx, goAway, context.options().closeGrace(), "idle for client_idle_timeout");
+                        } else {
+                            Hangup.afterAnswered(ctx, goAway, context.options().closeGrace(), d, "idle for client_idle_timeout");
+                        }
                     }
                 }, d.toNanos(), TimeUnit.NANOSECONDS);
             }

@@ -34,6 +34,8 @@ final class Pipelining extends ChannelDuplexHandler {
 
     /** How long a connection ended while its client still sends waits for the client's close. */
     private final Duration closeGrace;
+    /** How long a client may take nothing of its whole answers before an ended connection is reset: {@code client_idle_timeout}. */
+    private final Duration quiet;
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** A request is being answered. */
     private boolean busy;
@@ -45,8 +47,9 @@ final class Pipelining extends ChannelDuplexHandler {
     private boolean closeAfter;
     private boolean lingering;
 
-    Pipelining(Duration closeGrace) {
+    Pipelining(Duration closeGrace, Duration quiet) {
         this.closeGrace = closeGrace;
+        this.quiet = quiet;
     }
 
     @Override
@@ -105,7 +108,7 @@ final class Pipelining extends ChannelDuplexHandler {
             queued.forEach(ReferenceCountUtil::release);
             queued.clear();
             if (requestComplete) {
-                Hangup.now(ctx, closeGrace, "answered with Connection: close");
+                Hangup.nowAnswered(ctx, closeGrace, quiet, "answered with Connection: close");
             } else {
                 linger(ctx);
             }
@@ -125,7 +128,7 @@ final class Pipelining extends ChannelDuplexHandler {
     /** Ends the connection although the client is still sending: what it sends is read and dropped meanwhile. */
     private void linger(ChannelHandlerContext ctx) {
         lingering = true;
-        Hangup.now(ctx, closeGrace, "answered before its request ended");
+        Hangup.now(ctx, closeGrace, "answered before its request ended"); // a refusal or a 408: the grace
     }
 
     /** Whether a request is being answered now (for the read timeouts). */

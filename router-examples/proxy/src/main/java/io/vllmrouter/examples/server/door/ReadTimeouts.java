@@ -252,7 +252,7 @@ final class ReadTimeouts extends ChannelDuplexHandler {
         waiting = Wait.NOTHING;
         String secs = d.toMillis() % 1000 == 0 ? String.valueOf(d.toSeconds()) : String.valueOf(d.toMillis() / 1000.0);
         switch (what) {
-            case IDLE -> Hangup.now(ctx, context.options().closeGrace(), "idle for client_idle_timeout");
+            case IDLE -> Hangup.now(ctx, context.options().closeGrace(), "idle for client_idle_timeout"); // it took everything already
             case DRAIN -> Hangup.now(ctx, context.options().closeGrace(),
                     "took none of its answer for client_idle_timeout");
             case FIRST_REQUEST, HEADERS -> {

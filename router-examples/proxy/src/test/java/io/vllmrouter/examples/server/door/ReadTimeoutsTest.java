@@ -255,7 +255,7 @@ class ReadTimeoutsTest {
         channel = ch;
         channel.freezeTime();
         if (pipelining) {
-            channel.pipeline().addLast(new Pipelining(java.time.Duration.ofSeconds(5))); // before the timeouts, as in FrontDoor
+            channel.pipeline().addLast(new Pipelining(java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5))); // before the timeouts, as in FrontDoor
         }
         channel.pipeline().addLast(ReadTimeouts.forConnection(context, lastSent));
         return ch;
