@@ -22,7 +22,7 @@ public final class OneLine {
         if (s == null) {
             return null;
         }
-        int i = firstToEscape(s, false);
+        int i = firstToEscape(s);
         if (i == s.length()) {
             return s;
         }
@@ -40,10 +40,9 @@ public final class OneLine {
         return append(new StringBuilder(s.length() + 10).append('"'), s, 0, true).append('"').toString();
     }
 
-    private static int firstToEscape(String s, boolean quotes) {
+    private static int firstToEscape(String s) {
         for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (escaped(c) || (quotes && c == '"')) {
+            if (escaped(s.charAt(i))) {
                 return i;
             }
         }

@@ -153,11 +153,22 @@ final class Exchange {
         }
     }
 
+    /**
+     * Whether the request ended before this attempt could go on (a caller that left is reported
+     * here, once whoever comes first); a continuation goes on whatever the request's result.
+     */
+    private boolean endedMeanwhile() {
+        if (!result.isDone() || resumeMode) {
+            return false;
+        }
+        if (result.isCancelled()) {
+            report.cancelled(null);
+        }
+        return true;
+    }
+
     private void tryNext() {
-        if (result.isDone() && !resumeMode) {
-            if (result.isCancelled()) {
-                report.cancelled(null);
-            }
+        if (endedMeanwhile()) {
             return;
         }
         if (resumeMode && resumable.abandoned()) {
@@ -192,11 +203,8 @@ final class Exchange {
             }
         }
         admission.leave();
-        if (result.isDone() && !resumeMode) {
-            if (result.isCancelled()) {
-                report.cancelled(null);    // the caller left meanwhile (reported once, whoever comes first)
-            }
-            return;     // ended while it was being woken (its queue timer refused, or its caller left)
+        if (endedMeanwhile()) {
+            return;     // while it was being woken: its queue timer refused, or its caller left
         }
         if (!Double.isNaN(ttftObjective) && !candidates.isEmpty() && !resumeMode) {
             try {
