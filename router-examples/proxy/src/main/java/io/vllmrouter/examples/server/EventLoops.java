@@ -151,8 +151,6 @@ public final class EventLoops implements AutoCloseable {
             return () -> f.cancel(false);
         }
 
-
-
         /** The calling thread's loop: a woken request goes on on the thread that carries it. */
         @Override
         public java.util.concurrent.Executor callerExecutor() {

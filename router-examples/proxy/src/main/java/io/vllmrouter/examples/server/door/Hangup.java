@@ -72,11 +72,6 @@ public final class Hangup {
     /** A connection one of whose HTTP/2 streams the proxy ended (cut or refused): its end is not after whole answers. */
     private static final AttributeKey<Boolean> ENDED_A_STREAM = AttributeKey.valueOf(Hangup.class, "endedAStream");
 
-    /** Whether the proxy ended one of this HTTP/2 connection's streams (cut or refused) with {@link #now} or {@link #after}. */
-    public static boolean endedAStream(Channel connection) {
-        return connection.hasAttr(ENDED_A_STREAM);
-    }
-
     /**
      * As {@link #now}, after whole answers: reset only once the client has taken nothing of what the
      * socket holds for {@link #WHOLE_ANSWERS_QUIET}, or {@code quiet} ({@code client_idle_timeout})
@@ -84,11 +79,20 @@ public final class Hangup {
      */
     public static void nowAnswered(ChannelHandlerContext ctx, Duration grace, Duration quiet, String why) {
         if (!endedAlready(ctx)) {
-            after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), grace, why, wholeAnswers(quiet), LastSent::nanosAgo);
+            after(ctx, ctx.writeAndFlush(Unpooled.EMPTY_BUFFER), grace, why, wholeAnswers(ctx, grace, quiet),
+                    LastSent::nanosAgo);
         }
     }
 
-    private static Duration wholeAnswers(Duration quiet) {
+    /**
+     * How long a client may take nothing after {@code ctx}'s answers: {@link #WHOLE_ANSWERS_QUIET} or
+     * {@code quiet} when longer; the grace when the proxy ended one of the connection's HTTP/2
+     * streams (cut or refused), as its answers were not all whole.
+     */
+    private static Duration wholeAnswers(ChannelHandlerContext ctx, Duration grace, Duration quiet) {
+        if (ctx.channel().hasAttr(ENDED_A_STREAM)) {
+            return grace;
+        }
         return quiet != null && quiet.compareTo(WHOLE_ANSWERS_QUIET) > 0 ? quiet : WHOLE_ANSWERS_QUIET;
     }
 
@@ -103,13 +107,12 @@ public final class Hangup {
     /** As {@link #after}, with {@code lastWrite} ending whole answers (as {@link #nowAnswered}). */
     public static void afterAnswered(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, Duration quiet,
                                      String why) {
-        after(ctx, lastWrite, grace, why, wholeAnswers(quiet), LastSent::nanosAgo);
+        after(ctx, lastWrite, grace, why, wholeAnswers(ctx, grace, quiet), LastSent::nanosAgo);
     }
 
     /**
-     * As above: reset once the client has taken nothing for {@code quiet} (at least the grace; the
-     * grace when null), as told by {@code lastSent}, how long ago the socket last sent bytes to the
-     * client.
+     * As above: reset once the client has taken nothing for {@code quiet} (at least the grace), as
+     * told by {@code lastSent}, how long ago the socket last sent bytes to the client.
      */
     static void after(ChannelHandlerContext ctx, ChannelFuture lastWrite, Duration grace, String why,
                       Duration quiet, ToLongFunction<Channel> lastSent) {
@@ -136,15 +139,15 @@ public final class Hangup {
         if (!(ch instanceof SocketChannel) && ch.parent() != null) {
             ch.parent().attr(ENDED_A_STREAM).set(Boolean.TRUE);
         }
-        Reset reset = new Reset(ctx, quiet == null || grace.compareTo(quiet) > 0 ? grace : quiet, why, lastSent);
+        Reset reset = new Reset(ctx, grace.compareTo(quiet) > 0 ? grace : quiet, why, lastSent);
         reset.in(grace.toNanos());
         ch.closeFuture().addListener(f -> reset.timer.cancel(false));
     }
 
     /**
      * Resets a connection the client has not closed within the grace. A client still taking what the
-     * socket holds (its kernel sent bytes within the grace, or after whole answers within {@code
-     * client_idle_timeout}: a slow reader of a long answer) is given it again from the last byte
+     * socket holds (its kernel sent bytes within the grace, or after whole answers within {@link
+     * #WHOLE_ANSWERS_QUIET}: a slow reader of a long answer) is given it again from the last byte
      * sent; one that takes nothing is reset, and the kernel drops what it never took.
      */
     private static final class Reset implements Runnable {

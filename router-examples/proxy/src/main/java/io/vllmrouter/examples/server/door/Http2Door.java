@@ -1,7 +1,6 @@
 package io.vllmrouter.examples.server.door;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -151,12 +150,8 @@ final class Http2Door {
                 timer = ctx.executor().schedule(() -> {
                     timer = null;
                     if (open == 0) {
-                        ChannelFuture goAway = ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
-                        if (Hangup.endedAStream(ctx.channel())) {   // a stream was cut or refused: the grace
-                            Hangup.after(ctx, goAway, context.options().closeGrace(), "idle for client_idle_timeout");
-                        } else {
-                            Hangup.afterAnswered(ctx, goAway, context.options().closeGrace(), d, "idle for client_idle_timeout");
-                        }
+                        Hangup.afterAnswered(ctx, ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)),
+                                context.options().closeGrace(), d, "idle for client_idle_timeout");
                     }
                 }, d.toNanos(), TimeUnit.NANOSECONDS);
             }

@@ -34,7 +34,7 @@ final class Pipelining extends ChannelDuplexHandler {
 
     /** How long a connection ended while its client still sends waits for the client's close. */
     private final Duration closeGrace;
-    /** How long a client may take nothing of its whole answers before an ended connection is reset: {@code client_idle_timeout}. */
+    /** {@code client_idle_timeout}, for how long a client may take nothing of its whole answers ({@link Hangup#nowAnswered}). */
     private final Duration quiet;
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** A request is being answered. */
